@@ -1,0 +1,51 @@
+import { connect } from '@nats-io/transport-node';
+import { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { BusNames, busNames } from '@featx/contracts';
+
+export interface BusConnectionOptions {
+  url: string;
+  /** Shown in the server's connection list, e.g. `featx-extractor`. */
+  name: string;
+  namespace: string;
+  user?: string;
+  password?: string;
+  token?: string;
+  /** How long to keep trying the first connection before giving up. */
+  connectTimeoutMs?: number;
+}
+
+export interface BusConnection {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: BusNames;
+  /** The server's max_payload: no message may be larger. */
+  maxPayload: number;
+}
+
+/** Connects with unlimited reconnects: a service outlives NATS restarts instead of exiting. */
+export async function connectBus(options: BusConnectionOptions): Promise<BusConnection> {
+  const deadline = Date.now() + (options.connectTimeoutMs ?? 30000);
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const nc = await connect({
+        servers: options.url.split(','),
+        name: options.name,
+        user: options.user,
+        pass: options.password,
+        token: options.token,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 1000,
+        waitOnFirstConnect: false,
+      });
+      const jsm = await jetstreamManager(nc);
+      return { nc, js: jetstream(nc), jsm, names: busNames(options.namespace), maxPayload: nc.info?.max_payload ?? 1024 * 1024 };
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  throw new Error(`cannot connect to NATS at ${options.url}: ${(lastError as Error)?.message ?? lastError}`);
+}

@@ -1,0 +1,190 @@
+import { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { DecodeError, decodeMessage, MessageContract, MessageOf, parseMessage, ValidationError, messageRejectedEvent } from '@featx/contracts';
+import { BusConnection } from './connection';
+import { ensureConsumer } from './provision';
+import { PermanentError } from './errors';
+import { publish } from './publisher';
+
+export type RejectionKind = 'decode' | 'validation' | 'permanent' | 'max-deliveries';
+
+/** A message that will never be processed, with why: kept so that nothing disappears silently. */
+export interface Rejection {
+  kind: RejectionKind;
+  stream: string;
+  consumer: string;
+  subject: string;
+  streamSequence: number;
+  deliveryCount: number;
+  reason: string;
+  /** The first bytes of the payload, for inspection. */
+  payload: Uint8Array;
+}
+
+export interface RejectionSink {
+  record(rejection: Rejection): Promise<void>;
+}
+
+export interface MessageContext {
+  subject: string;
+  streamSequence: number;
+  deliveryCount: number;
+  /** The publisher's Nats-Msg-Id, when it set one. */
+  msgId?: string;
+  /** Tells the server the message is still being worked on (done automatically every ackWait/3 too). */
+  working(): void;
+}
+
+export interface ConsumerLogger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ConsumerSpec<C extends MessageContract> {
+  contract: C;
+  stream: string;
+  durable: string;
+  handler: (message: MessageOf<C>, context: MessageContext) => Promise<void>;
+  rejections: RejectionSink;
+  logger: ConsumerLogger;
+  maxDeliver?: number;
+  ackWaitMs?: number;
+  /** nak delay for delivery n is min(initial * 2^(n-1), max). */
+  backoff?: { initialMs: number; maxMs: number };
+  /** Messages this process handles at once. */
+  concurrency?: number;
+}
+
+const MAX_RECORDED_PAYLOAD = 4096;
+
+/**
+ * A durable pull consumer with explicit acks. Every message is decoded and validated first; one
+ * that cannot be (garbage bytes, wrong shape, unknown version) is terminated and recorded at once,
+ * so it never blocks the messages behind it. Handler failures are nak'ed with backoff until
+ * maxDeliver, then terminated and recorded too.
+ */
+export class BusConsumer<C extends MessageContract> {
+  private messages?: ConsumerMessages;
+  private readonly inFlight = new Set<Promise<void>>();
+  private loop?: Promise<void>;
+  private stopping = false;
+
+  private constructor(
+    private readonly bus: BusConnection,
+    private readonly spec: Required<Omit<ConsumerSpec<C>, 'backoff'>> & Pick<ConsumerSpec<C>, 'backoff'>,
+  ) {}
+
+  static async start<C extends MessageContract>(bus: BusConnection, spec: ConsumerSpec<C>): Promise<BusConsumer<C>> {
+    const full = { maxDeliver: 5, ackWaitMs: 30000, concurrency: 1, ...spec };
+    await ensureConsumer(bus.jsm, {
+      stream: full.stream,
+      durable: full.durable,
+      filterSubject: full.contract.subject(bus.names),
+      maxDeliver: full.maxDeliver,
+      ackWaitMs: full.ackWaitMs,
+    });
+    const consumer = new BusConsumer(bus, full);
+    const jsConsumer = await bus.js.consumers.get(full.stream, full.durable);
+    consumer.messages = await jsConsumer.consume({ max_messages: full.concurrency });
+    consumer.loop = consumer.run(jsConsumer);
+    return consumer;
+  }
+
+  /** Stops taking messages, waits for those in flight up to timeoutMs; unfinished ones are redelivered later. */
+  async stop(timeoutMs = 20000): Promise<void> {
+    this.stopping = true;
+    await this.messages?.close().catch(() => undefined);
+    await Promise.race([
+      Promise.allSettled([...this.inFlight, this.loop]),
+      new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]);
+  }
+
+  private async run(_consumer: Consumer): Promise<void> {
+    const slots = this.spec.concurrency;
+    for await (const message of this.messages!) {
+      if (this.stopping) {
+        message.nak();
+        continue;
+      }
+      const task = this.handle(message).finally(() => this.inFlight.delete(task));
+      this.inFlight.add(task);
+      if (this.inFlight.size >= slots) await Promise.race(this.inFlight);
+    }
+  }
+
+  private async handle(message: JsMsg): Promise<void> {
+    const { contract, logger } = this.spec;
+    let parsed: MessageOf<C>;
+    try {
+      parsed = parseMessage(contract, decodeMessage(message.data));
+    } catch (error) {
+      if (error instanceof DecodeError || error instanceof ValidationError) {
+        await this.reject(message, error instanceof DecodeError ? 'decode' : 'validation', `${contract.name}: ${error.message}`);
+        return;
+      }
+      throw error;
+    }
+
+    const heartbeat = setInterval(() => message.working(), Math.max(1000, this.spec.ackWaitMs / 3));
+    try {
+      await this.spec.handler(parsed, {
+        subject: message.subject,
+        streamSequence: message.info.streamSequence,
+        deliveryCount: message.info.deliveryCount,
+        msgId: message.headers?.get('Nats-Msg-Id') || undefined,
+        working: () => message.working(),
+      });
+      message.ack();
+    } catch (error) {
+      const reason = (error as Error)?.message ?? String(error);
+      if (error instanceof PermanentError) {
+        await this.reject(message, 'permanent', reason);
+      } else if (message.info.deliveryCount >= this.spec.maxDeliver) {
+        await this.reject(message, 'max-deliveries', `failed ${message.info.deliveryCount} times, last: ${reason}`);
+      } else {
+        const delay = this.backoffDelay(message.info.deliveryCount);
+        logger.warn('message failed, will retry', { subject: message.subject, seq: message.info.streamSequence, delivery: message.info.deliveryCount, retryInMs: delay, error: reason });
+        message.nak(delay);
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private backoffDelay(deliveryCount: number): number {
+    const { initialMs, maxMs } = this.spec.backoff ?? { initialMs: 1000, maxMs: 60000 };
+    return Math.min(initialMs * 2 ** (deliveryCount - 1), maxMs);
+  }
+
+  /** Records first, then terminates: if the record cannot be written, the message comes back later. */
+  private async reject(message: JsMsg, kind: RejectionKind, reason: string): Promise<void> {
+    const rejection: Rejection = {
+      kind,
+      stream: this.spec.stream,
+      consumer: this.spec.durable,
+      subject: message.subject,
+      streamSequence: message.info.streamSequence,
+      deliveryCount: message.info.deliveryCount,
+      reason,
+      payload: message.data.subarray(0, MAX_RECORDED_PAYLOAD),
+    };
+    try {
+      await this.spec.rejections.record(rejection);
+    } catch (error) {
+      this.spec.logger.error('cannot record a rejected message; it will be redelivered', { reason, error: (error as Error).message });
+      message.nak(this.backoffDelay(message.info.deliveryCount));
+      return;
+    }
+    // No reason on the wire: NATS 2.9 does not parse one; the record above keeps it.
+    message.term();
+    this.spec.logger.warn('message rejected', { kind, subject: message.subject, seq: rejection.streamSequence, reason });
+    await publish(this.bus, messageRejectedEvent, {
+      v: 1,
+      stream: rejection.stream,
+      consumer: rejection.consumer,
+      subject: rejection.subject,
+      streamSequence: rejection.streamSequence,
+      reason,
+    }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,5 @@
+export * from './connection';
+export * from './provision';
+export * from './errors';
+export * from './publisher';
+export * from './consumer';

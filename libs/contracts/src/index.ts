@@ -1,0 +1,5 @@
+export * from './names';
+export * from './codec';
+export * from './contract';
+export * from './messages/datasets';
+export * from './messages/events';

@@ -1,0 +1,56 @@
+/**
+ * Every stream and subject featx uses, derived from one namespace so that several deployments
+ * (or test runs) can share a NATS server without seeing each other's messages.
+ *
+ * With the default namespace `featx`:
+ *
+ * | stream         | subjects            | retention  | carries                                   |
+ * |----------------|---------------------|------------|-------------------------------------------|
+ * | FEATX_CMD      | featx.cmd.>         | limits 7 d | commands (an audit log of every mutation) |
+ * | FEATX_WORK     | featx.work.>        | work queue | work items: image refs in small batches   |
+ * | FEATX_FEATURES | featx.features.>    | work queue | feature batches, each ≤ max_payload       |
+ * | FEATX_EVT      | featx.evt.>         | limits 1 d | progress, results, rejected messages      |
+ */
+export interface BusNames {
+  namespace: string;
+  streams: { commands: string; work: string; features: string; events: string };
+  subjects: {
+    registerDataset: string;
+    extractWork: string;
+    featureBatch: string;
+    datasetRegistered: string;
+    commandFinished: string;
+    messageRejected: string;
+    /** Wildcards, one per stream. */
+    allCommands: string;
+    allWork: string;
+    allFeatures: string;
+    allEvents: string;
+  };
+}
+
+const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+
+export function busNames(namespace = 'featx'): BusNames {
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    throw new Error(`bus namespace "${namespace}" is invalid: use 1-32 lowercase letters, digits, '_' or '-', starting with a letter`);
+  }
+  const ns = namespace;
+  const NS = namespace.toUpperCase().replace(/-/g, '_');
+  return {
+    namespace,
+    streams: { commands: `${NS}_CMD`, work: `${NS}_WORK`, features: `${NS}_FEATURES`, events: `${NS}_EVT` },
+    subjects: {
+      registerDataset: `${ns}.cmd.datasets.register`,
+      extractWork: `${ns}.work.extract`,
+      featureBatch: `${ns}.features.batch`,
+      datasetRegistered: `${ns}.evt.datasets.registered`,
+      commandFinished: `${ns}.evt.commands.finished`,
+      messageRejected: `${ns}.evt.messages.rejected`,
+      allCommands: `${ns}.cmd.>`,
+      allWork: `${ns}.work.>`,
+      allFeatures: `${ns}.features.>`,
+      allEvents: `${ns}.evt.>`,
+    },
+  };
+}

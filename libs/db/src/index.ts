@@ -1,0 +1,6 @@
+export * from './database';
+export * as schema from './schema';
+export * from './schema';
+export * from './repositories/datasets.repository';
+export * from './repositories/commands.repository';
+export * from './repositories/rejected-messages.repository';

@@ -1,0 +1,177 @@
+import { and, asc, eq, inArray, lt, ne, sql } from 'drizzle-orm';
+import type { Database } from '../database';
+import { datasets, images } from '../schema';
+
+export type DatasetRow = typeof datasets.$inferSelect;
+export type NewDataset = Pick<typeof datasets.$inferInsert, 'name' | 'root' | 'path' | 'layout' | 'classes' | 'splitSeed' | 'splitRatios'>;
+export type ImageRow = typeof images.$inferSelect;
+
+export interface KnownImage {
+  id: number;
+  path: string;
+  bytes: number;
+  mtimeMs: number;
+  sha256: string;
+  label: string;
+  split: ImageRow['split'];
+  status: ImageRow['status'];
+}
+
+export interface ImageUpsert {
+  path: string;
+  split: ImageRow['split'];
+  label: string;
+  bytes: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+export interface SplitClassCount {
+  split: string | null;
+  label: string;
+  count: number;
+}
+
+export class DatasetsRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Inserts the dataset or, for a folder registered before, updates its description. */
+  async upsert(dataset: NewDataset): Promise<DatasetRow> {
+    const [row] = await this.db
+      .insert(datasets)
+      .values({ ...dataset, status: 'registering' })
+      .onConflictDoUpdate({
+        target: [datasets.root, datasets.path],
+        set: {
+          name: dataset.name,
+          layout: dataset.layout,
+          classes: dataset.classes,
+          splitSeed: dataset.splitSeed,
+          splitRatios: dataset.splitRatios,
+          status: 'registering',
+          error: null,
+          updatedAt: sql`now()`,
+        },
+      })
+      .returning();
+    return row;
+  }
+
+  async get(id: string): Promise<DatasetRow | undefined> {
+    const [row] = await this.db.select().from(datasets).where(eq(datasets.id, id));
+    return row;
+  }
+
+  async list(): Promise<DatasetRow[]> {
+    return this.db.select().from(datasets).orderBy(asc(datasets.createdAt));
+  }
+
+  async finish(id: string, update: { status: 'ready' | 'failed'; error?: string; scannedAt?: Date; classes?: string[] }): Promise<void> {
+    await this.db
+      .update(datasets)
+      .set({
+        status: update.status,
+        error: update.error ?? null,
+        ...(update.scannedAt ? { scannedAt: update.scannedAt } : {}),
+        ...(update.classes ? { classes: update.classes } : {}),
+        imageCount: sql`(SELECT count(*) FROM ${images} WHERE ${images.datasetId} = ${id} AND ${images.status} = 'present')::int`,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(datasets.id, id));
+  }
+
+  /** What the database knows of these files: the scan compares against it to skip unchanged ones. */
+  async knownImages(datasetId: string, paths: string[]): Promise<Map<string, KnownImage>> {
+    if (paths.length === 0) return new Map();
+    const rows = await this.db
+      .select({
+        id: images.id,
+        path: images.path,
+        bytes: images.bytes,
+        mtimeMs: images.mtimeMs,
+        sha256: images.sha256,
+        label: images.label,
+        split: images.split,
+        status: images.status,
+      })
+      .from(images)
+      .where(and(eq(images.datasetId, datasetId), inArray(images.path, paths)));
+    return new Map(rows.map((row) => [row.path, row]));
+  }
+
+  /**
+   * Writes new and changed images. `keepSplit` leaves an existing row's split alone (the class
+   * layout assigns splits after the scan).
+   */
+  async upsertImages(datasetId: string, rows: ImageUpsert[], seenAt: Date, keepSplit: boolean): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db
+      .insert(images)
+      .values(rows.map((row) => ({ ...row, datasetId, seenAt, status: 'present' as const })))
+      .onConflictDoUpdate({
+        target: [images.datasetId, images.path],
+        set: {
+          split: keepSplit ? sql`${images.split}` : sql`excluded.split`,
+          label: sql`excluded.label`,
+          bytes: sql`excluded.bytes`,
+          mtimeMs: sql`excluded.mtime_ms`,
+          sha256: sql`excluded.sha256`,
+          status: 'present',
+          error: null,
+          seenAt: sql`excluded.seen_at`,
+          updatedAt: sql`now()`,
+        },
+      });
+  }
+
+  /** Marks unchanged images as seen by this scan. */
+  async touchImages(ids: number[], seenAt: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.update(images).set({ seenAt }).where(inArray(images.id, ids));
+  }
+
+  /** Images the scan did not see are gone from disk: marked missing, returns how many. */
+  async markUnseenMissing(datasetId: string, scanStartedAt: Date): Promise<number> {
+    const rows = await this.db
+      .update(images)
+      .set({ status: 'missing', updatedAt: sql`now()` })
+      .where(and(eq(images.datasetId, datasetId), lt(images.seenAt, scanStartedAt), ne(images.status, 'missing')))
+      .returning({ id: images.id });
+    return rows.length;
+  }
+
+  /**
+   * Seeded, stratified split for datasets without split folders: within each class, images are
+   * ordered by md5(seed:path) and cut at the ratios. Deterministic, exact per class, and done by
+   * Postgres so that millions of paths never sit in the service's memory.
+   */
+  async assignStratifiedSplits(datasetId: string, seed: number, ratios: { training: number; validation: number }): Promise<number> {
+    const result = await this.db.execute(sql`
+      WITH ranked AS (
+        SELECT id,
+               row_number() OVER (PARTITION BY label ORDER BY md5(${String(seed)} || ':' || path)) - 1 AS rank,
+               count(*) OVER (PARTITION BY label) AS total
+        FROM ${images}
+        WHERE dataset_id = ${datasetId} AND status = 'present'
+      ), wanted AS (
+        SELECT id,
+               CASE WHEN rank < round(total * ${ratios.training}::float8) THEN 'training'
+                    WHEN rank < round(total * ${ratios.training + ratios.validation}::float8) THEN 'validation'
+                    ELSE 'evaluation' END AS split
+        FROM ranked
+      )
+      UPDATE ${images} AS i SET split = wanted.split, updated_at = now()
+      FROM wanted
+      WHERE i.id = wanted.id AND i.split IS DISTINCT FROM wanted.split`);
+    return result.rowCount ?? 0;
+  }
+
+  async countsBySplitAndClass(datasetId: string): Promise<SplitClassCount[]> {
+    return this.db
+      .select({ split: images.split, label: images.label, count: sql<number>`count(*)::int` })
+      .from(images)
+      .where(and(eq(images.datasetId, datasetId), eq(images.status, 'present')))
+      .groupBy(images.split, images.label)
+      .orderBy(asc(images.split), asc(images.label));
+  }
+}

@@ -1,0 +1,67 @@
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+
+/**
+ * A folder of labelled images, registered once and re-scanned on demand. It is identified by where
+ * it lives (data root name + path under it), so registering the same folder again updates it.
+ */
+export const datasets = pgTable(
+  'datasets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    /** Name of the configured data root the folder lives under (see FEATX_DATA_ROOTS). */
+    root: text('root').notNull(),
+    /** The folder, relative to its data root, with '/' separators. */
+    path: text('path').notNull(),
+    /** How labels and splits are read from the tree: split-class, food5k or class. */
+    layout: text('layout', { enum: ['split-class', 'food5k', 'class'] }).notNull(),
+    /** Class names in label-index order (sorted names unless the layout fixes an order). */
+    classes: jsonb('classes').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    /** For the class layout: the seeded, stratified split. */
+    splitSeed: integer('split_seed'),
+    splitRatios: jsonb('split_ratios').$type<{ training: number; validation: number; evaluation: number }>(),
+    status: text('status', { enum: ['registering', 'ready', 'failed'] }).notNull().default('registering'),
+    error: text('error'),
+    imageCount: integer('image_count').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** When the last complete scan finished. */
+    scannedAt: timestamp('scanned_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('datasets_root_path_key').on(t.root, t.path)],
+);
+
+/**
+ * One image of a dataset, by reference: images travel through featx as (root, path) pairs, never as bytes.
+ * Feature sets and training runs refer to images by id.
+ */
+export const images = pgTable(
+  'images',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    datasetId: uuid('dataset_id')
+      .notNull()
+      .references(() => datasets.id, { onDelete: 'cascade' }),
+    split: text('split', { enum: ['training', 'validation', 'evaluation'] }),
+    label: text('label').notNull(),
+    /** Relative to the dataset's data root, '/' separators. */
+    path: text('path').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    sha256: varchar('sha256', { length: 64 }).notNull(),
+    /** File modification time in ms, to skip re-hashing unchanged files on a re-scan. */
+    mtimeMs: bigint('mtime_ms', { mode: 'number' }).notNull(),
+    /** present: seen by the last scan; missing: gone since; failed: unreadable (see error). */
+    status: text('status', { enum: ['present', 'missing', 'failed'] }).notNull().default('present'),
+    error: text('error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Changes only when the image's content, label, split or status changes. */
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Start of the last scan that saw the file; older than the dataset's last scan means it is gone. */
+    seenAt: timestamp('seen_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('images_dataset_path_key').on(t.datasetId, t.path),
+    index('images_dataset_split_label_idx').on(t.datasetId, t.split, t.label),
+  ],
+);

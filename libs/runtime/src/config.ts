@@ -1,0 +1,91 @@
+import * as path from 'node:path';
+import { z } from 'zod';
+import { formatIssues } from '@featx/contracts';
+
+/** The repository root; local defaults (data roots, state folder) are relative to it. */
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+export const SERVICE_NAMES = ['api', 'ingest', 'extractor', 'feature-store', 'trainer'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export const DEFAULT_HTTP_PORTS: Record<ServiceName, number> = {
+  api: 3000,
+  ingest: 3001,
+  extractor: 3002,
+  'feature-store': 3003,
+  trainer: 3004,
+};
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Every setting featx reads, from environment variables. The README's configuration table is
+ * this schema in prose; keep them together.
+ */
+const envSchema = z.object({
+  FEATX_NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  FEATX_NATS_USER: z.string().optional(),
+  FEATX_NATS_PASSWORD: z.string().optional(),
+  FEATX_NATS_TOKEN: z.string().optional(),
+  FEATX_NAMESPACE: z.string().default('featx'),
+  FEATX_DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/featx'),
+  FEATX_MIGRATE_ON_START: booleanString.default(true),
+  FEATX_DATA_ROOTS: z.string().default(`shared=${path.resolve(REPO_ROOT, '..')}`),
+  FEATX_STATE_DIR: z.string().default(path.join(REPO_ROOT, '.featx')),
+  FEATX_HTTP_HOST: z.string().default('127.0.0.1'),
+  FEATX_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  FEATX_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  FEATX_API_TOKEN_FILE: z.string().optional(),
+  FEATX_AUTH_DISABLED: booleanString.default(false),
+  FEATX_API_BODY_LIMIT: z.string().default('1mb'),
+  FEATX_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  FEATX_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(20000),
+});
+
+export interface FeatxConfig {
+  service: ServiceName;
+  nats: { url: string; user?: string; password?: string; token?: string; namespace: string };
+  database: { url: string; migrateOnStart: boolean };
+  dataRoots: string;
+  stateDir: string;
+  http: { host: string; port: number };
+  api: { token?: string; tokenFile?: string; authDisabled: boolean; bodyLimit: string };
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = process.env): FeatxConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${formatIssues(parsed.error).replace(/field "/g, 'variable "')}`);
+  }
+  const e = parsed.data;
+  return {
+    service,
+    nats: {
+      url: e.FEATX_NATS_URL,
+      user: e.FEATX_NATS_USER,
+      password: e.FEATX_NATS_PASSWORD,
+      token: e.FEATX_NATS_TOKEN,
+      namespace: e.FEATX_NAMESPACE,
+    },
+    database: { url: e.FEATX_DATABASE_URL, migrateOnStart: e.FEATX_MIGRATE_ON_START },
+    dataRoots: e.FEATX_DATA_ROOTS,
+    stateDir: path.resolve(e.FEATX_STATE_DIR),
+    http: { host: e.FEATX_HTTP_HOST, port: e.FEATX_HTTP_PORT ?? DEFAULT_HTTP_PORTS[service] },
+    api: {
+      token: e.FEATX_API_TOKEN,
+      tokenFile: e.FEATX_API_TOKEN_FILE,
+      authDisabled: e.FEATX_AUTH_DISABLED,
+      bodyLimit: e.FEATX_API_BODY_LIMIT,
+    },
+    logLevel: e.FEATX_LOG_LEVEL,
+    shutdownTimeoutMs: e.FEATX_SHUTDOWN_TIMEOUT_MS,
+  };
+}
