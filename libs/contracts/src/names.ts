@@ -16,6 +16,8 @@ export interface BusNames {
   streams: { commands: string; work: string; features: string; events: string };
   subjects: {
     registerDataset: string;
+    /** Training-run commands (create, cancel), handled by the trainer. */
+    runCommands: string;
     extractWork: string;
     featureBatch: string;
     datasetRegistered: string;
@@ -42,6 +44,7 @@ export function busNames(namespace = 'featx'): BusNames {
     streams: { commands: `${NS}_CMD`, work: `${NS}_WORK`, features: `${NS}_FEATURES`, events: `${NS}_EVT` },
     subjects: {
       registerDataset: `${ns}.cmd.datasets.register`,
+      runCommands: `${ns}.cmd.runs.>`,
       extractWork: `${ns}.work.extract`,
       featureBatch: `${ns}.features.batch`,
       datasetRegistered: `${ns}.evt.datasets.registered`,

@@ -32,7 +32,8 @@ const envSchema = z.object({
   FEATX_NAMESPACE: z.string().default('featx'),
   FEATX_DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/featx'),
   FEATX_MIGRATE_ON_START: booleanString.default(true),
-  FEATX_DATA_ROOTS: z.string().default(`shared=${path.resolve(REPO_ROOT, '..')}`),
+  // Local default: the folder above the repository, so `../shared/...` works from a checkout.
+  FEATX_DATA_ROOTS: z.string().default(`local=${path.resolve(REPO_ROOT, '..')}`),
   FEATX_STATE_DIR: z.string().default(path.join(REPO_ROOT, '.featx')),
   FEATX_HTTP_HOST: z.string().default('127.0.0.1'),
   FEATX_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
+import { ApiTokenGuard } from './auth/api-token.guard';
+import { ApiTokenService } from './auth/api-token.service';
+import { CommandsController } from './commands/commands.controller';
+import { DatasetsController } from './datasets/datasets.controller';
+import { DatasetsService } from './datasets/datasets.service';
+
+@Module({})
+export class ApiModule {
+  static register(config: FeatxConfig = loadConfig('api')) {
+    return {
+      module: ApiModule,
+      imports: [CoreModule.forService('api', config)],
+      controllers: [DatasetsController, CommandsController],
+      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, DatasetsService],
+    };
+  }
+}

@@ -1,0 +1,13 @@
+import { BadRequestException, PipeTransform } from '@nestjs/common';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Route ids are UUIDs; anything else is a 400 naming the parameter, not a database error. */
+export class UuidParamPipe implements PipeTransform<string, string> {
+  constructor(private readonly name = 'id') {}
+
+  transform(value: string): string {
+    if (!UUID.test(value)) throw new BadRequestException(`${this.name}: "${value}" is not a UUID`);
+    return value.toLowerCase();
+  }
+}

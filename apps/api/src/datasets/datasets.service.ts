@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BusConnection, publish } from '@featx/bus';
+import { RegisterDatasetOptions, registerDatasetCommand } from '@featx/contracts';
+import { DataRoots, DatasetInputError } from '@featx/datasets';
+import { CommandsRepository, DatasetRow, DatasetsRepository } from '@featx/db';
+import { BUS, DATA_ROOTS } from '@featx/runtime';
+import { invalidFields } from '../common/zod-body.pipe';
+import { DatasetDetails, DatasetSummary, QueuedCommand } from './datasets.dto';
+
+@Injectable()
+export class DatasetsService {
+  constructor(
+    private readonly datasets: DatasetsRepository,
+    private readonly commands: CommandsRepository,
+    @Inject(BUS) private readonly bus: BusConnection,
+    @Inject(DATA_ROOTS) private readonly roots: DataRoots,
+  ) {}
+
+  /**
+   * Checks the folder is inside the data roots (so a bad path is a 400 here, with nothing
+   * written), then records and publishes the command; the ingest service does the work.
+   */
+  async register(options: RegisterDatasetOptions): Promise<QueuedCommand> {
+    try {
+      await this.roots.resolve(options.path);
+    } catch (error) {
+      if (error instanceof DatasetInputError) throw invalidFields([{ field: 'path', message: error.message }]);
+      throw error;
+    }
+    const id = randomUUID();
+    await this.commands.insertQueued(id, registerDatasetCommand.name, options);
+    await publish(this.bus, registerDatasetCommand, { v: 1, id, ...options }, { msgId: id });
+    return { commandId: id, type: registerDatasetCommand.name, status: 'queued' };
+  }
+
+  async list(): Promise<DatasetSummary[]> {
+    return (await this.datasets.list()).map(summarize);
+  }
+
+  async get(id: string): Promise<DatasetDetails> {
+    const dataset = await this.datasets.get(id);
+    if (!dataset) throw new NotFoundException(`dataset ${id} not found`);
+    const counts = await this.datasets.countsBySplitAndClass(id);
+    const bySplit: Record<string, number> = {};
+    const byClass: Record<string, number> = {};
+    const bySplitAndClass: Record<string, Record<string, number>> = {};
+    for (const { split, label, count } of counts) {
+      const s = split ?? 'unassigned';
+      bySplit[s] = (bySplit[s] ?? 0) + count;
+      byClass[label] = (byClass[label] ?? 0) + count;
+      (bySplitAndClass[s] ??= {})[label] = count;
+    }
+    return { ...summarize(dataset), counts: { bySplit, byClass, bySplitAndClass } };
+  }
+}
+
+function summarize(row: DatasetRow): DatasetSummary {
+  return {
+    id: row.id,
+    name: row.name,
+    root: row.root,
+    path: row.path,
+    layout: row.layout,
+    classes: row.classes,
+    status: row.status,
+    error: row.error,
+    imageCount: row.imageCount,
+    splitSeed: row.splitSeed,
+    splitRatios: row.splitRatios,
+    createdAt: row.createdAt.toISOString(),
+    scannedAt: row.scannedAt?.toISOString() ?? null,
+  };
+}

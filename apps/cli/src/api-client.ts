@@ -1,0 +1,69 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { REPO_ROOT } from '@featx/runtime';
+
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+export interface ApiClientOptions {
+  url: string;
+  token?: string;
+}
+
+/** Where the CLI finds its token when none is given: the file the API generates at first start. */
+export async function defaultToken(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  if (env.FEATX_API_TOKEN) return env.FEATX_API_TOKEN;
+  const file = env.FEATX_API_TOKEN_FILE ?? path.join(env.FEATX_STATE_DIR ?? path.join(REPO_ROOT, '.featx'), 'api-token');
+  try {
+    return (await fs.readFile(file, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A thin client of the admin API: every CLI command goes through it, never to NATS or Postgres directly. */
+export class ApiClient {
+  constructor(private readonly options: ApiClientOptions) {}
+
+  get<T>(route: string): Promise<T> {
+    return this.request<T>('GET', route);
+  }
+
+  post<T>(route: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', route, body);
+  }
+
+  private async request<T>(method: string, route: string, body?: unknown): Promise<T> {
+    const url = new URL(route, this.options.url);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: {
+          ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new CliError(`cannot reach the featx API at ${this.options.url} (${cause}); is it running? (npm run dev)`);
+    }
+    const text = await response.text();
+    const payload = text ? safeJson(text) : undefined;
+    if (!response.ok) {
+      const message = (payload as { message?: unknown } | undefined)?.message ?? text;
+      throw new CliError(`${method} ${url.pathname} failed with ${response.status}: ${Array.isArray(message) ? message.join('; ') : String(message)}`);
+    }
+    return payload as T;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

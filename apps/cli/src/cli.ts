@@ -1,0 +1,34 @@
+import { Command, CommanderError } from 'commander';
+import { ApiClient, CliError, defaultToken } from './api-client';
+import { datasetsCommand } from './commands/datasets.command';
+
+/** Builds the `featx` program; `print` is injectable so tests can read what it prints. */
+export function buildCli(print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Command {
+  const program = new Command('featx')
+    .description('featx: deep-learning features for image datasets too large for memory')
+    .option('--api-url <url>', 'admin API address', process.env.FEATX_API_URL ?? 'http://127.0.0.1:3000')
+    .option('--token <token>', 'API token (default: FEATX_API_TOKEN, or the token file the API generated)')
+    .exitOverride()
+    .showHelpAfterError();
+
+  const client = async () => {
+    const { apiUrl, token } = program.opts<{ apiUrl: string; token?: string }>();
+    return new ApiClient({ url: apiUrl, token: token ?? (await defaultToken()) });
+  };
+  program.addCommand(datasetsCommand(client, print));
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 failed, 2 usage). */
+export async function runCli(argv: string[], print?: (text: string) => void, printError: (text: string) => void = (t) => process.stderr.write(`${t}\n`)): Promise<number> {
+  const program = buildCli(print);
+  program.configureOutput({ writeErr: (text) => printError(text.trimEnd()) });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    printError(`featx: ${error instanceof CliError ? error.message : (error as Error).stack ?? String(error)}`);
+    return 1;
+  }
+}

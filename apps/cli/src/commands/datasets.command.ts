@@ -1,0 +1,131 @@
+import * as path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DATASET_LAYOUTS, SPLITS } from '@featx/contracts';
+import { ApiClient, CliError } from '../api-client';
+import { formatDuration, table } from '../format';
+
+interface DatasetSummary {
+  id: string;
+  name: string;
+  root: string;
+  path: string;
+  layout: string;
+  classes: string[];
+  status: string;
+  error: string | null;
+  imageCount: number;
+  scannedAt: string | null;
+}
+interface DatasetDetails extends DatasetSummary {
+  counts: { bySplit: Record<string, number>; byClass: Record<string, number>; bySplitAndClass: Record<string, Record<string, number>> };
+}
+interface CommandState {
+  id: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'rejected';
+  result: Record<string, unknown> | null;
+  error: string | null;
+}
+
+const POLL_MS = 300;
+
+export function datasetsCommand(client: () => Promise<ApiClient>, print: (text: string) => void): Command {
+  const datasets = new Command('datasets').description('register and inspect datasets');
+
+  datasets
+    .command('add')
+    .description('register a folder of images (or re-scan one registered before)')
+    .argument('<path>', 'the folder; must lie inside a configured data root')
+    .addOption(new Option('--layout <layout>', 'how labels and splits are read').choices([...DATASET_LAYOUTS]).default('auto'))
+    .option('--name <name>', 'dataset name (default: the folder name)')
+    .option('--classes <names>', 'food5k layout: class names by index, comma-separated', (v) => v.split(',').map((s) => s.trim()))
+    .option('--split <ratios>', 'class layout: training,validation,evaluation ratios', parseRatios)
+    .option('--seed <n>', 'class layout: split seed', (v) => parseInteger(v, '--seed'))
+    .option('--no-wait', 'return once the command is queued')
+    .option('--json', 'print JSON')
+    .action(async (folder: string, opts) => {
+      const api = await client();
+      const queued = await api.post<{ commandId: string }>('/datasets', {
+        path: path.resolve(folder),
+        layout: opts.layout,
+        name: opts.name,
+        classes: opts.classes,
+        splitRatios: opts.split,
+        seed: opts.seed,
+      });
+      if (!opts.wait) return print(opts.json ? JSON.stringify(queued) : `queued command ${queued.commandId}`);
+      const done = await waitForCommand(api, queued.commandId);
+      if (done.status !== 'succeeded') throw new CliError(`registration ${done.status}: ${done.error ?? 'no reason recorded'}`);
+      const result = done.result as { datasetId: string; images: number; added: number; changed: number; unchanged: number; removed: number; skipped: number; durationMs: number; filesPerSecond: number; skippedExamples: Array<{ path: string; reason: string }> };
+      const details = await api.get<DatasetDetails>(`/datasets/${result.datasetId}`);
+      if (opts.json) return print(JSON.stringify({ result, dataset: details }, null, 2));
+      print(
+        `registered ${details.name} (${details.id}): ${result.images} images — ${result.added} added, ${result.changed} changed, ` +
+          `${result.unchanged} unchanged, ${result.removed} removed, ${result.skipped} skipped — in ${formatDuration(result.durationMs)} (${result.filesPerSecond} files/s)`,
+      );
+      for (const s of result.skippedExamples) print(`  skipped ${s.path}: ${s.reason}`);
+      print(countsTable(details));
+    });
+
+  datasets
+    .command('ls')
+    .description('list datasets')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const rows = await (await client()).get<DatasetSummary[]>('/datasets');
+      if (opts.json) return print(JSON.stringify(rows, null, 2));
+      if (rows.length === 0) return print('no datasets yet: featx datasets add <folder>');
+      print(table(['id', 'name', 'layout', 'images', 'classes', 'status', 'location'], rows.map((d) => [d.id, d.name, d.layout, d.imageCount, d.classes.length, d.status, `${d.root}:${d.path}`])));
+    });
+
+  datasets
+    .command('show')
+    .description('a dataset with its image counts per split and class')
+    .argument('<id>', 'dataset id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts) => {
+      const details = await (await client()).get<DatasetDetails>(`/datasets/${encodeURIComponent(id)}`);
+      if (opts.json) return print(JSON.stringify(details, null, 2));
+      print(`${details.name} (${details.id}) — ${details.layout} layout at ${details.root}:${details.path}, status ${details.status}${details.error ? `: ${details.error}` : ''}`);
+      print(countsTable(details));
+    });
+
+  return datasets;
+}
+
+/** Images per class (rows) and split (columns), with totals. */
+function countsTable(details: DatasetDetails): string {
+  const splits = [...SPLITS, 'unassigned'].filter((s) => details.counts.bySplit[s] !== undefined);
+  const rows = Object.keys(details.counts.byClass)
+    .sort()
+    .map((label) => [label, ...splits.map((s) => details.counts.bySplitAndClass[s]?.[label] ?? 0), details.counts.byClass[label]]);
+  rows.push(['total', ...splits.map((s) => details.counts.bySplit[s]), details.imageCount]);
+  return table(['class', ...splits, 'total'], rows);
+}
+
+async function waitForCommand(api: ApiClient, id: string): Promise<CommandState> {
+  const spinner = process.stderr.isTTY ? ['|', '/', '-', '\\'] : null;
+  let tick = 0;
+  for (;;) {
+    const state = await api.get<CommandState>(`/commands/${id}`);
+    if (state.status !== 'queued' && state.status !== 'running') {
+      if (spinner) process.stderr.write('\r\x1b[K');
+      return state;
+    }
+    if (spinner) process.stderr.write(`\r${spinner[tick++ % spinner.length]} ${state.status}…`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+function parseRatios(value: string) {
+  const parts = value.split(',').map(Number);
+  if (parts.length !== 3 || parts.some((n) => !Number.isFinite(n) || n < 0)) {
+    throw new InvalidArgumentError('expected three numbers: training,validation,evaluation (e.g. 0.8,0.1,0.1)');
+  }
+  return { training: parts[0], validation: parts[1], evaluation: parts[2] };
+}
+
+function parseInteger(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return n;
+}

@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { runService } from '@featx/runtime';
+import { ExtractorModule } from './extractor.module';
+
+runService(ExtractorModule.register());

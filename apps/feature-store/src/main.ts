@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { runService } from '@featx/runtime';
+import { FeatureStoreModule } from './feature-store.module';
+
+runService(FeatureStoreModule.register());

@@ -1,0 +1,166 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DataRoots } from './data-roots';
+import { PathOutsideRootsError } from './errors';
+import { collect, imageBytes, makeTempDir, removeDir, writeImages, writeText } from './testing/fixtures';
+import { isSkipped, SkippedFile, walkFiles, WalkedFile, WalkEntry } from './walk';
+
+function split(entries: WalkEntry[]): { files: WalkedFile[]; skipped: SkippedFile[] } {
+  const byPath = (a: { relativePath: string }, b: { relativePath: string }) =>
+    a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0;
+  return {
+    files: entries.filter((e): e is WalkedFile => !isSkipped(e)).sort(byPath),
+    skipped: entries.filter(isSkipped).sort(byPath),
+  };
+}
+
+describe('walkFiles', () => {
+  let tmp: string;
+  let data: string;
+  let outside: string;
+  let roots: DataRoots;
+
+  beforeEach(async () => {
+    tmp = await makeTempDir();
+    data = path.join(tmp, 'data');
+    outside = path.join(tmp, 'outside');
+    await fs.mkdir(data);
+    await writeImages(outside, ['secret.jpg', 'album/y.png']);
+    roots = await DataRoots.open([{ name: 'data', path: data }]);
+  });
+
+  afterEach(() => removeDir(tmp));
+
+  it('yields visible image files with posix paths, sizes and times, ignoring other files', async () => {
+    await writeImages(data, ['a.jpg', 'B.PNG', 'deep/er/c.webp', 'deep/d.gif', 'deep/t.tiff']);
+    await writeText(path.join(data, 'notes.txt'), 'not an image');
+    await writeText(path.join(data, 'deep', 'labels.csv'), 'a,b');
+    await fs.mkdir(path.join(data, 'empty'));
+
+    const { files, skipped } = split(await collect(walkFiles(data, { roots })));
+    expect(skipped).toEqual([]);
+    expect(files.map((f) => f.relativePath)).toEqual(['B.PNG', 'a.jpg', 'deep/d.gif', 'deep/er/c.webp', 'deep/t.tiff']);
+    const deep = files.find((f) => f.name === 'c.webp')!;
+    const stats = await fs.stat(path.join(data, 'deep', 'er', 'c.webp'));
+    expect(deep).toEqual({
+      absolutePath: path.join(data, 'deep', 'er', 'c.webp'),
+      name: 'c.webp',
+      relativePath: 'deep/er/c.webp',
+      bytes: stats.size,
+      mtimeMs: stats.mtimeMs,
+    });
+    expect(deep.bytes).toBeGreaterThan(0);
+  });
+
+  it('skips hidden files and hidden folders silently', async () => {
+    await writeImages(data, ['a.jpg', '.hidden.jpg', '.thumbs/b.jpg', 'cats/.ipynb_checkpoints/c.jpg', 'cats/._d.jpg']);
+    const { files, skipped } = split(await collect(walkFiles(data, { roots })));
+    expect(files.map((f) => f.relativePath)).toEqual(['a.jpg']);
+    expect(skipped).toEqual([]);
+  });
+
+  it('follows symlinks to files and folders inside the roots', async () => {
+    await writeImages(data, ['real/a.jpg', 'real/sub/b.jpg']);
+    await fs.symlink(path.join(data, 'real'), path.join(data, 'linked'));
+    await fs.symlink(path.join(data, 'real', 'a.jpg'), path.join(data, 'alias.jpg'));
+
+    const { files, skipped } = split(await collect(walkFiles(data, { roots })));
+    expect(skipped).toEqual([]);
+    expect(files.map((f) => [f.relativePath, path.relative(data, f.absolutePath)])).toEqual([
+      ['alias.jpg', 'real/a.jpg'],
+      ['linked/a.jpg', 'real/a.jpg'],
+      ['linked/sub/b.jpg', 'real/sub/b.jpg'],
+      ['real/a.jpg', 'real/a.jpg'],
+      ['real/sub/b.jpg', 'real/sub/b.jpg'],
+    ]);
+  });
+
+  it('reports symlinks leading outside the roots instead of following them', async () => {
+    await writeImages(data, ['cats/a.jpg']);
+    await fs.symlink(outside, path.join(data, 'cats', 'escape'));
+    await fs.symlink(path.join(outside, 'secret.jpg'), path.join(data, 'cats', 'b.jpg'));
+    await fs.symlink('../outside/album', path.join(data, 'relative-escape'));
+
+    const { files, skipped } = split(await collect(walkFiles(data, { roots })));
+    expect(files.map((f) => f.relativePath)).toEqual(['cats/a.jpg']);
+    expect(skipped).toEqual([
+      { skipped: true, relativePath: 'cats/b.jpg', reason: `symlink leads outside the data roots (to ${path.join(outside, 'secret.jpg')})` },
+      { skipped: true, relativePath: 'cats/escape', reason: `symlink leads outside the data roots (to ${outside})` },
+      { skipped: true, relativePath: 'relative-escape', reason: `symlink leads outside the data roots (to ${path.join(outside, 'album')})` },
+    ]);
+    expect(files.every((f) => roots.isInside(f.absolutePath))).toBe(true);
+  });
+
+  it('refuses to walk a folder outside the roots, also through a symlink', async () => {
+    await fs.symlink(outside, path.join(data, 'escape'));
+    await expect(collect(walkFiles(outside, { roots }))).rejects.toBeInstanceOf(PathOutsideRootsError);
+    await expect(collect(walkFiles(path.join(data, 'escape'), { roots }))).rejects.toBeInstanceOf(PathOutsideRootsError);
+  });
+
+  it('does not loop on symlink cycles', async () => {
+    await writeImages(data, ['a/x.jpg', 'b/y.jpg']);
+    await fs.symlink('..', path.join(data, 'a', 'up'));
+    await fs.symlink(data, path.join(data, 'b', 'top'));
+    await fs.symlink(path.join(data, 'b'), path.join(data, 'a', 'to-b'));
+    await fs.symlink(path.join(data, 'a'), path.join(data, 'b', 'to-a'));
+    await fs.symlink('self-loop', path.join(data, 'self-loop'));
+
+    const { files, skipped } = split(await collect(walkFiles(data, { roots })));
+    expect(files.map((f) => f.relativePath)).toEqual(['a/to-b/y.jpg', 'a/x.jpg', 'b/to-a/x.jpg', 'b/y.jpg']);
+    expect(skipped).toEqual([
+      { skipped: true, relativePath: 'a/to-b/to-a', reason: 'symlink cycle: leads back to the enclosing folder "a"' },
+      { skipped: true, relativePath: 'a/to-b/top', reason: 'symlink cycle: leads back to the enclosing folder "."' },
+      { skipped: true, relativePath: 'a/up', reason: 'symlink cycle: leads back to the enclosing folder "."' },
+      { skipped: true, relativePath: 'b/to-a/to-b', reason: 'symlink cycle: leads back to the enclosing folder "b"' },
+      { skipped: true, relativePath: 'b/to-a/up', reason: 'symlink cycle: leads back to the enclosing folder "."' },
+      { skipped: true, relativePath: 'b/top', reason: 'symlink cycle: leads back to the enclosing folder "."' },
+      { skipped: true, relativePath: 'self-loop', reason: 'symlink loop' },
+    ]);
+  });
+
+  it('reports broken symlinks', async () => {
+    await writeImages(data, ['a.jpg']);
+    await fs.symlink(path.join(data, 'gone.jpg'), path.join(data, 'broken.jpg'));
+    const { skipped } = split(await collect(walkFiles(data, { roots })));
+    expect(skipped).toEqual([{ skipped: true, relativePath: 'broken.jpg', reason: 'broken symlink' }]);
+  });
+
+  it('skips whole folders the caller rejects, with one record', async () => {
+    await writeImages(data, ['keep/a.jpg', 'drop/b.jpg', 'drop/c.jpg', 'keep/drop/d.jpg']);
+    const { files, skipped } = split(
+      await collect(walkFiles(data, { roots, skipFolder: (p) => (p === 'drop' ? 'not wanted' : undefined) })),
+    );
+    expect(files.map((f) => f.relativePath)).toEqual(['keep/a.jpg', 'keep/drop/d.jpg']);
+    expect(skipped).toEqual([{ skipped: true, relativePath: 'drop', reason: 'not wanted' }]);
+  });
+
+  it('streams a large folder with opendir, never readdir, and can stop early', async () => {
+    const bytes = await imageBytes(7);
+    const count = 1000;
+    await fs.mkdir(path.join(data, 'big'));
+    for (let i = 0; i < count; i += 500) {
+      await Promise.all(
+        Array.from({ length: Math.min(500, count - i) }, (_, j) => fs.writeFile(path.join(data, 'big', `${i + j}.jpg`), bytes)),
+      );
+    }
+    const readdir = jest.spyOn(fs, 'readdir');
+    try {
+      let seen = 0;
+      for await (const entry of walkFiles(data, { roots })) {
+        expect(isSkipped(entry)).toBe(false);
+        seen++;
+      }
+      expect(seen).toBe(count);
+
+      const firstFive: WalkEntry[] = [];
+      for await (const entry of walkFiles(data, { roots })) {
+        firstFive.push(entry);
+        if (firstFive.length === 5) break;
+      }
+      expect(firstFive).toHaveLength(5);
+      expect(readdir).not.toHaveBeenCalled();
+    } finally {
+      readdir.mockRestore();
+    }
+  });
+});

@@ -1,0 +1,69 @@
+import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { BusConnection, connectBus, provisionStreams } from '@featx/bus';
+import { CommandsRepository, DatabaseHandle, DatasetsRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
+import { FeatxConfig, loadConfig, ServiceName } from './config';
+import { JsonLogger } from './logger';
+import { DataRoots } from '@featx/datasets';
+import { BUS, CONFIG, DATA_ROOTS, DATABASE, LOGGER } from './tokens';
+import { HealthController } from './health.controller';
+
+/** Closes the bus and the database when Nest shuts down (SIGTERM/SIGINT): drain, then end the pool. */
+@Injectable()
+class ConnectionCloser implements OnApplicationShutdown {
+  constructor(
+    @Inject(BUS) private readonly bus: BusConnection,
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(LOGGER) private readonly logger: JsonLogger,
+  ) {}
+
+  async onApplicationShutdown(signal?: string): Promise<void> {
+    this.logger.info('shutting down', { signal });
+    await this.bus.nc.drain().catch(() => undefined);
+    await this.database.close().catch(() => undefined);
+  }
+}
+
+/**
+ * What every service starts with: configuration, JSON logger, a JetStream connection with the
+ * streams provisioned, a migrated database with its repositories, and health endpoints.
+ */
+@Global()
+@Module({})
+export class CoreModule {
+  static forService(service: ServiceName, config: FeatxConfig = loadConfig(service)): DynamicModule {
+    const logger = new JsonLogger(service, config.logLevel);
+    return {
+      module: CoreModule,
+      controllers: [HealthController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+        {
+          provide: BUS,
+          useFactory: async () => {
+            const bus = await connectBus({ ...config.nats, name: `featx-${service}` });
+            await provisionStreams(bus.jsm, bus.names);
+            logger.info('connected to NATS', { url: config.nats.url, namespace: config.nats.namespace, maxPayload: bus.maxPayload });
+            return bus;
+          },
+        },
+        {
+          provide: DATABASE,
+          useFactory: async () => {
+            if (config.database.migrateOnStart) {
+              await ensureDatabaseExists(config.database.url);
+              await migrateDatabase(config.database.url);
+            }
+            return openDatabase(config.database.url);
+          },
+        },
+        { provide: DATA_ROOTS, useFactory: () => DataRoots.open(config.dataRoots) },
+        { provide: DatasetsRepository, useFactory: (d: DatabaseHandle) => new DatasetsRepository(d.db), inject: [DATABASE] },
+        { provide: CommandsRepository, useFactory: (d: DatabaseHandle) => new CommandsRepository(d.db), inject: [DATABASE] },
+        { provide: RejectedMessagesRepository, useFactory: (d: DatabaseHandle) => new RejectedMessagesRepository(d.db), inject: [DATABASE] },
+        ConnectionCloser,
+      ],
+      exports: [CONFIG, LOGGER, BUS, DATABASE, DATA_ROOTS, DatasetsRepository, CommandsRepository, RejectedMessagesRepository],
+    };
+  }
+}

@@ -1,0 +1,81 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { DEFAULT_HTTP_PORTS, ServiceName } from '../libs/runtime/src/config';
+import { waitFor } from './local-stack';
+
+const REPO = path.resolve(__dirname, '..');
+
+export interface LaunchedServices {
+  /** Resolves when every service answers /health/ready. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** SIGTERM to all, then SIGKILL after the grace period. */
+  stop(graceMs?: number): Promise<void>;
+  exited: Promise<{ service: string; code: number | null }>;
+}
+
+export interface ServiceInstance {
+  service: ServiceName;
+  /** Shown in log prefixes, e.g. extractor-2. */
+  label: string;
+  port: number;
+}
+
+/** The five services, and `replicas` extractors, on consecutive ports from each default. */
+export function serviceInstances(extractorReplicas = 1): ServiceInstance[] {
+  const instances: ServiceInstance[] = [];
+  for (const service of Object.keys(DEFAULT_HTTP_PORTS) as ServiceName[]) {
+    const count = service === 'extractor' ? extractorReplicas : 1;
+    for (let i = 0; i < count; i++) {
+      instances.push({ service, label: count > 1 ? `${service}-${i + 1}` : service, port: DEFAULT_HTTP_PORTS[service] + i * 10 });
+    }
+  }
+  return instances;
+}
+
+/** Starts each service as its own process, its log lines prefixed with its name. */
+export function launchServices(instances: ServiceInstance[], env: NodeJS.ProcessEnv, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): LaunchedServices {
+  const width = Math.max(...instances.map((i) => i.label.length));
+  const children: ChildProcess[] = [];
+  const exits: Array<Promise<{ service: string; code: number | null }>> = [];
+  for (const instance of instances) {
+    const child = spawn(process.execPath, ['-r', path.join(REPO, 'tools/register.js'), path.join(REPO, `apps/${instance.service}/src/main.ts`)], {
+      cwd: REPO,
+      env: { ...env, FEATX_HTTP_PORT: String(instance.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const prefix = `[${instance.label.padEnd(width)}]`;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      readline.createInterface({ input: stream }).on('line', (line) => write(`${prefix} ${line}`));
+    }
+    exits.push(new Promise((resolve) => child.once('exit', (code) => resolve({ service: instance.label, code }))));
+  }
+  const host = env.FEATX_HTTP_HOST ?? '127.0.0.1';
+  return {
+    exited: Promise.race(exits),
+    async ready(timeoutMs = 60000) {
+      await Promise.all(
+        instances.map((instance) =>
+          waitFor(
+            async () => {
+              try {
+                return (await fetch(`http://${host}:${instance.port}/health/ready`)).ok;
+              } catch {
+                return false;
+              }
+            },
+            timeoutMs,
+            `${instance.label} did not become ready on port ${instance.port}`,
+          ),
+        ),
+      );
+    },
+    async stop(graceMs = 15000) {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')), graceMs);
+      await Promise.all(exits);
+      clearTimeout(timer);
+    },
+  };
+}
