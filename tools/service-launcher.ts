@@ -9,9 +9,16 @@ const REPO = path.resolve(__dirname, '..');
 export interface LaunchedServices {
   /** Resolves when every service answers /health/ready. */
   ready(timeoutMs?: number): Promise<void>;
-  /** SIGTERM to all, then SIGKILL after the grace period. */
-  stop(graceMs?: number): Promise<void>;
-  exited: Promise<{ service: string; code: number | null }>;
+  /** SIGTERM to all, then SIGKILL after the grace period; how each one ended. */
+  stop(graceMs?: number): Promise<ServiceExit[]>;
+  /** The first service to end. */
+  exited: Promise<ServiceExit>;
+}
+
+export interface ServiceExit {
+  service: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 export interface ServiceInstance {
@@ -21,13 +28,13 @@ export interface ServiceInstance {
   port: number;
 }
 
-/** The five services, and `replicas` extractors, on consecutive ports from each default. */
-export function serviceInstances(extractorReplicas = 1): ServiceInstance[] {
+/** The five services, with `extractorReplicas` extractors, on each service's default port (shifted by portOffset). */
+export function serviceInstances(extractorReplicas = 1, portOffset = 0): ServiceInstance[] {
   const instances: ServiceInstance[] = [];
   for (const service of Object.keys(DEFAULT_HTTP_PORTS) as ServiceName[]) {
     const count = service === 'extractor' ? extractorReplicas : 1;
     for (let i = 0; i < count; i++) {
-      instances.push({ service, label: count > 1 ? `${service}-${i + 1}` : service, port: DEFAULT_HTTP_PORTS[service] + i * 10 });
+      instances.push({ service, label: count > 1 ? `${service}-${i + 1}` : service, port: DEFAULT_HTTP_PORTS[service] + portOffset + i * 10 });
     }
   }
   return instances;
@@ -37,7 +44,7 @@ export function serviceInstances(extractorReplicas = 1): ServiceInstance[] {
 export function launchServices(instances: ServiceInstance[], env: NodeJS.ProcessEnv, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): LaunchedServices {
   const width = Math.max(...instances.map((i) => i.label.length));
   const children: ChildProcess[] = [];
-  const exits: Array<Promise<{ service: string; code: number | null }>> = [];
+  const exits: Array<Promise<ServiceExit>> = [];
   for (const instance of instances) {
     const child = spawn(process.execPath, ['-r', path.join(REPO, 'tools/register.js'), path.join(REPO, `apps/${instance.service}/src/main.ts`)], {
       cwd: REPO,
@@ -49,7 +56,7 @@ export function launchServices(instances: ServiceInstance[], env: NodeJS.Process
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on('line', (line) => write(`${prefix} ${line}`));
     }
-    exits.push(new Promise((resolve) => child.once('exit', (code) => resolve({ service: instance.label, code }))));
+    exits.push(new Promise((resolve) => child.once('exit', (code, signal) => resolve({ service: instance.label, code, signal }))));
   }
   const host = env.FEATX_HTTP_HOST ?? '127.0.0.1';
   return {
@@ -74,8 +81,9 @@ export function launchServices(instances: ServiceInstance[], env: NodeJS.Process
     async stop(graceMs = 15000) {
       for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')), graceMs);
-      await Promise.all(exits);
+      const ended = await Promise.all(exits);
       clearTimeout(timer);
+      return ended;
     },
   };
 }

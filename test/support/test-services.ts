@@ -1,0 +1,84 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FeatxConfig, loadConfig, ServiceName } from '@featx/runtime';
+import { ApiModule } from '../../apps/api/src/api.module';
+import { configureApi } from '../../apps/api/src/configure-api';
+import { IngestModule } from '../../apps/ingest/src/ingest.module';
+import { createTestDatabase, TestDatabase } from './test-database';
+import { testNamespace, TEST_NATS_URL } from './test-bus';
+
+export const TEST_API_TOKEN = 'test-token-0123456789abcdef';
+
+export interface TestServices {
+  apiUrl: string;
+  config: FeatxConfig;
+  database: TestDatabase;
+  namespace: string;
+  stateDir: string;
+  close(): Promise<void>;
+}
+
+export interface TestServicesOptions {
+  /** FEATX_DATA_ROOTS for the services. */
+  dataRoots: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * The API and the ingest service in this process, against the real NATS and Postgres, with a
+ * database and a bus namespace of their own. `close` stops them and removes both.
+ */
+export async function startTestServices(options: TestServicesOptions): Promise<TestServices> {
+  const database = await createTestDatabase();
+  const namespace = testNamespace();
+  const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-state-'));
+  const env = {
+    FEATX_NATS_URL: TEST_NATS_URL,
+    FEATX_NAMESPACE: namespace,
+    FEATX_DATABASE_URL: database.url,
+    FEATX_DATA_ROOTS: options.dataRoots,
+    FEATX_STATE_DIR: stateDir,
+    FEATX_API_TOKEN: TEST_API_TOKEN,
+    FEATX_LOG_LEVEL: 'error',
+    FEATX_HTTP_PORT: '0',
+    ...options.env,
+  };
+  const configFor = (service: ServiceName) => loadConfig(service, env);
+  const apps: INestApplication[] = [];
+  try {
+    const ingest = await NestFactory.create(IngestModule.register(configFor('ingest')), { logger: false });
+    await ingest.init();
+    apps.push(ingest);
+    const apiConfig = configFor('api');
+    const api = await NestFactory.create(ApiModule.register(apiConfig), { logger: false });
+    configureApi(api, apiConfig);
+    await api.listen(0, '127.0.0.1');
+    apps.push(api);
+    return {
+      apiUrl: (await api.getUrl()).replace('[::1]', '127.0.0.1'),
+      config: apiConfig,
+      database,
+      namespace,
+      stateDir,
+      async close() {
+        for (const app of apps.reverse()) await app.close();
+        await deleteStreams(namespace);
+        await database.drop();
+        await fs.rm(stateDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    for (const app of apps.reverse()) await app.close().catch(() => undefined);
+    await database.drop();
+    throw error;
+  }
+}
+
+async function deleteStreams(namespace: string): Promise<void> {
+  const { createTestBus } = await import('./test-bus');
+  const t = await createTestBus(namespace);
+  await t.cleanup();
+}
