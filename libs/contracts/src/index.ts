@@ -3,3 +3,4 @@ export * from './codec';
 export * from './contract';
 export * from './messages/datasets';
 export * from './messages/events';
+export * from './messages/features';

@@ -16,11 +16,13 @@ export interface BusNames {
   streams: { commands: string; work: string; features: string; events: string };
   subjects: {
     registerDataset: string;
+    extractFeatures: string;
     /** Training-run commands (create, cancel), handled by the trainer. */
     runCommands: string;
     extractWork: string;
     featureBatch: string;
     datasetRegistered: string;
+    featureSetProgress: string;
     commandFinished: string;
     messageRejected: string;
     /** Wildcards, one per stream. */
@@ -44,10 +46,12 @@ export function busNames(namespace = 'featx'): BusNames {
     streams: { commands: `${NS}_CMD`, work: `${NS}_WORK`, features: `${NS}_FEATURES`, events: `${NS}_EVT` },
     subjects: {
       registerDataset: `${ns}.cmd.datasets.register`,
+      extractFeatures: `${ns}.cmd.features.extract`,
       runCommands: `${ns}.cmd.runs.>`,
       extractWork: `${ns}.work.extract`,
       featureBatch: `${ns}.features.batch`,
       datasetRegistered: `${ns}.evt.datasets.registered`,
+      featureSetProgress: `${ns}.evt.features.progress`,
       commandFinished: `${ns}.evt.commands.finished`,
       messageRejected: `${ns}.evt.messages.rejected`,
       allCommands: `${ns}.cmd.>`,

@@ -4,3 +4,4 @@ export * from './schema';
 export * from './repositories/datasets.repository';
 export * from './repositories/commands.repository';
 export * from './repositories/rejected-messages.repository';
+export * from './repositories/feature-sets.repository';

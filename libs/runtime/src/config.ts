@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from '@featx/contracts';
@@ -43,6 +44,12 @@ const envSchema = z.object({
   FEATX_API_BODY_LIMIT: z.string().default('1mb'),
   FEATX_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   FEATX_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(20000),
+  FEATX_FEATURES_DIR: z.string().optional(),
+  FEATX_STORE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 letters, digits, _ . -').optional(),
+  FEATX_SHARD_MAX_ROWS: z.coerce.number().int().positive().default(50000),
+  FEATX_TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  FEATX_WEIGHTS_DIR: z.string().optional(),
+  FEATX_EXTRACT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
 });
 
 export interface FeatxConfig {
@@ -55,6 +62,20 @@ export interface FeatxConfig {
   api: { token?: string; tokenFile?: string; authDisabled: boolean; bodyLimit: string };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   shutdownTimeoutMs: number;
+  features: {
+    /** Root folder of the feature store's shards. */
+    dir: string;
+    /** Names this feature-store replica's shards; stable across restarts of the same replica. */
+    storeId: string;
+    shardMaxRows: number;
+  };
+  vision: {
+    backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+    /** Where downloaded network weights are cached. */
+    weightsDir?: string;
+    /** Work items an extractor holds at once: one is decoded while another runs through the network. */
+    extractConcurrency: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -88,5 +109,11 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
     },
     logLevel: e.FEATX_LOG_LEVEL,
     shutdownTimeoutMs: e.FEATX_SHUTDOWN_TIMEOUT_MS,
+    features: {
+      dir: path.resolve(e.FEATX_FEATURES_DIR ?? path.join(e.FEATX_STATE_DIR, 'features')),
+      storeId: e.FEATX_STORE_ID ?? os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
+      shardMaxRows: e.FEATX_SHARD_MAX_ROWS,
+    },
+    vision: { backend: e.FEATX_TF_BACKEND, weightsDir: e.FEATX_WEIGHTS_DIR, extractConcurrency: e.FEATX_EXTRACT_CONCURRENCY },
   };
 }

@@ -6,3 +6,4 @@ export * from './health.controller';
 export * from './public.decorator';
 export * from './bootstrap';
 export * from './consumer-provisioner';
+export * from './command-consumer';

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { MessageContract } from '../contract';
+import { SPLITS } from './datasets';
+
+export const POOLINGS = ['none', 'avg', 'max'] as const;
+export type Pooling = (typeof POOLINGS)[number];
+export const FEATURE_DTYPES = ['float16', 'float32'] as const;
+export type FeatureDtype = (typeof FEATURE_DTYPES)[number];
+
+/** Options of a feature extraction, shared by the bus command and the REST body. */
+export const extractFeaturesOptionsSchema = z
+  .object({
+    datasetId: z.string().uuid(),
+    /** `resnet50`, or a TF.js model folder (absolute, or relative to the first data root). */
+    model: z.string().min(1).max(4096),
+    /** Feature layer; default: the model's own (ResNet-50: its last block, 7x7x2048). */
+    layer: z.string().min(1).max(200).optional(),
+    pooling: z.enum(POOLINGS).default('avg'),
+    dtype: z.enum(FEATURE_DTYPES).default('float32'),
+    /** Images per work item. */
+    batchSize: z.number().int().min(1).max(256).default(16),
+  })
+  .strict();
+export type ExtractFeaturesOptions = z.infer<typeof extractFeaturesOptionsSchema>;
+
+export const extractFeaturesCommand = {
+  name: 'features.extract',
+  subject: (n) => n.subjects.extractFeatures,
+  versions: [1],
+  schema: extractFeaturesOptionsSchema.extend({ v: z.literal(1), id: z.string().uuid().optional() }),
+} satisfies MessageContract;
+
+const imageRefSchema = z.object({
+  imageId: z.number().int().positive(),
+  /** Data root name and the path under it: images travel by reference, never as bytes. */
+  root: z.string().min(1),
+  path: z.string().min(1),
+  /** Class index in the dataset's class list. */
+  label: z.number().int().min(0),
+  split: z.enum(SPLITS),
+});
+export type ImageRef = z.infer<typeof imageRefSchema>;
+
+/** A small batch of images to turn into vectors; shared by all extractor replicas. */
+export const extractWorkItem = {
+  name: 'work.extract',
+  subject: (n) => n.subjects.extractWork,
+  versions: [1],
+  schema: z.object({
+    v: z.literal(1),
+    featureSetId: z.string().uuid(),
+    /** Unique per work item; feature batches cut from it are deduplicated by `${workId}:${part}`. */
+    workId: z.string().min(1).max(200),
+    items: z.array(imageRefSchema).min(1).max(256),
+  }),
+} satisfies MessageContract;
+
+/**
+ * Vectors for some images of a work item, cut so that each message stays under max_payload.
+ * `vectors` holds rows × dim little-endian values of `dtype`, in the order of `imageIds`.
+ */
+export const featureBatch = {
+  name: 'features.batch',
+  subject: (n) => n.subjects.featureBatch,
+  versions: [1],
+  schema: z
+    .object({
+      v: z.literal(1),
+      featureSetId: z.string().uuid(),
+      workId: z.string().min(1),
+      part: z.number().int().min(0),
+      dtype: z.enum(FEATURE_DTYPES),
+      dim: z.number().int().positive(),
+      imageIds: z.array(z.number().int().positive()),
+      labels: z.array(z.number().int().min(0)),
+      splits: z.array(z.enum(SPLITS)),
+      vectors: z.instanceof(Uint8Array),
+      failures: z.array(z.object({ imageId: z.number().int().positive(), reason: z.string() })),
+    })
+    .superRefine((b, ctx) => {
+      const rows = b.imageIds.length;
+      if (b.labels.length !== rows || b.splits.length !== rows) ctx.addIssue({ code: 'custom', message: 'imageIds, labels and splits must have the same length', path: ['labels'] });
+      const expected = rows * b.dim * (b.dtype === 'float16' ? 2 : 4);
+      if (b.vectors.byteLength !== expected) ctx.addIssue({ code: 'custom', message: `expected ${expected} bytes of vectors, got ${b.vectors.byteLength}`, path: ['vectors'] });
+    }),
+} satisfies MessageContract;
+
+export const featureSetProgressEvent = {
+  name: 'features.progress',
+  subject: (n) => n.subjects.featureSetProgress,
+  versions: [1],
+  schema: z.object({
+    v: z.literal(1),
+    featureSetId: z.string().uuid(),
+    images: z.number().int(),
+    stored: z.number().int(),
+    failed: z.number().int(),
+    status: z.enum(['running', 'complete', 'failed']),
+  }),
+} satisfies MessageContract;

@@ -1,0 +1,221 @@
+import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import type { Database } from '../database';
+import { datasets, featureFailures, featureSets, featureShards, featureVectors, images } from '../schema';
+
+export type FeatureSetRow = typeof featureSets.$inferSelect;
+export type FeatureShardRow = typeof featureShards.$inferSelect;
+export type NewFeatureSet = Pick<typeof featureSets.$inferInsert, 'datasetId' | 'model' | 'layer' | 'pooling' | 'dtype' | 'spec'>;
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+export interface PendingImage {
+  id: number;
+  path: string;
+  label: string;
+  split: 'training' | 'validation' | 'evaluation';
+}
+
+export class FeatureSetsRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Creates the feature set for this configuration, or restarts the existing one: counts are
+   * refreshed from what is stored, and the set is running again until the missing images are done.
+   */
+  async start(set: NewFeatureSet): Promise<FeatureSetRow> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(featureSets)
+        .values(set)
+        .onConflictDoUpdate({
+          target: [featureSets.datasetId, featureSets.model, featureSets.layer, featureSets.pooling, featureSets.dtype],
+          set: { spec: set.spec },
+        })
+        .returning();
+      const [{ total }] = await tx
+        .select({ total: sql<number>`count(*)::int` })
+        .from(images)
+        .where(and(eq(images.datasetId, set.datasetId), eq(images.status, 'present'), sql`${images.split} IS NOT NULL`));
+      const [{ stored }] = await tx.select({ stored: sql<number>`count(*)::int` }).from(featureVectors).where(eq(featureVectors.featureSetId, row.id));
+      const [{ failed }] = await tx.select({ failed: sql<number>`count(*)::int` }).from(featureFailures).where(eq(featureFailures.featureSetId, row.id));
+      const complete = stored + failed >= total;
+      const [updated] = await tx
+        .update(featureSets)
+        .set({
+          images: total,
+          stored,
+          failed,
+          doneAtStart: stored + failed,
+          status: complete ? 'complete' : 'running',
+          error: null,
+          startedAt: sql`now()`,
+          finishedAt: complete ? sql`now()` : null,
+        })
+        .where(eq(featureSets.id, row.id))
+        .returning();
+      return updated;
+    });
+  }
+
+  /** Images of the set's dataset with neither a vector nor a failure, by id from `afterId` (keyset pages). */
+  async pendingImages(set: Pick<FeatureSetRow, 'id' | 'datasetId'>, afterId: number, limit: number): Promise<PendingImage[]> {
+    return (await this.db
+      .select({ id: images.id, path: images.path, label: images.label, split: images.split })
+      .from(images)
+      .leftJoin(featureVectors, and(eq(featureVectors.featureSetId, set.id), eq(featureVectors.imageId, images.id)))
+      .leftJoin(featureFailures, and(eq(featureFailures.featureSetId, set.id), eq(featureFailures.imageId, images.id)))
+      .where(
+        and(
+          eq(images.datasetId, set.datasetId),
+          eq(images.status, 'present'),
+          sql`${images.split} IS NOT NULL`,
+          gt(images.id, afterId),
+          isNull(featureVectors.imageId),
+          isNull(featureFailures.imageId),
+        ),
+      )
+      .orderBy(asc(images.id))
+      .limit(limit)) as PendingImage[];
+  }
+
+  async get(id: string): Promise<FeatureSetRow | undefined> {
+    const [row] = await this.db.select().from(featureSets).where(eq(featureSets.id, id));
+    return row;
+  }
+
+  async list(datasetId?: string): Promise<FeatureSetRow[]> {
+    return this.db
+      .select()
+      .from(featureSets)
+      .where(datasetId ? eq(featureSets.datasetId, datasetId) : undefined)
+      .orderBy(asc(featureSets.createdAt));
+  }
+
+  async datasetOf(set: Pick<FeatureSetRow, 'datasetId'>) {
+    const [row] = await this.db.select().from(datasets).where(eq(datasets.id, set.datasetId));
+    return row;
+  }
+
+  async shards(featureSetId: string, split?: string): Promise<FeatureShardRow[]> {
+    return this.db
+      .select()
+      .from(featureShards)
+      .where(and(eq(featureShards.featureSetId, featureSetId), split ? eq(featureShards.split, split as FeatureShardRow['split']) : undefined))
+      .orderBy(asc(featureShards.split), asc(featureShards.index));
+  }
+
+  async failures(featureSetId: string, limit = 1000) {
+    return this.db
+      .select({ imageId: featureFailures.imageId, path: images.path, reason: featureFailures.reason, at: featureFailures.createdAt })
+      .from(featureFailures)
+      .innerJoin(images, eq(images.id, featureFailures.imageId))
+      .where(eq(featureFailures.featureSetId, featureSetId))
+      .orderBy(desc(featureFailures.createdAt))
+      .limit(limit);
+  }
+
+  /** Runs `work` holding the set's row lock: writers of one set take turns, so dedupe checks are exact. */
+  async withSetLock<T>(featureSetId: string, work: (tx: Transaction, set: FeatureSetRow) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const [set] = await tx.select().from(featureSets).where(eq(featureSets.id, featureSetId)).for('update');
+      if (!set) throw new FeatureSetNotFoundError(featureSetId);
+      return work(tx, set);
+    });
+  }
+
+  /** Of these images, the ones that already have a vector (inside a `withSetLock` transaction). */
+  async storedAmong(tx: Transaction, featureSetId: string, imageIds: number[]): Promise<Set<number>> {
+    if (imageIds.length === 0) return new Set();
+    const rows = await tx
+      .select({ imageId: featureVectors.imageId })
+      .from(featureVectors)
+      .where(and(eq(featureVectors.featureSetId, featureSetId), inArray(featureVectors.imageId, imageIds)));
+    return new Set(rows.map((r) => r.imageId));
+  }
+
+  async failedAmong(tx: Transaction, featureSetId: string, imageIds: number[]): Promise<Set<number>> {
+    if (imageIds.length === 0) return new Set();
+    const rows = await tx
+      .select({ imageId: featureFailures.imageId })
+      .from(featureFailures)
+      .where(and(eq(featureFailures.featureSetId, featureSetId), inArray(featureFailures.imageId, imageIds)));
+    return new Set(rows.map((r) => r.imageId));
+  }
+
+  /** The shard this writer appends to for (set, split), created when there is none open. */
+  async openShard(tx: Transaction, featureSetId: string, split: FeatureShardRow['split'], writer: string, pathOf: (index: number) => string): Promise<FeatureShardRow> {
+    const [open] = await tx
+      .select()
+      .from(featureShards)
+      .where(and(eq(featureShards.featureSetId, featureSetId), eq(featureShards.split, split), eq(featureShards.writer, writer), eq(featureShards.status, 'open')))
+      .orderBy(desc(featureShards.index))
+      .limit(1);
+    if (open) return open;
+    const [{ next }] = await tx
+      .select({ next: sql<number>`coalesce(max(${featureShards.index}) + 1, 0)::int` })
+      .from(featureShards)
+      .where(and(eq(featureShards.featureSetId, featureSetId), eq(featureShards.split, split)));
+    const [created] = await tx.insert(featureShards).values({ featureSetId, split, index: next, path: pathOf(next), writer }).returning();
+    return created;
+  }
+
+  /** Records appended rows: their vectors' locations, the shard's committed length, the set's counts. */
+  async recordAppend(tx: Transaction, shard: FeatureShardRow, imageIds: number[], bytes: number): Promise<void> {
+    await tx.insert(featureVectors).values(imageIds.map((imageId, i) => ({ featureSetId: shard.featureSetId, imageId, shardId: shard.id, row: shard.rows + i })));
+    await tx
+      .update(featureShards)
+      .set({ rows: shard.rows + imageIds.length, bytes, updatedAt: sql`now()` })
+      .where(eq(featureShards.id, shard.id));
+    shard.rows += imageIds.length;
+    shard.bytes = bytes;
+  }
+
+  async sealShard(tx: Transaction, shard: FeatureShardRow, checksum: string, bytes: number): Promise<void> {
+    await tx.update(featureShards).set({ status: 'sealed', checksum, bytes, updatedAt: sql`now()` }).where(eq(featureShards.id, shard.id));
+  }
+
+  /** Records failures for images that have no vector; a later success replaces an earlier failure. */
+  async recordFailures(tx: Transaction, featureSetId: string, failures: Array<{ imageId: number; reason: string }>): Promise<number> {
+    if (failures.length === 0) return 0;
+    const inserted = await tx
+      .insert(featureFailures)
+      .values(failures.map((f) => ({ featureSetId, imageId: f.imageId, reason: f.reason.slice(0, 2000) })))
+      .onConflictDoNothing()
+      .returning({ imageId: featureFailures.imageId });
+    return inserted.length;
+  }
+
+  async clearFailures(tx: Transaction, featureSetId: string, imageIds: number[]): Promise<number> {
+    if (imageIds.length === 0) return 0;
+    const deleted = await tx
+      .delete(featureFailures)
+      .where(and(eq(featureFailures.featureSetId, featureSetId), inArray(featureFailures.imageId, imageIds)))
+      .returning({ imageId: featureFailures.imageId });
+    return deleted.length;
+  }
+
+  /** Moves the counts on and completes the set when every image has a vector or a failure. */
+  async addCounts(tx: Transaction, set: FeatureSetRow, delta: { stored: number; failed: number; dim?: number }): Promise<FeatureSetRow> {
+    const stored = set.stored + delta.stored;
+    const failed = set.failed + delta.failed;
+    const complete = stored + failed >= set.images;
+    const [row] = await tx
+      .update(featureSets)
+      .set({
+        stored,
+        failed,
+        ...(delta.dim && set.dim === null ? { dim: delta.dim } : {}),
+        status: complete ? 'complete' : set.status === 'failed' ? 'failed' : 'running',
+        finishedAt: complete && set.status !== 'complete' ? sql`now()` : set.finishedAt,
+      })
+      .where(eq(featureSets.id, set.id))
+      .returning();
+    return row;
+  }
+}
+
+export class FeatureSetNotFoundError extends Error {
+  override readonly name = 'FeatureSetNotFoundError';
+  constructor(readonly featureSetId: string) {
+    super(`feature set ${featureSetId} does not exist`);
+  }
+}

@@ -1,0 +1,102 @@
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { datasets, images } from './datasets';
+
+/**
+ * The features of one dataset under one network configuration. Asking for the same
+ * configuration again resumes this set: only images with neither a vector nor a failure are done.
+ */
+export const featureSets = pgTable(
+  'feature_sets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    datasetId: uuid('dataset_id')
+      .notNull()
+      .references(() => datasets.id, { onDelete: 'cascade' }),
+    /** `resnet50`, or a model folder as `<data root>:<path>`. */
+    model: text('model').notNull(),
+    /** Layer whose output is the feature map ('' = the network's default feature layer). */
+    layer: text('layer').notNull().default(''),
+    pooling: text('pooling', { enum: ['none', 'avg', 'max'] }).notNull(),
+    dtype: text('dtype', { enum: ['float16', 'float32'] }).notNull(),
+    /** Values per vector; known once the first batch is stored. */
+    dim: integer('dim'),
+    /** Everything the extractor needs to rebuild the network (input size, preprocessing, …). */
+    spec: jsonb('spec').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: ['running', 'complete', 'failed'] }).notNull().default('running'),
+    /** Images of the dataset when the set was (re)planned. */
+    images: integer('images').notNull().default(0),
+    stored: integer('stored').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    /** stored + failed when the set was last (re)started: the rate counts only this run's work. */
+    doneAtStart: integer('done_at_start').notNull().default(0),
+    error: text('error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('feature_sets_config_key').on(t.datasetId, t.model, t.layer, t.pooling, t.dtype)],
+);
+
+/**
+ * An append-only group of NumPy files (features.npy, labels.npy, image_ids.npy) for one split of a
+ * feature set. `rows` is the committed length: rows past it on disk are a crash's leftovers and
+ * are cut off when the shard is reopened.
+ */
+export const featureShards = pgTable(
+  'feature_shards',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    featureSetId: uuid('feature_set_id')
+      .notNull()
+      .references(() => featureSets.id, { onDelete: 'cascade' }),
+    split: text('split', { enum: ['training', 'validation', 'evaluation'] }).notNull(),
+    /** Sequence number within (feature set, split). */
+    index: integer('index').notNull(),
+    /** Folder of the shard, relative to the feature store's root. */
+    path: text('path').notNull(),
+    rows: integer('rows').notNull().default(0),
+    bytes: bigint('bytes', { mode: 'number' }).notNull().default(0),
+    /** sha256 over the three files, set when the shard is sealed. */
+    checksum: text('checksum'),
+    status: text('status', { enum: ['open', 'sealed'] }).notNull().default('open'),
+    /** The feature-store replica that appends to it while open. */
+    writer: text('writer').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('feature_shards_set_split_index_key').on(t.featureSetId, t.split, t.index)],
+);
+
+/** Where each image's one vector lives: the primary key is what makes a redelivered batch harmless. */
+export const featureVectors = pgTable(
+  'feature_vectors',
+  {
+    featureSetId: uuid('feature_set_id')
+      .notNull()
+      .references(() => featureSets.id, { onDelete: 'cascade' }),
+    imageId: bigint('image_id', { mode: 'number' })
+      .notNull()
+      .references(() => images.id, { onDelete: 'cascade' }),
+    shardId: uuid('shard_id')
+      .notNull()
+      .references(() => featureShards.id, { onDelete: 'cascade' }),
+    row: integer('row').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.featureSetId, t.imageId] }), index('feature_vectors_shard_idx').on(t.shardId)],
+);
+
+/** Images that could not be turned into a vector (unreadable, corrupt, gone), with the reason. */
+export const featureFailures = pgTable(
+  'feature_failures',
+  {
+    featureSetId: uuid('feature_set_id')
+      .notNull()
+      .references(() => featureSets.id, { onDelete: 'cascade' }),
+    imageId: bigint('image_id', { mode: 'number' })
+      .notNull()
+      .references(() => images.id, { onDelete: 'cascade' }),
+    reason: text('reason').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.featureSetId, t.imageId] })],
+);
