@@ -1,0 +1,15 @@
+export * from './backend';
+export * from './bmp';
+export * from './errors';
+export * from './file-io-handler';
+export * from './image-decode';
+export * from './keras-h5';
+export * from './model-folder';
+export * from './model-spec';
+export * from './network';
+export * from './pooling';
+export * from './predictions';
+export * from './preprocess';
+export * from './resnet50';
+export * from './weights';
+export { loadH5wasm, type H5Wasm } from './h5wasm-loader';
