@@ -1,0 +1,23 @@
+export { NpyFormatError, ShardCorruptError, ShardError } from './errors';
+export { fromFloat16, toFloat16 } from './float16';
+export { NPY_DTYPES, npyItemSize } from './npy-dtype';
+export type { NpyData, NpyDataOf, NpyDtype } from './npy-dtype';
+export {
+  encodeNpyHeader,
+  NPY_HEADER_LENGTH,
+  NPY_MAGIC,
+  readNpy,
+  readNpyFileHeader,
+  readNpyHeader,
+  writeNpy,
+} from './npy';
+export type { NpyArray, NpyHeader, NpyHeaderInfo, NpyVersion } from './npy';
+export { SHARD_DTYPES, SHARD_FILE_NAMES } from './shard-layout';
+export type { ShardDtype, ShardFileKey } from './shard-layout';
+export { ShardWriter } from './shard-writer';
+export type { SealedShard, SealedShardFile, ShardRows, ShardWriterOptions } from './shard-writer';
+export { ShardReader } from './shard-reader';
+export type { ShardBatch, ShardBatchRange, ShardReaderOptions } from './shard-reader';
+export { csvLine, shardToCsv } from './csv-export';
+export type { CsvExportOptions } from './csv-export';
+export { formatFloat32 } from './format-float32';
