@@ -6,6 +6,8 @@ import { ApiTokenService } from './auth/api-token.service';
 import { CommandsController } from './commands/commands.controller';
 import { DatasetsController } from './datasets/datasets.controller';
 import { DatasetsService } from './datasets/datasets.service';
+import { FeatureSetsController } from './feature-sets/feature-sets.controller';
+import { FeatureSetsService } from './feature-sets/feature-sets.service';
 
 @Module({})
 export class ApiModule {
@@ -13,8 +15,8 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [CoreModule.forService('api', config)],
-      controllers: [DatasetsController, CommandsController],
-      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, DatasetsService],
+      controllers: [DatasetsController, FeatureSetsController, CommandsController],
+      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, DatasetsService, FeatureSetsService],
     };
   }
 }

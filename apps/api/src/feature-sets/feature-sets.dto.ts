@@ -1,0 +1,65 @@
+/** What the feature-sets endpoints return. */
+export interface FeatureSetProgress {
+  /** Images with a vector or a failure: stored + failed. */
+  done: number;
+  /** Images of the dataset when the set was (re)started. */
+  total: number;
+  /** done / total in percent, one decimal; 100 for an empty set that is complete. */
+  percent: number;
+  /** This run only: (done - doneAtStart) / seconds since startedAt (until finishedAt once finished). */
+  imagesPerSecond: number;
+  /** Seconds this run has taken so far (or took, once finished). */
+  elapsedSeconds: number;
+  /** Seconds left at this run's rate; null when unknown (no rate yet) or not running. */
+  etaSeconds: number | null;
+}
+
+export interface FeatureSetSummary {
+  id: string;
+  datasetId: string;
+  /** `resnet50`, or the model folder. */
+  model: string;
+  /** Feature layer; '' = the network's default feature layer. */
+  layer: string;
+  pooling: string;
+  dtype: string;
+  /** Values per vector; null until the first batch is stored. */
+  dim: number | null;
+  status: 'running' | 'complete' | 'failed';
+  error: string | null;
+  images: number;
+  stored: number;
+  failed: number;
+  doneAtStart: number;
+  createdAt: string;
+  startedAt: string;
+  finishedAt: string | null;
+  progress: FeatureSetProgress;
+}
+
+export interface FeatureSetDetails extends FeatureSetSummary {
+  datasetName: string | null;
+}
+
+export interface FeatureShardSummary {
+  id: string;
+  split: string;
+  index: number;
+  /** Folder of the shard, relative to the feature store's root. */
+  path: string;
+  rows: number;
+  bytes: number;
+  checksum: string | null;
+  status: 'open' | 'sealed';
+  writer: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface FeatureFailure {
+  imageId: number;
+  /** Path of the image relative to its data root. */
+  path: string;
+  reason: string;
+  at: string;
+}

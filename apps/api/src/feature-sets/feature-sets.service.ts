@@ -1,0 +1,122 @@
+import { promises as fs } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BusConnection, publish } from '@featx/bus';
+import { ExtractFeaturesOptions, extractFeaturesCommand } from '@featx/contracts';
+import { DataRoots, DatasetInputError } from '@featx/datasets';
+import { CommandsRepository, DatasetsRepository, FeatureSetRow, FeatureSetsRepository, FeatureShardRow } from '@featx/db';
+import { BUS, DATA_ROOTS } from '@featx/runtime';
+import { FieldError, invalidFields } from '../common/zod-body.pipe';
+import { QueuedCommand } from '../datasets/datasets.dto';
+import { FeatureFailure, FeatureSetDetails, FeatureSetSummary, FeatureShardSummary } from './feature-sets.dto';
+import { featureSetProgress } from './progress';
+
+/** The built-in network; any other `model` is a TF.js model folder inside the data roots. */
+export const BUILTIN_MODEL = 'resnet50';
+
+@Injectable()
+export class FeatureSetsService {
+  constructor(
+    private readonly featureSets: FeatureSetsRepository,
+    private readonly datasets: DatasetsRepository,
+    private readonly commands: CommandsRepository,
+    @Inject(BUS) private readonly bus: BusConnection,
+    @Inject(DATA_ROOTS) private readonly roots: DataRoots,
+  ) {}
+
+  /**
+   * Checks the dataset exists and a model folder lies inside the data roots (so a bad request is a
+   * 400 here, with nothing written), then records and publishes the command with the folder as its
+   * real absolute path; the feature-store service creates (or resumes) the set and plans the work.
+   */
+  async extract(options: ExtractFeaturesOptions): Promise<QueuedCommand> {
+    const errors: FieldError[] = [];
+    if (!(await this.datasets.get(options.datasetId))) {
+      errors.push({ field: 'datasetId', message: `dataset ${options.datasetId} does not exist` });
+    }
+    let model = options.model;
+    if (model !== BUILTIN_MODEL) {
+      try {
+        const resolved = await this.roots.resolve(model);
+        if (!(await fs.stat(resolved.absolutePath)).isDirectory()) {
+          errors.push({ field: 'model', message: `"${model}" is not a folder: expected ${BUILTIN_MODEL} or a TF.js model folder` });
+        }
+        model = resolved.absolutePath;
+      } catch (error) {
+        if (!(error instanceof DatasetInputError)) throw error;
+        errors.push({ field: 'model', message: `${error.message}; expected ${BUILTIN_MODEL} or a TF.js model folder` });
+      }
+    }
+    if (errors.length > 0) throw invalidFields(errors);
+    const command = { ...options, model };
+    const id = randomUUID();
+    await this.commands.insertQueued(id, extractFeaturesCommand.name, command);
+    await publish(this.bus, extractFeaturesCommand, { v: 1, id, ...command }, { msgId: id });
+    return { commandId: id, type: extractFeaturesCommand.name, status: 'queued' };
+  }
+
+  async list(datasetId?: string): Promise<FeatureSetSummary[]> {
+    const now = new Date();
+    return (await this.featureSets.list(datasetId)).map((row) => summarize(row, now));
+  }
+
+  async get(id: string): Promise<FeatureSetDetails> {
+    const set = await this.require(id);
+    const dataset = await this.featureSets.datasetOf(set);
+    return { ...summarize(set, new Date()), datasetName: dataset?.name ?? null };
+  }
+
+  async shards(id: string): Promise<FeatureShardSummary[]> {
+    await this.require(id);
+    return (await this.featureSets.shards(id)).map(shardSummary);
+  }
+
+  async failures(id: string, limit: number): Promise<FeatureFailure[]> {
+    await this.require(id);
+    return (await this.featureSets.failures(id, limit)).map((f) => ({ imageId: f.imageId, path: f.path, reason: f.reason, at: f.at.toISOString() }));
+  }
+
+  private async require(id: string): Promise<FeatureSetRow> {
+    const set = await this.featureSets.get(id);
+    if (!set) throw new NotFoundException(`feature set ${id} not found`);
+    return set;
+  }
+}
+
+function summarize(row: FeatureSetRow, now: Date): FeatureSetSummary {
+  return {
+    id: row.id,
+    datasetId: row.datasetId,
+    model: row.model,
+    layer: row.layer,
+    pooling: row.pooling,
+    dtype: row.dtype,
+    dim: row.dim,
+    status: row.status,
+    error: row.error,
+    images: row.images,
+    stored: row.stored,
+    failed: row.failed,
+    doneAtStart: row.doneAtStart,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt.toISOString(),
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+    progress: featureSetProgress(row, now),
+  };
+}
+
+function shardSummary(row: FeatureShardRow): FeatureShardSummary {
+  return {
+    id: row.id,
+    split: row.split,
+    index: row.index,
+    path: row.path,
+    rows: row.rows,
+    bytes: row.bytes,
+    checksum: row.checksum,
+    status: row.status,
+    writer: row.writer,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,118 @@
+import * as path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { FEATURE_DTYPES, POOLINGS } from '@featx/contracts';
+import { ApiClient, CliError } from '../api-client';
+import { LiveLine, LiveLineOptions } from '../progress-bar';
+import { FeatureFailureView, FeatureSetView, describeFeatureSet, printFailures, progressLine, runLine } from './features.command';
+
+interface CommandState {
+  id: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'rejected';
+  result: Record<string, unknown> | null;
+  error: string | null;
+}
+/** The result of a features.extract command, written by the feature-store service. */
+interface ExtractResult {
+  featureSetId: string;
+  images: number;
+  pending: number;
+  workItems: number;
+}
+
+const COMMAND_POLL_MS = 300;
+const PROGRESS_POLL_MS = 500;
+const FAILURES_SHOWN = 5;
+const BUILTIN_MODEL = 'resnet50';
+
+export interface ExtractCommandIo {
+  /** Where the live progress goes; default process.stderr (redrawn in place when a TTY). */
+  progress?: LiveLineOptions['stream'];
+}
+
+/**
+ * `featx extract <datasetId>`: asks the API for a feature set (the same options resume the same
+ * set), then follows it with a live progress bar until it is complete (exit 0) or failed (exit 1).
+ */
+export function extractCommand(client: () => Promise<ApiClient>, print: (text: string) => void, printError: (text: string) => void, io: ExtractCommandIo = {}): Command {
+  return new Command('extract')
+    .description('extract CNN features of a dataset (re-running with the same options resumes the same feature set)')
+    .argument('<datasetId>', 'dataset id (featx datasets ls)')
+    .option('--model <model>', `${BUILTIN_MODEL}, or a TF.js model folder inside a data root`, BUILTIN_MODEL)
+    .option('--layer <name>', "feature layer (default: the network's own, for resnet50 its last block)")
+    .addOption(new Option('--pool <pooling>', 'pooling of the feature map').choices([...POOLINGS]).default('avg'))
+    .addOption(new Option('--dtype <dtype>', 'stored value type').choices([...FEATURE_DTYPES]).default('float32'))
+    .option('--batch-size <n>', 'images per work item (1-256)', parseBatchSize)
+    .option('--no-wait', 'return once the command is queued')
+    .option('--json', 'print JSON')
+    .action(async (datasetId: string, opts) => {
+      const api = await client();
+      const queued = await api.post<{ commandId: string }>('/feature-sets', {
+        datasetId,
+        model: opts.model === BUILTIN_MODEL ? BUILTIN_MODEL : path.resolve(opts.model),
+        layer: opts.layer,
+        pooling: opts.pool,
+        dtype: opts.dtype,
+        batchSize: opts.batchSize,
+      });
+      if (!opts.wait) return print(opts.json ? JSON.stringify(queued) : `queued command ${queued.commandId}`);
+
+      const done = await waitForCommand(api, queued.commandId, io.progress ?? process.stderr);
+      if (done.status !== 'succeeded') throw new CliError(`extraction ${done.status}: ${done.error ?? 'no reason recorded'}`);
+      const result = done.result as unknown as ExtractResult;
+      const route = `/feature-sets/${result.featureSetId}`;
+      if (!opts.json) {
+        const before = result.images - result.pending;
+        print(
+          `feature set ${result.featureSetId}: ${result.images} images, ${result.pending} to extract in ${result.workItems} work item${result.workItems === 1 ? '' : 's'}` +
+            (before > 0 ? ` (resuming: ${before} already done)` : ''),
+        );
+      }
+
+      const line = new LiveLine({ stream: io.progress, printLine: printError });
+      let set = await api.get<FeatureSetView>(route);
+      try {
+        while (set.status === 'running') {
+          line.update(progressLine(set));
+          await sleep(PROGRESS_POLL_MS);
+          set = await api.get<FeatureSetView>(route);
+        }
+      } catch (error) {
+        line.finish(); // the last state stays on its own line, above the error
+        throw error;
+      }
+      line.finish(progressLine(set));
+
+      const failures = set.failed > 0 ? await api.get<FeatureFailureView[]>(`${route}/failures?limit=${FAILURES_SHOWN + 1}`) : [];
+      if (opts.json) print(JSON.stringify({ result, featureSet: set, failures: failures.slice(0, FAILURES_SHOWN) }, null, 2));
+      else {
+        print(describeFeatureSet(set));
+        print(`${set.status}: ${runLine(set)}`);
+        printFailures(print, set, failures, FAILURES_SHOWN);
+      }
+      if (set.status === 'failed') throw new CliError(`feature set ${set.id} failed: ${set.error ?? 'no reason recorded'}`);
+    });
+}
+
+async function waitForCommand(api: ApiClient, id: string, stream: NonNullable<ExtractCommandIo['progress']>): Promise<CommandState> {
+  const spinner = stream.isTTY ? ['|', '/', '-', '\\'] : null;
+  let tick = 0;
+  for (;;) {
+    const state = await api.get<CommandState>(`/commands/${id}`);
+    if (state.status !== 'queued' && state.status !== 'running') {
+      if (spinner && tick > 0) stream.write('\r\x1b[K');
+      return state;
+    }
+    if (spinner) stream.write(`\r${spinner[tick++ % spinner.length]} ${state.status}…`);
+    await sleep(COMMAND_POLL_MS);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function parseBatchSize(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('--batch-size must be a whole number from 1 to 256');
+  return n;
+}
