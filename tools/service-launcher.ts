@@ -13,6 +13,8 @@ export interface LaunchedServices {
   stop(graceMs?: number): Promise<ServiceExit[]>;
   /** The first service to end. */
   exited: Promise<ServiceExit>;
+  /** Process ids by instance label. */
+  pids(): Record<string, number>;
 }
 
 export interface ServiceExit {
@@ -60,6 +62,7 @@ export function launchServices(instances: ServiceInstance[], env: NodeJS.Process
   }
   const host = env.FEATX_HTTP_HOST ?? '127.0.0.1';
   return {
+    pids: () => Object.fromEntries(instances.map((instance, i) => [instance.label, children[i].pid!])),
     exited: Promise.race(exits),
     async ready(timeoutMs = 60000) {
       await Promise.all(

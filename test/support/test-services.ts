@@ -7,6 +7,8 @@ import { FeatxConfig, loadConfig, ServiceName } from '@featx/runtime';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { configureApi } from '../../apps/api/src/configure-api';
 import { IngestModule } from '../../apps/ingest/src/ingest.module';
+import { FeatureStoreModule } from '../../apps/feature-store/src/feature-store.module';
+import { ExtractorModule } from '../../apps/extractor/src/extractor.module';
 import { createTestDatabase, TestDatabase } from './test-database';
 import { testNamespace, TEST_NATS_URL } from './test-bus';
 
@@ -25,10 +27,18 @@ export interface TestServicesOptions {
   /** FEATX_DATA_ROOTS for the services. */
   dataRoots: string;
   env?: Record<string, string>;
+  /** Worker services to run beside the API (default: ingest only). */
+  workers?: Array<'ingest' | 'feature-store' | 'extractor'>;
 }
 
+const WORKER_MODULES = {
+  ingest: (config: FeatxConfig) => IngestModule.register(config),
+  'feature-store': (config: FeatxConfig) => FeatureStoreModule.register(config),
+  extractor: (config: FeatxConfig) => ExtractorModule.register(config),
+};
+
 /**
- * The API and the ingest service in this process, against the real NATS and Postgres, with a
+ * The API and worker services (ingest unless told otherwise) in this process, against the real NATS and Postgres, with a
  * database and a bus namespace of their own. `close` stops them and removes both.
  */
 export async function startTestServices(options: TestServicesOptions): Promise<TestServices> {
@@ -49,9 +59,11 @@ export async function startTestServices(options: TestServicesOptions): Promise<T
   const configFor = (service: ServiceName) => loadConfig(service, env);
   const apps: INestApplication[] = [];
   try {
-    const ingest = await NestFactory.create(IngestModule.register(configFor('ingest')), { logger: false });
-    await ingest.init();
-    apps.push(ingest);
+    for (const worker of options.workers ?? ['ingest']) {
+      const app = await NestFactory.create(WORKER_MODULES[worker](configFor(worker)), { logger: false });
+      await app.init();
+      apps.push(app);
+    }
     const apiConfig = configFor('api');
     const api = await NestFactory.create(ApiModule.register(apiConfig), { logger: false });
     configureApi(api, apiConfig);

@@ -1,18 +1,17 @@
 import { Module } from '@nestjs/common';
-import { consumerProvisioner, CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
+import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
+import { NetworkCache } from './extraction/network-cache.service';
+import { WorkConsumer } from './extraction/work.consumer';
+import { WorkItemProcessor } from './extraction/work-item-processor.service';
 
-/** Extractor replicas share one durable pull consumer on the work stream. */
+/** Turns work items (image refs) into feature batches; run as many replicas as there are cores. */
 @Module({})
 export class ExtractorModule {
   static register(config: FeatxConfig = loadConfig('extractor')) {
     return {
       module: ExtractorModule,
       imports: [CoreModule.forService('extractor', config)],
-      providers: [
-        consumerProvisioner((names) => [
-          { stream: names.streams.work, durable: 'extractor', filterSubject: names.subjects.extractWork, maxDeliver: 5, ackWaitMs: 60000, maxAckPending: 64 },
-        ]),
-      ],
+      providers: [NetworkCache, WorkItemProcessor, WorkConsumer],
     };
   }
 }

@@ -1,18 +1,18 @@
 import { Module } from '@nestjs/common';
-import { consumerProvisioner, CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
+import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
+import { ExtractFeaturesConsumer } from './planning/extract-features.consumer';
+import { ExtractionPlanner } from './planning/extraction-planner.service';
+import { FeatureBatchConsumer } from './storage/feature-batch.consumer';
+import { FeatureBatchStore } from './storage/feature-batch-store.service';
 
-/** The feature store consumes feature batches from the features stream. */
+/** Owns feature sets: plans extraction work and stores the feature batches that come back. */
 @Module({})
 export class FeatureStoreModule {
   static register(config: FeatxConfig = loadConfig('feature-store')) {
     return {
       module: FeatureStoreModule,
       imports: [CoreModule.forService('feature-store', config)],
-      providers: [
-        consumerProvisioner((names) => [
-          { stream: names.streams.features, durable: 'feature-store', filterSubject: names.subjects.featureBatch, maxDeliver: 10, ackWaitMs: 60000, maxAckPending: 16 },
-        ]),
-      ],
+      providers: [ExtractionPlanner, ExtractFeaturesConsumer, FeatureBatchStore, FeatureBatchConsumer],
     };
   }
 }

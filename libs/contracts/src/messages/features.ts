@@ -74,7 +74,7 @@ export const featureBatch = {
       imageIds: z.array(z.number().int().positive()),
       labels: z.array(z.number().int().min(0)),
       splits: z.array(z.enum(SPLITS)),
-      vectors: z.instanceof(Uint8Array),
+      vectors: z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'expected binary data (msgpack bin)' }),
       failures: z.array(z.object({ imageId: z.number().int().positive(), reason: z.string() })),
     })
     .superRefine((b, ctx) => {

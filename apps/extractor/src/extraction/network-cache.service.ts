@@ -1,0 +1,61 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { DataRoots, parseRootRef, resolveRootRef } from '@featx/datasets';
+import { FeatureSetRow } from '@featx/db';
+import { Pooling } from '@featx/contracts';
+import { createFeatureExtractor, FeatureExtractor } from '@featx/vision';
+import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
+
+/** Networks kept loaded at once; loading ResNet-50 takes seconds, so sets in turn reuse it. */
+const MAX_LOADED = 2;
+
+/** The feature extractor of each feature set, loaded once per process and shared by its work items. */
+@Injectable()
+export class NetworkCache implements OnApplicationShutdown {
+  private readonly loaded = new Map<string, Promise<FeatureExtractor>>();
+
+  constructor(
+    @Inject(DATA_ROOTS) private readonly roots: DataRoots,
+    @Inject(CONFIG) private readonly config: FeatxConfig,
+    @Inject(LOGGER) private readonly logger: JsonLogger,
+  ) {}
+
+  get(set: Pick<FeatureSetRow, 'model' | 'layer' | 'pooling'>): Promise<FeatureExtractor> {
+    const key = `${set.model}|${set.layer}|${set.pooling}`;
+    let extractor = this.loaded.get(key);
+    if (!extractor) {
+      extractor = this.load(set);
+      extractor.catch(() => this.loaded.delete(key));
+      this.loaded.set(key, extractor);
+      this.evict();
+    }
+    return extractor;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const extractor of this.loaded.values()) (await extractor.catch(() => undefined))?.dispose();
+    this.loaded.clear();
+  }
+
+  private async load(set: Pick<FeatureSetRow, 'model' | 'layer' | 'pooling'>): Promise<FeatureExtractor> {
+    const started = Date.now();
+    const model = set.model === 'resnet50' ? 'resnet50' : (await resolveRootRef(this.roots, parseRootRef(set.model))).absolutePath;
+    const extractor = await createFeatureExtractor({
+      model,
+      layer: set.layer || undefined,
+      pooling: set.pooling as Pooling,
+      backend: this.config.vision.backend,
+      weightsCacheDir: this.config.vision.weightsDir,
+      log: (line) => this.logger.info(line),
+    });
+    this.logger.info('network loaded', { model: set.model, id: extractor.id, dim: extractor.dim, backend: extractor.backend, ms: Date.now() - started });
+    return extractor;
+  }
+
+  private evict(): void {
+    while (this.loaded.size > MAX_LOADED) {
+      const [oldest, extractor] = this.loaded.entries().next().value as [string, Promise<FeatureExtractor>];
+      this.loaded.delete(oldest);
+      void extractor.then((e) => e.dispose(), () => undefined);
+    }
+  }
+}

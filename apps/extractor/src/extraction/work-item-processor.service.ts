@@ -1,0 +1,97 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BusConnection, MessageContext, PermanentError, publish } from '@featx/bus';
+import { extractWorkItem, featureBatch, FeatureDtype, ImageRef, MessageOf } from '@featx/contracts';
+import { DataRoots, mapConcurrent, resolveRootRef } from '@featx/datasets';
+import { FeatureSetsRepository } from '@featx/db';
+import { decodeImage, DecodedImage, FeatureExtractor } from '@featx/vision';
+import { BUS, DATA_ROOTS, JsonLogger, LOGGER } from '@featx/runtime';
+import { cutFeatureBatches, ExtractedRow } from './feature-batches';
+import { NetworkCache } from './network-cache.service';
+
+type WorkItem = MessageOf<typeof extractWorkItem>;
+
+/**
+ * Images of a work item handed to sharp at once. All of them: sharp decodes on libuv's thread
+ * pool without needing this (blocked) thread, so while another item runs through the network the
+ * next one decodes completely, instead of a few images per turn of the event loop.
+ */
+const DECODE_CONCURRENCY = 256;
+/** Images per forward pass. */
+const INFERENCE_BATCH = 8;
+
+/**
+ * One work item: decode its images, run them through the network, publish the vectors as
+ * feature batches. An unreadable image becomes a failure with its reason; the others go on.
+ * Forward passes take turns (one network, one core each), while the next item decodes meanwhile.
+ */
+@Injectable()
+export class WorkItemProcessor {
+  private inference: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly featureSets: FeatureSetsRepository,
+    private readonly networks: NetworkCache,
+    @Inject(DATA_ROOTS) private readonly roots: DataRoots,
+    @Inject(BUS) private readonly bus: BusConnection,
+    @Inject(LOGGER) private readonly logger: JsonLogger,
+  ) {}
+
+  async process(work: WorkItem, context: Pick<MessageContext, 'working'>): Promise<{ stored: number; failed: number }> {
+    const set = await this.featureSets.get(work.featureSetId);
+    if (!set) throw new PermanentError(`feature set ${work.featureSetId} does not exist`);
+    const network = await this.networks.get(set).catch((error: Error) => {
+      throw new PermanentError(`cannot load the network of feature set ${set.id} (${set.model}): ${error.message}`);
+    });
+
+    const failures: Array<{ imageId: number; reason: string }> = [];
+    const decoded: Array<{ item: ImageRef; image: DecodedImage }> = [];
+    for await (const result of mapConcurrent(work.items, DECODE_CONCURRENCY, (item) => this.decode(item, network))) {
+      if ('reason' in result) failures.push({ imageId: result.item.imageId, reason: result.reason });
+      else decoded.push(result);
+    }
+    context.working();
+
+    const { rows, vectors } = await this.exclusively(() => this.infer(decoded, network, context));
+    const parts = cutFeatureBatches(rows, vectors, network.dim, set.dtype as FeatureDtype, this.bus.maxPayload);
+    if (parts.length === 0) parts.push({ imageIds: [], labels: [], splits: [], vectors: new Uint8Array(0) });
+    for (const [index, part] of parts.entries()) {
+      await publish(
+        this.bus,
+        featureBatch,
+        { v: 1, featureSetId: set.id, workId: work.workId, part: index, dtype: set.dtype as FeatureDtype, dim: network.dim, ...part, failures: index === 0 ? failures : [] },
+        { msgId: `${work.workId}:${index}` },
+      );
+    }
+    return { stored: rows.length, failed: failures.length };
+  }
+
+  private async decode(item: ImageRef, network: FeatureExtractor): Promise<{ item: ImageRef; image: DecodedImage } | { item: ImageRef; reason: string }> {
+    try {
+      const file = await resolveRootRef(this.roots, { root: item.root, path: item.path });
+      return { item, image: await decodeImage(file.absolutePath, { size: network.inputSize }) };
+    } catch (error) {
+      return { item, reason: (error as Error).message };
+    }
+  }
+
+  private async infer(decoded: Array<{ item: ImageRef; image: DecodedImage }>, network: FeatureExtractor, context: Pick<MessageContext, 'working'>) {
+    const vectors = new Float32Array(decoded.length * network.dim);
+    const rows: ExtractedRow[] = [];
+    for (let start = 0; start < decoded.length; start += INFERENCE_BATCH) {
+      const chunk = decoded.slice(start, start + INFERENCE_BATCH);
+      const features = await network.extract(chunk.map((d) => d.image));
+      vectors.set(features.data, start * network.dim);
+      chunk.forEach((d, k) => rows.push({ item: d.item, offset: (start + k) * network.dim }));
+      context.working();
+    }
+    return { rows, vectors };
+  }
+
+  /** Runs forward passes one at a time in this process. */
+  private exclusively<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.inference.then(work, work);
+    this.inference = run.catch(() => undefined);
+    return run;
+  }
+}
+

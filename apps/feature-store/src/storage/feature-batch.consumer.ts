@@ -1,0 +1,40 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BusConnection, BusConsumer } from '@featx/bus';
+import { featureBatch } from '@featx/contracts';
+import { RejectedMessagesRepository } from '@featx/db';
+import { BUS, CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
+import { FeatureBatchStore } from './feature-batch-store.service';
+
+/** Feature batches from the extractors, stored as they come (several at once; each set takes turns). */
+@Injectable()
+export class FeatureBatchConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private consumer?: BusConsumer<typeof featureBatch>;
+
+  constructor(
+    private readonly store: FeatureBatchStore,
+    private readonly rejections: RejectedMessagesRepository,
+    @Inject(BUS) private readonly bus: BusConnection,
+    @Inject(CONFIG) private readonly config: FeatxConfig,
+    @Inject(LOGGER) private readonly logger: JsonLogger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.consumer = await BusConsumer.start(this.bus, {
+      contract: featureBatch,
+      stream: this.bus.names.streams.features,
+      durable: 'feature-store',
+      rejections: this.rejections,
+      logger: this.logger.child('feature-batches'),
+      maxDeliver: 10,
+      ackWaitMs: 60000,
+      concurrency: 2,
+      handler: async (batch) => {
+        await this.store.store(batch);
+      },
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop(this.config.shutdownTimeoutMs);
+  }
+}

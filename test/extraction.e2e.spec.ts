@@ -1,0 +1,219 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { BusConnection, connectBus, publish } from '@featx/bus';
+import { featureBatch } from '@featx/contracts';
+import { readNpy, ShardReader } from '@featx/features';
+import { createFeatureExtractor, decodeImage, FeatureExtractor } from '@featx/vision';
+import { SHARED_DIR, sharedAvailable, TEST_NATS_URL } from '@featx/testing';
+import { startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
+import { runCli } from '../apps/cli/src/cli';
+
+const MODEL_DIR = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
+const CLOTHING = path.join(SHARED_DIR, 'datasets/clothing-small');
+const CLASSES = ['hat', 'pants', 'shoes'];
+const PER_SPLIT = { training: 4, validation: 2, evaluation: 2 } as const;
+const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvailable('datasets/clothing-small');
+
+/**
+ * Extraction end to end on real photos (a clothing-small subset) with the shared MobileNetV2:
+ * CLI → API → feature-store (plans work) → extractor (decode, network, feature batches) →
+ * feature-store (NumPy shards) — all against the real NATS and Postgres.
+ */
+(available ? describe : describe.skip)('extracting features (subset of clothing-small, shared MobileNetV2)', () => {
+  let dataRoot: string;
+  let services: TestServices;
+  let db: Client;
+  let bus: BusConnection;
+  let datasetId: string;
+  let reference: FeatureExtractor;
+  const files = new Map<string, string>(); // root-relative image path → absolute path
+
+  beforeAll(async () => {
+    dataRoot = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-extract-')));
+    const folder = path.join(dataRoot, 'clothing-subset');
+    for (const [split, count] of Object.entries(PER_SPLIT)) {
+      for (const label of CLASSES) {
+        const names = (await fs.readdir(path.join(CLOTHING, split, label))).sort().slice(0, count);
+        await fs.mkdir(path.join(folder, split, label), { recursive: true });
+        for (const name of names) {
+          await fs.copyFile(path.join(CLOTHING, split, label, name), path.join(folder, split, label, name));
+          files.set(`clothing-subset/${split}/${label}/${name}`, path.join(folder, split, label, name));
+        }
+      }
+    }
+    // One corrupt JPEG (truncated) and one text file named .jpg: each fails alone.
+    const good = await fs.readFile([...files.values()][0]);
+    await fs.writeFile(path.join(folder, 'training', 'hat', 'truncated.jpg'), good.subarray(0, 600));
+    await fs.writeFile(path.join(folder, 'training', 'pants', 'not-an-image.jpg'), 'this is text, not a JPEG');
+
+    services = await startTestServices({
+      dataRoots: `data=${dataRoot},shared=${SHARED_DIR}`,
+      workers: ['ingest', 'feature-store', 'extractor'],
+      env: { FEATX_FEATURES_DIR: path.join(dataRoot, 'features'), FEATX_TF_BACKEND: 'wasm' },
+    });
+    db = new Client({ connectionString: services.database.url });
+    await db.connect();
+    bus = await connectBus({ url: TEST_NATS_URL, name: 'extraction-test', namespace: services.namespace });
+    const added = await cli('datasets', 'add', folder, '--json');
+    expect(added.code).toBe(0);
+    datasetId = JSON.parse(added.out).dataset.id;
+    reference = await createFeatureExtractor({ model: MODEL_DIR, pooling: 'avg', backend: 'wasm' });
+  }, 120000);
+
+  afterAll(async () => {
+    reference?.dispose();
+    await bus?.nc.close();
+    await db?.end();
+    await services?.close();
+    if (dataRoot) await fs.rm(dataRoot, { recursive: true, force: true });
+  });
+
+  async function cli(...args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['--api-url', services.apiUrl, '--token', TEST_API_TOKEN, ...args], (t) => out.push(t), (t) => err.push(t));
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  async function featureSet(dtype: string) {
+    const { rows } = await db.query('SELECT * FROM feature_sets WHERE dataset_id = $1 AND dtype = $2', [datasetId, dtype]);
+    return rows[0];
+  }
+
+  /** Every stored row of a set, read back from its shards: imageId → vector. */
+  async function storedVectors(featureSetId: string): Promise<Map<number, Float32Array>> {
+    const { rows: shards } = await db.query('SELECT path, rows FROM feature_shards WHERE feature_set_id = $1', [featureSetId]);
+    const vectors = new Map<number, Float32Array>();
+    for (const shard of shards) {
+      const reader = await ShardReader.open(path.join(dataRoot, 'features', shard.path), { rows: shard.rows });
+      const batch = await reader.read(0, reader.rows);
+      for (let i = 0; i < reader.rows; i++) {
+        const id = Number(batch.imageIds[i]);
+        expect(vectors.has(id)).toBe(false);
+        vectors.set(id, batch.features.slice(i * reader.dim, (i + 1) * reader.dim));
+      }
+      await reader.close();
+    }
+    return vectors;
+  }
+
+  async function expected(imagePath: string): Promise<Float32Array> {
+    const image = await decodeImage(files.get(imagePath)!, { size: reference.inputSize });
+    return (await reference.extract([image])).data;
+  }
+
+  it('stores one vector of 1,280 values per good image and records each bad one with its reason', async () => {
+    const run = await cli('extract', datasetId, '--model', MODEL_DIR, '--pool', 'avg', '--dtype', 'float32', '--batch-size', '5');
+    expect(run.err).not.toMatch(/featx: /);
+    expect(run.code).toBe(0);
+    const set = await featureSet('float32');
+    expect(set).toMatchObject({ status: 'complete', images: 26, stored: 24, failed: 2, dim: 1280 });
+
+    const { rows: failures } = await db.query('SELECT i.path, f.reason FROM feature_failures f JOIN images i ON i.id = f.image_id WHERE f.feature_set_id = $1 ORDER BY i.path', [set.id]);
+    expect(failures.map((f) => f.path)).toEqual(['clothing-subset/training/hat/truncated.jpg', 'clothing-subset/training/pants/not-an-image.jpg']);
+    for (const f of failures) expect(f.reason).toMatch(/\S/);
+
+    const { rows: shards } = await db.query('SELECT split, rows FROM feature_shards WHERE feature_set_id = $1 ORDER BY split', [set.id]);
+    expect(shards).toEqual([
+      { split: 'evaluation', rows: 6 },
+      { split: 'training', rows: 12 },
+      { split: 'validation', rows: 6 },
+    ]);
+  });
+
+  it('stores exactly what the network produces for each image', async () => {
+    const set = await featureSet('float32');
+    const vectors = await storedVectors(set.id);
+    const { rows: images } = await db.query("SELECT id, path FROM images WHERE dataset_id = $1 AND path NOT LIKE '%truncated%' AND path NOT LIKE '%not-an-image%'", [datasetId]);
+    expect(vectors.size).toBe(images.length);
+    for (const image of images.slice(0, 6)) {
+      const want = await expected(image.path);
+      const got = vectors.get(Number(image.id))!;
+      let maxDiff = 0;
+      for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(want[i] - got[i]));
+      expect(maxDiff).toBeLessThan(1e-5);
+    }
+  });
+
+  (hasNumpy ? it : it.skip)('writes shards numpy reads with mmap and no featx code', async () => {
+    const set = await featureSet('float32');
+    const { rows: shards } = await db.query("SELECT path, rows FROM feature_shards WHERE feature_set_id = $1 AND split = 'training'", [set.id]);
+    const dir = path.join(dataRoot, 'features', shards[0].path);
+    const script = [
+      'import json, sys, numpy as np',
+      `d = sys.argv[1]`,
+      "f = np.load(d + '/features.npy', mmap_mode='r'); l = np.load(d + '/labels.npy', mmap_mode='r'); i = np.load(d + '/image_ids.npy', mmap_mode='r')",
+      "print(json.dumps({'shape': list(f.shape), 'dtype': str(f.dtype), 'labels': l.tolist(), 'ids': i.tolist(), 'sum': float(np.asarray(f, dtype=np.float64).sum()), 'first': f[0, :4].tolist()}))",
+    ].join('\n');
+    const fromNumpy = JSON.parse(execFileSync('python3', ['-c', script, dir], { encoding: 'utf8' }));
+    expect(fromNumpy.shape).toEqual([12, 1280]);
+    expect(fromNumpy.dtype).toBe('float32');
+    const ours = await readNpy(path.join(dir, 'features.npy'));
+    const values = ours.data as Float32Array;
+    expect(fromNumpy.first).toEqual(Array.from(values.subarray(0, 4)));
+    expect(fromNumpy.sum).toBeCloseTo(values.reduce((a, b) => a + b, 0), 2);
+    const labels = (await readNpy(path.join(dir, 'labels.npy'))).data as Int32Array;
+    expect(fromNumpy.labels).toEqual(Array.from(labels));
+    expect(new Set(fromNumpy.labels)).toEqual(new Set([0, 1, 2]));
+  });
+
+  it('stores nothing twice when a batch is redelivered or published again', async () => {
+    const set = await featureSet('float32');
+    const before = await storedVectors(set.id);
+    const [imageId, vector] = [...before.entries()][0];
+    const { rows: [image] } = await db.query('SELECT split FROM images WHERE id = $1', [imageId]);
+    const batch = {
+      v: 1 as const,
+      featureSetId: set.id,
+      workId: 'replayed',
+      part: 0,
+      dtype: 'float32' as const,
+      dim: 1280,
+      imageIds: [imageId, imageId],
+      labels: [0, 0],
+      splits: [image.split, image.split],
+      vectors: new Uint8Array(Float32Array.from([...vector, ...vector]).buffer),
+      failures: [],
+    };
+    const first = await publish(bus, featureBatch, batch, { msgId: 'replayed:0' });
+    const dedupedByJetStream = await publish(bus, featureBatch, batch, { msgId: 'replayed:0' });
+    expect(dedupedByJetStream.duplicate).toBe(true);
+    await publish(bus, featureBatch, batch, { msgId: 'replayed-again:0' });
+    // Wait until the feature store has consumed both.
+    for (let i = 0; i < 100; i++) {
+      const info = await bus.jsm.consumers.info(bus.names.streams.features, 'feature-store');
+      if (info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq >= first.seq + 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const after = await storedVectors(set.id);
+    expect(after.size).toBe(before.size);
+    expect((await featureSet('float32')).stored).toBe(24);
+  });
+
+  it('resumes the same set when run again, doing only missing images', async () => {
+    const set = await featureSet('float32');
+    await db.query("DELETE FROM feature_failures WHERE feature_set_id = $1 AND image_id = (SELECT id FROM images WHERE path LIKE '%truncated.jpg')", [set.id]);
+    const run = await cli('extract', datasetId, '--model', MODEL_DIR, '--pool', 'avg', '--dtype', 'float32', '--json');
+    expect(run.code).toBe(0);
+    const { rows: commands } = await db.query("SELECT result FROM commands WHERE type = 'features.extract' ORDER BY created_at DESC LIMIT 1");
+    expect(commands[0].result).toMatchObject({ featureSetId: set.id, pending: 1, workItems: 1 });
+    expect(await featureSet('float32')).toMatchObject({ id: set.id, stored: 24, failed: 2, status: 'complete' });
+  });
+
+  it('stores float16 within half precision of the float32 vectors', async () => {
+    const run = await cli('extract', datasetId, '--model', MODEL_DIR, '--pool', 'avg', '--dtype', 'float16');
+    expect(run.code).toBe(0);
+    const half = await featureSet('float16');
+    expect(half).toMatchObject({ status: 'complete', stored: 24, dim: 1280 });
+    const full = await storedVectors((await featureSet('float32')).id);
+    const halves = await storedVectors(half.id);
+    for (const [id, vector] of full) {
+      const h = halves.get(id)!;
+      for (let i = 0; i < vector.length; i += 97) expect(Math.abs(h[i] - vector[i])).toBeLessThanOrEqual(Math.abs(vector[i]) * 1e-3 + 1e-6);
+    }
+  });
+});
