@@ -53,7 +53,7 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     services = await startTestServices({
       dataRoots: `data=${dataRoot},shared=${SHARED_DIR}`,
       workers: ['ingest', 'feature-store', 'extractor'],
-      env: { FEATX_FEATURES_DIR: path.join(dataRoot, 'features'), FEATX_TF_BACKEND: 'wasm' },
+      env: { FEATX_FEATURES_DIR: path.join(dataRoot, 'features'), FEATX_TF_BACKEND: 'wasm', FEATX_WEIGHTS_DIR: path.join(dataRoot, 'weights'), FEATX_WEIGHTS_DOWNLOAD: 'false' },
     });
     db = new Client({ connectionString: services.database.url });
     await db.connect();
@@ -216,4 +216,13 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
       for (let i = 0; i < vector.length; i += 97) expect(Math.abs(h[i] - vector[i])).toBeLessThanOrEqual(Math.abs(vector[i]) * 1e-3 + 1e-6);
     }
   });
+
+  it('fails the set with the reason when its network cannot be loaded (ResNet-50 weights absent offline)', async () => {
+    const run = await cli('extract', datasetId, '--model', 'resnet50', '--pool', 'avg');
+    expect(run.code).toBe(1);
+    const { rows: [set] } = await db.query("SELECT status, error FROM feature_sets WHERE model = 'resnet50'");
+    expect(set.status).toBe('failed');
+    expect(set.error).toMatch(/resnet50_weights_tf_dim_ordering_tf_kernels_notop\.h5/);
+    expect(run.err).toMatch(/failed/);
+  }, 120000);
 });

@@ -1,7 +1,8 @@
 /**
  * `npm run demo [folder]`: the main job end to end on this machine, with embedded defaults.
  * Uses NATS and Postgres where they answer (else starts nats-server and an embedded PostgreSQL),
- * starts the five services, registers the dataset through the featx CLI and shows its counts.
+ * starts the services (two extractor replicas), registers the dataset and extracts its features
+ * with the shared MobileNetV2 through the featx CLI, as a user would.
  */
 import * as path from 'node:path';
 import { loadConfig, REPO_ROOT } from '../libs/runtime/src/config';
@@ -10,6 +11,7 @@ import { ensureLocalStack } from './local-stack';
 import { launchServices, serviceInstances } from './service-launcher';
 
 const DEFAULT_DATASET = path.resolve(REPO_ROOT, '../shared/datasets/clothing-small');
+const DEFAULT_MODEL = path.resolve(REPO_ROOT, '../shared/models/mobilenet_v2_1.0_224');
 
 async function main() {
   const folder = path.resolve(process.argv[2] ?? DEFAULT_DATASET);
@@ -17,7 +19,7 @@ async function main() {
   const say = (line: string) => console.log(`[demo] ${line}`);
   const stack = await ensureLocalStack({ natsUrl: config.nats.url, databaseUrl: config.database.url, stateDir: config.stateDir, log: say });
   const verbose = process.env.FEATX_DEMO_VERBOSE === 'true';
-  const services = launchServices(serviceInstances(1), { ...process.env, FEATX_NATS_URL: stack.natsUrl, FEATX_DATABASE_URL: stack.databaseUrl }, (line) => {
+  const services = launchServices(serviceInstances(Number(process.env.FEATX_EXTRACTOR_REPLICAS ?? 2)), { ...process.env, FEATX_NATS_URL: stack.natsUrl, FEATX_DATABASE_URL: stack.databaseUrl }, (line) => {
     if (verbose || /"level":"(warn|error)"/.test(line)) console.log(line);
   });
   try {
@@ -25,11 +27,18 @@ async function main() {
     await services.ready();
     const cli = async (...args: string[]) => {
       say(`featx ${args.join(' ')}`);
-      const code = await runCli(['--api-url', `http://${config.http.host}:${config.http.port}`, ...args]);
+      const out: string[] = [];
+      const code = await runCli(['--api-url', `http://${config.http.host}:${config.http.port}`, ...args], (text) => {
+        out.push(text);
+        console.log(text);
+      });
       if (code !== 0) throw new Error(`featx ${args[0]} ${args[1]} failed (exit ${code})`);
+      return out.join('\n');
     };
-    await cli('datasets', 'add', folder);
-    await cli('datasets', 'ls');
+    const added = JSON.parse(await cli('datasets', 'add', folder, '--json'));
+    await cli('datasets', 'show', added.dataset.id);
+    await cli('extract', added.dataset.id, '--model', process.env.FEATX_DEMO_MODEL ?? DEFAULT_MODEL, '--pool', 'avg');
+    await cli('features', 'ls', '--dataset', added.dataset.id);
     say('done. `npm run dev` keeps the services running; the API docs are then at http://127.0.0.1:3000/docs');
   } finally {
     await services.stop();

@@ -21,3 +21,4 @@ export type { ShardBatch, ShardBatchRange, ShardReaderOptions } from './shard-re
 export { csvLine, shardToCsv } from './csv-export';
 export type { CsvExportOptions } from './csv-export';
 export { formatFloat32 } from './format-float32';
+export * from './export';

@@ -49,6 +49,7 @@ const envSchema = z.object({
   FEATX_SHARD_MAX_ROWS: z.coerce.number().int().positive().default(50000),
   FEATX_TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   FEATX_WEIGHTS_DIR: z.string().optional(),
+  FEATX_WEIGHTS_DOWNLOAD: booleanString.default(true),
   FEATX_EXTRACT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
 });
 
@@ -73,6 +74,8 @@ export interface FeatxConfig {
     backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
     /** Where downloaded network weights are cached. */
     weightsDir?: string;
+    /** Whether missing published weights (ResNet-50) may be downloaded. */
+    weightsDownload: boolean;
     /** Work items an extractor holds at once: one is decoded while another runs through the network. */
     extractConcurrency: number;
   };
@@ -114,6 +117,6 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       storeId: e.FEATX_STORE_ID ?? os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
       shardMaxRows: e.FEATX_SHARD_MAX_ROWS,
     },
-    vision: { backend: e.FEATX_TF_BACKEND, weightsDir: e.FEATX_WEIGHTS_DIR, extractConcurrency: e.FEATX_EXTRACT_CONCURRENCY },
+    vision: { backend: e.FEATX_TF_BACKEND, weightsDir: e.FEATX_WEIGHTS_DIR, weightsDownload: e.FEATX_WEIGHTS_DOWNLOAD, extractConcurrency: e.FEATX_EXTRACT_CONCURRENCY },
   };
 }

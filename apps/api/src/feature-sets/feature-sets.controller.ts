@@ -1,9 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, PipeTransform, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { ServerResponse } from 'node:http';
+import { Body, Controller, Get, HttpCode, Param, PipeTransform, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ExtractFeaturesOptions, extractFeaturesOptionsSchema } from '@featx/contracts';
 import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
 import { FeatureSetsService } from './feature-sets.service';
+import { EXPORT_HEADERS, ExportQuery, exportQuerySchema } from './feature-export.service';
 
 /** An optional UUID in the query string: absent stays undefined, anything else must be a UUID. */
 class OptionalUuidQueryPipe implements PipeTransform<string | undefined, string | undefined> {
@@ -60,5 +62,30 @@ export class FeatureSetsController {
   @ApiResponse({ status: 404, description: 'No such feature set' })
   failures(@Param('id', new UuidParamPipe('id')) id: string, @Query('limit') limit?: string) {
     return this.service.failures(id, Math.min(Math.max(Number(limit) || 1000, 1), 1000));
+  }
+
+  @Get(':id/export')
+  @ApiOperation({
+    summary: 'A split of a feature set as one file, streamed: the tutorial\'s CSV (label,v1,...,vD per image) or one array as a single .npy',
+    description:
+      'Only committed rows (feature_shards.rows) are exported, shard after shard in index order. ' +
+      `${EXPORT_HEADERS.rows} gives the rows; ${EXPORT_HEADERS.snapshot} the rows taken from each shard, which the snapshot query takes back ` +
+      'so that the arrays of a split fetched one by one line up while extraction goes on.',
+  })
+  @ApiQuery({ name: 'format', required: true, enum: ['csv', 'npy'] })
+  @ApiQuery({ name: 'split', required: true, enum: ['training', 'validation', 'evaluation'] })
+  @ApiQuery({ name: 'array', required: false, enum: ['features', 'labels', 'image_ids'], description: 'npy only; default features' })
+  @ApiQuery({ name: 'snapshot', required: false, description: `the ${EXPORT_HEADERS.snapshot} header of an earlier export of the split` })
+  @ApiProduces('text/csv', 'application/octet-stream')
+  @ApiResponse({ status: 200, description: 'The file, with a content-disposition filename' })
+  @ApiResponse({ status: 400, description: 'A query field is missing or invalid (the message names it)' })
+  @ApiResponse({ status: 404, description: 'No such feature set' })
+  @ApiResponse({ status: 409, description: 'The split has no shards (or no committed rows) yet' })
+  async export(
+    @Param('id', new UuidParamPipe('id')) id: string,
+    @Query(new ZodBodyPipe(exportQuerySchema)) query: ExportQuery,
+    @Res() response: ServerResponse,
+  ): Promise<void> {
+    await this.service.sendExport(response, await this.service.export(id, query));
   }
 }

@@ -1,14 +1,16 @@
 import { promises as fs } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { BusConnection, publish } from '@featx/bus';
 import { ExtractFeaturesOptions, extractFeaturesCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
 import { CommandsRepository, DatasetsRepository, FeatureSetRow, FeatureSetsRepository, FeatureShardRow } from '@featx/db';
-import { BUS, DATA_ROOTS } from '@featx/runtime';
+import { BUS, CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { FieldError, invalidFields } from '../common/zod-body.pipe';
 import { QueuedCommand } from '../datasets/datasets.dto';
 import { FeatureFailure, FeatureSetDetails, FeatureSetSummary, FeatureShardSummary } from './feature-sets.dto';
+import { ExportQuery, FeatureSetExport, FeatureSetExporter } from './feature-export.service';
 import { featureSetProgress } from './progress';
 
 /** The built-in network; any other `model` is a TF.js model folder inside the data roots. */
@@ -16,13 +18,19 @@ export const BUILTIN_MODEL = 'resnet50';
 
 @Injectable()
 export class FeatureSetsService {
+  private readonly exporter: FeatureSetExporter;
+
   constructor(
     private readonly featureSets: FeatureSetsRepository,
     private readonly datasets: DatasetsRepository,
     private readonly commands: CommandsRepository,
     @Inject(BUS) private readonly bus: BusConnection,
     @Inject(DATA_ROOTS) private readonly roots: DataRoots,
-  ) {}
+    @Inject(CONFIG) config: FeatxConfig,
+    @Inject(LOGGER) logger: JsonLogger,
+  ) {
+    this.exporter = new FeatureSetExporter(featureSets, config.features.dir, logger.child('feature-export'));
+  }
 
   /**
    * Checks the dataset exists and a model folder lies inside the data roots (so a bad request is a
@@ -74,6 +82,15 @@ export class FeatureSetsService {
   async failures(id: string, limit: number): Promise<FeatureFailure[]> {
     await this.require(id);
     return (await this.featureSets.failures(id, limit)).map((f) => ({ imageId: f.imageId, path: f.path, reason: f.reason, at: f.at.toISOString() }));
+  }
+
+  /** A split's shards as one CSV or `.npy` file, checked and ready to stream (see FeatureSetExporter). */
+  export(id: string, query: ExportQuery): Promise<FeatureSetExport> {
+    return this.exporter.prepare(id, query);
+  }
+
+  sendExport(response: ServerResponse, exported: FeatureSetExport): Promise<void> {
+    return this.exporter.send(response, exported);
   }
 
   private async require(id: string): Promise<FeatureSetRow> {

@@ -45,6 +45,7 @@ export class NetworkCache implements OnApplicationShutdown {
       pooling: set.pooling as Pooling,
       backend: this.config.vision.backend,
       weightsCacheDir: this.config.vision.weightsDir,
+      download: this.config.vision.weightsDownload,
       log: (line) => this.logger.info(line),
     });
     this.logger.info('network loaded', { model: set.model, id: extractor.id, dim: extractor.dim, backend: extractor.backend, ms: Date.now() - started });

@@ -39,8 +39,12 @@ export class WorkItemProcessor {
   async process(work: WorkItem, context: Pick<MessageContext, 'working'>): Promise<{ stored: number; failed: number }> {
     const set = await this.featureSets.get(work.featureSetId);
     if (!set) throw new PermanentError(`feature set ${work.featureSetId} does not exist`);
-    const network = await this.networks.get(set).catch((error: Error) => {
-      throw new PermanentError(`cannot load the network of feature set ${set.id} (${set.model}): ${error.message}`);
+    if (set.status === 'failed') throw new PermanentError(`feature set ${set.id} has failed: ${set.error}`);
+    const network = await this.networks.get(set).catch(async (error: Error) => {
+      // Every work item of the set would fail the same way: fail the set once, with the reason.
+      const reason = `cannot load the network ${set.model}: ${error.message}`;
+      await this.featureSets.markFailed(set.id, reason);
+      throw new PermanentError(reason);
     });
 
     const failures: Array<{ imageId: number; reason: string }> = [];

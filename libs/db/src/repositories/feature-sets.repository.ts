@@ -56,6 +56,14 @@ export class FeatureSetsRepository {
     });
   }
 
+  /** A set that cannot go on (its network does not load): failed with the reason until started again. */
+  async markFailed(id: string, error: string): Promise<void> {
+    await this.db
+      .update(featureSets)
+      .set({ status: 'failed', error: error.slice(0, 2000), finishedAt: sql`now()` })
+      .where(and(eq(featureSets.id, id), eq(featureSets.status, 'running')));
+  }
+
   /** Images of the set's dataset with neither a vector nor a failure, by id from `afterId` (keyset pages). */
   async pendingImages(set: Pick<FeatureSetRow, 'id' | 'datasetId'>, afterId: number, limit: number): Promise<PendingImage[]> {
     return (await this.db
