@@ -19,6 +19,12 @@ export interface BusNames {
     extractFeatures: string;
     /** Training-run commands (create, cancel), handled by the trainer. */
     runCommands: string;
+    createRun: string;
+    cancelRun: string;
+    /** Core NATS request/reply (not a stream): shard rows served by the feature store. */
+    readShard: string;
+    runEpoch: string;
+    runStatus: string;
     extractWork: string;
     featureBatch: string;
     datasetRegistered: string;
@@ -48,6 +54,11 @@ export function busNames(namespace = 'featx'): BusNames {
       registerDataset: `${ns}.cmd.datasets.register`,
       extractFeatures: `${ns}.cmd.features.extract`,
       runCommands: `${ns}.cmd.runs.>`,
+      createRun: `${ns}.cmd.runs.create`,
+      cancelRun: `${ns}.cmd.runs.cancel`,
+      readShard: `${ns}.rpc.features.read`,
+      runEpoch: `${ns}.evt.runs.epoch`,
+      runStatus: `${ns}.evt.runs.status`,
       extractWork: `${ns}.work.extract`,
       featureBatch: `${ns}.features.batch`,
       datasetRegistered: `${ns}.evt.datasets.registered`,

@@ -1,3 +1,4 @@
 export * from './datasets';
 export * from './bus';
 export * from './features';
+export * from './runs';

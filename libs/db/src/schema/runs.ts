@@ -1,0 +1,84 @@
+import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { featureSets } from './features';
+
+/**
+ * One training of a head on a feature set: its configuration, where it is in its life, and where
+ * its checkpoints and final model are. A run whose trainer stops sending heartbeats is resumed
+ * from its last checkpoint by the next trainer that starts.
+ */
+export const trainingRuns = pgTable(
+  'training_runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    featureSetId: uuid('feature_set_id')
+      .notNull()
+      .references(() => featureSets.id, { onDelete: 'cascade' }),
+    /** The full training configuration, defaults filled in (contracts' trainingConfigSchema). */
+    config: jsonb('config').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] }).notNull().default('queued'),
+    error: text('error'),
+    /** Set by a cancel command; the trainer stops at the next batch. */
+    cancelRequested: boolean('cancel_requested').notNull().default(false),
+    /** The trainer working on it, and when it last said so. */
+    worker: text('worker'),
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }),
+    /** Epochs completed (and checkpointed). */
+    epochsDone: integer('epochs_done').notNull().default(0),
+    bestEpoch: integer('best_epoch'),
+    bestValLoss: doublePrecision('best_val_loss'),
+    /** Times the run was resumed after its trainer died. */
+    resumes: integer('resumes').notNull().default(0),
+    /** Folder of the run's artifacts, relative to the trainer's artifacts root. */
+    artifactsPath: text('artifacts_path'),
+    classes: jsonb('classes').$type<string[]>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [index('training_runs_status_idx').on(t.status)],
+);
+
+/** What each epoch reached, as Keras prints it. */
+export const epochMetrics = pgTable(
+  'epoch_metrics',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    epoch: integer('epoch').notNull(),
+    trainLoss: doublePrecision('train_loss').notNull(),
+    trainAccuracy: doublePrecision('train_accuracy').notNull(),
+    valLoss: doublePrecision('val_loss'),
+    valAccuracy: doublePrecision('val_accuracy'),
+    learningRate: doublePrecision('learning_rate').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    rowsPerSecond: doublePrecision('rows_per_second').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.epoch] })],
+);
+
+/**
+ * A classification report as scikit-learn prints it, on one split: per class precision, recall,
+ * F1 and support, accuracy, macro and weighted averages, and the confusion matrix
+ * (rows = true class, columns = predicted, in the run's class order).
+ */
+export const evaluations = pgTable(
+  'evaluations',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    split: text('split', { enum: ['training', 'validation', 'evaluation'] }).notNull(),
+    accuracy: doublePrecision('accuracy').notNull(),
+    loss: doublePrecision('loss'),
+    perClass: jsonb('per_class').$type<Array<{ label: string; precision: number; recall: number; f1: number; support: number }>>().notNull(),
+    macroAvg: jsonb('macro_avg').$type<{ precision: number; recall: number; f1: number; support: number }>().notNull(),
+    weightedAvg: jsonb('weighted_avg').$type<{ precision: number; recall: number; f1: number; support: number }>().notNull(),
+    confusion: jsonb('confusion').$type<number[][]>().notNull(),
+    /** The report as text, exactly as sklearn.metrics.classification_report formats it. */
+    report: text('report').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.split] })],
+);
