@@ -21,7 +21,10 @@ export interface BusNames {
     runCommands: string;
     createRun: string;
     cancelRun: string;
-    /** Core NATS request/reply (not a stream): shard rows served by the feature store. */
+    /**
+     * Core NATS request/reply (not a stream): shard rows served by the feature-store replica
+     * that wrote them; append `.<storeId>` (see shardReadSubject).
+     */
     readShard: string;
     runEpoch: string;
     runStatus: string;
@@ -71,4 +74,9 @@ export function busNames(namespace = 'featx'): BusNames {
       allEvents: `${ns}.evt.>`,
     },
   };
+}
+
+/** The subject a feature-store replica answers shard reads on: shards live on their writer's disk. */
+export function shardReadSubject(names: BusNames, storeId: string): string {
+  return `${names.subjects.readShard}.${storeId}`;
 }

@@ -5,3 +5,4 @@ export * from './repositories/datasets.repository';
 export * from './repositories/commands.repository';
 export * from './repositories/rejected-messages.repository';
 export * from './repositories/feature-sets.repository';
+export * from './repositories/runs.repository';

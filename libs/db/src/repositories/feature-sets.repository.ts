@@ -111,6 +111,22 @@ export class FeatureSetsRepository {
       .orderBy(asc(featureShards.split), asc(featureShards.index));
   }
 
+  async shard(id: string): Promise<FeatureShardRow | undefined> {
+    const [row] = await this.db.select().from(featureShards).where(eq(featureShards.id, id));
+    return row;
+  }
+
+  /** Stored vectors per class label of one split (for class weights), from the database alone. */
+  async labelCounts(featureSetId: string, split: FeatureShardRow['split']): Promise<Map<string, number>> {
+    const rows = await this.db
+      .select({ label: images.label, count: sql<number>`count(*)::int` })
+      .from(featureVectors)
+      .innerJoin(images, eq(images.id, featureVectors.imageId))
+      .where(and(eq(featureVectors.featureSetId, featureSetId), eq(images.split, split)))
+      .groupBy(images.label);
+    return new Map(rows.map((r) => [r.label, r.count]));
+  }
+
   async failures(featureSetId: string, limit = 1000) {
     return this.db
       .select({ imageId: featureFailures.imageId, path: images.path, reason: featureFailures.reason, at: featureFailures.createdAt })

@@ -1,0 +1,133 @@
+import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import type { Database } from '../database';
+import { epochMetrics, evaluations, trainingRuns } from '../schema';
+
+export type RunRow = typeof trainingRuns.$inferSelect;
+export type EpochMetricRow = typeof epochMetrics.$inferSelect;
+export type EvaluationRow = typeof evaluations.$inferSelect;
+export type NewEpochMetric = Omit<typeof epochMetrics.$inferInsert, 'createdAt'>;
+export type NewEvaluation = Omit<typeof evaluations.$inferInsert, 'createdAt'>;
+
+export class RunsRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Records a queued run; the same id again (a redelivered command) changes nothing. */
+  async createQueued(run: { id: string; featureSetId: string; config: Record<string, unknown>; classes: string[] }): Promise<RunRow> {
+    await this.db.insert(trainingRuns).values({ ...run, status: 'queued' }).onConflictDoNothing();
+    return (await this.get(run.id))!;
+  }
+
+  async get(id: string): Promise<RunRow | undefined> {
+    const [row] = await this.db.select().from(trainingRuns).where(eq(trainingRuns.id, id));
+    return row;
+  }
+
+  async list(featureSetId?: string): Promise<RunRow[]> {
+    return this.db
+      .select()
+      .from(trainingRuns)
+      .where(featureSetId ? eq(trainingRuns.featureSetId, featureSetId) : undefined)
+      .orderBy(asc(trainingRuns.createdAt));
+  }
+
+  /**
+   * Takes the oldest run that is queued, or running under a trainer whose heartbeat is older than
+   * `staleBefore` (that trainer died: the run resumes from its last checkpoint). SKIP LOCKED lets
+   * several trainers claim at once without taking the same run.
+   */
+  async claimNext(worker: string, staleBefore: Date): Promise<RunRow | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [candidate] = await tx
+        .select()
+        .from(trainingRuns)
+        .where(or(eq(trainingRuns.status, 'queued'), and(eq(trainingRuns.status, 'running'), lt(trainingRuns.heartbeatAt, staleBefore))))
+        .orderBy(asc(trainingRuns.createdAt))
+        .limit(1)
+        .for('update', { skipLocked: true });
+      if (!candidate) return undefined;
+      const resumed = candidate.status === 'running';
+      const [claimed] = await tx
+        .update(trainingRuns)
+        .set({
+          status: 'running',
+          worker,
+          heartbeatAt: sql`now()`,
+          startedAt: candidate.startedAt ?? sql`now()`,
+          resumes: resumed ? candidate.resumes + 1 : candidate.resumes,
+        })
+        .where(eq(trainingRuns.id, candidate.id))
+        .returning();
+      return claimed;
+    });
+  }
+
+  /** Says the worker still holds the run; returns whether a cancel was asked for meanwhile. */
+  async heartbeat(id: string, worker: string): Promise<{ cancelRequested: boolean; stillOwned: boolean }> {
+    const [row] = await this.db
+      .update(trainingRuns)
+      .set({ heartbeatAt: sql`now()` })
+      .where(and(eq(trainingRuns.id, id), eq(trainingRuns.worker, worker), eq(trainingRuns.status, 'running')))
+      .returning({ cancelRequested: trainingRuns.cancelRequested });
+    return { cancelRequested: row?.cancelRequested ?? false, stillOwned: !!row };
+  }
+
+  /** A queued run is cancelled at once; a running one is flagged and stops at its next batch. */
+  async requestCancel(id: string): Promise<RunRow | undefined> {
+    await this.db
+      .update(trainingRuns)
+      .set({ status: 'cancelled', cancelRequested: true, finishedAt: sql`now()` })
+      .where(and(eq(trainingRuns.id, id), eq(trainingRuns.status, 'queued')));
+    await this.db.update(trainingRuns).set({ cancelRequested: true }).where(and(eq(trainingRuns.id, id), eq(trainingRuns.status, 'running')));
+    return this.get(id);
+  }
+
+  async recordEpoch(metric: NewEpochMetric, progress: { epochsDone: number; bestEpoch: number | null; bestValLoss: number | null; artifactsPath: string }): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx
+        .insert(epochMetrics)
+        .values(metric)
+        .onConflictDoUpdate({
+          target: [epochMetrics.runId, epochMetrics.epoch],
+          set: {
+            trainLoss: metric.trainLoss,
+            trainAccuracy: metric.trainAccuracy,
+            valLoss: metric.valLoss,
+            valAccuracy: metric.valAccuracy,
+            learningRate: metric.learningRate,
+            durationMs: metric.durationMs,
+            rowsPerSecond: metric.rowsPerSecond,
+          },
+        });
+      await tx.update(trainingRuns).set({ ...progress, heartbeatAt: sql`now()` }).where(eq(trainingRuns.id, metric.runId));
+    });
+  }
+
+  async epochs(runId: string): Promise<EpochMetricRow[]> {
+    return this.db.select().from(epochMetrics).where(eq(epochMetrics.runId, runId)).orderBy(asc(epochMetrics.epoch));
+  }
+
+  async saveEvaluation(evaluation: NewEvaluation): Promise<void> {
+    await this.db
+      .insert(evaluations)
+      .values(evaluation)
+      .onConflictDoUpdate({
+        target: [evaluations.runId, evaluations.split],
+        set: { ...evaluation, createdAt: sql`now()` },
+      });
+  }
+
+  async evaluations(runId: string): Promise<EvaluationRow[]> {
+    return this.db.select().from(evaluations).where(eq(evaluations.runId, runId)).orderBy(desc(evaluations.split));
+  }
+
+  async finish(id: string, status: 'succeeded' | 'failed' | 'cancelled', error?: string): Promise<void> {
+    await this.db
+      .update(trainingRuns)
+      .set({ status, error: error ?? null, finishedAt: sql`now()` })
+      .where(and(eq(trainingRuns.id, id), inArray(trainingRuns.status, ['queued', 'running'])));
+  }
+
+  async setConfig(id: string, config: Record<string, unknown>): Promise<void> {
+    await this.db.update(trainingRuns).set({ config }).where(eq(trainingRuns.id, id));
+  }
+}
