@@ -1,9 +1,19 @@
-import { promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { REPO_ROOT } from '@featx/runtime';
 
 export class CliError extends Error {
   override readonly name = 'CliError';
+}
+
+/** A body the API streamed into a file. */
+export interface Download {
+  file: string;
+  bytes: number;
+  headers: Headers;
 }
 
 export interface ApiClientOptions {
@@ -32,6 +42,40 @@ export class ApiClient {
 
   post<T>(route: string, body: unknown): Promise<T> {
     return this.request<T>('POST', route, body);
+  }
+
+  /**
+   * GETs `route` and streams the body into `file` as it arrives, never holding it whole: into
+   * `<file>.part` first, renamed once complete (and as long as any content-length says), so an
+   * interrupted download never leaves a file that looks whole.
+   */
+  async download(route: string, file: string): Promise<Download> {
+    const url = new URL(route, this.options.url);
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {} });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new CliError(`cannot reach the featx API at ${this.options.url} (${cause}); is it running? (npm run dev)`);
+    }
+    if (!response.ok || !response.body) {
+      const text = await response.text();
+      const message = (safeJson(text) as { message?: unknown } | undefined)?.message ?? text;
+      throw new CliError(`GET ${url.pathname} failed with ${response.status}: ${Array.isArray(message) ? message.join('; ') : String(message)}`);
+    }
+    const partial = `${file}.part`;
+    try {
+      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(partial));
+      const { size } = await fs.stat(partial);
+      const expected = response.headers.get('content-length');
+      if (expected !== null && Number(expected) !== size) throw new Error(`got ${size} of ${expected} bytes`);
+      await fs.rename(partial, file);
+      return { file, bytes: size, headers: response.headers };
+    } catch (error) {
+      await fs.rm(partial, { force: true });
+      const cause = (error as { cause?: { message?: string } }).cause?.message;
+      throw new CliError(`GET ${url.pathname} broke off while writing ${file}: ${(error as Error).message}${cause ? ` (${cause})` : ''}`);
+    }
   }
 
   private async request<T>(method: string, route: string, body?: unknown): Promise<T> {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ApiClient } from '../api-client';
 import { formatDuration, table } from '../format';
 import { formatRate, renderProgressBar } from '../progress-bar';
+import { featuresExportCommand } from './features-export';
 
 /** The API's feature-set view (apps/api/src/feature-sets/feature-sets.dto.ts). */
 export interface FeatureSetView {
@@ -44,7 +45,7 @@ export interface FeatureFailureView {
 const FAILURES_SHOWN = 10;
 
 export function featuresCommand(client: () => Promise<ApiClient>, print: (text: string) => void): Command {
-  const features = new Command('features').description('inspect feature sets (extract them with featx extract)');
+  const features = new Command('features').description('inspect and export feature sets (extract them with featx extract)');
 
   features
     .command('ls')
@@ -88,6 +89,8 @@ export function featuresCommand(client: () => Promise<ApiClient>, print: (text: 
         );
       printFailures(print, set, failures, FAILURES_SHOWN);
     });
+
+  features.addCommand(featuresExportCommand(client, print));
 
   return features;
 }

@@ -1,0 +1,382 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { Client } from 'pg';
+import { readNpy, ShardWriter } from '@featx/features';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { JsonLogger } from '@featx/runtime';
+import { startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
+import { runCli } from '../apps/cli/src/cli';
+import { ApiClient } from '../apps/cli/src/api-client';
+import { FeatureSetExporter } from '../apps/api/src/feature-sets/feature-export.service';
+
+const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+if (!hasNumpy) console.warn("features export e2e: numpy checks skipped, python3 -c 'import numpy' failed");
+
+const DIM = 5;
+const IMAGES = { training: 3, validation: 1, evaluation: 1 } as const; // per class
+const CLASSES = ['food', 'non_food'];
+
+/** The vector stored for an image: exact in float32, so CSV text and NumPy values are predictable. */
+function vectorOf(imageId: number): number[] {
+  return Array.from({ length: DIM }, (_, j) => (imageId % 13) + j * 0.25 - 2);
+}
+
+interface Image {
+  id: number;
+  split: 'training' | 'validation' | 'evaluation';
+  label: string;
+}
+
+/**
+ * `GET /feature-sets/:id/export` and `featx features export`, on shards made here as the
+ * feature-store makes them (ShardWriter files in FEATX_FEATURES_DIR, feature_sets /
+ * feature_shards / feature_vectors rows in Postgres), for a dataset of real images registered
+ * through the CLI. The feature-store and extractor are not running.
+ */
+describe('exporting feature sets (API, CLI)', () => {
+  let dataRoot: string;
+  let featuresDir: string;
+  let outRoot: string;
+  let services: TestServices;
+  let db: Client;
+  let datasetId: string;
+  let setId: string;
+  let images: Image[];
+  /** What the export of each split must hold, in order. */
+  const expected: Record<string, Image[]> = {};
+
+  beforeAll(async () => {
+    dataRoot = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-export-data-')));
+    featuresDir = path.join(dataRoot, 'features');
+    outRoot = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-export-out-')));
+    let seed = 0;
+    for (const [split, count] of Object.entries(IMAGES)) {
+      for (const label of CLASSES) {
+        for (let i = 0; i < count; i++) {
+          const file = path.join(dataRoot, 'food', split, label, `${seed}.jpg`);
+          await fs.mkdir(path.dirname(file), { recursive: true });
+          await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: (seed * 20) % 255, g: 10, b: 20 } } }).jpeg().toFile(file);
+          seed++;
+        }
+      }
+    }
+    services = await startTestServices({ dataRoots: `data=${dataRoot}`, env: { FEATX_FEATURES_DIR: featuresDir } });
+    expect(services.config.features.dir).toBe(featuresDir);
+    db = new Client({ connectionString: services.database.url });
+    await db.connect();
+    const added = await cli('datasets', 'add', path.join(dataRoot, 'food'), '--json');
+    expect(added.code).toBe(0);
+    datasetId = JSON.parse(added.out).dataset.id;
+    images = (await db.query('SELECT id, split, label FROM images WHERE dataset_id = $1 ORDER BY path', [datasetId])).rows.map((r) => ({ ...r, id: Number(r.id) }));
+    expect(images).toHaveLength(10);
+
+    setId = await insertSet('float32');
+    const training = images.filter((i) => i.split === 'training');
+    const evaluation = images.filter((i) => i.split === 'evaluation');
+    // Writer A's training shard holds 4 rows on disk but committed only 3 (the 4th, a crash's
+    // leftover, was stored again by writer B); writer B's shard follows it in index order.
+    await addShard(setId, 'training', 0, 'store-a', training.slice(0, 4), 3);
+    await addShard(setId, 'training', 1, 'store-b', training.slice(3), 3);
+    await addShard(setId, 'evaluation', 0, 'store-a', evaluation, 2);
+    expected.training = training;
+    expected.evaluation = evaluation;
+  }, 60000);
+
+  afterAll(async () => {
+    await db?.end();
+    await services?.close();
+    if (dataRoot) await fs.rm(dataRoot, { recursive: true, force: true });
+    if (outRoot) await fs.rm(outRoot, { recursive: true, force: true });
+  });
+
+  async function cli(...args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['--api-url', services.apiUrl, '--token', TEST_API_TOKEN, ...args], (t) => out.push(t), (t) => err.push(t));
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  async function get(route: string) {
+    const response = await fetch(`${services.apiUrl}${route}`, { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
+    const body = Buffer.from(await response.arrayBuffer());
+    return { status: response.status, headers: response.headers, body, json: () => JSON.parse(body.toString('utf8')) };
+  }
+
+  async function insertSet(dtype: 'float16' | 'float32', model = `model-${dtype}`): Promise<string> {
+    const { rows } = await db.query(
+      `INSERT INTO feature_sets (dataset_id, model, pooling, dtype, dim, spec, status, images, stored, finished_at)
+       VALUES ($1, $2, 'avg', $3, $4, '{}'::jsonb, 'complete', 10, 8, now()) RETURNING id`,
+      [datasetId, model, dtype, DIM],
+    );
+    return rows[0].id;
+  }
+
+  /** Writes `onDisk` rows into a shard and records the first `committed` as the feature-store does. */
+  async function addShard(featureSetId: string, split: string, index: number, writer: string, onDisk: Image[], committed: number, dtype: 'float16' | 'float32' = 'float32') {
+    const relative = path.join(featureSetId, split, `${String(index).padStart(6, '0')}-${writer}`);
+    const shard = await ShardWriter.open(path.join(featuresDir, relative), { dim: DIM, dtype });
+    if (onDisk.length > 0) {
+      await shard.append({
+        features: Float32Array.from(onDisk.flatMap((image) => vectorOf(image.id))),
+        labels: onDisk.map((image) => CLASSES.indexOf(image.label)),
+        imageIds: onDisk.map((image) => image.id),
+      });
+    }
+    const sealed = await shard.seal();
+    const { rows } = await db.query(
+      `INSERT INTO feature_shards (feature_set_id, split, index, path, rows, bytes, status, writer) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id`,
+      [featureSetId, split, index, relative, committed, sealed.bytes, writer],
+    );
+    for (const [row, image] of onDisk.slice(0, committed).entries()) {
+      await db.query('INSERT INTO feature_vectors (feature_set_id, image_id, shard_id, row) VALUES ($1, $2, $3, $4)', [featureSetId, image.id, rows[0].id, row]);
+    }
+    return { id: rows[0].id as string, relative };
+  }
+
+  const csvOf = (list: Image[]) => list.map((image) => `${CLASSES.indexOf(image.label)},${vectorOf(image.id).join(',')}\n`).join('');
+
+  describe('GET /feature-sets/:id/export', () => {
+    it('streams a split as the tutorial\'s CSV: label,v1,...,vD per committed row, in shard order', async () => {
+      const res = await get(`/feature-sets/${setId}/export?format=csv&split=training`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="featx-${setId.slice(0, 8)}-training.csv"`);
+      expect(res.headers.get('x-featx-rows')).toBe('6');
+      expect(res.headers.get('x-featx-snapshot')).toBe('3*2');
+      expect(res.body.toString('utf8')).toBe(csvOf(expected.training!));
+    });
+
+    it('streams one array of a split as a single .npy with its length known', async () => {
+      const res = await get(`/feature-sets/${setId}/export?format=npy&split=evaluation&array=image_ids`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/octet-stream');
+      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="featx-${setId.slice(0, 8)}-evaluation-image_ids.npy"`);
+      expect(Number(res.headers.get('content-length'))).toBe(res.body.length);
+      const file = path.join(outRoot, 'ids.npy');
+      await fs.writeFile(file, res.body);
+      expect(await readNpy(file)).toMatchObject({ dtype: '<i8', shape: [2], data: BigInt64Array.from(expected.evaluation!.map((i) => BigInt(i.id))) });
+      // features by default
+      const features = await get(`/feature-sets/${setId}/export?format=npy&split=evaluation`);
+      expect(features.headers.get('content-disposition')).toMatch(/-evaluation-features\.npy"$/);
+      expect(features.body.length).toBe(128 + 2 * DIM * 4);
+    });
+
+    it('answers a bad query with a 400 naming the field, an unknown set with a 404, a split without rows with a 409', async () => {
+      const route = `/feature-sets/${setId}/export`;
+      const cases: Array<[string, RegExp]> = [
+        [`${route}?split=training`, /^format: required, one of csv, npy$/],
+        [`${route}?format=xls&split=training`, /^format: "xls" is not one of csv, npy$/],
+        [`${route}?format=csv`, /^split: required, one of training, validation, evaluation$/],
+        [`${route}?format=csv&split=train`, /^split: "train" is not one of/],
+        [`${route}?format=csv&split=training&split=evaluation`, /^split: /],
+        [`${route}?format=csv&split=training&array=labels`, /^array: only for format=npy$/],
+        [`${route}?format=npy&split=training&array=vectors`, /^array: "vectors" is not one of features, labels, image_ids$/],
+        [`${route}?format=npy&split=training&snapshot=abc`, /^snapshot: not a snapshot/],
+        [`${route}?format=npy&split=training&snapshot=3*3`, /^snapshot: names more shards than the split's 2$/],
+        [`${route}?format=npy&split=training&snapshot=3,4`, /^snapshot: names 4 rows of shard 1, which has 3 committed$/],
+        ['/feature-sets/nope/export?format=csv&split=training', /^id: /],
+      ];
+      for (const [url, message] of cases) {
+        const res = await get(url);
+        expect({ url, status: res.status }).toEqual({ url, status: 400 });
+        expect(res.json().message).toMatch(message);
+      }
+      const both = await get(`${route}?format=pdf`);
+      expect(both.json().errors.map((e: { field: string }) => e.field)).toEqual(['format', 'split']);
+
+      const unknown = '6f1c1a52-0000-4000-8000-00000000fffe';
+      const missing = await get(`/feature-sets/${unknown}/export?format=csv&split=training`);
+      expect(missing.status).toBe(404);
+      expect(missing.json().message).toBe(`feature set ${unknown} not found`);
+
+      const noShards = await get(`${route}?format=npy&split=validation`);
+      expect(noShards.status).toBe(409);
+      expect(noShards.json().message).toBe(`feature set ${setId} has no shards for split validation yet`);
+      // A shard just opened, with nothing committed (and no files yet), is no row to export either.
+      await db.query("INSERT INTO feature_shards (feature_set_id, split, index, path, writer) VALUES ($1, 'validation', 0, $2, 'store-c')", [setId, `${setId}/validation/000000-store-c`]);
+      const empty = await get(`${route}?format=csv&split=validation`);
+      expect(empty.status).toBe(409);
+      expect(empty.json().message).toBe(`feature set ${setId} has no committed rows for split validation yet`);
+    });
+
+    it('answers 500 naming the shard file, relative to the store, when a shard lacks committed rows', async () => {
+      const broken = await insertSet('float32', 'broken');
+      const shard = await addShard(broken, 'training', 0, 'store-a', images.slice(0, 2), 2);
+      await db.query('UPDATE feature_shards SET rows = 5 WHERE id = $1', [shard.id]);
+      const logged: string[] = [];
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation((text) => logged.push(String(text)) > 0);
+      const res = await get(`/feature-sets/${broken}/export?format=npy&split=training&array=labels`).finally(() => spy.mockRestore());
+      expect(logged.join('')).toMatch(/"level":"error".*cannot be exported/);
+      expect(res.status).toBe(500);
+      expect(res.json().message).toBe(
+        `feature set ${broken}: the training shards cannot be exported: ${path.join(shard.relative, 'labels.npy')} declares 2 rows, fewer than the 5 committed`,
+      );
+      expect(res.json().message).not.toContain(featuresDir);
+    });
+
+    it('is in the OpenAPI document', async () => {
+      const docs = (await (await fetch(`${services.apiUrl}/docs/json`)).json()) as { paths: Record<string, { get?: { parameters?: Array<{ name: string }> } }> };
+      expect(docs.paths['/feature-sets/{id}/export']?.get?.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['id', 'format', 'split', 'array', 'snapshot']));
+    });
+  });
+
+  describe('featx features export', () => {
+    it('--format csv writes <split>.csv for each split with rows, and classes.txt', async () => {
+      const out = path.join(outRoot, 'csv');
+      const run = await cli('features', 'export', setId, '--format', 'csv', '--out', out);
+      expect(run.err).toBe('');
+      expect(run.code).toBe(0);
+      expect((await fs.readdir(out)).sort()).toEqual(['classes.txt', 'evaluation.csv', 'training.csv']);
+      const training = await fs.readFile(path.join(out, 'training.csv'), 'utf8');
+      expect(training).toBe(csvOf(expected.training!));
+      expect(training.split('\n')[0]).toMatch(/^[01](,-?\d+(\.\d+)?){5}$/);
+      expect(await fs.readFile(path.join(out, 'evaluation.csv'), 'utf8')).toBe(csvOf(expected.evaluation!));
+      expect(await fs.readFile(path.join(out, 'classes.txt'), 'utf8')).toBe('food\nnon_food\n');
+      expect(run.out).toContain(`exported feature set ${setId} (csv) to ${out}: 8 rows in training, evaluation`);
+      const size = (await fs.stat(path.join(out, 'training.csv'))).size;
+      expect(run.out).toMatch(new RegExp(`│ training\\.csv\\s+│ 6\\s+│ ${size}\\s+│`));
+      expect(run.out).toMatch(/│ classes\.txt\s+│ 2\s+│ 14\s+│/);
+    });
+
+    it('--format npy writes <split>/features.npy, labels.npy, image_ids.npy that numpy maps', async () => {
+      const out = path.join(outRoot, 'npy');
+      const run = await cli('features', 'export', setId, '--format', 'npy', '--out', out, '--json');
+      expect(run.code).toBe(0);
+      const summary = JSON.parse(run.out);
+      expect(summary.files.map((f: { file: string; rows: number }) => [f.file, f.rows])).toEqual([
+        ['training/features.npy', 6],
+        ['training/labels.npy', 6],
+        ['training/image_ids.npy', 6],
+        ['evaluation/features.npy', 2],
+        ['evaluation/labels.npy', 2],
+        ['evaluation/image_ids.npy', 2],
+        ['classes.txt', 2],
+      ]);
+      for (const f of summary.files) expect((await fs.stat(path.join(out, f.file))).size).toBe(f.bytes);
+      for (const split of ['training', 'evaluation']) {
+        const want = expected[split]!;
+        const features = await readNpy(path.join(out, split, 'features.npy'));
+        expect(features).toMatchObject({ dtype: '<f4', shape: [want.length, DIM] });
+        expect(Array.from(features.data as Float32Array)).toEqual(want.flatMap((i) => vectorOf(i.id)));
+        expect(Array.from((await readNpy(path.join(out, split, 'labels.npy'))).data as Int32Array)).toEqual(want.map((i) => CLASSES.indexOf(i.label)));
+      }
+      expect(await fs.readdir(out)).not.toContain('validation');
+      if (!hasNumpy) return;
+      const script = [
+        'import json, sys, numpy as np',
+        'out = {}',
+        'for split in sys.argv[2:]:',
+        "    f, l, i = (np.load(f'{sys.argv[1]}/{split}/{name}.npy', mmap_mode='r') for name in ('features', 'labels', 'image_ids'))",
+        "    out[split] = {'memmap': all(isinstance(a, np.memmap) for a in (f, l, i)), 'shape': [list(f.shape), list(l.shape), list(i.shape)], 'dtype': [f.dtype.str, l.dtype.str, i.dtype.str], 'features': f.tolist(), 'labels': l.tolist(), 'ids': i.tolist()}",
+        'print(json.dumps(out))',
+      ].join('\n');
+      const fromNumpy = JSON.parse(execFileSync('python3', ['-c', script, out, 'training', 'evaluation'], { encoding: 'utf8' }));
+      for (const split of ['training', 'evaluation']) {
+        const want = expected[split]!;
+        expect(fromNumpy[split]).toEqual({
+          memmap: true,
+          shape: [[want.length, DIM], [want.length], [want.length]],
+          dtype: ['<f4', '<i4', '<i8'],
+          features: want.map((i) => vectorOf(i.id)),
+          labels: want.map((i) => CLASSES.indexOf(i.label)),
+          ids: want.map((i) => i.id),
+        });
+      }
+    });
+
+    it('exports float16 sets as stored, and one split into ./featx-export-<id> by default', async () => {
+      const half = await insertSet('float16');
+      await addShard(half, 'evaluation', 0, 'store-a', expected.evaluation!, 2, 'float16');
+      const cwd = process.cwd();
+      process.chdir(outRoot);
+      let run;
+      try {
+        run = await cli('features', 'export', half, '--format', 'npy', '--split', 'evaluation');
+      } finally {
+        process.chdir(cwd);
+      }
+      expect(run.code).toBe(0);
+      const out = path.join(outRoot, `featx-export-${half.slice(0, 8)}`);
+      expect((await fs.readdir(out)).sort()).toEqual(['classes.txt', 'evaluation']);
+      const features = await readNpy(path.join(out, 'evaluation', 'features.npy'));
+      expect(features).toMatchObject({ dtype: '<f2', shape: [2, DIM] });
+      const csv = await cli('features', 'export', half, '--format', 'csv', '--split', 'evaluation', '--out', out);
+      expect(await fs.readFile(path.join(out, 'evaluation.csv'), 'utf8')).toBe(csvOf(expected.evaluation!)); // exact in half precision too
+      expect(csv.code).toBe(0);
+    });
+
+    it('refuses bad options (exit 2) and reports API refusals (exit 1)', async () => {
+      expect((await cli('features', 'export', setId)).code).toBe(2);
+      expect((await cli('features', 'export', setId, '--format', 'xls')).code).toBe(2);
+      expect((await cli('features', 'export', setId, '--format', 'csv', '--split', 'train')).code).toBe(2);
+      const noRows = await cli('features', 'export', setId, '--format', 'csv', '--split', 'validation', '--out', path.join(outRoot, 'none'));
+      expect(noRows.code).toBe(1);
+      expect(noRows.err).toMatch(/409: feature set .* has no committed rows for split validation yet/);
+      expect(await fs.readdir(path.join(outRoot, 'none'))).toEqual([]);
+      const unknown = await cli('features', 'export', '6f1c1a52-0000-4000-8000-00000000fffe', '--format', 'csv');
+      expect(unknown.code).toBe(1);
+      expect(unknown.err).toMatch(/404: feature set .* not found/);
+      const empty = await insertSet('float32', 'empty');
+      const nothing = await cli('features', 'export', empty, '--format', 'csv');
+      expect(nothing.code).toBe(1);
+      expect(nothing.err).toMatch(/has no stored rows yet \(status complete\); nothing to export/);
+    });
+
+    it('keeps the arrays of a split in line while rows are committed between downloads (snapshot)', async () => {
+      const first = await get(`/feature-sets/${setId}/export?format=npy&split=training&array=features`);
+      const snapshot = first.headers.get('x-featx-snapshot')!;
+      expect(snapshot).toBe('3*2');
+      // The feature store commits writer A's 4th row meanwhile.
+      const { rows } = await db.query("SELECT id FROM feature_shards WHERE feature_set_id = $1 AND split = 'training' AND index = 0", [setId]);
+      await db.query('UPDATE feature_shards SET rows = 4 WHERE id = $1', [rows[0].id]);
+      const later = await get(`/feature-sets/${setId}/export?format=npy&split=training&array=labels`);
+      expect(later.headers.get('x-featx-rows')).toBe('7');
+      expect(later.headers.get('x-featx-snapshot')).toBe('4,3');
+      const same = await get(`/feature-sets/${setId}/export?format=npy&split=training&array=labels&snapshot=${encodeURIComponent(snapshot)}`);
+      expect(same.headers.get('x-featx-rows')).toBe('6');
+      expect(same.headers.get('x-featx-snapshot')).toBe('3*2');
+      const file = path.join(outRoot, 'snapshot-labels.npy');
+      await fs.writeFile(file, same.body);
+      expect(Array.from((await readNpy(file)).data as Int32Array)).toEqual(expected.training!.map((i) => CLASSES.indexOf(i.label)));
+      await db.query('UPDATE feature_shards SET rows = 3 WHERE id = $1', [rows[0].id]);
+    });
+  });
+
+  describe('a failure once the body has started', () => {
+    let server: Server;
+    let url: string;
+    let failAfter: (kind: 'csv' | 'npy') => AsyncGenerator<Buffer>;
+
+    beforeAll(async () => {
+      const exporter = new FeatureSetExporter(undefined as never, featuresDir, new JsonLogger('api', 'error').child('test'));
+      failAfter = async function* () {
+        yield Buffer.alloc(64 * 1024, 0x31);
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('disk gone');
+      };
+      server = createServer((req, res) => {
+        const kind = req.url === '/npy' ? 'npy' : 'csv';
+        void exporter.send(res, { contentType: 'text/csv', filename: `x.${kind}`, rows: 10, snapshot: '10', bytes: kind === 'npy' ? 1 << 20 : undefined, body: failAfter(kind) });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it.each(['csv', 'npy'])('cuts the %s transfer, so the CLI keeps no file that looks complete', async (kind) => {
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation(() => true); // the exporter logs the failure
+      try {
+        const file = path.join(outRoot, `broken.${kind}`);
+        await expect(new ApiClient({ url }).download(`/${kind}`, file)).rejects.toThrow(/broke off while writing/);
+        await expect(fs.stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+        await expect(fs.stat(`${file}.part`)).rejects.toMatchObject({ code: 'ENOENT' });
+      } finally {
+        spy.mockRestore();
+      }
+    });
+  });
+});
