@@ -8,6 +8,11 @@ import { DatasetsController } from './datasets/datasets.controller';
 import { DatasetsService } from './datasets/datasets.service';
 import { FeatureSetsController } from './feature-sets/feature-sets.controller';
 import { FeatureSetsService } from './feature-sets/feature-sets.service';
+import { PredictionsController } from './predictions/predictions.controller';
+import { PredictionsService } from './predictions/predictions.service';
+import { TrainedModelsService } from './predictions/trained-models.service';
+import { RunsController } from './runs/runs.controller';
+import { RunsService } from './runs/runs.service';
 
 @Module({})
 export class ApiModule {
@@ -15,8 +20,8 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [CoreModule.forService('api', config)],
-      controllers: [DatasetsController, FeatureSetsController, CommandsController],
-      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, DatasetsService, FeatureSetsService],
+      controllers: [DatasetsController, FeatureSetsController, RunsController, PredictionsController, CommandsController],
+      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, DatasetsService, FeatureSetsService, RunsService, TrainedModelsService, PredictionsService],
     };
   }
 }

@@ -78,17 +78,23 @@ export class ApiClient {
     }
   }
 
+  /** A multipart/form-data POST (file uploads); fetch sets the boundary header itself. */
+  postForm<T>(route: string, form: FormData): Promise<T> {
+    return this.request<T>('POST', route, form);
+  }
+
   private async request<T>(method: string, route: string, body?: unknown): Promise<T> {
     const url = new URL(route, this.options.url);
+    const isForm = body instanceof FormData;
     let response: Response;
     try {
       response = await fetch(url, {
         method,
         headers: {
           ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(body === undefined || isForm ? {} : { 'content-type': 'application/json' }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;

@@ -3,6 +3,9 @@ import { ApiClient, CliError, defaultToken } from './api-client';
 import { datasetsCommand } from './commands/datasets.command';
 import { extractCommand, ExtractCommandIo } from './commands/extract.command';
 import { featuresCommand } from './commands/features.command';
+import { predictCommand } from './commands/predict.command';
+import { runsCommand } from './commands/runs.command';
+import { trainCommand, TrainCommandIo } from './commands/train.command';
 
 /** Builds the `featx` program; `print`, `printError` and `io` are injectable so tests can read what it prints. */
 export function buildCli(
@@ -24,11 +27,14 @@ export function buildCli(
   program.addCommand(datasetsCommand(client, print));
   program.addCommand(extractCommand(client, print, printError, io));
   program.addCommand(featuresCommand(client, print));
+  program.addCommand(trainCommand(client, print, printError, io));
+  program.addCommand(runsCommand(client, print, printError));
+  program.addCommand(predictCommand(client, print));
   return program;
 }
 
 /** Streams a command may draw on: the live progress bar (a TTY gets it redrawn in place). */
-export type CliIo = ExtractCommandIo;
+export type CliIo = ExtractCommandIo & TrainCommandIo;
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failed, 2 usage). */
 export async function runCli(argv: string[], print?: (text: string) => void, printError: (text: string) => void = (t) => process.stderr.write(`${t}\n`), io: CliIo = {}): Promise<number> {

@@ -1,0 +1,103 @@
+import { promises as fs } from 'node:fs';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataRoots, DatasetInputError, isImageFileName, isSkipped, walkFiles } from '@featx/datasets';
+import { standardizeInPlace } from '@featx/learning';
+import { DATA_ROOTS } from '@featx/runtime';
+import { decodeImage, DecodedImage } from '@featx/vision';
+import { invalidFields } from '../common/zod-body.pipe';
+import { TrainedModel, TrainedModelsService } from './trained-models.service';
+
+/** Images per forward pass; a request of thousands of images goes through in such batches. */
+const BATCH = 16;
+/** Images one request may name (folders included), to bound the work of one request. */
+export const MAX_IMAGES_PER_REQUEST = 10000;
+
+export interface ImageInput {
+  /** What the caller called it: its path, or the uploaded file's name. */
+  name: string;
+  /** A path inside the data roots, or the uploaded bytes. */
+  source: string | Uint8Array;
+}
+
+export interface Prediction {
+  image: string;
+  label: string | null;
+  probability: number | null;
+  probabilities: Record<string, number> | null;
+  error: string | null;
+}
+
+/**
+ * Classifies new images with a trained run: the same decoding and preprocessing as extraction,
+ * then the network, then the head. An unreadable image gets its reason; the others go on.
+ */
+@Injectable()
+export class PredictionsService {
+  constructor(
+    private readonly models: TrainedModelsService,
+    @Inject(DATA_ROOTS) private readonly roots: DataRoots,
+  ) {}
+
+  /** Files and folders (walked for images) named by the client, confined to the data roots. */
+  async imagesAt(paths: string[]): Promise<ImageInput[]> {
+    const images: ImageInput[] = [];
+    for (const [index, input] of paths.entries()) {
+      let resolved;
+      try {
+        resolved = await this.roots.resolve(input);
+      } catch (error) {
+        if (error instanceof DatasetInputError) throw invalidFields([{ field: `paths.${index}`, message: error.message }]);
+        throw error;
+      }
+      const stat = await fs.stat(resolved.absolutePath);
+      if (stat.isDirectory()) {
+        for await (const entry of walkFiles(resolved.absolutePath, { roots: this.roots })) {
+          if (!isSkipped(entry)) images.push({ name: `${input.replace(/\/$/, '')}/${entry.relativePath}`, source: entry.absolutePath });
+          if (images.length > MAX_IMAGES_PER_REQUEST) break;
+        }
+      } else if (isImageFileName(resolved.absolutePath)) {
+        images.push({ name: input, source: resolved.absolutePath });
+      } else {
+        throw invalidFields([{ field: `paths.${index}`, message: `"${input}" is not an image file (by its name) nor a folder` }]);
+      }
+      if (images.length > MAX_IMAGES_PER_REQUEST) throw invalidFields([{ field: 'paths', message: `more than ${MAX_IMAGES_PER_REQUEST} images in one request; split it` }]);
+    }
+    return images;
+  }
+
+  async predict(runId: string, images: ImageInput[]): Promise<{ runId: string; classes: string[]; predictions: Prediction[] }> {
+    const model = await this.models.get(runId);
+    const predictions: Prediction[] = [];
+    for (let start = 0; start < images.length; start += BATCH) predictions.push(...(await this.predictBatch(model, images.slice(start, start + BATCH))));
+    return { runId, classes: model.metadata.classes, predictions };
+  }
+
+  private async predictBatch(model: TrainedModel, images: ImageInput[]): Promise<Prediction[]> {
+    const decoded = await Promise.all(
+      images.map((image) =>
+        decodeImage(image.source, { size: model.network.inputSize, sourceName: image.name }).then(
+          (pixels): DecodedImage | Error => pixels,
+          (error: Error) => error,
+        ),
+      ),
+    );
+    const good = decoded.filter((d): d is DecodedImage => !(d instanceof Error));
+    let probabilities: Float32Array = new Float32Array(0);
+    if (good.length > 0) {
+      const features = (await model.network.extract(good)).data;
+      if (model.standardization) standardizeInPlace(features, model.standardization);
+      probabilities = model.head.predictProba(features);
+    }
+    const classes = model.metadata.classes;
+    let row = 0;
+    return images.map((image, i) => {
+      const result = decoded[i];
+      if (result instanceof Error) return { image: image.name, label: null, probability: null, probabilities: null, error: result.message };
+      const p = probabilities.subarray(row * classes.length, (row + 1) * classes.length);
+      row += 1;
+      let best = 0;
+      for (let k = 1; k < p.length; k++) if (p[k] > p[best]) best = k;
+      return { image: image.name, label: classes[best], probability: p[best], probabilities: Object.fromEntries(classes.map((c, k) => [c, p[k]])), error: null };
+    });
+  }
+}

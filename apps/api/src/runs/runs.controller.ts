@@ -1,0 +1,87 @@
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, PipeTransform, Post, Query, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { TrainingConfig, trainingConfigSchema } from '@featx/contracts';
+import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
+import { UuidParamPipe } from '../common/uuid-param.pipe';
+import { PLOT_FILES, PlotFile } from './run-plots';
+import { RunsService } from './runs.service';
+
+/** An optional UUID in the query string: absent stays undefined, anything else must be a UUID. */
+class OptionalUuidQueryPipe implements PipeTransform<string | undefined, string | undefined> {
+  private readonly uuid: UuidParamPipe;
+  constructor(name: string) {
+    this.uuid = new UuidParamPipe(name);
+  }
+
+  transform(value: string | undefined): string | undefined {
+    return value === undefined || value === '' ? undefined : this.uuid.transform(value);
+  }
+}
+
+/** The plots there are; any other name is a 404, like any other unknown route. */
+class PlotFilePipe implements PipeTransform<string, PlotFile> {
+  transform(value: string): PlotFile {
+    if (!(PLOT_FILES as readonly string[]).includes(value)) throw new NotFoundException(`no plot "${value}": expected one of ${PLOT_FILES.join(', ')}`);
+    return value as PlotFile;
+  }
+}
+
+@ApiTags('runs')
+@ApiBearerAuth()
+@Controller('runs')
+export class RunsController {
+  constructor(private readonly service: RunsService) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Train a classifier head on a complete feature set; published as the runs.create bus command with the run id chosen here' })
+  @ApiBody({ schema: openApiSchema(trainingConfigSchema) })
+  @ApiResponse({ status: 202, description: 'Run queued: {commandId, runId, type, status}; follow it at GET /runs/{runId}' })
+  @ApiResponse({ status: 400, description: 'A field is invalid, or the feature set does not exist or is not complete (the message names the field)' })
+  create(@Body(new ZodBodyPipe(trainingConfigSchema)) body: TrainingConfig) {
+    return this.service.create(body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List training runs, oldest first (runs the trainer has not taken yet are not listed)' })
+  @ApiQuery({ name: 'featureSetId', required: false, description: 'only the runs on this feature set' })
+  list(@Query('featureSetId', new OptionalUuidQueryPipe('featureSetId')) featureSetId?: string) {
+    return this.service.list(featureSetId);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A run: configuration, status, progress (epochsDone of epochs, best epoch) and the metrics of every finished epoch' })
+  @ApiResponse({ status: 404, description: 'No such run' })
+  get(@Param('id', new UuidParamPipe('id')) id: string) {
+    return this.service.get(id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Cancel a run; published as the runs.cancel bus command (a queued run is cancelled at once, a running one at its next batch)' })
+  @ApiResponse({ status: 202, description: 'Cancel queued: {commandId, runId, type, status}' })
+  @ApiResponse({ status: 404, description: 'No such run' })
+  @ApiResponse({ status: 409, description: 'The run has already finished' })
+  cancel(@Param('id', new UuidParamPipe('id')) id: string) {
+    return this.service.cancel(id);
+  }
+
+  @Get(':id/report')
+  @ApiOperation({ summary: 'The classification reports of a run, per split: accuracy, per-class precision/recall/F1/support, averages, the confusion matrix and the report text as scikit-learn prints it' })
+  @ApiResponse({ status: 404, description: 'No such run' })
+  report(@Param('id', new UuidParamPipe('id')) id: string) {
+    return this.service.report(id);
+  }
+
+  @Get(':id/plots/:file')
+  @ApiOperation({ summary: 'A plot drawn now from the run\'s rows: training curves (loss and accuracy per epoch) or the confusion matrix of the evaluation split, as SVG or PNG' })
+  @ApiParam({ name: 'file', enum: [...PLOT_FILES] })
+  @ApiProduces('image/svg+xml', 'image/png')
+  @ApiResponse({ status: 200, description: 'The image' })
+  @ApiResponse({ status: 404, description: 'No such run, or no such plot' })
+  @ApiResponse({ status: 409, description: 'Nothing to draw yet: no finished epoch (curves) or no evaluation of the evaluation split (confusion)' })
+  async plot(@Param('id', new UuidParamPipe('id')) id: string, @Param('file', new PlotFilePipe()) file: PlotFile): Promise<StreamableFile> {
+    const image = await this.service.plot(id, file);
+    return new StreamableFile(image.body, { type: image.contentType, length: image.body.length, disposition: `inline; filename="${image.fileName}"` });
+  }
+}

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { BusConnection, publish } from '@featx/bus';
+import { cancelRunCommand, createRunCommand, SPLITS, TrainingConfig } from '@featx/contracts';
+import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, RunRow, RunsRepository } from '@featx/db';
+import { BUS, DATABASE } from '@featx/runtime';
+import { FieldError, invalidFields } from '../common/zod-body.pipe';
+import { EpochMetricView, EvaluationView, QueuedCancel, QueuedRun, RunDetails, RunReport, RunSummary } from './runs.dto';
+import { PlotFile, PlotImage, renderConfusionPlot, renderCurvesPlot } from './run-plots';
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+
+@Injectable()
+export class RunsService {
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly featureSets: FeatureSetsRepository,
+    private readonly commands: CommandsRepository,
+    @Inject(BUS) private readonly bus: BusConnection,
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+  ) {}
+
+  /**
+   * Checks the feature set exists and is complete (so a bad request is a 400 here, with nothing
+   * written), then records and publishes runs.create with a run id chosen here; the trainer
+   * creates the run under that id and trains it. Until it does, the run is seen through its command.
+   */
+  async create(config: TrainingConfig): Promise<QueuedRun> {
+    const errors: FieldError[] = [];
+    const set = await this.featureSets.get(config.featureSetId);
+    if (!set) errors.push({ field: 'featureSetId', message: `feature set ${config.featureSetId} does not exist` });
+    else if (set.status !== 'complete') {
+      errors.push({ field: 'featureSetId', message: `feature set ${config.featureSetId} is ${set.status}, not complete: wait for its extraction to finish (featx features show)` });
+    }
+    if (config.head === 'logistic' && config.hidden !== undefined) {
+      errors.push({ field: 'hidden', message: 'hidden layers are for the mlp head; a logistic head has none' });
+    }
+    if (errors.length > 0) throw invalidFields(errors);
+    const id = randomUUID();
+    const runId = randomUUID();
+    const command = { ...config, runId };
+    await this.commands.insertQueued(id, createRunCommand.name, command);
+    await publish(this.bus, createRunCommand, { v: 1, id, ...command }, { msgId: id });
+    return { commandId: id, runId, type: createRunCommand.name, status: 'queued' };
+  }
+
+  async list(featureSetId?: string): Promise<RunSummary[]> {
+    return (await this.runs.list(featureSetId)).map(summarize);
+  }
+
+  async get(id: string): Promise<RunDetails> {
+    const run = await this.runs.get(id);
+    if (run) return { ...summarize(run), epochMetrics: (await this.runs.epochs(id)).map(epochView) };
+    return { ...(await this.pending(id)), epochMetrics: [] };
+  }
+
+  /** Publishes runs.cancel: a queued run is cancelled at once, a running one stops at its next batch. */
+  async cancel(id: string): Promise<QueuedCancel> {
+    const run = await this.runs.get(id);
+    const status = run ? run.status : (await this.pending(id)).status;
+    if (FINISHED.has(status)) throw new ConflictException(`run ${id} is already ${status}`);
+    const commandId = randomUUID();
+    const command = { runId: id };
+    await this.commands.insertQueued(commandId, cancelRunCommand.name, command);
+    await publish(this.bus, cancelRunCommand, { v: 1, id: commandId, ...command }, { msgId: commandId });
+    return { commandId, runId: id, type: cancelRunCommand.name, status: 'queued' };
+  }
+
+  async report(id: string): Promise<RunReport> {
+    const run = await this.runs.get(id);
+    if (!run) {
+      const pending = await this.pending(id);
+      return { runId: id, status: pending.status, classes: [], evaluations: [] };
+    }
+    const evaluations = (await this.runs.evaluations(id)).sort((a, b) => SPLITS.indexOf(a.split) - SPLITS.indexOf(b.split));
+    return { runId: id, status: run.status, classes: run.classes, evaluations: evaluations.map(evaluationView) };
+  }
+
+  /** A plot drawn now from the rows: the training curves, or the confusion matrix of the evaluation split. */
+  async plot(id: string, file: PlotFile): Promise<PlotImage> {
+    const run = await this.runs.get(id);
+    if (!run) {
+      await this.pending(id); // 404 when there is no such run at all
+      throw new ConflictException(`run ${id} has not started yet: nothing to draw`);
+    }
+    if (file.startsWith('curves.')) {
+      const epochs = await this.runs.epochs(id);
+      if (epochs.length === 0) throw new ConflictException(`run ${id} has no finished epoch yet: no training curves to draw`);
+      return renderCurvesPlot(run, epochs, file);
+    }
+    const evaluation = (await this.runs.evaluations(id)).find((e) => e.split === 'evaluation');
+    if (!evaluation) throw new ConflictException(`run ${id} has no evaluation of the evaluation split yet: no confusion matrix to draw`);
+    return renderConfusionPlot(run, evaluation, file);
+  }
+
+  /**
+   * A run the trainer has not created yet, seen through its runs.create command: queued while the
+   * command waits or runs, failed (with the command's reason) when the trainer refused it.
+   */
+  private async pending(id: string): Promise<RunSummary> {
+    const [command] = await this.database.db
+      .select()
+      .from(commandsTable)
+      .where(and(eq(commandsTable.type, createRunCommand.name), sql`${commandsTable.payload}->>'runId' = ${id}`))
+      .orderBy(asc(commandsTable.createdAt))
+      .limit(1);
+    if (!command || command.status === 'succeeded') throw new NotFoundException(`run ${id} not found`);
+    return pendingSummary(id, command);
+  }
+}
+
+function summarize(row: RunRow): RunSummary {
+  return {
+    id: row.id,
+    featureSetId: row.featureSetId,
+    status: row.status,
+    error: row.error,
+    config: row.config,
+    classes: row.classes,
+    epochs: plannedEpochs(row.config),
+    epochsDone: row.epochsDone,
+    bestEpoch: row.bestEpoch,
+    bestValLoss: row.bestValLoss,
+    resumes: row.resumes,
+    cancelRequested: row.cancelRequested,
+    worker: row.worker,
+    heartbeatAt: row.heartbeatAt?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+  };
+}
+
+function pendingSummary(id: string, command: CommandRow): RunSummary {
+  const { runId: _runId, ...config } = command.payload;
+  const refused = command.status === 'failed' || command.status === 'rejected';
+  return {
+    id,
+    featureSetId: String(config.featureSetId),
+    status: refused ? 'failed' : 'queued',
+    error: refused ? (command.error ?? `the ${createRunCommand.name} command was ${command.status}`) : null,
+    config,
+    classes: [],
+    epochs: plannedEpochs(config),
+    epochsDone: 0,
+    bestEpoch: null,
+    bestValLoss: null,
+    resumes: 0,
+    cancelRequested: false,
+    worker: null,
+    heartbeatAt: null,
+    createdAt: command.createdAt.toISOString(),
+    startedAt: null,
+    finishedAt: refused ? (command.finishedAt?.toISOString() ?? null) : null,
+  };
+}
+
+function plannedEpochs(config: Record<string, unknown>): number {
+  return typeof config.epochs === 'number' ? config.epochs : 0;
+}
+
+function epochView(row: EpochMetricRow): EpochMetricView {
+  return {
+    epoch: row.epoch,
+    trainLoss: row.trainLoss,
+    trainAccuracy: row.trainAccuracy,
+    valLoss: row.valLoss,
+    valAccuracy: row.valAccuracy,
+    learningRate: row.learningRate,
+    durationMs: row.durationMs,
+    rowsPerSecond: row.rowsPerSecond,
+    at: row.createdAt.toISOString(),
+  };
+}
+
+function evaluationView(row: EvaluationRow): EvaluationView {
+  return {
+    split: row.split,
+    accuracy: row.accuracy,
+    loss: row.loss,
+    perClass: row.perClass,
+    macroAvg: row.macroAvg,
+    weightedAvg: row.weightedAvg,
+    confusion: row.confusion,
+    report: row.report,
+    at: row.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,214 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { ApiClient, CliError } from '../api-client';
+import { formatDuration, table } from '../format';
+
+/** The API's run view (apps/api/src/runs/runs.dto.ts). */
+export interface RunView {
+  id: string;
+  featureSetId: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  error: string | null;
+  config: Record<string, unknown>;
+  classes: string[];
+  epochs: number;
+  epochsDone: number;
+  bestEpoch: number | null;
+  bestValLoss: number | null;
+  resumes: number;
+  cancelRequested: boolean;
+  worker: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+export interface EpochView {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  learningRate: number;
+  durationMs: number;
+  rowsPerSecond: number;
+}
+export interface RunDetailsView extends RunView {
+  epochMetrics: EpochView[];
+}
+export interface EvaluationView {
+  split: string;
+  accuracy: number;
+  loss: number | null;
+  confusion: number[][];
+  report: string;
+}
+export interface RunReportView {
+  runId: string;
+  status: RunView['status'];
+  classes: string[];
+  evaluations: EvaluationView[];
+}
+
+/** What `runs report --out` writes, each downloaded from GET /runs/:id/plots/<file>. */
+export const PLOT_FILES = ['curves.svg', 'curves.png', 'confusion.svg', 'confusion.png'] as const;
+
+export const FINISHED_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export function runsCommand(client: () => Promise<ApiClient>, print: (text: string) => void, printError: (text: string) => void): Command {
+  const runs = new Command('runs').description('inspect, report on and cancel training runs (start them with featx train)');
+
+  runs
+    .command('ls')
+    .description('list training runs')
+    .option('--feature-set <id>', 'only the runs on this feature set')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const route = opts.featureSet ? `/runs?featureSetId=${encodeURIComponent(opts.featureSet)}` : '/runs';
+      const rows = await (await client()).get<RunView[]>(route);
+      if (opts.json) return print(JSON.stringify(rows, null, 2));
+      if (rows.length === 0) return print('no training runs yet: featx train <featureSetId>');
+      print(
+        table(
+          ['id', 'feature set', 'head', 'status', 'epochs', 'best epoch', 'best val_loss', 'created'],
+          rows.map((r) => [r.id, r.featureSetId, headName(r.config), r.status, `${r.epochsDone}/${r.epochs}`, r.bestEpoch, fixed(r.bestValLoss), r.createdAt]),
+        ),
+      );
+    });
+
+  runs
+    .command('show')
+    .description('a run: configuration, status and the metrics of every epoch')
+    .argument('<id>', 'run id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts) => {
+      const run = await (await client()).get<RunDetailsView>(`/runs/${encodeURIComponent(id)}`);
+      if (opts.json) return print(JSON.stringify(run, null, 2));
+      print(describeRun(run));
+      if (run.epochMetrics.length === 0) print('no finished epoch yet');
+      else print(epochsTable(run.epochMetrics));
+    });
+
+  runs
+    .command('report')
+    .description('the classification reports of a run and its confusion matrix; with --out, the plots as files')
+    .argument('<id>', 'run id')
+    .option('--out [dir]', 'write curves.svg, curves.png, confusion.svg and confusion.png into this folder (default ./featx-run-<id8>)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts) => {
+      const api = await client();
+      const report = await api.get<RunReportView>(`/runs/${encodeURIComponent(id)}/report`);
+      if (opts.json) print(JSON.stringify(report, null, 2));
+      else printReport(print, report);
+      if (opts.out === undefined) return;
+      const dir = path.resolve(typeof opts.out === 'string' ? opts.out : `featx-run-${report.runId.slice(0, 8)}`);
+      const written = await downloadPlots(api, report.runId, dir, printError);
+      if (!opts.json) for (const w of written) print(`wrote ${w.file} (${w.bytes} bytes)`);
+    });
+
+  runs
+    .command('cancel')
+    .description('cancel a run: a queued one at once, a running one at its next batch')
+    .argument('<id>', 'run id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts) => {
+      const queued = await (await client()).post<{ commandId: string; runId: string }>(`/runs/${encodeURIComponent(id)}/cancel`, {});
+      print(opts.json ? JSON.stringify(queued) : `cancel of run ${queued.runId} requested (command ${queued.commandId})`);
+    });
+
+  return runs;
+}
+
+/** `run <id> — feature set <id>`, the status, then the configuration. */
+export function describeRun(run: RunView): string {
+  const lines = [`run ${run.id} — feature set ${run.featureSetId}`];
+  let status = `status ${run.status}${run.error ? `: ${run.error}` : ''}${run.cancelRequested && run.status === 'running' ? ' (cancel requested)' : ''} — epoch ${run.epochsDone}/${run.epochs}`;
+  if (run.bestEpoch !== null) status += `, best epoch ${run.bestEpoch}${run.bestValLoss !== null ? ` (val_loss ${fixed(run.bestValLoss)})` : ''}`;
+  if (run.resumes > 0) status += `, resumed ${run.resumes} time${run.resumes === 1 ? '' : 's'}`;
+  if (run.startedAt) status += `, ${run.finishedAt ? 'took' : 'running for'} ${formatDuration(Date.parse(run.finishedAt ?? new Date().toISOString()) - Date.parse(run.startedAt))}`;
+  lines.push(status);
+  if (run.classes.length > 0) lines.push(`classes: ${run.classes.join(', ')}`);
+  lines.push(`config: ${describeConfig(run.config)}`);
+  return lines.join('\n');
+}
+
+/**
+ * `head mlp (256, 16), dropout 0.5, sgd lr 0.001 momentum 0.9, epochs 25, batch 32, seed 42, shuffle buffer 2048`:
+ * the configuration on one line, always in this order (jsonb does not keep the keys' order).
+ */
+export function describeConfig(c: Record<string, unknown>): string {
+  const has = (key: string) => c[key] !== undefined && c[key] !== null;
+  const parts = [`head ${c.head}${Array.isArray(c.hidden) ? ` (${c.hidden.join(', ')})` : ''}`];
+  if (has('dropout') && c.dropout !== 0) parts.push(`dropout ${c.dropout}`);
+  if (has('l2')) parts.push(`l2 ${c.l2}`);
+  parts.push(`${c.optimizer} lr ${c.learningRate}${c.optimizer === 'sgd' && has('momentum') ? ` momentum ${c.momentum}` : ''}${has('decay') ? ` decay ${c.decay}` : ''}`);
+  parts.push(`epochs ${c.epochs}`, `batch ${c.batchSize}`);
+  if (c.classWeights === true) parts.push('class weights');
+  if (c.standardize === true) parts.push('standardized');
+  if (has('earlyStoppingPatience')) parts.push(`patience ${c.earlyStoppingPatience}`);
+  if (has('seed')) parts.push(`seed ${c.seed}`);
+  if (has('shuffleBuffer')) parts.push(`shuffle buffer ${c.shuffleBuffer}`);
+  return parts.join(', ');
+}
+
+export function epochsTable(epochs: EpochView[]): string {
+  return table(
+    ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'time', 'rows/s'],
+    epochs.map((e) => [e.epoch, fixed(e.trainLoss), fixed(e.trainAccuracy), fixed(e.valLoss), fixed(e.valAccuracy), e.learningRate.toPrecision(3), formatDuration(e.durationMs), formatCount(e.rowsPerSecond)]),
+  );
+}
+
+/** Each split's report text as scikit-learn prints it, then its confusion matrix. */
+export function printReport(print: (text: string) => void, report: RunReportView): void {
+  if (report.evaluations.length === 0) {
+    print(`run ${report.runId} (${report.status}) has no evaluation yet`);
+    return;
+  }
+  for (const evaluation of report.evaluations) {
+    print(`classification report, ${evaluation.split} split${evaluation.loss !== null ? ` (loss ${fixed(evaluation.loss)})` : ''}:`);
+    print(evaluation.report.replace(/\n+$/, ''));
+    print(`confusion matrix, ${evaluation.split} split (rows: true class, columns: predicted):`);
+    print(confusionTable(evaluation.confusion, report.classes));
+  }
+}
+
+export function confusionTable(confusion: number[][], classes: string[]): string {
+  const names = classes.length === confusion.length ? classes : confusion.map((_, i) => String(i));
+  return table(['true \\ predicted', ...names], confusion.map((row, i) => [names[i], ...row]));
+}
+
+/**
+ * Writes the run's plots into `dir`. A plot with nothing to draw yet (409: no epoch, no evaluation)
+ * is skipped with a note; any other failure stops.
+ */
+async function downloadPlots(api: ApiClient, runId: string, dir: string, printError: (text: string) => void): Promise<Array<{ file: string; bytes: number }>> {
+  await fs.mkdir(dir, { recursive: true });
+  const written: Array<{ file: string; bytes: number }> = [];
+  for (const name of PLOT_FILES) {
+    const file = path.join(dir, name);
+    try {
+      const { bytes } = await api.download(`/runs/${encodeURIComponent(runId)}/plots/${name}`, file);
+      written.push({ file, bytes });
+    } catch (error) {
+      if (!(error instanceof CliError) || !/ failed with 409: /.test(error.message)) throw error;
+      printError(`not written: ${name}: ${error.message.replace(/^.* failed with 409: /, '')}`);
+    }
+  }
+  if (written.length === 0) throw new CliError(`run ${runId} has nothing to plot yet`);
+  return written;
+}
+
+function headName(config: Record<string, unknown>): string {
+  const hidden = config.hidden;
+  return `${String(config.head ?? '?')}${Array.isArray(hidden) ? ` ${hidden.join(',')}` : ''}`;
+}
+
+/** 0.4123: four decimals, as Keras prints its metrics; '' when there is no value. */
+export function fixed(value: number | null | undefined): string {
+  return value === null || value === undefined ? '' : value.toFixed(4);
+}
+
+/** 1,460 */
+export function formatCount(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}

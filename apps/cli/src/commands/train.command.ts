@@ -1,0 +1,163 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { HEADS, OPTIMIZERS } from '@featx/contracts';
+import { ApiClient, CliError } from '../api-client';
+import { formatDuration } from '../format';
+import { LiveLine, LiveLineOptions, renderProgressBar } from '../progress-bar';
+import { EpochView, FINISHED_STATUSES, fixed, formatCount, RunDetailsView, RunReportView } from './runs.command';
+
+const POLL_MS = 500;
+
+export interface TrainCommandIo {
+  /** Where the live progress goes; default process.stderr (redrawn in place when a TTY). */
+  progress?: LiveLineOptions['stream'];
+}
+
+interface QueuedRun {
+  commandId: string;
+  runId: string;
+}
+
+/**
+ * `featx train <featureSetId>`: asks the API for a training run, then follows it, printing each
+ * epoch as Keras does with a live bar between them, until it succeeds (exit 0, with the
+ * classification report of the evaluation split) or fails or is cancelled (exit 1).
+ */
+export function trainCommand(client: () => Promise<ApiClient>, print: (text: string) => void, printError: (text: string) => void, io: TrainCommandIo = {}): Command {
+  return new Command('train')
+    .description('train a classifier head (MLP or logistic regression) on a complete feature set and follow the run')
+    .argument('<featureSetId>', 'feature set id (featx features ls)')
+    .addOption(new Option('--head <head>', 'the head: an MLP, or logistic regression (default mlp)').choices([...HEADS]))
+    .option('--hidden <sizes>', 'MLP hidden layer sizes, e.g. 256,16 (default: from the input size)', parseSizes)
+    .option('--dropout <x>', 'dropout after each hidden layer, 0-0.95 (default 0)', (v) => parseNumber(v, '--dropout'))
+    .option('--l2 <x>', 'logistic regression L2 strength (default: chosen on the validation split)', (v) => parseNumber(v, '--l2'))
+    .addOption(new Option('--optimizer <optimizer>', 'optimizer (default sgd)').choices([...OPTIMIZERS]))
+    .option('--lr <x>', 'learning rate (default 0.001)', (v) => parseNumber(v, '--lr'))
+    .option('--momentum <x>', 'SGD momentum (default 0.9)', (v) => parseNumber(v, '--momentum'))
+    .option('--decay <x>', 'time-based learning rate decay (default lr / epochs)', (v) => parseNumber(v, '--decay'))
+    .option('--epochs <n>', 'epochs (default 25)', (v) => parseInteger(v, '--epochs'))
+    .option('--batch-size <n>', 'rows per batch (default 32)', (v) => parseInteger(v, '--batch-size'))
+    .option('--class-weights', 'weight classes by their inverse frequency in the loss')
+    .option('--standardize', 'standardize features with the training split’s mean and std')
+    .option('--patience <n>', 'stop early when val_loss has not improved for n epochs', (v) => parseInteger(v, '--patience'))
+    .option('--seed <n>', 'seed of initialization and shuffling (default 42)', (v) => parseInteger(v, '--seed'))
+    .option('--shuffle-buffer <n>', 'rows in the shuffle buffer (default 2048)', (v) => parseInteger(v, '--shuffle-buffer'))
+    .option('--no-wait', 'return once the run is queued')
+    .option('--json', 'print JSON')
+    .action(async (featureSetId: string, opts) => {
+      const api = await client();
+      const queued = await api.post<QueuedRun>('/runs', {
+        featureSetId,
+        head: opts.head,
+        hidden: opts.hidden,
+        dropout: opts.dropout,
+        l2: opts.l2,
+        optimizer: opts.optimizer,
+        learningRate: opts.lr,
+        momentum: opts.momentum,
+        decay: opts.decay,
+        epochs: opts.epochs,
+        batchSize: opts.batchSize,
+        classWeights: opts.classWeights,
+        standardize: opts.standardize,
+        earlyStoppingPatience: opts.patience,
+        seed: opts.seed,
+        shuffleBuffer: opts.shuffleBuffer,
+      });
+      if (!opts.wait) return print(opts.json ? JSON.stringify(queued) : `queued run ${queued.runId} (command ${queued.commandId})`);
+      if (!opts.json) print(`run ${queued.runId} queued — featx runs show ${queued.runId} to look at it, featx runs cancel ${queued.runId} to stop it`);
+
+      const run = await followRun(api, queued.runId, opts.json ? () => undefined : print, new LiveLine({ stream: io.progress, printLine: printError }));
+      const report = run.status === 'succeeded' ? await api.get<RunReportView>(`/runs/${run.id}/report`) : undefined;
+      if (opts.json) print(JSON.stringify({ run, report }, null, 2));
+      else printOutcome(print, run, report);
+      if (run.status !== 'succeeded') throw new CliError(`run ${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}`);
+    });
+}
+
+/**
+ * Polls the run until it has finished, printing each epoch once as it appears; between epochs the
+ * live line shows epochs done of planned, the last epoch's rows/s and an ETA from the mean epoch time.
+ */
+async function followRun(api: ApiClient, runId: string, print: (text: string) => void, line: LiveLine): Promise<RunDetailsView> {
+  const route = `/runs/${runId}`;
+  let printed = 0;
+  let run = await api.get<RunDetailsView>(route);
+  try {
+    for (;;) {
+      const fresh = run.epochMetrics.filter((e) => e.epoch > printed);
+      if (fresh.length > 0) {
+        line.clear();
+        for (const epoch of fresh) print(epochLine(epoch, run.epochs));
+        printed = fresh[fresh.length - 1].epoch;
+      }
+      if (FINISHED_STATUSES.has(run.status)) break;
+      line.update(liveText(run));
+      await sleep(POLL_MS);
+      run = await api.get<RunDetailsView>(route);
+    }
+  } catch (error) {
+    line.finish(); // the last state stays on its own line, above the error
+    throw error;
+  }
+  line.clear();
+  return run;
+}
+
+/** `Epoch 3/25 — loss: 0.4123 - accuracy: 0.8712 - val_loss: 0.3890 - val_accuracy: 0.8827 — 2.1 s, 1,460 rows/s` */
+export function epochLine(e: EpochView, epochs: number): string {
+  const metrics = [`loss: ${fixed(e.trainLoss)}`, `accuracy: ${fixed(e.trainAccuracy)}`];
+  if (e.valLoss !== null) metrics.push(`val_loss: ${fixed(e.valLoss)}`);
+  if (e.valAccuracy !== null) metrics.push(`val_accuracy: ${fixed(e.valAccuracy)}`);
+  return `Epoch ${e.epoch}/${epochs} — ${metrics.join(' - ')} — ${formatDuration(e.durationMs)}, ${formatCount(e.rowsPerSecond)} rows/s`;
+}
+
+/** `queued, waiting for a trainer`, or `epoch 4/25 [███░░…] 3/25 12% · 1460 rows/s · ETA 45s`. */
+export function liveText(run: RunDetailsView): string {
+  if (run.status === 'queued') return `run ${run.id.slice(0, 8)} queued, waiting for a trainer…`;
+  const epochs = run.epochMetrics;
+  const last = epochs[epochs.length - 1];
+  const meanMs = epochs.length > 0 ? epochs.reduce((sum, e) => sum + e.durationMs, 0) / epochs.length : null;
+  const bar = renderProgressBar({
+    done: run.epochsDone,
+    total: run.epochs,
+    rate: last ? last.rowsPerSecond : null,
+    etaSeconds: meanMs === null ? null : (meanMs * Math.max(0, run.epochs - run.epochsDone)) / 1000,
+    unit: 'rows',
+    width: 20,
+  });
+  return `epoch ${Math.min(run.epochsDone + 1, run.epochs)}/${run.epochs}${run.cancelRequested ? ' (cancelling)' : ''} ${bar}`;
+}
+
+function printOutcome(print: (text: string) => void, run: RunDetailsView, report: RunReportView | undefined): void {
+  const stoppedEarly = run.status === 'succeeded' && run.epochsDone < run.epochs;
+  let summary = `run ${run.id} ${run.status}${run.error ? `: ${run.error}` : ''} after ${run.epochsDone}/${run.epochs} epochs${stoppedEarly ? ' (stopped early)' : ''}`;
+  if (run.bestEpoch !== null) summary += `; best epoch ${run.bestEpoch}${run.bestValLoss !== null ? ` (val_loss ${fixed(run.bestValLoss)})` : ''}`;
+  print(summary);
+  if (!report) return;
+  const evaluation = report.evaluations.find((e) => e.split === 'evaluation') ?? report.evaluations[report.evaluations.length - 1];
+  if (!evaluation) return print('no evaluation was recorded');
+  print(`classification report, ${evaluation.split} split:`);
+  print(evaluation.report.replace(/\n+$/, ''));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function parseSizes(value: string): number[] {
+  const sizes = value.split(',').map((s) => Number(s.trim()));
+  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError('expected whole numbers separated by commas, e.g. 256,16');
+  return sizes;
+}
+
+function parseNumber(value: string, name: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
+  return n;
+}
+
+function parseInteger(value: string, name: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return n;
+}
