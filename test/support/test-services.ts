@@ -9,6 +9,7 @@ import { configureApi } from '../../apps/api/src/configure-api';
 import { IngestModule } from '../../apps/ingest/src/ingest.module';
 import { FeatureStoreModule } from '../../apps/feature-store/src/feature-store.module';
 import { ExtractorModule } from '../../apps/extractor/src/extractor.module';
+import { TrainerModule } from '../../apps/trainer/src/trainer.module';
 import { createTestDatabase, TestDatabase } from './test-database';
 import { testNamespace, TEST_NATS_URL } from './test-bus';
 
@@ -28,13 +29,14 @@ export interface TestServicesOptions {
   dataRoots: string;
   env?: Record<string, string>;
   /** Worker services to run beside the API (default: ingest only). */
-  workers?: Array<'ingest' | 'feature-store' | 'extractor'>;
+  workers?: Array<'ingest' | 'feature-store' | 'extractor' | 'trainer'>;
 }
 
 const WORKER_MODULES = {
   ingest: (config: FeatxConfig) => IngestModule.register(config),
   'feature-store': (config: FeatxConfig) => FeatureStoreModule.register(config),
   extractor: (config: FeatxConfig) => ExtractorModule.register(config),
+  trainer: (config: FeatxConfig) => TrainerModule.register(config),
 };
 
 /**

@@ -1,18 +1,17 @@
 import { Module } from '@nestjs/common';
-import { consumerProvisioner, CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
+import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
+import { RunCommandsConsumer } from './runs/run-commands.consumer';
+import { RunExecutor } from './runs/run-executor.service';
+import { RunScheduler } from './runs/run-scheduler.service';
 
-/** The trainer takes training-run commands. */
+/** Trains heads on stored features: queued runs, a configured number at a time, resumable. */
 @Module({})
 export class TrainerModule {
   static register(config: FeatxConfig = loadConfig('trainer')) {
     return {
       module: TrainerModule,
       imports: [CoreModule.forService('trainer', config)],
-      providers: [
-        consumerProvisioner((names) => [
-          { stream: names.streams.commands, durable: 'trainer-runs', filterSubject: names.subjects.runCommands, maxDeliver: 5, ackWaitMs: 60000, maxAckPending: 8 },
-        ]),
-      ],
+      providers: [RunExecutor, RunScheduler, RunCommandsConsumer],
     };
   }
 }

@@ -51,6 +51,9 @@ const envSchema = z.object({
   FEATX_WEIGHTS_DIR: z.string().optional(),
   FEATX_WEIGHTS_DOWNLOAD: booleanString.default(true),
   FEATX_EXTRACT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  FEATX_ARTIFACTS_DIR: z.string().optional(),
+  FEATX_TRAINER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  FEATX_RUN_STALE_MS: z.coerce.number().int().min(1000).default(30000),
 });
 
 export interface FeatxConfig {
@@ -78,6 +81,14 @@ export interface FeatxConfig {
     weightsDownload: boolean;
     /** Work items an extractor holds at once: one is decoded while another runs through the network. */
     extractConcurrency: number;
+  };
+  training: {
+    /** Checkpoints and trained models, one folder per run (the API reads it for prediction). */
+    artifactsDir: string;
+    /** Runs one trainer process trains at once. */
+    concurrency: number;
+    /** A running run whose heartbeat is older than this is taken over and resumed from its checkpoint. */
+    staleAfterMs: number;
   };
 }
 
@@ -116,6 +127,11 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       dir: path.resolve(e.FEATX_FEATURES_DIR ?? path.join(e.FEATX_STATE_DIR, 'features')),
       storeId: e.FEATX_STORE_ID ?? os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
       shardMaxRows: e.FEATX_SHARD_MAX_ROWS,
+    },
+    training: {
+      artifactsDir: path.resolve(e.FEATX_ARTIFACTS_DIR ?? path.join(e.FEATX_STATE_DIR, 'artifacts')),
+      concurrency: e.FEATX_TRAINER_CONCURRENCY,
+      staleAfterMs: e.FEATX_RUN_STALE_MS,
     },
     vision: { backend: e.FEATX_TF_BACKEND, weightsDir: e.FEATX_WEIGHTS_DIR, weightsDownload: e.FEATX_WEIGHTS_DOWNLOAD, extractConcurrency: e.FEATX_EXTRACT_CONCURRENCY },
   };

@@ -7,7 +7,10 @@ import { DataRoots } from '@featx/datasets';
 import { BUS, CONFIG, DATA_ROOTS, DATABASE, LOGGER } from './tokens';
 import { HealthController } from './health.controller';
 
-/** Closes the bus and the database when Nest shuts down (SIGTERM/SIGINT): drain, then end the pool. */
+/**
+ * Closes the bus and the database when Nest shuts down (SIGTERM/SIGINT): drain, then end the pool.
+ * Consumers stop in beforeApplicationShutdown, so their messages in flight finish first.
+ */
 @Injectable()
 class ConnectionCloser implements OnApplicationShutdown {
   constructor(

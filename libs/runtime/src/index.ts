@@ -5,5 +5,4 @@ export * from './core.module';
 export * from './health.controller';
 export * from './public.decorator';
 export * from './bootstrap';
-export * from './consumer-provisioner';
 export * from './command-consumer';

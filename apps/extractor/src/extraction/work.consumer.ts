@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { BusConnection, BusConsumer } from '@featx/bus';
 import { extractWorkItem } from '@featx/contracts';
 import { RejectedMessagesRepository } from '@featx/db';
@@ -7,7 +7,7 @@ import { WorkItemProcessor } from './work-item-processor.service';
 
 /** All extractor replicas pull from one durable consumer: adding a replica adds throughput. */
 @Injectable()
-export class WorkConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WorkConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer?: BusConsumer<typeof extractWorkItem>;
 
   constructor(
@@ -34,7 +34,7 @@ export class WorkConsumer implements OnApplicationBootstrap, OnApplicationShutdo
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.consumer?.stop(this.config.shutdownTimeoutMs);
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { BusConnection, BusConsumer } from '@featx/bus';
 import { extractFeaturesCommand } from '@featx/contracts';
 import { CommandsRepository, RejectedMessagesRepository } from '@featx/db';
@@ -7,7 +7,7 @@ import { ExtractionPlanner } from './extraction-planner.service';
 
 /** Handles `features.extract` commands: creates or resumes the feature set and publishes its work. */
 @Injectable()
-export class ExtractFeaturesConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ExtractFeaturesConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer?: BusConsumer<typeof extractFeaturesCommand>;
 
   constructor(
@@ -31,7 +31,7 @@ export class ExtractFeaturesConsumer implements OnApplicationBootstrap, OnApplic
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.consumer?.stop(this.config.shutdownTimeoutMs);
   }
 }

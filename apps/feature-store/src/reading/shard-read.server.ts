@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { Subscription } from '@nats-io/nats-core';
 import { BusConnection } from '@featx/bus';
 import { decodeMessage, encodeMessage, parseMessage, readShardRequest, shardReadSubject } from '@featx/contracts';
@@ -23,7 +23,7 @@ const ENVELOPE_BYTES = 16 * 1024;
  * rows are served; a reply never exceeds max_payload (it may hold fewer rows than asked).
  */
 @Injectable()
-export class ShardReadServer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ShardReadServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private subscription?: Subscription;
   /** Open readers by shard id; promises, so that concurrent requests share one open. */
   private readonly readers = new Map<string, Promise<OpenShard>>();
@@ -48,7 +48,7 @@ export class ShardReadServer implements OnApplicationBootstrap, OnApplicationShu
     this.logger.info('serving shard reads', { subject });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.subscription?.drain().catch(() => undefined);
     for (const entry of this.readers.values()) await entry.then(({ reader }) => reader.close()).catch(() => undefined);
     this.readers.clear();

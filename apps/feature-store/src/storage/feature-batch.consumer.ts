@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { BusConnection, BusConsumer } from '@featx/bus';
 import { featureBatch } from '@featx/contracts';
 import { RejectedMessagesRepository } from '@featx/db';
@@ -7,7 +7,7 @@ import { FeatureBatchStore } from './feature-batch-store.service';
 
 /** Feature batches from the extractors, stored as they come (several at once; each set takes turns). */
 @Injectable()
-export class FeatureBatchConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class FeatureBatchConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer?: BusConsumer<typeof featureBatch>;
 
   constructor(
@@ -34,7 +34,7 @@ export class FeatureBatchConsumer implements OnApplicationBootstrap, OnApplicati
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.consumer?.stop(this.config.shutdownTimeoutMs);
   }
 }

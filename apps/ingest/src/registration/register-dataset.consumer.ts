@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { BusConnection, BusConsumer, publish } from '@featx/bus';
 import { datasetRegisteredEvent, registerDatasetCommand } from '@featx/contracts';
 import { CommandsRepository, RejectedMessagesRepository } from '@featx/db';
@@ -7,7 +7,7 @@ import { DatasetRegistrationService } from './dataset-registration.service';
 
 /** Handles `datasets.register` commands from the API or any NATS client. */
 @Injectable()
-export class RegisterDatasetConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RegisterDatasetConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer?: BusConsumer<typeof registerDatasetCommand>;
 
   constructor(
@@ -41,7 +41,7 @@ export class RegisterDatasetConsumer implements OnApplicationBootstrap, OnApplic
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.consumer?.stop(this.config.shutdownTimeoutMs);
   }
 }

@@ -71,6 +71,14 @@ export class RunsRepository {
     return { cancelRequested: row?.cancelRequested ?? false, stillOwned: !!row };
   }
 
+  /** Lets another trainer take the run over at once (this one is shutting down). */
+  async release(id: string, worker: string): Promise<void> {
+    await this.db
+      .update(trainingRuns)
+      .set({ heartbeatAt: sql`to_timestamp(0)` })
+      .where(and(eq(trainingRuns.id, id), eq(trainingRuns.worker, worker), eq(trainingRuns.status, 'running')));
+  }
+
   /** A queued run is cancelled at once; a running one is flagged and stops at its next batch. */
   async requestCancel(id: string): Promise<RunRow | undefined> {
     await this.db

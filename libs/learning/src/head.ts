@@ -1,0 +1,177 @@
+import * as tf from '@tensorflow/tfjs';
+import { checkedRows, sampleWeightsFor } from './batch-check';
+import { DenseLayer, backward, forwardForTraining, inferLogits } from './dense-network';
+import { HeadSpec, ResolvedHeadSpec, layerUnits, resolveHeadSpec } from './head-spec';
+import { NamedTensor, TensorValues, requireValues, variableOf } from './named-tensors';
+import { Optimizer, OptimizerSpec, TUTORIAL_SGD, createOptimizer } from './optimizers';
+import { dropoutMask, glorotUniform, seededRandom } from './seeded-random';
+import { countCorrect, crossEntropyGradient, crossEntropyTerms } from './softmax-cross-entropy';
+
+export interface TrainBatchOptions {
+  /** Per-class loss weights (classWeightsFrom): each row's loss and gradient scaled by its class's weight. */
+  classWeights?: Float32Array;
+}
+
+export interface TrainBatchResult {
+  /** Mean loss of the batch before the update: Σ wᵢ·nllᵢ / rows, plus the L2 penalty if any. */
+  loss: number;
+  /** Rows the network classified correctly before the update. */
+  correct: number;
+}
+
+export interface EvaluateBatchResult {
+  /** Σ −log p(label): plain cross-entropy, no class weights, no L2 penalty (comparable across λ). */
+  lossSum: number;
+  correct: number;
+  /** argmax class per row. */
+  predicted: Int32Array;
+}
+
+/** A small classifier head (MLP or softmax regression) trained one batch at a time. */
+export interface TrainableHead {
+  readonly spec: ResolvedHeadSpec;
+  /** Seed of the initial weights and of every dropout mask. */
+  readonly seed: number;
+  readonly optimizer: Optimizer;
+  /** Optimizer updates done so far. */
+  readonly step: number;
+  /** The learning rate of the next update (after time-based decay). */
+  readonly learningRate: number;
+  /** One optimizer step on the batch. `features` is rows × inputDim, row-major. */
+  trainBatch(features: Float32Array, labels: Int32Array, options?: TrainBatchOptions): TrainBatchResult;
+  /** Loss and predictions without updating anything. */
+  evaluateBatch(features: Float32Array, labels: Int32Array): EvaluateBatchResult;
+  /** Softmax probabilities, rows × classes, row-major. */
+  predictProba(features: Float32Array): Float32Array;
+  /**
+   * The network's parameters by name (`dense_<n>/kernelT` [units, inputs], `dense_<n>/bias`), for
+   * checkpoints and export. Read them; do not dispose or modify them.
+   */
+  parameters(): NamedTensor[];
+  dispose(): void;
+}
+
+/** What a checkpoint gives back to continue exactly where a head was. */
+export interface HeadRestore {
+  step: number;
+  /** Parameters and optimizer state by name. */
+  values: TensorValues;
+}
+
+// Independent random streams derived from the seed.
+const INIT_STREAM = 1;
+const DROPOUT_STREAM = 2;
+
+/**
+ * Builds a head: Dense layers with ReLU between them and softmax at the end (`mlp`), or a single
+ * softmax layer (`logistic`), Glorot-uniform kernels and zero biases like Keras, trained by
+ * `optimizer` (default the tutorial's SGD). With `restore` the weights, optimizer state and step
+ * come from a checkpoint instead.
+ */
+export function createHead(spec: HeadSpec, seed = 42, optimizer: OptimizerSpec = TUTORIAL_SGD, restore?: HeadRestore): TrainableHead {
+  return new DenseHead(resolveHeadSpec(spec), seed, optimizer, restore);
+}
+
+class DenseHead implements TrainableHead {
+  readonly spec: ResolvedHeadSpec;
+  readonly optimizer: Optimizer;
+  private readonly layers: DenseLayer[] = [];
+  private readonly variables: tf.Variable[] = [];
+  private readonly names: string[] = [];
+  private steps: number;
+
+  constructor(
+    spec: ResolvedHeadSpec,
+    readonly seed: number,
+    optimizerSpec: OptimizerSpec,
+    restore?: HeadRestore,
+  ) {
+    this.spec = spec;
+    this.steps = restore?.step ?? 0;
+    let inputs = spec.inputDim;
+    layerUnits(spec).forEach((units, l) => {
+      const layer = `dense_${l + 1}`;
+      const kernelName = `${layer}/kernelT`;
+      const biasName = `${layer}/bias`;
+      const kernel = restore ? requireValues(restore.values, kernelName) : glorotUniform(inputs, units, seededRandom(seed, INIT_STREAM, l));
+      const bias = restore ? requireValues(restore.values, biasName) : undefined;
+      const kernelT = variableOf(kernelName, [units, inputs], kernel) as tf.Variable<tf.Rank.R2>;
+      const biasVar = variableOf(biasName, [units], bias) as tf.Variable<tf.Rank.R1>;
+      this.layers.push({ kernelT, bias: biasVar });
+      this.variables.push(kernelT, biasVar);
+      this.names.push(kernelName, biasName);
+      inputs = units;
+    });
+    const shapes = this.variables.map((v, i) => ({ name: this.names[i], shape: v.shape }));
+    this.optimizer = createOptimizer(optimizerSpec, shapes, restore?.values);
+  }
+
+  get step(): number {
+    return this.steps;
+  }
+
+  get learningRate(): number {
+    return this.optimizer.learningRateAt(this.steps);
+  }
+
+  trainBatch(features: Float32Array, labels: Int32Array, options: TrainBatchOptions = {}): TrainBatchResult {
+    const { inputDim, classes, hidden, dropout, l2 } = this.spec;
+    const rows = checkedRows(features, labels, inputDim, classes);
+    const sampleWeights = options.classWeights ? sampleWeightsFor(labels, options.classWeights, classes) : undefined;
+    const masks = dropout > 0 ? hidden.map((units, l) => dropoutMask(rows * units, dropout, seededRandom(this.seed, DROPOUT_STREAM, this.steps, l))) : undefined;
+    const scale = this.optimizer.gradientScale(this.steps);
+
+    const summary = tf.tidy(() => {
+      const x = tf.tensor2d(features, [rows, inputDim]);
+      const y = tf.tensor1d(labels, 'int32');
+      const weights = sampleWeights && tf.tensor1d(sampleWeights);
+      const trace = forwardForTraining(this.layers, x, masks?.map((mask, l) => tf.tensor2d(mask, [rows, hidden[l]])));
+      const terms = crossEntropyTerms(trace.logits, y, classes);
+      const lossSum = tf.sum(weights ? tf.mul(terms.nll, weights) : terms.nll);
+      const correct = countCorrect(trace.logits, y);
+      // λ·Σw² with the weights the forward pass used, computed before the update replaces them.
+      const penalty = l2 > 0 ? tf.mul(tf.addN(this.layers.map((layer) => tf.sum(tf.square(layer.kernelT)))), l2) : tf.scalar(0);
+      const dLogits = crossEntropyGradient(terms, scale / rows, weights);
+      const gradients = backward(this.layers, trace, dLogits, 2 * l2 * scale);
+      this.optimizer.apply(this.variables, gradients.flatMap((g) => [g.kernelT, g.bias]), this.steps);
+      return tf.stack([lossSum, correct, penalty]);
+    });
+    const [lossSum, correct, penalty] = summary.dataSync();
+    summary.dispose();
+    this.steps += 1;
+    return { loss: lossSum / rows + penalty, correct };
+  }
+
+  evaluateBatch(features: Float32Array, labels: Int32Array): EvaluateBatchResult {
+    const { inputDim, classes } = this.spec;
+    const rows = checkedRows(features, labels, inputDim, classes);
+    const [summary, predictedTensor] = tf.tidy(() => {
+      const y = tf.tensor1d(labels, 'int32');
+      const logits = inferLogits(this.layers, tf.tensor2d(features, [rows, inputDim]));
+      const terms = crossEntropyTerms(logits, y, classes);
+      return [tf.stack([tf.sum(terms.nll), countCorrect(logits, y)]), tf.argMax(logits, 1)];
+    });
+    const [lossSum, correct] = summary.dataSync();
+    const predicted = Int32Array.from(predictedTensor.dataSync());
+    summary.dispose();
+    predictedTensor.dispose();
+    return { lossSum, correct, predicted };
+  }
+
+  predictProba(features: Float32Array): Float32Array {
+    const rows = checkedRows(features, undefined, this.spec.inputDim, this.spec.classes);
+    const probabilities = tf.tidy(() => tf.softmax(inferLogits(this.layers, tf.tensor2d(features, [rows, this.spec.inputDim]))));
+    const values = Float32Array.from(probabilities.dataSync());
+    probabilities.dispose();
+    return values;
+  }
+
+  parameters(): NamedTensor[] {
+    return this.variables.map((tensor, i) => ({ name: this.names[i], tensor }));
+  }
+
+  dispose(): void {
+    this.variables.forEach((v) => v.dispose());
+    this.optimizer.dispose();
+  }
+}

@@ -1,0 +1,73 @@
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { ShardWriter } from '@featx/features';
+
+export interface SyntheticFeatureSetOptions {
+  classes: string[];
+  dim: number;
+  rows: { training: number; validation: number; evaluation: number };
+  /** true: each class a tight cluster around its own centre; false: labels unrelated to features. */
+  separable: boolean;
+  seed?: number;
+  storeId: string;
+  featuresDir: string;
+}
+
+/**
+ * A complete feature set with known structure, written the way the feature store writes one
+ * (dataset and image rows, NumPy shards, vector locations), for training tests that need no
+ * network.
+ */
+export async function createSyntheticFeatureSet(db: Client, options: SyntheticFeatureSetOptions): Promise<{ datasetId: string; featureSetId: string }> {
+  const random = mulberry32(options.seed ?? 1);
+  const gaussian = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  const centres = options.classes.map(() => Array.from({ length: options.dim }, () => gaussian() * 3));
+  const { rows: [dataset] } = await db.query(
+    "INSERT INTO datasets (name, root, path, layout, classes, status, image_count) VALUES ($1, 'data', $1, 'split-class', $2, 'ready', $3) RETURNING id",
+    [`synthetic-${Math.floor(random() * 1e9)}`, JSON.stringify(options.classes), Object.values(options.rows).reduce((a, b) => a + b, 0)],
+  );
+  const total = Object.values(options.rows).reduce((a, b) => a + b, 0);
+  const { rows: [set] } = await db.query(
+    "INSERT INTO feature_sets (dataset_id, model, pooling, dtype, spec, dim, status, images, stored) VALUES ($1, 'synthetic', 'avg', 'float32', '{}', $2, 'complete', $3, $3) RETURNING id",
+    [dataset.id, options.dim, total],
+  );
+  for (const [split, count] of Object.entries(options.rows)) {
+    const labels: number[] = [];
+    const imageIds: number[] = [];
+    const features = new Float32Array(count * options.dim);
+    for (let i = 0; i < count; i++) {
+      const label = Math.floor(random() * options.classes.length);
+      const shape = options.separable ? label : Math.floor(random() * options.classes.length);
+      for (let d = 0; d < options.dim; d++) features[i * options.dim + d] = centres[shape][d] + gaussian() * 0.5;
+      labels.push(label);
+      const { rows: [image] } = await db.query(
+        "INSERT INTO images (dataset_id, split, label, path, bytes, sha256, mtime_ms) VALUES ($1, $2, $3, $4, 1, $5, 0) RETURNING id",
+        [dataset.id, split, options.classes[label], `${split}/${i}.jpg`, '0'.repeat(64)],
+      );
+      imageIds.push(Number(image.id));
+    }
+    const relative = `${set.id}/${split}/${options.storeId}-00000`;
+    const writer = await ShardWriter.open(path.join(options.featuresDir, relative), { dim: options.dim, dtype: 'float32' });
+    await writer.append({ features, labels, imageIds });
+    await writer.close();
+    const { rows: [shard] } = await db.query(
+      "INSERT INTO feature_shards (feature_set_id, split, index, path, rows, writer) VALUES ($1, $2, 0, $3, $4, $5) RETURNING id",
+      [set.id, split, relative, count, options.storeId],
+    );
+    await db.query(
+      'INSERT INTO feature_vectors (feature_set_id, image_id, shard_id, row) SELECT $1, unnest($2::bigint[]), $3, generate_subscripts($2::bigint[], 1) - 1',
+      [set.id, imageIds, shard.id],
+    );
+  }
+  return { datasetId: dataset.id, featureSetId: set.id };
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,165 @@
+import { existsSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
+import { createSyntheticFeatureSet } from './support/synthetic-features';
+import { runCli } from '../apps/cli/src/cli';
+import { launchServices, serviceInstances } from '../tools/service-launcher';
+
+const CLASSES = ['alpha', 'beta', 'gamma'];
+const ROWS = { training: 600, validation: 120, evaluation: 120 };
+
+/**
+ * Training end to end on features with known structure: API → bus → trainer, which streams the
+ * shards from the feature store over NATS, records every epoch, evaluates, and writes the model.
+ */
+describe('training runs', () => {
+  let root: string;
+  let services: TestServices;
+  let db: Client;
+
+  beforeAll(async () => {
+    root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-train-')));
+    services = await startTestServices({
+      dataRoots: `data=${root}`,
+      workers: ['feature-store', 'trainer'],
+      env: { FEATX_FEATURES_DIR: path.join(root, 'features'), FEATX_ARTIFACTS_DIR: path.join(root, 'artifacts'), FEATX_STORE_ID: 'store-t', FEATX_TF_BACKEND: 'wasm' },
+    });
+    db = new Client({ connectionString: services.database.url });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await services?.close();
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  async function cli(...args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['--api-url', services.apiUrl, '--token', TEST_API_TOKEN, ...args], (t) => out.push(t), (t) => err.push(t));
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  const synthetic = (separable: boolean, seed = 1) =>
+    createSyntheticFeatureSet(db, { classes: CLASSES, dim: 32, rows: ROWS, separable, seed, storeId: 'store-t', featuresDir: path.join(root, 'features') });
+
+  async function run(runId: string) {
+    return (await db.query('SELECT * FROM training_runs WHERE id = $1', [runId])).rows[0];
+  }
+
+  it('trains the tutorial MLP to near-perfect accuracy on separable features, with every epoch, the report and the model on record', async () => {
+    const { featureSetId } = await synthetic(true);
+    const result = await cli('train', featureSetId, '--epochs', '8', '--lr', '0.01', '--json');
+    expect(result.code).toBe(0);
+    const runId = (await db.query('SELECT id FROM training_runs WHERE feature_set_id = $1', [featureSetId])).rows[0].id;
+    const row = await run(runId);
+    expect(row).toMatchObject({ status: 'succeeded', epochs_done: 8, resumes: 0 });
+    const { rows: epochs } = await db.query('SELECT epoch, train_loss, val_accuracy, rows_per_second FROM epoch_metrics WHERE run_id = $1 ORDER BY epoch', [runId]);
+    expect(epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(epochs[7].train_loss).toBeLessThan(epochs[0].train_loss);
+    const { rows: [evaluation] } = await db.query("SELECT accuracy, report, confusion, per_class FROM evaluations WHERE run_id = $1 AND split = 'evaluation'", [runId]);
+    expect(evaluation.accuracy).toBeGreaterThan(0.95);
+    expect(evaluation.report).toMatch(/precision\s+recall\s+f1-score\s+support/);
+    expect(evaluation.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(ROWS.evaluation);
+    const artifacts = path.join(root, 'artifacts', runId);
+    for (const file of ['model/model.json', 'model/featx-head.json', 'curves.svg', 'curves.png', 'confusion.svg', 'confusion.png', 'checkpoint']) {
+      expect(existsSync(path.join(artifacts, file))).toBe(true);
+    }
+    const report = await cli('runs', 'report', runId);
+    expect(report.code).toBe(0);
+    expect(report.out).toMatch(/weighted avg/);
+  }, 120000);
+
+  it('trains logistic regression, choosing L2 on the validation split; random labels stay near chance', async () => {
+    const separable = await synthetic(true, 2);
+    const ok = await cli('train', separable.featureSetId, '--head', 'logistic', '--epochs', '5', '--optimizer', 'adam', '--lr', '0.01');
+    expect(ok.code).toBe(0);
+    const chosen = (await db.query('SELECT id, config FROM training_runs WHERE feature_set_id = $1', [separable.featureSetId])).rows[0];
+    expect(typeof chosen.config.l2).toBe('number');
+    const { rows: [good] } = await db.query("SELECT accuracy FROM evaluations WHERE run_id = $1 AND split = 'evaluation'", [chosen.id]);
+    expect(good.accuracy).toBeGreaterThan(0.95);
+
+    const noise = await synthetic(false, 3);
+    const chance = await cli('train', noise.featureSetId, '--epochs', '5', '--lr', '0.01');
+    expect(chance.code).toBe(0);
+    const runId = (await db.query('SELECT id FROM training_runs WHERE feature_set_id = $1', [noise.featureSetId])).rows[0].id;
+    const { rows: [bad] } = await db.query("SELECT accuracy FROM evaluations WHERE run_id = $1 AND split = 'evaluation'", [runId]);
+    expect(bad.accuracy).toBeLessThan(0.55); // chance is 1/3
+  }, 180000);
+
+  it('cancels a running run', async () => {
+    const { featureSetId } = await synthetic(true, 4);
+    const started = await cli('train', featureSetId, '--epochs', '2000', '--batch-size', '8', '--no-wait', '--json');
+    expect(started.code).toBe(0);
+    const { runId } = JSON.parse(started.out);
+    for (let i = 0; i < 200 && !((await run(runId))?.epochs_done >= 1); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await run(runId)).status).toBe('running');
+    expect((await cli('runs', 'cancel', runId)).code).toBe(0);
+    for (let i = 0; i < 100 && (await run(runId)).status === 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+    const row = await run(runId);
+    expect(row.status).toBe('cancelled');
+    expect(row.epochs_done).toBeLessThan(2000);
+  }, 120000);
+});
+
+/** A trainer killed with SIGKILL mid-training: the next trainer resumes the run from its checkpoint. */
+describe('a killed trainer', () => {
+  let root: string;
+  let services: TestServices;
+  let db: Client;
+
+  beforeAll(async () => {
+    root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-kill-')));
+    services = await startTestServices({
+      dataRoots: `data=${root}`,
+      workers: ['feature-store'],
+      env: { FEATX_FEATURES_DIR: path.join(root, 'features'), FEATX_STORE_ID: 'store-k' },
+    });
+    db = new Client({ connectionString: services.database.url });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await services?.close();
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  it('leaves no run running forever: the run resumes from its last checkpoint and finishes', async () => {
+    const { featureSetId } = await createSyntheticFeatureSet(db, { classes: CLASSES, dim: 32, rows: ROWS, separable: true, storeId: 'store-k', featuresDir: path.join(root, 'features') });
+    const env = {
+      ...process.env,
+      FEATX_DATABASE_URL: services.database.url,
+      FEATX_NAMESPACE: services.namespace,
+      FEATX_ARTIFACTS_DIR: path.join(root, 'artifacts'),
+      FEATX_RUN_STALE_MS: '3000',
+      FEATX_TF_BACKEND: 'wasm',
+      FEATX_LOG_LEVEL: 'warn',
+    };
+    const trainer = () => launchServices(serviceInstances(1, 900).filter((i) => i.service === 'trainer'), env, () => undefined);
+    const first = trainer();
+    await first.ready(60000);
+    const queued = await runCli(['--api-url', services.apiUrl, '--token', TEST_API_TOKEN, 'train', featureSetId, '--epochs', '60', '--batch-size', '4', '--no-wait', '--json'], () => undefined);
+    expect(queued).toBe(0);
+    const runId = () => db.query('SELECT id, status, epochs_done, resumes FROM training_runs WHERE feature_set_id = $1', [featureSetId]).then((r) => r.rows[0]);
+    for (let i = 0; i < 300 && !((await runId())?.epochs_done >= 3); i++) await new Promise((r) => setTimeout(r, 100));
+    const before = await runId();
+    expect(before.status).toBe('running');
+    process.kill(first.pids().trainer, 'SIGKILL');
+    await first.stop(1000);
+
+    const second = trainer();
+    try {
+      for (let i = 0; i < 1200 && (await runId()).status === 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+      const after = await runId();
+      expect(after).toMatchObject({ status: 'succeeded', epochs_done: 60, resumes: 1 });
+      const { rows } = await db.query('SELECT epoch FROM epoch_metrics WHERE run_id = $1 ORDER BY epoch', [after.id]);
+      expect(rows.map((r) => r.epoch)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    } finally {
+      await second.stop(5000);
+    }
+  }, 240000);
+});
