@@ -52,7 +52,7 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
 
     services = await startTestServices({
       dataRoots: `data=${dataRoot},shared=${SHARED_DIR}`,
-      workers: ['ingest', 'feature-store', 'extractor'],
+      workers: ['ingest', 'feature-store', 'extractor', 'trainer'],
       env: { FEATX_FEATURES_DIR: path.join(dataRoot, 'features'), FEATX_TF_BACKEND: 'wasm', FEATX_WEIGHTS_DIR: path.join(dataRoot, 'weights'), FEATX_WEIGHTS_DOWNLOAD: 'false' },
     });
     db = new Client({ connectionString: services.database.url });
@@ -80,7 +80,7 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
   }
 
   async function featureSet(dtype: string) {
-    const { rows } = await db.query('SELECT * FROM feature_sets WHERE dataset_id = $1 AND dtype = $2', [datasetId, dtype]);
+    const { rows } = await db.query("SELECT * FROM feature_sets WHERE dataset_id = $1 AND dtype = $2 AND model <> 'resnet50'", [datasetId, dtype]);
     return rows[0];
   }
 
@@ -225,4 +225,48 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     expect(set.error).toMatch(/resnet50_weights_tf_dim_ordering_tf_kernels_notop\.h5/);
     expect(run.err).toMatch(/failed/);
   }, 120000);
+
+  it('predicts new photos through a head trained on these features: same decoding, network and preprocessing', async () => {
+    const set = await featureSet('float32');
+    const trained = await cli('train', set.id, '--epochs', '15', '--optimizer', 'adam', '--lr', '0.01', '--standardize');
+    expect(trained.code).toBe(0);
+    const { rows: [run] } = await db.query("SELECT id FROM training_runs WHERE feature_set_id = $1 AND status = 'succeeded'", [set.id]);
+
+    const testImages = path.join(SHARED_DIR, 'models/test_images');
+    const predicted = await cli('predict', run.id, testImages, '--format', 'json');
+    expect(predicted.code).toBe(0);
+    const { classes, predictions } = JSON.parse(predicted.out);
+    expect(classes).toEqual(CLASSES);
+    expect(predictions).toHaveLength(8);
+    for (const p of predictions) {
+      expect(p.error).toBeNull();
+      expect(CLASSES).toContain(p.label);
+      expect(Object.values(p.probabilities as Record<string, number>).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    }
+
+    // A photo the head was trained on: prediction from the file equals the head on its stored vector.
+    const [imagePath] = [...files.keys()].filter((p) => p.includes('/training/shoes/'));
+    const fromFile = JSON.parse((await cli('predict', run.id, files.get(imagePath)!, '--format', 'json')).out).predictions[0];
+    const uploaded = JSON.parse((await cli('predict', run.id, files.get(imagePath)!, '--upload', '--format', 'json')).out).predictions[0];
+    expect(uploaded.probabilities).toEqual(fromFile.probabilities);
+    const { loadTrainedHead, standardizeInPlace } = await import('@featx/learning');
+    const { readNpy: read } = await import('@featx/features');
+    const modelDir = path.join(services.stateDir, 'artifacts', run.id, 'model');
+    const head = await loadTrainedHead(modelDir);
+    const { rows: [image] } = await db.query('SELECT id FROM images WHERE path = $1', [imagePath]);
+    const stored = (await storedVectors(set.id)).get(Number(image.id))!;
+    standardizeInPlace(stored, {
+      mean: (await read(path.join(modelDir, 'standardization-mean.npy'))).data as Float32Array,
+      std: (await read(path.join(modelDir, 'standardization-std.npy'))).data as Float32Array,
+    });
+    const direct = head.predictProba(stored);
+    head.dispose();
+    CLASSES.forEach((label, k) => expect(fromFile.probabilities[label]).toBeCloseTo(direct[k], 4));
+
+    const table = await cli('predict', run.id, testImages);
+    expect(table.out).toMatch(/parrot\.jpg/);
+    const outside = await cli('predict', run.id, '/etc/hostname');
+    expect(outside.code).toBe(1);
+    expect(outside.err).toMatch(/outside the data roots/);
+  }, 180000);
 });
