@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
 import { DatasetRegistrationService } from './registration/dataset-registration.service';
 import { RegisterDatasetConsumer } from './registration/register-dataset.consumer';
+import { UnknownCommandsConsumer } from './registration/unknown-commands.consumer';
 
 @Module({})
 export class IngestModule {
@@ -9,7 +10,7 @@ export class IngestModule {
     return {
       module: IngestModule,
       imports: [CoreModule.forService('ingest', config)],
-      providers: [DatasetRegistrationService, RegisterDatasetConsumer],
+      providers: [DatasetRegistrationService, RegisterDatasetConsumer, UnknownCommandsConsumer],
     };
   }
 }

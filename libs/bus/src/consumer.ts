@@ -5,7 +5,7 @@ import { ensureConsumer } from './provision';
 import { PermanentError } from './errors';
 import { publish } from './publisher';
 
-export type RejectionKind = 'decode' | 'validation' | 'permanent' | 'max-deliveries';
+export type RejectionKind = 'decode' | 'validation' | 'permanent' | 'max-deliveries' | 'unknown-subject';
 
 /** A message that will never be processed, with why: kept so that nothing disappears silently. */
 export interface Rejection {

@@ -5,15 +5,17 @@ import * as tf from '@tensorflow/tfjs';
  * by hand so that every large matMul runs in the wasm backend's fast form.
  *
  * Why the layouts: tfjs-backend-wasm sends matMul(a, b) to XNNPACK only when neither operand is
- * transposed (otherwise a scalar triple loop, 10-40x slower), and XNNPACK first packs the RIGHT
+ * transposed (otherwise a scalar triple loop, 10-30x slower), and XNNPACK first packs the RIGHT
  * operand b — cached per tensor, so a b that changes every step (a weight after each optimizer
- * update) is re-packed every step: for the 100,352 × 256 kernel that costs ~500 ms, 5x the
- * multiplication itself. Measured here (batch 32, 100,352 → 256, 2 cores):
+ * update) is re-packed every step: for the 100,352 × 256 kernel that costs ~400 ms, 4x the
+ * multiplication itself. Measured here (batch 32, 100,352 → 256, 2 cores, libs/learning/bench/
+ * matmul-layouts.ts):
  *
- *   forward  X·W, W updated each step (Keras layout)          ~610 ms
- *   forward  Wᵀ·Xᵀ, Wᵀ stored [256, 100352], Xᵀ packed       ~90 ms
- *   gradient dZᵀ·X → dWᵀ [256, 100352], X packed              ~65 ms
- *   gradient matMul(dZ, X, true, false) (transposed operand)  ~2,500 ms
+ *   forward  X·W, W [in, out] updated each step (Keras)      ~480-610 ms
+ *   forward  matMul(X, Wᵀ, false, true)                      ~800-1,000 ms
+ *   forward  (Wᵀ·Xᵀ)ᵀ, Wᵀ stored [256, 100352]              ~90-130 ms
+ *   gradient matMul(dZ, X, true, false)                      ~2,500 ms
+ *   gradient dZᵀ·X → dWᵀ [256, 100352]                       ~65-90 ms
  *
  * So each kernel is stored transposed, `kernelT` [units, inputs], and always sits on the LEFT:
  * the big weight is never packed, only the small activations are (and transposing a 32 × 100,352

@@ -72,8 +72,14 @@ export async function trainEpoch(head: TrainableHead, source: AsyncIterable<Feat
   return { ...summary(), aborted };
 }
 
+/** Values per evaluation forward pass by default: 16 MB of features (41 flattened rows, 3,276 pooled). */
+const EVALUATION_BATCH_VALUES = 1 << 22;
+
 export interface EvaluateOptions {
-  /** Rows per forward pass at most (larger incoming batches are split); default 256. */
+  /**
+   * Rows per forward pass at most (larger incoming batches are split). Default: 16 MB of features,
+   * so that evaluation does not grow the wasm heap, which never shrinks, beyond what training needs.
+   */
   maxBatchRows?: number;
   signal?: AbortSignal;
 }
@@ -95,7 +101,8 @@ export async function evaluate(head: TrainableHead, source: AsyncIterable<Featur
   let rows = 0;
   let lossSum = 0;
   let correct = 0;
-  for await (const batch of limitBatchRows(source, options.maxBatchRows ?? 256)) {
+  const maxRows = options.maxBatchRows ?? Math.max(1, Math.floor(EVALUATION_BATCH_VALUES / head.spec.inputDim));
+  for await (const batch of limitBatchRows(source, maxRows)) {
     options.signal?.throwIfAborted();
     const labels = batch.labels.subarray(0, batch.rows);
     const result = head.evaluateBatch(batch.features, labels);

@@ -148,6 +148,15 @@ describe('createHead', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('reads features from views into a larger buffer (the stream hands out subarrays)', () => {
+    const head = createHead({ kind: 'mlp', inputDim: 6, classes: 2, hidden: [4] }, 1);
+    const data = clusters(10, 6, 2, 1);
+    const view = slice(data, 3, 4);
+    expect(view.features.byteOffset).toBeGreaterThan(0);
+    expect(Array.from(head.predictProba(view.features))).toEqual(Array.from(head.predictProba(Float32Array.from(view.features))));
+    head.dispose();
+  });
+
   it('rejects batches that do not fit the head', () => {
     const head = createHead({ kind: 'logistic', inputDim: 4, classes: 3 }, 1);
     expect(() => head.trainBatch(new Float32Array(7), Int32Array.of(0, 1))).toThrow(/expected 2 rows × 4/);

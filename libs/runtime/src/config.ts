@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
@@ -44,6 +45,7 @@ const envSchema = z.object({
   FEATX_API_BODY_LIMIT: z.string().default('1mb'),
   FEATX_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   FEATX_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(20000),
+  FEATX_ACK_WAIT_MS: z.coerce.number().int().min(1000).optional(),
   FEATX_FEATURES_DIR: z.string().optional(),
   FEATX_STORE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 letters, digits, _ . -').optional(),
   FEATX_SHARD_MAX_ROWS: z.coerce.number().int().positive().default(50000),
@@ -66,6 +68,11 @@ export interface FeatxConfig {
   api: { token?: string; tokenFile?: string; authDisabled: boolean; bodyLimit: string };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   shutdownTimeoutMs: number;
+  /**
+   * Overrides the ack wait of the extractor's and feature store's consumers (120 s and 60 s): how
+   * long a killed replica's messages wait before they are handed to another.
+   */
+  ackWaitMs?: number;
   features: {
     /** Root folder of the feature store's shards. */
     dir: string;
@@ -96,8 +103,35 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/**
+ * Secrets that may come from a file instead of the environment (Docker/Kubernetes secrets):
+ * `<NAME>_FILE` names a file whose content, trimmed, is the value. Setting both is an error.
+ */
+export const SECRET_FILE_VARIABLES = ['FEATX_NATS_PASSWORD', 'FEATX_NATS_TOKEN', 'FEATX_DATABASE_URL'] as const;
+
+/** The environment with each `<NAME>_FILE` of SECRET_FILE_VARIABLES read into `<NAME>`. */
+export function resolveSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const resolved: NodeJS.ProcessEnv = { ...env };
+  for (const name of SECRET_FILE_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      throw new ConfigError(`invalid configuration: variable "${name}" and variable "${name}_FILE" are both set; set one of them`);
+    }
+    let content: string;
+    try {
+      content = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: variable "${name}_FILE": cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    if (content === '') throw new ConfigError(`invalid configuration: variable "${name}_FILE": ${file} is empty`);
+    resolved[name] = content;
+  }
+  return resolved;
+}
+
 export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = process.env): FeatxConfig {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse(resolveSecretFiles(env));
   if (!parsed.success) {
     throw new ConfigError(`invalid configuration: ${formatIssues(parsed.error).replace(/field "/g, 'variable "')}`);
   }
@@ -123,6 +157,7 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
     },
     logLevel: e.FEATX_LOG_LEVEL,
     shutdownTimeoutMs: e.FEATX_SHUTDOWN_TIMEOUT_MS,
+    ackWaitMs: e.FEATX_ACK_WAIT_MS,
     features: {
       dir: path.resolve(e.FEATX_FEATURES_DIR ?? path.join(e.FEATX_STATE_DIR, 'features')),
       storeId: e.FEATX_STORE_ID ?? os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),

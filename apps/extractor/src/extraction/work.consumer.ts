@@ -26,7 +26,7 @@ export class WorkConsumer implements OnApplicationBootstrap, BeforeApplicationSh
       rejections: this.rejections,
       logger: this.logger.child('work'),
       maxDeliver: 5,
-      ackWaitMs: 120000,
+      ackWaitMs: this.config.ackWaitMs ?? 120000,
       concurrency: this.config.vision.extractConcurrency,
       handler: async (work, context) => {
         await this.processor.process(work, context);

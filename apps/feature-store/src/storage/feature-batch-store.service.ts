@@ -10,6 +10,13 @@ type FeatureBatch = MessageOf<typeof featureBatch>;
 
 const PROGRESS_EVENT_EVERY_MS = 2000;
 
+/**
+ * Test hook, off by default (used by test/faults): FEATX_FAULT_CRASH_AFTER_APPEND=<n> kills this
+ * process with SIGKILL right after its n-th shard append, before the database commit.
+ */
+const CRASH_AFTER_APPEND = Number(process.env.FEATX_FAULT_CRASH_AFTER_APPEND ?? 0);
+let appends = 0;
+
 export interface StoreOutcome {
   stored: number;
   duplicates: number;
@@ -82,6 +89,7 @@ export class FeatureBatchStore implements OnApplicationShutdown {
       rows.forEach((row, k) => features.set(vectors.subarray(row * batch.dim, (row + 1) * batch.dim), k * batch.dim));
       const imageIds = rows.map((row) => batch.imageIds[row]);
       await writer.append({ features, labels: Int32Array.from(rows.map((row) => batch.labels[row])), imageIds });
+      if (CRASH_AFTER_APPEND > 0 && ++appends === CRASH_AFTER_APPEND) process.kill(process.pid, 'SIGKILL');
       await this.featureSets.recordAppend(tx, shard, imageIds, writer.bytes);
       if (shard.rows >= this.config.features.shardMaxRows) {
         const sealed = await writer.seal();

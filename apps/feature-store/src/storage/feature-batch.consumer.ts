@@ -26,7 +26,7 @@ export class FeatureBatchConsumer implements OnApplicationBootstrap, BeforeAppli
       rejections: this.rejections,
       logger: this.logger.child('feature-batches'),
       maxDeliver: 10,
-      ackWaitMs: 60000,
+      ackWaitMs: this.config.ackWaitMs ?? 60000,
       concurrency: 2,
       handler: async (batch) => {
         await this.store.store(batch);

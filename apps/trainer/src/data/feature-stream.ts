@@ -18,7 +18,7 @@ export interface SplitStreamOptions {
   shuffleBufferRows?: number;
   /** Memory the shuffle buffer may take: 64 MiB holds 167 flattened ResNet-50 rows, 13,000 pooled ones. */
   bufferBytes?: number;
-  /** Chunk reads in flight ahead of the consumer. */
+  /** Chunk reads in flight ahead of the consumer; default enough for about 8 MiB, so request latency is hidden. */
   prefetch?: number;
 }
 
@@ -42,7 +42,7 @@ export async function* streamSplit(client: ShardRowsClient, shards: ShardRef[], 
   for (const shard of shards) for (let start = 0; start < shard.rows; start += chunkRows) chunks.push({ shard, start, count: Math.min(chunkRows, shard.rows - start) });
   if (shuffled) shuffleInPlace(chunks, random);
 
-  const prefetch = Math.max(1, options.prefetch ?? 2);
+  const prefetch = Math.max(1, options.prefetch ?? Math.ceil((8 * 1024 * 1024) / (chunkRows * dim * 4)));
   const pending: Array<Promise<ShardRows>> = [];
   let next = 0;
   const fill = () => {

@@ -149,7 +149,8 @@ export class RunExecutor {
       this.logger.info('resumed from checkpoint', { runId: run.id, epochsDone: meta.epochsDone });
     } else {
       const l2 = config.head === 'logistic' ? (config.l2 ?? (await this.chooseL2(context))) : (config.l2 ?? 0);
-      const resolved = { ...config, l2, decay: config.decay ?? config.learningRate / config.epochs };
+      // Time-based decay is the tutorial's SGD setting; Adam runs without it unless asked.
+      const resolved = { ...config, l2, decay: config.optimizer === 'sgd' ? (config.decay ?? config.learningRate / config.epochs) : config.decay };
       await this.runs.setConfig(run.id, resolved);
       context.config = resolved;
       head = this.newHead(context, l2);
@@ -205,7 +206,7 @@ export class RunExecutor {
       { kind: config.head, inputDim: context.dim, classes: context.classes.length, hidden: config.hidden, dropout: config.dropout, l2 },
       config.seed,
       config.optimizer === 'adam'
-        ? { kind: 'adam', learningRate: config.learningRate }
+        ? { kind: 'adam', learningRate: config.learningRate, decay: config.decay ?? 0 }
         : { kind: 'sgd', learningRate: config.learningRate, momentum: config.momentum, decay: config.decay ?? config.learningRate / config.epochs },
     );
   }

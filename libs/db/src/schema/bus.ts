@@ -28,7 +28,7 @@ export const rejectedMessages = pgTable(
   'rejected_messages',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    kind: text('kind', { enum: ['decode', 'validation', 'permanent', 'max-deliveries'] }).notNull(),
+    kind: text('kind', { enum: ['decode', 'validation', 'permanent', 'max-deliveries', 'unknown-subject'] }).notNull(),
     stream: text('stream').notNull(),
     consumer: text('consumer').notNull(),
     subject: text('subject').notNull(),

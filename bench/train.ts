@@ -1,0 +1,195 @@
+/**
+ * `npm run bench:train`: how fast @featx/learning trains classifier heads on this machine (TF.js
+ * wasm), and whether memory stays flat as the data grows. For pooled features (1,280 MobileNetV2,
+ * 2,048 ResNet-50) and flattened ResNet-50 features (100,352), at 1x and 10x data, one epoch of
+ * batch 32 with the tutorial's SGD; plus, for reference, the same 100352-256-16-2 network trained
+ * the Keras way (tf.layers + trainOnBatch).
+ *
+ * Batches are generated on the fly from a seeded generator, a fresh array per batch as the
+ * trainer's stream delivers them, so no dataset sits in memory: peak RSS should not grow with the
+ * data. Each case runs in its own process so that its peak RSS (VmHWM) is its own.
+ *
+ *   node -r ./tools/register.js bench/train.ts            all cases, then a markdown table
+ *   BENCH_CASES=flat node -r ./tools/register.js bench/train.ts   only cases whose name contains "flat"
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { FeatureBatch, HeadSpec, OptimizerSpec, TUTORIAL_SGD, createHead, trainEpoch } from '@featx/learning';
+import { selectBackend } from '@featx/vision';
+
+interface BenchCase {
+  name: string;
+  features: string;
+  inputDim: number;
+  classes: number;
+  kind: HeadSpec['kind'] | 'keras-trainOnBatch';
+  optimizer: OptimizerSpec;
+  scale: '1x' | '10x';
+  rows: number;
+}
+
+interface BenchResult {
+  name: string;
+  hidden: number[];
+  rows: number;
+  /** Rows over the whole epoch's wall time, generating the batches included. */
+  epochRowsPerSecond: number;
+  /** Rows over the time spent in trainBatch only. */
+  trainRowsPerSecond: number;
+  loss: number;
+  accuracy: number;
+  peakRssMiB: number;
+}
+
+const BATCH = 32;
+/** clothing-small's training split: 3,068 images. */
+const POOLED_ROWS = 3068;
+/** Flattened rows are 400 KB each; 320 keeps the 10x case to a few minutes. */
+const FLAT_ROWS = 320;
+
+const CASES: BenchCase[] = [
+  ...(['1x', '10x'] as const).flatMap((scale): BenchCase[] => {
+    const times = scale === '1x' ? 1 : 10;
+    return [
+      { name: `pooled-1280 mlp ${scale}`, features: 'MobileNetV2 avg', inputDim: 1280, classes: 10, kind: 'mlp', optimizer: TUTORIAL_SGD, scale, rows: POOLED_ROWS * times },
+      { name: `pooled-2048 mlp ${scale}`, features: 'ResNet-50 avg', inputDim: 2048, classes: 10, kind: 'mlp', optimizer: TUTORIAL_SGD, scale, rows: POOLED_ROWS * times },
+      { name: `pooled-2048 logistic ${scale}`, features: 'ResNet-50 avg', inputDim: 2048, classes: 10, kind: 'logistic', optimizer: TUTORIAL_SGD, scale, rows: POOLED_ROWS * times },
+      { name: `flat-100352 mlp ${scale}`, features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: TUTORIAL_SGD, scale, rows: FLAT_ROWS * times },
+    ];
+  }),
+  { name: 'flat-100352 mlp adam 1x', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: { kind: 'adam', learningRate: 1e-3 }, scale: '1x', rows: FLAT_ROWS },
+  { name: 'flat-100352 keras-trainOnBatch', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'keras-trainOnBatch', optimizer: TUTORIAL_SGD, scale: '1x', rows: 160 },
+];
+
+/** Process-wide peak resident memory so far. */
+function peakRssMiB(): number {
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+/**
+ * One class centre per label and uniform noise around it, drawn batch by batch from a seeded
+ * mulberry32 stream: cheap enough (no transcendental functions) not to dominate the measurement.
+ */
+async function* generatedBatches(rows: number, dim: number, classes: number, seed: number): AsyncGenerator<FeatureBatch> {
+  let state = seed >>> 0;
+  const imul = Math.imul;
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = imul(state ^ (state >>> 15), 1 | state);
+    t = (t + imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const centres = Array.from({ length: classes }, () => Float32Array.from({ length: dim }, () => random() * 2));
+  for (let start = 0; start < rows; start += BATCH) {
+    const count = Math.min(BATCH, rows - start);
+    const features = new Float32Array(count * dim);
+    const labels = new Int32Array(count);
+    for (let r = 0; r < count; r++) {
+      const label = Math.floor(random() * classes);
+      labels[r] = label;
+      const centre = centres[label];
+      for (let d = 0; d < dim; d++) features[r * dim + d] = centre[d] + random() * 4 - 2;
+    }
+    yield { features, labels, rows: count };
+  }
+}
+
+async function runCase(c: BenchCase): Promise<BenchResult> {
+  await selectBackend('wasm', { log: () => undefined });
+  if (c.kind === 'keras-trainOnBatch') return runKerasBaseline(c);
+  const head = createHead({ kind: c.kind, inputDim: c.inputDim, classes: c.classes }, 42, c.optimizer);
+  // One warm-up step (the wasm heap grows to its working size), not counted.
+  for await (const batch of generatedBatches(BATCH, c.inputDim, c.classes, 7)) head.trainBatch(batch.features, batch.labels);
+  const epoch = await trainEpoch(head, generatedBatches(c.rows, c.inputDim, c.classes, 1), { batchSize: BATCH });
+  head.dispose();
+  return {
+    name: c.name,
+    hidden: head.spec.hidden,
+    rows: epoch.rows,
+    epochRowsPerSecond: epoch.rowsPerSecond,
+    trainRowsPerSecond: (epoch.rows * 1000) / epoch.trainMs,
+    loss: epoch.loss,
+    accuracy: epoch.accuracy,
+    peakRssMiB: peakRssMiB(),
+  };
+}
+
+/** The tutorial's model as Keras would train it: Dense layers, tf.train.momentum, trainOnBatch. */
+async function runKerasBaseline(c: BenchCase): Promise<BenchResult> {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ units: 256, activation: 'relu', inputShape: [c.inputDim] }),
+      tf.layers.dense({ units: 16, activation: 'relu' }),
+      tf.layers.dense({ units: c.classes, activation: 'softmax' }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.momentum(1e-3, 0.9), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const step = async (batch: FeatureBatch) => {
+    const [x, y] = tf.tidy(() => [tf.tensor2d(batch.features, [batch.rows, c.inputDim]), tf.oneHot(tf.tensor1d(batch.labels, 'int32'), c.classes)]);
+    const [loss, accuracy] = (await model.trainOnBatch(x, y)) as number[];
+    tf.dispose([x, y]);
+    return { loss, accuracy };
+  };
+  for await (const batch of generatedBatches(BATCH, c.inputDim, c.classes, 7)) await step(batch);
+  let rows = 0;
+  let trainMs = 0;
+  let lossSum = 0;
+  let accuracySum = 0;
+  const started = performance.now();
+  for await (const batch of generatedBatches(c.rows, c.inputDim, c.classes, 1)) {
+    const before = performance.now();
+    const { loss, accuracy } = await step(batch);
+    trainMs += performance.now() - before;
+    rows += batch.rows;
+    lossSum += loss * batch.rows;
+    accuracySum += accuracy * batch.rows;
+  }
+  const elapsed = performance.now() - started;
+  model.dispose();
+  return {
+    name: c.name,
+    hidden: [256, 16],
+    rows,
+    epochRowsPerSecond: (rows * 1000) / elapsed,
+    trainRowsPerSecond: (rows * 1000) / trainMs,
+    loss: lossSum / rows,
+    accuracy: accuracySum / rows,
+    peakRssMiB: peakRssMiB(),
+  };
+}
+
+async function main(): Promise<void> {
+  const childIndex = process.argv.indexOf('--case');
+  if (childIndex >= 0) {
+    const c = CASES.find((candidate) => candidate.name === process.argv[childIndex + 1]);
+    if (!c) throw new Error(`unknown case ${process.argv[childIndex + 1]}`);
+    process.stdout.write(`${JSON.stringify(await runCase(c))}\n`);
+    return;
+  }
+
+  const filter = process.env.BENCH_CASES;
+  const selected = CASES.filter((c) => !filter || c.name.includes(filter));
+  const register = path.join(__dirname, '..', 'tools', 'register.js');
+  const run = promisify(execFile);
+  console.log(`| case | features | head | rows | rows/s (epoch, data generation included) | rows/s (trainBatch only) | train loss / acc | peak RSS (MiB) |`);
+  console.log(`|---|---|---|---|---|---|---|---|`);
+  for (const c of selected) {
+    const { stdout } = await run(process.execPath, ['-r', register, __filename, '--case', c.name], { maxBuffer: 1 << 20, env: process.env });
+    const result = JSON.parse(stdout.trim().split('\n').pop()!) as BenchResult;
+    const units = [c.inputDim, ...result.hidden, c.classes].join('-');
+    const head = `${c.kind === 'keras-trainOnBatch' ? 'Keras-style tf.layers' : c.kind} ${units}, ${c.optimizer.kind}`;
+    console.log(
+      `| ${c.name} | ${c.features} | ${head} | ${result.rows.toLocaleString('en-US')} | ${Math.round(result.epochRowsPerSecond).toLocaleString('en-US')} | ` +
+        `${Math.round(result.trainRowsPerSecond).toLocaleString('en-US')} | ${result.loss.toFixed(3)} / ${result.accuracy.toFixed(3)} | ${result.peakRssMiB} |`,
+    );
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
