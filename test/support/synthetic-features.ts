@@ -33,19 +33,20 @@ export async function createSyntheticFeatureSet(db: Client, options: SyntheticFe
   );
   for (const [split, count] of Object.entries(options.rows)) {
     const labels: number[] = [];
-    const imageIds: number[] = [];
     const features = new Float32Array(count * options.dim);
     for (let i = 0; i < count; i++) {
       const label = Math.floor(random() * options.classes.length);
       const shape = options.separable ? label : Math.floor(random() * options.classes.length);
       for (let d = 0; d < options.dim; d++) features[i * options.dim + d] = centres[shape][d] + gaussian() * 0.5;
       labels.push(label);
-      const { rows: [image] } = await db.query(
-        "INSERT INTO images (dataset_id, split, label, path, bytes, sha256, mtime_ms) VALUES ($1, $2, $3, $4, 1, $5, 0) RETURNING id",
-        [dataset.id, split, options.classes[label], `${split}/${i}.jpg`, '0'.repeat(64)],
-      );
-      imageIds.push(Number(image.id));
     }
+    const paths = labels.map((_, i) => `${split}/${i}.jpg`);
+    const { rows: inserted } = await db.query(
+      "INSERT INTO images (dataset_id, split, label, path, bytes, sha256, mtime_ms) SELECT $1, $2, unnest($3::text[]), unnest($4::text[]), 1, $5, 0 RETURNING id, path",
+      [dataset.id, split, labels.map((l) => options.classes[l]), paths, '0'.repeat(64)],
+    );
+    const idOf = new Map(inserted.map((row) => [row.path as string, Number(row.id)]));
+    const imageIds = paths.map((p) => idOf.get(p)!);
     const relative = `${set.id}/${split}/${options.storeId}-00000`;
     const writer = await ShardWriter.open(path.join(options.featuresDir, relative), { dim: options.dim, dtype: 'float32' });
     await writer.append({ features, labels, imageIds });
