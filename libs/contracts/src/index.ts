@@ -5,3 +5,8 @@ export * from './messages/datasets';
 export * from './messages/events';
 export * from './messages/features';
 export * from './messages/runs';
+export * from './api/commands';
+export * from './api/datasets';
+export * from './api/feature-sets';
+export * from './api/predictions';
+export * from './api/runs';

@@ -1,6 +1,7 @@
 import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CommandsRepository, RejectedMessagesRepository } from '@featx/db';
+import type { CommandState } from '@featx/contracts';
+import { CommandRow, CommandsRepository, RejectedMessagesRepository } from '@featx/db';
 
 /** Commands and what became of them, and the bus messages that were rejected. */
 @ApiTags('commands')
@@ -14,10 +15,10 @@ export class CommandsController {
 
   @Get('commands/:id')
   @ApiOperation({ summary: 'A command: queued, running, succeeded (with its result) or failed (with the reason)' })
-  async get(@Param('id') id: string) {
+  async get(@Param('id') id: string): Promise<CommandState> {
     const command = await this.commands.get(id);
     if (!command) throw new NotFoundException(`command ${id} not found`);
-    return command;
+    return commandState(command);
   }
 
   @Get('rejected-messages')
@@ -26,4 +27,19 @@ export class CommandsController {
     const n = Math.min(Math.max(Number(limit) || 100, 1), 1000);
     return (await this.rejections.list(n)).map(({ payload, ...row }) => ({ ...row, payloadBase64: payload.toString('base64') }));
   }
+}
+
+/** The row as its JSON: the timestamps as ISO strings, as JSON.stringify would write them. */
+function commandState(row: CommandRow): CommandState {
+  return {
+    id: row.id,
+    type: row.type,
+    payload: row.payload,
+    status: row.status,
+    result: row.result,
+    error: row.error,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+  };
 }

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { BusConnection, publish } from '@featx/bus';
-import { RegisterDatasetOptions, registerDatasetCommand } from '@featx/contracts';
+import { DatasetDetails, DatasetSummary, QueuedCommand, RegisterDatasetOptions, registerDatasetCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
 import { CommandsRepository, DatasetRow, DatasetsRepository } from '@featx/db';
 import { BUS, DATA_ROOTS } from '@featx/runtime';
 import { invalidFields } from '../common/zod-body.pipe';
-import { DatasetDetails, DatasetSummary, QueuedCommand } from './datasets.dto';
 
 @Injectable()
 export class DatasetsService {

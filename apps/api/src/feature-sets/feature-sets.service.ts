@@ -3,13 +3,11 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { BusConnection, publish } from '@featx/bus';
-import { ExtractFeaturesOptions, extractFeaturesCommand } from '@featx/contracts';
+import { ExtractFeaturesOptions, extractFeaturesCommand, FeatureFailure, FeatureSetDetails, FeatureSetSummary, FeatureShardSummary, QueuedCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
 import { CommandsRepository, DatasetsRepository, FeatureSetRow, FeatureSetsRepository, FeatureShardRow } from '@featx/db';
 import { BUS, CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { FieldError, invalidFields } from '../common/zod-body.pipe';
-import { QueuedCommand } from '../datasets/datasets.dto';
-import { FeatureFailure, FeatureSetDetails, FeatureSetSummary, FeatureShardSummary } from './feature-sets.dto';
 import { ExportQuery, FeatureSetExport, FeatureSetExporter } from './feature-export.service';
 import { featureSetProgress } from './progress';
 

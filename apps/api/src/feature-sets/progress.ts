@@ -1,5 +1,5 @@
 import type { FeatureSetRow } from '@featx/db';
-import type { FeatureSetProgress } from './feature-sets.dto';
+import type { FeatureSetProgress } from '@featx/contracts';
 
 /**
  * Progress of a feature set at `now`. The rate counts only this run's work (what was done before

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { Inject, Injectable } from '@nestjs/common';
+import type { Prediction, PredictResponse } from '@featx/contracts';
 import { DataRoots, DatasetInputError, isImageFileName, isSkipped, walkFiles } from '@featx/datasets';
 import { standardizeInPlace } from '@featx/learning';
 import { DATA_ROOTS } from '@featx/runtime';
@@ -17,14 +18,6 @@ export interface ImageInput {
   name: string;
   /** A path inside the data roots, or the uploaded bytes. */
   source: string | Uint8Array;
-}
-
-export interface Prediction {
-  image: string;
-  label: string | null;
-  probability: number | null;
-  probabilities: Record<string, number> | null;
-  error: string | null;
 }
 
 /**
@@ -65,7 +58,7 @@ export class PredictionsService {
     return images;
   }
 
-  async predict(runId: string, images: ImageInput[]): Promise<{ runId: string; classes: string[]; predictions: Prediction[] }> {
+  async predict(runId: string, images: ImageInput[]): Promise<PredictResponse> {
     const model = await this.models.get(runId);
     const predictions: Prediction[] = [];
     for (let start = 0; start < images.length; start += BATCH) predictions.push(...(await this.predictBatch(model, images.slice(start, start + BATCH))));

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { BusConnection, publish } from '@featx/bus';
-import { cancelRunCommand, createRunCommand, SPLITS, TrainingConfig } from '@featx/contracts';
+import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, QueuedCancel, QueuedRun, RunDetails, RunReport, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
 import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, RunRow, RunsRepository } from '@featx/db';
 import { BUS, DATABASE } from '@featx/runtime';
 import { FieldError, invalidFields } from '../common/zod-body.pipe';
-import { EpochMetricView, EvaluationView, QueuedCancel, QueuedRun, RunDetails, RunReport, RunSummary } from './runs.dto';
 import { PlotFile, PlotImage, renderConfusionPlot, renderCurvesPlot } from './run-plots';
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);

@@ -1,30 +1,8 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DATASET_LAYOUTS, SPLITS } from '@featx/contracts';
+import { CommandState, DATASET_LAYOUTS, DatasetDetails, DatasetSummary, QueuedCommand, SPLITS } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatDuration, table } from '../format';
-
-interface DatasetSummary {
-  id: string;
-  name: string;
-  root: string;
-  path: string;
-  layout: string;
-  classes: string[];
-  status: string;
-  error: string | null;
-  imageCount: number;
-  scannedAt: string | null;
-}
-interface DatasetDetails extends DatasetSummary {
-  counts: { bySplit: Record<string, number>; byClass: Record<string, number>; bySplitAndClass: Record<string, Record<string, number>> };
-}
-interface CommandState {
-  id: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'rejected';
-  result: Record<string, unknown> | null;
-  error: string | null;
-}
 
 const POLL_MS = 300;
 
@@ -44,7 +22,7 @@ export function datasetsCommand(client: () => Promise<ApiClient>, print: (text: 
     .option('--json', 'print JSON')
     .action(async (folder: string, opts) => {
       const api = await client();
-      const queued = await api.post<{ commandId: string }>('/datasets', {
+      const queued = await api.post<QueuedCommand>('/datasets', {
         path: path.resolve(folder),
         layout: opts.layout,
         name: opts.name,

@@ -1,16 +1,10 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { FEATURE_DTYPES, POOLINGS } from '@featx/contracts';
+import { CommandState, FEATURE_DTYPES, FeatureFailure, FeatureSetDetails, POOLINGS, QueuedCommand } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { LiveLine, LiveLineOptions } from '../progress-bar';
-import { FeatureFailureView, FeatureSetView, describeFeatureSet, printFailures, progressLine, runLine } from './features.command';
+import { describeFeatureSet, printFailures, progressLine, runLine } from './features.command';
 
-interface CommandState {
-  id: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'rejected';
-  result: Record<string, unknown> | null;
-  error: string | null;
-}
 /** The result of a features.extract command, written by the feature-store service. */
 interface ExtractResult {
   featureSetId: string;
@@ -46,7 +40,7 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
     .option('--json', 'print JSON')
     .action(async (datasetId: string, opts) => {
       const api = await client();
-      const queued = await api.post<{ commandId: string }>('/feature-sets', {
+      const queued = await api.post<QueuedCommand>('/feature-sets', {
         datasetId,
         model: opts.model === BUILTIN_MODEL ? BUILTIN_MODEL : path.resolve(opts.model),
         layer: opts.layer,
@@ -69,12 +63,12 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
       }
 
       const line = new LiveLine({ stream: io.progress, printLine: printError });
-      let set = await api.get<FeatureSetView>(route);
+      let set = await api.get<FeatureSetDetails>(route);
       try {
         while (set.status === 'running') {
           line.update(progressLine(set));
           await sleep(PROGRESS_POLL_MS);
-          set = await api.get<FeatureSetView>(route);
+          set = await api.get<FeatureSetDetails>(route);
         }
       } catch (error) {
         line.finish(); // the last state stays on its own line, above the error
@@ -82,7 +76,7 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
       }
       line.finish(progressLine(set));
 
-      const failures = set.failed > 0 ? await api.get<FeatureFailureView[]>(`${route}/failures?limit=${FAILURES_SHOWN + 1}`) : [];
+      const failures = set.failed > 0 ? await api.get<FeatureFailure[]>(`${route}/failures?limit=${FAILURES_SHOWN + 1}`) : [];
       if (opts.json) print(JSON.stringify({ result, featureSet: set, failures: failures.slice(0, FAILURES_SHOWN) }, null, 2));
       else {
         print(describeFeatureSet(set));

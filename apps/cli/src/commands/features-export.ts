@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { ApiClient, CliError, Download } from '../api-client';
 import { table } from '../format';
-import type { FeatureSetView, FeatureShardView } from './features.command';
+import type { DatasetDetails, FeatureSetDetails, FeatureShardSummary } from '@featx/contracts';
 
 const SPLITS = ['training', 'validation', 'evaluation'] as const;
 const ARRAYS = ['features', 'labels', 'image_ids'] as const;
@@ -57,11 +57,11 @@ export async function exportFeatureSet(
   opts: { format: 'csv' | 'npy'; split?: string; out?: string },
 ): Promise<ExportSummary> {
   const route = `/feature-sets/${encodeURIComponent(setId)}`;
-  const set = await api.get<FeatureSetView>(route);
-  const shards = await api.get<FeatureShardView[]>(`${route}/shards`);
+  const set = await api.get<FeatureSetDetails>(route);
+  const shards = await api.get<FeatureShardSummary[]>(`${route}/shards`);
   const splits = opts.split ? [opts.split] : SPLITS.filter((split) => shards.some((s) => s.split === split && s.rows > 0));
   if (splits.length === 0) throw new CliError(`feature set ${set.id} has no stored rows yet (status ${set.status}); nothing to export`);
-  const { classes } = await api.get<{ classes: string[] }>(`/datasets/${encodeURIComponent(set.datasetId)}`);
+  const { classes } = await api.get<DatasetDetails>(`/datasets/${encodeURIComponent(set.datasetId)}`);
 
   const out = path.resolve(opts.out ?? `featx-export-${set.id.slice(0, 8)}`);
   await fs.mkdir(out, { recursive: true });

@@ -1,46 +1,9 @@
 import { Command } from 'commander';
+import type { FeatureFailure, FeatureSetDetails, FeatureSetSummary, FeatureShardSummary } from '@featx/contracts';
 import { ApiClient } from '../api-client';
 import { formatDuration, table } from '../format';
 import { formatRate, renderProgressBar } from '../progress-bar';
 import { featuresExportCommand } from './features-export';
-
-/** The API's feature-set view (apps/api/src/feature-sets/feature-sets.dto.ts). */
-export interface FeatureSetView {
-  id: string;
-  datasetId: string;
-  datasetName?: string | null;
-  model: string;
-  layer: string;
-  pooling: string;
-  dtype: string;
-  dim: number | null;
-  status: 'running' | 'complete' | 'failed';
-  error: string | null;
-  images: number;
-  stored: number;
-  failed: number;
-  doneAtStart: number;
-  createdAt: string;
-  startedAt: string;
-  finishedAt: string | null;
-  progress: { done: number; total: number; percent: number; imagesPerSecond: number; elapsedSeconds: number; etaSeconds: number | null };
-}
-export interface FeatureShardView {
-  id: string;
-  split: string;
-  index: number;
-  path: string;
-  rows: number;
-  bytes: number;
-  checksum: string | null;
-  status: string;
-  writer: string;
-}
-export interface FeatureFailureView {
-  imageId: number;
-  path: string;
-  reason: string;
-}
 
 const FAILURES_SHOWN = 10;
 
@@ -54,7 +17,7 @@ export function featuresCommand(client: () => Promise<ApiClient>, print: (text: 
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const route = opts.dataset ? `/feature-sets?datasetId=${encodeURIComponent(opts.dataset)}` : '/feature-sets';
-      const rows = await (await client()).get<FeatureSetView[]>(route);
+      const rows = await (await client()).get<FeatureSetSummary[]>(route);
       if (opts.json) return print(JSON.stringify(rows, null, 2));
       if (rows.length === 0) return print('no feature sets yet: featx extract <datasetId> --model resnet50');
       print(
@@ -73,8 +36,8 @@ export function featuresCommand(client: () => Promise<ApiClient>, print: (text: 
     .action(async (id: string, opts) => {
       const api = await client();
       const route = `/feature-sets/${encodeURIComponent(id)}`;
-      const set = await api.get<FeatureSetView>(route);
-      const [shards, failures] = await Promise.all([api.get<FeatureShardView[]>(`${route}/shards`), api.get<FeatureFailureView[]>(`${route}/failures?limit=${FAILURES_SHOWN + 1}`)]);
+      const set = await api.get<FeatureSetDetails>(route);
+      const [shards, failures] = await Promise.all([api.get<FeatureShardSummary[]>(`${route}/shards`), api.get<FeatureFailure[]>(`${route}/failures?limit=${FAILURES_SHOWN + 1}`)]);
       if (opts.json) return print(JSON.stringify({ ...set, shards, failures: failures.slice(0, FAILURES_SHOWN) }, null, 2));
       print(describeFeatureSet(set));
       print(`progress: ${progressLine(set, 20)}`);
@@ -96,26 +59,26 @@ export function featuresCommand(client: () => Promise<ApiClient>, print: (text: 
 }
 
 /** `<id> — dataset <name> (<id>)`, then the configuration. */
-export function describeFeatureSet(set: FeatureSetView): string {
+export function describeFeatureSet(set: FeatureSetDetails): string {
   const dataset = set.datasetName ? `${set.datasetName} (${set.datasetId})` : set.datasetId;
   return `feature set ${set.id} — dataset ${dataset}\nmodel ${set.model}, layer ${layerName(set.layer)}, pooling ${set.pooling}, ${set.dtype}, dim ${set.dim ?? 'not known yet'}`;
 }
 
 /** The progress bar of a set, from the API's progress. */
-export function progressLine(set: FeatureSetView, width = 30): string {
+export function progressLine(set: FeatureSetSummary, width = 30): string {
   const p = set.progress;
   return renderProgressBar({ done: p.done, total: p.total, rate: p.imagesPerSecond > 0 ? p.imagesPerSecond : null, etaSeconds: p.etaSeconds, failed: set.failed, width });
 }
 
 /** `3781 stored, 0 failed, dim 2048, in 1 min 24 s (45.2 img/s)`: what this run did. */
-export function runLine(set: FeatureSetView): string {
+export function runLine(set: FeatureSetSummary): string {
   const resumed = set.doneAtStart > 0 ? `, ${set.doneAtStart} done before this run` : '';
   const rate = set.progress.imagesPerSecond > 0 ? ` (${formatRate(set.progress.imagesPerSecond)} img/s)` : '';
   const when = set.finishedAt ? 'in' : 'running for';
   return `${set.stored} stored, ${set.failed} failed of ${set.images}, dim ${set.dim ?? '?'}, ${when} ${formatDuration(Math.round(set.progress.elapsedSeconds * 1000))}${rate}${resumed}`;
 }
 
-export function printFailures(print: (text: string) => void, set: FeatureSetView, failures: FeatureFailureView[], shown: number): void {
+export function printFailures(print: (text: string) => void, set: FeatureSetSummary, failures: FeatureFailure[], shown: number): void {
   if (set.failed === 0 || failures.length === 0) return;
   print(`failures (${set.failed}${set.failed > shown ? `, the latest ${Math.min(shown, failures.length)}` : ''}):`);
   for (const f of failures.slice(0, shown)) print(`  ${f.path} (image ${f.imageId}): ${f.reason}`);

@@ -1,21 +1,10 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
+import type { Prediction, PredictResponse } from '@featx/contracts';
 import { ApiClient } from '../api-client';
 import { table } from '../format';
 
-interface Prediction {
-  image: string;
-  label: string | null;
-  probability: number | null;
-  probabilities: Record<string, number> | null;
-  error: string | null;
-}
-interface PredictResponse {
-  runId: string;
-  classes: string[];
-  predictions: Prediction[];
-}
 
 /** Paths per request, and files per upload: thousands of images go through in such chunks. */
 const PATHS_PER_REQUEST = 500;

@@ -1,54 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
+import type { EpochMetricView, QueuedCancel, RunDetails, RunReport, RunSummary } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatDuration, table } from '../format';
-
-/** The API's run view (apps/api/src/runs/runs.dto.ts). */
-export interface RunView {
-  id: string;
-  featureSetId: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-  error: string | null;
-  config: Record<string, unknown>;
-  classes: string[];
-  epochs: number;
-  epochsDone: number;
-  bestEpoch: number | null;
-  bestValLoss: number | null;
-  resumes: number;
-  cancelRequested: boolean;
-  worker: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-export interface EpochView {
-  epoch: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  valLoss: number | null;
-  valAccuracy: number | null;
-  learningRate: number;
-  durationMs: number;
-  rowsPerSecond: number;
-}
-export interface RunDetailsView extends RunView {
-  epochMetrics: EpochView[];
-}
-export interface EvaluationView {
-  split: string;
-  accuracy: number;
-  loss: number | null;
-  confusion: number[][];
-  report: string;
-}
-export interface RunReportView {
-  runId: string;
-  status: RunView['status'];
-  classes: string[];
-  evaluations: EvaluationView[];
-}
 
 /** What `runs report --out` writes, each downloaded from GET /runs/:id/plots/<file>. */
 export const PLOT_FILES = ['curves.svg', 'curves.png', 'confusion.svg', 'confusion.png'] as const;
@@ -65,7 +20,7 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const route = opts.featureSet ? `/runs?featureSetId=${encodeURIComponent(opts.featureSet)}` : '/runs';
-      const rows = await (await client()).get<RunView[]>(route);
+      const rows = await (await client()).get<RunSummary[]>(route);
       if (opts.json) return print(JSON.stringify(rows, null, 2));
       if (rows.length === 0) return print('no training runs yet: featx train <featureSetId>');
       print(
@@ -82,7 +37,7 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
     .argument('<id>', 'run id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts) => {
-      const run = await (await client()).get<RunDetailsView>(`/runs/${encodeURIComponent(id)}`);
+      const run = await (await client()).get<RunDetails>(`/runs/${encodeURIComponent(id)}`);
       if (opts.json) return print(JSON.stringify(run, null, 2));
       print(describeRun(run));
       if (run.epochMetrics.length === 0) print('no finished epoch yet');
@@ -97,7 +52,7 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
     .option('--json', 'print JSON')
     .action(async (id: string, opts) => {
       const api = await client();
-      const report = await api.get<RunReportView>(`/runs/${encodeURIComponent(id)}/report`);
+      const report = await api.get<RunReport>(`/runs/${encodeURIComponent(id)}/report`);
       if (opts.json) print(JSON.stringify(report, null, 2));
       else printReport(print, report);
       if (opts.out === undefined) return;
@@ -112,7 +67,7 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
     .argument('<id>', 'run id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts) => {
-      const queued = await (await client()).post<{ commandId: string; runId: string }>(`/runs/${encodeURIComponent(id)}/cancel`, {});
+      const queued = await (await client()).post<QueuedCancel>(`/runs/${encodeURIComponent(id)}/cancel`, {});
       print(opts.json ? JSON.stringify(queued) : `cancel of run ${queued.runId} requested (command ${queued.commandId})`);
     });
 
@@ -120,7 +75,7 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
 }
 
 /** `run <id> — feature set <id>`, the status, then the configuration. */
-export function describeRun(run: RunView): string {
+export function describeRun(run: RunSummary): string {
   const lines = [`run ${run.id} — feature set ${run.featureSetId}`];
   let status = `status ${run.status}${run.error ? `: ${run.error}` : ''}${run.cancelRequested && run.status === 'running' ? ' (cancel requested)' : ''} — epoch ${run.epochsDone}/${run.epochs}`;
   if (run.bestEpoch !== null) status += `, best epoch ${run.bestEpoch}${run.bestValLoss !== null ? ` (val_loss ${fixed(run.bestValLoss)})` : ''}`;
@@ -151,7 +106,7 @@ export function describeConfig(c: Record<string, unknown>): string {
   return parts.join(', ');
 }
 
-export function epochsTable(epochs: EpochView[]): string {
+export function epochsTable(epochs: EpochMetricView[]): string {
   return table(
     ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'time', 'rows/s'],
     epochs.map((e) => [e.epoch, fixed(e.trainLoss), fixed(e.trainAccuracy), fixed(e.valLoss), fixed(e.valAccuracy), e.learningRate.toPrecision(3), formatDuration(e.durationMs), formatCount(e.rowsPerSecond)]),
@@ -159,7 +114,7 @@ export function epochsTable(epochs: EpochView[]): string {
 }
 
 /** Each split's report text as scikit-learn prints it, then its confusion matrix. */
-export function printReport(print: (text: string) => void, report: RunReportView): void {
+export function printReport(print: (text: string) => void, report: RunReport): void {
   if (report.evaluations.length === 0) {
     print(`run ${report.runId} (${report.status}) has no evaluation yet`);
     return;

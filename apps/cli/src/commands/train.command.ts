@@ -1,20 +1,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { HEADS, OPTIMIZERS } from '@featx/contracts';
+import { EpochMetricView, HEADS, OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatDuration } from '../format';
 import { LiveLine, LiveLineOptions, renderProgressBar } from '../progress-bar';
-import { EpochView, FINISHED_STATUSES, fixed, formatCount, RunDetailsView, RunReportView } from './runs.command';
+import { FINISHED_STATUSES, fixed, formatCount } from './runs.command';
 
 const POLL_MS = 500;
 
 export interface TrainCommandIo {
   /** Where the live progress goes; default process.stderr (redrawn in place when a TTY). */
   progress?: LiveLineOptions['stream'];
-}
-
-interface QueuedRun {
-  commandId: string;
-  runId: string;
 }
 
 /**
@@ -67,7 +62,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
       if (!opts.json) print(`run ${queued.runId} queued — featx runs show ${queued.runId} to look at it, featx runs cancel ${queued.runId} to stop it`);
 
       const run = await followRun(api, queued.runId, opts.json ? () => undefined : print, new LiveLine({ stream: io.progress, printLine: printError }));
-      const report = run.status === 'succeeded' ? await api.get<RunReportView>(`/runs/${run.id}/report`) : undefined;
+      const report = run.status === 'succeeded' ? await api.get<RunReport>(`/runs/${run.id}/report`) : undefined;
       if (opts.json) print(JSON.stringify({ run, report }, null, 2));
       else printOutcome(print, run, report);
       if (run.status !== 'succeeded') throw new CliError(`run ${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}`);
@@ -78,10 +73,10 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
  * Polls the run until it has finished, printing each epoch once as it appears; between epochs the
  * live line shows epochs done of planned, the last epoch's rows/s and an ETA from the mean epoch time.
  */
-async function followRun(api: ApiClient, runId: string, print: (text: string) => void, line: LiveLine): Promise<RunDetailsView> {
+async function followRun(api: ApiClient, runId: string, print: (text: string) => void, line: LiveLine): Promise<RunDetails> {
   const route = `/runs/${runId}`;
   let printed = 0;
-  let run = await api.get<RunDetailsView>(route);
+  let run = await api.get<RunDetails>(route);
   try {
     for (;;) {
       const fresh = run.epochMetrics.filter((e) => e.epoch > printed);
@@ -93,7 +88,7 @@ async function followRun(api: ApiClient, runId: string, print: (text: string) =>
       if (FINISHED_STATUSES.has(run.status)) break;
       line.update(liveText(run));
       await sleep(POLL_MS);
-      run = await api.get<RunDetailsView>(route);
+      run = await api.get<RunDetails>(route);
     }
   } catch (error) {
     line.finish(); // the last state stays on its own line, above the error
@@ -104,7 +99,7 @@ async function followRun(api: ApiClient, runId: string, print: (text: string) =>
 }
 
 /** `Epoch 3/25 — loss: 0.4123 - accuracy: 0.8712 - val_loss: 0.3890 - val_accuracy: 0.8827 — 2.1 s, 1,460 rows/s` */
-export function epochLine(e: EpochView, epochs: number): string {
+export function epochLine(e: EpochMetricView, epochs: number): string {
   const metrics = [`loss: ${fixed(e.trainLoss)}`, `accuracy: ${fixed(e.trainAccuracy)}`];
   if (e.valLoss !== null) metrics.push(`val_loss: ${fixed(e.valLoss)}`);
   if (e.valAccuracy !== null) metrics.push(`val_accuracy: ${fixed(e.valAccuracy)}`);
@@ -112,7 +107,7 @@ export function epochLine(e: EpochView, epochs: number): string {
 }
 
 /** `queued, waiting for a trainer`, or `epoch 4/25 [███░░…] 3/25 12% · 1460 rows/s · ETA 45s`. */
-export function liveText(run: RunDetailsView): string {
+export function liveText(run: RunDetails): string {
   if (run.status === 'queued') return `run ${run.id.slice(0, 8)} queued, waiting for a trainer…`;
   const epochs = run.epochMetrics;
   const last = epochs[epochs.length - 1];
@@ -128,7 +123,7 @@ export function liveText(run: RunDetailsView): string {
   return `epoch ${Math.min(run.epochsDone + 1, run.epochs)}/${run.epochs}${run.cancelRequested ? ' (cancelling)' : ''} ${bar}`;
 }
 
-function printOutcome(print: (text: string) => void, run: RunDetailsView, report: RunReportView | undefined): void {
+function printOutcome(print: (text: string) => void, run: RunDetails, report: RunReport | undefined): void {
   const stoppedEarly = run.status === 'succeeded' && run.epochsDone < run.epochs;
   let summary = `run ${run.id} ${run.status}${run.error ? `: ${run.error}` : ''} after ${run.epochsDone}/${run.epochs} epochs${stoppedEarly ? ' (stopped early)' : ''}`;
   if (run.bestEpoch !== null) summary += `; best epoch ${run.bestEpoch}${run.bestValLoss !== null ? ` (val_loss ${fixed(run.bestValLoss)})` : ''}`;

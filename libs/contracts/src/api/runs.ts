@@ -1,10 +1,12 @@
-/** What the runs endpoints return. */
-export type RunStatusView = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+import type { Split } from '../messages/datasets';
+import type { RunStatus } from '../messages/runs';
+
+/** What the runs endpoints of the admin API return. */
 
 export interface RunSummary {
   id: string;
   featureSetId: string;
-  status: RunStatusView;
+  status: RunStatus;
   error: string | null;
   /** The training configuration, defaults filled in (contracts' trainingConfigSchema). */
   config: Record<string, unknown>;
@@ -53,7 +55,7 @@ export interface ClassMetrics {
 
 /** A classification report on one split. */
 export interface EvaluationView {
-  split: 'training' | 'validation' | 'evaluation';
+  split: Split;
   accuracy: number;
   loss: number | null;
   perClass: Array<ClassMetrics & { label: string }>;
@@ -68,7 +70,7 @@ export interface EvaluationView {
 
 export interface RunReport {
   runId: string;
-  status: RunStatusView;
+  status: RunStatus;
   classes: string[];
   /** Per split, in the order training, validation, evaluation; empty until the run is evaluated. */
   evaluations: EvaluationView[];

@@ -1,4 +1,4 @@
-/** What the feature-sets endpoints return. */
+/** What the feature-sets endpoints of the admin API return. */
 export interface FeatureSetProgress {
   /** Images with a vector or a failure: stored + failed. */
   done: number;

@@ -1,4 +1,4 @@
-/** What the datasets endpoints return. */
+/** What the datasets endpoints of the admin API return (GET /datasets, GET /datasets/:id). */
 export interface DatasetSummary {
   id: string;
   name: string;
@@ -21,10 +21,4 @@ export interface DatasetDetails extends DatasetSummary {
     byClass: Record<string, number>;
     bySplitAndClass: Record<string, Record<string, number>>;
   };
-}
-
-export interface QueuedCommand {
-  commandId: string;
-  type: string;
-  status: 'queued';
 }
