@@ -1,0 +1,167 @@
+/**
+ * The fault tests' own NATS and Postgres: started here on free ports with their own data folders,
+ * so that they can be killed and restarted without touching the machine's shared servers.
+ */
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import * as os from 'node:os';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { ShardReader } from '@featx/features';
+import { reachable, waitFor } from '../../tools/local-stack';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface OwnNats {
+  url: string;
+  port: number;
+  start(): Promise<void>;
+  /** SIGTERM (or the given signal), waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** `nats-server -a 127.0.0.1 -p <port> -js -sd <storeDir>`; restarts keep the same store. */
+export async function ownNats(storeDir: string): Promise<OwnNats> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const nats: OwnNats = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    async start() {
+      child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
+      await waitFor(() => reachable('127.0.0.1', port), 15000, `nats-server did not start on ${port}`);
+    },
+    async stop(signal = 'SIGTERM') {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise((resolve) => c.once('exit', resolve));
+      c.kill(signal);
+      await exited;
+    },
+  };
+  await nats.start();
+  return nats;
+}
+
+export interface OwnPostgres {
+  url: string;
+  port: number;
+  dir: string;
+  start(): Promise<void>;
+  /** pg_ctl stop with the given mode (immediate = like a crash: no checkpoint, recovery at start). */
+  stop(mode?: 'fast' | 'immediate'): void;
+}
+
+/** The Postgres found under /usr/lib/postgresql/<version>/bin, or undefined. */
+export function postgresBin(): string | undefined {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return undefined;
+  const versions = readdirSync(base).filter((v) => existsSync(path.join(base, v, 'bin/pg_ctl'))).sort((a, b) => Number(b) - Number(a));
+  return versions.length ? path.join(base, versions[0], 'bin') : undefined;
+}
+
+/**
+ * A throw-away cluster (initdb, trust authentication) run as the postgres user when this process
+ * is root (Postgres refuses to run as root).
+ */
+export async function ownPostgres(): Promise<OwnPostgres> {
+  const bin = postgresBin();
+  if (!bin) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql/*/bin');
+  const port = await freePort();
+  // A folder of its own directly under the temporary folder, so that the postgres user can reach it.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'featx-faults-pg-'));
+  const dataDir = path.join(dir, 'pgdata');
+  mkdirSync(dataDir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    chownSync(dir, uid, gid);
+    chownSync(dataDir, uid, gid);
+  }
+  const run = (tool: string, args: string[]) => {
+    const command = asRoot ? 'runuser' : path.join(bin, tool);
+    const full = asRoot ? ['-u', 'postgres', '--', path.join(bin, tool), ...args] : args;
+    execFileSync(command, full, { stdio: 'ignore', cwd: '/tmp' });
+  };
+  run('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync']);
+  const pg: OwnPostgres = {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    dir,
+    async start() {
+      run('pg_ctl', ['-D', dataDir, '-l', path.join(dir, 'postgres.log'), '-w', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`, 'start']);
+      await waitFor(() => reachable('127.0.0.1', port), 15000, `postgres did not start on ${port}`);
+    },
+    stop(mode = 'fast') {
+      run('pg_ctl', ['-D', dataDir, '-m', mode, '-w', 'stop']);
+    },
+  };
+  await pg.start();
+  return pg;
+}
+
+export interface SetCheck {
+  images: number;
+  /** feature_sets.stored / failed / status */
+  stored: number;
+  failed: number;
+  status: string;
+  /** count(feature_vectors), count(feature_failures) */
+  vectorRows: number;
+  failureRows: number;
+  /** rows across the set's shard files, as ShardReader reads them */
+  shardRows: number;
+  /** image ids in the shards more than once */
+  duplicated: number;
+  /** the dataset's images found in no shard and with no failure */
+  missing: number;
+  /** shards whose file length differs from the committed rows in the database */
+  shardsOffCommitted: number;
+}
+
+/** Counts from the database and from the shard files themselves (not from logs). */
+export async function checkFeatureSet(db: Client, featuresDir: string, featureSetId: string): Promise<SetCheck> {
+  const set = (await db.query('SELECT dataset_id, images, stored, failed, status FROM feature_sets WHERE id = $1', [featureSetId])).rows[0];
+  const vectorRows = Number((await db.query('SELECT count(*) FROM feature_vectors WHERE feature_set_id = $1', [featureSetId])).rows[0].count);
+  const failures = (await db.query('SELECT image_id FROM feature_failures WHERE feature_set_id = $1', [featureSetId])).rows.map((r) => Number(r.image_id));
+  const shards = (await db.query('SELECT path, rows FROM feature_shards WHERE feature_set_id = $1', [featureSetId])).rows;
+  const seen = new Map<number, number>();
+  let shardRows = 0;
+  let shardsOffCommitted = 0;
+  for (const shard of shards) {
+    const reader = await ShardReader.open(path.join(featuresDir, shard.path));
+    try {
+      if (reader.rows !== shard.rows) shardsOffCommitted += 1;
+      shardRows += reader.rows;
+      const { imageIds } = await reader.read(0, reader.rows);
+      for (const id of imageIds) seen.set(Number(id), (seen.get(Number(id)) ?? 0) + 1);
+    } finally {
+      await reader.close();
+    }
+  }
+  const failed = new Set(failures);
+  const imageIds = (await db.query("SELECT id FROM images WHERE dataset_id = $1 AND status <> 'missing'", [set.dataset_id])).rows.map((r) => Number(r.id));
+  return {
+    images: set.images,
+    stored: set.stored,
+    failed: set.failed,
+    status: set.status,
+    vectorRows,
+    failureRows: failures.length,
+    shardRows,
+    duplicated: [...seen.values()].filter((n) => n > 1).length,
+    missing: imageIds.filter((id) => !seen.has(id) && !failed.has(id)).length,
+    shardsOffCommitted,
+  };
+}
