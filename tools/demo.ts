@@ -1,8 +1,9 @@
 /**
  * `npm run demo [folder]`: the main job end to end on this machine, with embedded defaults.
  * Uses NATS and Postgres where they answer (else starts nats-server and an embedded PostgreSQL),
- * starts the services (two extractor replicas), registers the dataset and extracts its features
- * with the shared MobileNetV2 through the featx CLI, as a user would.
+ * starts the services (two extractor replicas), then through the featx CLI, as a user would:
+ * registers the dataset, extracts its features with the shared MobileNetV2, trains the tutorial's
+ * MLP on them, prints and draws the evaluation report, and classifies the shared test photos.
  */
 import * as path from 'node:path';
 import { loadConfig, REPO_ROOT } from '../libs/runtime/src/config';
@@ -12,6 +13,7 @@ import { launchServices, serviceInstances } from './service-launcher';
 
 const DEFAULT_DATASET = path.resolve(REPO_ROOT, '../shared/datasets/clothing-small');
 const DEFAULT_MODEL = path.resolve(REPO_ROOT, '../shared/models/mobilenet_v2_1.0_224');
+const NEW_PHOTOS = path.resolve(REPO_ROOT, '../shared/models/test_images');
 
 async function main() {
   const folder = path.resolve(process.argv[2] ?? DEFAULT_DATASET);
@@ -39,6 +41,14 @@ async function main() {
     await cli('datasets', 'show', added.dataset.id);
     await cli('extract', added.dataset.id, '--model', process.env.FEATX_DEMO_MODEL ?? DEFAULT_MODEL, '--pool', 'avg');
     await cli('features', 'ls', '--dataset', added.dataset.id);
+    const sets = JSON.parse(await cli('features', 'ls', '--dataset', added.dataset.id, '--json')) as Array<{ id: string; pooling: string; status: string }>;
+    const featureSet = sets.find((set) => set.pooling === 'avg' && set.status === 'complete');
+    if (!featureSet) throw new Error('the extraction did not complete');
+    await cli('train', featureSet.id, '--epochs', '25');
+    const runs = JSON.parse(await cli('runs', 'ls', '--feature-set', featureSet.id, '--json')) as Array<{ id: string; status: string }>;
+    const run = runs.filter((r) => r.status === 'succeeded').at(-1)!;
+    await cli('runs', 'report', run.id, '--out', path.join(config.stateDir, 'demo-report'));
+    await cli('predict', run.id, NEW_PHOTOS);
     say('done. `npm run dev` keeps the services running; the API docs are then at http://127.0.0.1:3000/docs');
   } finally {
     await services.stop();

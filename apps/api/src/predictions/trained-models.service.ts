@@ -6,7 +6,7 @@ import { RunsRepository } from '@featx/db';
 import { readNpy } from '@featx/features';
 import { loadTrainedHead, TrainableHead } from '@featx/learning';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
-import { createFeatureExtractor, FeatureExtractor } from '@featx/vision';
+import { createFeatureExtractor, FeatureExtractor, selectBackend } from '@featx/vision';
 import { Pooling } from '@featx/contracts';
 
 /** featx-head.json, written by the trainer beside the exported head. */
@@ -67,6 +67,8 @@ export class TrainedModelsService implements OnApplicationShutdown {
   }
 
   private async load(dir: string): Promise<TrainedModel> {
+    // The head is built as TF.js layers: the backend must be ready before anything else.
+    await selectBackend(this.config.vision.backend, { log: (line) => this.logger.info(line) });
     const metadata = JSON.parse(await fs.readFile(path.join(dir, 'featx-head.json'), 'utf8')) as TrainedHeadMetadata;
     const head = await loadTrainedHead(dir);
     const { model, layer, pooling } = metadata.network;
