@@ -11,3 +11,15 @@ export class UuidParamPipe implements PipeTransform<string, string> {
     return value.toLowerCase();
   }
 }
+
+/** An optional UUID in the query string: absent stays undefined, anything else must be a UUID. */
+export class OptionalUuidQueryPipe implements PipeTransform<string | undefined, string | undefined> {
+  private readonly uuid: UuidParamPipe;
+  constructor(name: string) {
+    this.uuid = new UuidParamPipe(name);
+  }
+
+  transform(value: string | undefined): string | undefined {
+    return value === undefined || value === '' ? undefined : this.uuid.transform(value);
+  }
+}

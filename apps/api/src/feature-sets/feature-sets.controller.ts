@@ -1,23 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import { Body, Controller, Get, HttpCode, Param, PipeTransform, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ExtractFeaturesOptions, extractFeaturesOptionsSchema } from '@featx/contracts';
 import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
-import { UuidParamPipe } from '../common/uuid-param.pipe';
+import { OptionalUuidQueryPipe, UuidParamPipe } from '../common/uuid-param.pipe';
 import { FeatureSetsService } from './feature-sets.service';
 import { EXPORT_HEADERS, ExportQuery, exportQuerySchema } from './feature-export.service';
-
-/** An optional UUID in the query string: absent stays undefined, anything else must be a UUID. */
-class OptionalUuidQueryPipe implements PipeTransform<string | undefined, string | undefined> {
-  private readonly uuid: UuidParamPipe;
-  constructor(name: string) {
-    this.uuid = new UuidParamPipe(name);
-  }
-
-  transform(value: string | undefined): string | undefined {
-    return value === undefined || value === '' ? undefined : this.uuid.transform(value);
-  }
-}
 
 @ApiTags('feature-sets')
 @ApiBearerAuth()

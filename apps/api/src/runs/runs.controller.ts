@@ -2,21 +2,9 @@ import { Body, Controller, Get, HttpCode, NotFoundException, Param, PipeTransfor
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { TrainingConfig, trainingConfigSchema } from '@featx/contracts';
 import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
-import { UuidParamPipe } from '../common/uuid-param.pipe';
+import { OptionalUuidQueryPipe, UuidParamPipe } from '../common/uuid-param.pipe';
 import { PLOT_FILES, PlotFile } from './run-plots';
 import { RunsService } from './runs.service';
-
-/** An optional UUID in the query string: absent stays undefined, anything else must be a UUID. */
-class OptionalUuidQueryPipe implements PipeTransform<string | undefined, string | undefined> {
-  private readonly uuid: UuidParamPipe;
-  constructor(name: string) {
-    this.uuid = new UuidParamPipe(name);
-  }
-
-  transform(value: string | undefined): string | undefined {
-    return value === undefined || value === '' ? undefined : this.uuid.transform(value);
-  }
-}
 
 /** The plots there are; any other name is a 404, like any other unknown route. */
 class PlotFilePipe implements PipeTransform<string, PlotFile> {
