@@ -1,0 +1,3 @@
+export * from './onnx-feature-extractor';
+export * from './pool';
+export * from './test-models';

@@ -1,0 +1,236 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type * as ortTypes from 'onnxruntime-node';
+import {
+  preprocessInto,
+  pooledDim,
+  type DecodedImage,
+  type FeatureBatch,
+  type FeatureExtractor,
+  type Pooling,
+  type Preprocessing,
+} from '@featx/vision';
+import { nhwcToNchw, poolOutput, type FeatureLayout } from './pool';
+
+type Ort = typeof ortTypes;
+
+/** How to feed an ONNX model and read its features. */
+export interface OnnxModelSpec {
+  /** Graph input to feed; default the model's first input. */
+  inputName?: string;
+  /**
+   * Layout of the image input, and of a 4-D output (a PyTorch export is NCHW both ways, a
+   * tf2onnx/Keras export NHWC). Images are preprocessed NHWC and transposed for NCHW.
+   */
+  layout: FeatureLayout;
+  /** [height, width] images must have. */
+  inputSize: [number, number];
+  preprocessing: Preprocessing;
+  /** Graph output holding the features; default the model's first output. */
+  outputName?: string;
+}
+
+export interface OnnxFeatureExtractorOptions {
+  /** A .onnx file, or its bytes. */
+  modelPath: string | Uint8Array;
+  spec: OnnxModelSpec;
+  /** Default 'none' (flatten in NHWC order, like the TF.js engine). */
+  pooling?: Pooling;
+  /** ORT intra-op threads; default os.availableParallelism() (the cores this process may use). */
+  threads?: number;
+  /**
+   * ORT execution providers in order of preference; default ['cpu']. GPU users pass ['cuda', 'cpu']
+   * or ['tensorrt', 'cuda', 'cpu'] — these need the CUDA/TensorRT build of onnxruntime-node
+   * (`npm install onnxruntime-node --onnxruntime-node-install=cuda`) and the CUDA libraries;
+   * the npm package bundles the CPU provider only.
+   */
+  executionProviders?: string[];
+  /** Name for `id`; default the file's base name (or 'onnx' for bytes). */
+  name?: string;
+  /** ORT graph optimisation; default 'all'. */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+let ortModule: Ort | null | undefined;
+
+function loadOrt(): Ort | null {
+  if (ortModule === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      ortModule = require('onnxruntime-node') as Ort;
+    } catch {
+      ortModule = null;
+    }
+  }
+  return ortModule;
+}
+
+/** True when onnxruntime-node (its native binding) loads in this process; engines fall back otherwise. */
+export function detectOnnxAvailable(): boolean {
+  return loadOrt() !== null;
+}
+
+interface TensorLike {
+  shape: number[];
+  rank: number;
+  data(): Promise<Float32Array | Int32Array | Uint8Array>;
+}
+
+function isTensorLike(batch: unknown): batch is TensorLike {
+  return !Array.isArray(batch) && typeof batch === 'object' && batch !== null && 'shape' in batch && typeof (batch as TensorLike).data === 'function';
+}
+
+export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOptions): Promise<FeatureExtractor> {
+  const ort = loadOrt();
+  if (!ort) throw new Error('onnxruntime-node is not available in this process (native binding failed to load)');
+  const { spec } = options;
+  const pooling: Pooling = options.pooling ?? 'none';
+  const threads = options.threads ?? os.availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
+  const [height, width] = spec.inputSize;
+  if (spec.layout !== 'NCHW' && spec.layout !== 'NHWC') throw new Error(`layout must be NCHW or NHWC, got ${String(spec.layout)}`);
+  const executionProviders = options.executionProviders ?? ['cpu'];
+
+  const sessionOptions: ortTypes.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    executionProviders,
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+  };
+  const session =
+    typeof options.modelPath === 'string'
+      ? await ort.InferenceSession.create(options.modelPath, sessionOptions)
+      : await ort.InferenceSession.create(options.modelPath, sessionOptions);
+
+  let featureShape: number[];
+  let inputName: string;
+  let outputName: string;
+  try {
+    inputName = spec.inputName ?? session.inputNames[0]!;
+    outputName = spec.outputName ?? session.outputNames[0]!;
+    if (!session.inputNames.includes(inputName)) {
+      throw new Error(`ONNX model has no input '${inputName}' (inputs: ${session.inputNames.join(', ')})`);
+    }
+    if (!session.outputNames.includes(outputName)) {
+      throw new Error(`ONNX model has no output '${outputName}' (outputs: ${session.outputNames.join(', ')})`);
+    }
+    // Feature shape: run one zero image (robust to dynamic dims in the model's metadata).
+    const probe = await runRaw(ort, session, inputName, outputName, new Float32Array(height * width * 3), 1, height, width, spec.layout);
+    const dims = probe.dims;
+    if (dims.length === 4) {
+      featureShape = spec.layout === 'NCHW' ? [dims[2]!, dims[3]!, dims[1]!] : [dims[1]!, dims[2]!, dims[3]!];
+    } else if (dims.length === 2) {
+      featureShape = [dims[1]!];
+    } else {
+      throw new Error(`output '${outputName}' is [${dims.join(',')}]; need [N,C,H,W], [N,H,W,C] or [N,D]`);
+    }
+    pooledDim(featureShape, pooling); // validates pooling against the shape
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+
+  const dim = pooledDim(featureShape, pooling);
+  const name = options.name ?? (typeof options.modelPath === 'string' ? path.basename(options.modelPath, '.onnx') : 'onnx');
+  const provider = executionProviders[0] ?? 'cpu';
+  const id = `${name}:${outputName}:${pooling}`;
+  let disposed = false;
+  const perImage = height * width * 3;
+
+  return {
+    id,
+    inputSize: [height, width],
+    preprocessing: spec.preprocessing,
+    featureShape,
+    pooling,
+    dim,
+    backend: `onnxruntime-${provider}`,
+    async extract(batch): Promise<FeatureBatch> {
+      if (disposed) throw new Error(`feature extractor ${id} is disposed`);
+      let nhwc: Float32Array;
+      let n: number;
+      if (isTensorLike(batch)) {
+        const [bn, bh, bw, bc] = batch.shape;
+        if (batch.rank !== 4 || bh !== height || bw !== width || bc !== 3) {
+          throw new Error(`input tensor is [${batch.shape.join(',')}]; ${id} needs [N,${height},${width},3]`);
+        }
+        const values = await batch.data();
+        nhwc = values instanceof Float32Array ? values : Float32Array.from(values);
+        n = bn!;
+      } else {
+        const images = batch as readonly DecodedImage[];
+        n = images.length;
+        nhwc = new Float32Array(n * perImage);
+        images.forEach((image, i) => {
+          if (image.width !== width || image.height !== height || image.data.length !== perImage) {
+            throw new Error(`image ${i} is ${image.width}x${image.height}; ${id} needs ${width}x${height} (decode with size [${height}, ${width}])`);
+          }
+          preprocessInto(image.data, spec.preprocessing, nhwc, i * perImage);
+        });
+      }
+      if (n === 0) return { data: new Float32Array(0), shape: [0, dim] };
+      const out = await runRaw(ort, session, inputName, outputName, nhwc, n, height, width, spec.layout);
+      return poolOutput(out.data, out.dims, spec.layout, pooling);
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      void session.release();
+    },
+  };
+}
+
+async function runRaw(
+  ort: Ort,
+  session: ortTypes.InferenceSession,
+  inputName: string,
+  outputName: string,
+  nhwc: Float32Array,
+  n: number,
+  height: number,
+  width: number,
+  layout: FeatureLayout,
+): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  const input =
+    layout === 'NCHW'
+      ? new ort.Tensor('float32', nhwcToNchw(nhwc, n, height, width, 3), [n, 3, height, width])
+      : new ort.Tensor('float32', nhwc, [n, height, width, 3]);
+  let results: ortTypes.InferenceSession.ReturnType;
+  try {
+    results = await session.run({ [inputName]: input }, [outputName]);
+  } catch (error) {
+    if (!(error instanceof TypeError && /tensor's data must be type of/.test(error.message)) || !allowCrossRealmTypedArrays()) throw error;
+    results = await session.run({ [inputName]: input }, [outputName]);
+  }
+  const output = results[outputName];
+  if (!output) throw new Error(`ONNX run returned no '${outputName}'`);
+  try {
+    if (output.type !== 'float32') throw new Error(`output '${outputName}' is ${output.type}; need float32`);
+    return { data: output.data as Float32Array, dims: output.dims };
+  } finally {
+    input.dispose();
+  }
+}
+
+let crossRealmPatched = false;
+
+/**
+ * Under jest (a vm context per test file) the native binding returns typed arrays of the outer
+ * realm, which fail onnxruntime-common's `instanceof Float32Array`. Only once that failure is seen,
+ * make `instanceof` on this realm's typed-array constructors check the brand tag instead (what
+ * instanceof means for a genuine typed array anyway). Returns false if already patched.
+ */
+function allowCrossRealmTypedArrays(): boolean {
+  if (crossRealmPatched) return false;
+  crossRealmPatched = true;
+  const constructors = [Float32Array, Float64Array, Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
+  for (const ctor of constructors) {
+    const tag = `[object ${ctor.name}]`;
+    Object.defineProperty(ctor, Symbol.hasInstance, {
+      configurable: true,
+      value: (value: unknown) => Object.prototype.toString.call(value) === tag,
+    });
+  }
+  return true;
+}

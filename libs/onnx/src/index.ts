@@ -1,0 +1,2 @@
+export * from './exporter';
+export * from './engine';
