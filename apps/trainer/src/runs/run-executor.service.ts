@@ -169,7 +169,6 @@ export class RunExecutor {
           bestValLoss: improved ? validation!.loss : meta.bestValLoss,
           epochsSinceBest: improved ? 0 : meta.epochsSinceBest + 1,
         };
-        await this.checkpoint(context, head, meta, improved);
         const metric = {
           runId: run.id,
           epoch: epoch + 1,
@@ -181,7 +180,11 @@ export class RunExecutor {
           durationMs,
           rowsPerSecond: training.rowsPerSecond,
         };
+        // The epoch goes on record before its checkpoint: a trainer killed in between leaves the
+        // previous checkpoint, and the resumed run trains this epoch again (its row is replaced),
+        // so no epoch is ever skipped or recorded twice.
         await this.runs.recordEpoch(metric, { epochsDone: meta.epochsDone, bestEpoch: meta.bestEpoch, bestValLoss: meta.bestValLoss, artifactsPath: artifacts.relativePath });
+        await this.checkpoint(context, head, meta, improved);
         await publish(this.bus, epochFinishedEvent, { v: 1, ...metric, epochs: config.epochs, durationMs }).catch(() => undefined);
         if (config.earlyStoppingPatience !== undefined && meta.epochsSinceBest >= config.earlyStoppingPatience) {
           this.logger.info('early stopping', { runId: run.id, epoch: epoch + 1, bestEpoch: meta.bestEpoch });
