@@ -5,9 +5,8 @@ import sharp from 'sharp';
 import { Client } from 'pg';
 import { connectBus, BusConnection } from '@featx/bus';
 import { encodeMessage } from '@featx/contracts';
-import { startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
+import { startTestServices, TestServices, runTestCli, callTestApi } from './support/test-services';
 import { TEST_NATS_URL } from '@featx/testing';
-import { runCli } from '../apps/cli/src/cli';
 
 /**
  * The foundation end to end: the featx CLI and plain NATS clients drive the API and the ingest
@@ -43,22 +42,9 @@ describe('registering datasets (API, bus, ingest, CLI)', () => {
     await img.toFormat(format).toFile(file);
   }
 
-  async function cli(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(['--api-url', services.apiUrl, '--token', TEST_API_TOKEN, ...args], (t) => out.push(t), (t) => err.push(t));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const cli = (...args: string[]) => runTestCli(services.apiUrl, args);
 
-  async function api(method: string, route: string, body?: unknown, token: string | null = TEST_API_TOKEN) {
-    const response = await fetch(`${services.apiUrl}${route}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const api = (method: string, route: string, body?: unknown, token?: string | null) => callTestApi(services.apiUrl, method, route, body, token);
 
   async function addJson(folder: string, ...extra: string[]) {
     const result = await cli('datasets', 'add', folder, '--json', ...extra);

@@ -8,8 +8,7 @@ import { featureBatch } from '@featx/contracts';
 import { readNpy, ShardReader } from '@featx/features';
 import { createFeatureExtractor, decodeImage, FeatureExtractor } from '@featx/vision';
 import { SHARED_DIR, sharedAvailable, TEST_NATS_URL } from '@featx/testing';
-import { startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
-import { runCli } from '../apps/cli/src/cli';
+import { startTestServices, TestServices, runTestCli } from './support/test-services';
 
 const MODEL_DIR = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
 const CLOTHING = path.join(SHARED_DIR, 'datasets/clothing-small');
@@ -72,12 +71,7 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     if (dataRoot) await fs.rm(dataRoot, { recursive: true, force: true });
   });
 
-  async function cli(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(['--api-url', services.apiUrl, '--token', TEST_API_TOKEN, ...args], (t) => out.push(t), (t) => err.push(t));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const cli = (...args: string[]) => runTestCli(services.apiUrl, args);
 
   async function featureSet(dtype: string) {
     const { rows } = await db.query("SELECT * FROM feature_sets WHERE dataset_id = $1 AND dtype = $2 AND model <> 'resnet50'", [datasetId, dtype]);

@@ -6,8 +6,7 @@ import { Client } from 'pg';
 import { connectBus, BusConnection } from '@featx/bus';
 import { decodeMessage } from '@featx/contracts';
 import { TEST_NATS_URL } from '@featx/testing';
-import { startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
-import { runCli } from '../apps/cli/src/cli';
+import { startTestServices, TestServices, runTestCli, callTestApi } from './support/test-services';
 import { formatEta, LiveLine, renderProgressBar } from '../apps/cli/src/progress-bar';
 
 /**
@@ -62,23 +61,10 @@ describe('feature sets (API, bus, CLI)', () => {
     await fs.rm(outside, { recursive: true, force: true });
   });
 
-  async function cli(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const progress = { isTTY: false, write: () => true };
-    const code = await runCli(['--api-url', services.apiUrl, '--token', TEST_API_TOKEN, ...args], (t) => out.push(t), (t) => err.push(t), { progress });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const progress = { isTTY: false, write: () => true };
+  const cli = (...args: string[]) => runTestCli(services.apiUrl, args, { progress });
 
-  async function api(method: string, route: string, body?: unknown) {
-    const response = await fetch(`${services.apiUrl}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${TEST_API_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const api = (method: string, route: string, body?: unknown, token?: string | null) => callTestApi(services.apiUrl, method, route, body, token);
 
   const commandCount = async () => (await db.query('SELECT count(*)::int AS n FROM commands')).rows[0].n as number;
 

@@ -8,8 +8,7 @@ import { readNpy, ShardWriter } from '@featx/features';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JsonLogger } from '@featx/runtime';
-import { startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
-import { runCli } from '../apps/cli/src/cli';
+import { startTestServices, TestServices, TEST_API_TOKEN, runTestCli } from './support/test-services';
 import { ApiClient } from '../apps/cli/src/api-client';
 import { FeatureSetExporter } from '../apps/api/src/feature-sets/feature-export.service';
 
@@ -93,12 +92,7 @@ describe('exporting feature sets (API, CLI)', () => {
     if (outRoot) await fs.rm(outRoot, { recursive: true, force: true });
   });
 
-  async function cli(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(['--api-url', services.apiUrl, '--token', TEST_API_TOKEN, ...args], (t) => out.push(t), (t) => err.push(t));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const cli = (...args: string[]) => runTestCli(services.apiUrl, args);
 
   async function get(route: string) {
     const response = await fetch(`${services.apiUrl}${route}`, { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });

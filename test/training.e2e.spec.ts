@@ -2,7 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
+import { startTestServices, TestServices, TEST_API_TOKEN, runTestCli } from './support/test-services';
 import { createSyntheticFeatureSet } from './support/synthetic-features';
 import { runCli } from '../apps/cli/src/cli';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
@@ -36,12 +36,7 @@ describe('training runs', () => {
     await fs.rm(root, { recursive: true, force: true });
   });
 
-  async function cli(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(['--api-url', services.apiUrl, '--token', TEST_API_TOKEN, ...args], (t) => out.push(t), (t) => err.push(t));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const cli = (...args: string[]) => runTestCli(services.apiUrl, args);
 
   const synthetic = (separable: boolean, seed = 1) =>
     createSyntheticFeatureSet(db, { classes: CLASSES, dim: 32, rows: ROWS, separable, seed, storeId: 'store-t', featuresDir: path.join(root, 'features') });

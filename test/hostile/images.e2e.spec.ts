@@ -8,8 +8,7 @@ import { extractWorkItem } from '@featx/contracts';
 import { SHARED_DIR, sharedAvailable, TEST_NATS_URL } from '@featx/testing';
 import { createFeatureExtractor, decodeImage } from '@featx/vision';
 import { readNpy } from '@featx/features';
-import { startTestServices, TestServices, TEST_API_TOKEN } from '../support/test-services';
-import { runCli } from '../../apps/cli/src/cli';
+import { startTestServices, TestServices, TEST_API_TOKEN, runTestCli } from '../support/test-services';
 import { HOSTILE_IMAGES, writeHostileImages } from './hostile-images';
 
 const MODEL_DIR = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
@@ -72,12 +71,7 @@ if (!available) console.warn(`skipping the hostile-image pipeline test: ${MODEL_
     if (outside) await fs.rm(outside, { recursive: true, force: true });
   });
 
-  async function cli(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(['--api-url', services.apiUrl, '--token', TEST_API_TOKEN, ...args], (t) => out.push(t), (t) => err.push(t));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const cli = (...args: string[]) => runTestCli(services.apiUrl, args);
 
   it('registers every file, hostile or not (registration reads bytes, it does not decode)', async () => {
     const { rows } = await db.query('SELECT count(*)::int AS n FROM images WHERE dataset_id = $1', [datasetId]);

@@ -10,6 +10,7 @@ import { IngestModule } from '../../apps/ingest/src/ingest.module';
 import { FeatureStoreModule } from '../../apps/feature-store/src/feature-store.module';
 import { ExtractorModule } from '../../apps/extractor/src/extractor.module';
 import { TrainerModule } from '../../apps/trainer/src/trainer.module';
+import { CliIo, runCli } from '../../apps/cli/src/cli';
 import { createTestDatabase, TestDatabase } from './test-database';
 import { testNamespace, TEST_NATS_URL } from './test-bus';
 
@@ -95,4 +96,29 @@ async function deleteStreams(namespace: string): Promise<void> {
   const { createTestBus } = await import('./test-bus');
   const t = await createTestBus(namespace);
   await t.cleanup();
+}
+
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Runs the featx CLI in this process against a test API, capturing what it prints. */
+export async function runTestCli(apiUrl: string, args: string[], io?: CliIo): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(['--api-url', apiUrl, '--token', TEST_API_TOKEN, ...args], (t) => out.push(t), (t) => err.push(t), io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** One request to a test API (JSON in and out); `token: null` sends none. */
+export async function callTestApi(apiUrl: string, method: string, route: string, body?: unknown, token: string | null = TEST_API_TOKEN) {
+  const response = await fetch(`${apiUrl}${route}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
