@@ -469,5 +469,11 @@ function weightsByName(layer: tf.layers.Layer): Map<string, tf.Tensor> {
 }
 
 function transposed(t: tf.Tensor, perm: number[]): Float32Array {
-  return tf.tidy(() => tf.transpose(t, perm).dataSync() as Float32Array).slice();
+  // Not through tf.tidy: it would walk the returned array element by element (seconds per kernel).
+  const moved = tf.transpose(t, perm);
+  try {
+    return (moved.dataSync() as Float32Array).slice();
+  } finally {
+    moved.dispose();
+  }
 }
