@@ -30,7 +30,10 @@ export interface LoadedModelFolder {
  * A folder with neither needs a complete spec in `overrides`.
  */
 export async function loadModelFolder(dir: string, overrides: Partial<ModelSpecInput> = {}): Promise<LoadedModelFolder> {
-  const { spec, specSource } = await resolveSpec(dir, overrides);
+  const { spec, specSource } = await resolveModelSpec(dir, overrides);
+  if (spec.format === 'onnx') {
+    throw new ModelFolderError(`${path.join(dir, spec.modelFile)} is an ONNX model (${specSource}); it runs on the onnx engine only`);
+  }
   const modelPath = path.join(dir, spec.modelFile);
   if (!existsSync(modelPath)) throw new ModelFolderError(`model folder ${dir} has no ${spec.modelFile}`);
   const handler = fileSystemLoadHandler(modelPath);
@@ -86,7 +89,8 @@ export function layerFeatureModel(model: tf.LayersModel, layerName: string, wher
   return tf.model({ inputs: model.inputs, outputs: layer.output as tf.SymbolicTensor });
 }
 
-async function resolveSpec(dir: string, overrides: Partial<ModelSpecInput>): Promise<{ spec: ModelSpec; specSource: string }> {
+/** The spec of a model folder: its featx-model.json or a built-in one, with `overrides` on top. */
+export async function resolveModelSpec(dir: string, overrides: Partial<ModelSpecInput> = {}): Promise<{ spec: ModelSpec; specSource: string }> {
   const specFile = path.join(dir, MODEL_SPEC_FILE);
   let base: Partial<ModelSpecInput> = {};
   let specSource = 'code';

@@ -18,23 +18,35 @@ export const PreprocessingSpecSchema = z.union([
 
 export const ModelSpecSchema = z
   .object({
-    format: z.enum(['layers', 'graph']),
+    /** `onnx`: an ONNX file, run by the onnx engine only. */
+    format: z.enum(['layers', 'graph', 'onnx']),
     /** [height, width]; a single number means square. */
     inputSize: z.union([size.transform((n): [number, number] => [n, n]), z.tuple([size, size])]),
     /** Channel order the network expects; `caffe` implies bgr, `tf`/`torch` imply rgb. */
     channelOrder: z.enum(['rgb', 'bgr']).optional(),
     preprocessing: PreprocessingSpecSchema,
-    /** Layer (layers format) or node (graph format) whose output are the features. */
+    /** Layer (layers format), node (graph format) or graph output (onnx format) whose output are the features. */
     featureLayer: z.string().min(1),
+    /** onnx format: layout of the image input and of a 4-D feature output (PyTorch exports are NCHW). */
+    layout: z.enum(['NCHW', 'NHWC']).optional(),
+    /** onnx format: graph input to feed; default the model's first input. */
+    inputName: z.string().min(1).optional(),
     /** A file in the folder with one class name per line, or the names themselves. */
     labels: z.union([z.string().min(1), z.array(z.string())]).optional(),
     /** Index of labels[0] in the model's output (e.g. 1 when output 0 is "background" but the file lacks it). */
     labelOffset: z.number().int().min(0).default(0),
-    /** Model file inside the folder. */
-    modelFile: z.string().min(1).default('model.json'),
+    /** Model file inside the folder; default model.json (model.onnx for the onnx format). */
+    modelFile: z.string().min(1).optional(),
   })
   .strict()
+  .transform((spec) => ({ ...spec, modelFile: spec.modelFile ?? (spec.format === 'onnx' ? 'model.onnx' : 'model.json') }))
   .superRefine((spec, ctx) => {
+    if (spec.format === 'onnx' && !spec.layout) {
+      ctx.addIssue({ code: 'custom', path: ['layout'], message: "the onnx format needs layout 'NCHW' or 'NHWC'" });
+    }
+    if (spec.format !== 'onnx' && (spec.layout || spec.inputName)) {
+      ctx.addIssue({ code: 'custom', path: [spec.layout ? 'layout' : 'inputName'], message: 'only the onnx format takes layout and inputName' });
+    }
     const implied = spec.preprocessing === 'caffe' ? 'bgr' : typeof spec.preprocessing === 'string' ? 'rgb' : undefined;
     if (implied && spec.channelOrder && spec.channelOrder !== implied) {
       ctx.addIssue({

@@ -16,6 +16,10 @@ export interface FeatureBatch {
   shape: [number, number];
 }
 
+/** What runs a network: TF.js (any backend) or ONNX Runtime. */
+export const ENGINES = ['tfjs', 'onnx'] as const;
+export type Engine = (typeof ENGINES)[number];
+
 /** A network cut at a feature layer, plus pooling: images in, one vector per image out. */
 export interface FeatureExtractor {
   /** e.g. `resnet50:conv5_block3_out:none`, stable enough to name a feature set. */
@@ -28,8 +32,11 @@ export interface FeatureExtractor {
   readonly pooling: Pooling;
   /** Vector length per image after pooling. */
   readonly dim: number;
-  /** TF.js backend it runs on. */
+  readonly engine: Engine;
+  /** What runs it within the engine: the TF.js backend (`wasm`, `tensorflow`, ...) or `onnxruntime-<provider>`. */
   readonly backend: string;
+  /** Images per forward pass that keep this engine busiest (the pipeline batches by it). */
+  readonly batchSize: number;
   /**
    * Features of a batch. A tensor must already be preprocessed [N, H, W, 3] float32 (it is not
    * disposed); decoded images are preprocessed here and must all be inputSize.
@@ -62,28 +69,59 @@ export interface FeatureExtractorOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * A TF.js network from its input to the feature layer, before pooling: what the TF.js engine runs
+ * and what the ONNX exporter translates.
+ */
+export interface FeatureNetwork {
+  /** `resnet50` or the model folder's name. */
+  name: string;
+  /** Feature layer (layers models) or node (graph models). */
+  layer: string;
+  inputSize: [number, number];
+  preprocessing: Preprocessing;
+  /** Per-image feature map shape, e.g. [7, 7, 2048]. */
+  featureShape: number[];
+  /** Input → feature layer as a layers model; absent for graph models. Shares weights with the network. */
+  layersModel?: tf.LayersModel;
+  /** Input → features; caller disposes the result. */
+  features: (input: tf.Tensor4D) => tf.Tensor;
+  dispose(): void;
+}
+
+/** Selects the TF.js backend (keeping the process's choice unless one is given) and loads the network. */
 export async function createFeatureExtractor(options: FeatureExtractorOptions): Promise<FeatureExtractor> {
-  // Without an explicit choice, keep whatever backend the process already selected.
+  const backend = await ensureBackend(options);
+  const network = await loadFeatureNetwork(options);
+  return tfjsFeatureExtractor(network, options.pooling ?? 'none', backend);
+}
+
+/** Without an explicit choice, keeps whatever backend the process already selected. */
+export async function ensureBackend(options: Pick<FeatureExtractorOptions, 'backend' | 'log'>): Promise<string> {
   const choice = options.backend
     ? await selectBackend(options.backend, { log: options.log })
     : (currentBackend() ?? (await selectBackend('auto', { log: options.log })));
-  const pooling = options.pooling ?? 'none';
-  if (options.model === 'resnet50') return createResNet50Extractor(options, pooling, choice.backend);
+  return choice.backend;
+}
 
+/** Loads `resnet50` (with its weights) or a TF.js model folder, cut at the feature layer. Needs a TF.js backend. */
+export async function loadFeatureNetwork(options: FeatureExtractorOptions): Promise<FeatureNetwork> {
+  if (options.model === 'resnet50') return loadResNet50(options);
   const folder = await loadModelFolder(options.model, { ...options.spec, ...(options.layer ? { featureLayer: options.layer } : {}) });
-  return makeExtractor({
-    id: `${path.basename(path.resolve(options.model))}:${folder.spec.featureLayer}:${pooling}`,
+  const layersModel = folder.model instanceof tf.LayersModel ? layerFeatureModel(folder.model, folder.spec.featureLayer, folder.dir) : undefined;
+  return {
+    name: path.basename(path.resolve(options.model)),
+    layer: folder.spec.featureLayer,
     inputSize: folder.spec.inputSize,
     preprocessing: folder.preprocessing,
     featureShape: folder.featureShape,
-    pooling,
-    backend: choice.backend,
+    layersModel,
     features: folder.features,
     dispose: () => folder.dispose(),
-  });
+  };
 }
 
-async function createResNet50Extractor(options: FeatureExtractorOptions, pooling: Pooling, backend: string): Promise<FeatureExtractor> {
+async function loadResNet50(options: FeatureExtractorOptions): Promise<FeatureNetwork> {
   const [height, width] = options.inputSize ?? [224, 224];
   const model = buildResNet50({ includeTop: false, inputShape: [height, width, 3], initialization: options.weights === 'random' ? 'random' : 'zeros' });
   try {
@@ -99,59 +137,54 @@ async function createResNet50Extractor(options: FeatureExtractorOptions, pooling
   }
   const layer = options.layer ?? RESNET50_FEATURE_LAYER;
   const featureModel = layer === RESNET50_FEATURE_LAYER ? model : layerFeatureModel(model, layer, 'resnet50');
-  const featureShape = (featureModel.outputs[0]!.shape as number[]).slice(1);
-  return makeExtractor({
-    id: `resnet50:${layer}:${pooling}`,
+  return {
+    name: 'resnet50',
+    layer,
     inputSize: [height, width],
     preprocessing: { mode: 'caffe' },
-    featureShape,
-    pooling,
-    backend,
+    featureShape: (featureModel.outputs[0]!.shape as number[]).slice(1),
+    layersModel: featureModel,
     features: (x) => featureModel.predict(x) as tf.Tensor,
     dispose: () => model.dispose(),
-  });
+  };
 }
 
-interface ExtractorParts {
-  id: string;
-  inputSize: [number, number];
-  preprocessing: Preprocessing;
-  featureShape: number[];
-  pooling: Pooling;
-  backend: string;
-  features: (input: tf.Tensor4D) => tf.Tensor;
-  dispose: () => void;
-}
+/** Images per forward pass on TF.js: larger batches gain nothing on wasm and cost memory. */
+const TFJS_BATCH_SIZE = 8;
 
-function makeExtractor(parts: ExtractorParts): FeatureExtractor {
-  const dim = pooledDim(parts.featureShape, parts.pooling);
-  const [height, width] = parts.inputSize;
+/** The TF.js engine: runs `network` on the active backend, then pools. Disposing it disposes the network. */
+export function tfjsFeatureExtractor(network: FeatureNetwork, pooling: Pooling, backend: string): FeatureExtractor {
+  const id = `${network.name}:${network.layer}:${pooling}`;
+  const dim = pooledDim(network.featureShape, pooling);
+  const [height, width] = network.inputSize;
   let disposed = false;
   return {
-    id: parts.id,
-    inputSize: parts.inputSize,
-    preprocessing: parts.preprocessing,
-    featureShape: parts.featureShape,
-    pooling: parts.pooling,
+    id,
+    inputSize: network.inputSize,
+    preprocessing: network.preprocessing,
+    featureShape: network.featureShape,
+    pooling,
     dim,
-    backend: parts.backend,
+    engine: 'tfjs',
+    backend,
+    batchSize: TFJS_BATCH_SIZE,
     async extract(batch) {
-      if (disposed) throw new Error(`feature extractor ${parts.id} is disposed`);
+      if (disposed) throw new Error(`feature extractor ${id} is disposed`);
       const ownInput = !(batch instanceof tf.Tensor);
       if (ownInput) {
         batch.forEach((image, i) => {
           if (image.width !== width || image.height !== height) {
-            throw new Error(`image ${i} is ${image.width}x${image.height}; ${parts.id} needs ${width}x${height} (decode with size [${height}, ${width}])`);
+            throw new Error(`image ${i} is ${image.width}x${image.height}; ${id} needs ${width}x${height} (decode with size [${height}, ${width}])`);
           }
         });
       }
-      const input = ownInput ? preprocessBatch(batch, parts.preprocessing) : batch;
+      const input = ownInput ? preprocessBatch(batch, network.preprocessing) : batch;
       try {
         const [n, h, w, c] = input.shape;
         if (h !== height || w !== width || c !== 3) {
-          throw new Error(`input batch is [${input.shape.join(',')}]; ${parts.id} needs [N,${height},${width},3]`);
+          throw new Error(`input batch is [${input.shape.join(',')}]; ${id} needs [N,${height},${width},3]`);
         }
-        const pooled = tf.tidy(() => poolFeatures(parts.features(input), parts.pooling));
+        const pooled = tf.tidy(() => poolFeatures(network.features(input), pooling));
         try {
           const data = (await pooled.data()) as Float32Array;
           return { data, shape: [n, dim] };
@@ -165,7 +198,7 @@ function makeExtractor(parts: ExtractorParts): FeatureExtractor {
     dispose() {
       if (disposed) return;
       disposed = true;
-      parts.dispose();
+      network.dispose();
     },
   };
 }

@@ -1,3 +1,5 @@
+export * from './exported-network';
 export * from './onnx-feature-extractor';
 export * from './pool';
+export * from './select-engine';
 export * from './test-models';

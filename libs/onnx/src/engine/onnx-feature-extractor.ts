@@ -47,19 +47,33 @@ export interface OnnxFeatureExtractorOptions {
   executionProviders?: string[];
   /** Name for `id`; default the file's base name (or 'onnx' for bytes). */
   name?: string;
+  /** Feature name for `id` (`<name>:<featureName>:<pooling>`); default the output's name. */
+  featureName?: string;
+  /** Images per forward pass the pipeline should send; default ONNX_BATCH_SIZE. */
+  batchSize?: number;
+  /**
+   * Let idle ORT threads spin for work; default false, so that between forward passes the cores go
+   * to decoding (sharp) instead of busy-waiting.
+   */
+  allowSpinning?: boolean;
   /** ORT graph optimisation; default 'all'. */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
+/** Images per forward pass by default (see the README's engine benchmark). */
+export const ONNX_BATCH_SIZE = 8;
+
 let ortModule: Ort | null | undefined;
+let ortLoadError = '';
 
 function loadOrt(): Ort | null {
   if (ortModule === undefined) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       ortModule = require('onnxruntime-node') as Ort;
-    } catch {
+    } catch (error) {
       ortModule = null;
+      ortLoadError = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     }
   }
   return ortModule;
@@ -68,6 +82,12 @@ function loadOrt(): Ort | null {
 /** True when onnxruntime-node (its native binding) loads in this process; engines fall back otherwise. */
 export function detectOnnxAvailable(): boolean {
   return loadOrt() !== null;
+}
+
+/** Why onnxruntime-node did not load ('' when it did, or was not tried yet). */
+export function onnxUnavailableReason(): string {
+  loadOrt();
+  return ortLoadError;
 }
 
 interface TensorLike {
@@ -82,7 +102,7 @@ function isTensorLike(batch: unknown): batch is TensorLike {
 
 export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOptions): Promise<FeatureExtractor> {
   const ort = loadOrt();
-  if (!ort) throw new Error('onnxruntime-node is not available in this process (native binding failed to load)');
+  if (!ort) throw new Error(`onnxruntime-node is not available in this process: ${ortLoadError}`);
   const { spec } = options;
   const pooling: Pooling = options.pooling ?? 'none';
   const threads = options.threads ?? os.availableParallelism();
@@ -97,6 +117,7 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
     executionMode: 'sequential',
     executionProviders,
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } },
   };
   const session =
     typeof options.modelPath === 'string'
@@ -134,7 +155,7 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
   const dim = pooledDim(featureShape, pooling);
   const name = options.name ?? (typeof options.modelPath === 'string' ? path.basename(options.modelPath, '.onnx') : 'onnx');
   const provider = executionProviders[0] ?? 'cpu';
-  const id = `${name}:${outputName}:${pooling}`;
+  const id = `${name}:${options.featureName ?? outputName}:${pooling}`;
   let disposed = false;
   const perImage = height * width * 3;
 
@@ -145,7 +166,9 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
     featureShape,
     pooling,
     dim,
+    engine: 'onnx',
     backend: `onnxruntime-${provider}`,
+    batchSize: options.batchSize ?? ONNX_BATCH_SIZE,
     async extract(batch): Promise<FeatureBatch> {
       if (disposed) throw new Error(`feature extractor ${id} is disposed`);
       let nhwc: Float32Array;

@@ -1,0 +1,159 @@
+import { existsSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  currentBackend,
+  ensureBackend,
+  loadFeatureNetwork,
+  MODEL_SPEC_FILE,
+  resolveModelSpec,
+  tfjsFeatureExtractor,
+  type DecodedImage,
+  type Engine,
+  type FeatureExtractor,
+  type FeatureExtractorOptions,
+  type ModelSpec,
+} from '@featx/vision';
+import { exportFeatureNetwork } from './exported-network';
+import { createOnnxFeatureExtractor, detectOnnxAvailable, onnxUnavailableReason } from './onnx-feature-extractor';
+
+/** What a feature set may ask for: an engine, or `auto` = the fastest one available here. */
+export const ENGINE_PREFERENCES = ['auto', 'tfjs', 'onnx'] as const;
+export type EnginePreference = (typeof ENGINE_PREFERENCES)[number];
+
+/** How this process runs ONNX Runtime (from its configuration, not per feature set). */
+export interface OnnxRuntimeOptions {
+  /** Intra-op threads; default the cores this process may use (os.availableParallelism()). */
+  threads?: number;
+  /** e.g. ['cuda', 'cpu']; default ['cpu']. See the README for the CUDA/TensorRT build. */
+  executionProviders?: string[];
+  /** Where TF.js networks exported to ONNX are cached; default defaultOnnxCacheDir(). */
+  cacheDir?: string;
+  /** Images per forward pass; default ONNX_BATCH_SIZE. */
+  batchSize?: number;
+  /** Relative tolerance of the export parity check; default DEFAULT_PARITY_TOLERANCE. */
+  parityTolerance?: number;
+}
+
+export interface EngineFeatureExtractorOptions extends FeatureExtractorOptions {
+  /** Default 'auto'. */
+  engine?: EnginePreference;
+  onnx?: OnnxRuntimeOptions;
+  /** Real images (of inputSize) to check a fresh ONNX export against TF.js on; seeded noise when absent. */
+  parityImages?: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>;
+}
+
+const GPU_PROVIDERS = ['cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'];
+
+/**
+ * A feature extractor on the engine the options ask for. `auto` picks ONNX Runtime when its binding
+ * loads (several times faster than TF.js on CPU), unless TF.js runs on a GPU (tfjs-node-gpu) and ONNX
+ * Runtime is configured for CPU only; when the network cannot be exported (a layer the exporter lacks,
+ * a graph model, a parity failure) `auto` falls back to TF.js and logs why. An explicit engine never
+ * falls back: it fails with the reason. `.onnx` models run on ONNX Runtime only.
+ */
+export async function createEngineFeatureExtractor(options: EngineFeatureExtractorOptions): Promise<FeatureExtractor> {
+  const log = options.log ?? ((line: string) => console.info(line));
+  const preference = options.engine ?? 'auto';
+  const onnxModel = await findOnnxModel(options);
+  if (onnxModel) {
+    if (preference === 'tfjs') throw new Error(`${onnxModel.file} is an ONNX model; engine 'tfjs' cannot run it (use onnx or auto)`);
+    requireOnnxRuntime(options.model);
+    const extractor = await createOnnxFeatureExtractor({
+      modelPath: onnxModel.file,
+      spec: {
+        layout: onnxModel.spec.layout!,
+        inputSize: onnxModel.spec.inputSize,
+        preprocessing: { mode: onnxModel.spec.preprocessing, channelOrder: onnxModel.spec.channelOrder },
+        inputName: onnxModel.spec.inputName,
+        outputName: onnxModel.spec.featureLayer,
+      },
+      pooling: options.pooling,
+      name: onnxModel.name,
+      ...runtimeOptions(options.onnx),
+    });
+    logEngine(log, extractor, preference, options.onnx);
+    return extractor;
+  }
+
+  const backend = await ensureBackend(options);
+  const onnxChoice = preference === 'tfjs' ? undefined : onnxUsable(preference, options.onnx);
+  if (preference === 'onnx' && onnxChoice !== true) throw new Error(`engine 'onnx' was requested for ${options.model} but ${onnxChoice}`);
+  const network = await loadFeatureNetwork(options);
+  const pooling = options.pooling ?? 'none';
+  if (onnxChoice !== true) {
+    if (onnxChoice) log(`engine auto: not onnx (${onnxChoice}); using tfjs`);
+    const extractor = tfjsFeatureExtractor(network, pooling, backend);
+    logEngine(log, extractor, preference, options.onnx);
+    return extractor;
+  }
+  try {
+    const exported = await exportFeatureNetwork(network, {
+      cacheDir: options.onnx?.cacheDir,
+      tolerance: options.onnx?.parityTolerance,
+      parityImages: options.parityImages ? () => options.parityImages!(network.inputSize) : undefined,
+      log,
+    });
+    const extractor = await createOnnxFeatureExtractor({
+      modelPath: exported.path,
+      spec: { layout: 'NHWC', inputSize: network.inputSize, preprocessing: network.preprocessing },
+      pooling,
+      name: network.name,
+      featureName: network.layer,
+      ...runtimeOptions(options.onnx),
+    });
+    network.dispose();
+    logEngine(log, extractor, preference, options.onnx);
+    return extractor;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (preference === 'onnx') {
+      network.dispose();
+      throw error;
+    }
+    log(`engine auto: ${network.name}:${network.layer} cannot run on onnx (${reason}); using tfjs`);
+    const extractor = tfjsFeatureExtractor(network, pooling, backend);
+    logEngine(log, extractor, preference, options.onnx);
+    return extractor;
+  }
+}
+
+/** true, or why ONNX Runtime should not (or cannot) run here. */
+function onnxUsable(preference: EnginePreference, onnx: OnnxRuntimeOptions | undefined): true | string {
+  if (!detectOnnxAvailable()) return `onnxruntime-node is unavailable: ${onnxUnavailableReason()}`;
+  const tfjsOnGpu = currentBackend()?.provider === '@tensorflow/tfjs-node-gpu';
+  const onnxOnGpu = (onnx?.executionProviders ?? []).some((p) => GPU_PROVIDERS.includes(p));
+  if (preference === 'auto' && tfjsOnGpu && !onnxOnGpu) return 'TF.js runs on the GPU (tfjs-node-gpu) and ONNX Runtime is set to CPU only';
+  return true;
+}
+
+function requireOnnxRuntime(model: string): void {
+  if (!detectOnnxAvailable()) throw new Error(`${model} is an ONNX model but onnxruntime-node is unavailable: ${onnxUnavailableReason()}`);
+}
+
+function runtimeOptions(onnx: OnnxRuntimeOptions | undefined) {
+  return { threads: onnx?.threads, executionProviders: onnx?.executionProviders, batchSize: onnx?.batchSize };
+}
+
+function logEngine(log: (line: string) => void, extractor: FeatureExtractor, preference: EnginePreference, onnx: OnnxRuntimeOptions | undefined): void {
+  const detail = extractor.engine === 'onnx' ? `, ${onnx?.threads ?? os.availableParallelism()} thread(s)` : '';
+  log(`engine: ${extractor.engine} (${extractor.backend}${detail}, batch ${extractor.batchSize}) for ${extractor.id} [requested ${preference}]`);
+}
+
+/** An ONNX model: a `.onnx` file (spec from its folder's featx-model.json or the options), or a folder whose spec says format onnx. */
+async function findOnnxModel(options: FeatureExtractorOptions): Promise<{ file: string; spec: ModelSpec; name: string } | undefined> {
+  if (options.model === 'resnet50') return undefined;
+  const layer = options.layer ? { featureLayer: options.layer } : {};
+  if (options.model.toLowerCase().endsWith('.onnx')) {
+    const dir = path.dirname(options.model);
+    const { spec } = await resolveModelSpec(dir, { ...options.spec, ...layer, format: 'onnx', modelFile: path.basename(options.model) });
+    return { file: options.model, spec, name: path.basename(options.model, path.extname(options.model)) };
+  }
+  const isFolder = existsSync(options.model) && statSync(options.model).isDirectory();
+  if (!isFolder || (!existsSync(path.join(options.model, MODEL_SPEC_FILE)) && options.spec?.format !== 'onnx')) return undefined;
+  const { spec } = await resolveModelSpec(options.model, { ...options.spec, ...layer });
+  if (spec.format !== 'onnx') return undefined;
+  const file = path.join(options.model, spec.modelFile);
+  if (!existsSync(file)) throw new Error(`model folder ${options.model} has no ${spec.modelFile}`);
+  return { file, spec, name: path.basename(path.resolve(options.model)) };
+}
