@@ -1,71 +1,146 @@
 /**
- * `npm run bench:extract`: extraction throughput on this machine, in one run, on the same images
- * and backend (the shared MobileNetV2, avg pooling, tfjs wasm):
- *   (a) the bare network loop on pre-decoded tensors,
- *   (b) the whole pipeline: work items → extractor → feature store → NumPy shards,
- *   (c) the pipeline with 2 extractor replicas.
- * Prints images/s, the ratios (b)/(a) and (c)/(b), and the peak RSS of each process.
+ * `npm run bench:extract`: extraction throughput on this machine, in one run, on clothing-small photos,
+ * for two networks (the shared MobileNetV2, and ResNet-50 with weights from a generated Keras-layout
+ * .h5 file) on two engines (tfjs-wasm, ONNX Runtime):
+ *   - the bare engine loop on pre-decoded, preprocessed batches,
+ *   - the whole pipeline: work items → extractor(s) → feature store → NumPy shards,
+ *     with 1 extractor, 2 extractors, and for ONNX Runtime 1 extractor × 2 threads vs 2 × 1 thread.
+ * Prints images/s, the ratios the targets are stated in, and each process's peak RSS.
+ * BENCH_IMAGES (default 480) photos per run; ResNet-50 on tfjs-wasm (~3 img/s) uses BENCH_SLOW_IMAGES (default 96).
  */
-import { readFileSync, promises as fs } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { connectBus, publish } from '@featx/bus';
-import { extractFeaturesCommand, registerDatasetCommand } from '@featx/contracts';
-import { createFeatureExtractor, decodeImage, preprocessBatch } from '@featx/vision';
 import * as tf from '@tensorflow/tfjs';
+import { connectBus, publish } from '@featx/bus';
+import { EngineChoice, extractFeaturesCommand, registerDatasetCommand } from '@featx/contracts';
+import { createEngineFeatureExtractor } from '@featx/onnx';
+import { decodeImage, loadFeatureNetwork, preprocessBatch, selectBackend } from '@featx/vision';
+import { writeKerasH5 } from '../libs/vision/src/test-support/keras-h5-writer';
+import { resnet50KerasLayout } from '../libs/vision/src/test-support/resnet50-keras-layout';
+import { layersToWrite } from '../libs/vision/src/test-support/resnet50-test-weights';
 import { createTestDatabase, SHARED_DIR, testNamespace, createTestBus } from '../test/support';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 480);
-const MODEL_DIR = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
+const SLOW_IMAGES = Number(process.env.BENCH_SLOW_IMAGES ?? 96);
+const MOBILENET = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
 const CLOTHING = path.join(SHARED_DIR, 'datasets/clothing-small');
-const BATCH = 8;
 
-interface PipelineResult {
+interface Row {
+  network: string;
+  engine: EngineChoice;
+  run: string;
   imagesPerSecond: number;
-  peakRssMiB: Record<string, number>;
+  images: number;
+  peakRssMiB: string;
 }
 
-async function subsetFolder(): Promise<string> {
-  const root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-bench-')));
-  const manifest = readFileSync(path.join(CLOTHING, 'manifest.csv'), 'utf8').trim().split('\n').slice(1);
-  for (const line of manifest.slice(0, IMAGES)) {
-    const [split, label, file] = line.split(',');
-    await fs.mkdir(path.join(root, 'set', split, label), { recursive: true });
-    await fs.symlink(path.join(CLOTHING, file), path.join(root, 'set', split, label, path.basename(file)));
+const rows: Row[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function manifest(count: number): Array<{ split: string; label: string; file: string }> {
+  return readFileSync(path.join(CLOTHING, 'manifest.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1, count + 1)
+    .map((line) => {
+      const [split, label, file] = line.split(',');
+      return { split, label, file: path.join(CLOTHING, file) };
+    });
+}
+
+/** A data root with the first `count` photos linked in split/class layout. */
+async function subsetFolder(root: string, count: number): Promise<string> {
+  const dir = path.join(root, `set-${count}`);
+  for (const { split, label, file } of manifest(count)) {
+    await fs.mkdir(path.join(dir, split, label), { recursive: true });
+    await fs.symlink(file, path.join(dir, split, label, path.basename(file)));
   }
-  return root;
+  return dir;
 }
 
-async function bareLoop(files: string[]): Promise<number> {
-  const extractor = await createFeatureExtractor({ model: MODEL_DIR, pooling: 'avg', backend: 'wasm', log: () => undefined });
-  const decoded = await Promise.all(files.map((file) => decodeImage(file, { size: extractor.inputSize })));
+/**
+ * ResNet-50 (Keras layout, no top) with weights from a generated .h5 file, saved as a TF.js model
+ * folder with a spec: a model folder the services load like any other.
+ */
+async function resnet50Folder(root: string): Promise<string> {
+  const weightsPath = path.join(root, 'resnet50_generated_notop.h5');
+  await writeKerasH5(weightsPath, layersToWrite(resnet50KerasLayout(false)));
+  const network = await loadFeatureNetwork({ model: 'resnet50', weightsPath });
+  const dir = path.join(root, 'resnet50-generated');
+  mkdirSync(dir);
+  await network.layersModel!.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData as ArrayBuffer | ArrayBuffer[]);
+      writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(weightData));
+      writeFileSync(
+        path.join(dir, 'model.json'),
+        JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] }),
+      );
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  writeFileSync(
+    path.join(dir, 'featx-model.json'),
+    JSON.stringify({ format: 'layers', inputSize: 224, preprocessing: 'caffe', featureLayer: 'conv5_block3_out' }),
+  );
+  network.dispose();
+  return dir;
+}
+
+/** The engine alone: pre-decoded, preprocessed batches of the engine's batch size, back to back. */
+async function bareLoop(network: string, model: string, engine: 'tfjs' | 'onnx', count: number, cacheDir: string): Promise<void> {
+  const extractor = await createEngineFeatureExtractor({ model, pooling: 'avg', engine, onnx: { cacheDir }, log: () => undefined });
+  const decoded = await Promise.all(manifest(count).map(({ file }) => decodeImage(file, { size: extractor.inputSize })));
   const batches: tf.Tensor4D[] = [];
-  for (let i = 0; i < decoded.length; i += BATCH) batches.push(preprocessBatch(decoded.slice(i, i + BATCH), extractor.preprocessing));
-  await extractor.extract(batches[0]); // warm-up
+  for (let i = 0; i < decoded.length; i += extractor.batchSize) batches.push(preprocessBatch(decoded.slice(i, i + extractor.batchSize), extractor.preprocessing));
+  await extractor.extract(batches[0]!); // warm-up
   const started = process.hrtime.bigint();
   for (const batch of batches) await extractor.extract(batch);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   batches.forEach((b) => b.dispose());
+  const detail = engine === 'onnx' ? `, ${os.availableParallelism()} threads` : '';
+  record({ network, engine, run: `bare engine loop, batch ${extractor.batchSize}${detail}`, imagesPerSecond: count / seconds, images: count, peakRssMiB: `${Math.round(process.memoryUsage().rss / 1048576)} (bench process)` });
   extractor.dispose();
-  return files.length / seconds;
 }
 
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round(kb / 1024);
+  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 }
 
-async function pipeline(root: string, replicas: number): Promise<PipelineResult> {
+interface PipelineOptions {
+  network: string;
+  model: string;
+  engine: 'tfjs' | 'onnx';
+  folder: string;
+  images: number;
+  replicas: number;
+  /** ONNX Runtime intra-op threads per extractor (default: the cores). */
+  threads?: number;
+  cacheDir: string;
+  root: string;
+}
+
+async function pipeline(o: PipelineOptions): Promise<void> {
   const database = await createTestDatabase({ migrate: false });
   const namespace = testNamespace();
-  const featuresDir = path.join(root, `features-${replicas}`);
-  const instances = serviceInstances(replicas, 800).filter((i) => ['ingest', 'feature-store', 'extractor'].includes(i.service));
+  const instances = serviceInstances(o.replicas, 800).filter((i) => ['ingest', 'feature-store', 'extractor'].includes(i.service));
   const services = launchServices(
     instances,
-    { ...process.env, FEATX_DATABASE_URL: database.url, FEATX_NAMESPACE: namespace, FEATX_DATA_ROOTS: `bench=${root},shared=${SHARED_DIR}`, FEATX_FEATURES_DIR: featuresDir, FEATX_TF_BACKEND: 'wasm', FEATX_LOG_LEVEL: 'warn' },
+    {
+      ...process.env,
+      FEATX_DATABASE_URL: database.url,
+      FEATX_NAMESPACE: namespace,
+      FEATX_DATA_ROOTS: `bench=${o.root},shared=${SHARED_DIR}`,
+      FEATX_FEATURES_DIR: path.join(o.root, `features-${namespace}`),
+      FEATX_TF_BACKEND: 'wasm',
+      FEATX_ONNX_CACHE_DIR: o.cacheDir,
+      ...(o.threads ? { FEATX_ONNX_THREADS: String(o.threads) } : {}),
+      FEATX_LOG_LEVEL: 'warn',
+    },
     (line) => /"level":"error"/.test(line) && console.error(line),
   );
   const db = new Client({ connectionString: database.url });
@@ -73,26 +148,28 @@ async function pipeline(root: string, replicas: number): Promise<PipelineResult>
   try {
     await services.ready(120000);
     await db.connect();
-    await publish(bus, registerDatasetCommand, { v: 1, path: path.join(root, 'set'), layout: 'split-class', seed: 42 });
+    await publish(bus, registerDatasetCommand, { v: 1, path: o.folder, layout: 'split-class', seed: 42 });
     let datasetId: string | undefined;
     while (!datasetId) {
       datasetId = (await db.query("SELECT id FROM datasets WHERE status = 'ready'")).rows[0]?.id;
       await sleep(100);
     }
-    await publish(bus, extractFeaturesCommand, { v: 1, datasetId, model: MODEL_DIR, pooling: 'avg', dtype: 'float32', batchSize: 16 });
-    // Throughput from the first stored vector to the last: network loading is not counted.
+    await publish(bus, extractFeaturesCommand, { v: 1, datasetId, model: o.model, pooling: 'avg', dtype: 'float32', engine: o.engine, batchSize: 16 });
+    // Throughput from the first stored vector to the last: loading (and exporting) the network is not counted.
     let first: { at: number; done: number } | undefined;
     for (;;) {
-      const set = (await db.query('SELECT stored, failed, images, status FROM feature_sets')).rows[0];
+      const set = (await db.query('SELECT stored, failed, status, error FROM feature_sets')).rows[0];
+      if (set?.status === 'failed') throw new Error(`${o.network} on ${o.engine}: ${set.error}`);
       const done = set ? set.stored + set.failed : 0;
       if (!first && done > 0) first = { at: Date.now(), done };
       if (set?.status === 'complete') {
         const seconds = (Date.now() - first!.at) / 1000;
-        const pids = services.pids();
-        return {
-          imagesPerSecond: (done - first!.done) / seconds,
-          peakRssMiB: Object.fromEntries(Object.entries(pids).map(([label, pid]) => [label, peakRssMiB(pid)])),
-        };
+        const rss = Object.entries(services.pids())
+          .map(([label, pid]) => `${label} ${peakRssMiB(pid)}`)
+          .join(', ');
+        const layout = o.engine === 'onnx' ? ` × ${o.threads ?? os.availableParallelism()} thread${(o.threads ?? 2) > 1 ? 's' : ''}` : '';
+        record({ network: o.network, engine: o.engine, run: `pipeline, ${o.replicas} extractor${o.replicas > 1 ? 's' : ''}${layout}`, imagesPerSecond: (done - first!.done) / seconds, images: o.images, peakRssMiB: rss });
+        return;
       }
       await sleep(50);
     }
@@ -105,24 +182,60 @@ async function pipeline(root: string, replicas: number): Promise<PipelineResult>
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function record(row: Row): void {
+  rows.push(row);
+  console.log(`${row.network} ${row.engine}: ${row.run}: ${row.imagesPerSecond.toFixed(1)} img/s (${row.images} photos; peak RSS MiB ${row.peakRssMiB})`);
+}
+
+function rate(network: string, engine: string, run: RegExp): number {
+  const row = rows.find((r) => r.network === network && r.engine === engine && run.test(r.run));
+  if (!row) throw new Error(`no ${network} ${engine} ${run} row`);
+  return row.imagesPerSecond;
+}
 
 async function main() {
-  const root = await subsetFolder();
+  await selectBackend('wasm', { log: () => undefined });
+  const root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-bench-')));
+  const cacheDir = path.join(root, 'onnx-cache');
   try {
-    const files = readFileSync(path.join(CLOTHING, 'manifest.csv'), 'utf8').trim().split('\n').slice(1, IMAGES + 1).map((l) => path.join(CLOTHING, l.split(',')[2]));
-    console.log(`bench:extract — ${IMAGES} clothing-small photos, shared MobileNetV2 (avg pooling → 1,280), tfjs wasm, ${os.cpus().length} cores`);
-    const bare = await bareLoop(files);
-    console.log(`(a) bare network loop: ${bare.toFixed(1)} img/s`);
-    const one = await pipeline(root, 1);
-    console.log(`(b) pipeline, 1 extractor: ${one.imagesPerSecond.toFixed(1)} img/s`, one.peakRssMiB);
-    const two = await pipeline(root, 2);
-    console.log(`(c) pipeline, 2 extractors: ${two.imagesPerSecond.toFixed(1)} img/s`, two.peakRssMiB);
-    const rss = (r: PipelineResult) => Object.entries(r.peakRssMiB).map(([k, v]) => `${k} ${v}`).join(', ');
-    console.log('\n| run | img/s | ratio | peak RSS (MiB) |\n|---|---|---|---|');
-    console.log(`| (a) bare network loop, batch ${BATCH} | ${bare.toFixed(1)} | — | ${Math.round(process.memoryUsage().rss / 1048576)} (bench process) |`);
-    console.log(`| (b) pipeline, 1 extractor | ${one.imagesPerSecond.toFixed(1)} | (b)/(a) = ${(one.imagesPerSecond / bare).toFixed(2)} | ${rss(one)} |`);
-    console.log(`| (c) pipeline, 2 extractors | ${two.imagesPerSecond.toFixed(1)} | (c)/(b) = ${(two.imagesPerSecond / one.imagesPerSecond).toFixed(2)} | ${rss(two)} |`);
+    console.log(`bench:extract — clothing-small photos, avg pooling, ${os.cpus().length} cores (${os.cpus()[0]?.model})`);
+    const folder = await subsetFolder(root, IMAGES);
+    const slowFolder = await subsetFolder(root, SLOW_IMAGES);
+    const resnet = await resnet50Folder(root);
+    const mobile = 'MobileNetV2';
+    const res = 'ResNet-50';
+    const common = { cacheDir, root };
+
+    await bareLoop(mobile, MOBILENET, 'tfjs', IMAGES, cacheDir);
+    await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder, images: IMAGES, replicas: 1 });
+    await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder, images: IMAGES, replicas: 2 });
+    await bareLoop(mobile, MOBILENET, 'onnx', IMAGES, cacheDir);
+    await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
+    await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
+
+    await bareLoop(res, resnet, 'tfjs', SLOW_IMAGES, cacheDir);
+    await pipeline({ ...common, network: res, model: resnet, engine: 'tfjs', folder: slowFolder, images: SLOW_IMAGES, replicas: 1 });
+    await bareLoop(res, resnet, 'onnx', IMAGES, cacheDir);
+    await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
+    await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
+
+    console.log('\n| network | engine | run | photos | img/s | peak RSS (MiB) |\n|---|---|---|---|---|---|');
+    for (const r of rows) console.log(`| ${r.network} | ${r.engine} | ${r.run} | ${r.images} | ${r.imagesPerSecond.toFixed(1)} | ${r.peakRssMiB} |`);
+
+    const ratio = (a: number, b: number) => (a / b).toFixed(2);
+    const mTfjs1 = rate(mobile, 'tfjs', /pipeline, 1 /);
+    const mTfjs2 = rate(mobile, 'tfjs', /pipeline, 2 /);
+    const mOnnx1 = rate(mobile, 'onnx', /pipeline, 1 /);
+    const mOnnx2 = rate(mobile, 'onnx', /pipeline, 2 /);
+    const rBare = rate(res, 'onnx', /bare/);
+    const rOnnx1 = rate(res, 'onnx', /pipeline, 1 /);
+    const rOnnx2 = rate(res, 'onnx', /pipeline, 2 /);
+    console.log('\nratios:');
+    console.log(`  MobileNetV2 tfjs: pipeline 1 extractor / bare loop = ${ratio(mTfjs1, rate(mobile, 'tfjs', /bare/))}; 2 extractors / 1 = ${ratio(mTfjs2, mTfjs1)}`);
+    console.log(`  MobileNetV2 onnx pipeline (1 × 2 threads) / tfjs pipeline (1 extractor) = ${ratio(mOnnx1, mTfjs1)}; / tfjs with 2 extractors = ${ratio(mOnnx1, mTfjs2)}`);
+    console.log(`  MobileNetV2 onnx: 1 extractor × 2 threads ${mOnnx1.toFixed(1)} vs 2 extractors × 1 thread ${mOnnx2.toFixed(1)} img/s`);
+    console.log(`  ResNet-50 onnx pipeline: 1 extractor × 2 threads ${rOnnx1.toFixed(1)} img/s = ${ratio(rOnnx1, rBare)} of the bare loop; 2 × 1 thread ${rOnnx2.toFixed(1)} img/s = ${ratio(rOnnx2, rBare)}`);
+    console.log(`  ResNet-50 onnx bare loop / tfjs bare loop = ${ratio(rBare, rate(res, 'tfjs', /bare/))}`);
   } finally {
     await fs.rm(root, { recursive: true, force: true });
   }

@@ -6,7 +6,8 @@ import { Client } from 'pg';
 import { BusConnection, connectBus, publish } from '@featx/bus';
 import { featureBatch } from '@featx/contracts';
 import { readNpy, ShardReader } from '@featx/features';
-import { createFeatureExtractor, decodeImage, FeatureExtractor } from '@featx/vision';
+import { createEngineFeatureExtractor } from '@featx/onnx';
+import { decodeImage, FeatureExtractor } from '@featx/vision';
 import { SHARED_DIR, sharedAvailable, TEST_NATS_URL } from '@featx/testing';
 import { startTestServices, TestServices, runTestCli } from './support/test-services';
 
@@ -60,7 +61,8 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     const added = await cli('datasets', 'add', folder, '--json');
     expect(added.code).toBe(0);
     datasetId = JSON.parse(added.out).dataset.id;
-    reference = await createFeatureExtractor({ model: MODEL_DIR, pooling: 'avg', backend: 'wasm' });
+    // The engine the default (auto) sets run on here, from a cache of its own.
+    reference = await createEngineFeatureExtractor({ model: MODEL_DIR, pooling: 'avg', backend: 'wasm', onnx: { cacheDir: path.join(dataRoot, 'reference-onnx') }, log: () => undefined });
   }, 120000);
 
   afterAll(async () => {
@@ -73,8 +75,8 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
 
   const cli = (...args: string[]) => runTestCli(services.apiUrl, args);
 
-  async function featureSet(dtype: string) {
-    const { rows } = await db.query("SELECT * FROM feature_sets WHERE dataset_id = $1 AND dtype = $2 AND model <> 'resnet50'", [datasetId, dtype]);
+  async function featureSet(dtype: string, engine = 'auto') {
+    const { rows } = await db.query("SELECT * FROM feature_sets WHERE dataset_id = $1 AND dtype = $2 AND engine = $3 AND model <> 'resnet50'", [datasetId, dtype, engine]);
     return rows[0];
   }
 
@@ -209,6 +211,42 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
       const h = halves.get(id)!;
       for (let i = 0; i < vector.length; i += 97) expect(Math.abs(h[i] - vector[i])).toBeLessThanOrEqual(Math.abs(vector[i]) * 1e-3 + 1e-6);
     }
+  });
+
+  it('--engine onnx and --engine tfjs make separate sets whose vectors agree (cosine >= 0.9999)', async () => {
+    for (const engine of ['onnx', 'tfjs']) {
+      const run = await cli('extract', datasetId, '--model', MODEL_DIR, '--pool', 'avg', '--engine', engine);
+      expect(run.code).toBe(0);
+    }
+    const onnx = await featureSet('float32', 'onnx');
+    const tfjs = await featureSet('float32', 'tfjs');
+    expect(onnx).toMatchObject({ status: 'complete', stored: 24, failed: 2 });
+    expect(tfjs).toMatchObject({ status: 'complete', stored: 24, failed: 2 });
+    expect(onnx.id).not.toBe(tfjs.id);
+    const a = await storedVectors(onnx.id);
+    const b = await storedVectors(tfjs.id);
+    expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+    let worstCosine = 1;
+    for (const [id, x] of a) {
+      const y = b.get(id)!;
+      let dot = 0, xx = 0, yy = 0;
+      for (let i = 0; i < x.length; i++) {
+        dot += x[i] * y[i];
+        xx += x[i] * x[i];
+        yy += y[i] * y[i];
+      }
+      worstCosine = Math.min(worstCosine, dot / Math.sqrt(xx * yy));
+    }
+    expect(worstCosine).toBeGreaterThanOrEqual(0.9999);
+    const listed = await cli('features', 'ls', '--json');
+    expect(JSON.parse(listed.out).map((s: { engine: string }) => s.engine).sort()).toEqual(expect.arrayContaining(['onnx', 'tfjs']));
+    // The extractor exported MobileNetV2 once, checked against TF.js on this dataset's photos.
+    const cacheDir = path.join(services.stateDir, 'onnx');
+    const records = (await fs.readdir(cacheDir)).filter((f) => f.endsWith('.json'));
+    expect(records).toHaveLength(1);
+    const record = JSON.parse(await fs.readFile(path.join(cacheDir, records[0]), 'utf8'));
+    expect(record).toMatchObject({ network: 'mobilenet_v2_1.0_224', layer: 'conv_MobileNetV2_Conv2d_18_1', parityInputs: 'images', parityCount: 4 });
+    expect(record.maxAbsDiff).toBeLessThan(1e-4 * Math.max(1, record.maxAbsValue));
   });
 
   it('fails the set with the reason when its network cannot be loaded (ResNet-50 weights absent offline)', async () => {

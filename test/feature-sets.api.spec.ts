@@ -156,7 +156,7 @@ describe('feature sets (API, bus, CLI)', () => {
       expect(res.body).toEqual({ commandId: expect.any(String), type: 'features.extract', status: 'queued' });
       const { commandId } = res.body;
 
-      const expected = { datasetId, model: modelDir, pooling: 'max', dtype: 'float32', batchSize: 8 };
+      const expected = { datasetId, model: modelDir, pooling: 'max', dtype: 'float32', engine: 'auto', batchSize: 8 };
       const { rows } = await db.query('SELECT type, status, payload FROM commands WHERE id = $1', [commandId]);
       expect(rows).toEqual([{ type: 'features.extract', status: 'queued', payload: expected }]);
 
@@ -173,7 +173,7 @@ describe('feature sets (API, bus, CLI)', () => {
       const res = await api('POST', '/feature-sets', { datasetId, model: 'resnet50', layer: 'conv4_block6_out' });
       expect(res.status).toBe(202);
       const stored = await bus.jsm.streams.getMessage(bus.names.streams.commands, { last_by_subj: bus.names.subjects.extractFeatures });
-      expect(decodeMessage(stored!.data)).toEqual({ v: 1, id: res.body.commandId, datasetId, model: 'resnet50', layer: 'conv4_block6_out', pooling: 'avg', dtype: 'float32', batchSize: 16 });
+      expect(decodeMessage(stored!.data)).toEqual({ v: 1, id: res.body.commandId, datasetId, model: 'resnet50', layer: 'conv4_block6_out', pooling: 'avg', dtype: 'float32', engine: 'auto', batchSize: 16 });
     });
 
     it('featx extract --no-wait resolves a model folder against the working directory', async () => {
@@ -183,7 +183,7 @@ describe('feature sets (API, bus, CLI)', () => {
       expect(queued).toMatchObject({ code: 0, err: '' });
       const { commandId } = JSON.parse(queued.out);
       const { rows } = await db.query('SELECT payload FROM commands WHERE id = $1', [commandId]);
-      expect(rows[0].payload).toEqual({ datasetId, model: modelDir, pooling: 'avg', dtype: 'float16', batchSize: 4 });
+      expect(rows[0].payload).toEqual({ datasetId, model: modelDir, pooling: 'avg', dtype: 'float16', engine: 'auto', batchSize: 4 });
 
       expect(await cli('extract', datasetId, '--pool', 'median')).toMatchObject({ code: 2 });
       expect(await cli('extract', datasetId, '--batch-size', '0')).toMatchObject({ code: 2 });
@@ -300,7 +300,7 @@ describe('feature sets (API, bus, CLI)', () => {
       const show = await cli('features', 'show', id);
       expect(show.code).toBe(0);
       expect(show.out).toContain(`feature set ${id} — dataset food (${datasetId})`);
-      expect(show.out).toContain('model resnet50, layer (default), pooling max, float16, dim 2048');
+      expect(show.out).toContain('model resnet50, layer (default), pooling max, float16, engine auto, dim 2048');
       expect(show.out).toMatch(/progress: \[█{15}░{5}\] 3\/4 75% · 0\.\d\d img\/s · ETA \d+s · 1 failed/);
       expect(show.out).toMatch(/status running — 2 stored, 1 failed of 4, dim 2048, running for 3\d\.\d s/);
       expect(show.out).toMatch(/│ training\s+│ 0\s+│ 2\s+│ 16\.1 KiB\s+│ sealed\s+│ ab12cd34ef56\s+│ x\/training\/000000\s+│/);
@@ -317,7 +317,7 @@ describe('feature sets (API, bus, CLI)', () => {
     it('ls: a table of the sets', async () => {
       const ls = await cli('features', 'ls', '--dataset', datasetId);
       expect(ls.code).toBe(0);
-      expect(ls.out).toMatch(/│ resnet50\s+│ \(default\)\s+│ max\s+│ float16\s+│ 2048\s+│ running\s+│ 3\/4 \(75%\)\s+│ 1\s+│/);
+      expect(ls.out).toMatch(/│ resnet50\s+│ \(default\)\s+│ max\s+│ float16\s+│ auto\s+│ 2048\s+│ running\s+│ 3\/4 \(75%\)\s+│ 1\s+│/);
       const none = await cli('features', 'ls', '--dataset', '6f1c1a52-0000-4000-8000-00000000ffff');
       expect(none.out).toMatch(/no feature sets yet/);
     });
@@ -327,7 +327,7 @@ describe('feature sets (API, bus, CLI)', () => {
     it('waits for the command, shows progress, prints the summary and failures, exits 0 when complete', async () => {
       const running = cli('extract', datasetId, '--model', 'resnet50', '--layer', 'conv3_block4_out');
       const command = await waitForQueued((p) => p.layer === 'conv3_block4_out');
-      expect(command.payload).toEqual({ datasetId, model: 'resnet50', layer: 'conv3_block4_out', pooling: 'avg', dtype: 'float32', batchSize: 16 });
+      expect(command.payload).toEqual({ datasetId, model: 'resnet50', layer: 'conv3_block4_out', pooling: 'avg', dtype: 'float32', engine: 'auto', batchSize: 16 });
 
       // The feature-store's part: start the set, finish the command, store, complete.
       const id = await insertSet({ model: 'resnet50', layer: 'conv3_block4_out', images: 4, stored: 1, doneAtStart: 1, startedAt: "now() - interval '1 second'" });

@@ -114,7 +114,7 @@ describeFaults('faults during extraction and training (own NATS and Postgres, re
   }
 
   async function extract(datasetId: string, pooling: 'avg' | 'max', dtype: 'float16' | 'float32'): Promise<void> {
-    await publish(bus, extractFeaturesCommand, { v: 1, id: randomUUID(), datasetId, model: MODEL_DIR, pooling, dtype, batchSize: 16 });
+    await publish(bus, extractFeaturesCommand, { v: 1, id: randomUUID(), datasetId, model: MODEL_DIR, pooling, dtype, engine: 'tfjs', batchSize: 16 }); // tfjs: the kill timings were tuned to its speed
   }
 
   async function setOf(datasetId: string, pooling: string, dtype: string): Promise<{ id: string; images: number; done: number; status: string }> {

@@ -52,6 +52,14 @@ const envSchema = z.object({
   FEATX_TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   FEATX_WEIGHTS_DIR: z.string().optional(),
   FEATX_WEIGHTS_DOWNLOAD: booleanString.default(true),
+  FEATX_ONNX_THREADS: z.coerce.number().int().min(1).max(256).optional(),
+  FEATX_ONNX_PROVIDERS: z
+    .string()
+    .regex(/^[a-z]+(,[a-z]+)*$/, 'a comma-separated list such as cuda,cpu')
+    .default('cpu')
+    .transform((v) => v.split(',')),
+  FEATX_ONNX_CACHE_DIR: z.string().optional(),
+  FEATX_ONNX_BATCH_SIZE: z.coerce.number().int().min(1).max(256).optional(),
   FEATX_EXTRACT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   FEATX_ARTIFACTS_DIR: z.string().optional(),
   FEATX_TRAINER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
@@ -88,6 +96,17 @@ export interface FeatxConfig {
     weightsDownload: boolean;
     /** Work items an extractor holds at once: one is decoded while another runs through the network. */
     extractConcurrency: number;
+    /** How this process runs ONNX Runtime (the onnx engine). */
+    onnx: {
+      /** Intra-op threads; default the cores the process may use. */
+      threads?: number;
+      /** e.g. ['cuda', 'cpu'] with a CUDA build of onnxruntime-node; default ['cpu']. */
+      executionProviders: string[];
+      /** TF.js networks exported to ONNX, by content hash. */
+      cacheDir: string;
+      /** Images per forward pass; default the engine's. */
+      batchSize?: number;
+    };
   };
   training: {
     /** Checkpoints and trained models, one folder per run (the API reads it for prediction). */
@@ -168,6 +187,17 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       concurrency: e.FEATX_TRAINER_CONCURRENCY,
       staleAfterMs: e.FEATX_RUN_STALE_MS,
     },
-    vision: { backend: e.FEATX_TF_BACKEND, weightsDir: e.FEATX_WEIGHTS_DIR, weightsDownload: e.FEATX_WEIGHTS_DOWNLOAD, extractConcurrency: e.FEATX_EXTRACT_CONCURRENCY },
+    vision: {
+      backend: e.FEATX_TF_BACKEND,
+      weightsDir: e.FEATX_WEIGHTS_DIR,
+      weightsDownload: e.FEATX_WEIGHTS_DOWNLOAD,
+      extractConcurrency: e.FEATX_EXTRACT_CONCURRENCY,
+      onnx: {
+        threads: e.FEATX_ONNX_THREADS,
+        executionProviders: e.FEATX_ONNX_PROVIDERS,
+        cacheDir: path.resolve(e.FEATX_ONNX_CACHE_DIR ?? path.join(e.FEATX_STATE_DIR, 'onnx')),
+        batchSize: e.FEATX_ONNX_BATCH_SIZE,
+      },
+    },
   };
 }

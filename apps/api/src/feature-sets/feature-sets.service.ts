@@ -106,6 +106,7 @@ function summarize(row: FeatureSetRow, now: Date): FeatureSetSummary {
     layer: row.layer,
     pooling: row.pooling,
     dtype: row.dtype,
+    engine: row.engine,
     dim: row.dim,
     status: row.status,
     error: row.error,

@@ -6,14 +6,16 @@ import { RunsRepository } from '@featx/db';
 import { readNpy } from '@featx/features';
 import { loadTrainedHead, TrainableHead } from '@featx/learning';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
-import { createFeatureExtractor, FeatureExtractor, selectBackend } from '@featx/vision';
-import { Pooling } from '@featx/contracts';
+import { FeatureExtractor, selectBackend } from '@featx/vision';
+import { createEngineFeatureExtractor } from '@featx/onnx';
+import { EngineChoice, Pooling } from '@featx/contracts';
 
 /** featx-head.json, written by the trainer beside the exported head. */
 export interface TrainedHeadMetadata {
   runId: string;
   featureSetId: string;
-  network: { model: string; layer: string | null; pooling: string; dtype: string; dim: number };
+  /** engine: absent in heads trained before the onnx engine existed (their features came from tfjs). */
+  network: { model: string; layer: string | null; pooling: string; dtype: string; dim: number; engine?: EngineChoice };
   classes: string[];
   standardization: { mean: string; std: string } | null;
 }
@@ -71,12 +73,15 @@ export class TrainedModelsService implements OnApplicationShutdown {
     await selectBackend(this.config.vision.backend, { log: (line) => this.logger.info(line) });
     const metadata = JSON.parse(await fs.readFile(path.join(dir, 'featx-head.json'), 'utf8')) as TrainedHeadMetadata;
     const head = await loadTrainedHead(dir);
-    const { model, layer, pooling } = metadata.network;
+    const { model, layer, pooling, engine } = metadata.network;
     const modelPath = model === 'resnet50' ? 'resnet50' : (await resolveRootRef(this.roots, parseRootRef(model))).absolutePath;
-    const network = await createFeatureExtractor({
+    // The feature set's engine: the same network on another engine differs in the last bits only, but is not what was trained on.
+    const network = await createEngineFeatureExtractor({
       model: modelPath,
       layer: layer ?? undefined,
       pooling: pooling as Pooling,
+      engine: engine ?? 'tfjs',
+      onnx: this.config.vision.onnx,
       backend: this.config.vision.backend,
       weightsCacheDir: this.config.vision.weightsDir,
       download: this.config.vision.weightsDownload,

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CommandState, FEATURE_DTYPES, FeatureFailure, FeatureSetDetails, POOLINGS, QueuedCommand } from '@featx/contracts';
+import { CommandState, ENGINES, FEATURE_DTYPES, FeatureFailure, FeatureSetDetails, POOLINGS, QueuedCommand } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { LiveLine, LiveLineOptions } from '../progress-bar';
 import { describeFeatureSet, printFailures, progressLine, runLine } from './features.command';
@@ -31,10 +31,11 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
   return new Command('extract')
     .description('extract CNN features of a dataset (re-running with the same options resumes the same feature set)')
     .argument('<datasetId>', 'dataset id (featx datasets ls)')
-    .option('--model <model>', `${BUILTIN_MODEL}, or a TF.js model folder inside a data root`, BUILTIN_MODEL)
+    .option('--model <model>', `${BUILTIN_MODEL}, a TF.js model folder, or an ONNX model (folder or .onnx file) inside a data root`, BUILTIN_MODEL)
     .option('--layer <name>', "feature layer (default: the network's own, for resnet50 its last block)")
     .addOption(new Option('--pool <pooling>', 'pooling of the feature map').choices([...POOLINGS]).default('avg'))
     .addOption(new Option('--dtype <dtype>', 'stored value type').choices([...FEATURE_DTYPES]).default('float32'))
+    .addOption(new Option('--engine <engine>', 'what runs the network: onnx (ONNX Runtime), tfjs, or auto = the fastest available').choices([...ENGINES]).default('auto'))
     .option('--batch-size <n>', 'images per work item (1-256)', parseBatchSize)
     .option('--no-wait', 'return once the command is queued')
     .option('--json', 'print JSON')
@@ -46,6 +47,7 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
         layer: opts.layer,
         pooling: opts.pool,
         dtype: opts.dtype,
+        engine: opts.engine,
         batchSize: opts.batchSize,
       });
       if (!opts.wait) return print(opts.json ? JSON.stringify(queued) : `queued command ${queued.commandId}`);

@@ -22,8 +22,8 @@ export function featuresCommand(client: () => Promise<ApiClient>, print: (text: 
       if (rows.length === 0) return print('no feature sets yet: featx extract <datasetId> --model resnet50');
       print(
         table(
-          ['id', 'dataset', 'model', 'layer', 'pooling', 'dtype', 'dim', 'status', 'done', 'failed'],
-          rows.map((s) => [s.id, s.datasetId, s.model, layerName(s.layer), s.pooling, s.dtype, s.dim, s.status, `${s.progress.done}/${s.progress.total} (${s.progress.percent}%)`, s.failed]),
+          ['id', 'dataset', 'model', 'layer', 'pooling', 'dtype', 'engine', 'dim', 'status', 'done', 'failed'],
+          rows.map((s) => [s.id, s.datasetId, s.model, layerName(s.layer), s.pooling, s.dtype, s.engine, s.dim, s.status, `${s.progress.done}/${s.progress.total} (${s.progress.percent}%)`, s.failed]),
         ),
       );
     });
@@ -61,7 +61,7 @@ export function featuresCommand(client: () => Promise<ApiClient>, print: (text: 
 /** `<id> — dataset <name> (<id>)`, then the configuration. */
 export function describeFeatureSet(set: FeatureSetDetails): string {
   const dataset = set.datasetName ? `${set.datasetName} (${set.datasetId})` : set.datasetId;
-  return `feature set ${set.id} — dataset ${dataset}\nmodel ${set.model}, layer ${layerName(set.layer)}, pooling ${set.pooling}, ${set.dtype}, dim ${set.dim ?? 'not known yet'}`;
+  return `feature set ${set.id} — dataset ${dataset}\nmodel ${set.model}, layer ${layerName(set.layer)}, pooling ${set.pooling}, ${set.dtype}, engine ${set.engine}, dim ${set.dim ?? 'not known yet'}`;
 }
 
 /** The progress bar of a set, from the API's progress. */

@@ -2,13 +2,20 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { DataRoots, parseRootRef, resolveRootRef } from '@featx/datasets';
 import { FeatureSetRow } from '@featx/db';
 import { Pooling } from '@featx/contracts';
-import { createFeatureExtractor, FeatureExtractor } from '@featx/vision';
+import { createEngineFeatureExtractor } from '@featx/onnx';
+import { DecodedImage, FeatureExtractor } from '@featx/vision';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 
 /** Networks kept loaded at once; loading ResNet-50 takes seconds, so sets in turn reuse it. */
 const MAX_LOADED = 2;
 
-/** The feature extractor of each feature set, loaded once per process and shared by its work items. */
+type NetworkConfig = Pick<FeatureSetRow, 'model' | 'layer' | 'pooling' | 'engine'>;
+
+/**
+ * The feature extractor of each feature set, loaded once per process and shared by its work items,
+ * on the set's engine (`auto`: ONNX Runtime where it loads; a TF.js network is exported to ONNX
+ * once, checked against TF.js on the first work item's images, and cached on disk).
+ */
 @Injectable()
 export class NetworkCache implements OnApplicationShutdown {
   private readonly loaded = new Map<string, Promise<FeatureExtractor>>();
@@ -19,11 +26,12 @@ export class NetworkCache implements OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
 
-  get(set: Pick<FeatureSetRow, 'model' | 'layer' | 'pooling'>): Promise<FeatureExtractor> {
-    const key = `${set.model}|${set.layer}|${set.pooling}`;
+  /** `parityImages`: real images to check a fresh ONNX export on (decoded at the size asked for). */
+  get(set: NetworkConfig, parityImages?: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>): Promise<FeatureExtractor> {
+    const key = `${set.model}|${set.layer}|${set.pooling}|${set.engine}`;
     let extractor = this.loaded.get(key);
     if (!extractor) {
-      extractor = this.load(set);
+      extractor = this.load(set, parityImages);
       extractor.catch(() => this.loaded.delete(key));
       this.loaded.set(key, extractor);
       this.evict();
@@ -36,19 +44,30 @@ export class NetworkCache implements OnApplicationShutdown {
     this.loaded.clear();
   }
 
-  private async load(set: Pick<FeatureSetRow, 'model' | 'layer' | 'pooling'>): Promise<FeatureExtractor> {
+  private async load(set: NetworkConfig, parityImages?: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>): Promise<FeatureExtractor> {
     const started = Date.now();
     const model = set.model === 'resnet50' ? 'resnet50' : (await resolveRootRef(this.roots, parseRootRef(set.model))).absolutePath;
-    const extractor = await createFeatureExtractor({
+    const extractor = await createEngineFeatureExtractor({
       model,
       layer: set.layer || undefined,
       pooling: set.pooling as Pooling,
+      engine: set.engine,
+      onnx: this.config.vision.onnx,
+      parityImages,
       backend: this.config.vision.backend,
       weightsCacheDir: this.config.vision.weightsDir,
       download: this.config.vision.weightsDownload,
       log: (line) => this.logger.info(line),
     });
-    this.logger.info('network loaded', { model: set.model, id: extractor.id, dim: extractor.dim, backend: extractor.backend, ms: Date.now() - started });
+    this.logger.info('network loaded', {
+      model: set.model,
+      id: extractor.id,
+      dim: extractor.dim,
+      engine: extractor.engine,
+      backend: extractor.backend,
+      batchSize: extractor.batchSize,
+      ms: Date.now() - started,
+    });
     return extractor;
   }
 

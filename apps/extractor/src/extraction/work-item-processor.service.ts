@@ -16,8 +16,8 @@ type WorkItem = MessageOf<typeof extractWorkItem>;
  * next one decodes completely, instead of a few images per turn of the event loop.
  */
 const DECODE_CONCURRENCY = 256;
-/** Images per forward pass. */
-const INFERENCE_BATCH = 8;
+/** Images of a work item a fresh ONNX export is checked on. */
+const PARITY_IMAGES = 4;
 
 /**
  * One work item: decode its images, run them through the network, publish the vectors as
@@ -40,7 +40,7 @@ export class WorkItemProcessor {
     const set = await this.featureSets.get(work.featureSetId);
     if (!set) throw new PermanentError(`feature set ${work.featureSetId} does not exist`);
     if (set.status === 'failed') throw new PermanentError(`feature set ${set.id} has failed: ${set.error}`);
-    const network = await this.networks.get(set).catch(async (error: Error) => {
+    const network = await this.networks.get(set, (size) => this.parityImages(work.items, size)).catch(async (error: Error) => {
       // Every work item of the set would fail the same way: fail the set once, with the reason.
       const reason = `cannot load the network ${set.model}: ${error.message}`;
       await this.featureSets.markFailed(set.id, reason);
@@ -78,11 +78,22 @@ export class WorkItemProcessor {
     }
   }
 
+  private async parityImages(items: readonly ImageRef[], size: [number, number]): Promise<DecodedImage[]> {
+    const images: DecodedImage[] = [];
+    for (const item of items) {
+      if (images.length === PARITY_IMAGES) break;
+      const file = await resolveRootRef(this.roots, { root: item.root, path: item.path }).catch(() => undefined);
+      const image = file && (await decodeImage(file.absolutePath, { size }).catch(() => undefined));
+      if (image) images.push(image); // an unreadable image fails later, in its own right
+    }
+    return images;
+  }
+
   private async infer(decoded: Array<{ item: ImageRef; image: DecodedImage }>, network: FeatureExtractor, context: Pick<MessageContext, 'working'>) {
     const vectors = new Float32Array(decoded.length * network.dim);
     const rows: ExtractedRow[] = [];
-    for (let start = 0; start < decoded.length; start += INFERENCE_BATCH) {
-      const chunk = decoded.slice(start, start + INFERENCE_BATCH);
+    for (let start = 0; start < decoded.length; start += network.batchSize) {
+      const chunk = decoded.slice(start, start + network.batchSize);
       const features = await network.extract(chunk.map((d) => d.image));
       vectors.set(features.data, start * network.dim);
       chunk.forEach((d, k) => rows.push({ item: d.item, offset: (start + k) * network.dim }));

@@ -43,6 +43,7 @@ export class ExtractionPlanner {
       layer: options.layer ?? '',
       pooling: options.pooling,
       dtype: options.dtype,
+      engine: options.engine,
       spec: { classes: dataset.classes, batchSize: options.batchSize },
     });
 
@@ -70,7 +71,7 @@ export class ExtractionPlanner {
       onProgress();
     }
     const plan = { featureSetId: set.id, images: set.images, alreadyDone: set.stored + set.failed, pending, workItems, status: set.status };
-    this.logger.info('extraction planned', { ...plan, model, pooling: options.pooling, dtype: options.dtype });
+    this.logger.info('extraction planned', { ...plan, model, pooling: options.pooling, dtype: options.dtype, engine: options.engine });
     return plan;
   }
 }

@@ -337,7 +337,14 @@ export class RunExecutor {
           {
             runId: run.id,
             featureSetId: context.set.id,
-            network: { model: context.set.model, layer: context.set.layer || null, pooling: context.set.pooling, dtype: context.set.dtype, dim: context.dim },
+            network: {
+              model: context.set.model,
+              layer: context.set.layer || null,
+              pooling: context.set.pooling,
+              dtype: context.set.dtype,
+              dim: context.dim,
+              engine: context.set.engine,
+            },
             classes,
             standardization: context.standardization ? { mean: 'standardization-mean.npy', std: 'standardization-std.npy' } : null,
             config: context.config,

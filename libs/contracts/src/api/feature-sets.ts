@@ -23,6 +23,8 @@ export interface FeatureSetSummary {
   layer: string;
   pooling: string;
   dtype: string;
+  /** `auto`, `tfjs` or `onnx`: what runs the network (see the extractor logs for what `auto` chose). */
+  engine: string;
   /** Values per vector; null until the first batch is stored. */
   dim: number | null;
   status: 'running' | 'complete' | 'failed';

@@ -6,17 +6,22 @@ export const POOLINGS = ['none', 'avg', 'max'] as const;
 export type Pooling = (typeof POOLINGS)[number];
 export const FEATURE_DTYPES = ['float16', 'float32'] as const;
 export type FeatureDtype = (typeof FEATURE_DTYPES)[number];
+/** `auto` = the fastest engine each extractor has (ONNX Runtime where it loads, else TF.js). */
+export const ENGINES = ['auto', 'tfjs', 'onnx'] as const;
+export type EngineChoice = (typeof ENGINES)[number];
 
 /** Options of a feature extraction, shared by the bus command and the REST body. */
 export const extractFeaturesOptionsSchema = z
   .object({
     datasetId: z.string().uuid(),
-    /** `resnet50`, or a TF.js model folder (absolute, or relative to the first data root). */
+    /** `resnet50`, a TF.js model folder, or an ONNX model (folder or .onnx file; absolute, or relative to the first data root). */
     model: z.string().min(1).max(4096),
     /** Feature layer; default: the model's own (ResNet-50: its last block, 7x7x2048). */
     layer: z.string().min(1).max(200).optional(),
     pooling: z.enum(POOLINGS).default('avg'),
     dtype: z.enum(FEATURE_DTYPES).default('float32'),
+    /** What runs the network; a different engine is a different feature set. */
+    engine: z.enum(ENGINES).default('auto'),
     /** Images per work item. */
     batchSize: z.number().int().min(1).max(256).default(16),
   })

@@ -4,7 +4,7 @@ import { datasets, featureFailures, featureSets, featureShards, featureVectors, 
 
 export type FeatureSetRow = typeof featureSets.$inferSelect;
 export type FeatureShardRow = typeof featureShards.$inferSelect;
-export type NewFeatureSet = Pick<typeof featureSets.$inferInsert, 'datasetId' | 'model' | 'layer' | 'pooling' | 'dtype' | 'spec'>;
+export type NewFeatureSet = Pick<typeof featureSets.$inferInsert, 'datasetId' | 'model' | 'layer' | 'pooling' | 'dtype' | 'engine' | 'spec'>;
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 export interface PendingImage {
@@ -27,7 +27,7 @@ export class FeatureSetsRepository {
         .insert(featureSets)
         .values(set)
         .onConflictDoUpdate({
-          target: [featureSets.datasetId, featureSets.model, featureSets.layer, featureSets.pooling, featureSets.dtype],
+          target: [featureSets.datasetId, featureSets.model, featureSets.layer, featureSets.pooling, featureSets.dtype, featureSets.engine],
           set: { spec: set.spec },
         })
         .returning();

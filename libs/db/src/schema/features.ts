@@ -18,6 +18,8 @@ export const featureSets = pgTable(
     layer: text('layer').notNull().default(''),
     pooling: text('pooling', { enum: ['none', 'avg', 'max'] }).notNull(),
     dtype: text('dtype', { enum: ['float16', 'float32'] }).notNull(),
+    /** What runs the network: `tfjs`, `onnx` (ONNX Runtime), or `auto` = the fastest each extractor has. */
+    engine: text('engine', { enum: ['auto', 'tfjs', 'onnx'] }).notNull().default('auto'),
     /** Values per vector; known once the first batch is stored. */
     dim: integer('dim'),
     /** Everything the extractor needs to rebuild the network (input size, preprocessing, …). */
@@ -34,7 +36,7 @@ export const featureSets = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('feature_sets_config_key').on(t.datasetId, t.model, t.layer, t.pooling, t.dtype)],
+  (t) => [uniqueIndex('feature_sets_config_key').on(t.datasetId, t.model, t.layer, t.pooling, t.dtype, t.engine)],
 );
 
 /**
