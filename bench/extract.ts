@@ -32,7 +32,10 @@ interface Row {
   network: string;
   engine: EngineChoice;
   run: string;
+  /** Bare loops: the whole loop; pipelines: the steady state (10% → 90% of the set). */
   imagesPerSecond: number;
+  /** Pipelines: from the first stored vector to the last. */
+  firstToLast?: number;
   images: number;
   peakRssMiB: string;
 }
@@ -90,20 +93,46 @@ async function resnet50Folder(root: string): Promise<string> {
   return dir;
 }
 
-/** The engine alone: pre-decoded, preprocessed batches of the engine's batch size, back to back. */
-async function bareLoop(network: string, model: string, engine: 'tfjs' | 'onnx', count: number, cacheDir: string): Promise<void> {
-  const extractor = await createEngineFeatureExtractor({ model, pooling: 'avg', engine, onnx: { cacheDir }, log: () => undefined });
-  const decoded = await Promise.all(manifest(count).map(({ file }) => decodeImage(file, { size: extractor.inputSize })));
+/**
+ * The engine alone: pre-decoded, preprocessed batches of the engine's batch size, back to back.
+ * `sessions` > 1 (ONNX Runtime): that many 1-thread sessions, each on its own worker thread, fed
+ * in parallel: the bare counterpart of that many 1-thread extractor replicas.
+ */
+async function bareLoop(network: string, model: string, engine: 'tfjs' | 'onnx', count: number, cacheDir: string, sessions = 1): Promise<void> {
+  const threads = sessions > 1 ? 1 : undefined;
+  const extractors = [];
+  for (let s = 0; s < sessions; s++) {
+    extractors.push(await createEngineFeatureExtractor({ model, pooling: 'avg', engine, onnx: { cacheDir, threads }, log: () => undefined }));
+  }
+  const [first] = extractors;
+  const decoded = await Promise.all(manifest(count).map(({ file }) => decodeImage(file, { size: first!.inputSize })));
   const batches: tf.Tensor4D[] = [];
-  for (let i = 0; i < decoded.length; i += extractor.batchSize) batches.push(preprocessBatch(decoded.slice(i, i + extractor.batchSize), extractor.preprocessing));
-  await extractor.extract(batches[0]!); // warm-up
+  for (let i = 0; i < decoded.length; i += first!.batchSize) batches.push(preprocessBatch(decoded.slice(i, i + first!.batchSize), first!.preprocessing));
+  await Promise.all(extractors.map((e) => e.extract(batches[0]!))); // warm-up
   const started = process.hrtime.bigint();
-  for (const batch of batches) await extractor.extract(batch);
+  await Promise.all(
+    extractors.map(async (extractor, s) => {
+      for (let b = s; b < batches.length; b += sessions) await extractor.extract(batches[b]!);
+    }),
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   batches.forEach((b) => b.dispose());
-  const detail = engine === 'onnx' ? `, ${os.availableParallelism()} threads` : '';
-  record({ network, engine, run: `bare engine loop, batch ${extractor.batchSize}${detail}`, imagesPerSecond: count / seconds, images: count, peakRssMiB: `${Math.round(process.memoryUsage().rss / 1048576)} (bench process)` });
-  extractor.dispose();
+  const layout = engine === 'onnx' ? (sessions > 1 ? `, ${sessions} sessions × 1 thread` : `, 1 session × ${os.availableParallelism()} threads`) : '';
+  record({ network, engine, run: `bare engine loop, batch ${first!.batchSize}${layout}`, imagesPerSecond: count / seconds, images: count, peakRssMiB: `${Math.round(process.memoryUsage().rss / 1048576)} (bench process)` });
+  extractors.forEach((e) => e.dispose());
+}
+
+/** Machine-wide CPU ticks: [busy, idle] (idle includes iowait). */
+function machineTicks(): [number, number] {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + f[4]!;
+  return [f.reduce((a, b) => a + b, 0) - idle, idle];
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
 }
 
 function peakRssMiB(pid: number): number {
@@ -155,20 +184,43 @@ async function pipeline(o: PipelineOptions): Promise<void> {
       await sleep(100);
     }
     await publish(bus, extractFeaturesCommand, { v: 1, datasetId, model: o.model, pooling: 'avg', dtype: 'float32', engine: o.engine, batchSize: 16 });
-    // Throughput from the first stored vector to the last: loading (and exporting) the network is not counted.
-    let first: { at: number; done: number } | undefined;
+    // Two rates, neither counting network loading (and exporting): from the first stored vector to
+    // the last, and the steady state between 10% and 90% of the set done (without the first work
+    // items, and without the tail where replicas run out of work in turn — what a long run sees).
+    let first: { at: number; done: number; cpu: Record<string, number>; ticks: [number, number] } | undefined;
+    let from: { at: number; done: number } | undefined;
+    let to: { at: number; done: number } | undefined;
+    const cpuNow = () => Object.fromEntries(Object.entries(services.pids()).map(([label, pid]) => [label, cpuSeconds(pid)]));
     for (;;) {
-      const set = (await db.query('SELECT stored, failed, status, error FROM feature_sets')).rows[0];
+      const set = (await db.query('SELECT stored, failed, images, status, error FROM feature_sets')).rows[0];
       if (set?.status === 'failed') throw new Error(`${o.network} on ${o.engine}: ${set.error}`);
       const done = set ? set.stored + set.failed : 0;
-      if (!first && done > 0) first = { at: Date.now(), done };
+      const now = Date.now();
+      if (!first && done > 0) first = { at: now, done, cpu: cpuNow(), ticks: machineTicks() };
+      if (!from && done >= 0.1 * o.images) from = { at: now, done };
+      if (!to && done >= 0.9 * o.images) to = { at: now, done };
       if (set?.status === 'complete') {
-        const seconds = (Date.now() - first!.at) / 1000;
+        const seconds = (now - first!.at) / 1000;
+        const cpu = cpuNow();
+        const perImage = Object.entries(cpu)
+          .map(([label, s]) => `${label} ${(((s - first!.cpu[label]!) * 1000) / (done - first!.done)).toFixed(1)}`)
+          .join(', ');
+        const [busy, idle] = machineTicks();
+        const busyShare = (busy - first!.ticks[0]) / (busy - first!.ticks[0] + idle - first!.ticks[1]);
+        console.log(`  CPU ms per image while measuring: ${perImage}; machine busy ${(busyShare * 100).toFixed(0)}%`);
         const rss = Object.entries(services.pids())
           .map(([label, pid]) => `${label} ${peakRssMiB(pid)}`)
           .join(', ');
         const layout = o.engine === 'onnx' ? ` × ${o.threads ?? os.availableParallelism()} thread${(o.threads ?? 2) > 1 ? 's' : ''}` : '';
-        record({ network: o.network, engine: o.engine, run: `pipeline, ${o.replicas} extractor${o.replicas > 1 ? 's' : ''}${layout}`, imagesPerSecond: (done - first!.done) / seconds, images: o.images, peakRssMiB: rss });
+        record({
+          network: o.network,
+          engine: o.engine,
+          run: `pipeline, ${o.replicas} extractor${o.replicas > 1 ? 's' : ''}${layout}`,
+          imagesPerSecond: ((to!.done - from!.done) * 1000) / (to!.at - from!.at),
+          firstToLast: (done - first!.done) / seconds,
+          images: o.images,
+          peakRssMiB: rss,
+        });
         return;
       }
       await sleep(50);
@@ -184,7 +236,8 @@ async function pipeline(o: PipelineOptions): Promise<void> {
 
 function record(row: Row): void {
   rows.push(row);
-  console.log(`${row.network} ${row.engine}: ${row.run}: ${row.imagesPerSecond.toFixed(1)} img/s (${row.images} photos; peak RSS MiB ${row.peakRssMiB})`);
+  const whole = row.firstToLast === undefined ? '' : `, first to last vector ${row.firstToLast.toFixed(1)}`;
+  console.log(`${row.network} ${row.engine}: ${row.run}: ${row.imagesPerSecond.toFixed(1)} img/s${whole} (${row.images} photos; peak RSS MiB ${row.peakRssMiB})`);
 }
 
 function rate(network: string, engine: string, run: RegExp): number {
@@ -192,6 +245,9 @@ function rate(network: string, engine: string, run: RegExp): number {
   if (!row) throw new Error(`no ${network} ${engine} ${run} row`);
   return row.imagesPerSecond;
 }
+
+/** BENCH_ONLY (a regular expression on "<network> <engine>", e.g. "ResNet-50 onnx") runs part of the benchmark. */
+const only = new RegExp(process.env.BENCH_ONLY ?? '.');
 
 async function main() {
   await selectBackend('wasm', { log: () => undefined });
@@ -206,36 +262,53 @@ async function main() {
     const res = 'ResNet-50';
     const common = { cacheDir, root };
 
-    await bareLoop(mobile, MOBILENET, 'tfjs', IMAGES, cacheDir);
-    await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder, images: IMAGES, replicas: 1 });
-    await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder, images: IMAGES, replicas: 2 });
-    await bareLoop(mobile, MOBILENET, 'onnx', IMAGES, cacheDir);
-    await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
-    await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
+    if (only.test(`${mobile} tfjs`)) {
+      await bareLoop(mobile, MOBILENET, 'tfjs', IMAGES, cacheDir);
+      await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder, images: IMAGES, replicas: 1 });
+      await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder, images: IMAGES, replicas: 2 });
+    }
+    if (only.test(`${mobile} onnx`)) {
+      await bareLoop(mobile, MOBILENET, 'onnx', IMAGES, cacheDir);
+      await bareLoop(mobile, MOBILENET, 'onnx', IMAGES, cacheDir, 2);
+      await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
+      await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
+    }
+    if (only.test(`${res} tfjs`)) {
+      await bareLoop(res, resnet, 'tfjs', SLOW_IMAGES, cacheDir);
+      await pipeline({ ...common, network: res, model: resnet, engine: 'tfjs', folder: slowFolder, images: SLOW_IMAGES, replicas: 1 });
+    }
+    if (only.test(`${res} onnx`)) {
+      await bareLoop(res, resnet, 'onnx', IMAGES, cacheDir);
+      await bareLoop(res, resnet, 'onnx', IMAGES, cacheDir, 2);
+      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
+      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
+    }
 
-    await bareLoop(res, resnet, 'tfjs', SLOW_IMAGES, cacheDir);
-    await pipeline({ ...common, network: res, model: resnet, engine: 'tfjs', folder: slowFolder, images: SLOW_IMAGES, replicas: 1 });
-    await bareLoop(res, resnet, 'onnx', IMAGES, cacheDir);
-    await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
-    await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
+    console.log('\n| network | engine | run | photos | img/s (steady) | img/s (first to last) | peak RSS (MiB) |\n|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      console.log(`| ${r.network} | ${r.engine} | ${r.run} | ${r.images} | ${r.imagesPerSecond.toFixed(1)} | ${r.firstToLast?.toFixed(1) ?? '—'} | ${r.peakRssMiB} |`);
+    }
 
-    console.log('\n| network | engine | run | photos | img/s | peak RSS (MiB) |\n|---|---|---|---|---|---|');
-    for (const r of rows) console.log(`| ${r.network} | ${r.engine} | ${r.run} | ${r.images} | ${r.imagesPerSecond.toFixed(1)} | ${r.peakRssMiB} |`);
-
+    if (rows.length < 13) return; // part of the benchmark (BENCH_ONLY): no ratios
     const ratio = (a: number, b: number) => (a / b).toFixed(2);
     const mTfjs1 = rate(mobile, 'tfjs', /pipeline, 1 /);
     const mTfjs2 = rate(mobile, 'tfjs', /pipeline, 2 /);
     const mOnnx1 = rate(mobile, 'onnx', /pipeline, 1 /);
     const mOnnx2 = rate(mobile, 'onnx', /pipeline, 2 /);
-    const rBare = rate(res, 'onnx', /bare/);
+    const rBare = rate(res, 'onnx', /bare.*1 session/);
+    const rBare2 = rate(res, 'onnx', /bare.*2 sessions/);
     const rOnnx1 = rate(res, 'onnx', /pipeline, 1 /);
     const rOnnx2 = rate(res, 'onnx', /pipeline, 2 /);
     console.log('\nratios:');
     console.log(`  MobileNetV2 tfjs: pipeline 1 extractor / bare loop = ${ratio(mTfjs1, rate(mobile, 'tfjs', /bare/))}; 2 extractors / 1 = ${ratio(mTfjs2, mTfjs1)}`);
     console.log(`  MobileNetV2 onnx pipeline (1 × 2 threads) / tfjs pipeline (1 extractor) = ${ratio(mOnnx1, mTfjs1)}; / tfjs with 2 extractors = ${ratio(mOnnx1, mTfjs2)}`);
-    console.log(`  MobileNetV2 onnx: 1 extractor × 2 threads ${mOnnx1.toFixed(1)} vs 2 extractors × 1 thread ${mOnnx2.toFixed(1)} img/s`);
-    console.log(`  ResNet-50 onnx pipeline: 1 extractor × 2 threads ${rOnnx1.toFixed(1)} img/s = ${ratio(rOnnx1, rBare)} of the bare loop; 2 × 1 thread ${rOnnx2.toFixed(1)} img/s = ${ratio(rOnnx2, rBare)}`);
-    console.log(`  ResNet-50 onnx bare loop / tfjs bare loop = ${ratio(rBare, rate(res, 'tfjs', /bare/))}`);
+    console.log(`  MobileNetV2 onnx: 1 extractor × 2 threads ${mOnnx1.toFixed(1)} vs 2 extractors × 1 thread ${mOnnx2.toFixed(1)} img/s; the latter / tfjs pipeline (2 extractors) = ${ratio(mOnnx2, mTfjs2)}`);
+    console.log(
+      `  ResNet-50 onnx pipeline: 1 extractor × 2 threads ${rOnnx1.toFixed(1)} img/s = ${ratio(rOnnx1, rBare)} of the bare loop in that layout (1 session × 2 threads); ` +
+        `2 extractors × 1 thread ${rOnnx2.toFixed(1)} img/s = ${ratio(rOnnx2, rBare2)} of the bare loop in that layout (2 sessions × 1 thread), ` +
+        `${ratio(rOnnx2, Math.max(rBare, rBare2))} of the faster bare loop`,
+    );
+    console.log(`  ResNet-50 onnx bare loop / tfjs bare loop = ${ratio(Math.max(rBare, rBare2), rate(res, 'tfjs', /bare/))}`);
   } finally {
     await fs.rm(root, { recursive: true, force: true });
   }

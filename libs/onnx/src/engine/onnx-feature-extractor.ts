@@ -11,6 +11,7 @@ import {
   type Preprocessing,
 } from '@featx/vision';
 import { nhwcToNchw, poolOutput, type FeatureLayout } from './pool';
+import { WorkerSession } from './worker-session';
 
 type Ort = typeof ortTypes;
 
@@ -101,8 +102,7 @@ function isTensorLike(batch: unknown): batch is TensorLike {
 }
 
 export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOptions): Promise<FeatureExtractor> {
-  const ort = loadOrt();
-  if (!ort) throw new Error(`onnxruntime-node is not available in this process: ${ortLoadError}`);
+  if (!loadOrt()) throw new Error(`onnxruntime-node is not available in this process: ${ortLoadError}`);
   const { spec } = options;
   const pooling: Pooling = options.pooling ?? 'none';
   const threads = options.threads ?? os.availableParallelism();
@@ -119,10 +119,8 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } },
   };
-  const session =
-    typeof options.modelPath === 'string'
-      ? await ort.InferenceSession.create(options.modelPath, sessionOptions)
-      : await ort.InferenceSession.create(options.modelPath, sessionOptions);
+  // The session runs on a worker thread; loading ORT here too tells whether its binding loads at all.
+  const session = await WorkerSession.open(options.modelPath, sessionOptions);
 
   let featureShape: number[];
   let inputName: string;
@@ -137,7 +135,7 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
       throw new Error(`ONNX model has no output '${outputName}' (outputs: ${session.outputNames.join(', ')})`);
     }
     // Feature shape: run one zero image (robust to dynamic dims in the model's metadata).
-    const probe = await runRaw(ort, session, inputName, outputName, new Float32Array(height * width * 3), 1, height, width, spec.layout);
+    const probe = await runRaw(session, inputName, outputName, new Float32Array(height * width * 3), 1, height, width, spec.layout);
     const dims = probe.dims;
     if (dims.length === 4) {
       featureShape = spec.layout === 'NCHW' ? [dims[2]!, dims[3]!, dims[1]!] : [dims[1]!, dims[2]!, dims[3]!];
@@ -178,8 +176,8 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
         if (batch.rank !== 4 || bh !== height || bw !== width || bc !== 3) {
           throw new Error(`input tensor is [${batch.shape.join(',')}]; ${id} needs [N,${height},${width},3]`);
         }
-        const values = await batch.data();
-        nhwc = values instanceof Float32Array ? values : Float32Array.from(values);
+        // A copy of our own: its buffer moves to the worker thread.
+        nhwc = new Float32Array((await batch.data()) as ArrayLike<number>);
         n = bn!;
       } else {
         const images = batch as readonly DecodedImage[];
@@ -193,7 +191,7 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
         });
       }
       if (n === 0) return { data: new Float32Array(0), shape: [0, dim] };
-      const out = await runRaw(ort, session, inputName, outputName, nhwc, n, height, width, spec.layout);
+      const out = await runRaw(session, inputName, outputName, nhwc, n, height, width, spec.layout);
       return poolOutput(out.data, out.dims, spec.layout, pooling);
     },
     dispose() {
@@ -205,8 +203,7 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
 }
 
 async function runRaw(
-  ort: Ort,
-  session: ortTypes.InferenceSession,
+  session: WorkerSession,
   inputName: string,
   outputName: string,
   nhwc: Float32Array,
@@ -215,45 +212,7 @@ async function runRaw(
   width: number,
   layout: FeatureLayout,
 ): Promise<{ data: Float32Array; dims: readonly number[] }> {
-  const input =
-    layout === 'NCHW'
-      ? new ort.Tensor('float32', nhwcToNchw(nhwc, n, height, width, 3), [n, 3, height, width])
-      : new ort.Tensor('float32', nhwc, [n, height, width, 3]);
-  let results: ortTypes.InferenceSession.ReturnType;
-  try {
-    results = await session.run({ [inputName]: input }, [outputName]);
-  } catch (error) {
-    if (!(error instanceof TypeError && /tensor's data must be type of/.test(error.message)) || !allowCrossRealmTypedArrays()) throw error;
-    results = await session.run({ [inputName]: input }, [outputName]);
-  }
-  const output = results[outputName];
-  if (!output) throw new Error(`ONNX run returned no '${outputName}'`);
-  try {
-    if (output.type !== 'float32') throw new Error(`output '${outputName}' is ${output.type}; need float32`);
-    return { data: output.data as Float32Array, dims: output.dims };
-  } finally {
-    input.dispose();
-  }
-}
-
-let crossRealmPatched = false;
-
-/**
- * Under jest (a vm context per test file) the native binding returns typed arrays of the outer
- * realm, which fail onnxruntime-common's `instanceof Float32Array`. Only once that failure is seen,
- * make `instanceof` on this realm's typed-array constructors check the brand tag instead (what
- * instanceof means for a genuine typed array anyway). Returns false if already patched.
- */
-function allowCrossRealmTypedArrays(): boolean {
-  if (crossRealmPatched) return false;
-  crossRealmPatched = true;
-  const constructors = [Float32Array, Float64Array, Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
-  for (const ctor of constructors) {
-    const tag = `[object ${ctor.name}]`;
-    Object.defineProperty(ctor, Symbol.hasInstance, {
-      configurable: true,
-      value: (value: unknown) => Object.prototype.toString.call(value) === tag,
-    });
-  }
-  return true;
+  // The input's buffer moves to the worker thread: callers pass arrays of their own.
+  const input = layout === 'NCHW' ? nhwcToNchw(nhwc, n, height, width, 3) : nhwc;
+  return session.run(inputName, outputName, input, layout === 'NCHW' ? [n, 3, height, width] : [n, height, width, 3]);
 }
