@@ -11,7 +11,8 @@ import { Client } from 'pg';
 import { writeNpy } from '@featx/features';
 import { DataRoots, parseRootRef, resolveRootRef } from '@featx/datasets';
 import { loadConfig } from '@featx/runtime';
-import { createFeatureExtractor, decodeImage } from '@featx/vision';
+import { createEngineFeatureExtractor } from '@featx/onnx';
+import { decodeImage } from '@featx/vision';
 
 async function main() {
   const [featureSetId, sampleArg] = process.argv.slice(2);
@@ -27,7 +28,16 @@ async function main() {
   await db.end();
 
   const model = set.model === 'resnet50' ? 'resnet50' : (await resolveRootRef(roots, parseRootRef(set.model))).absolutePath;
-  const network = await createFeatureExtractor({ model, layer: set.layer || undefined, pooling: set.pooling, backend: 'wasm', log: () => undefined });
+  // The set's own engine (and, for onnx, the same cached export the extractors ran).
+  const network = await createEngineFeatureExtractor({
+    model,
+    layer: set.layer || undefined,
+    pooling: set.pooling,
+    engine: set.engine,
+    onnx: config.vision.onnx,
+    backend: 'wasm',
+    log: () => undefined,
+  });
   const expected = new Float32Array(sample.length * network.dim);
   for (const [i, image] of sample.entries()) {
     const file = await resolveRootRef(roots, { root: dataset.root, path: image.path });

@@ -1,8 +1,9 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import * as os from 'node:os';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataRoots, parseRootRef, resolveRootRef } from '@featx/datasets';
 import { FeatureSetRow } from '@featx/db';
 import { Pooling } from '@featx/contracts';
-import { createEngineFeatureExtractor } from '@featx/onnx';
+import { createEngineFeatureExtractor, detectOnnxAvailable, onnxUnavailableReason } from '@featx/onnx';
 import { DecodedImage, FeatureExtractor } from '@featx/vision';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 
@@ -17,7 +18,7 @@ type NetworkConfig = Pick<FeatureSetRow, 'model' | 'layer' | 'pooling' | 'engine
  * once, checked against TF.js on the first work item's images, and cached on disk).
  */
 @Injectable()
-export class NetworkCache implements OnApplicationShutdown {
+export class NetworkCache implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly loaded = new Map<string, Promise<FeatureExtractor>>();
 
   constructor(
@@ -25,6 +26,20 @@ export class NetworkCache implements OnApplicationShutdown {
     @Inject(CONFIG) private readonly config: FeatxConfig,
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
+
+  /** Says at start which engines this replica has (each network's own choice is logged when it loads). */
+  onApplicationBootstrap(): void {
+    const { onnx } = this.config.vision;
+    if (detectOnnxAvailable()) {
+      this.logger.info('engines: onnx and tfjs; auto = onnx', {
+        onnxProviders: onnx.executionProviders,
+        onnxThreads: onnx.threads ?? os.availableParallelism(),
+        onnxCacheDir: onnx.cacheDir,
+      });
+    } else {
+      this.logger.warn('engines: tfjs only; auto = tfjs', { onnxUnavailable: onnxUnavailableReason() });
+    }
+  }
 
   /** `parityImages`: real images to check a fresh ONNX export on (decoded at the size asked for). */
   get(set: NetworkConfig, parityImages?: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>): Promise<FeatureExtractor> {
