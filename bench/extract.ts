@@ -6,7 +6,8 @@
  *   - the whole pipeline: work items → extractor(s) → feature store → NumPy shards,
  *     with 1 extractor, 2 extractors, and for ONNX Runtime 1 extractor × 2 threads vs 2 × 1 thread.
  * Prints images/s, the ratios the targets are stated in, and each process's peak RSS.
- * BENCH_IMAGES (default 480) photos per run; ResNet-50 on tfjs-wasm (~3 img/s) uses BENCH_SLOW_IMAGES (default 96).
+ * BENCH_IMAGES (default 480) photos per run; ResNet-50 on tfjs-wasm (~3 img/s) uses BENCH_SLOW_IMAGES (default 96),
+ * ResNet-50 on ONNX Runtime BENCH_RESNET_ONNX_IMAGES (default 960).
  */
 import { mkdirSync, readFileSync, writeFileSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -25,6 +26,10 @@ import { launchServices, serviceInstances } from '../tools/service-launcher';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 480);
 const SLOW_IMAGES = Number(process.env.BENCH_SLOW_IMAGES ?? 96);
+/** ResNet-50 on ONNX Runtime, where the targets are: a larger sample, so that 64-image work items are many. */
+const RESNET_ONNX_IMAGES = Number(process.env.BENCH_RESNET_ONNX_IMAGES ?? 960);
+/** Images per work item (featx extract --batch-size; default 64 as the command's). */
+const WORK_ITEM_IMAGES = Number(process.env.BENCH_WORK_ITEM_IMAGES ?? 64);
 const MOBILENET = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
 const CLOTHING = path.join(SHARED_DIR, 'datasets/clothing-small');
 
@@ -183,7 +188,7 @@ async function pipeline(o: PipelineOptions): Promise<void> {
       datasetId = (await db.query("SELECT id FROM datasets WHERE status = 'ready'")).rows[0]?.id;
       await sleep(100);
     }
-    await publish(bus, extractFeaturesCommand, { v: 1, datasetId, model: o.model, pooling: 'avg', dtype: 'float32', engine: o.engine, batchSize: 16 });
+    await publish(bus, extractFeaturesCommand, { v: 1, datasetId, model: o.model, pooling: 'avg', dtype: 'float32', engine: o.engine, batchSize: WORK_ITEM_IMAGES });
     // Two rates, neither counting network loading (and exporting): from the first stored vector to
     // the last, and the steady state between 10% and 90% of the set done (without the first work
     // items, and without the tail where replicas run out of work in turn — what a long run sees).
@@ -257,6 +262,7 @@ async function main() {
     console.log(`bench:extract — clothing-small photos, avg pooling, ${os.cpus().length} cores (${os.cpus()[0]?.model})`);
     const folder = await subsetFolder(root, IMAGES);
     const slowFolder = await subsetFolder(root, SLOW_IMAGES);
+    const largeFolder = await subsetFolder(root, RESNET_ONNX_IMAGES);
     const resnet = await resnet50Folder(root);
     const mobile = 'MobileNetV2';
     const res = 'ResNet-50';
@@ -278,10 +284,10 @@ async function main() {
       await pipeline({ ...common, network: res, model: resnet, engine: 'tfjs', folder: slowFolder, images: SLOW_IMAGES, replicas: 1 });
     }
     if (only.test(`${res} onnx`)) {
-      await bareLoop(res, resnet, 'onnx', IMAGES, cacheDir);
-      await bareLoop(res, resnet, 'onnx', IMAGES, cacheDir, 2);
-      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
-      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
+      await bareLoop(res, resnet, 'onnx', RESNET_ONNX_IMAGES, cacheDir);
+      await bareLoop(res, resnet, 'onnx', RESNET_ONNX_IMAGES, cacheDir, 2);
+      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder: largeFolder, images: RESNET_ONNX_IMAGES, replicas: 1 });
+      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder: largeFolder, images: RESNET_ONNX_IMAGES, replicas: 2, threads: 1 });
     }
 
     console.log('\n| network | engine | run | photos | img/s (steady) | img/s (first to last) | peak RSS (MiB) |\n|---|---|---|---|---|---|---|');

@@ -173,7 +173,7 @@ describe('feature sets (API, bus, CLI)', () => {
       const res = await api('POST', '/feature-sets', { datasetId, model: 'resnet50', layer: 'conv4_block6_out' });
       expect(res.status).toBe(202);
       const stored = await bus.jsm.streams.getMessage(bus.names.streams.commands, { last_by_subj: bus.names.subjects.extractFeatures });
-      expect(decodeMessage(stored!.data)).toEqual({ v: 1, id: res.body.commandId, datasetId, model: 'resnet50', layer: 'conv4_block6_out', pooling: 'avg', dtype: 'float32', engine: 'auto', batchSize: 16 });
+      expect(decodeMessage(stored!.data)).toEqual({ v: 1, id: res.body.commandId, datasetId, model: 'resnet50', layer: 'conv4_block6_out', pooling: 'avg', dtype: 'float32', engine: 'auto', batchSize: 64 });
     });
 
     it('featx extract --no-wait resolves a model folder against the working directory', async () => {
@@ -327,7 +327,7 @@ describe('feature sets (API, bus, CLI)', () => {
     it('waits for the command, shows progress, prints the summary and failures, exits 0 when complete', async () => {
       const running = cli('extract', datasetId, '--model', 'resnet50', '--layer', 'conv3_block4_out');
       const command = await waitForQueued((p) => p.layer === 'conv3_block4_out');
-      expect(command.payload).toEqual({ datasetId, model: 'resnet50', layer: 'conv3_block4_out', pooling: 'avg', dtype: 'float32', engine: 'auto', batchSize: 16 });
+      expect(command.payload).toEqual({ datasetId, model: 'resnet50', layer: 'conv3_block4_out', pooling: 'avg', dtype: 'float32', engine: 'auto', batchSize: 64 });
 
       // The feature-store's part: start the set, finish the command, store, complete.
       const id = await insertSet({ model: 'resnet50', layer: 'conv3_block4_out', images: 4, stored: 1, doneAtStart: 1, startedAt: "now() - interval '1 second'" });

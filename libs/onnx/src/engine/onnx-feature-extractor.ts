@@ -10,7 +10,7 @@ import {
   type Pooling,
   type Preprocessing,
 } from '@featx/vision';
-import { nhwcToNchw, poolOutput, type FeatureLayout } from './pool';
+import type { FeatureLayout } from './pool';
 import { WorkerSession } from './worker-session';
 
 type Ort = typeof ortTypes;
@@ -135,7 +135,7 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
       throw new Error(`ONNX model has no output '${outputName}' (outputs: ${session.outputNames.join(', ')})`);
     }
     // Feature shape: run one zero image (robust to dynamic dims in the model's metadata).
-    const probe = await runRaw(session, inputName, outputName, new Float32Array(height * width * 3), 1, height, width, spec.layout);
+    const probe = await session.run({ inputName, outputName, nhwc: new Float32Array(height * width * 3), n: 1, height, width, layout: spec.layout, pooling: 'none' });
     const dims = probe.dims;
     if (dims.length === 4) {
       featureShape = spec.layout === 'NCHW' ? [dims[2]!, dims[3]!, dims[1]!] : [dims[1]!, dims[2]!, dims[3]!];
@@ -156,6 +156,12 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
   const id = `${name}:${options.featureName ?? outputName}:${pooling}`;
   let disposed = false;
   const perImage = height * width * 3;
+  // Input buffers come back from the worker after each pass and are reused: no 5 MB of garbage a batch.
+  const spare: Float32Array[] = [];
+  const takeBuffer = (n: number): Float32Array => {
+    const index = spare.findIndex((b) => b.length === n * perImage);
+    return index >= 0 ? spare.splice(index, 1)[0]! : new Float32Array(n * perImage);
+  };
 
   return {
     id,
@@ -169,30 +175,35 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
     batchSize: options.batchSize ?? ONNX_BATCH_SIZE,
     async extract(batch): Promise<FeatureBatch> {
       if (disposed) throw new Error(`feature extractor ${id} is disposed`);
-      let nhwc: Float32Array;
       let n: number;
+      let nhwc: Float32Array;
       if (isTensorLike(batch)) {
         const [bn, bh, bw, bc] = batch.shape;
         if (batch.rank !== 4 || bh !== height || bw !== width || bc !== 3) {
           throw new Error(`input tensor is [${batch.shape.join(',')}]; ${id} needs [N,${height},${width},3]`);
         }
-        // A copy of our own: its buffer moves to the worker thread.
-        nhwc = new Float32Array((await batch.data()) as ArrayLike<number>);
         n = bn!;
+        nhwc = takeBuffer(n);
+        nhwc.set((await batch.data()) as ArrayLike<number>);
       } else {
         const images = batch as readonly DecodedImage[];
         n = images.length;
-        nhwc = new Float32Array(n * perImage);
         images.forEach((image, i) => {
           if (image.width !== width || image.height !== height || image.data.length !== perImage) {
             throw new Error(`image ${i} is ${image.width}x${image.height}; ${id} needs ${width}x${height} (decode with size [${height}, ${width}])`);
           }
-          preprocessInto(image.data, spec.preprocessing, nhwc, i * perImage);
         });
+        nhwc = takeBuffer(n);
+        images.forEach((image, i) => preprocessInto(image.data, spec.preprocessing, nhwc, i * perImage));
       }
       if (n === 0) return { data: new Float32Array(0), shape: [0, dim] };
-      const out = await runRaw(session, inputName, outputName, nhwc, n, height, width, spec.layout);
-      return poolOutput(out.data, out.dims, spec.layout, pooling);
+      try {
+        const result = await session.run({ inputName, outputName, nhwc, n, height, width, layout: spec.layout, pooling });
+        if (spare.length < 4) spare.push(result.nhwc);
+        return { data: result.data, shape: result.shape };
+      } catch (error) {
+        throw new Error(`${id}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     },
     dispose() {
       if (disposed) return;
@@ -200,19 +211,4 @@ export async function createOnnxFeatureExtractor(options: OnnxFeatureExtractorOp
       void session.release();
     },
   };
-}
-
-async function runRaw(
-  session: WorkerSession,
-  inputName: string,
-  outputName: string,
-  nhwc: Float32Array,
-  n: number,
-  height: number,
-  width: number,
-  layout: FeatureLayout,
-): Promise<{ data: Float32Array; dims: readonly number[] }> {
-  // The input's buffer moves to the worker thread: callers pass arrays of their own.
-  const input = layout === 'NCHW' ? nhwcToNchw(nhwc, n, height, width, 3) : nhwc;
-  return session.run(inputName, outputName, input, layout === 'NCHW' ? [n, 3, height, width] : [n, height, width, 3]);
 }

@@ -1,16 +1,41 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
+import type { Pooling } from '@featx/vision';
+import type { FeatureLayout } from './pool';
+
+/** One forward pass: NHWC input of n images, transposed and pooled on the worker. */
+export interface WorkerRun {
+  inputName: string;
+  outputName: string;
+  /** Its buffer moves to the worker and comes back as `result.nhwc`, for reuse. */
+  nhwc: Float32Array;
+  n: number;
+  height: number;
+  width: number;
+  layout: FeatureLayout;
+  pooling: Pooling;
+}
+
+export interface WorkerResult {
+  /** Row-major [N, D]. */
+  data: Float32Array;
+  shape: [number, number];
+  /** The raw output's dims. */
+  dims: number[];
+  /** The input buffer, handed back. */
+  nhwc: Float32Array;
+}
 
 interface Pending {
-  resolve: (value: { data: Float32Array; dims: number[] }) => void;
+  resolve: (value: WorkerResult) => void;
   reject: (error: Error) => void;
 }
 
 type WorkerReply =
   | { type: 'ready'; inputNames: string[]; outputNames: string[] }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; data?: Float32Array; dims: number[]; dtype: string }
+  | { type: 'result'; id: number; data: Float32Array; shape: [number, number]; dims: number[]; nhwc: Float32Array }
   | { type: 'error'; id: number; message: string };
 
 /**
@@ -50,14 +75,14 @@ export class WorkerSession {
     });
   }
 
-  /** Runs the model on a float32 input; `data`'s buffer is handed to the worker (do not reuse it). */
-  run(inputName: string, outputName: string, data: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: number[] }> {
+  /** One forward pass. `run.nhwc` must own its whole buffer (it is moved to the worker and back). */
+  run(run: WorkerRun): Promise<WorkerResult> {
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId++;
     if (this.pending.size === 0) this.worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'run', id, inputName, outputName, data, dims: [...dims] }, [data.buffer as ArrayBuffer]);
+      this.worker.postMessage({ type: 'run', id, ...run }, [run.nhwc.buffer as ArrayBuffer]);
     });
   }
 
@@ -82,8 +107,7 @@ export class WorkerSession {
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker.unref();
     if (reply.type === 'error') pending.reject(new Error(reply.message));
-    else if (!reply.data) pending.reject(new Error(`ONNX output is ${reply.dtype}; need float32`));
-    else pending.resolve({ data: reply.data, dims: reply.dims });
+    else pending.resolve({ data: reply.data, shape: reply.shape, dims: reply.dims, nhwc: reply.nhwc });
   }
 
   private fail(error: Error): void {
