@@ -3,7 +3,11 @@ FROM node:20.20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# onnxruntime-node's CPU engine ships in the package; its install script would download the CUDA
+# providers (npm 10 ignores package.json's allowScripts). A GPU image builds with
+# --build-arg ONNXRUNTIME_NODE_INSTALL=cuda12 (README, "Engines").
+ARG ONNXRUNTIME_NODE_INSTALL=skip
+RUN ONNXRUNTIME_NODE_INSTALL=$ONNXRUNTIME_NODE_INSTALL npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY tools ./tools
 COPY libs ./libs

@@ -6,8 +6,7 @@
  *   - the whole pipeline: work items → extractor(s) → feature store → NumPy shards,
  *     with 1 extractor, 2 extractors, and for ONNX Runtime 1 extractor × 2 threads vs 2 × 1 thread.
  * Prints images/s, the ratios the targets are stated in, and each process's peak RSS.
- * BENCH_IMAGES (default 480) photos per run; ResNet-50 on tfjs-wasm (~3 img/s) uses BENCH_SLOW_IMAGES (default 96),
- * ResNet-50 on ONNX Runtime BENCH_RESNET_ONNX_IMAGES (default 960).
+ * Photos per run: BENCH_IMAGES (ONNX Runtime runs), BENCH_TFJS_IMAGES, BENCH_SLOW_IMAGES (see below).
  */
 import { mkdirSync, readFileSync, writeFileSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -24,10 +23,16 @@ import { layersToWrite } from '../libs/vision/src/test-support/resnet50-test-wei
 import { createTestDatabase, SHARED_DIR, testNamespace, createTestBus } from '../test/support';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
 
-const IMAGES = Number(process.env.BENCH_IMAGES ?? 480);
-const SLOW_IMAGES = Number(process.env.BENCH_SLOW_IMAGES ?? 96);
-/** ResNet-50 on ONNX Runtime, where the targets are: a larger sample, so that 64-image work items are many. */
-const RESNET_ONNX_IMAGES = Number(process.env.BENCH_RESNET_ONNX_IMAGES ?? 960);
+/**
+ * Photos per run. A pipeline's rate is read when work items complete, so a run needs many items
+ * (30 of 64 images) to be accurate: 1,920 photos where the engine is fast, fewer where it is slow.
+ */
+const IMAGES = Number(process.env.BENCH_IMAGES ?? 1920);
+/** MobileNetV2 on tfjs-wasm (15-30 img/s). */
+const TFJS_IMAGES = Number(process.env.BENCH_TFJS_IMAGES ?? 960);
+/** ResNet-50 on tfjs-wasm (~3 img/s): 192 photos in 8-image work items. */
+const SLOW_IMAGES = Number(process.env.BENCH_SLOW_IMAGES ?? 192);
+const SLOW_WORK_ITEM_IMAGES = 8;
 /** Images per work item (featx extract --batch-size; default 64 as the command's). */
 const WORK_ITEM_IMAGES = Number(process.env.BENCH_WORK_ITEM_IMAGES ?? 64);
 const MOBILENET = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
@@ -154,6 +159,8 @@ interface PipelineOptions {
   replicas: number;
   /** ONNX Runtime intra-op threads per extractor (default: the cores). */
   threads?: number;
+  /** Images per work item; default WORK_ITEM_IMAGES. */
+  workItemImages?: number;
   cacheDir: string;
   root: string;
 }
@@ -188,7 +195,7 @@ async function pipeline(o: PipelineOptions): Promise<void> {
       datasetId = (await db.query("SELECT id FROM datasets WHERE status = 'ready'")).rows[0]?.id;
       await sleep(100);
     }
-    await publish(bus, extractFeaturesCommand, { v: 1, datasetId, model: o.model, pooling: 'avg', dtype: 'float32', engine: o.engine, batchSize: WORK_ITEM_IMAGES });
+    await publish(bus, extractFeaturesCommand, { v: 1, datasetId, model: o.model, pooling: 'avg', dtype: 'float32', engine: o.engine, batchSize: o.workItemImages ?? WORK_ITEM_IMAGES });
     // Two rates, neither counting network loading (and exporting): from the first stored vector to
     // the last, and the steady state between 10% and 90% of the set done (without the first work
     // items, and without the tail where replicas run out of work in turn — what a long run sees).
@@ -220,7 +227,7 @@ async function pipeline(o: PipelineOptions): Promise<void> {
         record({
           network: o.network,
           engine: o.engine,
-          run: `pipeline, ${o.replicas} extractor${o.replicas > 1 ? 's' : ''}${layout}`,
+          run: `pipeline, ${o.replicas} extractor${o.replicas > 1 ? 's' : ''}${layout}, ${o.workItemImages ?? WORK_ITEM_IMAGES}-image work items`,
           imagesPerSecond: ((to!.done - from!.done) * 1000) / (to!.at - from!.at),
           firstToLast: (done - first!.done) / seconds,
           images: o.images,
@@ -261,17 +268,17 @@ async function main() {
   try {
     console.log(`bench:extract — clothing-small photos, avg pooling, ${os.cpus().length} cores (${os.cpus()[0]?.model})`);
     const folder = await subsetFolder(root, IMAGES);
+    const tfjsFolder = await subsetFolder(root, TFJS_IMAGES);
     const slowFolder = await subsetFolder(root, SLOW_IMAGES);
-    const largeFolder = await subsetFolder(root, RESNET_ONNX_IMAGES);
     const resnet = await resnet50Folder(root);
     const mobile = 'MobileNetV2';
     const res = 'ResNet-50';
     const common = { cacheDir, root };
 
     if (only.test(`${mobile} tfjs`)) {
-      await bareLoop(mobile, MOBILENET, 'tfjs', IMAGES, cacheDir);
-      await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder, images: IMAGES, replicas: 1 });
-      await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder, images: IMAGES, replicas: 2 });
+      await bareLoop(mobile, MOBILENET, 'tfjs', TFJS_IMAGES, cacheDir);
+      await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder: tfjsFolder, images: TFJS_IMAGES, replicas: 1 });
+      await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder: tfjsFolder, images: TFJS_IMAGES, replicas: 2 });
     }
     if (only.test(`${mobile} onnx`)) {
       await bareLoop(mobile, MOBILENET, 'onnx', IMAGES, cacheDir);
@@ -281,13 +288,13 @@ async function main() {
     }
     if (only.test(`${res} tfjs`)) {
       await bareLoop(res, resnet, 'tfjs', SLOW_IMAGES, cacheDir);
-      await pipeline({ ...common, network: res, model: resnet, engine: 'tfjs', folder: slowFolder, images: SLOW_IMAGES, replicas: 1 });
+      await pipeline({ ...common, network: res, model: resnet, engine: 'tfjs', folder: slowFolder, images: SLOW_IMAGES, replicas: 1, workItemImages: SLOW_WORK_ITEM_IMAGES });
     }
     if (only.test(`${res} onnx`)) {
-      await bareLoop(res, resnet, 'onnx', RESNET_ONNX_IMAGES, cacheDir);
-      await bareLoop(res, resnet, 'onnx', RESNET_ONNX_IMAGES, cacheDir, 2);
-      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder: largeFolder, images: RESNET_ONNX_IMAGES, replicas: 1 });
-      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder: largeFolder, images: RESNET_ONNX_IMAGES, replicas: 2, threads: 1 });
+      await bareLoop(res, resnet, 'onnx', IMAGES, cacheDir);
+      await bareLoop(res, resnet, 'onnx', IMAGES, cacheDir, 2);
+      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
+      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
     }
 
     console.log('\n| network | engine | run | photos | img/s (steady) | img/s (first to last) | peak RSS (MiB) |\n|---|---|---|---|---|---|---|');

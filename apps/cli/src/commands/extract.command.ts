@@ -36,7 +36,7 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
     .addOption(new Option('--pool <pooling>', 'pooling of the feature map').choices([...POOLINGS]).default('avg'))
     .addOption(new Option('--dtype <dtype>', 'stored value type').choices([...FEATURE_DTYPES]).default('float32'))
     .addOption(new Option('--engine <engine>', 'what runs the network: onnx (ONNX Runtime), tfjs, or auto = the fastest available').choices([...ENGINES]).default('auto'))
-    .option("--batch-size <n>", "images per work item (1-256, default 64)", parseBatchSize)
+    .option('--batch-size <n>', 'images per work item (1-256, default 64)', parseBatchSize)
     .option('--no-wait', 'return once the command is queued')
     .option('--json', 'print JSON')
     .action(async (datasetId: string, opts) => {
