@@ -8,7 +8,7 @@
  * Prints images/s, the ratios the targets are stated in, and each process's peak RSS.
  * Photos per run: BENCH_IMAGES (ONNX Runtime runs), BENCH_TFJS_IMAGES, BENCH_SLOW_IMAGES (see below).
  */
-import { mkdirSync, readFileSync, writeFileSync, promises as fs } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -67,6 +67,7 @@ function manifest(count: number): Array<{ split: string; label: string; file: st
 /** A data root with the first `count` photos linked in split/class layout. */
 async function subsetFolder(root: string, count: number): Promise<string> {
   const dir = path.join(root, `set-${count}`);
+  if (existsSync(dir)) return dir; // the same count asked for twice
   for (const { split, label, file } of manifest(count)) {
     await fs.mkdir(path.join(dir, split, label), { recursive: true });
     await fs.symlink(file, path.join(dir, split, label, path.basename(file)));

@@ -58,25 +58,30 @@ describe('engine selection (createEngineFeatureExtractor)', () => {
     expect(lines.some((l) => /^ONNX export of tiny:feat: .* max abs diff vs TF\.js .* on 3 given image\(s\)/.test(l))).toBe(true);
     expect(lines.at(-1)).toMatch(/^engine: onnx \(onnxruntime-cpu, 1 thread\(s\), batch \d+\) for tiny:feat:avg \[requested auto\]$/);
 
-    const files = readdirSync(cacheDir).sort();
-    expect(files).toHaveLength(2);
-    const record = JSON.parse(readFileSync(path.join(cacheDir, files[0]!), 'utf8')) as OnnxExportRecord;
-    expect(record).toMatchObject({ network: 'tiny', layer: 'feat', parityInputs: 'images', parityCount: 3 });
+    const exports = () => readdirSync(cacheDir).filter((f) => f.endsWith('.onnx'));
+    const records = () => readdirSync(cacheDir).filter((f) => f.endsWith('.json') && !f.endsWith('.source.json'));
+    expect(exports()).toHaveLength(1);
+    const record = JSON.parse(readFileSync(path.join(cacheDir, records()[0]!), 'utf8')) as OnnxExportRecord;
+    expect(record).toMatchObject({ network: 'tiny', layer: 'feat', inputSize: [8, 8], preprocessing: { mode: 'tf' }, parityInputs: 'images', parityCount: 3 });
     expect(record.maxAbsDiff).toBeLessThan(1e-5);
-    expect(files[1]).toBe(`${record.key}.onnx`);
+    expect(exports()[0]).toBe(`${record.key}.onnx`);
 
-    // Same content → the cache; different weights → a new export.
+    // The same files (here: a copy of the folder) → the cache, without loading the TF.js network;
+    // different weights → a new export.
     lines = [];
-    track(await createEngineFeatureExtractor({ model: modelDir, pooling: 'none', onnx: { cacheDir }, log }));
-    expect(lines.some((l) => l.includes(`from cache ${path.join(cacheDir, `${record.key}.onnx`)}`))).toBe(true);
+    const copyDir = path.join(dir, 'tiny-copy');
+    mkdirSync(copyDir);
+    for (const f of readdirSync(modelDir)) writeFileSync(path.join(copyDir, f), readFileSync(path.join(modelDir, f)));
+    const fromCache = track(await createEngineFeatureExtractor({ model: copyDir, pooling: 'avg', onnx: { cacheDir }, log }));
+    expect(lines[0]).toBe(`ONNX export of tiny:feat from cache ${path.join(cacheDir, `${record.key}.onnx`)} by its source files (max abs diff ${record.maxAbsDiff.toExponential(2)} at export)`);
+    expect(fromCache).toMatchObject({ engine: 'onnx', id: 'tiny-copy:feat:avg', dim: reference.dim, inputSize: [8, 8] });
+    expect(maxAbsDiff((await fromCache.extract(images)).data, (await reference.extract(images)).data)).toBeLessThan(1e-5);
     const changedDir = path.join(dir, 'tiny-changed');
     await writeTinyLayersModel(changedDir); // fresh random weights
     writeFileSync(path.join(changedDir, 'featx-model.json'), readFileSync(path.join(modelDir, 'featx-model.json')));
     track(await createEngineFeatureExtractor({ model: changedDir, onnx: { cacheDir }, log }));
-    expect(readdirSync(cacheDir)).toHaveLength(4);
-    expect(JSON.parse(readFileSync(path.join(cacheDir, readdirSync(cacheDir).find((f) => f.endsWith('.json') && f !== files[0])!), 'utf8'))).toMatchObject({
-      parityInputs: 'synthetic',
-    });
+    expect(exports()).toHaveLength(2);
+    expect(records().map((f) => JSON.parse(readFileSync(path.join(cacheDir, f), 'utf8')).parityInputs).sort()).toEqual(['images', 'synthetic']);
   });
 
   it('engine tfjs is honoured', async () => {

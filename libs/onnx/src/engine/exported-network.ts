@@ -4,12 +4,12 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { preprocessBatch, type DecodedImage, type FeatureNetwork } from '@featx/vision';
+import { preprocessBatch, type DecodedImage, type FeatureNetwork, type Preprocessing } from '@featx/vision';
 import { exportLayersModelToOnnx, UnsupportedLayerError } from '../exporter';
 import { createOnnxFeatureExtractor } from './onnx-feature-extractor';
 
 /** Bumped whenever the exporter's output for the same network may change, so old cache entries are not reused. */
-const EXPORT_FORMAT = 'featx-onnx-export/1';
+export const EXPORT_FORMAT = 'featx-onnx-export/1';
 const OPSET = 13;
 
 /** Largest accepted |ONNX − TF.js| of a feature value, relative to the largest |TF.js| value (at least 1). */
@@ -25,6 +25,9 @@ export interface OnnxExportRecord {
   key: string;
   network: string;
   layer: string;
+  /** What the exported graph expects (so that a cached export runs without loading the TF.js network). */
+  inputSize: [number, number];
+  preprocessing: Preprocessing;
   exportedAt: string;
   /** Largest |ONNX − TF.js| over every feature value of the parity inputs. */
   maxAbsDiff: number;
@@ -88,6 +91,8 @@ export async function exportFeatureNetwork(network: FeatureNetwork, options: Exp
     key,
     network: network.name,
     layer: network.layer,
+    inputSize: network.inputSize,
+    preprocessing: network.preprocessing,
     exportedAt: new Date().toISOString(),
     maxAbsDiff,
     maxAbsValue,

@@ -1,3 +1,4 @@
+export * from './export-sources';
 export * from './exported-network';
 export * from './onnx-feature-extractor';
 export * from './pool';

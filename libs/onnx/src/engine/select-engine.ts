@@ -14,7 +14,8 @@ import {
   type FeatureExtractorOptions,
   type ModelSpec,
 } from '@featx/vision';
-import { exportFeatureNetwork } from './exported-network';
+import { cachedExportForSource, exportSourceKey, rememberExportSource } from './export-sources';
+import { defaultOnnxCacheDir, exportFeatureNetwork } from './exported-network';
 import { createOnnxFeatureExtractor, detectOnnxAvailable, onnxUnavailableReason } from './onnx-feature-extractor';
 
 /** What a feature set may ask for: an engine, or `auto` = the fastest one available here. */
@@ -79,6 +80,22 @@ export async function createEngineFeatureExtractor(options: EngineFeatureExtract
   const backend = await ensureBackend(options);
   const onnxChoice = preference === 'tfjs' ? undefined : onnxUsable(preference, options.onnx);
   if (preference === 'onnx' && onnxChoice !== true) throw new Error(`engine 'onnx' was requested for ${options.model} but ${onnxChoice}`);
+  const cacheDir = options.onnx?.cacheDir ?? defaultOnnxCacheDir();
+  const sourceKey = onnxChoice === true ? await exportSourceKey(options) : undefined;
+  const cached = sourceKey ? await cachedExportForSource(cacheDir, sourceKey) : undefined;
+  if (cached) {
+    log(`ONNX export of ${cached.record.network}:${cached.record.layer} from cache ${cached.path} by its source files (max abs diff ${cached.record.maxAbsDiff.toExponential(2)} at export)`);
+    const extractor = await createOnnxFeatureExtractor({
+      modelPath: cached.path,
+      spec: { layout: 'NHWC', inputSize: cached.record.inputSize, preprocessing: cached.record.preprocessing },
+      pooling: options.pooling,
+      name: options.model === 'resnet50' ? 'resnet50' : path.basename(path.resolve(options.model)),
+      featureName: cached.record.layer,
+      ...runtimeOptions(options.onnx),
+    });
+    logEngine(log, extractor, preference, options.onnx);
+    return extractor;
+  }
   const network = await loadFeatureNetwork(options);
   const pooling = options.pooling ?? 'none';
   if (onnxChoice !== true) {
@@ -89,7 +106,7 @@ export async function createEngineFeatureExtractor(options: EngineFeatureExtract
   }
   try {
     const exported = await exportFeatureNetwork(network, {
-      cacheDir: options.onnx?.cacheDir,
+      cacheDir,
       tolerance: options.onnx?.parityTolerance,
       parityImages: options.parityImages ? () => options.parityImages!(network.inputSize) : undefined,
       log,
@@ -103,6 +120,7 @@ export async function createEngineFeatureExtractor(options: EngineFeatureExtract
       ...runtimeOptions(options.onnx),
     });
     network.dispose();
+    if (sourceKey) await rememberExportSource(cacheDir, sourceKey, exported.record.key);
     logEngine(log, extractor, preference, options.onnx);
     return extractor;
   } catch (error) {

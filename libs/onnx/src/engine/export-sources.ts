@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { MODEL_SPEC_FILE, RESNET50_WEIGHTS, resolveWeightsFile, type FeatureExtractorOptions } from '@featx/vision';
+import { EXPORT_FORMAT, type OnnxExportRecord } from './exported-network';
+
+/**
+ * A shortcut past loading the TF.js network when its export is already cached: the sha256 of the
+ * files that define the network (model.json and its weight shards, or the .h5 weights) and of the
+ * options that shape it, mapped to the export's content key by `<source key>.source.json`. On a
+ * hit the extractor never builds the TF.js model (seconds of CPU and its weights' memory).
+ * Undefined when the network has no files to hash (random weights).
+ */
+export async function exportSourceKey(options: FeatureExtractorOptions): Promise<string | undefined> {
+  let files: string[];
+  if (options.model === 'resnet50') {
+    if (options.weights === 'random') return undefined;
+    files = [
+      options.weightsPath ??
+        (await resolveWeightsFile(RESNET50_WEIGHTS.notop, { cacheDir: options.weightsCacheDir, download: options.download, log: options.log })),
+    ];
+  } else {
+    const modelJson = path.join(options.model, 'model.json');
+    if (!existsSync(modelJson)) return undefined;
+    const manifest = JSON.parse(await readFile(modelJson, 'utf8')) as { weightsManifest?: Array<{ paths: string[] }> };
+    const shards = (manifest.weightsManifest ?? []).flatMap((group) => group.paths.map((p) => path.join(options.model, p)));
+    const spec = path.join(options.model, MODEL_SPEC_FILE);
+    files = [modelJson, ...shards, ...(existsSync(spec) ? [spec] : [])];
+  }
+  const hash = createHash('sha256');
+  hash.update(`${EXPORT_FORMAT}\0${JSON.stringify({ model: options.model === 'resnet50' ? 'resnet50' : 'folder', layer: options.layer ?? null, inputSize: options.inputSize ?? null, spec: options.spec ?? null })}`);
+  for (const file of files) {
+    hash.update(`\0${path.basename(file)}\0`);
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** The cached export these sources were last exported to, if it and its record are still there. */
+export async function cachedExportForSource(cacheDir: string, sourceKey: string): Promise<{ path: string; record: OnnxExportRecord } | undefined> {
+  const pointer = path.join(cacheDir, `${sourceKey}.source.json`);
+  if (!existsSync(pointer)) return undefined;
+  const { key } = JSON.parse(await readFile(pointer, 'utf8')) as { key: string };
+  const file = path.join(cacheDir, `${key}.onnx`);
+  const recordFile = path.join(cacheDir, `${key}.json`);
+  if (!existsSync(file) || !existsSync(recordFile)) return undefined;
+  const record = JSON.parse(await readFile(recordFile, 'utf8')) as OnnxExportRecord;
+  if (!record.inputSize || !record.preprocessing) return undefined; // written by an older featx
+  return { path: file, record };
+}
+
+export async function rememberExportSource(cacheDir: string, sourceKey: string, key: string): Promise<void> {
+  const pointer = path.join(cacheDir, `${sourceKey}.source.json`);
+  const temp = `${pointer}.${process.pid}.${Date.now()}`;
+  await writeFile(temp, JSON.stringify({ key }));
+  await rename(temp, pointer);
+}
