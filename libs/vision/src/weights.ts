@@ -50,9 +50,14 @@ export interface ResolveWeightsOptions {
 
 /** $FEATX_WEIGHTS_DIR, else $XDG_CACHE_HOME/featx/weights, else ~/.cache/featx/weights. */
 export function defaultWeightsCacheDir(): string {
-  if (process.env['FEATX_WEIGHTS_DIR']) return process.env['FEATX_WEIGHTS_DIR'];
+  return featxCacheDir('weights', process.env['FEATX_WEIGHTS_DIR']);
+}
+
+/** `override` if set, else $XDG_CACHE_HOME/featx/<name>, else ~/.cache/featx/<name>. */
+export function featxCacheDir(name: string, override?: string): string {
+  if (override) return override;
   const cacheHome = process.env['XDG_CACHE_HOME'] || path.join(os.homedir(), '.cache');
-  return path.join(cacheHome, 'featx', 'weights');
+  return path.join(cacheHome, 'featx', name);
 }
 
 /**

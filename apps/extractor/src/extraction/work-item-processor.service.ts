@@ -49,7 +49,7 @@ export class WorkItemProcessor {
 
     const failures: Array<{ imageId: number; reason: string }> = [];
     const decoded: Array<{ item: ImageRef; image: DecodedImage }> = [];
-    for await (const result of mapConcurrent(work.items, DECODE_CONCURRENCY, (item) => this.decode(item, network))) {
+    for await (const result of mapConcurrent(work.items, DECODE_CONCURRENCY, (item) => this.decode(item, network.inputSize))) {
       if ('reason' in result) failures.push({ imageId: result.item.imageId, reason: result.reason });
       else decoded.push(result);
     }
@@ -69,10 +69,10 @@ export class WorkItemProcessor {
     return { stored: rows.length, failed: failures.length };
   }
 
-  private async decode(item: ImageRef, network: FeatureExtractor): Promise<{ item: ImageRef; image: DecodedImage } | { item: ImageRef; reason: string }> {
+  private async decode(item: ImageRef, size: [number, number]): Promise<{ item: ImageRef; image: DecodedImage } | { item: ImageRef; reason: string }> {
     try {
       const file = await resolveRootRef(this.roots, { root: item.root, path: item.path });
-      return { item, image: await decodeImage(file.absolutePath, { size: network.inputSize }) };
+      return { item, image: await decodeImage(file.absolutePath, { size }) };
     } catch (error) {
       return { item, reason: (error as Error).message };
     }
@@ -82,9 +82,8 @@ export class WorkItemProcessor {
     const images: DecodedImage[] = [];
     for (const item of items) {
       if (images.length === PARITY_IMAGES) break;
-      const file = await resolveRootRef(this.roots, { root: item.root, path: item.path }).catch(() => undefined);
-      const image = file && (await decodeImage(file.absolutePath, { size }).catch(() => undefined));
-      if (image) images.push(image); // an unreadable image fails later, in its own right
+      const result = await this.decode(item, size);
+      if ('image' in result) images.push(result.image); // an unreadable image fails later, in its own right
     }
     return images;
   }

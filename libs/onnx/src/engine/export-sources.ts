@@ -1,40 +1,46 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { MODEL_SPEC_FILE, RESNET50_WEIGHTS, resolveWeightsFile, type FeatureExtractorOptions } from '@featx/vision';
+import { fileHash, MODEL_SPEC_FILE, RESNET50_WEIGHTS, resolveWeightsFile, type FeatureExtractorOptions } from '@featx/vision';
 import { EXPORT_FORMAT, type OnnxExportRecord } from './exported-network';
+
+/** The files behind a network, as a cache key, and the options to load it with (weights resolved once). */
+export interface ExportSource {
+  key: string;
+  options: FeatureExtractorOptions;
+}
 
 /**
  * A shortcut past loading the TF.js network when its export is already cached: the sha256 of the
- * files that define the network (model.json and its weight shards, or the .h5 weights) and of the
- * options that shape it, mapped to the export's content key by `<source key>.source.json`. On a
- * hit the extractor never builds the TF.js model (seconds of CPU and its weights' memory).
- * Undefined when the network has no files to hash (random weights).
+ * files that define the network (model.json and its weight shards, or the .h5 weights; published
+ * weights by the checksum they were just verified against) and of the options that shape it,
+ * mapped to the export's content key by `<source key>.source.json`. On a hit the extractor never
+ * builds the TF.js model (seconds of CPU and its weights' memory). Undefined for random weights.
  */
-export async function exportSourceKey(options: FeatureExtractorOptions): Promise<string | undefined> {
-  let files: string[];
+export async function exportSource(options: FeatureExtractorOptions): Promise<ExportSource | undefined> {
+  const digests: string[] = [];
+  let resolved = options;
   if (options.model === 'resnet50') {
     if (options.weights === 'random') return undefined;
-    files = [
-      options.weightsPath ??
-        (await resolveWeightsFile(RESNET50_WEIGHTS.notop, { cacheDir: options.weightsCacheDir, download: options.download, log: options.log })),
-    ];
+    if (options.weightsPath) {
+      digests.push(`${path.basename(options.weightsPath)}:${await fileHash(options.weightsPath, 'sha256')}`);
+    } else {
+      const weightsPath = await resolveWeightsFile(RESNET50_WEIGHTS.notop, { cacheDir: options.weightsCacheDir, download: options.download, log: options.log });
+      digests.push(`${RESNET50_WEIGHTS.notop.fileName}:${RESNET50_WEIGHTS.notop.hashAlgorithm}:${RESNET50_WEIGHTS.notop.hash}`);
+      resolved = { ...options, weightsPath }; // verified: loading need not find and check it again
+    }
   } else {
     const modelJson = path.join(options.model, 'model.json');
     if (!existsSync(modelJson)) return undefined;
     const manifest = JSON.parse(await readFile(modelJson, 'utf8')) as { weightsManifest?: Array<{ paths: string[] }> };
     const shards = (manifest.weightsManifest ?? []).flatMap((group) => group.paths.map((p) => path.join(options.model, p)));
     const spec = path.join(options.model, MODEL_SPEC_FILE);
-    files = [modelJson, ...shards, ...(existsSync(spec) ? [spec] : [])];
+    for (const file of [modelJson, ...shards, ...(existsSync(spec) ? [spec] : [])]) digests.push(`${path.basename(file)}:${await fileHash(file, 'sha256')}`);
   }
-  const hash = createHash('sha256');
-  hash.update(`${EXPORT_FORMAT}\0${JSON.stringify({ model: options.model === 'resnet50' ? 'resnet50' : 'folder', layer: options.layer ?? null, inputSize: options.inputSize ?? null, spec: options.spec ?? null })}`);
-  for (const file of files) {
-    hash.update(`\0${path.basename(file)}\0`);
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  }
-  return hash.digest('hex').slice(0, 32);
+  const shape = { model: options.model === 'resnet50' ? 'resnet50' : 'folder', layer: options.layer ?? null, inputSize: options.inputSize ?? null, spec: options.spec ?? null };
+  const key = createHash('sha256').update(`${EXPORT_FORMAT}\0${JSON.stringify(shape)}\0${digests.join('\0')}`).digest('hex').slice(0, 32);
+  return { key, options: resolved };
 }
 
 /** The cached export these sources were last exported to, if it and its record are still there. */

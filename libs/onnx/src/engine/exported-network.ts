@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { preprocessBatch, type DecodedImage, type FeatureNetwork, type Preprocessing } from '@featx/vision';
+import { featxCacheDir, preprocessBatch, type DecodedImage, type FeatureNetwork, type Preprocessing } from '@featx/vision';
 import { exportLayersModelToOnnx, UnsupportedLayerError } from '../exporter';
 import { createOnnxFeatureExtractor } from './onnx-feature-extractor';
 
@@ -56,9 +55,7 @@ export interface ExportedFeatureNetwork {
 }
 
 export function defaultOnnxCacheDir(): string {
-  if (process.env['FEATX_ONNX_CACHE_DIR']) return process.env['FEATX_ONNX_CACHE_DIR'];
-  const cacheHome = process.env['XDG_CACHE_HOME'] || path.join(os.homedir(), '.cache');
-  return path.join(cacheHome, 'featx', 'onnx');
+  return featxCacheDir('onnx', process.env['FEATX_ONNX_CACHE_DIR']);
 }
 
 /**

@@ -9,12 +9,12 @@ import {
   resolveModelSpec,
   tfjsFeatureExtractor,
   type DecodedImage,
-  type Engine,
   type FeatureExtractor,
   type FeatureExtractorOptions,
+  type FeatureNetwork,
   type ModelSpec,
 } from '@featx/vision';
-import { cachedExportForSource, exportSourceKey, rememberExportSource } from './export-sources';
+import { cachedExportForSource, exportSource, rememberExportSource } from './export-sources';
 import { defaultOnnxCacheDir, exportFeatureNetwork } from './exported-network';
 import { createOnnxFeatureExtractor, detectOnnxAvailable, onnxUnavailableReason } from './onnx-feature-extractor';
 
@@ -73,37 +73,39 @@ export async function createEngineFeatureExtractor(options: EngineFeatureExtract
       name: onnxModel.name,
       ...runtimeOptions(options.onnx),
     });
-    logEngine(log, extractor, preference, options.onnx);
-    return extractor;
+    return logged(extractor);
   }
 
   const backend = await ensureBackend(options);
   const onnxChoice = preference === 'tfjs' ? undefined : onnxUsable(preference, options.onnx);
   if (preference === 'onnx' && onnxChoice !== true) throw new Error(`engine 'onnx' was requested for ${options.model} but ${onnxChoice}`);
-  const cacheDir = options.onnx?.cacheDir ?? defaultOnnxCacheDir();
-  const sourceKey = onnxChoice === true ? await exportSourceKey(options) : undefined;
-  const cached = sourceKey ? await cachedExportForSource(cacheDir, sourceKey) : undefined;
-  if (cached) {
-    log(`ONNX export of ${cached.record.network}:${cached.record.layer} from cache ${cached.path} by its source files (max abs diff ${cached.record.maxAbsDiff.toExponential(2)} at export)`);
-    const extractor = await createOnnxFeatureExtractor({
-      modelPath: cached.path,
-      spec: { layout: 'NHWC', inputSize: cached.record.inputSize, preprocessing: cached.record.preprocessing },
-      pooling: options.pooling,
-      name: options.model === 'resnet50' ? 'resnet50' : path.basename(path.resolve(options.model)),
-      featureName: cached.record.layer,
-      ...runtimeOptions(options.onnx),
-    });
-    logEngine(log, extractor, preference, options.onnx);
-    return extractor;
-  }
-  const network = await loadFeatureNetwork(options);
   const pooling = options.pooling ?? 'none';
+  const onTfjs = (network: FeatureNetwork) => logged(tfjsFeatureExtractor(network, pooling, backend));
+  const onOnnx = async (file: string, network: Pick<FeatureNetwork, 'name' | 'layer' | 'inputSize' | 'preprocessing'>) =>
+    logged(
+      await createOnnxFeatureExtractor({
+        modelPath: file,
+        spec: { layout: 'NHWC', inputSize: network.inputSize, preprocessing: network.preprocessing },
+        pooling,
+        name: network.name,
+        featureName: network.layer,
+        ...runtimeOptions(options.onnx),
+      }),
+    );
   if (onnxChoice !== true) {
     if (onnxChoice) log(`engine auto: not onnx (${onnxChoice}); using tfjs`);
-    const extractor = tfjsFeatureExtractor(network, pooling, backend);
-    logEngine(log, extractor, preference, options.onnx);
-    return extractor;
+    return onTfjs(await loadFeatureNetwork(options));
   }
+
+  const cacheDir = options.onnx?.cacheDir ?? defaultOnnxCacheDir();
+  const source = await exportSource(options);
+  const cached = source ? await cachedExportForSource(cacheDir, source.key) : undefined;
+  if (cached) {
+    log(`ONNX export of ${cached.record.network}:${cached.record.layer} from cache ${cached.path} by its source files (max abs diff ${cached.record.maxAbsDiff.toExponential(2)} at export)`);
+    const name = options.model === 'resnet50' ? 'resnet50' : path.basename(path.resolve(options.model));
+    return onOnnx(cached.path, { ...cached.record, name });
+  }
+  const network = await loadFeatureNetwork(source?.options ?? options);
   try {
     const exported = await exportFeatureNetwork(network, {
       cacheDir,
@@ -111,27 +113,22 @@ export async function createEngineFeatureExtractor(options: EngineFeatureExtract
       parityImages: options.parityImages ? () => options.parityImages!(network.inputSize) : undefined,
       log,
     });
-    const extractor = await createOnnxFeatureExtractor({
-      modelPath: exported.path,
-      spec: { layout: 'NHWC', inputSize: network.inputSize, preprocessing: network.preprocessing },
-      pooling,
-      name: network.name,
-      featureName: network.layer,
-      ...runtimeOptions(options.onnx),
-    });
+    const extractor = await onOnnx(exported.path, network);
     network.dispose();
-    if (sourceKey) await rememberExportSource(cacheDir, sourceKey, exported.record.key);
-    logEngine(log, extractor, preference, options.onnx);
+    if (source) await rememberExportSource(cacheDir, source.key, exported.record.key);
     return extractor;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
     if (preference === 'onnx') {
       network.dispose();
       throw error;
     }
-    log(`engine auto: ${network.name}:${network.layer} cannot run on onnx (${reason}); using tfjs`);
-    const extractor = tfjsFeatureExtractor(network, pooling, backend);
-    logEngine(log, extractor, preference, options.onnx);
+    log(`engine auto: ${network.name}:${network.layer} cannot run on onnx (${error instanceof Error ? error.message : String(error)}); using tfjs`);
+    return onTfjs(network);
+  }
+
+  function logged(extractor: FeatureExtractor): FeatureExtractor {
+    const detail = extractor.engine === 'onnx' ? `, ${options.onnx?.threads ?? os.availableParallelism()} thread(s)` : '';
+    log(`engine: ${extractor.engine} (${extractor.backend}${detail}, batch ${extractor.batchSize}) for ${extractor.id} [requested ${preference}]`);
     return extractor;
   }
 }
@@ -151,11 +148,6 @@ function requireOnnxRuntime(model: string): void {
 
 function runtimeOptions(onnx: OnnxRuntimeOptions | undefined) {
   return { threads: onnx?.threads, executionProviders: onnx?.executionProviders, batchSize: onnx?.batchSize };
-}
-
-function logEngine(log: (line: string) => void, extractor: FeatureExtractor, preference: EnginePreference, onnx: OnnxRuntimeOptions | undefined): void {
-  const detail = extractor.engine === 'onnx' ? `, ${onnx?.threads ?? os.availableParallelism()} thread(s)` : '';
-  log(`engine: ${extractor.engine} (${extractor.backend}${detail}, batch ${extractor.batchSize}) for ${extractor.id} [requested ${preference}]`);
 }
 
 /** An ONNX model: a `.onnx` file (spec from its folder's featx-model.json or the options), or a folder whose spec says format onnx. */
