@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { BusConnection, connectBus } from '@featx/bus';
+import { BusClient, BusConnection, connectBus } from '@featx/bus';
 import { ShardWriter } from '@featx/features';
 import { TEST_NATS_URL } from '@featx/testing';
 import { startTestServices, TestServices } from './support/test-services';
@@ -75,14 +75,14 @@ describe('streaming shard rows from the feature store', () => {
   const committed = () => [...Array.from({ length: 250 }, (_, i) => i + 1), ...Array.from({ length: 130 }, (_, i) => i + 251)];
 
   it('reads a split in stored order, committed rows only', async () => {
-    const client = new ShardRowsClient(bus);
+    const client = new ShardRowsClient(new BusClient(bus));
     expect(client.rowsPerRequest(DIM)).toBeLessThan(100);
     const order = await collect(streamSplit(client, shards, { dim: DIM, batchRows: 32, order: 'sequential' }));
     expect(order).toEqual(committed());
   });
 
   it('reshuffles every epoch, the same way for the same seed, each row exactly once', async () => {
-    const client = new ShardRowsClient(bus);
+    const client = new ShardRowsClient(new BusClient(bus));
     const epoch = (n: number, seed = 7) => collect(streamSplit(client, shards, { dim: DIM, batchRows: 32, order: 'shuffled', seed, epoch: n, bufferBytes: 40 * DIM * 4 }));
     const [a, b, again] = [await epoch(0), await epoch(1), await epoch(0)];
     for (const order of [a, b]) expect([...order].sort((x, y) => x - y)).toEqual(committed());
@@ -92,7 +92,7 @@ describe('streaming shard rows from the feature store', () => {
   });
 
   it('says which feature store to ask when a shard is elsewhere or missing', async () => {
-    const client = new ShardRowsClient(bus, 2000);
+    const client = new ShardRowsClient(new BusClient(bus), 2000);
     await expect(client.read({ ...shards[0], writer: 'store-b' }, 0, 1, DIM)).rejects.toThrow(/no answer from feature store "store-b"/);
     await expect(client.read({ ...shards[1] }, 129, 5, DIM)).rejects.toThrow(/outside shard|returned no rows/);
   });

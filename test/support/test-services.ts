@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FeatxConfig, loadConfig, ServiceName } from '@featx/runtime';
+import { FeatxConfig, loadConfig, ServiceName, startMessageHandlers } from '@featx/runtime';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { configureApi } from '../../apps/api/src/configure-api';
 import { IngestModule } from '../../apps/ingest/src/ingest.module';
@@ -66,6 +66,7 @@ export async function startTestServices(options: TestServicesOptions): Promise<T
       const app = await NestFactory.create(WORKER_MODULES[worker](configFor(worker)), { logger: false });
       await app.init();
       apps.push(app);
+      await startMessageHandlers(app);
     }
     const apiConfig = configFor('api');
     const api = await NestFactory.create(ApiModule.register(apiConfig), { logger: false });

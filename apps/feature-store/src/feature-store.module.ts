@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
-import { ExtractFeaturesConsumer } from './planning/extract-features.consumer';
+import { ExtractFeaturesController } from './planning/extract-features.controller';
 import { ExtractionPlanner } from './planning/extraction-planner.service';
-import { FeatureBatchConsumer } from './storage/feature-batch.consumer';
+import { FeatureBatchController } from './storage/feature-batch.controller';
 import { FeatureBatchStore } from './storage/feature-batch-store.service';
-import { ShardReadServer } from './reading/shard-read.server';
+import { ShardReadController } from './reading/shard-read.controller';
+import { ShardReadService } from './reading/shard-read.service';
 
 /** Owns feature sets: plans extraction work, stores the feature batches that come back, serves their rows. */
 @Module({})
@@ -12,8 +13,9 @@ export class FeatureStoreModule {
   static register(config: FeatxConfig = loadConfig('feature-store')) {
     return {
       module: FeatureStoreModule,
-      imports: [CoreModule.forService('feature-store', config)],
-      providers: [ExtractionPlanner, ExtractFeaturesConsumer, FeatureBatchStore, FeatureBatchConsumer, ShardReadServer],
+      imports: [CoreModule.forService('feature-store', config, { address: config.features.storeId })],
+      controllers: [ExtractFeaturesController, FeatureBatchController, ShardReadController],
+      providers: [ExtractionPlanner, FeatureBatchStore, ShardReadService],
     };
   }
 }

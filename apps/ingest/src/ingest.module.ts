@@ -1,16 +1,17 @@
 import { Module } from '@nestjs/common';
 import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
 import { DatasetRegistrationService } from './registration/dataset-registration.service';
-import { RegisterDatasetConsumer } from './registration/register-dataset.consumer';
-import { UnknownCommandsConsumer } from './registration/unknown-commands.consumer';
+import { RegisterDatasetController } from './registration/register-dataset.controller';
 
+/** Registers datasets; also records commands on subjects no featx service handles. */
 @Module({})
 export class IngestModule {
   static register(config: FeatxConfig = loadConfig('ingest')) {
     return {
       module: IngestModule,
-      imports: [CoreModule.forService('ingest', config)],
-      providers: [DatasetRegistrationService, RegisterDatasetConsumer, UnknownCommandsConsumer],
+      imports: [CoreModule.forService('ingest', config, { unknownCommands: { durable: 'ingest-unknown-commands' } })],
+      controllers: [RegisterDatasetController],
+      providers: [DatasetRegistrationService],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
-import { RunCommandsConsumer } from './runs/run-commands.consumer';
+import { RunCommandsController } from './runs/run-commands.controller';
 import { RunExecutor } from './runs/run-executor.service';
 import { RunScheduler } from './runs/run-scheduler.service';
 
@@ -11,7 +11,8 @@ export class TrainerModule {
     return {
       module: TrainerModule,
       imports: [CoreModule.forService('trainer', config)],
-      providers: [RunExecutor, RunScheduler, RunCommandsConsumer],
+      controllers: [RunCommandsController],
+      providers: [RunExecutor, RunScheduler],
     };
   }
 }

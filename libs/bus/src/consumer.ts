@@ -1,8 +1,8 @@
 import { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import { DecodeError, decodeMessage, MessageContract, MessageOf, parseMessage, ValidationError, messageRejectedEvent } from '@featx/contracts';
+import { DecodeError, ValidationError, messageRejectedEvent } from '@featx/contracts';
 import { BusConnection } from './connection';
 import { ensureConsumer } from './provision';
-import { PermanentError } from './errors';
+import { PermanentError, UnknownSubjectError } from './errors';
 import { publish } from './publisher';
 
 export type RejectionKind = 'decode' | 'validation' | 'permanent' | 'max-deliveries' | 'unknown-subject';
@@ -39,19 +39,29 @@ export interface ConsumerLogger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-export interface ConsumerSpec<C extends MessageContract> {
-  contract: C;
-  stream: string;
+/** How the transport's durable pull consumer behaves; `@EventPattern` extras may set these per handler. */
+export interface ConsumerSettings {
+  /** The durable consumer's name: replicas sharing it share the work. */
   durable: string;
-  handler: (message: MessageOf<C>, context: MessageContext) => Promise<void>;
-  rejections: RejectionSink;
-  logger: ConsumerLogger;
+  /** Deliveries before a failing message is terminated and recorded. */
   maxDeliver?: number;
   ackWaitMs?: number;
   /** nak delay for delivery n is min(initial * 2^(n-1), max). */
   backoff?: { initialMs: number; maxMs: number };
   /** Messages this process handles at once. */
   concurrency?: number;
+}
+
+export interface ConsumerSpec<T> extends ConsumerSettings {
+  stream: string;
+  filterSubject: string;
+  /** Name used in rejection reasons (a contract's name). */
+  kind: string;
+  /** Decodes and validates; throws DecodeError, ValidationError or UnknownSubjectError to reject. */
+  parse: (data: Uint8Array, subject: string) => T;
+  handler: (message: T, context: MessageContext) => Promise<void>;
+  rejections: RejectionSink;
+  logger: ConsumerLogger;
 }
 
 const MAX_RECORDED_PAYLOAD = 4096;
@@ -62,7 +72,7 @@ const MAX_RECORDED_PAYLOAD = 4096;
  * so it never blocks the messages behind it. Handler failures are nak'ed with backoff until
  * maxDeliver, then terminated and recorded too.
  */
-export class BusConsumer<C extends MessageContract> {
+export class BusConsumer<T> {
   private messages?: ConsumerMessages;
   private readonly inFlight = new Set<Promise<void>>();
   private loop?: Promise<void>;
@@ -70,15 +80,15 @@ export class BusConsumer<C extends MessageContract> {
 
   private constructor(
     private readonly bus: BusConnection,
-    private readonly spec: Required<Omit<ConsumerSpec<C>, 'backoff'>> & Pick<ConsumerSpec<C>, 'backoff'>,
+    private readonly spec: Required<Omit<ConsumerSpec<T>, 'backoff'>> & Pick<ConsumerSpec<T>, 'backoff'>,
   ) {}
 
-  static async start<C extends MessageContract>(bus: BusConnection, spec: ConsumerSpec<C>): Promise<BusConsumer<C>> {
+  static async start<T>(bus: BusConnection, spec: ConsumerSpec<T>): Promise<BusConsumer<T>> {
     const full = { maxDeliver: 5, ackWaitMs: 30000, concurrency: 1, ...spec };
     await ensureConsumer(bus.jsm, {
       stream: full.stream,
       durable: full.durable,
-      filterSubject: full.contract.subject(bus.names),
+      filterSubject: full.filterSubject,
       maxDeliver: full.maxDeliver,
       ackWaitMs: full.ackWaitMs,
     });
@@ -113,16 +123,15 @@ export class BusConsumer<C extends MessageContract> {
   }
 
   private async handle(message: JsMsg): Promise<void> {
-    const { contract, logger } = this.spec;
-    let parsed: MessageOf<C>;
+    const { logger } = this.spec;
+    let parsed: T;
     try {
-      parsed = parseMessage(contract, decodeMessage(message.data));
+      parsed = this.spec.parse(message.data, message.subject);
     } catch (error) {
-      if (error instanceof DecodeError || error instanceof ValidationError) {
-        await this.reject(message, error instanceof DecodeError ? 'decode' : 'validation', `${contract.name}: ${error.message}`);
-        return;
-      }
-      throw error;
+      const kind = error instanceof DecodeError ? 'decode' : error instanceof ValidationError ? 'validation' : error instanceof UnknownSubjectError ? 'unknown-subject' : undefined;
+      if (!kind) throw error;
+      await this.reject(message, kind, kind === 'unknown-subject' ? (error as Error).message : `${this.spec.kind}: ${(error as Error).message}`);
+      return;
     }
 
     const heartbeat = setInterval(() => message.working(), Math.max(1000, this.spec.ackWaitMs / 3));

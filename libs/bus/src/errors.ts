@@ -16,3 +16,8 @@ export class PayloadTooLargeError extends Error {
     super(`message for ${subject} is ${bytes} bytes, over the server's max_payload of ${maxPayload} bytes`);
   }
 }
+
+/** A message on a subject no featx service handles (a typo, a client newer than the services). */
+export class UnknownSubjectError extends Error {
+  override readonly name = 'UnknownSubjectError';
+}

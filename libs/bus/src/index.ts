@@ -3,3 +3,4 @@ export * from './provision';
 export * from './errors';
 export * from './publisher';
 export * from './consumer';
+export * from './transport';

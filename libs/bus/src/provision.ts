@@ -83,3 +83,10 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: DurableConsume
 function isNotFound(error: unknown): boolean {
   return error instanceof JetStreamApiError && (error.code === 10059 || /not found/i.test(error.message));
 }
+
+/** The stream that stores messages on `subject` (each stream takes one `<ns>.<kind>.>` wildcard). */
+export function streamFor(names: BusNames, subject: string): string {
+  const config = streamConfigs(names).find((stream) => stream.subjects.some((wildcard) => subject.startsWith(wildcard.slice(0, -1))));
+  if (!config) throw new Error(`no featx stream stores subject ${subject}`);
+  return config.name;
+}

@@ -12,6 +12,13 @@ export interface MessageContract<S extends z.ZodType = z.ZodType> {
 
 export type MessageOf<C extends MessageContract> = z.output<C['schema']>;
 
+/** A core NATS request (not stored in a stream) and the contract its reply must pass. */
+export interface RequestContract<S extends z.ZodType = z.ZodType, R extends MessageContract = MessageContract> extends MessageContract<S> {
+  reply: R;
+}
+
+export type ReplyOf<C extends RequestContract> = MessageOf<C['reply']>;
+
 export class ValidationError extends Error {
   override readonly name = 'ValidationError';
 }

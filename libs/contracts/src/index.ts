@@ -10,3 +10,4 @@ export * from './api/datasets';
 export * from './api/feature-sets';
 export * from './api/predictions';
 export * from './api/runs';
+export * from './registry';

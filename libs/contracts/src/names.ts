@@ -23,7 +23,7 @@ export interface BusNames {
     cancelRun: string;
     /**
      * Core NATS request/reply (not a stream): shard rows served by the feature-store replica
-     * that wrote them; append `.<storeId>` (see shardReadSubject).
+     * that wrote them, addressed by its store id (see addressedSubject).
      */
     readShard: string;
     runEpoch: string;
@@ -76,7 +76,11 @@ export function busNames(namespace = 'featx'): BusNames {
   };
 }
 
-/** The subject a feature-store replica answers shard reads on: shards live on their writer's disk. */
-export function shardReadSubject(names: BusNames, storeId: string): string {
-  return `${names.subjects.readShard}.${storeId}`;
+/**
+ * A request subject narrowed to the handlers of one address (`<subject>.<address>`): feature-store
+ * replicas answer shard reads on their own store id, since shards live on their writer's disk.
+ */
+export function addressedSubject(subject: string, address: string): string {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(address)) throw new Error(`address "${address}" cannot be part of a NATS subject: use letters, digits, '_', '-' or '.'`);
+  return `${subject}.${address}`;
 }

@@ -3,10 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import { FeatxConfig } from './config';
 import { JsonLogger } from './logger';
 import { CONFIG, LOGGER } from './tokens';
+import { startMessageHandlers } from './transport';
 
 /**
- * Starts a service: Nest app with JSON logs, shutdown hooks (SIGTERM drains the bus), and the HTTP
- * server for health (and, for the API, everything else). `configure` runs before listen.
+ * Starts a service: Nest app with JSON logs, shutdown hooks (SIGTERM drains the bus), its message
+ * handlers on the JetStream transport, and the HTTP server for health (and, for the API,
+ * everything else). `configure` runs before listen.
  */
 export async function bootstrapService(
   module: Parameters<typeof NestFactory.create>[0],
@@ -18,6 +20,8 @@ export async function bootstrapService(
   app.useLogger(logger);
   app.enableShutdownHooks();
   await configure?.(app, config);
+  await app.init();
+  await startMessageHandlers(app);
   await app.listen(config.http.port, config.http.host);
   logger.info('service started', { http: await app.getUrl() });
   return app;

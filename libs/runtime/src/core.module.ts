@@ -1,11 +1,12 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { BusConnection, connectBus, provisionStreams } from '@featx/bus';
+import { BusClient, BusConnection, connectBus, JetStreamServer, provisionStreams } from '@featx/bus';
 import { CommandsRepository, DatabaseHandle, DatasetsRepository, FeatureSetsRepository, RunsRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
 import { FeatxConfig, loadConfig, ServiceName } from './config';
 import { JsonLogger } from './logger';
 import { DataRoots } from '@featx/datasets';
 import { BUS, CONFIG, DATA_ROOTS, DATABASE, LOGGER } from './tokens';
 import { HealthController } from './health.controller';
+import { TransportSettings } from './transport';
 
 /**
  * Closes the bus and the database when Nest shuts down (SIGTERM/SIGINT): drain, then end the pool.
@@ -28,12 +29,13 @@ class ConnectionCloser implements OnApplicationShutdown {
 
 /**
  * What every service starts with: configuration, JSON logger, a JetStream connection with the
- * streams provisioned, a migrated database with its repositories, and health endpoints.
+ * streams provisioned, the transport (server and client), a migrated database with its
+ * repositories, and health endpoints.
  */
 @Global()
 @Module({})
 export class CoreModule {
-  static forService(service: ServiceName, config: FeatxConfig = loadConfig(service)): DynamicModule {
+  static forService(service: ServiceName, config: FeatxConfig = loadConfig(service), transport: TransportSettings = {}): DynamicModule {
     const logger = new JsonLogger(service, config.logLevel);
     return {
       module: CoreModule,
@@ -60,6 +62,13 @@ export class CoreModule {
             return openDatabase(config.database.url);
           },
         },
+        { provide: BusClient, useFactory: (bus: BusConnection) => new BusClient(bus), inject: [BUS] },
+        {
+          provide: JetStreamServer,
+          useFactory: (bus: BusConnection, rejections: RejectedMessagesRepository) =>
+            new JetStreamServer({ ...transport, bus, rejections, logger: logger.child('transport'), ackWaitMs: config.ackWaitMs, shutdownTimeoutMs: config.shutdownTimeoutMs }),
+          inject: [BUS, RejectedMessagesRepository],
+        },
         { provide: DATA_ROOTS, useFactory: () => DataRoots.open(config.dataRoots) },
         { provide: DatasetsRepository, useFactory: (d: DatabaseHandle) => new DatasetsRepository(d.db), inject: [DATABASE] },
         { provide: FeatureSetsRepository, useFactory: (d: DatabaseHandle) => new FeatureSetsRepository(d.db), inject: [DATABASE] },
@@ -68,7 +77,7 @@ export class CoreModule {
         { provide: RejectedMessagesRepository, useFactory: (d: DatabaseHandle) => new RejectedMessagesRepository(d.db), inject: [DATABASE] },
         ConnectionCloser,
       ],
-      exports: [CONFIG, LOGGER, BUS, DATABASE, DATA_ROOTS, DatasetsRepository, FeatureSetsRepository, RunsRepository, CommandsRepository, RejectedMessagesRepository],
+      exports: [CONFIG, LOGGER, BUS, BusClient, JetStreamServer, DATABASE, DATA_ROOTS, DatasetsRepository, FeatureSetsRepository, RunsRepository, CommandsRepository, RejectedMessagesRepository],
     };
   }
 }

@@ -5,4 +5,5 @@ export * from './core.module';
 export * from './health.controller';
 export * from './public.decorator';
 export * from './bootstrap';
-export * from './command-consumer';
+export * from './command-lifecycle';
+export * from './transport';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { BusConnection, publish } from '@featx/bus';
+import { BusClient } from '@featx/bus';
 import { DatasetDetails, DatasetSummary, QueuedCommand, RegisterDatasetOptions, registerDatasetCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
 import { CommandsRepository, DatasetRow, DatasetsRepository } from '@featx/db';
-import { BUS, DATA_ROOTS } from '@featx/runtime';
+import { DATA_ROOTS } from '@featx/runtime';
 import { invalidFields } from '../common/zod-body.pipe';
 
 @Injectable()
@@ -12,7 +12,7 @@ export class DatasetsService {
   constructor(
     private readonly datasets: DatasetsRepository,
     private readonly commands: CommandsRepository,
-    @Inject(BUS) private readonly bus: BusConnection,
+    private readonly client: BusClient,
     @Inject(DATA_ROOTS) private readonly roots: DataRoots,
   ) {}
 
@@ -29,7 +29,7 @@ export class DatasetsService {
     }
     const id = randomUUID();
     await this.commands.insertQueued(id, registerDatasetCommand.name, options);
-    await publish(this.bus, registerDatasetCommand, { v: 1, id, ...options }, { msgId: id });
+    await this.client.dispatch(registerDatasetCommand, { v: 1, id, ...options }, { msgId: id });
     return { commandId: id, type: registerDatasetCommand.name, status: 'queued' };
   }
 

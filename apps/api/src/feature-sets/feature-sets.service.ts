@@ -2,11 +2,11 @@ import { promises as fs } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { BusConnection, publish } from '@featx/bus';
+import { BusClient } from '@featx/bus';
 import { ExtractFeaturesOptions, extractFeaturesCommand, FeatureFailure, FeatureSetDetails, FeatureSetSummary, FeatureShardSummary, QueuedCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
 import { CommandsRepository, DatasetsRepository, FeatureSetRow, FeatureSetsRepository, FeatureShardRow } from '@featx/db';
-import { BUS, CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
+import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { FieldError, invalidFields } from '../common/zod-body.pipe';
 import { ExportQuery, FeatureSetExport, FeatureSetExporter } from './feature-export.service';
 import { featureSetProgress } from './progress';
@@ -22,7 +22,7 @@ export class FeatureSetsService {
     private readonly featureSets: FeatureSetsRepository,
     private readonly datasets: DatasetsRepository,
     private readonly commands: CommandsRepository,
-    @Inject(BUS) private readonly bus: BusConnection,
+    private readonly client: BusClient,
     @Inject(DATA_ROOTS) private readonly roots: DataRoots,
     @Inject(CONFIG) config: FeatxConfig,
     @Inject(LOGGER) logger: JsonLogger,
@@ -57,7 +57,7 @@ export class FeatureSetsService {
     const command = { ...options, model };
     const id = randomUUID();
     await this.commands.insertQueued(id, extractFeaturesCommand.name, command);
-    await publish(this.bus, extractFeaturesCommand, { v: 1, id, ...command }, { msgId: id });
+    await this.client.dispatch(extractFeaturesCommand, { v: 1, id, ...command }, { msgId: id });
     return { commandId: id, type: extractFeaturesCommand.name, status: 'queued' };
   }
 

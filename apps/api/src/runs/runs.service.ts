@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { BusConnection, publish } from '@featx/bus';
+import { BusClient } from '@featx/bus';
 import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, QueuedCancel, QueuedRun, RunDetails, RunReport, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
 import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, RunRow, RunsRepository } from '@featx/db';
-import { BUS, DATABASE } from '@featx/runtime';
+import { DATABASE } from '@featx/runtime';
 import { FieldError, invalidFields } from '../common/zod-body.pipe';
 import { PlotFile, PlotImage, renderConfusionPlot, renderCurvesPlot } from './run-plots';
 
@@ -16,7 +16,7 @@ export class RunsService {
     private readonly runs: RunsRepository,
     private readonly featureSets: FeatureSetsRepository,
     private readonly commands: CommandsRepository,
-    @Inject(BUS) private readonly bus: BusConnection,
+    private readonly client: BusClient,
     @Inject(DATABASE) private readonly database: DatabaseHandle,
   ) {}
 
@@ -40,7 +40,7 @@ export class RunsService {
     const runId = randomUUID();
     const command = { ...config, runId };
     await this.commands.insertQueued(id, createRunCommand.name, command);
-    await publish(this.bus, createRunCommand, { v: 1, id, ...command }, { msgId: id });
+    await this.client.dispatch(createRunCommand, { v: 1, id, ...command }, { msgId: id });
     return { commandId: id, runId, type: createRunCommand.name, status: 'queued' };
   }
 
@@ -62,7 +62,7 @@ export class RunsService {
     const commandId = randomUUID();
     const command = { runId: id };
     await this.commands.insertQueued(commandId, cancelRunCommand.name, command);
-    await publish(this.bus, cancelRunCommand, { v: 1, id: commandId, ...command }, { msgId: commandId });
+    await this.client.dispatch(cancelRunCommand, { v: 1, id: commandId, ...command }, { msgId: commandId });
     return { commandId, runId: id, type: cancelRunCommand.name, status: 'queued' };
   }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BusConnection, MessageContext, PermanentError, publish } from '@featx/bus';
+import { BusClient, BusConnection, PermanentError } from '@featx/bus';
 import { extractWorkItem, featureBatch, FeatureDtype, ImageRef, MessageOf } from '@featx/contracts';
 import { DataRoots, mapConcurrent, resolveRootRef } from '@featx/datasets';
 import { FeatureSetsRepository } from '@featx/db';
@@ -33,10 +33,11 @@ export class WorkItemProcessor {
     private readonly networks: NetworkCache,
     @Inject(DATA_ROOTS) private readonly roots: DataRoots,
     @Inject(BUS) private readonly bus: BusConnection,
+    private readonly client: BusClient,
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
 
-  async process(work: WorkItem, context: Pick<MessageContext, 'working'>): Promise<{ stored: number; failed: number }> {
+  async process(work: WorkItem, context: { working(): void }): Promise<{ stored: number; failed: number }> {
     const set = await this.featureSets.get(work.featureSetId);
     if (!set) throw new PermanentError(`feature set ${work.featureSetId} does not exist`);
     if (set.status === 'failed') throw new PermanentError(`feature set ${set.id} has failed: ${set.error}`);
@@ -59,8 +60,7 @@ export class WorkItemProcessor {
     const parts = cutFeatureBatches(rows, vectors, network.dim, set.dtype as FeatureDtype, this.bus.maxPayload);
     if (parts.length === 0) parts.push({ imageIds: [], labels: [], splits: [], vectors: new Uint8Array(0) });
     for (const [index, part] of parts.entries()) {
-      await publish(
-        this.bus,
+      await this.client.dispatch(
         featureBatch,
         { v: 1, featureSetId: set.id, workId: work.workId, part: index, dtype: set.dtype as FeatureDtype, dim: network.dim, ...part, failures: index === 0 ? failures : [] },
         { msgId: `${work.workId}:${index}` },
@@ -88,7 +88,7 @@ export class WorkItemProcessor {
     return images;
   }
 
-  private async infer(decoded: Array<{ item: ImageRef; image: DecodedImage }>, network: FeatureExtractor, context: Pick<MessageContext, 'working'>) {
+  private async infer(decoded: Array<{ item: ImageRef; image: DecodedImage }>, network: FeatureExtractor, context: { working(): void }) {
     const vectors = new Float32Array(decoded.length * network.dim);
     const rows: ExtractedRow[] = [];
     for (let start = 0; start < decoded.length; start += network.batchSize) {

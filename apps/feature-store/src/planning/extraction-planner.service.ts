@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BusConnection, publish } from '@featx/bus';
+import { BusClient } from '@featx/bus';
 import { ExtractFeaturesOptions, extractWorkItem, ImageRef } from '@featx/contracts';
 import { DataRoots, DatasetInputError, formatRootRef, rootRefOf } from '@featx/datasets';
 import { DatasetsRepository, FeatureSetRow, FeatureSetsRepository } from '@featx/db';
-import { BUS, DATA_ROOTS, JsonLogger, LOGGER } from '@featx/runtime';
+import { DATA_ROOTS, JsonLogger, LOGGER } from '@featx/runtime';
 
 /** Images read from Postgres per page while planning: bounded memory for any dataset size. */
 const PAGE_SIZE = 2000;
@@ -28,7 +28,7 @@ export class ExtractionPlanner {
     private readonly datasets: DatasetsRepository,
     private readonly featureSets: FeatureSetsRepository,
     @Inject(DATA_ROOTS) private readonly roots: DataRoots,
-    @Inject(BUS) private readonly bus: BusConnection,
+    private readonly client: BusClient,
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
 
@@ -64,7 +64,7 @@ export class ExtractionPlanner {
         });
         // The id names exactly these images: a re-plan within the dedupe window publishes nothing twice.
         const workId = `${set.id}:${batch[0].id}-${batch[batch.length - 1].id}`;
-        await publish(this.bus, extractWorkItem, { v: 1, featureSetId: set.id, workId, items }, { msgId: workId });
+        await this.client.dispatch(extractWorkItem, { v: 1, featureSetId: set.id, workId, items }, { msgId: workId });
         pending += batch.length;
         workItems += 1;
       }

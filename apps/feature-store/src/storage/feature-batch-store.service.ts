@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { BusConnection, PermanentError, publish } from '@featx/bus';
+import { BusClient, PermanentError } from '@featx/bus';
 import { featureBatch, featureSetProgressEvent, MessageOf, Split } from '@featx/contracts';
 import { FeatureSetNotFoundError, FeatureSetRow, FeatureSetsRepository, FeatureShardRow, Transaction } from '@featx/db';
 import { ShardWriter } from '@featx/features';
-import { BUS, CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
+import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 
 type FeatureBatch = MessageOf<typeof featureBatch>;
 
@@ -40,7 +40,7 @@ export class FeatureBatchStore implements OnApplicationShutdown {
 
   constructor(
     private readonly featureSets: FeatureSetsRepository,
-    @Inject(BUS) private readonly bus: BusConnection,
+    private readonly client: BusClient,
     @Inject(CONFIG) private readonly config: FeatxConfig,
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
@@ -126,7 +126,7 @@ export class FeatureBatchStore implements OnApplicationShutdown {
     if (set.status === 'running' && now - (this.lastProgressEvent.get(set.id) ?? 0) < PROGRESS_EVENT_EVERY_MS) return;
     this.lastProgressEvent.set(set.id, now);
     if (set.status === 'complete') this.logger.info('feature set complete', { featureSetId: set.id, stored: set.stored, failed: set.failed });
-    await publish(this.bus, featureSetProgressEvent, { v: 1, featureSetId: set.id, images: set.images, stored: set.stored, failed: set.failed, status: set.status }).catch(() => undefined);
+    await this.client.dispatch(featureSetProgressEvent, { v: 1, featureSetId: set.id, images: set.images, stored: set.stored, failed: set.failed, status: set.status }).catch(() => undefined);
   }
 }
 

@@ -1,5 +1,5 @@
-import { BusConnection } from '@featx/bus';
-import { decodeMessage, encodeMessage, parseMessage, readShardReply, shardReadSubject } from '@featx/contracts';
+import { BusClient, NoAnswerError } from '@featx/bus';
+import { readShardRequest } from '@featx/contracts';
 
 export interface ShardRef {
   id: string;
@@ -21,13 +21,13 @@ const ENVELOPE_BYTES = 16 * 1024;
 /** Reads shard rows from the feature store over NATS request/reply: no shared disk needed. */
 export class ShardRowsClient {
   constructor(
-    private readonly bus: BusConnection,
+    private readonly client: BusClient,
     private readonly timeoutMs = 30000,
   ) {}
 
   /** Rows that fit in one reply for vectors of `dim` float32 values. */
   rowsPerRequest(dim: number): number {
-    return Math.max(1, Math.floor((this.bus.maxPayload - ENVELOPE_BYTES) / (dim * 4 + 32)));
+    return Math.max(1, Math.floor((this.client.maxPayload - ENVELOPE_BYTES) / (dim * 4 + 32)));
   }
 
   /** Exactly `count` rows from `start` (several requests when one reply cannot hold them). */
@@ -47,12 +47,9 @@ export class ShardRowsClient {
   }
 
   private async request(shard: ShardRef, start: number, count: number) {
-    const subject = shardReadSubject(this.bus.names, shard.writer);
-    const message = await this.bus.nc.request(subject, encodeMessage({ v: 1, shardId: shard.id, start, count }), { timeout: this.timeoutMs }).catch((error: Error) => {
-      throw new Error(`no answer from feature store "${shard.writer}" for shard ${shard.id} (${subject}): ${error.message}`);
+    const reply = await this.client.request(readShardRequest, { v: 1, shardId: shard.id, start, count }, { address: shard.writer, timeoutMs: this.timeoutMs }).catch((error: Error) => {
+      throw new Error(error instanceof NoAnswerError ? `no answer from feature store "${shard.writer}" for shard ${shard.id}: ${error.message}` : `feature store "${shard.writer}": ${error.message}`);
     });
-    const reply = parseMessage(readShardReply, decodeMessage(message.data));
-    if (reply.error) throw new Error(`feature store "${shard.writer}": ${reply.error}`);
     if (reply.rows <= 0) throw new Error(`feature store "${shard.writer}" returned no rows for shard ${shard.id} at ${start}`);
     return reply;
   }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import { BusConnection, publish } from '@featx/bus';
+import { BusClient } from '@featx/bus';
 import { epochFinishedEvent, TrainingConfig, trainingConfigSchema } from '@featx/contracts';
 import { FeatureSetRow, FeatureSetsRepository, RunRow, RunsRepository } from '@featx/db';
 import { readNpy, writeNpy } from '@featx/features';
@@ -18,7 +18,7 @@ import {
   TrainableHead,
 } from '@featx/learning';
 import { classificationReport, confusionMatrixSvg, formatClassificationReport, svgToPng, trainingCurvesSvg } from '@featx/reports';
-import { BUS, CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
+import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { selectBackend } from '@featx/vision';
 import { streamSplit, StreamBatch } from '../data/feature-stream';
 import { ShardRef, ShardRowsClient } from '../data/shard-rows.client';
@@ -70,7 +70,7 @@ export class RunExecutor {
   constructor(
     private readonly runs: RunsRepository,
     private readonly featureSets: FeatureSetsRepository,
-    @Inject(BUS) private readonly bus: BusConnection,
+    private readonly client: BusClient,
     @Inject(CONFIG) private readonly appConfig: FeatxConfig,
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
@@ -185,7 +185,7 @@ export class RunExecutor {
         // so no epoch is ever skipped or recorded twice.
         await this.runs.recordEpoch(metric, { epochsDone: meta.epochsDone, bestEpoch: meta.bestEpoch, bestValLoss: meta.bestValLoss, artifactsPath: artifacts.relativePath });
         await this.checkpoint(context, head, meta, improved);
-        await publish(this.bus, epochFinishedEvent, { v: 1, ...metric, epochs: config.epochs, durationMs }).catch(() => undefined);
+        await this.client.dispatch(epochFinishedEvent, { v: 1, ...metric, epochs: config.epochs, durationMs }).catch(() => undefined);
         if (config.earlyStoppingPatience !== undefined && meta.epochsSinceBest >= config.earlyStoppingPatience) {
           this.logger.info('early stopping', { runId: run.id, epoch: epoch + 1, bestEpoch: meta.bestEpoch });
           break;
@@ -266,7 +266,7 @@ export class RunExecutor {
   }
 
   private async *stream(context: RunContext, split: Split, order: 'shuffled' | 'sequential', epoch: number, standardize = true): AsyncGenerator<StreamBatch> {
-    const client = new ShardRowsClient(this.bus);
+    const client = new ShardRowsClient(this.client);
     for await (const batch of streamSplit(client, context.shards[split], {
       dim: context.dim,
       batchRows: context.config.batchSize,

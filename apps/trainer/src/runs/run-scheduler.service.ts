@@ -1,9 +1,9 @@
 import * as os from 'node:os';
 import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
-import { BusConnection, publish } from '@featx/bus';
+import { BusClient } from '@featx/bus';
 import { runStatusEvent } from '@featx/contracts';
 import { RunRow, RunsRepository } from '@featx/db';
-import { BUS, CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
+import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { RunExecutor, RunOutcome } from './run-executor.service';
 
 const POLL_MS = 1000;
@@ -25,7 +25,7 @@ export class RunScheduler implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     private readonly runs: RunsRepository,
     private readonly executor: RunExecutor,
-    @Inject(BUS) private readonly bus: BusConnection,
+    private readonly client: BusClient,
     @Inject(CONFIG) private readonly config: FeatxConfig,
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
@@ -92,6 +92,6 @@ export class RunScheduler implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private async announce(runId: string, status: 'running' | 'succeeded' | 'failed' | 'cancelled', error: string | null) {
-    await publish(this.bus, runStatusEvent, { v: 1, runId, status, error }).catch(() => undefined);
+    await this.client.dispatch(runStatusEvent, { v: 1, runId, status, error }).catch(() => undefined);
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MessageContract } from '../contract';
+import { MessageContract, RequestContract } from '../contract';
 import { SPLITS } from './datasets';
 
 export const HEADS = ['mlp', 'logistic'] as const;
@@ -87,23 +87,7 @@ export const runStatusEvent = {
   schema: z.object({ v: z.literal(1), runId: z.string().uuid(), status: z.enum(RUN_STATUSES), error: z.string().nullable() }),
 } satisfies MessageContract;
 
-/**
- * Request (core NATS request/reply, served by the feature store): rows `start..start+count` of one
- * shard. The reader sets the pace: it asks for the next rows when it wants them.
- */
-export const readShardRequest = {
-  name: 'features.read',
-  subject: (n) => n.subjects.readShard,
-  versions: [1],
-  schema: z.object({
-    v: z.literal(1),
-    shardId: z.string().uuid(),
-    start: z.number().int().min(0),
-    count: z.number().int().min(1),
-  }),
-} satisfies MessageContract;
-
-/** The reply: float32 rows (float16 shards are widened) with their labels and image ids. */
+/** The reply to `readShardRequest`: float32 rows (float16 shards are widened) with their labels and image ids. */
 export const readShardReply = {
   name: 'features.read.reply',
   subject: (n) => n.subjects.readShard,
@@ -116,8 +100,25 @@ export const readShardReply = {
     features: z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'expected binary data' }),
     labels: z.array(z.number().int()),
     imageIds: z.array(z.number().int()),
-    error: z.string().optional(),
   }),
 } satisfies MessageContract;
+
+/**
+ * Request (core NATS request/reply, served by the feature store that holds the shard, so it is
+ * addressed to that store's id): rows `start..start+count` of one shard. The reader sets the pace:
+ * it asks for the next rows when it wants them.
+ */
+export const readShardRequest = {
+  name: 'features.read',
+  subject: (n) => n.subjects.readShard,
+  versions: [1],
+  schema: z.object({
+    v: z.literal(1),
+    shardId: z.string().uuid(),
+    start: z.number().int().min(0),
+    count: z.number().int().min(1),
+  }),
+  reply: readShardReply,
+} satisfies RequestContract;
 
 export const EVALUATION_SPLITS = SPLITS;
