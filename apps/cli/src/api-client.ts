@@ -5,6 +5,9 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { REPO_ROOT } from '@featx/runtime';
 
+/** undici's codes for a connection that closed under a request. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
+
 export class CliError extends Error {
   override readonly name = 'CliError';
 }
@@ -87,14 +90,21 @@ export class ApiClient {
     const url = new URL(route, this.options.url);
     const isForm = body instanceof FormData;
     let response: Response;
-    try {
-      response = await fetch(url, {
+    const send = () =>
+      fetch(url, {
         method,
         headers: {
           ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
           ...(body === undefined || isForm ? {} : { 'content-type': 'application/json' }),
         },
         body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
+      });
+    try {
+      // A kept-alive socket the server closed just as it was reused fails the request before it
+      // was handled (seen while a busy API polls progress); a GET is safe to send once more.
+      response = await send().catch((error: { cause?: { code?: string } }) => {
+        if (method === 'GET' && STALE_SOCKET_CODES.has(error.cause?.code ?? '')) return send();
+        throw error;
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
