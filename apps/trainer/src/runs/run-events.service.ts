@@ -1,0 +1,24 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BusConnection, publish } from '@featx/bus';
+import { epochFinishedEvent, MessageOf, runStatusEvent } from '@featx/contracts';
+import { BUS } from '@featx/runtime';
+
+export type EpochFinished = Omit<MessageOf<typeof epochFinishedEvent>, 'v'>;
+export type RunStatusChange = MessageOf<typeof runStatusEvent>['status'];
+
+/**
+ * The events a trainer announces about its runs. Best effort: the database holds the record, so a
+ * run never fails because an event could not be published.
+ */
+@Injectable()
+export class RunEvents {
+  constructor(@Inject(BUS) private readonly bus: BusConnection) {}
+
+  async epochFinished(event: EpochFinished): Promise<void> {
+    await publish(this.bus, epochFinishedEvent, { v: 1, ...event }).catch(() => undefined);
+  }
+
+  async statusChanged(runId: string, status: RunStatusChange, error: string | null): Promise<void> {
+    await publish(this.bus, runStatusEvent, { v: 1, runId, status, error }).catch(() => undefined);
+  }
+}
