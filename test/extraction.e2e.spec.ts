@@ -281,18 +281,13 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     const fromFile = JSON.parse((await cli('predict', run.id, files.get(imagePath)!, '--format', 'json')).out).predictions[0];
     const uploaded = JSON.parse((await cli('predict', run.id, files.get(imagePath)!, '--upload', '--format', 'json')).out).predictions[0];
     expect(uploaded.probabilities).toEqual(fromFile.probabilities);
-    const { loadTrainedHead, standardizeInPlace } = await import('@featx/learning');
-    const { readNpy: read } = await import('@featx/features');
-    const modelDir = path.join(services.stateDir, 'artifacts', run.id, 'model');
-    const head = await loadTrainedHead(modelDir);
+    const { loadTrainedModel, standardizeInPlace } = await import('@featx/learning');
+    const savedModel = await loadTrainedModel(path.join(services.stateDir, 'artifacts', run.id, 'model'));
     const { rows: [image] } = await db.query('SELECT id FROM images WHERE path = $1', [imagePath]);
     const stored = (await storedVectors(set.id)).get(Number(image.id))!;
-    standardizeInPlace(stored, {
-      mean: (await read(path.join(modelDir, 'standardization-mean.npy'))).data as Float32Array,
-      std: (await read(path.join(modelDir, 'standardization-std.npy'))).data as Float32Array,
-    });
-    const direct = head.predictProba(stored);
-    head.dispose();
+    standardizeInPlace(stored, savedModel.standardization!);
+    const direct = savedModel.head.predictProba(stored);
+    savedModel.head.dispose();
     CLASSES.forEach((label, k) => expect(fromFile.probabilities[label]).toBeCloseTo(direct[k], 4));
 
     const table = await cli('predict', run.id, testImages);

@@ -1,8 +1,16 @@
 import { Module } from '@nestjs/common';
 import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
+import { EpochLoop } from './runs/epoch-loop.service';
+import { HeadPasses } from './runs/head-passes.service';
+import { L2Search } from './runs/l2-search.service';
 import { RunCommandsController } from './runs/run-commands.controller';
+import { RunEvents } from './runs/run-events.service';
 import { RunExecutor } from './runs/run-executor.service';
+import { RunPreparation } from './runs/run-preparation.service';
+import { RunReports } from './runs/run-reports.service';
 import { RunScheduler } from './runs/run-scheduler.service';
+import { SplitStreams } from './runs/split-streams.service';
+import { TrainingStart } from './runs/training-start.service';
 
 /** Trains heads on stored features: queued runs, a configured number at a time, resumable. */
 @Module({})
@@ -12,7 +20,18 @@ export class TrainerModule {
       module: TrainerModule,
       imports: [CoreModule.forService('trainer', config)],
       controllers: [RunCommandsController],
-      providers: [RunExecutor, RunScheduler],
+      providers: [
+        RunEvents,
+        SplitStreams,
+        HeadPasses,
+        RunPreparation,
+        L2Search,
+        TrainingStart,
+        EpochLoop,
+        RunReports,
+        RunExecutor,
+        RunScheduler,
+      ],
     };
   }
 }

@@ -9,3 +9,4 @@ export * from './batches';
 export * from './epoch';
 export * from './l2-selection';
 export type { NamedTensor, TensorValues } from './named-tensors';
+export * from './trained-model';

@@ -6,7 +6,7 @@ import { standardizeInPlace } from '@featx/learning';
 import { DATA_ROOTS } from '@featx/runtime';
 import { decodeImage, DecodedImage } from '@featx/vision';
 import { invalidFields } from '../common/zod-body.pipe';
-import { TrainedModel, TrainedModelsService } from './trained-models.service';
+import { Classifier, TrainedModelsService } from './trained-models.service';
 
 /** Images per forward pass; a request of thousands of images goes through in such batches. */
 const BATCH = 16;
@@ -62,10 +62,10 @@ export class PredictionsService {
     const model = await this.models.get(runId);
     const predictions: Prediction[] = [];
     for (let start = 0; start < images.length; start += BATCH) predictions.push(...(await this.predictBatch(model, images.slice(start, start + BATCH))));
-    return { runId, classes: model.metadata.classes, predictions };
+    return { runId, classes: model.manifest.classes, predictions };
   }
 
-  private async predictBatch(model: TrainedModel, images: ImageInput[]): Promise<Prediction[]> {
+  private async predictBatch(model: Classifier, images: ImageInput[]): Promise<Prediction[]> {
     const decoded = await Promise.all(
       images.map((image) =>
         decodeImage(image.source, { size: model.network.inputSize, sourceName: image.name }).then(
@@ -81,7 +81,7 @@ export class PredictionsService {
       if (model.standardization) standardizeInPlace(features, model.standardization);
       probabilities = model.head.predictProba(features);
     }
-    const classes = model.metadata.classes;
+    const classes = model.manifest.classes;
     let row = 0;
     return images.map((image, i) => {
       const result = decoded[i];

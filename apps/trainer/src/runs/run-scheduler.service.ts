@@ -1,9 +1,8 @@
 import * as os from 'node:os';
 import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
-import { BusClient } from '@featx/bus';
-import { runStatusEvent } from '@featx/contracts';
 import { RunRow, RunsRepository } from '@featx/db';
 import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
+import { RunEvents } from './run-events.service';
 import { RunExecutor, RunOutcome } from './run-executor.service';
 
 const POLL_MS = 1000;
@@ -25,7 +24,7 @@ export class RunScheduler implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     private readonly runs: RunsRepository,
     private readonly executor: RunExecutor,
-    private readonly client: BusClient,
+    private readonly events: RunEvents,
     @Inject(CONFIG) private readonly config: FeatxConfig,
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
@@ -69,7 +68,7 @@ export class RunScheduler implements OnApplicationBootstrap, BeforeApplicationSh
     const controller = new AbortController();
     this.active.set(run.id, controller);
     this.logger.info(run.resumes > 0 ? 'resuming run' : 'starting run', { runId: run.id, epochsDone: run.epochsDone, resumes: run.resumes });
-    void this.announce(run.id, 'running', null);
+    void this.events.statusChanged(run.id, 'running', null);
     this.executor
       .execute(run, this.worker, controller.signal)
       .then((outcome) => this.settle(run.id, outcome))
@@ -88,10 +87,6 @@ export class RunScheduler implements OnApplicationBootstrap, BeforeApplicationSh
     }
     await this.runs.finish(runId, outcome.status, outcome.error);
     this.logger.info(`run ${outcome.status}`, { runId, error: outcome.error });
-    await this.announce(runId, outcome.status, outcome.error ?? null);
-  }
-
-  private async announce(runId: string, status: 'running' | 'succeeded' | 'failed' | 'cancelled', error: string | null) {
-    await this.client.dispatch(runStatusEvent, { v: 1, runId, status, error }).catch(() => undefined);
+    await this.events.statusChanged(runId, outcome.status, outcome.error ?? null);
   }
 }

@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { Split } from '@featx/contracts';
+import { TrainableHead } from '@featx/learning';
+import { RunContext, throwIfInterrupted } from './run-context';
+import { SplitStreams } from './split-streams.service';
+
+export interface TrainingPass {
+  loss: number;
+  accuracy: number;
+  rowsPerSecond: number;
+}
+
+export interface EvaluationPass {
+  loss: number;
+  accuracy: number;
+  truth: number[];
+  predicted: number[];
+}
+
+/** One pass of a head over a split: an epoch of training, or an evaluation. Both stop between batches when the run is interrupted. */
+@Injectable()
+export class HeadPasses {
+  constructor(private readonly streams: SplitStreams) {}
+
+  /** One epoch over the training split, in the epoch's shuffled order. */
+  async train(context: RunContext, head: TrainableHead, epoch: number): Promise<TrainingPass> {
+    const started = Date.now();
+    let rows = 0;
+    let lossSum = 0;
+    let correct = 0;
+    for await (const batch of this.streams.stream(context, 'training', { order: 'shuffled', epoch })) {
+      throwIfInterrupted(context.flags);
+      const result = head.trainBatch(batch.features, batch.labels, { classWeights: context.classWeights });
+      lossSum += result.loss * batch.rows;
+      correct += result.correct;
+      rows += batch.rows;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    return { loss: lossSum / rows, accuracy: correct / rows, rowsPerSecond: seconds > 0 ? rows / seconds : rows };
+  }
+
+  async evaluate(context: RunContext, head: TrainableHead, split: Split): Promise<EvaluationPass> {
+    let rows = 0;
+    let lossSum = 0;
+    let correct = 0;
+    const truth: number[] = [];
+    const predicted: number[] = [];
+    for await (const batch of this.streams.stream(context, split, { order: 'sequential', epoch: 0 })) {
+      throwIfInterrupted(context.flags);
+      const result = head.evaluateBatch(batch.features, batch.labels);
+      lossSum += result.lossSum;
+      correct += result.correct;
+      rows += batch.rows;
+      truth.push(...batch.labels);
+      predicted.push(...result.predicted);
+    }
+    return { loss: lossSum / Math.max(rows, 1), accuracy: correct / Math.max(rows, 1), truth, predicted };
+  }
+}

@@ -1,0 +1,36 @@
+import { Split, TrainingConfig } from '@featx/contracts';
+import { FeatureSetRow, RunRow } from '@featx/db';
+import { Standardization } from '@featx/learning';
+import { ShardRef } from '../data/shard-rows.client';
+import { RunArtifacts } from './artifacts';
+
+/** What stops a run between two batches: a cancel request, a lost claim, or the trainer shutting down. */
+export interface RunFlags {
+  cancelled: boolean;
+  /** Another trainer took the run over (this one's heartbeat went stale). */
+  lost: boolean;
+  signal: AbortSignal;
+}
+
+/** Thrown between batches when a flag is up; the executor turns it into `cancelled` or `released`. */
+export class Interrupted extends Error {}
+
+export function throwIfInterrupted(flags: RunFlags): void {
+  if (flags.cancelled || flags.lost || flags.signal.aborted) throw new Interrupted();
+}
+
+/** One run being trained: what preparation found, shared by every part of the training. */
+export interface RunContext {
+  run: RunRow;
+  /** The run's configuration; once training starts, with the L2 and decay it resolved. */
+  config: TrainingConfig;
+  set: FeatureSetRow;
+  dim: number;
+  classes: string[];
+  /** Non-empty shards of the feature set by split. */
+  shards: Record<Split, ShardRef[]>;
+  artifacts: RunArtifacts;
+  standardization: Standardization | null;
+  classWeights?: Float32Array;
+  flags: RunFlags;
+}

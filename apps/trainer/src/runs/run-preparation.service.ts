@@ -1,0 +1,65 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import { Split, trainingConfigSchema } from '@featx/contracts';
+import { FeatureSetsRepository, RunRow } from '@featx/db';
+import { readNpy, writeNpy } from '@featx/features';
+import { classWeightsFrom, RunningStats, Standardization } from '@featx/learning';
+import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
+import { selectBackend } from '@featx/vision';
+import { ShardRef } from '../data/shard-rows.client';
+import { RunArtifacts } from './artifacts';
+import { RunContext, RunFlags } from './run-context';
+import { SplitStreams } from './split-streams.service';
+
+/**
+ * Everything a run needs before its first batch: the TF.js backend, its configuration, the feature
+ * set and its shards by split, the artifacts folder, the standardization statistics and the class
+ * weights.
+ */
+@Injectable()
+export class RunPreparation {
+  constructor(
+    private readonly featureSets: FeatureSetsRepository,
+    private readonly streams: SplitStreams,
+    @Inject(CONFIG) private readonly appConfig: FeatxConfig,
+    @Inject(LOGGER) private readonly logger: JsonLogger,
+  ) {}
+
+  async prepare(run: RunRow, flags: RunFlags): Promise<RunContext> {
+    // The fastest TF.js backend installed (logged once); heads train on it.
+    await selectBackend(this.appConfig.vision.backend, { log: (line) => this.logger.info(line) });
+    const config = trainingConfigSchema.parse(run.config);
+    const set = await this.featureSets.get(run.featureSetId);
+    if (!set) throw new Error(`feature set ${run.featureSetId} no longer exists`);
+    if (!set.dim) throw new Error(`feature set ${set.id} has no vectors`);
+    const shards: Record<Split, ShardRef[]> = { training: [], validation: [], evaluation: [] };
+    for (const shard of await this.featureSets.shards(set.id)) if (shard.rows > 0) shards[shard.split].push({ id: shard.id, writer: shard.writer, rows: shard.rows });
+    if (shards.training.length === 0) throw new Error(`feature set ${set.id} has no training rows`);
+    const artifacts = new RunArtifacts(this.appConfig.training.artifactsDir, run.id);
+    await fs.mkdir(artifacts.dir, { recursive: true });
+    const context: RunContext = { run, config, set, dim: set.dim, classes: run.classes, shards, artifacts, standardization: null, flags };
+    context.standardization = config.standardize ? await this.standardization(context) : null;
+    if (config.classWeights) {
+      const counts = await this.featureSets.labelCounts(set.id, 'training');
+      context.classWeights = classWeightsFrom(run.classes.map((label) => counts.get(label) ?? 0));
+    }
+    return context;
+  }
+
+  /** Mean and std per value from one streaming pass over the training split (kept for resuming and prediction). */
+  private async standardization(context: RunContext): Promise<Standardization> {
+    const folder = context.artifacts.file('standardization');
+    if (await context.artifacts.exists(path.join(folder, 'std.npy'))) {
+      return { mean: (await readNpy(path.join(folder, 'mean.npy'))).data as Float32Array, std: (await readNpy(path.join(folder, 'std.npy'))).data as Float32Array };
+    }
+    const stats = new RunningStats(context.dim);
+    for await (const batch of this.streams.stream(context, 'training', { order: 'sequential', epoch: 0, standardize: false })) stats.add(batch.features, batch.rows);
+    const { mean, std } = stats.result();
+    await context.artifacts.replaceFolder(folder, async (dir) => {
+      await writeNpy(path.join(dir, 'mean.npy'), '<f4', [context.dim], mean);
+      await writeNpy(path.join(dir, 'std.npy'), '<f4', [context.dim], std);
+    });
+    return { mean, std };
+  }
+}

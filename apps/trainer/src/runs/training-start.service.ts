@@ -1,0 +1,36 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { RunsRepository } from '@featx/db';
+import { JsonLogger, LOGGER } from '@featx/runtime';
+import { L2Search } from './l2-search.service';
+import { RunContext } from './run-context';
+import { loadRunCheckpoint, NO_PROGRESS, TrainingState } from './run-checkpoints';
+import { createRunHead } from './run-head';
+
+/**
+ * Where a run's training starts: its checkpoint when it has trained before (a trainer restarted or
+ * took the run over), else a new head, with the configuration's open choices (L2, decay) resolved
+ * and recorded on the run.
+ */
+@Injectable()
+export class TrainingStart {
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly l2Search: L2Search,
+    @Inject(LOGGER) private readonly logger: JsonLogger,
+  ) {}
+
+  async begin(context: RunContext): Promise<TrainingState> {
+    const { run, config } = context;
+    const resumed = run.epochsDone > 0 ? await loadRunCheckpoint(context.artifacts) : undefined;
+    if (resumed) {
+      this.logger.info('resumed from checkpoint', { runId: run.id, epochsDone: resumed.progress.epochsDone });
+      return resumed;
+    }
+    const l2 = config.head === 'logistic' ? (config.l2 ?? (await this.l2Search.choose(context))) : (config.l2 ?? 0);
+    // Time-based decay is the tutorial's SGD setting; Adam runs without it unless asked.
+    const resolved = { ...config, l2, decay: config.optimizer === 'sgd' ? (config.decay ?? config.learningRate / config.epochs) : config.decay };
+    await this.runs.setConfig(run.id, resolved);
+    context.config = resolved;
+    return { head: createRunHead(context, l2), progress: NO_PROGRESS };
+  }
+}
