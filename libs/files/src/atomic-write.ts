@@ -17,7 +17,7 @@ export async function writeFileAtomic(file: string, data: string | ArrayBufferVi
   try {
     const handle = await fs.open(temporary, 'wx');
     try {
-      await handle.writeFile(data);
+      await handle.writeFile(typeof data === 'string' ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       await handle.sync();
     } finally {
       await handle.close();
