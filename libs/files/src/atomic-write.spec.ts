@@ -1,14 +1,14 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from './atomic-write';
+import { tempDirHooks } from './testing/temp-dir';
 
 describe('writeFileAtomic', () => {
+  const temp = tempDirHooks('featx-atomic-');
   let dir: string;
-  beforeEach(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-atomic-'));
+  beforeEach(() => {
+    dir = temp.dir();
   });
-  afterEach(() => fs.rm(dir, { recursive: true, force: true }));
 
   it('creates a file, then replaces its content, leaving no temporary file beside it', async () => {
     const file = path.join(dir, 'manifest.json');

@@ -1,15 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { hashFile, type HashAlgorithm } from './file-hash';
+import { tempDirHooks } from './testing/temp-dir';
 
 describe('hashFile', () => {
+  const temp = tempDirHooks('featx-hash-');
   let dir: string;
-  beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-hash-'));
+  beforeEach(() => {
+    dir = temp.dir();
   });
-  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 
   it.each<HashAlgorithm>(['sha256', 'md5'])('hashes a file larger than one read chunk as node:crypto hashes its bytes (%s)', async (algorithm) => {
     // Streams read 64 KiB at a time: this file takes many reads and ends mid-chunk.
@@ -28,6 +28,8 @@ describe('hashFile', () => {
 
   it('rejects a missing file, and an algorithm it does not offer', async () => {
     await expect(hashFile(path.join(dir, 'nope.bin'), 'sha256')).rejects.toMatchObject({ code: 'ENOENT' });
-    await expect(hashFile(path.join(dir, 'empty.bin'), 'sha1' as HashAlgorithm)).rejects.toThrow('hash algorithm must be one of sha256, md5, got "sha1"');
+    const file = path.join(dir, 'hello.txt');
+    await fs.writeFile(file, 'hello');
+    await expect(hashFile(file, 'sha1' as HashAlgorithm)).rejects.toThrow('hash algorithm must be one of sha256, md5, got "sha1"');
   });
 });
