@@ -3,16 +3,15 @@
  * two feature sets of one dataset vector by vector (e.g. the same network on the onnx and the tfjs
  * engine): cosine similarity and largest absolute difference per image, read from the shards.
  */
-import * as path from 'node:path';
 import { Client } from 'pg';
-import { ShardReader } from '@featx/features';
+import { ShardReader, shardDir } from '@featx/features';
 import { loadConfig } from '@featx/runtime';
 
 async function vectors(db: Client, featuresDir: string, featureSetId: string): Promise<Map<number, Float32Array>> {
   const { rows: shards } = await db.query('SELECT path, rows FROM feature_shards WHERE feature_set_id = $1', [featureSetId]);
   const byImage = new Map<number, Float32Array>();
   for (const shard of shards) {
-    const reader = await ShardReader.open(path.join(featuresDir, shard.path), { rows: shard.rows });
+    const reader = await ShardReader.open(shardDir(featuresDir, shard.path), { rows: shard.rows });
     const batch = await reader.read(0, reader.rows);
     for (let i = 0; i < reader.rows; i++) byImage.set(Number(batch.imageIds[i]), batch.features.slice(i * reader.dim, (i + 1) * reader.dim));
     await reader.close();

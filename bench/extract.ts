@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import * as tf from '@tensorflow/tfjs';
 import { connectBus, publish } from '@featx/bus';
-import { EngineChoice, extractFeaturesCommand, registerDatasetCommand } from '@featx/contracts';
+import { Engine, EngineChoice, extractFeaturesCommand, registerDatasetCommand } from '@featx/contracts';
 import { createEngineFeatureExtractor } from '@featx/onnx';
 import { decodeImage, loadFeatureNetwork, preprocessBatch, selectBackend } from '@featx/vision';
 import { writeKerasH5 } from '../libs/vision/src/test-support/keras-h5-writer';
@@ -109,7 +109,7 @@ async function resnet50Folder(root: string): Promise<string> {
  * `sessions` > 1 (ONNX Runtime): that many 1-thread sessions, each on its own worker thread, fed
  * in parallel: the bare counterpart of that many 1-thread extractor replicas.
  */
-async function bareLoop(network: string, model: string, engine: 'tfjs' | 'onnx', count: number, cacheDir: string, sessions = 1): Promise<void> {
+async function bareLoop(network: string, model: string, engine: Engine, count: number, cacheDir: string, sessions = 1): Promise<void> {
   const threads = sessions > 1 ? 1 : undefined;
   const extractors = [];
   for (let s = 0; s < sessions; s++) {
@@ -154,7 +154,7 @@ function peakRssMiB(pid: number): number {
 interface PipelineOptions {
   network: string;
   model: string;
-  engine: 'tfjs' | 'onnx';
+  engine: Engine;
   folder: string;
   images: number;
   replicas: number;

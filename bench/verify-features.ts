@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { writeNpy } from '@featx/features';
+import { shardDir, writeNpy } from '@featx/features';
 import { DataRoots, parseRootRef, resolveRootRef } from '@featx/datasets';
 import { loadConfig } from '@featx/runtime';
 import { createEngineFeatureExtractor } from '@featx/onnx';
@@ -61,7 +61,7 @@ stored = np.stack([np.asarray(feats[where[int(k)]], dtype=np.float32) for k in w
 print(json.dumps({'rows': int(feats.shape[0]), 'dim': int(feats.shape[1]), 'unique_ids': int(len(where)), 'sample': int(len(want)),
   'identical': int((stored == expected).all(axis=1).sum()), 'max_abs_diff': float(np.abs(stored - expected).max())}))
 `;
-  const dirs = shards.map((s) => ({ dir: path.join(config.features.dir, s.path), rows: s.rows }));
+  const dirs = shards.map((s) => ({ dir: shardDir(config.features.dir, s.path), rows: s.rows }));
   console.log(execFileSync('python3', ['-c', script, JSON.stringify(dirs), tmp], { encoding: 'utf8' }).trim());
   await fs.rm(tmp, { recursive: true, force: true });
   network.dispose();

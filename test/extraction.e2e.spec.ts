@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { BusConnection, connectBus, publish } from '@featx/bus';
 import { featureBatch } from '@featx/contracts';
-import { readNpy, ShardReader } from '@featx/features';
+import { readNpy, ShardReader, shardDir } from '@featx/features';
 import { createEngineFeatureExtractor } from '@featx/onnx';
 import { decodeImage, FeatureExtractor } from '@featx/vision';
 import { SHARED_DIR, sharedAvailable, TEST_NATS_URL } from '@featx/testing';
@@ -85,7 +85,7 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     const { rows: shards } = await db.query('SELECT path, rows FROM feature_shards WHERE feature_set_id = $1', [featureSetId]);
     const vectors = new Map<number, Float32Array>();
     for (const shard of shards) {
-      const reader = await ShardReader.open(path.join(dataRoot, 'features', shard.path), { rows: shard.rows });
+      const reader = await ShardReader.open(shardDir(path.join(dataRoot, 'features'), shard.path), { rows: shard.rows });
       const batch = await reader.read(0, reader.rows);
       for (let i = 0; i < reader.rows; i++) {
         const id = Number(batch.imageIds[i]);
@@ -138,7 +138,7 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
   (hasNumpy ? it : it.skip)('writes shards numpy reads with mmap and no featx code', async () => {
     const set = await featureSet('float32');
     const { rows: shards } = await db.query("SELECT path, rows FROM feature_shards WHERE feature_set_id = $1 AND split = 'training'", [set.id]);
-    const dir = path.join(dataRoot, 'features', shards[0].path);
+    const dir = shardDir(path.join(dataRoot, 'features'), shards[0].path);
     const script = [
       'import json, sys, numpy as np',
       `d = sys.argv[1]`,

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { Client } from 'pg';
-import { readNpy, ShardWriter } from '@featx/features';
+import { readNpy, shardDir, shardPath, ShardWriter } from '@featx/features';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JsonLogger } from '@featx/runtime';
@@ -111,8 +111,8 @@ describe('exporting feature sets (API, CLI)', () => {
 
   /** Writes `onDisk` rows into a shard and records the first `committed` as the feature-store does. */
   async function addShard(featureSetId: string, split: string, index: number, writer: string, onDisk: Image[], committed: number, dtype: 'float16' | 'float32' = 'float32') {
-    const relative = path.join(featureSetId, split, `${String(index).padStart(6, '0')}-${writer}`);
-    const shard = await ShardWriter.open(path.join(featuresDir, relative), { dim: DIM, dtype });
+    const relative = shardPath({ featureSetId, split, storeId: writer, index });
+    const shard = await ShardWriter.open(shardDir(featuresDir, relative), { dim: DIM, dtype });
     if (onDisk.length > 0) {
       await shard.append({
         features: Float32Array.from(onDisk.flatMap((image) => vectorOf(image.id))),

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { ShardReader } from '@featx/features';
+import { ShardReader, shardDir } from '@featx/features';
 import { reachable, waitFor } from '../../tools/local-stack';
 
 export async function freePort(): Promise<number> {
@@ -140,7 +140,7 @@ export async function checkFeatureSet(db: Client, featuresDir: string, featureSe
   let shardRows = 0;
   let shardsOffCommitted = 0;
   for (const shard of shards) {
-    const reader = await ShardReader.open(path.join(featuresDir, shard.path));
+    const reader = await ShardReader.open(shardDir(featuresDir, shard.path));
     try {
       if (reader.rows !== shard.rows) shardsOffCommitted += 1;
       shardRows += reader.rows;

@@ -7,7 +7,7 @@ import { BusConnection, connectBus, publish } from '@featx/bus';
 import { extractWorkItem } from '@featx/contracts';
 import { SHARED_DIR, sharedAvailable, TEST_NATS_URL } from '@featx/testing';
 import { createFeatureExtractor, decodeImage } from '@featx/vision';
-import { readNpy } from '@featx/features';
+import { readNpy, shardDir } from '@featx/features';
 import { startTestServices, TestServices, TEST_API_TOKEN, runTestCli } from '../support/test-services';
 import { HOSTILE_IMAGES, writeHostileImages } from './hostile-images';
 
@@ -110,7 +110,7 @@ if (!available) console.warn(`skipping the hostile-image pipeline test: ${MODEL_
 
   it('stores for the EXIF-rotated JPEG the vector of the upright image', async () => {
     const { rows: shards } = await db.query("SELECT path FROM feature_shards WHERE feature_set_id = $1 AND split = 'training'", [setId]);
-    const dir = path.join(dataRoot, 'features', shards[0].path);
+    const dir = shardDir(path.join(dataRoot, 'features'), shards[0].path);
     const ids = Array.from((await readNpy(path.join(dir, 'image_ids.npy'))).data as BigInt64Array, Number);
     const features = (await readNpy(path.join(dir, 'features.npy'))).data as Float32Array;
     const { rows: [image] } = await db.query("SELECT id FROM images WHERE path = 'hostile set/training/a/exif-orientation-6.jpg'");

@@ -1,6 +1,5 @@
-import * as path from 'node:path';
 import { Client } from 'pg';
-import { ShardWriter } from '@featx/features';
+import { shardDir, shardPath, ShardWriter } from '@featx/features';
 
 export interface SyntheticFeatureSetOptions {
   classes: string[];
@@ -47,8 +46,8 @@ export async function createSyntheticFeatureSet(db: Client, options: SyntheticFe
     );
     const idOf = new Map(inserted.map((row) => [row.path as string, Number(row.id)]));
     const imageIds = paths.map((p) => idOf.get(p)!);
-    const relative = `${set.id}/${split}/${options.storeId}-00000`;
-    const writer = await ShardWriter.open(path.join(options.featuresDir, relative), { dim: options.dim, dtype: 'float32' });
+    const relative = shardPath({ featureSetId: set.id, split, storeId: options.storeId, index: 0 });
+    const writer = await ShardWriter.open(shardDir(options.featuresDir, relative), { dim: options.dim, dtype: 'float32' });
     await writer.append({ features, labels, imageIds });
     await writer.close();
     const { rows: [shard] } = await db.query(

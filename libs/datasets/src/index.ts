@@ -14,6 +14,6 @@ export { describeSplitFolderNames, SPLIT_FOLDER_NAMES, splitOfFolderName } from 
 export { CLASS_NAMES_FILE, readClassNamesFile } from './class-names';
 export { detectLayout, parseFood5kFileName, scanDataset } from './layouts';
 export type { DatasetScan, ResolvedLayout, ScanEntry, ScannedImage, ScanOptions } from './layouts';
-export { mapConcurrent, sha256File } from './hash';
+export { mapConcurrent } from './map-concurrent';
 export { formatRootRef, parseRootRef, resolveRootRef, rootRefOf } from './root-refs';
 export type { RootRef } from './root-refs';

@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 /** Node refuses single reads and writes over 2 GiB; larger ones go in pieces of this size. */
@@ -34,29 +33,5 @@ export async function writeAt(handle: FileHandle, data: ArrayBufferView, positio
     const { bytesWritten } = await handle.write(bytes, done, length, position + done);
     if (bytesWritten === 0) throw new Error(`write made no progress at byte ${position + done}`);
     done += bytesWritten;
-  }
-}
-
-/**
- * Flushes a folder's entries (files created or renamed in it) to disk; without it a crash can
- * lose a new file although its contents were synced. Windows cannot open folders, so skipped there.
- */
-export async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-export async function fileExists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
   }
 }

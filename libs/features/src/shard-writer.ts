@@ -1,8 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { syncDirectory } from '@featx/files';
 import { ShardCorruptError, ShardError } from './errors';
-import { readAt, syncDirectory, writeAt } from './file-io';
+import { readAt, writeAt } from './file-io';
 import { toFloat16 } from './float16';
 import { encodeNpyHeader, readNpyFileHeader, withPath } from './npy';
 import { assertLittleEndianHost } from './npy-dtype';

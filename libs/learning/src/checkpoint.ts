@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { commitFile, readExactly, removeStale, uniqueName, writeDurably } from './durable-files';
+import { writeFileAtomic } from '@featx/files';
+import { readExactly, removeStale, uniqueName, writeDurably } from './durable-files';
 import { TrainableHead, createHead } from './head';
 import { ResolvedHeadSpec } from './head-spec';
 import { ResolvedOptimizerSpec } from './optimizers';
@@ -60,7 +61,7 @@ export async function saveCheckpoint(head: TrainableHead, dir: string, metadata?
     tensors,
     ...(metadata ? { metadata } : {}),
   };
-  await commitFile(path.join(dir, MANIFEST), JSON.stringify(manifest, null, 2));
+  await writeFileAtomic(path.join(dir, MANIFEST), JSON.stringify(manifest, null, 2));
   await removeStale(dir, DATA_FILE, new Set([data]));
   return manifest;
 }

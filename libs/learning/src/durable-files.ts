@@ -37,7 +37,7 @@ export function uniqueName(prefix: string, extension: string): string {
 
 /**
  * Writes `parts` to a new file and flushes it to disk. Used for data files that nothing refers to
- * until a manifest naming them is committed (commitFile), so a crash mid-write leaves only an
+ * until a manifest naming them is committed (writeFileAtomic of @featx/files), so a crash mid-write leaves only an
  * orphan, never a half-written file in use.
  */
 export async function writeDurably(file: string, parts: Iterable<ArrayBufferView> | AsyncIterable<ArrayBufferView>): Promise<number> {
@@ -53,23 +53,6 @@ export async function writeDurably(file: string, parts: Iterable<ArrayBufferView
     await handle.close();
   }
   return bytes;
-}
-
-/** Replaces `file` with `text` atomically: a temporary file, flushed, renamed over it, folder flushed. */
-export async function commitFile(file: string, text: string): Promise<void> {
-  const temporary = path.join(path.dirname(file), uniqueName(`.${path.basename(file)}`, '.tmp'));
-  await writeDurably(temporary, [Buffer.from(text, 'utf8')]);
-  await fs.rename(temporary, file);
-  await syncFolder(path.dirname(file));
-}
-
-async function syncFolder(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Deletes the files in `dir` whose names match `pattern`, except those in `keep`. */

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { commitFile, removeStale, uniqueName, writeDurably } from './durable-files';
+import { writeFileAtomic } from '@featx/files';
+import { removeStale, uniqueName, writeDurably } from './durable-files';
 import { fileLoadHandler } from './file-io-handler';
 import { TrainableHead } from './head';
 import { ResolvedHeadSpec, layerUnits } from './head-spec';
@@ -51,7 +52,7 @@ export async function exportTfjsModel(head: TrainableHead, dir: string, options:
           weightsManifest: [{ paths: [`./${weightsFile}`], weights: artifacts.weightSpecs ?? [] }],
           userDefinedMetadata: { [METADATA_KEY]: { spec: head.spec, step: head.step, exportedAt: new Date().toISOString() }, ...(options.metadata ?? {}) } as { [key: string]: {} },
         };
-        await commitFile(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+        await writeFileAtomic(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: data.byteLength } };
       }),
     );

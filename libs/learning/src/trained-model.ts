@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { ENGINES, FEATURE_DTYPES, formatIssues, POOLINGS, trainingConfigSchema } from '@featx/contracts';
 import { readNpy, writeNpy } from '@featx/features';
-import { commitFile } from './durable-files';
+import { writeFileAtomic } from '@featx/files';
 import { TrainableHead } from './head';
 import { Standardization } from './stats';
 import { exportTfjsModel, loadTrainedHead, TrainedHead } from './tfjs-export';
@@ -79,7 +79,7 @@ export async function saveTrainedModel(dir: string, contents: TrainedModelConten
     await writeNpy(path.join(dir, STANDARDIZATION_FILES.mean), '<f4', [manifest.network.dim], standardization.mean);
     await writeNpy(path.join(dir, STANDARDIZATION_FILES.std), '<f4', [manifest.network.dim], standardization.std);
   }
-  await commitFile(path.join(dir, TRAINED_MODEL_MANIFEST), JSON.stringify(manifest, null, 2));
+  await writeFileAtomic(path.join(dir, TRAINED_MODEL_MANIFEST), JSON.stringify(manifest, null, 2));
   return manifest;
 }
 

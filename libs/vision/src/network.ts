@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { Engine } from '@featx/contracts';
 import { currentBackend, selectBackend, type BackendPreference } from './backend';
 import type { DecodedImage } from './image-decode';
 import { loadKerasH5Weights } from './keras-h5';
@@ -15,10 +16,6 @@ export interface FeatureBatch {
   data: Float32Array;
   shape: [number, number];
 }
-
-/** What runs a network: TF.js (any backend) or ONNX Runtime. */
-export const ENGINES = ['tfjs', 'onnx'] as const;
-export type Engine = (typeof ENGINES)[number];
 
 /** A network cut at a feature layer, plus pooling: images in, one vector per image out. */
 export interface FeatureExtractor {

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { hashFile, type HashAlgorithm } from '@featx/files';
 import { WeightsChecksumError, WeightsUnavailableError } from './errors';
-
-export type HashAlgorithm = 'md5' | 'sha256';
 
 /** A weights file as its publisher ships it, with the checksum Keras' get_file verifies. */
 export interface PublishedWeights {
@@ -82,7 +81,7 @@ export async function resolveWeightsFile(weights: PublishedWeights, options: Res
   for (const candidate of [target, ...searchDirs.map((d) => path.join(d, weights.fileName))]) {
     if (!existsSync(candidate)) continue;
     if (!verify) return candidate;
-    const actual = await fileHash(candidate, weights.hashAlgorithm);
+    const actual = await hashFile(candidate, weights.hashAlgorithm);
     if (actual === weights.hash) return candidate;
     log(`ignoring ${candidate}: ${weights.hashAlgorithm} ${actual} is not the published ${weights.hash}`);
   }
@@ -105,16 +104,9 @@ export async function resolveWeightsFile(weights: PublishedWeights, options: Res
   return target;
 }
 
-/** Hex digest of a file, streamed. */
-export async function fileHash(filePath: string, algorithm: HashAlgorithm): Promise<string> {
-  const hash = createHash(algorithm);
-  await pipeline(createReadStream(filePath), hash);
-  return hash.digest('hex');
-}
-
 /** Throws WeightsChecksumError unless the file has the published checksum. */
 export async function verifyFileHash(filePath: string, weights: Pick<PublishedWeights, 'hash' | 'hashAlgorithm'>): Promise<void> {
-  const actual = await fileHash(filePath, weights.hashAlgorithm);
+  const actual = await hashFile(filePath, weights.hashAlgorithm);
   if (actual !== weights.hash.toLowerCase()) throw new WeightsChecksumError(filePath, weights.hashAlgorithm, weights.hash, actual);
 }
 

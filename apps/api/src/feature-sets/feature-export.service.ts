@@ -6,7 +6,7 @@ import { ConflictException, InternalServerErrorException, NotFoundException } fr
 import { z } from 'zod';
 import { SPLITS, type Split } from '@featx/contracts';
 import type { FeatureSetsRepository, FeatureShardRow } from '@featx/db';
-import { planConcatCsv, planConcatNpy, ShardError, type ExportPart, type NpyExportArray } from '@featx/features';
+import { planConcatCsv, planConcatNpy, shardDir, ShardError, type ExportPart, type NpyExportArray } from '@featx/features';
 import type { JsonLogger } from '@featx/runtime';
 import { invalidFields } from '../common/zod-body.pipe';
 
@@ -133,12 +133,12 @@ export class FeatureSetExporter {
 
   /** The shard's folder, which must lie inside the feature store's root. */
   private shardDir(shard: FeatureShardRow): string {
-    const dir = path.resolve(this.root, shard.path);
-    const relative = path.relative(this.root, dir);
-    if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+    try {
+      return shardDir(this.root, shard.path);
+    } catch (error) {
+      if (!(error instanceof ShardError)) throw error;
       throw new InternalServerErrorException(`shard ${shard.id} has a path outside the feature store: ${shard.path}`);
     }
-    return dir;
   }
 
   private unreadable(id: string, split: Split, error: unknown): Error {

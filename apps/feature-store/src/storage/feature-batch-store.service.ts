@@ -1,9 +1,8 @@
-import * as path from 'node:path';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { BusClient, PermanentError } from '@featx/bus';
 import { featureBatch, featureSetProgressEvent, MessageOf, Split } from '@featx/contracts';
 import { FeatureSetNotFoundError, FeatureSetRow, FeatureSetsRepository, FeatureShardRow, Transaction } from '@featx/db';
-import { ShardWriter } from '@featx/features';
+import { shardDir, shardPath, ShardWriter } from '@featx/features';
 import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 
 type FeatureBatch = MessageOf<typeof featureBatch>;
@@ -81,8 +80,9 @@ export class FeatureBatchStore implements OnApplicationShutdown {
       const split = batch.splits[i];
       bySplit.set(split, [...(bySplit.get(split) ?? []), i]);
     }
+    const { storeId } = this.config.features;
     for (const [split, rows] of bySplit) {
-      const shard = await this.featureSets.openShard(tx, set.id, split, this.config.features.storeId, (index) => path.posix.join(set.id, split, `${this.config.features.storeId}-${String(index).padStart(5, '0')}`));
+      const shard = await this.featureSets.openShard(tx, set.id, split, storeId, (index) => shardPath({ featureSetId: set.id, split, storeId, index }));
       touched.add(shard.id);
       const writer = await this.writerFor(shard, batch);
       const features = new (vectors.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rows.length * batch.dim);
@@ -110,7 +110,7 @@ export class FeatureBatchStore implements OnApplicationShutdown {
     const cached = this.writers.get(shard.id);
     if (cached) return cached;
     // Opening with the committed row count cuts off whatever a crash left past it.
-    const writer = await ShardWriter.open(path.join(this.config.features.dir, shard.path), { dim: batch.dim, dtype: batch.dtype, committedRows: shard.rows });
+    const writer = await ShardWriter.open(shardDir(this.config.features.dir, shard.path), { dim: batch.dim, dtype: batch.dtype, committedRows: shard.rows });
     this.writers.set(shard.id, writer);
     return writer;
   }

@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { DEFAULT_SPLIT_RATIOS, RegisterDatasetOptions } from '@featx/contracts';
-import { DataRoots, isSkipped, mapConcurrent, scanDataset, ScannedImage, sha256File } from '@featx/datasets';
+import { DataRoots, isSkipped, mapConcurrent, scanDataset, ScannedImage } from '@featx/datasets';
 import { DatasetsRepository, ImageUpsert, KnownImage } from '@featx/db';
+import { hashFile } from '@featx/files';
 import { DATA_ROOTS, JsonLogger, LOGGER } from '@featx/runtime';
 
 
@@ -143,7 +144,7 @@ export class DatasetRegistrationService {
       }
     });
 
-    for await (const item of mapConcurrent(needHash, HASH_CONCURRENCY, async (item) => ({ ...item, sha256: await sha256File(item.file.absolutePath) }))) {
+    for await (const item of mapConcurrent(needHash, HASH_CONCURRENCY, async (item) => ({ ...item, sha256: await hashFile(item.file.absolutePath, 'sha256') }))) {
       const { row, previous, sha256 } = item;
       row.sha256 = sha256;
       writes.push(row);

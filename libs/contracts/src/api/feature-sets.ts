@@ -1,3 +1,5 @@
+import type { EngineChoice } from '../messages/features';
+
 /** What the feature-sets endpoints of the admin API return. */
 export interface FeatureSetProgress {
   /** Images with a vector or a failure: stored + failed. */
@@ -23,8 +25,8 @@ export interface FeatureSetSummary {
   layer: string;
   pooling: string;
   dtype: string;
-  /** `auto`, `tfjs` or `onnx`: what runs the network (see the extractor logs for what `auto` chose). */
-  engine: string;
+  /** What runs the network (see the extractor logs for what `auto` chose). */
+  engine: EngineChoice;
   /** Values per vector; null until the first batch is stored. */
   dim: number | null;
   status: 'running' | 'complete' | 'failed';

@@ -6,8 +6,14 @@ export const POOLINGS = ['none', 'avg', 'max'] as const;
 export type Pooling = (typeof POOLINGS)[number];
 export const FEATURE_DTYPES = ['float16', 'float32'] as const;
 export type FeatureDtype = (typeof FEATURE_DTYPES)[number];
-/** `auto` = the fastest engine each extractor has (ONNX Runtime where it loads, else TF.js). */
-export const ENGINES = ['auto', 'tfjs', 'onnx'] as const;
+/** What runs a network: TF.js (any backend) or ONNX Runtime. */
+export const NETWORK_ENGINES = ['tfjs', 'onnx'] as const;
+export type Engine = (typeof NETWORK_ENGINES)[number];
+/**
+ * The engine a feature extraction asks for: one of NETWORK_ENGINES, or `auto` = the fastest
+ * engine each extractor has (ONNX Runtime where it loads, else TF.js).
+ */
+export const ENGINES = ['auto', ...NETWORK_ENGINES] as const;
 export type EngineChoice = (typeof ENGINES)[number];
 
 /** Options of a feature extraction, shared by the bus command and the REST body. */

@@ -1,4 +1,5 @@
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { ENGINES } from '@featx/contracts';
 import { datasets, images } from './datasets';
 
 /**
@@ -19,7 +20,7 @@ export const featureSets = pgTable(
     pooling: text('pooling', { enum: ['none', 'avg', 'max'] }).notNull(),
     dtype: text('dtype', { enum: ['float16', 'float32'] }).notNull(),
     /** What runs the network: `tfjs`, `onnx` (ONNX Runtime), or `auto` = the fastest each extractor has. */
-    engine: text('engine', { enum: ['auto', 'tfjs', 'onnx'] }).notNull().default('auto'),
+    engine: text('engine', { enum: ENGINES }).notNull().default('auto'),
     /** Values per vector; known once the first batch is stored. */
     dim: integer('dim'),
     /** Everything the extractor needs to rebuild the network (input size, preprocessing, …). */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { fileHash, MODEL_SPEC_FILE, RESNET50_WEIGHTS, resolveWeightsFile, type FeatureExtractorOptions } from '@featx/vision';
+import { hashFile, writeFileAtomic } from '@featx/files';
+import { MODEL_SPEC_FILE, RESNET50_WEIGHTS, resolveWeightsFile, type FeatureExtractorOptions } from '@featx/vision';
 import { EXPORT_FORMAT, type OnnxExportRecord } from './exported-network';
 
 /** The files behind a network, as a cache key, and the options to load it with (weights resolved once). */
@@ -24,7 +25,7 @@ export async function exportSource(options: FeatureExtractorOptions): Promise<Ex
   if (options.model === 'resnet50') {
     if (options.weights === 'random') return undefined;
     if (options.weightsPath) {
-      digests.push(`${path.basename(options.weightsPath)}:${await fileHash(options.weightsPath, 'sha256')}`);
+      digests.push(`${path.basename(options.weightsPath)}:${await hashFile(options.weightsPath, 'sha256')}`);
     } else {
       const weightsPath = await resolveWeightsFile(RESNET50_WEIGHTS.notop, { cacheDir: options.weightsCacheDir, download: options.download, log: options.log });
       digests.push(`${RESNET50_WEIGHTS.notop.fileName}:${RESNET50_WEIGHTS.notop.hashAlgorithm}:${RESNET50_WEIGHTS.notop.hash}`);
@@ -36,7 +37,7 @@ export async function exportSource(options: FeatureExtractorOptions): Promise<Ex
     const manifest = JSON.parse(await readFile(modelJson, 'utf8')) as { weightsManifest?: Array<{ paths: string[] }> };
     const shards = (manifest.weightsManifest ?? []).flatMap((group) => group.paths.map((p) => path.join(options.model, p)));
     const spec = path.join(options.model, MODEL_SPEC_FILE);
-    for (const file of [modelJson, ...shards, ...(existsSync(spec) ? [spec] : [])]) digests.push(`${path.basename(file)}:${await fileHash(file, 'sha256')}`);
+    for (const file of [modelJson, ...shards, ...(existsSync(spec) ? [spec] : [])]) digests.push(`${path.basename(file)}:${await hashFile(file, 'sha256')}`);
   }
   const shape = { model: options.model === 'resnet50' ? 'resnet50' : 'folder', layer: options.layer ?? null, inputSize: options.inputSize ?? null, spec: options.spec ?? null };
   const key = createHash('sha256').update(`${EXPORT_FORMAT}\0${JSON.stringify(shape)}\0${digests.join('\0')}`).digest('hex').slice(0, 32);
@@ -58,7 +59,5 @@ export async function cachedExportForSource(cacheDir: string, sourceKey: string)
 
 export async function rememberExportSource(cacheDir: string, sourceKey: string, key: string): Promise<void> {
   const pointer = path.join(cacheDir, `${sourceKey}.source.json`);
-  const temp = `${pointer}.${process.pid}.${Date.now()}`;
-  await writeFile(temp, JSON.stringify({ key }));
-  await rename(temp, pointer);
+  await writeFileAtomic(pointer, JSON.stringify({ key }));
 }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { writeFileAtomic } from '@featx/files';
 import { featxCacheDir, preprocessBatch, type DecodedImage, type FeatureNetwork, type Preprocessing } from '@featx/vision';
 import { exportLayersModelToOnnx, UnsupportedLayerError } from '../exporter';
 import { createOnnxFeatureExtractor } from './onnx-feature-extractor';
@@ -104,12 +105,10 @@ export async function exportFeatureNetwork(network: FeatureNetwork, options: Exp
     );
   }
   await mkdir(cacheDir, { recursive: true });
-  // Write to temporary names, then rename: a replica exporting the same network at once is harmless.
-  const temp = `${file}.${process.pid}.${Date.now()}`;
-  await writeFile(`${temp}.onnx`, exported.bytes);
-  await writeFile(`${temp}.json`, JSON.stringify(record, null, 2));
-  await rename(`${temp}.onnx`, file);
-  await rename(`${temp}.json`, recordFile);
+  // Atomic writes: a replica exporting the same network at once is harmless. The record goes last,
+  // since the cache counts an export only when both files are there.
+  await writeFileAtomic(file, exported.bytes);
+  await writeFileAtomic(recordFile, JSON.stringify(record, null, 2));
   log(
     `ONNX export of ${network.name}:${network.layer}: ${(exported.bytes.length / 1048576).toFixed(1)} MiB in ${Date.now() - started} ms, ` +
       `max abs diff vs TF.js ${maxAbsDiff.toExponential(2)} (largest value ${maxAbsValue.toExponential(2)}) on ${describeInputs(record)}; cached at ${file}`,

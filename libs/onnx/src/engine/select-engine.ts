@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { EngineChoice } from '@featx/contracts';
 import {
   currentBackend,
   ensureBackend,
@@ -18,10 +19,6 @@ import { cachedExportForSource, exportSource, rememberExportSource } from './exp
 import { defaultOnnxCacheDir, exportFeatureNetwork } from './exported-network';
 import { createOnnxFeatureExtractor, detectOnnxAvailable, onnxUnavailableReason } from './onnx-feature-extractor';
 
-/** What a feature set may ask for: an engine, or `auto` = the fastest one available here. */
-export const ENGINE_PREFERENCES = ['auto', 'tfjs', 'onnx'] as const;
-export type EnginePreference = (typeof ENGINE_PREFERENCES)[number];
-
 /** How this process runs ONNX Runtime (from its configuration, not per feature set). */
 export interface OnnxRuntimeOptions {
   /** Intra-op threads; default the cores this process may use (os.availableParallelism()). */
@@ -38,7 +35,7 @@ export interface OnnxRuntimeOptions {
 
 export interface EngineFeatureExtractorOptions extends FeatureExtractorOptions {
   /** Default 'auto'. */
-  engine?: EnginePreference;
+  engine?: EngineChoice;
   onnx?: OnnxRuntimeOptions;
   /** Real images (of inputSize) to check a fresh ONNX export against TF.js on; seeded noise when absent. */
   parityImages?: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>;
@@ -134,7 +131,7 @@ export async function createEngineFeatureExtractor(options: EngineFeatureExtract
 }
 
 /** true, or why ONNX Runtime should not (or cannot) run here. */
-function onnxUsable(preference: EnginePreference, onnx: OnnxRuntimeOptions | undefined): true | string {
+function onnxUsable(preference: EngineChoice, onnx: OnnxRuntimeOptions | undefined): true | string {
   if (!detectOnnxAvailable()) return `onnxruntime-node is unavailable: ${onnxUnavailableReason()}`;
   const tfjsOnGpu = currentBackend()?.provider === '@tensorflow/tfjs-node-gpu';
   const onnxOnGpu = (onnx?.executionProviders ?? []).some((p) => GPU_PROVIDERS.includes(p));

@@ -1,14 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-
-/** SHA-256 of a file's bytes as lower-case hex, read as a stream (constant memory). */
-export async function sha256File(filePath: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(filePath), hash);
-  return hash.digest('hex');
-}
-
 /**
  * Maps an async source with up to `concurrency` calls of `fn` in flight, yielding results in
  * source order. At most `concurrency` items are pulled ahead, so memory stays bounded however

@@ -1,40 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { mapConcurrent, sha256File } from './hash';
-import { collect, makeTempDir, removeDir, writeImage } from './testing/fixtures';
+import { collect } from './testing/fixtures';
+import { mapConcurrent } from './map-concurrent';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-describe('sha256File', () => {
-  let tmp: string;
-  beforeAll(async () => {
-    tmp = await makeTempDir();
-  });
-  afterAll(() => removeDir(tmp));
-
-  it('hashes an image file like node:crypto hashes its bytes', async () => {
-    const file = path.join(tmp, 'a.png');
-    await writeImage(file, 3);
-    const expected = createHash('sha256').update(await fs.readFile(file)).digest('hex');
-    await expect(sha256File(file)).resolves.toBe(expected);
-  });
-
-  it('hashes a file larger than one stream chunk, and an empty file', async () => {
-    const big = path.join(tmp, 'big.bin');
-    const bytes = randomBytes(3 * 1024 * 1024 + 17);
-    await fs.writeFile(big, bytes);
-    await expect(sha256File(big)).resolves.toBe(createHash('sha256').update(bytes).digest('hex'));
-
-    const empty = path.join(tmp, 'empty.bin');
-    await fs.writeFile(empty, '');
-    await expect(sha256File(empty)).resolves.toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-  });
-
-  it('rejects for a missing file', async () => {
-    await expect(sha256File(path.join(tmp, 'nope.jpg'))).rejects.toMatchObject({ code: 'ENOENT' });
-  });
-});
 
 describe('mapConcurrent', () => {
   async function* numbers(count: number, pulled?: { count: number }): AsyncGenerator<number> {
