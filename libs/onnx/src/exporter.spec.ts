@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { decodeImage, loadModelFolder, preprocessBatch, selectBackend } from '@featx/vision';
 import { exportLayersModelToOnnx, UnsupportedLayerError, type ExportLayersModelOptions } from './exporter';
+import { itIf } from '@featx/testing';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/models');
 const MOBILENET = path.join(SHARED, 'mobilenet_v2_1.0_224');
@@ -165,8 +166,7 @@ describe('exportLayersModelToOnnx', () => {
     tf.dispose([lstm, dilated, elu].flatMap((m) => m.weights.map((w) => w.read())));
   });
 
-  const mobilenetIt = existsSync(path.join(MOBILENET, 'model.json')) ? it : it.skip;
-  mobilenetIt('exports the shared MobileNetV2 whole, with the same top-5 classes on every shared test image', async () => {
+  itIf(existsSync(path.join(MOBILENET, 'model.json')), `${MOBILENET} is absent`)('exports the shared MobileNetV2 whole, with the same top-5 classes on every shared test image', async () => {
     const folder = await loadModelFolder(MOBILENET);
     try {
       const model = folder.model as tf.LayersModel;

@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { ClassificationReport, classificationReport, formatClassificationReport } from './classification-report';
 import { numpyMean, numpyWeightedAverage } from './numpy-sum';
 import { seededRandom } from './testing/sample-data';
+import { describeIf } from '@featx/testing';
 
 /**
  * Compares the text with scikit-learn's own, where a Python with scikit-learn is on this machine
  * (`FEATX_PYTHON`, `python3`, Debian's `/usr/bin/python3` or `python`); skipped otherwise.
  */
 const python = findSklearnPython();
-if (!python) console.warn('skipping the byte-for-byte comparison with scikit-learn: no python with sklearn found');
 
 interface Case {
   names: string[];
@@ -19,6 +19,7 @@ interface Case {
 
 const SKLEARN_SCRIPT = `
 import json, sys, warnings
+import { describeIf } from '@featx/testing';
 warnings.filterwarnings("ignore")
 from sklearn.metrics import classification_report
 print(json.dumps([
@@ -28,7 +29,7 @@ print(json.dumps([
 ]))
 `;
 
-(python ? describe : describe.skip)(`classification report text vs scikit-learn ${python?.version ?? ''}`, () => {
+describeIf(!!python, 'no python with scikit-learn found (FEATX_PYTHON, python3, /usr/bin/python3, python)')(`classification report text vs scikit-learn ${python?.version ?? ''}`, () => {
   const handCases: Case[] = [
     { names: ['cat', 'dog', 'bird', 'fish'], truth: [0, 0, 0, 0, 1, 1, 1, 2, 2], predicted: [0, 0, 1, 3, 1, 1, 0, 0, 3], digits: 2 },
     { names: ['a', 'b'], truth: [0, 1, 1, 1, 1, 1, 1, 1], predicted: [0, 0, 0, 0, 0, 0, 0, 0], digits: 2 },

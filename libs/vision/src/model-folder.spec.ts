@@ -13,6 +13,7 @@ import { writeTinyGraphModel } from './test-support/tiny-graph-model';
 import { writeTinyLayersModel } from './test-support/tiny-layers-model';
 import { conv2d, featureMap, relu } from './test-support/reference-ops';
 import { seededValues } from './test-support/seeded-values';
+import { describeIf } from '@featx/testing';
 
 const SHARED = path.resolve(__dirname, '../../../../shared');
 const MOBILENET = path.join(SHARED, 'models', 'mobilenet_v2_1.0_224');
@@ -114,8 +115,7 @@ describe('loadModelFolder with a graph model', () => {
 });
 
 const haveShared = existsSync(path.join(MOBILENET, 'model.json'));
-if (!haveShared) console.warn(`skipping MobileNetV2 tests: ${MOBILENET} is absent (the shared folder is not checked out)`);
-(haveShared ? describe : describe.skip)('shared MobileNetV2 folder (built-in spec)', () => {
+describeIf(haveShared, `${MOBILENET} is absent (the shared folder is not checked out)`)('shared MobileNetV2 folder (built-in spec)', () => {
   beforeAll(() => selectBackend('wasm', { log: () => undefined }));
 
   it('classifies the test photos (macaw, Egyptian cat) and exposes 7x7x1280 features', async () => {

@@ -9,6 +9,7 @@ import { preprocessBatch } from './preprocess';
 import { writeKerasH5 } from './test-support/keras-h5-writer';
 import { resnet50KerasLayout } from './test-support/resnet50-keras-layout';
 import { layersToWrite } from './test-support/resnet50-test-weights';
+import { describeIf } from '@featx/testing';
 
 const SHARED = path.resolve(__dirname, '../../../../shared');
 const MOBILENET = path.join(SHARED, 'models', 'mobilenet_v2_1.0_224');
@@ -73,8 +74,7 @@ describe('ResNet-50 feature extractor', () => {
 });
 
 const haveShared = existsSync(path.join(MOBILENET, 'model.json'));
-if (!haveShared) console.warn(`skipping MobileNetV2 extractor tests: ${MOBILENET} is absent`);
-(haveShared ? describe : describe.skip)('model-folder feature extractor (shared MobileNetV2)', () => {
+describeIf(haveShared, `${MOBILENET} is absent`)('model-folder feature extractor (shared MobileNetV2)', () => {
   it('extracts 1280 (avg, max) or 62,720 (none) values per image', async () => {
     const avg = await createFeatureExtractor({ model: MOBILENET, pooling: 'avg', ...quiet });
     try {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { itIf } from '@featx/testing';
 
 /**
  * Runs Python with NumPy to check files against NumPy itself. Where `python3 -c 'import numpy'`
@@ -13,14 +14,9 @@ export function numpyAvailable(): boolean {
   return available;
 }
 
-/** `it`, or `it.skip` with a warning when python3 with NumPy is missing. */
+/** `it`, or a visible skip naming the reason when python3 with NumPy is missing. */
 export function itWithNumpy(name: string, fn: () => Promise<void>, timeout?: number): void {
-  if (numpyAvailable()) {
-    it(name, fn, timeout);
-    return;
-  }
-  it.skip(name, fn);
-  console.warn(`skipping "${name}": python3 with numpy is not available (python3 -c 'import numpy' failed)`);
+  itIf(numpyAvailable(), "python3 with numpy is not available: python3 -c 'import numpy' failed")(name, fn, timeout);
 }
 
 /** Runs `script` with `args` as `sys.argv[1:]`; the script prints one JSON value, returned parsed. */

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { ImageDecodeError } from './errors';
 import { decodeImage, type DecodedImage } from './image-decode';
 import { encodeBmp } from './test-support/bmp-writer';
+import { itIf } from '@featx/testing';
 
 const SHARED_IMAGES = path.resolve(__dirname, '../../../../shared/models/test_images');
 
@@ -150,9 +151,7 @@ describe('decodeImage', () => {
     await expect(decodeImage(bmp, { limitInputPixels: 5000 })).rejects.toThrow(/100x100 pixels, over the limit/);
   });
 
-  const sharedIt = existsSync(SHARED_IMAGES) ? it : it.skip;
-  if (!existsSync(SHARED_IMAGES)) console.warn(`skipping shared test-image decoding: ${SHARED_IMAGES} is absent`);
-  sharedIt('decodes the shared JPEG and BMP test photos to network input', async () => {
+  itIf(existsSync(SHARED_IMAGES), `${SHARED_IMAGES} is absent`)('decodes the shared JPEG and BMP test photos to network input', async () => {
     const cat = await decodeImage(path.join(SHARED_IMAGES, 'cat.bmp'));
     expect([cat.width, cat.height]).toEqual([512, 341]);
     for (const name of ['parrot.jpg', 'cat.bmp', 'grace_hopper.bmp']) {

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import type { FeatureSetRow, FeatureSetsRepository, FeatureShardRow, NewFeatureSet, PendingImage } from '../repositories/feature-sets.repository';
+import type { InMemoryDatasetsRepository } from './in-memory-datasets.repository';
+
+type Used = 'start' | 'pendingImages' | 'get' | 'list' | 'datasetOf' | 'shards' | 'failures';
+
+/**
+ * Feature sets over an in-memory dataset repository: planning and reading. Stored vectors and
+ * failures are ids only (`storeVectors`, `recordFailure`); appending to shards is not modelled.
+ */
+export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository, Used> {
+  readonly sets = new Map<string, FeatureSetRow>();
+  readonly shardRows: FeatureShardRow[] = [];
+  private readonly vectors = new Map<string, Set<number>>();
+  private readonly failed = new Map<string, Map<number, { reason: string; at: Date }>>();
+
+  constructor(private readonly datasets: InMemoryDatasetsRepository) {}
+
+  /** Images that already have a vector in the set (an interrupted extraction). */
+  storeVectors(featureSetId: string, imageIds: number[]): void {
+    const stored = this.vectors.get(featureSetId) ?? new Set();
+    for (const id of imageIds) stored.add(id);
+    this.vectors.set(featureSetId, stored);
+  }
+
+  recordFailure(featureSetId: string, imageId: number, reason: string): void {
+    const failures = this.failed.get(featureSetId) ?? new Map();
+    failures.set(imageId, { reason, at: new Date() });
+    this.failed.set(featureSetId, failures);
+  }
+
+  /** A set as a test wants it (complete, running, ...), without planning it. */
+  add(set: Partial<FeatureSetRow> & Pick<FeatureSetRow, 'datasetId'>): FeatureSetRow {
+    const row: FeatureSetRow = {
+      id: randomUUID(),
+      model: 'resnet50',
+      layer: '',
+      pooling: 'avg',
+      dtype: 'float32',
+      engine: 'auto',
+      dim: null,
+      spec: {},
+      status: 'running',
+      images: 0,
+      stored: 0,
+      failed: 0,
+      doneAtStart: 0,
+      error: null,
+      createdAt: new Date(),
+      startedAt: new Date(),
+      finishedAt: null,
+      ...set,
+    };
+    this.sets.set(row.id, row);
+    return row;
+  }
+
+  async start(set: NewFeatureSet): Promise<FeatureSetRow> {
+    const same = (row: FeatureSetRow) =>
+      row.datasetId === set.datasetId && row.model === set.model && row.layer === (set.layer ?? '') && row.pooling === set.pooling && row.dtype === set.dtype && row.engine === (set.engine ?? 'auto');
+    const row = [...this.sets.values()].find(same) ?? this.add({ ...set, layer: set.layer ?? '', engine: set.engine ?? 'auto' });
+    const images = this.datasets.images.filter((i) => i.datasetId === set.datasetId && i.status === 'present' && i.split !== null).length;
+    const stored = this.vectors.get(row.id)?.size ?? 0;
+    const failed = this.failed.get(row.id)?.size ?? 0;
+    const complete = stored + failed >= images;
+    const started: FeatureSetRow = {
+      ...row,
+      spec: set.spec,
+      images,
+      stored,
+      failed,
+      doneAtStart: stored + failed,
+      status: complete ? 'complete' : 'running',
+      error: null,
+      startedAt: new Date(),
+      finishedAt: complete ? new Date() : null,
+    };
+    this.sets.set(row.id, started);
+    return started;
+  }
+
+  async pendingImages(set: Pick<FeatureSetRow, 'id' | 'datasetId'>, afterId: number, limit: number): Promise<PendingImage[]> {
+    const stored = this.vectors.get(set.id) ?? new Set();
+    const failed = this.failed.get(set.id) ?? new Map();
+    return this.datasets.images
+      .filter((i) => i.datasetId === set.datasetId && i.status === 'present' && i.split !== null && i.id > afterId && !stored.has(i.id) && !failed.has(i.id))
+      .sort((a, b) => a.id - b.id)
+      .slice(0, limit)
+      .map((i) => ({ id: i.id, path: i.path, label: i.label, split: i.split! }));
+  }
+
+  async get(id: string): Promise<FeatureSetRow | undefined> {
+    return this.sets.get(id);
+  }
+
+  async list(datasetId?: string): Promise<FeatureSetRow[]> {
+    return [...this.sets.values()].filter((s) => datasetId === undefined || s.datasetId === datasetId);
+  }
+
+  async datasetOf(set: Pick<FeatureSetRow, 'datasetId'>) {
+    return (await this.datasets.get(set.datasetId))!;
+  }
+
+  async shards(featureSetId: string, split?: string): Promise<FeatureShardRow[]> {
+    return this.shardRows.filter((s) => s.featureSetId === featureSetId && (split === undefined || s.split === split));
+  }
+
+  async failures(featureSetId: string, limit = 1000) {
+    const paths = new Map(this.datasets.images.map((i) => [i.id, i.path]));
+    return [...(this.failed.get(featureSetId) ?? new Map<number, { reason: string; at: Date }>())]
+      .map(([imageId, { reason, at }]) => ({ imageId, path: paths.get(imageId)!, reason, at }))
+      .sort((a, b) => b.at.getTime() - a.at.getTime())
+      .slice(0, limit);
+  }
+}

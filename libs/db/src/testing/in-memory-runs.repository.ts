@@ -1,0 +1,87 @@
+import type { EpochMetricRow, EvaluationRow, RunRow, RunsRepository } from '../repositories/runs.repository';
+
+type Used = 'createQueued' | 'get' | 'list' | 'claimNext' | 'release' | 'requestCancel' | 'finish' | 'epochs' | 'evaluations';
+
+/** Training runs in memory, claimed and finished by the same rules as in Postgres. */
+export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
+  readonly runs = new Map<string, RunRow>();
+  readonly epochRows: EpochMetricRow[] = [];
+  readonly evaluationRows: EvaluationRow[] = [];
+  private created = 0;
+
+  async createQueued(run: { id: string; featureSetId: string; config: Record<string, unknown>; classes: string[] }): Promise<RunRow> {
+    if (!this.runs.has(run.id)) {
+      this.runs.set(run.id, {
+        ...run,
+        status: 'queued',
+        error: null,
+        cancelRequested: false,
+        worker: null,
+        heartbeatAt: null,
+        epochsDone: 0,
+        bestEpoch: null,
+        bestValLoss: null,
+        resumes: 0,
+        artifactsPath: null,
+        // Distinct, increasing creation times: claims go oldest first.
+        createdAt: new Date(Date.now() + this.created++),
+        startedAt: null,
+        finishedAt: null,
+      });
+    }
+    return this.runs.get(run.id)!;
+  }
+
+  async get(id: string): Promise<RunRow | undefined> {
+    return this.runs.get(id);
+  }
+
+  async list(featureSetId?: string): Promise<RunRow[]> {
+    return this.byAge().filter((r) => featureSetId === undefined || r.featureSetId === featureSetId);
+  }
+
+  /** The oldest queued run, or running one whose heartbeat is older than `staleBefore` (a resume). */
+  async claimNext(worker: string, staleBefore: Date): Promise<RunRow | undefined> {
+    const candidate = this.byAge().find((r) => r.status === 'queued' || (r.status === 'running' && r.heartbeatAt !== null && r.heartbeatAt < staleBefore));
+    if (!candidate) return undefined;
+    const claimed: RunRow = {
+      ...candidate,
+      status: 'running',
+      worker,
+      heartbeatAt: new Date(),
+      startedAt: candidate.startedAt ?? new Date(),
+      resumes: candidate.status === 'running' ? candidate.resumes + 1 : candidate.resumes,
+    };
+    this.runs.set(claimed.id, claimed);
+    return claimed;
+  }
+
+  async release(id: string, worker: string): Promise<void> {
+    const run = this.runs.get(id);
+    if (run?.worker === worker && run.status === 'running') this.runs.set(id, { ...run, heartbeatAt: new Date(0) });
+  }
+
+  async requestCancel(id: string): Promise<RunRow | undefined> {
+    const run = this.runs.get(id);
+    if (run?.status === 'queued') this.runs.set(id, { ...run, status: 'cancelled', cancelRequested: true, finishedAt: new Date() });
+    if (run?.status === 'running') this.runs.set(id, { ...run, cancelRequested: true });
+    return this.runs.get(id);
+  }
+
+  async finish(id: string, status: 'succeeded' | 'failed' | 'cancelled', error?: string): Promise<void> {
+    const run = this.runs.get(id);
+    if (run && (run.status === 'queued' || run.status === 'running')) this.runs.set(id, { ...run, status, error: error ?? null, finishedAt: new Date() });
+  }
+
+  async epochs(runId: string): Promise<EpochMetricRow[]> {
+    return this.epochRows.filter((e) => e.runId === runId).sort((a, b) => a.epoch - b.epoch);
+  }
+
+  async evaluations(runId: string): Promise<EvaluationRow[]> {
+    return this.evaluationRows.filter((e) => e.runId === runId);
+  }
+
+  private byAge(): RunRow[] {
+    return [...this.runs.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+}
