@@ -5,7 +5,7 @@
 //   *.spec.ts       integration: everything else, against the machine's real NATS and Postgres,
 //                   services, faults and hostile input; each file isolates itself (own database,
 //                   own bus namespace). Run serially (--runInBand).
-// `npm test` runs both.
+// `npm test` runs the typecheck, then `npm run test:unit`, then `npm run test:integration`.
 const swc = ['@swc/jest', {
   jsc: {
     parser: { syntax: 'typescript', decorators: true },
