@@ -49,3 +49,13 @@ export async function connectBus(options: BusConnectionOptions): Promise<BusConn
   }
   throw new Error(`cannot connect to NATS at ${options.url}: ${(lastError as Error)?.message ?? lastError}`);
 }
+
+/** Resolves when the server answered a round trip: the connection is usable now. */
+export function pingBus(bus: BusConnection): Promise<void> {
+  return bus.nc.flush();
+}
+
+/** Lets queued publishes and subscriptions finish, then closes the connection (service shutdown). */
+export function drainBus(bus: BusConnection): Promise<void> {
+  return bus.nc.drain();
+}

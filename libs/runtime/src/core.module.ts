@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { BusClient, BusConnection, connectBus, JetStreamServer, provisionStreams } from '@featx/bus';
+import { BusClient, BusConnection, connectBus, drainBus, JetStreamServer, provisionStreams } from '@featx/bus';
 import { CommandsRepository, DatabaseHandle, DatasetsRepository, FeatureSetsRepository, RunsRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
 import { FeatxConfig, loadConfig, ServiceName } from './config';
 import { JsonLogger } from './logger';
@@ -22,7 +22,7 @@ class ConnectionCloser implements OnApplicationShutdown {
 
   async onApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info('shutting down', { signal });
-    await this.bus.nc.drain().catch(() => undefined);
+    await drainBus(this.bus).catch(() => undefined);
     await this.database.close().catch(() => undefined);
   }
 }

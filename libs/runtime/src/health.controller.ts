@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { BusConnection } from '@featx/bus';
+import { BusConnection, pingBus } from '@featx/bus';
 import { DatabaseHandle } from '@featx/db';
 import { BUS, DATABASE } from './tokens';
 import { Public } from './public.decorator';
@@ -25,7 +25,7 @@ export class HealthController {
   @Get('ready')
   async ready() {
     const [nats, postgres] = await Promise.all([
-      check(() => this.bus.nc.flush()),
+      check(() => pingBus(this.bus)),
       check(() => this.database.pool.query('SELECT 1')),
     ]);
     const body = { status: nats === 'ok' && postgres === 'ok' ? 'ok' : 'unavailable', nats, postgres };
