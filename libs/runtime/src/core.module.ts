@@ -3,6 +3,7 @@ import { BusConnection, connectBus, provisionStreams } from '@featx/bus';
 import { CommandsRepository, DatabaseHandle, DatasetsRepository, FeatureSetsRepository, RunsRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
 import { FeatxConfig, loadConfig, ServiceName } from './config';
 import { JsonLogger } from './logger';
+import { loggingModule } from './logging.module';
 import { DataRoots } from '@featx/datasets';
 import { BUS, CONFIG, DATA_ROOTS, DATABASE, LOGGER } from './tokens';
 import { HealthController } from './health.controller';
@@ -27,8 +28,9 @@ class ConnectionCloser implements OnApplicationShutdown {
 }
 
 /**
- * What every service starts with: configuration, JSON logger, a JetStream connection with the
- * streams provisioned, a migrated database with its repositories, and health endpoints.
+ * What every service starts with: configuration, JSON logs (pino; Nest's own messages and HTTP
+ * requests too), a JetStream connection with the streams provisioned, a migrated database with its
+ * repositories, and health endpoints.
  */
 @Global()
 @Module({})
@@ -37,6 +39,7 @@ export class CoreModule {
     const logger = new JsonLogger(service, config.logLevel);
     return {
       module: CoreModule,
+      imports: [loggingModule(logger)],
       controllers: [HealthController],
       providers: [
         { provide: CONFIG, useValue: config },
