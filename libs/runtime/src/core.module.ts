@@ -3,7 +3,7 @@ import { BusConnection, connectBus, provisionStreams } from '@featx/bus';
 import { CommandsRepository, DatabaseHandle, DatasetsRepository, FeatureSetsRepository, RunsRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
 import { FeatxConfig, loadConfig, ServiceName } from './config';
 import { JsonLogger } from './logger';
-import { loggingModule } from './logging.module';
+import { LoggingModule } from './logging.module';
 import { DataRoots } from '@featx/datasets';
 import { BUS, CONFIG, DATA_ROOTS, DATABASE, LOGGER } from './tokens';
 import { HealthController } from './health.controller';
@@ -39,7 +39,7 @@ export class CoreModule {
     const logger = new JsonLogger(service, config.logLevel);
     return {
       module: CoreModule,
-      imports: [loggingModule(logger)],
+      imports: [LoggingModule.forService(logger)],
       controllers: [HealthController],
       providers: [
         { provide: CONFIG, useValue: config },

@@ -1,58 +1,37 @@
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { DynamicModule } from '@nestjs/common';
-import { LevelWithSilent } from 'pino';
+import { DynamicModule, Inject, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { JsonLogger } from './logger';
+import { RequestLogMiddleware, requestLogMiddleware } from './request-log.middleware';
+
+const REQUEST_LOG = Symbol('featx:request-log');
 
 /**
- * nestjs-pino over the service's JsonLogger: Nest's own messages (bootstrap.ts makes nestjs-pino's
- * Logger the app logger) and one line per HTTP request come out in the same JSON fields.
+ * Logging of a service beyond its own JsonLogger calls, in the same JSON fields and through the
+ * same pino logger: Nest's own messages (nestjs-pino's Logger; bootstrap.ts makes it the app
+ * logger) and one line per HTTP request, none for /health/* (orchestrators probe every few seconds).
  *
- * Request lines: none for /health/* (orchestrators probe every few seconds); 5xx at error, 4xx at
- * info (a client was refused: worth seeing, not alarming), everything else at debug, so ordinary
- * traffic (the hostile suite's load test sends 200 requests/s) writes nothing at the default level.
- *
- * nestjs-pino keeps one root logger per process, so in a process running several services the first
- * one built writes Nest's messages and the request lines. A deployed process runs one service.
+ * nestjs-pino's own request middleware is left unmounted (`forRoutes: []`): it runs every request in
+ * an AsyncLocalStorage for request-scoped loggers, which featx does not use, and on Node 20 that
+ * hooks every promise of the process from the first request on (it would tax a worker's NATS and
+ * decode work too). nestjs-pino keeps one root logger per process, so where tests run several
+ * services in one process, the first one built writes Nest's messages; a deployed process runs one.
  */
-export function loggingModule(logger: JsonLogger): DynamicModule {
-  return LoggerModule.forRoot({
-    pinoHttp: {
-      logger: logger.pino,
-      autoLogging: { ignore: (req) => pathOf(req).startsWith('/health/') },
-      customLogLevel: requestLevel,
-      // Logs made while handling a request are bound to its id only: pino-http's `req` would carry
-      // every header, the API's bearer token included.
-      quietReqLogger: true,
-      quietResLogger: true,
-      customSuccessMessage: requestMessage,
-      customErrorMessage: requestMessage,
-      customSuccessObject: (req, res, value: { responseTime: number }) => requestFields(req, res, value.responseTime),
-      // No `error` here: for a 5xx pino-http only knows the status, and Nest's exception handler
-      // logs the error itself, with its stack and the same reqId.
-      customErrorObject: (req, res, _error, value: { responseTime: number }) => requestFields(req, res, value.responseTime),
-    },
-  });
-}
+@Module({})
+export class LoggingModule implements NestModule {
+  static forService(logger: JsonLogger): DynamicModule {
+    return {
+      module: LoggingModule,
+      imports: [LoggerModule.forRoot({ pinoHttp: { logger: logger.pino }, forRoutes: [] })],
+      providers: [{ provide: REQUEST_LOG, useValue: requestLogMiddleware(logger) }],
+    };
+  }
 
-function requestLevel(_req: IncomingMessage, res: ServerResponse, error?: Error): LevelWithSilent {
-  if (error || res.statusCode >= 500) return 'error';
-  return res.statusCode >= 400 ? 'info' : 'debug';
-}
+  constructor(@Inject(REQUEST_LOG) private readonly requestLog: RequestLogMiddleware) {}
 
-function requestMessage(req: IncomingMessage, res: ServerResponse): string {
-  return `${req.method} ${urlOf(req)} ${res.statusCode}`;
-}
-
-function requestFields(req: IncomingMessage, res: ServerResponse, durationMs: number) {
-  return { context: 'http', method: req.method, url: urlOf(req), status: res.statusCode, durationMs };
-}
-
-/** The URL as the client sent it: Express rewrites `url` below a middleware's mount path, not `originalUrl`. */
-function urlOf(req: IncomingMessage): string {
-  return (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '';
-}
-
-function pathOf(req: IncomingMessage): string {
-  return urlOf(req).split('?')[0];
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(this.requestLog)
+      .exclude({ path: 'health/*probe', method: RequestMethod.ALL })
+      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
 }
