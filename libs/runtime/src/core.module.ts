@@ -3,6 +3,7 @@ import { BusClient, BusConnection, connectBus, drainBus, JetStreamServer, provis
 import { CommandsRepository, DatabaseHandle, DatasetsRepository, FeatureSetsRepository, RunsRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
 import { FeatxConfig, loadConfig, ServiceName } from './config';
 import { JsonLogger } from './logger';
+import { LoggingModule } from './logging.module';
 import { DataRoots } from '@featx/datasets';
 import { BUS, CONFIG, DATA_ROOTS, DATABASE, LOGGER } from './tokens';
 import { HealthController } from './health.controller';
@@ -28,8 +29,9 @@ class ConnectionCloser implements OnApplicationShutdown {
 }
 
 /**
- * What every service starts with: configuration, JSON logger, a JetStream connection with the
- * streams provisioned, the transport (server and client), a migrated database with its
+ * What every service starts with: configuration, JSON logs (pino; Nest's own messages and HTTP
+ * requests too), a JetStream connection with the streams provisioned, the transport (server and
+ * client), a migrated database with its
  * repositories, and health endpoints.
  */
 @Global()
@@ -39,6 +41,7 @@ export class CoreModule {
     const logger = new JsonLogger(service, config.logLevel);
     return {
       module: CoreModule,
+      imports: [LoggingModule.forService(logger)],
       controllers: [HealthController],
       providers: [
         { provide: CONFIG, useValue: config },
