@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { createTestBus, createTestDatabase, TestDatabase, testNamespace, TEST_NATS_URL } from '@featx/testing';
+import { launchTestServiceProcesses, TestServiceProcesses } from '@featx/testing';
 import { buildApp, BuildResult } from '../tools/build';
-import { launchServices, LaunchedServices, serviceInstances } from '../tools/service-launcher';
+import { serviceInstances } from '../tools/service-launcher';
 
 /**
  * The production build (tools/build.ts, `npm run build`): apps compiled to JavaScript that plain
@@ -53,29 +53,14 @@ describe('production build', () => {
   });
 
   describe('services started from it', () => {
-    let database: TestDatabase;
-    let services: LaunchedServices | undefined;
-    const namespace = testNamespace();
+    let processes: TestServiceProcesses | undefined;
     const instances = serviceInstances(1, 600).filter((i) => i.service === 'api' || i.service === 'extractor');
-    const lines: string[] = [];
 
-    beforeAll(async () => {
-      // Not migrated: the services migrate it from the build's own copy of migrations/.
-      database = await createTestDatabase({ migrate: false });
-    });
-    afterAll(async () => {
-      await services?.stop(2000);
-      await database.drop();
-      await (await createTestBus(namespace)).cleanup();
-    });
+    afterAll(() => processes?.cleanup());
 
-    it('migrate the database, answer /health/ready and stop cleanly on SIGTERM', async () => {
-      services = launchServices(
-        instances,
-        { PATH: process.env.PATH, FEATX_NATS_URL: TEST_NATS_URL, FEATX_DATABASE_URL: database.url, FEATX_NAMESPACE: namespace, FEATX_API_TOKEN: '0123456789abcdef0123' },
-        (line) => lines.push(line),
-        'build',
-      );
+    it('migrate the database from the build\'s migrations/, answer /health/ready and stop cleanly on SIGTERM', async () => {
+      processes = await launchTestServiceProcesses(instances, 'build', { PATH: process.env.PATH });
+      const { services, lines } = processes;
       await services.ready(45000);
       for (const instance of instances) {
         const ready = await fetch(`http://127.0.0.1:${instance.port}/health/ready`);

@@ -1,3 +1,4 @@
 export * from './test-database';
 export * from './test-bus';
 export * from './shared-folder';
+export * from './service-processes';
