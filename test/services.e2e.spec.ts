@@ -1,29 +1,16 @@
-import { createTestDatabase, TestDatabase, testNamespace, TEST_NATS_URL, createTestBus } from '@featx/testing';
-import { launchServices, LaunchedServices, serviceInstances } from '../tools/service-launcher';
+import { launchTestServiceProcesses, TestServiceProcesses } from '@featx/testing';
+import { serviceInstances } from '../tools/service-launcher';
 
 /** The five services as real processes, as `npm run dev` starts them: ready, then SIGTERM stops them cleanly. */
 describe('service processes', () => {
-  let database: TestDatabase;
-  let services: LaunchedServices;
-  const namespace = testNamespace();
+  let processes: TestServiceProcesses | undefined;
   const instances = serviceInstances(2, 700);
-  const lines: string[] = [];
 
-  beforeAll(async () => {
-    database = await createTestDatabase({ migrate: false });
-  });
-  afterAll(async () => {
-    await services?.stop(2000);
-    await database.drop();
-    await (await createTestBus(namespace)).cleanup();
-  });
+  afterAll(() => processes?.cleanup());
 
   it('start (migrating one database together), report health, log JSON, and exit 0 on SIGTERM', async () => {
-    services = launchServices(
-      instances,
-      { ...process.env, FEATX_NATS_URL: TEST_NATS_URL, FEATX_DATABASE_URL: database.url, FEATX_NAMESPACE: namespace, FEATX_API_TOKEN: '0123456789abcdef0123' },
-      (line) => lines.push(line),
-    );
+    processes = await launchTestServiceProcesses(instances, 'sources');
+    const { services, lines } = processes;
     await services.ready(90000);
     for (const instance of instances) {
       const live = await fetch(`http://127.0.0.1:${instance.port}/health/live`);

@@ -43,8 +43,25 @@ export function serviceInstances(extractorReplicas = 1, portOffset = 0): Service
   return instances;
 }
 
+/**
+ * What a service process runs: its TypeScript sources through the swc hook (`npm run dev`), or the
+ * JavaScript that `npm run build` wrote to dist/apps/<service>, as the image does.
+ */
+export type ServiceCode = 'sources' | 'build';
+
+function serviceCommand(service: ServiceName, code: ServiceCode): string[] {
+  return code === 'sources'
+    ? ['-r', path.join(REPO, 'tools/register.js'), path.join(REPO, `apps/${service}/src/main.ts`)]
+    : [path.join(REPO, `dist/apps/${service}/main.js`)];
+}
+
 /** Starts each service as its own process, its log lines prefixed with its name. */
-export function launchServices(instances: ServiceInstance[], env: NodeJS.ProcessEnv, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): LaunchedServices {
+export function launchServices(
+  instances: ServiceInstance[],
+  env: NodeJS.ProcessEnv,
+  write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  code: ServiceCode = 'sources',
+): LaunchedServices {
   const width = Math.max(...instances.map((i) => i.label.length));
   // Extractor replicas on one machine share its cores: one ONNX Runtime thread per core each
   // (2 replicas × 1 thread beat 1 × 2 threads here: see the README's engine benchmark).
@@ -53,7 +70,7 @@ export function launchServices(instances: ServiceInstance[], env: NodeJS.Process
   const children: ChildProcess[] = [];
   const exits: Array<Promise<ServiceExit>> = [];
   for (const instance of instances) {
-    const child = spawn(process.execPath, ['-r', path.join(REPO, 'tools/register.js'), path.join(REPO, `apps/${instance.service}/src/main.ts`)], {
+    const child = spawn(process.execPath, serviceCommand(instance.service, code), {
       cwd: REPO,
       env: { ...env, FEATX_HTTP_PORT: String(instance.port), ...(instance.service === 'extractor' ? { FEATX_ONNX_THREADS: onnxThreads } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,11 +1,22 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from '@featx/contracts';
 
-/** The repository root; local defaults (data roots, state folder) are relative to it. */
-export const REPO_ROOT = path.resolve(__dirname, '../../..');
+/**
+ * The repository root (in the image, /app); local defaults (data roots, state folder) are relative
+ * to it. Found as the nearest folder above with a package.json, so that the sources and a build
+ * in dist/apps/<app> (tools/build.ts) agree.
+ */
+export const REPO_ROOT = findPackageRoot(__dirname);
+
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (dir === path.dirname(dir)) throw new Error(`no package.json in ${from} or any folder above it: featx runs from its repository or image`);
+  }
+}
 
 export const SERVICE_NAMES = ['api', 'ingest', 'extractor', 'feature-store', 'trainer'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
