@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, lt, ne, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { datasets, images } from '../schema';
+import { rowById } from './row-by-id';
 
 export type DatasetRow = typeof datasets.$inferSelect;
 export type NewDataset = Pick<typeof datasets.$inferInsert, 'name' | 'root' | 'path' | 'layout' | 'classes' | 'splitSeed' | 'splitRatios'>;
@@ -57,9 +58,8 @@ export class DatasetsRepository {
     return row;
   }
 
-  async get(id: string): Promise<DatasetRow | undefined> {
-    const [row] = await this.db.select().from(datasets).where(eq(datasets.id, id));
-    return row;
+  get(id: string): Promise<DatasetRow | undefined> {
+    return rowById(this.db, datasets, id);
   }
 
   async list(): Promise<DatasetRow[]> {
