@@ -2,3 +2,4 @@ export * from './test-database';
 export * from './test-bus';
 export * from './shared-folder';
 export * from './skip-unless';
+export * from './suite-temp-dir';

@@ -13,20 +13,6 @@ export async function removeDir(dir: string): Promise<void> {
   await fs.rm(dir, { recursive: true, force: true });
 }
 
-/**
- * Registers the jest hooks of one temporary folder for the describe block it is called in (removed
- * after it); `next()` names a fresh folder under it (not created), e.g. one shard per test.
- */
-export function suiteTempDir(name: string): { root: () => string; next: () => string } {
-  let root = '';
-  let count = 0;
-  beforeAll(async () => {
-    root = await makeTempDir();
-  });
-  afterAll(() => removeDir(root));
-  return { root: () => root, next: () => path.join(root, `${name}-${count++}`) };
-}
-
 /** mulberry32: a small seeded generator of uniform values in [0, 1), so failures repeat. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
