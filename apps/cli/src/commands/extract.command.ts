@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import { ENGINES, FEATURE_DTYPES, FeatureFailure, FeatureSetDetails, POOLINGS, QueuedCommand } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
+import { followLive } from '../follow-live';
 import { integerOption } from '../options';
 import { LiveLine, LiveProgressIo } from '../progress-bar';
 import { waitForCommand } from '../wait-for-command';
@@ -62,17 +62,11 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
       }
 
       const line = new LiveLine({ stream: io.progress, printLine: printError });
-      let set = await api.get<FeatureSetDetails>(route);
-      try {
-        while (set.status === 'running') {
-          line.update(progressLine(set));
-          await sleep(PROGRESS_POLL_MS);
-          set = await api.get<FeatureSetDetails>(route);
-        }
-      } catch (error) {
-        line.finish(); // the last state stays on its own line, above the error
-        throw error;
-      }
+      const set = await followLive(line, () => api.get<FeatureSetDetails>(route), PROGRESS_POLL_MS, (state) => {
+        if (state.status !== 'running') return false;
+        line.update(progressLine(state));
+        return true;
+      });
       line.finish(progressLine(set));
 
       const failures = set.failed > 0 ? await api.get<FeatureFailure[]>(`${route}/failures?limit=${FAILURES_SHOWN + 1}`) : [];

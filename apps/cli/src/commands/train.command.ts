@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EpochMetricView, HEADS, OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatDuration } from '../format';
+import { followLive } from '../follow-live';
 import { integerOption, numberOption } from '../options';
 import { LiveLine, LiveProgressIo, renderProgressBar } from '../progress-bar';
 import { FINISHED_STATUSES, fixed, formatCount } from './runs.command';
@@ -71,26 +71,18 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
  * live line shows epochs done of planned, the last epoch's rows/s and an ETA from the mean epoch time.
  */
 async function followRun(api: ApiClient, runId: string, print: (text: string) => void, line: LiveLine): Promise<RunDetails> {
-  const route = `/runs/${runId}`;
   let printed = 0;
-  let run = await api.get<RunDetails>(route);
-  try {
-    for (;;) {
-      const fresh = run.epochMetrics.filter((e) => e.epoch > printed);
-      if (fresh.length > 0) {
-        line.clear();
-        for (const epoch of fresh) print(epochLine(epoch, run.epochs));
-        printed = fresh[fresh.length - 1].epoch;
-      }
-      if (FINISHED_STATUSES.has(run.status)) break;
-      line.update(liveText(run));
-      await sleep(POLL_MS);
-      run = await api.get<RunDetails>(route);
+  const run = await followLive(line, () => api.get<RunDetails>(`/runs/${runId}`), POLL_MS, (state) => {
+    const fresh = state.epochMetrics.filter((e) => e.epoch > printed);
+    if (fresh.length > 0) {
+      line.clear();
+      for (const epoch of fresh) print(epochLine(epoch, state.epochs));
+      printed = fresh[fresh.length - 1].epoch;
     }
-  } catch (error) {
-    line.finish(); // the last state stays on its own line, above the error
-    throw error;
-  }
+    if (FINISHED_STATUSES.has(state.status)) return false;
+    line.update(liveText(state));
+    return true;
+  });
   line.clear();
   return run;
 }

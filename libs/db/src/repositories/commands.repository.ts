@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { commands } from '../schema';
-import { rowById } from './row-by-id';
+import { rowById } from './table-queries';
 
 export type CommandRow = typeof commands.$inferSelect;
 export type CommandStatus = CommandRow['status'];

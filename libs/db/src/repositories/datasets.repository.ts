@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, lt, ne, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { datasets, images } from '../schema';
-import { rowById } from './row-by-id';
+import { oldestFirst, rowById } from './table-queries';
 
 export type DatasetRow = typeof datasets.$inferSelect;
 export type NewDataset = Pick<typeof datasets.$inferInsert, 'name' | 'root' | 'path' | 'layout' | 'classes' | 'splitSeed' | 'splitRatios'>;
@@ -62,8 +62,8 @@ export class DatasetsRepository {
     return rowById(this.db, datasets, id);
   }
 
-  async list(): Promise<DatasetRow[]> {
-    return this.db.select().from(datasets).orderBy(asc(datasets.createdAt));
+  list(): Promise<DatasetRow[]> {
+    return oldestFirst(this.db, datasets);
   }
 
   async finish(id: string, update: { status: 'ready' | 'failed'; error?: string; scannedAt?: Date; classes?: string[] }): Promise<void> {

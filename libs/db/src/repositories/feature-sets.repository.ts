@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { datasets, featureFailures, featureSets, featureShards, featureVectors, images } from '../schema';
-import { rowById } from './row-by-id';
+import { oldestFirst, rowById } from './table-queries';
 
 export type FeatureSetRow = typeof featureSets.$inferSelect;
 export type FeatureShardRow = typeof featureShards.$inferSelect;
@@ -90,12 +90,8 @@ export class FeatureSetsRepository {
     return rowById(this.db, featureSets, id);
   }
 
-  async list(datasetId?: string): Promise<FeatureSetRow[]> {
-    return this.db
-      .select()
-      .from(featureSets)
-      .where(datasetId ? eq(featureSets.datasetId, datasetId) : undefined)
-      .orderBy(asc(featureSets.createdAt));
+  list(datasetId?: string): Promise<FeatureSetRow[]> {
+    return oldestFirst(this.db, featureSets, featureSets.datasetId, datasetId);
   }
 
   async datasetOf(set: Pick<FeatureSetRow, 'datasetId'>) {

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { epochMetrics, evaluations, trainingRuns } from '../schema';
-import { rowById } from './row-by-id';
+import { oldestFirst, rowById } from './table-queries';
 
 export type RunRow = typeof trainingRuns.$inferSelect;
 export type EpochMetricRow = typeof epochMetrics.$inferSelect;
@@ -22,12 +22,8 @@ export class RunsRepository {
     return rowById(this.db, trainingRuns, id);
   }
 
-  async list(featureSetId?: string): Promise<RunRow[]> {
-    return this.db
-      .select()
-      .from(trainingRuns)
-      .where(featureSetId ? eq(trainingRuns.featureSetId, featureSetId) : undefined)
-      .orderBy(asc(trainingRuns.createdAt));
+  list(featureSetId?: string): Promise<RunRow[]> {
+    return oldestFirst(this.db, trainingRuns, trainingRuns.featureSetId, featureSetId);
   }
 
   /**
