@@ -3,3 +3,4 @@ export * from './test-bus';
 export * from './shared-folder';
 export * from './skip-unless';
 export * from './service-processes';
+export * from './suite-temp-dir';

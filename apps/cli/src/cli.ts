@@ -1,11 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { ApiClient, CliError, defaultToken } from './api-client';
 import { datasetsCommand } from './commands/datasets.command';
-import { extractCommand, ExtractCommandIo } from './commands/extract.command';
+import { extractCommand } from './commands/extract.command';
 import { featuresCommand } from './commands/features.command';
 import { predictCommand } from './commands/predict.command';
 import { runsCommand } from './commands/runs.command';
-import { trainCommand, TrainCommandIo } from './commands/train.command';
+import { trainCommand } from './commands/train.command';
+import type { LiveProgressIo } from './progress-bar';
 
 /** Builds the `featx` program; `print`, `printError` and `io` are injectable so tests can read what it prints. */
 export function buildCli(
@@ -34,7 +35,7 @@ export function buildCli(
 }
 
 /** Streams a command may draw on: the live progress bar (a TTY gets it redrawn in place). */
-export type CliIo = ExtractCommandIo & TrainCommandIo;
+export type CliIo = LiveProgressIo;
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failed, 2 usage). */
 export async function runCli(argv: string[], print?: (text: string) => void, printError: (text: string) => void = (t) => process.stderr.write(`${t}\n`), io: CliIo = {}): Promise<number> {

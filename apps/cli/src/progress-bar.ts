@@ -52,6 +52,12 @@ export function formatEta(seconds: number): string {
   return `${Math.floor(s / 86400)}d ${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
 }
 
+/** Streams a command that follows its work may draw on. */
+export interface LiveProgressIo {
+  /** Where the live progress goes; default process.stderr (redrawn in place when a TTY). */
+  progress?: LiveLineOptions['stream'];
+}
+
 export interface LiveLineOptions {
   /** The terminal stream redrawn in place when it is a TTY (default process.stderr). */
   stream?: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean; columns?: number };

@@ -12,6 +12,22 @@ export interface MessageContract<S extends z.ZodType = z.ZodType> {
 
 export type MessageOf<C extends MessageContract> = z.output<C['schema']>;
 
+/**
+ * Version 1 of a message kind: its fields after `v: 1`, the version parseMessage checks before the
+ * shape. One place says the version, so `versions` and the `v` literal cannot disagree.
+ */
+export function messageV1<F extends z.ZodRawShape>(name: string, subject: (names: BusNames) => string, fields: F) {
+  return { name, subject, versions: [1], schema: z.object({ v: z.literal(1), ...fields }) } satisfies MessageContract;
+}
+
+/**
+ * Version 1 of a command: its options (the REST body, where there is one) with `v: 1` and the
+ * command's id, which dedupes the publish and names the command's row; JSON senders may omit it.
+ */
+export function commandV1<S extends z.ZodRawShape, C extends z.core.$ZodObjectConfig>(name: string, subject: (names: BusNames) => string, options: z.ZodObject<S, C>) {
+  return { name, subject, versions: [1], schema: options.extend({ v: z.literal(1), id: z.string().uuid().optional() }) } satisfies MessageContract;
+}
+
 /** A core NATS request (not stored in a stream) and the contract its reply must pass. */
 export interface RequestContract<S extends z.ZodType = z.ZodType, R extends MessageContract = MessageContract> extends MessageContract<S> {
   reply: R;

@@ -4,18 +4,12 @@ import sharp from 'sharp';
 import { DataRoots } from './data-roots';
 import { DatasetInputError, DatasetLayoutError, PathNotFoundError, PathOutsideRootsError } from './errors';
 import { detectLayout, parseFood5kFileName, ScanEntry, scanDataset, ScannedImage } from './layouts';
-import { collect, makeTempDir, removeDir, writeImages, writeText } from './testing/fixtures';
-import { isSkipped, SkippedFile } from './walk';
-
-const byPath = (a: { relativePath: string }, b: { relativePath: string }) =>
-  a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0;
+import { collect, makeDataRootSandbox, removeDir, splitSkipped, writeImages, writeText } from './testing/fixtures';
+import { SkippedFile } from './walk';
 
 async function scanAll(entries: AsyncIterable<ScanEntry>): Promise<{ images: ScannedImage[]; skipped: SkippedFile[] }> {
-  const all = await collect(entries);
-  return {
-    images: all.filter((e): e is ScannedImage => !isSkipped(e)).sort(byPath),
-    skipped: all.filter(isSkipped).sort(byPath),
-  };
+  const { kept, skipped } = splitSkipped(await collect(entries));
+  return { images: kept, skipped };
 }
 
 /** [split, label, relativePath] triples, easy to compare. */
@@ -28,12 +22,7 @@ describe('dataset layouts', () => {
   let roots: DataRoots;
 
   beforeEach(async () => {
-    tmp = await makeTempDir();
-    data = path.join(tmp, 'data');
-    outside = path.join(tmp, 'outside');
-    await fs.mkdir(data);
-    await writeImages(outside, ['cats/x.jpg', '0_1.jpg']);
-    roots = await DataRoots.open([{ name: 'data', path: data }]);
+    ({ tmp, data, outside, roots } = await makeDataRootSandbox(['cats/x.jpg', '0_1.jpg']));
   });
 
   afterEach(() => removeDir(tmp));

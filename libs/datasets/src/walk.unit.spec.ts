@@ -2,16 +2,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DataRoots } from './data-roots';
 import { PathOutsideRootsError } from './errors';
-import { collect, imageBytes, makeTempDir, removeDir, writeImages, writeText } from './testing/fixtures';
+import { collect, imageBytes, makeDataRootSandbox, removeDir, splitSkipped, writeImages, writeText } from './testing/fixtures';
 import { isSkipped, SkippedFile, walkFiles, WalkedFile, WalkEntry } from './walk';
 
 function split(entries: WalkEntry[]): { files: WalkedFile[]; skipped: SkippedFile[] } {
-  const byPath = (a: { relativePath: string }, b: { relativePath: string }) =>
-    a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0;
-  return {
-    files: entries.filter((e): e is WalkedFile => !isSkipped(e)).sort(byPath),
-    skipped: entries.filter(isSkipped).sort(byPath),
-  };
+  const { kept, skipped } = splitSkipped(entries);
+  return { files: kept, skipped };
 }
 
 describe('walkFiles', () => {
@@ -21,12 +17,7 @@ describe('walkFiles', () => {
   let roots: DataRoots;
 
   beforeEach(async () => {
-    tmp = await makeTempDir();
-    data = path.join(tmp, 'data');
-    outside = path.join(tmp, 'outside');
-    await fs.mkdir(data);
-    await writeImages(outside, ['secret.jpg', 'album/y.png']);
-    roots = await DataRoots.open([{ name: 'data', path: data }]);
+    ({ tmp, data, outside, roots } = await makeDataRootSandbox(['secret.jpg', 'album/y.png']));
   });
 
   afterEach(() => removeDir(tmp));

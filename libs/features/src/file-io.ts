@@ -14,24 +14,26 @@ export function bytesOf(data: ArrayBufferView): Uint8Array {
  */
 export async function readAt(handle: FileHandle, into: ArrayBufferView, position: number): Promise<number> {
   const bytes = bytesOf(into);
-  let done = 0;
-  while (done < bytes.byteLength) {
-    const length = Math.min(bytes.byteLength - done, MAX_IO_BYTES);
-    const { bytesRead } = await handle.read(bytes, done, length, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
+  return inPieces(bytes.byteLength, async (offset, length) => (await handle.read(bytes, offset, length, position + offset)).bytesRead);
 }
 
 /** Writes all of `data` at `position`, however many calls it takes. */
 export async function writeAt(handle: FileHandle, data: ArrayBufferView, position: number): Promise<void> {
   const bytes = bytesOf(data);
+  const done = await inPieces(bytes.byteLength, async (offset, length) => (await handle.write(bytes, offset, length, position + offset)).bytesWritten);
+  if (done < bytes.byteLength) throw new Error(`write made no progress at byte ${position + done}`);
+}
+
+/**
+ * Moves `total` bytes with `move(offset, length)` in pieces Node accepts, until all are moved or a
+ * call moves none (the end of the file, for a read); returns how many were moved.
+ */
+async function inPieces(total: number, move: (offset: number, length: number) => Promise<number>): Promise<number> {
   let done = 0;
-  while (done < bytes.byteLength) {
-    const length = Math.min(bytes.byteLength - done, MAX_IO_BYTES);
-    const { bytesWritten } = await handle.write(bytes, done, length, position + done);
-    if (bytesWritten === 0) throw new Error(`write made no progress at byte ${position + done}`);
-    done += bytesWritten;
+  while (done < total) {
+    const moved = await move(done, Math.min(total - done, MAX_IO_BYTES));
+    if (moved === 0) break;
+    done += moved;
   }
+  return done;
 }

@@ -5,21 +5,17 @@ import { fromFloat16, toFloat16 } from './float16';
 import { writeNpy } from './npy';
 import { ShardReader } from './shard-reader';
 import { ShardWriter } from './shard-writer';
-import { collect, makeTempDir, removeDir } from './testing/fixtures';
+import { suiteTempDir } from '@featx/testing';
+import { collect } from './testing/fixtures';
 import { concatRows, makeRows } from './testing/shard-rows';
 
 const DIM = 7;
 
 describe('ShardReader', () => {
-  let root: string;
+  const folders = suiteTempDir('featx-features-');
   let dir: string;
-  let n = 0;
-  beforeAll(async () => {
-    root = await makeTempDir();
-  });
-  afterAll(() => removeDir(root));
   beforeEach(() => {
-    dir = path.join(root, `shard-${n++}`);
+    dir = folders.next('shard');
   });
 
   const rows = makeRows(23, DIM, 5);
@@ -104,6 +100,6 @@ describe('ShardReader', () => {
     await expect(ShardReader.open(dir)).rejects.toThrow(/features\.npy holds <i4 values, not float16 or float32/);
     await fs.writeFile(path.join(dir, 'features.npy'), 'not numpy');
     await expect(ShardReader.open(dir)).rejects.toThrow(NpyFormatError);
-    await expect(ShardReader.open(path.join(root, 'nowhere'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(ShardReader.open(path.join(folders.path(), 'nowhere'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -6,7 +6,8 @@ import { fromFloat16, toFloat16 } from './float16';
 import { encodeNpyHeader, readNpy, readNpyFileHeader } from './npy';
 import { ShardReader } from './shard-reader';
 import { ShardWriter } from './shard-writer';
-import { makeTempDir, removeDir, sha256Of } from './testing/fixtures';
+import { suiteTempDir } from '@featx/testing';
+import { sha256Of } from './testing/fixtures';
 import { itWithNumpy, loadWithNumpy } from './testing/numpy';
 import { concatRows, makeRows, type Rows } from './testing/shard-rows';
 
@@ -14,15 +15,10 @@ const DIM = 5;
 const FILES = ['features.npy', 'labels.npy', 'image_ids.npy'];
 
 describe('ShardWriter', () => {
-  let root: string;
+  const folders = suiteTempDir('featx-features-');
   let dir: string;
-  let n = 0;
-  beforeAll(async () => {
-    root = await makeTempDir();
-  });
-  afterAll(() => removeDir(root));
   beforeEach(() => {
-    dir = path.join(root, `shard-${n++}`);
+    dir = folders.next('shard');
   });
 
   async function readAll(shardDir = dir): Promise<Rows> {

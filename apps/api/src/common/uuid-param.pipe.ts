@@ -1,4 +1,4 @@
-import { BadRequestException, PipeTransform } from '@nestjs/common';
+import { BadRequestException, Param, PipeTransform } from '@nestjs/common';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -22,4 +22,9 @@ export class OptionalUuidQueryPipe implements PipeTransform<string | undefined, 
   transform(value: string | undefined): string | undefined {
     return value === undefined || value === '' ? undefined : this.uuid.transform(value);
   }
+}
+
+/** A route parameter that must be a UUID (see UuidParamPipe). */
+export function UuidParam(name = 'id'): ParameterDecorator {
+  return Param(name, new UuidParamPipe(name));
 }

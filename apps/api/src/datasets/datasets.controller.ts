@@ -1,22 +1,22 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Get } from '@nestjs/common';
+import { ApiOperation, ApiResponse } from '@nestjs/swagger';
 import { RegisterDatasetOptions, registerDatasetOptionsSchema } from '@featx/contracts';
-import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
-import { UuidParamPipe } from '../common/uuid-param.pipe';
+import { AdminController } from '../common/admin-controller.decorator';
+import { CommandEndpoint } from '../common/command-endpoint.decorator';
+import { ZodBodyPipe } from '../common/zod-body.pipe';
+import { UuidParam } from '../common/uuid-param.pipe';
 import { DatasetsService } from './datasets.service';
 
-@ApiTags('datasets')
-@ApiBearerAuth()
-@Controller('datasets')
+@AdminController('datasets', 'datasets')
 export class DatasetsController {
   constructor(private readonly service: DatasetsService) {}
 
-  @Post()
-  @HttpCode(202)
-  @ApiOperation({ summary: 'Register (or re-scan) a folder of images; published as the datasets.register bus command' })
-  @ApiBody({ schema: openApiSchema(registerDatasetOptionsSchema) })
-  @ApiResponse({ status: 202, description: 'Command queued; follow it at GET /commands/{commandId}' })
-  @ApiResponse({ status: 400, description: 'A field is invalid, or the path is outside the data roots' })
+  @CommandEndpoint({
+    summary: 'Register (or re-scan) a folder of images; published as the datasets.register bus command',
+    body: registerDatasetOptionsSchema,
+    queued: 'Command queued; follow it at GET /commands/{commandId}',
+    invalid: 'A field is invalid, or the path is outside the data roots',
+  })
   register(@Body(new ZodBodyPipe(registerDatasetOptionsSchema)) body: RegisterDatasetOptions) {
     return this.service.register(body);
   }
@@ -30,7 +30,7 @@ export class DatasetsController {
   @Get(':id')
   @ApiOperation({ summary: 'A dataset with its image counts per split and class' })
   @ApiResponse({ status: 404, description: 'No such dataset' })
-  get(@Param('id', new UuidParamPipe('id')) id: string) {
+  get(@UuidParam() id: string) {
     return this.service.get(id);
   }
 }

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
 import { DatasetDetails, DatasetSummary, QueuedCommand, RegisterDatasetOptions, registerDatasetCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
 import { CommandsRepository, DatasetRow, DatasetsRepository } from '@featx/db';
 import { DATA_ROOTS } from '@featx/runtime';
+import { foundOrThrow } from '../common/not-found';
+import { rowView } from '../common/row-view';
 import { invalidFields } from '../common/zod-body.pipe';
 
 @Injectable()
@@ -38,8 +40,7 @@ export class DatasetsService {
   }
 
   async get(id: string): Promise<DatasetDetails> {
-    const dataset = await this.datasets.get(id);
-    if (!dataset) throw new NotFoundException(`dataset ${id} not found`);
+    const dataset = foundOrThrow(await this.datasets.get(id), 'dataset', id);
     const counts = await this.datasets.countsBySplitAndClass(id);
     const bySplit: Record<string, number> = {};
     const byClass: Record<string, number> = {};
@@ -55,19 +56,5 @@ export class DatasetsService {
 }
 
 function summarize(row: DatasetRow): DatasetSummary {
-  return {
-    id: row.id,
-    name: row.name,
-    root: row.root,
-    path: row.path,
-    layout: row.layout,
-    classes: row.classes,
-    status: row.status,
-    error: row.error,
-    imageCount: row.imageCount,
-    splitSeed: row.splitSeed,
-    splitRatios: row.splitRatios,
-    createdAt: row.createdAt.toISOString(),
-    scannedAt: row.scannedAt?.toISOString() ?? null,
-  };
+  return rowView(row, ['id', 'name', 'root', 'path', 'layout', 'classes', 'status', 'error', 'imageCount', 'splitSeed', 'splitRatios', 'createdAt', 'scannedAt']);
 }

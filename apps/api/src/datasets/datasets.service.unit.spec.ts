@@ -1,31 +1,29 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { registerDatasetCommand, registerDatasetOptionsSchema } from '@featx/contracts';
 import { RecordingBusClient } from '@featx/bus/testing';
+import { suiteTempDir } from '@featx/testing';
 import { DataRoots } from '@featx/datasets';
 import { InMemoryCommandsRepository, InMemoryDatasetsRepository, standIn } from '@featx/db/testing';
 import { DatasetsService } from './datasets.service';
 
 describe('DatasetsService', () => {
-  let dataDir: string;
+  const dataDir = suiteTempDir('featx-datasets-service-');
   let datasets: InMemoryDatasetsRepository;
   let commands: InMemoryCommandsRepository;
   let bus: RecordingBusClient;
   let service: DatasetsService;
 
   beforeAll(async () => {
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-datasets-service-'));
-    await fs.mkdir(path.join(dataDir, 'photos'));
+    await fs.mkdir(path.join(dataDir.path(), 'photos'));
   });
-  afterAll(() => fs.rm(dataDir, { recursive: true, force: true }));
 
   beforeEach(async () => {
     datasets = new InMemoryDatasetsRepository();
     commands = new InMemoryCommandsRepository();
     bus = new RecordingBusClient();
-    service = new DatasetsService(standIn(datasets), standIn(commands), bus, await DataRoots.open([{ name: 'data', path: dataDir }]));
+    service = new DatasetsService(standIn(datasets), standIn(commands), bus, await DataRoots.open([{ name: 'data', path: dataDir.path() }]));
   });
 
   it('records datasets.register as queued, then dispatches it with the command id as msg id', async () => {

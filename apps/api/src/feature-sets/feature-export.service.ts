@@ -2,13 +2,14 @@ import type { ServerResponse } from 'node:http';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ConflictException, InternalServerErrorException, NotFoundException } from '@nestjs/common';
+import { ConflictException, InternalServerErrorException } from '@nestjs/common';
 import { z } from 'zod';
 import { SPLITS, type Split } from '@featx/contracts';
 import type { FeatureSetsRepository, FeatureShardRow } from '@featx/db';
 import { planConcatCsv, planConcatNpy, shardDir, ShardError, type ExportPart, type NpyExportArray } from '@featx/features';
 import type { JsonLogger } from '@featx/runtime';
 import { invalidFields } from '../common/zod-body.pipe';
+import { foundOrThrow } from '../common/not-found';
 
 /**
  * `GET /feature-sets/:id/export`: a split's shards as one file, streamed — the tutorial's CSV
@@ -83,8 +84,7 @@ export class FeatureSetExporter {
    * snapshot that does not fit the split, 500 for shard files that do not hold their committed rows.
    */
   async prepare(id: string, query: ExportQuery): Promise<FeatureSetExport> {
-    const set = await this.featureSets.get(id);
-    if (!set) throw new NotFoundException(`feature set ${id} not found`);
+    const set = foundOrThrow(await this.featureSets.get(id), 'feature set', id);
     const shards = await this.featureSets.shards(id, query.split);
     if (shards.length === 0) throw new ConflictException(`feature set ${id} has no shards for split ${query.split} yet`);
     const rowsPerShard = query.snapshot === undefined ? shards.map((shard) => shard.rows) : fromSnapshot(query.snapshot, shards);

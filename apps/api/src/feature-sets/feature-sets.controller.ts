@@ -1,24 +1,25 @@
 import type { ServerResponse } from 'node:http';
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Get, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { ExtractFeaturesOptions, extractFeaturesOptionsSchema } from '@featx/contracts';
-import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
-import { OptionalUuidQueryPipe, UuidParamPipe } from '../common/uuid-param.pipe';
+import { AdminController } from '../common/admin-controller.decorator';
+import { CommandEndpoint } from '../common/command-endpoint.decorator';
+import { queryLimit } from '../common/query-limit';
+import { ZodBodyPipe } from '../common/zod-body.pipe';
+import { OptionalUuidQueryPipe, UuidParam } from '../common/uuid-param.pipe';
 import { FeatureSetsService } from './feature-sets.service';
 import { EXPORT_HEADERS, ExportQuery, exportQuerySchema } from './feature-export.service';
 
-@ApiTags('feature-sets')
-@ApiBearerAuth()
-@Controller('feature-sets')
+@AdminController('feature-sets', 'feature-sets')
 export class FeatureSetsController {
   constructor(private readonly service: FeatureSetsService) {}
 
-  @Post()
-  @HttpCode(202)
-  @ApiOperation({ summary: 'Extract features of a dataset (or resume the set with the same options); published as the features.extract bus command' })
-  @ApiBody({ schema: openApiSchema(extractFeaturesOptionsSchema) })
-  @ApiResponse({ status: 202, description: 'Command queued; follow it at GET /commands/{commandId}, whose result names the featureSetId' })
-  @ApiResponse({ status: 400, description: 'A field is invalid, the dataset does not exist, or the model folder is outside the data roots' })
+  @CommandEndpoint({
+    summary: 'Extract features of a dataset (or resume the set with the same options); published as the features.extract bus command',
+    body: extractFeaturesOptionsSchema,
+    queued: 'Command queued; follow it at GET /commands/{commandId}, whose result names the featureSetId',
+    invalid: 'A field is invalid, the dataset does not exist, or the model folder is outside the data roots',
+  })
   extract(@Body(new ZodBodyPipe(extractFeaturesOptionsSchema)) body: ExtractFeaturesOptions) {
     return this.service.extract(body);
   }
@@ -33,14 +34,14 @@ export class FeatureSetsController {
   @Get(':id')
   @ApiOperation({ summary: 'A feature set with its progress: done, total, percent, images per second (this run), ETA' })
   @ApiResponse({ status: 404, description: 'No such feature set' })
-  get(@Param('id', new UuidParamPipe('id')) id: string) {
+  get(@UuidParam() id: string) {
     return this.service.get(id);
   }
 
   @Get(':id/shards')
   @ApiOperation({ summary: 'The NumPy shards of a feature set, per split' })
   @ApiResponse({ status: 404, description: 'No such feature set' })
-  shards(@Param('id', new UuidParamPipe('id')) id: string) {
+  shards(@UuidParam() id: string) {
     return this.service.shards(id);
   }
 
@@ -48,8 +49,8 @@ export class FeatureSetsController {
   @ApiOperation({ summary: 'Images that could not be turned into a vector, with the reason, newest first' })
   @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 1000' })
   @ApiResponse({ status: 404, description: 'No such feature set' })
-  failures(@Param('id', new UuidParamPipe('id')) id: string, @Query('limit') limit?: string) {
-    return this.service.failures(id, Math.min(Math.max(Number(limit) || 1000, 1), 1000));
+  failures(@UuidParam() id: string, @Query('limit') limit?: string) {
+    return this.service.failures(id, queryLimit(limit, 1000));
   }
 
   @Get(':id/export')
@@ -70,7 +71,7 @@ export class FeatureSetsController {
   @ApiResponse({ status: 404, description: 'No such feature set' })
   @ApiResponse({ status: 409, description: 'The split has no shards (or no committed rows) yet' })
   async export(
-    @Param('id', new UuidParamPipe('id')) id: string,
+    @UuidParam() id: string,
     @Query(new ZodBodyPipe(exportQuerySchema)) query: ExportQuery,
     @Res() response: ServerResponse,
   ): Promise<void> {

@@ -1,12 +1,14 @@
 import { promises as fs } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
 import { ExtractFeaturesOptions, extractFeaturesCommand, FeatureFailure, FeatureSetDetails, FeatureSetSummary, FeatureShardSummary, QueuedCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
 import { CommandsRepository, DatasetsRepository, FeatureSetRow, FeatureSetsRepository, FeatureShardRow } from '@featx/db';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
+import { foundOrThrow } from '../common/not-found';
+import { rowView } from '../common/row-view';
 import { FieldError, invalidFields } from '../common/zod-body.pipe';
 import { ExportQuery, FeatureSetExport, FeatureSetExporter } from './feature-export.service';
 import { featureSetProgress } from './progress';
@@ -79,7 +81,7 @@ export class FeatureSetsService {
 
   async failures(id: string, limit: number): Promise<FeatureFailure[]> {
     await this.require(id);
-    return (await this.featureSets.failures(id, limit)).map((f) => ({ imageId: f.imageId, path: f.path, reason: f.reason, at: f.at.toISOString() }));
+    return (await this.featureSets.failures(id, limit)).map((failure) => rowView(failure, ['imageId', 'path', 'reason', 'at']));
   }
 
   /** A split's shards as one CSV or `.npy` file, checked and ready to stream (see FeatureSetExporter). */
@@ -92,47 +94,15 @@ export class FeatureSetsService {
   }
 
   private async require(id: string): Promise<FeatureSetRow> {
-    const set = await this.featureSets.get(id);
-    if (!set) throw new NotFoundException(`feature set ${id} not found`);
-    return set;
+    return foundOrThrow(await this.featureSets.get(id), 'feature set', id);
   }
 }
 
 function summarize(row: FeatureSetRow, now: Date): FeatureSetSummary {
-  return {
-    id: row.id,
-    datasetId: row.datasetId,
-    model: row.model,
-    layer: row.layer,
-    pooling: row.pooling,
-    dtype: row.dtype,
-    engine: row.engine,
-    dim: row.dim,
-    status: row.status,
-    error: row.error,
-    images: row.images,
-    stored: row.stored,
-    failed: row.failed,
-    doneAtStart: row.doneAtStart,
-    createdAt: row.createdAt.toISOString(),
-    startedAt: row.startedAt.toISOString(),
-    finishedAt: row.finishedAt?.toISOString() ?? null,
-    progress: featureSetProgress(row, now),
-  };
+  const columns = rowView(row, ['id', 'datasetId', 'model', 'layer', 'pooling', 'dtype', 'engine', 'dim', 'status', 'error', 'images', 'stored', 'failed', 'doneAtStart', 'createdAt', 'startedAt', 'finishedAt']);
+  return { ...columns, progress: featureSetProgress(row, now) };
 }
 
 function shardSummary(row: FeatureShardRow): FeatureShardSummary {
-  return {
-    id: row.id,
-    split: row.split,
-    index: row.index,
-    path: row.path,
-    rows: row.rows,
-    bytes: row.bytes,
-    checksum: row.checksum,
-    status: row.status,
-    writer: row.writer,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
+  return rowView(row, ['id', 'split', 'index', 'path', 'rows', 'bytes', 'checksum', 'status', 'writer', 'createdAt', 'updatedAt']);
 }

@@ -1,34 +1,32 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadRequestException } from '@nestjs/common';
 import { extractFeaturesCommand, extractFeaturesOptionsSchema } from '@featx/contracts';
 import { RecordingBusClient } from '@featx/bus/testing';
+import { suiteTempDir } from '@featx/testing';
 import { DataRoots } from '@featx/datasets';
 import { InMemoryCommandsRepository, InMemoryDatasetsRepository, InMemoryFeatureSetsRepository, standIn } from '@featx/db/testing';
 import { JsonLogger, loadConfig } from '@featx/runtime';
 import { FeatureSetsService } from './feature-sets.service';
 
 describe('FeatureSetsService', () => {
-  let dataDir: string;
+  const dataDir = suiteTempDir('featx-feature-sets-service-');
   let datasets: InMemoryDatasetsRepository;
   let commands: InMemoryCommandsRepository;
   let bus: RecordingBusClient;
   let service: FeatureSetsService;
 
   beforeAll(async () => {
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-feature-sets-service-'));
-    await fs.mkdir(path.join(dataDir, 'models', 'mobilenet'), { recursive: true });
-    await fs.writeFile(path.join(dataDir, 'models', 'notes.txt'), 'not a model');
+    await fs.mkdir(path.join(dataDir.path(), 'models', 'mobilenet'), { recursive: true });
+    await fs.writeFile(path.join(dataDir.path(), 'models', 'notes.txt'), 'not a model');
   });
-  afterAll(() => fs.rm(dataDir, { recursive: true, force: true }));
 
   beforeEach(async () => {
     datasets = new InMemoryDatasetsRepository();
     commands = new InMemoryCommandsRepository();
     bus = new RecordingBusClient();
     const featureSets = new InMemoryFeatureSetsRepository(datasets);
-    const roots = await DataRoots.open([{ name: 'data', path: dataDir }]);
+    const roots = await DataRoots.open([{ name: 'data', path: dataDir.path() }]);
     service = new FeatureSetsService(standIn(featureSets), standIn(datasets), standIn(commands), bus, roots, loadConfig('api', {}), new JsonLogger('api', 'error'));
   });
 
@@ -37,7 +35,7 @@ describe('FeatureSetsService', () => {
     const options = extractFeaturesOptionsSchema.parse({ datasetId: dataset.id, model: 'models/mobilenet', batchSize: 16 });
     const queued = await service.extract(options);
 
-    const command = { ...options, model: path.join(await fs.realpath(dataDir), 'models', 'mobilenet') };
+    const command = { ...options, model: path.join(dataDir.path(), 'models', 'mobilenet') };
     expect(commands.rows.get(queued.commandId)).toMatchObject({ type: extractFeaturesCommand.name, status: 'queued', payload: command });
     expect(bus.dispatched).toEqual([{ contract: extractFeaturesCommand.name, subject: expect.any(String), message: { v: 1, id: queued.commandId, ...command }, msgId: queued.commandId }]);
   });

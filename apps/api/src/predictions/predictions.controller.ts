@@ -1,8 +1,9 @@
-import { BadRequestException, Body, Controller, HttpCode, Param, Post, UploadedFiles, UseInterceptors } from '@nestjs/common';
+import { BadRequestException, Body, HttpCode, Post, UploadedFiles, UseInterceptors } from '@nestjs/common';
 import { FilesInterceptor } from '@nestjs/platform-express';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
-import { UuidParamPipe } from '../common/uuid-param.pipe';
+import { AdminController } from '../common/admin-controller.decorator';
+import { UuidParam } from '../common/uuid-param.pipe';
 import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
 import { PredictionsService } from './predictions.service';
 
@@ -12,9 +13,7 @@ const predictPathsSchema = z.object({ paths: z.array(z.string().min(1).max(4096)
 const MAX_UPLOAD_FILES = 256;
 const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 
-@ApiTags('runs')
-@ApiBearerAuth()
-@Controller('runs')
+@AdminController('runs', 'runs')
 export class PredictionsController {
   constructor(private readonly service: PredictionsService) {}
 
@@ -24,7 +23,7 @@ export class PredictionsController {
   @ApiBody({ schema: openApiSchema(predictPathsSchema) })
   @ApiResponse({ status: 200, description: '{runId, classes, predictions: [{image, label, probability, probabilities, error}]}' })
   @ApiResponse({ status: 409, description: 'The run has not succeeded' })
-  async predictPaths(@Param('id', new UuidParamPipe('id')) id: string, @Body(new ZodBodyPipe(predictPathsSchema)) body: z.infer<typeof predictPathsSchema>) {
+  async predictPaths(@UuidParam() id: string, @Body(new ZodBodyPipe(predictPathsSchema)) body: z.infer<typeof predictPathsSchema>) {
     return this.service.predict(id, await this.service.imagesAt(body.paths));
   }
 
@@ -34,7 +33,7 @@ export class PredictionsController {
   @ApiConsumes('multipart/form-data')
   @ApiBody({ schema: { type: 'object', properties: { images: { type: 'array', items: { type: 'string', format: 'binary' } } } } })
   @UseInterceptors(FilesInterceptor('images', MAX_UPLOAD_FILES, { limits: { fileSize: MAX_UPLOAD_BYTES } }))
-  async predictUpload(@Param('id', new UuidParamPipe('id')) id: string, @UploadedFiles() files: Array<{ originalname: string; buffer: Buffer }> | undefined) {
+  async predictUpload(@UuidParam() id: string, @UploadedFiles() files: Array<{ originalname: string; buffer: Buffer }> | undefined) {
     if (!files?.length) throw new BadRequestException('images: upload at least one file in the multipart field "images"');
     return this.service.predict(
       id,

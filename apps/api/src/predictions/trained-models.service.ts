@@ -1,11 +1,12 @@
 import * as path from 'node:path';
-import { ConflictException, Inject, Injectable, NotFoundException, OnApplicationShutdown } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { DataRoots, parseRootRef, resolveRootRef } from '@featx/datasets';
 import { RunsRepository } from '@featx/db';
 import { loadTrainedModel, TrainedModel } from '@featx/learning';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { FeatureExtractor, selectBackend } from '@featx/vision';
 import { createEngineFeatureExtractor } from '@featx/onnx';
+import { foundOrThrow } from '../common/not-found';
 
 /** A run's trained model with the network that makes its features: images in, class probabilities out. */
 export interface Classifier extends TrainedModel {
@@ -31,8 +32,7 @@ export class TrainedModelsService implements OnApplicationShutdown {
   ) {}
 
   async get(runId: string): Promise<Classifier> {
-    const run = await this.runs.get(runId);
-    if (!run) throw new NotFoundException(`run ${runId} not found`);
+    const run = foundOrThrow(await this.runs.get(runId), 'run', runId);
     if (run.status !== 'succeeded') throw new ConflictException(`run ${runId} is ${run.status}: only a succeeded run can predict`);
     let model = this.loaded.get(runId);
     if (!model) {

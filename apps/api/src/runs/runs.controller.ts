@@ -1,8 +1,10 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, PipeTransform, Post, Query, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Get, HttpCode, NotFoundException, Param, PipeTransform, Post, Query, StreamableFile } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { TrainingConfig, trainingConfigSchema } from '@featx/contracts';
-import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
-import { OptionalUuidQueryPipe, UuidParamPipe } from '../common/uuid-param.pipe';
+import { AdminController } from '../common/admin-controller.decorator';
+import { CommandEndpoint } from '../common/command-endpoint.decorator';
+import { ZodBodyPipe } from '../common/zod-body.pipe';
+import { OptionalUuidQueryPipe, UuidParam } from '../common/uuid-param.pipe';
 import { PLOT_FILES, PlotFile } from './run-plots';
 import { RunsService } from './runs.service';
 
@@ -14,18 +16,16 @@ class PlotFilePipe implements PipeTransform<string, PlotFile> {
   }
 }
 
-@ApiTags('runs')
-@ApiBearerAuth()
-@Controller('runs')
+@AdminController('runs', 'runs')
 export class RunsController {
   constructor(private readonly service: RunsService) {}
 
-  @Post()
-  @HttpCode(202)
-  @ApiOperation({ summary: 'Train a classifier head on a complete feature set; published as the runs.create bus command with the run id chosen here' })
-  @ApiBody({ schema: openApiSchema(trainingConfigSchema) })
-  @ApiResponse({ status: 202, description: 'Run queued: {commandId, runId, type, status}; follow it at GET /runs/{runId}' })
-  @ApiResponse({ status: 400, description: 'A field is invalid, or the feature set does not exist or is not complete (the message names the field)' })
+  @CommandEndpoint({
+    summary: 'Train a classifier head on a complete feature set; published as the runs.create bus command with the run id chosen here',
+    body: trainingConfigSchema,
+    queued: 'Run queued: {commandId, runId, type, status}; follow it at GET /runs/{runId}',
+    invalid: 'A field is invalid, or the feature set does not exist or is not complete (the message names the field)',
+  })
   create(@Body(new ZodBodyPipe(trainingConfigSchema)) body: TrainingConfig) {
     return this.service.create(body);
   }
@@ -40,7 +40,7 @@ export class RunsController {
   @Get(':id')
   @ApiOperation({ summary: 'A run: configuration, status, progress (epochsDone of epochs, best epoch) and the metrics of every finished epoch' })
   @ApiResponse({ status: 404, description: 'No such run' })
-  get(@Param('id', new UuidParamPipe('id')) id: string) {
+  get(@UuidParam() id: string) {
     return this.service.get(id);
   }
 
@@ -50,14 +50,14 @@ export class RunsController {
   @ApiResponse({ status: 202, description: 'Cancel queued: {commandId, runId, type, status}' })
   @ApiResponse({ status: 404, description: 'No such run' })
   @ApiResponse({ status: 409, description: 'The run has already finished' })
-  cancel(@Param('id', new UuidParamPipe('id')) id: string) {
+  cancel(@UuidParam() id: string) {
     return this.service.cancel(id);
   }
 
   @Get(':id/report')
   @ApiOperation({ summary: 'The classification reports of a run, per split: accuracy, per-class precision/recall/F1/support, averages, the confusion matrix and the report text as scikit-learn prints it' })
   @ApiResponse({ status: 404, description: 'No such run' })
-  report(@Param('id', new UuidParamPipe('id')) id: string) {
+  report(@UuidParam() id: string) {
     return this.service.report(id);
   }
 
@@ -68,7 +68,7 @@ export class RunsController {
   @ApiResponse({ status: 200, description: 'The image' })
   @ApiResponse({ status: 404, description: 'No such run, or no such plot' })
   @ApiResponse({ status: 409, description: 'Nothing to draw yet: no finished epoch (curves) or no evaluation of the evaluation split (confusion)' })
-  async plot(@Param('id', new UuidParamPipe('id')) id: string, @Param('file', new PlotFilePipe()) file: PlotFile): Promise<StreamableFile> {
+  async plot(@UuidParam() id: string, @Param('file', new PlotFilePipe()) file: PlotFile): Promise<StreamableFile> {
     const image = await this.service.plot(id, file);
     return new StreamableFile(image.body, { type: image.contentType, length: image.body.length, disposition: `inline; filename="${image.fileName}"` });
   }

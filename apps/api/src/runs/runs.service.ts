@@ -5,6 +5,7 @@ import { BusClient } from '@featx/bus';
 import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, QueuedCancel, QueuedRun, RunDetails, RunReport, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
 import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, RunRow, RunsRepository } from '@featx/db';
 import { DATABASE } from '@featx/runtime';
+import { rowView } from '../common/row-view';
 import { FieldError, invalidFields } from '../common/zod-body.pipe';
 import { PlotFile, PlotImage, renderConfusionPlot, renderCurvesPlot } from './run-plots';
 
@@ -110,25 +111,11 @@ export class RunsService {
 }
 
 function summarize(row: RunRow): RunSummary {
-  return {
-    id: row.id,
-    featureSetId: row.featureSetId,
-    status: row.status,
-    error: row.error,
-    config: row.config,
-    classes: row.classes,
-    epochs: plannedEpochs(row.config),
-    epochsDone: row.epochsDone,
-    bestEpoch: row.bestEpoch,
-    bestValLoss: row.bestValLoss,
-    resumes: row.resumes,
-    cancelRequested: row.cancelRequested,
-    worker: row.worker,
-    heartbeatAt: row.heartbeatAt?.toISOString() ?? null,
-    createdAt: row.createdAt.toISOString(),
-    startedAt: row.startedAt?.toISOString() ?? null,
-    finishedAt: row.finishedAt?.toISOString() ?? null,
-  };
+  const columns = rowView(row, [
+    'id', 'featureSetId', 'status', 'error', 'config', 'classes', 'epochsDone', 'bestEpoch', 'bestValLoss',
+    'resumes', 'cancelRequested', 'worker', 'heartbeatAt', 'createdAt', 'startedAt', 'finishedAt',
+  ]);
+  return { ...columns, epochs: plannedEpochs(row.config) };
 }
 
 function pendingSummary(id: string, command: CommandRow): RunSummary {
@@ -160,29 +147,11 @@ function plannedEpochs(config: Record<string, unknown>): number {
 }
 
 function epochView(row: EpochMetricRow): EpochMetricView {
-  return {
-    epoch: row.epoch,
-    trainLoss: row.trainLoss,
-    trainAccuracy: row.trainAccuracy,
-    valLoss: row.valLoss,
-    valAccuracy: row.valAccuracy,
-    learningRate: row.learningRate,
-    durationMs: row.durationMs,
-    rowsPerSecond: row.rowsPerSecond,
-    at: row.createdAt.toISOString(),
-  };
+  const columns = rowView(row, ['epoch', 'trainLoss', 'trainAccuracy', 'valLoss', 'valAccuracy', 'learningRate', 'durationMs', 'rowsPerSecond']);
+  return { ...columns, at: row.createdAt.toISOString() };
 }
 
 function evaluationView(row: EvaluationRow): EvaluationView {
-  return {
-    split: row.split,
-    accuracy: row.accuracy,
-    loss: row.loss,
-    perClass: row.perClass,
-    macroAvg: row.macroAvg,
-    weightedAvg: row.weightedAvg,
-    confusion: row.confusion,
-    report: row.report,
-    at: row.createdAt.toISOString(),
-  };
+  const columns = rowView(row, ['split', 'accuracy', 'loss', 'perClass', 'macroAvg', 'weightedAvg', 'confusion', 'report']);
+  return { ...columns, at: row.createdAt.toISOString() };
 }

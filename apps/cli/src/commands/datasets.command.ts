@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CommandState, DATASET_LAYOUTS, DatasetDetails, DatasetSummary, QueuedCommand, SPLITS } from '@featx/contracts';
+import { DATASET_LAYOUTS, DatasetDetails, DatasetSummary, QueuedCommand, SPLITS } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatDuration, table } from '../format';
-
-const POLL_MS = 300;
+import { integerOption } from '../options';
+import { waitForCommand } from '../wait-for-command';
 
 export function datasetsCommand(client: () => Promise<ApiClient>, print: (text: string) => void): Command {
   const datasets = new Command('datasets').description('register and inspect datasets');
@@ -17,7 +17,7 @@ export function datasetsCommand(client: () => Promise<ApiClient>, print: (text: 
     .option('--name <name>', 'dataset name (default: the folder name)')
     .option('--classes <names>', 'food5k layout: class names by index, comma-separated', (v) => v.split(',').map((s) => s.trim()))
     .option('--split <ratios>', 'class layout: training,validation,evaluation ratios', parseRatios)
-    .option('--seed <n>', 'class layout: split seed', (v) => parseInteger(v, '--seed'))
+    .addOption(integerOption('--seed <n>', 'class layout: split seed'))
     .option('--no-wait', 'return once the command is queued')
     .option('--json', 'print JSON')
     .action(async (folder: string, opts) => {
@@ -80,30 +80,10 @@ function countsTable(details: DatasetDetails): string {
   return table(['class', ...splits, 'total'], rows);
 }
 
-async function waitForCommand(api: ApiClient, id: string): Promise<CommandState> {
-  const spinner = process.stderr.isTTY ? ['|', '/', '-', '\\'] : null;
-  let tick = 0;
-  for (;;) {
-    const state = await api.get<CommandState>(`/commands/${id}`);
-    if (state.status !== 'queued' && state.status !== 'running') {
-      if (spinner) process.stderr.write('\r\x1b[K');
-      return state;
-    }
-    if (spinner) process.stderr.write(`\r${spinner[tick++ % spinner.length]} ${state.status}…`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
 function parseRatios(value: string) {
   const parts = value.split(',').map(Number);
   if (parts.length !== 3 || parts.some((n) => !Number.isFinite(n) || n < 0)) {
     throw new InvalidArgumentError('expected three numbers: training,validation,evaluation (e.g. 0.8,0.1,0.1)');
   }
   return { training: parts[0], validation: parts[1], evaluation: parts[2] };
-}
-
-function parseInteger(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number`);
-  return n;
 }

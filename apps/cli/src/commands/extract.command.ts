@@ -1,8 +1,11 @@
 import * as path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { CommandState, ENGINES, FEATURE_DTYPES, FeatureFailure, FeatureSetDetails, POOLINGS, QueuedCommand } from '@featx/contracts';
+import { Command, Option } from 'commander';
+import { ENGINES, FEATURE_DTYPES, FeatureFailure, FeatureSetDetails, POOLINGS, QueuedCommand } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
-import { LiveLine, LiveLineOptions } from '../progress-bar';
+import { followLive } from '../follow-live';
+import { integerOption } from '../options';
+import { LiveLine, LiveProgressIo } from '../progress-bar';
+import { waitForCommand } from '../wait-for-command';
 import { describeFeatureSet, printFailures, progressLine, runLine } from './features.command';
 
 /** The result of a features.extract command, written by the feature-store service. */
@@ -13,21 +16,15 @@ interface ExtractResult {
   workItems: number;
 }
 
-const COMMAND_POLL_MS = 300;
 const PROGRESS_POLL_MS = 500;
 const FAILURES_SHOWN = 5;
 const BUILTIN_MODEL = 'resnet50';
-
-export interface ExtractCommandIo {
-  /** Where the live progress goes; default process.stderr (redrawn in place when a TTY). */
-  progress?: LiveLineOptions['stream'];
-}
 
 /**
  * `featx extract <datasetId>`: asks the API for a feature set (the same options resume the same
  * set), then follows it with a live progress bar until it is complete (exit 0) or failed (exit 1).
  */
-export function extractCommand(client: () => Promise<ApiClient>, print: (text: string) => void, printError: (text: string) => void, io: ExtractCommandIo = {}): Command {
+export function extractCommand(client: () => Promise<ApiClient>, print: (text: string) => void, printError: (text: string) => void, io: LiveProgressIo = {}): Command {
   return new Command('extract')
     .description('extract CNN features of a dataset (re-running with the same options resumes the same feature set)')
     .argument('<datasetId>', 'dataset id (featx datasets ls)')
@@ -36,7 +33,7 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
     .addOption(new Option('--pool <pooling>', 'pooling of the feature map').choices([...POOLINGS]).default('avg'))
     .addOption(new Option('--dtype <dtype>', 'stored value type').choices([...FEATURE_DTYPES]).default('float32'))
     .addOption(new Option('--engine <engine>', 'what runs the network: onnx (ONNX Runtime), tfjs, or auto = the fastest available').choices([...ENGINES]).default('auto'))
-    .option('--batch-size <n>', 'images per work item (1-256, default 64)', parseBatchSize)
+    .addOption(integerOption('--batch-size <n>', 'images per work item (1-256, default 64)', { min: 1, max: 256 }))
     .option('--no-wait', 'return once the command is queued')
     .option('--json', 'print JSON')
     .action(async (datasetId: string, opts) => {
@@ -65,17 +62,11 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
       }
 
       const line = new LiveLine({ stream: io.progress, printLine: printError });
-      let set = await api.get<FeatureSetDetails>(route);
-      try {
-        while (set.status === 'running') {
-          line.update(progressLine(set));
-          await sleep(PROGRESS_POLL_MS);
-          set = await api.get<FeatureSetDetails>(route);
-        }
-      } catch (error) {
-        line.finish(); // the last state stays on its own line, above the error
-        throw error;
-      }
+      const set = await followLive(line, () => api.get<FeatureSetDetails>(route), PROGRESS_POLL_MS, (state) => {
+        if (state.status !== 'running') return false;
+        line.update(progressLine(state));
+        return true;
+      });
       line.finish(progressLine(set));
 
       const failures = set.failed > 0 ? await api.get<FeatureFailure[]>(`${route}/failures?limit=${FAILURES_SHOWN + 1}`) : [];
@@ -87,28 +78,4 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
       }
       if (set.status === 'failed') throw new CliError(`feature set ${set.id} failed: ${set.error ?? 'no reason recorded'}`);
     });
-}
-
-async function waitForCommand(api: ApiClient, id: string, stream: NonNullable<ExtractCommandIo['progress']>): Promise<CommandState> {
-  const spinner = stream.isTTY ? ['|', '/', '-', '\\'] : null;
-  let tick = 0;
-  for (;;) {
-    const state = await api.get<CommandState>(`/commands/${id}`);
-    if (state.status !== 'queued' && state.status !== 'running') {
-      if (spinner && tick > 0) stream.write('\r\x1b[K');
-      return state;
-    }
-    if (spinner) stream.write(`\r${spinner[tick++ % spinner.length]} ${state.status}…`);
-    await sleep(COMMAND_POLL_MS);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function parseBatchSize(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('--batch-size must be a whole number from 1 to 256');
-  return n;
 }

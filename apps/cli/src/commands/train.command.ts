@@ -2,40 +2,37 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { EpochMetricView, HEADS, OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatDuration } from '../format';
-import { LiveLine, LiveLineOptions, renderProgressBar } from '../progress-bar';
+import { followLive } from '../follow-live';
+import { integerOption, numberOption } from '../options';
+import { LiveLine, LiveProgressIo, renderProgressBar } from '../progress-bar';
 import { FINISHED_STATUSES, fixed, formatCount } from './runs.command';
 
 const POLL_MS = 500;
-
-export interface TrainCommandIo {
-  /** Where the live progress goes; default process.stderr (redrawn in place when a TTY). */
-  progress?: LiveLineOptions['stream'];
-}
 
 /**
  * `featx train <featureSetId>`: asks the API for a training run, then follows it, printing each
  * epoch as Keras does with a live bar between them, until it succeeds (exit 0, with the
  * classification report of the evaluation split) or fails or is cancelled (exit 1).
  */
-export function trainCommand(client: () => Promise<ApiClient>, print: (text: string) => void, printError: (text: string) => void, io: TrainCommandIo = {}): Command {
+export function trainCommand(client: () => Promise<ApiClient>, print: (text: string) => void, printError: (text: string) => void, io: LiveProgressIo = {}): Command {
   return new Command('train')
     .description('train a classifier head (MLP or logistic regression) on a complete feature set and follow the run')
     .argument('<featureSetId>', 'feature set id (featx features ls)')
     .addOption(new Option('--head <head>', 'the head: an MLP, or logistic regression (default mlp)').choices([...HEADS]))
     .option('--hidden <sizes>', 'MLP hidden layer sizes, e.g. 256,16 (default: from the input size)', parseSizes)
-    .option('--dropout <x>', 'dropout after each hidden layer, 0-0.95 (default 0)', (v) => parseNumber(v, '--dropout'))
-    .option('--l2 <x>', 'logistic regression L2 strength (default: chosen on the validation split)', (v) => parseNumber(v, '--l2'))
+    .addOption(numberOption('--dropout <x>', 'dropout after each hidden layer, 0-0.95 (default 0)'))
+    .addOption(numberOption('--l2 <x>', 'logistic regression L2 strength (default: chosen on the validation split)'))
     .addOption(new Option('--optimizer <optimizer>', 'optimizer (default sgd)').choices([...OPTIMIZERS]))
-    .option('--lr <x>', 'learning rate (default 0.001)', (v) => parseNumber(v, '--lr'))
-    .option('--momentum <x>', 'SGD momentum (default 0.9)', (v) => parseNumber(v, '--momentum'))
-    .option('--decay <x>', 'time-based learning rate decay (default lr / epochs)', (v) => parseNumber(v, '--decay'))
-    .option('--epochs <n>', 'epochs (default 25)', (v) => parseInteger(v, '--epochs'))
-    .option('--batch-size <n>', 'rows per batch (default 32)', (v) => parseInteger(v, '--batch-size'))
+    .addOption(numberOption('--lr <x>', 'learning rate (default 0.001)'))
+    .addOption(numberOption('--momentum <x>', 'SGD momentum (default 0.9)'))
+    .addOption(numberOption('--decay <x>', 'time-based learning rate decay (default lr / epochs)'))
+    .addOption(integerOption('--epochs <n>', 'epochs (default 25)'))
+    .addOption(integerOption('--batch-size <n>', 'rows per batch (default 32)'))
     .option('--class-weights', 'weight classes by their inverse frequency in the loss')
     .option('--standardize', 'standardize features with the training split’s mean and std')
-    .option('--patience <n>', 'stop early when val_loss has not improved for n epochs', (v) => parseInteger(v, '--patience'))
-    .option('--seed <n>', 'seed of initialization and shuffling (default 42)', (v) => parseInteger(v, '--seed'))
-    .option('--shuffle-buffer <n>', 'rows in the shuffle buffer (default 2048)', (v) => parseInteger(v, '--shuffle-buffer'))
+    .addOption(integerOption('--patience <n>', 'stop early when val_loss has not improved for n epochs'))
+    .addOption(integerOption('--seed <n>', 'seed of initialization and shuffling (default 42)'))
+    .addOption(integerOption('--shuffle-buffer <n>', 'rows in the shuffle buffer (default 2048)'))
     .option('--no-wait', 'return once the run is queued')
     .option('--json', 'print JSON')
     .action(async (featureSetId: string, opts) => {
@@ -74,26 +71,18 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
  * live line shows epochs done of planned, the last epoch's rows/s and an ETA from the mean epoch time.
  */
 async function followRun(api: ApiClient, runId: string, print: (text: string) => void, line: LiveLine): Promise<RunDetails> {
-  const route = `/runs/${runId}`;
   let printed = 0;
-  let run = await api.get<RunDetails>(route);
-  try {
-    for (;;) {
-      const fresh = run.epochMetrics.filter((e) => e.epoch > printed);
-      if (fresh.length > 0) {
-        line.clear();
-        for (const epoch of fresh) print(epochLine(epoch, run.epochs));
-        printed = fresh[fresh.length - 1].epoch;
-      }
-      if (FINISHED_STATUSES.has(run.status)) break;
-      line.update(liveText(run));
-      await sleep(POLL_MS);
-      run = await api.get<RunDetails>(route);
+  const run = await followLive(line, () => api.get<RunDetails>(`/runs/${runId}`), POLL_MS, (state) => {
+    const fresh = state.epochMetrics.filter((e) => e.epoch > printed);
+    if (fresh.length > 0) {
+      line.clear();
+      for (const epoch of fresh) print(epochLine(epoch, state.epochs));
+      printed = fresh[fresh.length - 1].epoch;
     }
-  } catch (error) {
-    line.finish(); // the last state stays on its own line, above the error
-    throw error;
-  }
+    if (FINISHED_STATUSES.has(state.status)) return false;
+    line.update(liveText(state));
+    return true;
+  });
   line.clear();
   return run;
 }
@@ -135,24 +124,8 @@ function printOutcome(print: (text: string) => void, run: RunDetails, report: Ru
   print(evaluation.report.replace(/\n+$/, ''));
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function parseSizes(value: string): number[] {
   const sizes = value.split(',').map((s) => Number(s.trim()));
   if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError('expected whole numbers separated by commas, e.g. 256,16');
   return sizes;
-}
-
-function parseNumber(value: string, name: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
-  return n;
-}
-
-function parseInteger(value: string, name: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number`);
-  return n;
 }

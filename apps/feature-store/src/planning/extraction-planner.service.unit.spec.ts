@@ -1,30 +1,23 @@
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { extractFeaturesOptionsSchema, extractWorkItem } from '@featx/contracts';
 import { RecordingBusClient } from '@featx/bus/testing';
+import { suiteTempDir } from '@featx/testing';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
 import { InMemoryDatasetsRepository, InMemoryFeatureSetsRepository, standIn } from '@featx/db/testing';
 import { JsonLogger } from '@featx/runtime';
 import { ExtractionPlanner } from './extraction-planner.service';
 
 describe('ExtractionPlanner', () => {
-  let dataDir: string;
+  const dataDir = suiteTempDir('featx-planner-');
   let datasets: InMemoryDatasetsRepository;
   let featureSets: InMemoryFeatureSetsRepository;
   let bus: RecordingBusClient;
   let planner: ExtractionPlanner;
 
-  beforeAll(async () => {
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-planner-'));
-  });
-  afterAll(() => fs.rm(dataDir, { recursive: true, force: true }));
-
   beforeEach(async () => {
     datasets = new InMemoryDatasetsRepository();
     featureSets = new InMemoryFeatureSetsRepository(datasets);
     bus = new RecordingBusClient();
-    planner = new ExtractionPlanner(standIn(datasets), standIn(featureSets), await DataRoots.open([{ name: 'data', path: dataDir }]), bus, new JsonLogger('feature-store', 'error'));
+    planner = new ExtractionPlanner(standIn(datasets), standIn(featureSets), await DataRoots.open([{ name: 'data', path: dataDir.path() }]), bus, new JsonLogger('feature-store', 'error'));
   });
 
   /** A ready dataset of `count` images alternating cat/dog over the three splits. */

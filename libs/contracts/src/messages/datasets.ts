@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MessageContract } from '../contract';
+import { commandV1 } from '../contract';
 
 export const DATASET_LAYOUTS = ['auto', 'split-class', 'food5k', 'class'] as const;
 export type DatasetLayout = (typeof DATASET_LAYOUTS)[number];
@@ -37,13 +37,4 @@ export const registerDatasetOptionsSchema = z
   .strict();
 export type RegisterDatasetOptions = z.infer<typeof registerDatasetOptionsSchema>;
 
-export const registerDatasetCommand = {
-  name: 'datasets.register',
-  subject: (n) => n.subjects.registerDataset,
-  versions: [1],
-  schema: registerDatasetOptionsSchema.extend({
-    v: z.literal(1),
-    /** Command id, used for publish dedupe and to look the command up; JSON senders may omit it. */
-    id: z.string().uuid().optional(),
-  }),
-} satisfies MessageContract;
+export const registerDatasetCommand = commandV1('datasets.register', (n) => n.subjects.registerDataset, registerDatasetOptionsSchema);

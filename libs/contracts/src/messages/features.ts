@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MessageContract } from '../contract';
+import { commandV1, MessageContract, messageV1 } from '../contract';
 import { SPLITS } from './datasets';
 
 export const POOLINGS = ['none', 'avg', 'max'] as const;
@@ -38,12 +38,7 @@ export const extractFeaturesOptionsSchema = z
   .strict();
 export type ExtractFeaturesOptions = z.infer<typeof extractFeaturesOptionsSchema>;
 
-export const extractFeaturesCommand = {
-  name: 'features.extract',
-  subject: (n) => n.subjects.extractFeatures,
-  versions: [1],
-  schema: extractFeaturesOptionsSchema.extend({ v: z.literal(1), id: z.string().uuid().optional() }),
-} satisfies MessageContract;
+export const extractFeaturesCommand = commandV1('features.extract', (n) => n.subjects.extractFeatures, extractFeaturesOptionsSchema);
 
 const imageRefSchema = z.object({
   imageId: z.number().int().positive(),
@@ -57,59 +52,44 @@ const imageRefSchema = z.object({
 export type ImageRef = z.infer<typeof imageRefSchema>;
 
 /** A small batch of images to turn into vectors; shared by all extractor replicas. */
-export const extractWorkItem = {
-  name: 'work.extract',
-  subject: (n) => n.subjects.extractWork,
-  versions: [1],
-  schema: z.object({
-    v: z.literal(1),
-    featureSetId: z.string().uuid(),
-    /** Unique per work item; feature batches cut from it are deduplicated by `${workId}:${part}`. */
-    workId: z.string().min(1).max(200),
-    items: z.array(imageRefSchema).min(1).max(256),
-  }),
-} satisfies MessageContract;
+export const extractWorkItem = messageV1('work.extract', (n) => n.subjects.extractWork, {
+  featureSetId: z.string().uuid(),
+  /** Unique per work item; feature batches cut from it are deduplicated by `${workId}:${part}`. */
+  workId: z.string().min(1).max(200),
+  items: z.array(imageRefSchema).min(1).max(256),
+});
 
 /**
  * Vectors for some images of a work item, cut so that each message stays under max_payload.
  * `vectors` holds rows × dim little-endian values of `dtype`, in the order of `imageIds`.
  */
+const featureBatchFields = messageV1('features.batch', (n) => n.subjects.featureBatch, {
+  featureSetId: z.string().uuid(),
+  workId: z.string().min(1),
+  part: z.number().int().min(0),
+  dtype: z.enum(FEATURE_DTYPES),
+  dim: z.number().int().positive(),
+  imageIds: z.array(z.number().int().positive()),
+  labels: z.array(z.number().int().min(0)),
+  splits: z.array(z.enum(SPLITS)),
+  vectors: z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'expected binary data (msgpack bin)' }),
+  failures: z.array(z.object({ imageId: z.number().int().positive(), reason: z.string() })),
+});
 export const featureBatch = {
-  name: 'features.batch',
-  subject: (n) => n.subjects.featureBatch,
-  versions: [1],
-  schema: z
-    .object({
-      v: z.literal(1),
-      featureSetId: z.string().uuid(),
-      workId: z.string().min(1),
-      part: z.number().int().min(0),
-      dtype: z.enum(FEATURE_DTYPES),
-      dim: z.number().int().positive(),
-      imageIds: z.array(z.number().int().positive()),
-      labels: z.array(z.number().int().min(0)),
-      splits: z.array(z.enum(SPLITS)),
-      vectors: z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'expected binary data (msgpack bin)' }),
-      failures: z.array(z.object({ imageId: z.number().int().positive(), reason: z.string() })),
-    })
-    .superRefine((b, ctx) => {
-      const rows = b.imageIds.length;
-      if (b.labels.length !== rows || b.splits.length !== rows) ctx.addIssue({ code: 'custom', message: 'imageIds, labels and splits must have the same length', path: ['labels'] });
-      const expected = rows * b.dim * (b.dtype === 'float16' ? 2 : 4);
-      if (b.vectors.byteLength !== expected) ctx.addIssue({ code: 'custom', message: `expected ${expected} bytes of vectors, got ${b.vectors.byteLength}`, path: ['vectors'] });
-    }),
-} satisfies MessageContract;
-
-export const featureSetProgressEvent = {
-  name: 'features.progress',
-  subject: (n) => n.subjects.featureSetProgress,
-  versions: [1],
-  schema: z.object({
-    v: z.literal(1),
-    featureSetId: z.string().uuid(),
-    images: z.number().int(),
-    stored: z.number().int(),
-    failed: z.number().int(),
-    status: z.enum(['running', 'complete', 'failed']),
+  ...featureBatchFields,
+  // The arrays line up row by row, and `vectors` holds exactly rows × dim values.
+  schema: featureBatchFields.schema.superRefine((b, ctx) => {
+    const rows = b.imageIds.length;
+    if (b.labels.length !== rows || b.splits.length !== rows) ctx.addIssue({ code: 'custom', message: 'imageIds, labels and splits must have the same length', path: ['labels'] });
+    const expected = rows * b.dim * (b.dtype === 'float16' ? 2 : 4);
+    if (b.vectors.byteLength !== expected) ctx.addIssue({ code: 'custom', message: `expected ${expected} bytes of vectors, got ${b.vectors.byteLength}`, path: ['vectors'] });
   }),
 } satisfies MessageContract;
+
+export const featureSetProgressEvent = messageV1('features.progress', (n) => n.subjects.featureSetProgress, {
+  featureSetId: z.string().uuid(),
+  images: z.number().int(),
+  stored: z.number().int(),
+  failed: z.number().int(),
+  status: z.enum(['running', 'complete', 'failed']),
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MessageContract, RequestContract } from '../contract';
+import { commandV1, messageV1, RequestContract } from '../contract';
 import { SPLITS } from './datasets';
 
 export const HEADS = ['mlp', 'logistic'] as const;
@@ -43,65 +43,44 @@ export const trainingConfigSchema = z
   .strict();
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 
-export const createRunCommand = {
-  name: 'runs.create',
-  subject: (n) => n.subjects.createRun,
-  versions: [1],
-  schema: trainingConfigSchema.extend({
-    v: z.literal(1),
-    id: z.string().uuid().optional(),
+export const createRunCommand = commandV1(
+  'runs.create',
+  (n) => n.subjects.createRun,
+  trainingConfigSchema.extend({
     /** The run's id, chosen by the sender so it can be followed at once; generated when omitted. */
     runId: z.string().uuid().optional(),
   }),
-} satisfies MessageContract;
+);
 
-export const cancelRunCommand = {
-  name: 'runs.cancel',
-  subject: (n) => n.subjects.cancelRun,
-  versions: [1],
-  schema: z.object({ v: z.literal(1), id: z.string().uuid().optional(), runId: z.string().uuid() }).strict(),
-} satisfies MessageContract;
+export const cancelRunCommand = commandV1('runs.cancel', (n) => n.subjects.cancelRun, z.object({ runId: z.string().uuid() }).strict());
 
-export const epochFinishedEvent = {
-  name: 'runs.epoch',
-  subject: (n) => n.subjects.runEpoch,
-  versions: [1],
-  schema: z.object({
-    v: z.literal(1),
-    runId: z.string().uuid(),
-    epoch: z.number().int(),
-    epochs: z.number().int(),
-    trainLoss: z.number(),
-    trainAccuracy: z.number(),
-    valLoss: z.number().nullable(),
-    valAccuracy: z.number().nullable(),
-    durationMs: z.number(),
-    rowsPerSecond: z.number(),
-  }),
-} satisfies MessageContract;
+export const epochFinishedEvent = messageV1('runs.epoch', (n) => n.subjects.runEpoch, {
+  runId: z.string().uuid(),
+  epoch: z.number().int(),
+  epochs: z.number().int(),
+  trainLoss: z.number(),
+  trainAccuracy: z.number(),
+  valLoss: z.number().nullable(),
+  valAccuracy: z.number().nullable(),
+  durationMs: z.number(),
+  rowsPerSecond: z.number(),
+});
 
-export const runStatusEvent = {
-  name: 'runs.status',
-  subject: (n) => n.subjects.runStatus,
-  versions: [1],
-  schema: z.object({ v: z.literal(1), runId: z.string().uuid(), status: z.enum(RUN_STATUSES), error: z.string().nullable() }),
-} satisfies MessageContract;
+export const runStatusEvent = messageV1('runs.status', (n) => n.subjects.runStatus, {
+  runId: z.string().uuid(),
+  status: z.enum(RUN_STATUSES),
+  error: z.string().nullable(),
+});
 
 /** The reply to `readShardRequest`: float32 rows (float16 shards are widened) with their labels and image ids. */
-export const readShardReply = {
-  name: 'features.read.reply',
-  subject: (n) => n.subjects.readShard,
-  versions: [1],
-  schema: z.object({
-    v: z.literal(1),
-    start: z.number().int(),
-    rows: z.number().int(),
-    dim: z.number().int(),
-    features: z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'expected binary data' }),
-    labels: z.array(z.number().int()),
-    imageIds: z.array(z.number().int()),
-  }),
-} satisfies MessageContract;
+export const readShardReply = messageV1('features.read.reply', (n) => n.subjects.readShard, {
+  start: z.number().int(),
+  rows: z.number().int(),
+  dim: z.number().int(),
+  features: z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'expected binary data' }),
+  labels: z.array(z.number().int()),
+  imageIds: z.array(z.number().int()),
+});
 
 /**
  * Request (core NATS request/reply, served by the feature store that holds the shard, so it is
@@ -109,11 +88,7 @@ export const readShardReply = {
  * it asks for the next rows when it wants them.
  */
 export const readShardRequest = {
-  name: 'features.read',
-  subject: (n) => n.subjects.readShard,
-  versions: [1],
-  schema: z.object({
-    v: z.literal(1),
+  ...messageV1('features.read', (n) => n.subjects.readShard, {
     shardId: z.string().uuid(),
     start: z.number().int().min(0),
     count: z.number().int().min(1),

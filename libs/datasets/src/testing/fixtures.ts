@@ -2,6 +2,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { DataRoots } from '../data-roots';
+import { isSkipped, SkippedFile } from '../walk';
 
 /** Test helpers: temporary folders filled with real (tiny) images made by sharp. */
 
@@ -38,6 +40,33 @@ export async function writeImages(dir: string, relativePaths: readonly string[])
 export async function writeText(file: string, text: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   await fs.writeFile(file, text);
+}
+
+/** A temporary folder holding a data root `data` (empty) and, beside it, a folder `outside` the roots. */
+export interface DataRootSandbox {
+  tmp: string;
+  data: string;
+  outside: string;
+  roots: DataRoots;
+}
+
+/** A fresh sandbox whose `outside` folder holds real images at `outsideImages`; remove `tmp` after. */
+export async function makeDataRootSandbox(outsideImages: readonly string[]): Promise<DataRootSandbox> {
+  const tmp = await makeTempDir();
+  const data = path.join(tmp, 'data');
+  const outside = path.join(tmp, 'outside');
+  await fs.mkdir(data);
+  await writeImages(outside, outsideImages);
+  return { tmp, data, outside, roots: await DataRoots.open([{ name: 'data', path: data }]) };
+}
+
+/** Walked or scanned entries, the kept ones apart from the skipped ones, each sorted by path (the walk's order is the file system's). */
+export function splitSkipped<T extends { relativePath: string }>(entries: ReadonlyArray<T | SkippedFile>): { kept: T[]; skipped: SkippedFile[] } {
+  const byPath = (a: { relativePath: string }, b: { relativePath: string }) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0);
+  return {
+    kept: entries.filter((e): e is T => !isSkipped(e)).sort(byPath),
+    skipped: entries.filter(isSkipped).sort(byPath),
+  };
 }
 
 /** Drains an async iterable into an array (tests only: their trees are small). */

@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { commands } from '../schema';
+import { rowById } from './table-queries';
 
 export type CommandRow = typeof commands.$inferSelect;
 export type CommandStatus = CommandRow['status'];
@@ -28,8 +29,7 @@ export class CommandsRepository {
       .where(eq(commands.id, id));
   }
 
-  async get(id: string): Promise<CommandRow | undefined> {
-    const [row] = await this.db.select().from(commands).where(eq(commands.id, id));
-    return row;
+  get(id: string): Promise<CommandRow | undefined> {
+    return rowById(this.db, commands, id);
   }
 }

@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, lt, ne, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { datasets, images } from '../schema';
+import { oldestFirst, rowById } from './table-queries';
 
 export type DatasetRow = typeof datasets.$inferSelect;
 export type NewDataset = Pick<typeof datasets.$inferInsert, 'name' | 'root' | 'path' | 'layout' | 'classes' | 'splitSeed' | 'splitRatios'>;
@@ -57,13 +58,12 @@ export class DatasetsRepository {
     return row;
   }
 
-  async get(id: string): Promise<DatasetRow | undefined> {
-    const [row] = await this.db.select().from(datasets).where(eq(datasets.id, id));
-    return row;
+  get(id: string): Promise<DatasetRow | undefined> {
+    return rowById(this.db, datasets, id);
   }
 
-  async list(): Promise<DatasetRow[]> {
-    return this.db.select().from(datasets).orderBy(asc(datasets.createdAt));
+  list(): Promise<DatasetRow[]> {
+    return oldestFirst(this.db, datasets);
   }
 
   async finish(id: string, update: { status: 'ready' | 'failed'; error?: string; scannedAt?: Date; classes?: string[] }): Promise<void> {

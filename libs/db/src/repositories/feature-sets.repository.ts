@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { datasets, featureFailures, featureSets, featureShards, featureVectors, images } from '../schema';
+import { oldestFirst, rowById } from './table-queries';
 
 export type FeatureSetRow = typeof featureSets.$inferSelect;
 export type FeatureShardRow = typeof featureShards.$inferSelect;
@@ -85,17 +86,12 @@ export class FeatureSetsRepository {
       .limit(limit)) as PendingImage[];
   }
 
-  async get(id: string): Promise<FeatureSetRow | undefined> {
-    const [row] = await this.db.select().from(featureSets).where(eq(featureSets.id, id));
-    return row;
+  get(id: string): Promise<FeatureSetRow | undefined> {
+    return rowById(this.db, featureSets, id);
   }
 
-  async list(datasetId?: string): Promise<FeatureSetRow[]> {
-    return this.db
-      .select()
-      .from(featureSets)
-      .where(datasetId ? eq(featureSets.datasetId, datasetId) : undefined)
-      .orderBy(asc(featureSets.createdAt));
+  list(datasetId?: string): Promise<FeatureSetRow[]> {
+    return oldestFirst(this.db, featureSets, featureSets.datasetId, datasetId);
   }
 
   async datasetOf(set: Pick<FeatureSetRow, 'datasetId'>) {
@@ -111,9 +107,8 @@ export class FeatureSetsRepository {
       .orderBy(asc(featureShards.split), asc(featureShards.index));
   }
 
-  async shard(id: string): Promise<FeatureShardRow | undefined> {
-    const [row] = await this.db.select().from(featureShards).where(eq(featureShards.id, id));
-    return row;
+  shard(id: string): Promise<FeatureShardRow | undefined> {
+    return rowById(this.db, featureShards, id);
   }
 
   /** Stored vectors per class label of one split (for class weights), from the database alone. */
@@ -147,22 +142,13 @@ export class FeatureSetsRepository {
   }
 
   /** Of these images, the ones that already have a vector (inside a `withSetLock` transaction). */
-  async storedAmong(tx: Transaction, featureSetId: string, imageIds: number[]): Promise<Set<number>> {
-    if (imageIds.length === 0) return new Set();
-    const rows = await tx
-      .select({ imageId: featureVectors.imageId })
-      .from(featureVectors)
-      .where(and(eq(featureVectors.featureSetId, featureSetId), inArray(featureVectors.imageId, imageIds)));
-    return new Set(rows.map((r) => r.imageId));
+  storedAmong(tx: Transaction, featureSetId: string, imageIds: number[]): Promise<Set<number>> {
+    return this.imagesAmong(tx, featureVectors, featureSetId, imageIds);
   }
 
-  async failedAmong(tx: Transaction, featureSetId: string, imageIds: number[]): Promise<Set<number>> {
-    if (imageIds.length === 0) return new Set();
-    const rows = await tx
-      .select({ imageId: featureFailures.imageId })
-      .from(featureFailures)
-      .where(and(eq(featureFailures.featureSetId, featureSetId), inArray(featureFailures.imageId, imageIds)));
-    return new Set(rows.map((r) => r.imageId));
+  /** Of these images, the ones that already have a failure (inside a `withSetLock` transaction). */
+  failedAmong(tx: Transaction, featureSetId: string, imageIds: number[]): Promise<Set<number>> {
+    return this.imagesAmong(tx, featureFailures, featureSetId, imageIds);
   }
 
   /** The shard this writer appends to for (set, split), created when there is none open. */
@@ -234,6 +220,16 @@ export class FeatureSetsRepository {
       .where(eq(featureSets.id, set.id))
       .returning();
     return row;
+  }
+
+  /** Of these images, the ones with a row in `table` (vectors or failures) for the set. */
+  private async imagesAmong(tx: Transaction, table: typeof featureVectors | typeof featureFailures, featureSetId: string, imageIds: number[]): Promise<Set<number>> {
+    if (imageIds.length === 0) return new Set();
+    const rows = await tx
+      .select({ imageId: table.imageId })
+      .from(table)
+      .where(and(eq(table.featureSetId, featureSetId), inArray(table.imageId, imageIds)));
+    return new Set(rows.map((r) => r.imageId));
   }
 }
 

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { epochMetrics, evaluations, trainingRuns } from '../schema';
+import { oldestFirst, rowById } from './table-queries';
 
 export type RunRow = typeof trainingRuns.$inferSelect;
 export type EpochMetricRow = typeof epochMetrics.$inferSelect;
@@ -17,17 +18,12 @@ export class RunsRepository {
     return (await this.get(run.id))!;
   }
 
-  async get(id: string): Promise<RunRow | undefined> {
-    const [row] = await this.db.select().from(trainingRuns).where(eq(trainingRuns.id, id));
-    return row;
+  get(id: string): Promise<RunRow | undefined> {
+    return rowById(this.db, trainingRuns, id);
   }
 
-  async list(featureSetId?: string): Promise<RunRow[]> {
-    return this.db
-      .select()
-      .from(trainingRuns)
-      .where(featureSetId ? eq(trainingRuns.featureSetId, featureSetId) : undefined)
-      .orderBy(asc(trainingRuns.createdAt));
+  list(featureSetId?: string): Promise<RunRow[]> {
+    return oldestFirst(this.db, trainingRuns, trainingRuns.featureSetId, featureSetId);
   }
 
   /**

@@ -1,4 +1,5 @@
-import { bigint, bigserial, customType, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, customType, index, integer, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { createdAt, workTimestamps } from './columns';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 
@@ -16,9 +17,7 @@ export const commands = pgTable(
     status: text('status', { enum: ['queued', 'running', 'succeeded', 'failed', 'rejected'] }).notNull(),
     result: jsonb('result').$type<Record<string, unknown>>(),
     error: text('error'),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    startedAt: timestamp('started_at', { withTimezone: true }),
-    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    ...workTimestamps(),
   },
   (t) => [index('commands_created_at_idx').on(t.createdAt)],
 );
@@ -37,7 +36,7 @@ export const rejectedMessages = pgTable(
     reason: text('reason').notNull(),
     /** The first 4 KiB of the message. */
     payload: bytea('payload').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   // A redelivered rejection (the term was lost) is recorded once.
   (t) => [uniqueIndex('rejected_messages_stream_seq_consumer_key').on(t.stream, t.streamSequence, t.consumer)],

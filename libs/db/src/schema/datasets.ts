@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgTable, text, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
+import { createdAt, ownedBy, timestamptz, uuidPrimaryKey } from './columns';
 
 /**
  * A folder of labelled images, registered once and re-scanned on demand. It is identified by where
@@ -8,7 +9,7 @@ import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uni
 export const datasets = pgTable(
   'datasets',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuidPrimaryKey(),
     name: text('name').notNull(),
     /** Name of the configured data root the folder lives under (see FEATX_DATA_ROOTS). */
     root: text('root').notNull(),
@@ -24,10 +25,10 @@ export const datasets = pgTable(
     status: text('status', { enum: ['registering', 'ready', 'failed'] }).notNull().default('registering'),
     error: text('error'),
     imageCount: integer('image_count').notNull().default(0),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
     /** When the last complete scan finished. */
-    scannedAt: timestamp('scanned_at', { withTimezone: true }),
+    scannedAt: timestamptz('scanned_at'),
   },
   (t) => [uniqueIndex('datasets_root_path_key').on(t.root, t.path)],
 );
@@ -40,9 +41,7 @@ export const images = pgTable(
   'images',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    datasetId: uuid('dataset_id')
-      .notNull()
-      .references(() => datasets.id, { onDelete: 'cascade' }),
+    datasetId: ownedBy('dataset_id', () => datasets.id),
     split: text('split', { enum: ['training', 'validation', 'evaluation'] }),
     label: text('label').notNull(),
     /** Relative to the dataset's data root, '/' separators. */
@@ -54,11 +53,11 @@ export const images = pgTable(
     /** present: seen by the last scan; missing: gone since; failed: unreadable (see error). */
     status: text('status', { enum: ['present', 'missing', 'failed'] }).notNull().default('present'),
     error: text('error'),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
     /** Changes only when the image's content, label, split or status changes. */
-    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
     /** Start of the last scan that saw the file; older than the dataset's last scan means it is gone. */
-    seenAt: timestamp('seen_at', { withTimezone: true }).notNull().defaultNow(),
+    seenAt: timestamptz('seen_at').notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('images_dataset_path_key').on(t.datasetId, t.path),

@@ -1,5 +1,6 @@
-import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { ENGINES } from '@featx/contracts';
+import { createdAt, ownedBy, timestamptz, uuidPrimaryKey } from './columns';
 import { datasets, images } from './datasets';
 
 /**
@@ -9,10 +10,8 @@ import { datasets, images } from './datasets';
 export const featureSets = pgTable(
   'feature_sets',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    datasetId: uuid('dataset_id')
-      .notNull()
-      .references(() => datasets.id, { onDelete: 'cascade' }),
+    id: uuidPrimaryKey(),
+    datasetId: ownedBy('dataset_id', () => datasets.id),
     /** `resnet50`, or a model folder as `<data root>:<path>`. */
     model: text('model').notNull(),
     /** Layer whose output is the feature map ('' = the network's default feature layer). */
@@ -33,9 +32,9 @@ export const featureSets = pgTable(
     /** stored + failed when the set was last (re)started: the rate counts only this run's work. */
     doneAtStart: integer('done_at_start').notNull().default(0),
     error: text('error'),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
-    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    startedAt: timestamptz('started_at').notNull().defaultNow(),
+    finishedAt: timestamptz('finished_at'),
   },
   (t) => [uniqueIndex('feature_sets_config_key').on(t.datasetId, t.model, t.layer, t.pooling, t.dtype, t.engine)],
 );
@@ -48,10 +47,8 @@ export const featureSets = pgTable(
 export const featureShards = pgTable(
   'feature_shards',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    featureSetId: uuid('feature_set_id')
-      .notNull()
-      .references(() => featureSets.id, { onDelete: 'cascade' }),
+    id: uuidPrimaryKey(),
+    featureSetId: ownedBy('feature_set_id', () => featureSets.id),
     split: text('split', { enum: ['training', 'validation', 'evaluation'] }).notNull(),
     /** Sequence number within (feature set, split). */
     index: integer('index').notNull(),
@@ -64,25 +61,26 @@ export const featureShards = pgTable(
     status: text('status', { enum: ['open', 'sealed'] }).notNull().default('open'),
     /** The feature-store replica that appends to it while open. */
     writer: text('writer').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [uniqueIndex('feature_shards_set_split_index_key').on(t.featureSetId, t.split, t.index)],
 );
+
+/** The image of a feature set a row is about: at most one vector and one failure each. */
+const featureSetImage = () => ({
+  featureSetId: ownedBy('feature_set_id', () => featureSets.id),
+  imageId: bigint('image_id', { mode: 'number' })
+    .notNull()
+    .references(() => images.id, { onDelete: 'cascade' }),
+});
 
 /** Where each image's one vector lives: the primary key is what makes a redelivered batch harmless. */
 export const featureVectors = pgTable(
   'feature_vectors',
   {
-    featureSetId: uuid('feature_set_id')
-      .notNull()
-      .references(() => featureSets.id, { onDelete: 'cascade' }),
-    imageId: bigint('image_id', { mode: 'number' })
-      .notNull()
-      .references(() => images.id, { onDelete: 'cascade' }),
-    shardId: uuid('shard_id')
-      .notNull()
-      .references(() => featureShards.id, { onDelete: 'cascade' }),
+    ...featureSetImage(),
+    shardId: ownedBy('shard_id', () => featureShards.id),
     row: integer('row').notNull(),
   },
   (t) => [primaryKey({ columns: [t.featureSetId, t.imageId] }), index('feature_vectors_shard_idx').on(t.shardId)],
@@ -92,14 +90,9 @@ export const featureVectors = pgTable(
 export const featureFailures = pgTable(
   'feature_failures',
   {
-    featureSetId: uuid('feature_set_id')
-      .notNull()
-      .references(() => featureSets.id, { onDelete: 'cascade' }),
-    imageId: bigint('image_id', { mode: 'number' })
-      .notNull()
-      .references(() => images.id, { onDelete: 'cascade' }),
+    ...featureSetImage(),
     reason: text('reason').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.featureSetId, t.imageId] })],
 );

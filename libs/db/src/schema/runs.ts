@@ -1,4 +1,5 @@
-import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { createdAt, ownedBy, timestamptz, uuidPrimaryKey, workTimestamps } from './columns';
 import { featureSets } from './features';
 
 /**
@@ -9,10 +10,8 @@ import { featureSets } from './features';
 export const trainingRuns = pgTable(
   'training_runs',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    featureSetId: uuid('feature_set_id')
-      .notNull()
-      .references(() => featureSets.id, { onDelete: 'cascade' }),
+    id: uuidPrimaryKey(),
+    featureSetId: ownedBy('feature_set_id', () => featureSets.id),
     /** The full training configuration, defaults filled in (contracts' trainingConfigSchema). */
     config: jsonb('config').$type<Record<string, unknown>>().notNull(),
     status: text('status', { enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] }).notNull().default('queued'),
@@ -21,7 +20,7 @@ export const trainingRuns = pgTable(
     cancelRequested: boolean('cancel_requested').notNull().default(false),
     /** The trainer working on it, and when it last said so. */
     worker: text('worker'),
-    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }),
+    heartbeatAt: timestamptz('heartbeat_at'),
     /** Epochs completed (and checkpointed). */
     epochsDone: integer('epochs_done').notNull().default(0),
     bestEpoch: integer('best_epoch'),
@@ -31,9 +30,7 @@ export const trainingRuns = pgTable(
     /** Folder of the run's artifacts, relative to the trainer's artifacts root. */
     artifactsPath: text('artifacts_path'),
     classes: jsonb('classes').$type<string[]>().notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    startedAt: timestamp('started_at', { withTimezone: true }),
-    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    ...workTimestamps(),
   },
   (t) => [index('training_runs_status_idx').on(t.status)],
 );
@@ -42,9 +39,7 @@ export const trainingRuns = pgTable(
 export const epochMetrics = pgTable(
   'epoch_metrics',
   {
-    runId: uuid('run_id')
-      .notNull()
-      .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    runId: ownedBy('run_id', () => trainingRuns.id),
     epoch: integer('epoch').notNull(),
     trainLoss: doublePrecision('train_loss').notNull(),
     trainAccuracy: doublePrecision('train_accuracy').notNull(),
@@ -53,7 +48,7 @@ export const epochMetrics = pgTable(
     learningRate: doublePrecision('learning_rate').notNull(),
     durationMs: integer('duration_ms').notNull(),
     rowsPerSecond: doublePrecision('rows_per_second').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.epoch] })],
 );
@@ -66,9 +61,7 @@ export const epochMetrics = pgTable(
 export const evaluations = pgTable(
   'evaluations',
   {
-    runId: uuid('run_id')
-      .notNull()
-      .references(() => trainingRuns.id, { onDelete: 'cascade' }),
+    runId: ownedBy('run_id', () => trainingRuns.id),
     split: text('split', { enum: ['training', 'validation', 'evaluation'] }).notNull(),
     accuracy: doublePrecision('accuracy').notNull(),
     loss: doublePrecision('loss'),
@@ -78,7 +71,7 @@ export const evaluations = pgTable(
     confusion: jsonb('confusion').$type<number[][]>().notNull(),
     /** The report as text, exactly as sklearn.metrics.classification_report formats it. */
     report: text('report').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.split] })],
 );
