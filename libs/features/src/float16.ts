@@ -58,8 +58,9 @@ export function toFloat16(input: Float32Array, out: Uint16Array = new Uint16Arra
 /**
  * Converts half precision bit patterns to float32 values (exact: every half is a float32), by a
  * 65536-entry table. Halves are loaded two at a time through a `Uint32Array` view where the input
- * is 4-byte aligned: about 1.4x the speed of one load per half (bench/read-path.ts measures it),
- * and this decode is on the trainer's read path for every float16 feature value.
+ * is 4-byte aligned: 1.15-1.45x the speed of one load per half measured on a quiet core
+ * (`npm run bench:read` measures both), and this decode is on the trainer's read path for every
+ * float16 feature value.
  */
 export function fromFloat16(input: Uint16Array, out: Float32Array = new Float32Array(input.length)): Float32Array {
   checkSameLength(input.length, out.length);
