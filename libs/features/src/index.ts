@@ -21,7 +21,7 @@ export type { ShardLocation } from './shard-location';
 export { ShardReader } from './shard-reader';
 export { ShardReaderCache } from './shard-reader-cache';
 export type { ShardReaderCacheOptions } from './shard-reader-cache';
-export type { ShardBatch, ShardBatchRange, ShardReaderOptions } from './shard-reader';
+export type { ShardBatch, ShardBatchRange, ShardReaderOptions, StoredShardBatch } from './shard-reader';
 export { csvLine, shardToCsv } from './csv-export';
 export type { CsvExportOptions } from './csv-export';
 export { formatFloat32 } from './format-float32';

@@ -33,6 +33,16 @@ export interface ShardBatch {
   imageIds: BigInt64Array;
 }
 
+/** Consecutive rows of a shard as stored: float16 features stay half precision bit patterns. */
+export interface StoredShardBatch {
+  start: number;
+  dtype: ShardDtype;
+  /** rows × dim values, row after row: float16 bit patterns, or float32 values. */
+  features: Uint16Array | Float32Array;
+  labels: Int32Array;
+  imageIds: BigInt64Array;
+}
+
 export interface ShardBatchRange {
   /** First row (default 0). */
   start?: number;
@@ -105,6 +115,16 @@ export class ShardReader {
    * Reads `count` rows from row `start`, fewer where the shard ends first (none at the end).
    */
   async read(start: number, count: number): Promise<ShardBatch> {
+    const stored = await this.readStored(start, count);
+    const { features } = stored;
+    return { start, features: features instanceof Uint16Array ? fromFloat16(features) : features, labels: stored.labels, imageIds: stored.imageIds };
+  }
+
+  /**
+   * `read` without widening float16: for a reader that sends the rows on (half the bytes) or
+   * decodes them straight into a buffer of its own.
+   */
+  async readStored(start: number, count: number): Promise<StoredShardBatch> {
     if (this.closed) throw new ShardError(`shard reader for ${this.dir} is closed`);
     if (!Number.isSafeInteger(start) || start < 0 || start > this.rows) {
       throw new ShardError(`start ${start} is outside the shard's ${this.rows} rows`);
@@ -120,12 +140,7 @@ export class ShardReader {
       this.readRows(labels!, labelValues, start),
       this.readRows(imageIds!, idValues, start),
     ]);
-    return {
-      start,
-      features: raw instanceof Uint16Array ? fromFloat16(raw) : raw,
-      labels: labelValues,
-      imageIds: idValues,
-    };
+    return { start, dtype: this.dtype, features: raw, labels: labelValues, imageIds: idValues };
   }
 
   /** The rows of `range` in batches of up to `batchRows`, read one at a time. */

@@ -74,6 +74,21 @@ describe('ShardReader', () => {
     await reader.close();
   });
 
+  it('reads rows as stored: float16 bit patterns, float32 values', async () => {
+    await writeShard('float16');
+    const half = await ShardReader.open(dir);
+    const stored = await half.readStored(3, 4);
+    expect(stored.dtype).toBe('float16');
+    expect(stored.features).toEqual(toFloat16(rows.features).subarray(3 * DIM, 7 * DIM));
+    expect(stored.labels).toEqual(rows.labels.slice(3, 7));
+    await half.close();
+    dir = folders.next('shard');
+    await writeShard('float32');
+    const full = await ShardReader.open(dir);
+    expect(await full.readStored(3, 4)).toMatchObject({ dtype: 'float32', features: rows.features.slice(3 * DIM, 7 * DIM) });
+    await full.close();
+  });
+
   it('reads only the rows asked for, e.g. those committed while a writer appends', async () => {
     await writeShard();
     const reader = await ShardReader.open(dir, { rows: 10 });

@@ -29,6 +29,10 @@ export const DEFAULT_HTTP_PORTS: Record<ServiceName, number> = {
   trainer: 3004,
 };
 
+/** Where a trainer reads shard rows: the feature store over NATS, the shard files, or files where present. */
+export const TRAINER_READ_MODES = ['bus', 'direct', 'auto'] as const;
+export type TrainerReadMode = (typeof TRAINER_READ_MODES)[number];
+
 const booleanString = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -74,6 +78,8 @@ const envSchema = z.object({
   FEATX_EXTRACT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   FEATX_ARTIFACTS_DIR: z.string().optional(),
   FEATX_TRAINER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  FEATX_TRAINER_READ: z.enum(TRAINER_READ_MODES).default('bus'),
+  FEATX_TRAINER_READ_AHEAD_MB: z.coerce.number().positive().max(4096).default(16),
   FEATX_RUN_STALE_MS: z.coerce.number().int().min(1000).default(30000),
 });
 
@@ -126,6 +132,13 @@ export interface FeatxConfig {
     concurrency: number;
     /** A running run whose heartbeat is older than this is taken over and resumed from its checkpoint. */
     staleAfterMs: number;
+    /**
+     * bus (default, any host): rows from the feature store over NATS; direct: from the shard
+     * files under `features.dir` (the store's host or a shared disk); auto: files where present.
+     */
+    read: TrainerReadMode;
+    /** Stored bytes of shard reads in flight ahead of training, to hide each read's latency. */
+    readAheadBytes: number;
   };
 }
 
@@ -197,6 +210,8 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       artifactsDir: path.resolve(e.FEATX_ARTIFACTS_DIR ?? path.join(e.FEATX_STATE_DIR, 'artifacts')),
       concurrency: e.FEATX_TRAINER_CONCURRENCY,
       staleAfterMs: e.FEATX_RUN_STALE_MS,
+      read: e.FEATX_TRAINER_READ,
+      readAheadBytes: Math.round(e.FEATX_TRAINER_READ_AHEAD_MB * 1024 * 1024),
     },
     vision: {
       backend: e.FEATX_TF_BACKEND,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
-import { MessageOf, readShardReply, readShardRequest } from '@featx/contracts';
+import { MessageOf, readShardReply, readShardRequest, shardRowsPerReply } from '@featx/contracts';
 import { FeatureSetsRepository } from '@featx/db';
 import { ShardReader, ShardReaderCache, shardDir } from '@featx/features';
 import { CONFIG, FeatxConfig } from '@featx/runtime';
@@ -8,12 +8,10 @@ import { CONFIG, FeatxConfig } from '@featx/runtime';
 /** Readers kept open; training reads the same few shards epoch after epoch. */
 const MAX_OPEN_READERS = 16;
 
-/** Room for the reply's other fields. */
-const ENVELOPE_BYTES = 16 * 1024;
-
 /**
  * Reads committed shard rows for the shard-read handler (`ShardReadController`): only committed
  * rows are served, and a reply never exceeds max_payload (it may hold fewer rows than asked).
+ * v2 requests get the rows as stored (float16 stays float16), v1 requests float32.
  */
 @Injectable()
 export class ShardReadService implements OnApplicationShutdown {
@@ -32,13 +30,13 @@ export class ShardReadService implements OnApplicationShutdown {
   async read(request: MessageOf<typeof readShardRequest>): Promise<MessageOf<typeof readShardReply>> {
     // The reader holds the shard's committed rows as of its opening.
     const reader = await this.readers.reader(request.shardId, request.start + 1);
-    const rowBytes = reader.dim * 4 + 32;
-    const fit = Math.max(1, Math.floor((this.client.maxPayload - ENVELOPE_BYTES) / rowBytes));
+    const wireDtype = request.v === 1 ? 'float32' : reader.dtype;
+    const fit = shardRowsPerReply(this.client.maxPayload, reader.dim, wireDtype);
     const count = Math.min(request.count, fit, reader.rows - request.start);
     if (count <= 0) throw new Error(`rows from ${request.start} are outside shard ${request.shardId} (${reader.rows} committed rows)`);
-    const batch = await reader.read(request.start, count);
-    return {
-      v: 1,
+    // v1 readers expect float32; v2 readers get the stored bytes and decode them themselves.
+    const batch = request.v === 1 ? await reader.read(request.start, count) : await reader.readStored(request.start, count);
+    const rows = {
       start: request.start,
       rows: count,
       dim: reader.dim,
@@ -46,6 +44,7 @@ export class ShardReadService implements OnApplicationShutdown {
       labels: Array.from(batch.labels),
       imageIds: Array.from(batch.imageIds, Number),
     };
+    return request.v === 1 ? { v: 1, ...rows } : { v: 2, dtype: reader.dtype, ...rows };
   }
 
   /** A reader of the shard's committed rows, if this store writes it. */

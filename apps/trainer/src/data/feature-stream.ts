@@ -1,5 +1,7 @@
+import { FeatureDtype } from '@featx/contracts';
+import { fromFloat16 } from '@featx/features';
 import { seededRandom, shuffleInPlace } from './random';
-import { ShardRef, ShardRows, ShardRowsClient } from './shard-rows.client';
+import { ShardRef, ShardRows, ShardRowSource } from './shard-row-source';
 
 export interface StreamBatch {
   features: Float32Array;
@@ -9,6 +11,14 @@ export interface StreamBatch {
 
 export interface SplitStreamOptions {
   dim: number;
+  /** How the shards store values: read-ahead is counted in stored bytes. */
+  dtype: FeatureDtype;
+  /**
+   * Rows per chunk, the unit that is read and shuffled: rows one reply holds at the bus's
+   * max_payload (`ShardRowsClient.rowsPerRequest`), whichever source reads them, so an epoch's
+   * batches are the same read over the bus or from the files.
+   */
+  chunkRows: number;
   batchRows: number;
   /** Shuffled: shard chunks in a seeded order per epoch, then a shuffle buffer. Sequential: as stored. */
   order: 'shuffled' | 'sequential';
@@ -18,9 +28,14 @@ export interface SplitStreamOptions {
   shuffleBufferRows?: number;
   /** Memory the shuffle buffer may take: 64 MiB holds 167 flattened ResNet-50 rows, 13,000 pooled ones. */
   bufferBytes?: number;
-  /** Chunk reads in flight ahead of the consumer; default enough for about 8 MiB, so request latency is hidden. */
-  prefetch?: number;
+  /**
+   * Stored bytes of chunk reads in flight ahead of the consumer (at least one chunk): enough
+   * replies on their way to hide a request's latency. Default 16 MiB (FEATX_TRAINER_READ_AHEAD_MB).
+   */
+  readAheadBytes?: number;
 }
+
+export const DEFAULT_READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
 interface Chunk {
   shard: ShardRef;
@@ -30,25 +45,26 @@ interface Chunk {
 
 /**
  * One epoch of a split as batches, read from the feature store as it is consumed: at most
- * `prefetch` chunks and the shuffle buffer are in memory, whatever the split's size. Every row
- * comes exactly once per epoch.
+ * `readAheadBytes` of chunks and the shuffle buffer are in memory, whatever the split's size.
+ * Every row comes exactly once per epoch. float16 rows are decoded straight into the batch (or
+ * the shuffle buffer), never into a float32 copy of a whole chunk.
  */
-export async function* streamSplit(client: ShardRowsClient, shards: ShardRef[], options: SplitStreamOptions): AsyncGenerator<StreamBatch> {
-  const { dim, batchRows } = options;
+export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], options: SplitStreamOptions): AsyncGenerator<StreamBatch> {
+  const { dim, batchRows, chunkRows } = options;
+  if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
   const shuffled = options.order === 'shuffled';
   const random = seededRandom(options.seed ?? 0, options.epoch ?? 0);
-  const chunkRows = client.rowsPerRequest(dim);
   const chunks: Chunk[] = [];
   for (const shard of shards) for (let start = 0; start < shard.rows; start += chunkRows) chunks.push({ shard, start, count: Math.min(chunkRows, shard.rows - start) });
   if (shuffled) shuffleInPlace(chunks, random);
 
-  const prefetch = Math.max(1, options.prefetch ?? Math.ceil((8 * 1024 * 1024) / (chunkRows * dim * 4)));
+  const prefetch = readsInFlight(options.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES, chunkRows * dim * (options.dtype === 'float16' ? 2 : 4));
   const pending: Array<Promise<ShardRows>> = [];
   let next = 0;
   const fill = () => {
     while (pending.length < prefetch && next < chunks.length) {
       const chunk = chunks[next++];
-      const read = client.read(chunk.shard, chunk.start, chunk.count, dim);
+      const read = source.read(chunk.shard, chunk.start, chunk.count, dim);
       read.catch(() => undefined); // surfaced when awaited
       pending.push(read);
     }
@@ -60,14 +76,18 @@ export async function* streamSplit(client: ShardRowsClient, shards: ShardRef[], 
   let buffered = 0;
 
   let batch = newBatch(batchRows, dim);
-  const emitRow = (source: Float32Array, offset: number, label: number): StreamBatch | undefined => {
-    batch.features.set(source.subarray(offset * dim, (offset + 1) * dim), batch.rows * dim);
+  /** Counts a row written into the batch; the batch when that filled it. */
+  const added = (label: number): StreamBatch | undefined => {
     batch.labels[batch.rows] = label;
     batch.rows += 1;
     if (batch.rows < batchRows) return undefined;
     const full = batch;
     batch = newBatch(batchRows, dim);
     return full;
+  };
+  const emitBuffered = (k: number): StreamBatch | undefined => {
+    batch.features.set(buffer.subarray(k * dim, (k + 1) * dim), batch.rows * dim);
+    return added(bufferLabels[k]);
   };
 
   fill();
@@ -77,15 +97,16 @@ export async function* streamSplit(client: ShardRowsClient, shards: ShardRef[], 
     for (let i = 0; i < rows.rows; i++) {
       let out: StreamBatch | undefined;
       if (!shuffled) {
-        out = emitRow(rows.features, i, rows.labels[i]);
+        decodeRow(rows, i, dim, batch.features, batch.rows);
+        out = added(rows.labels[i]);
       } else if (buffered < capacity) {
-        buffer.set(rows.features.subarray(i * dim, (i + 1) * dim), buffered * dim);
+        decodeRow(rows, i, dim, buffer, buffered);
         bufferLabels[buffered++] = rows.labels[i];
       } else {
         // Swap a random buffered row out for the incoming one.
         const j = Math.floor(random() * capacity);
-        out = emitRow(buffer, j, bufferLabels[j]);
-        buffer.set(rows.features.subarray(i * dim, (i + 1) * dim), j * dim);
+        out = emitBuffered(j);
+        decodeRow(rows, i, dim, buffer, j);
         bufferLabels[j] = rows.labels[i];
       }
       if (out) yield out;
@@ -94,10 +115,23 @@ export async function* streamSplit(client: ShardRowsClient, shards: ShardRef[], 
   // Drain the buffer in random order.
   const rest = shuffleInPlace(Array.from({ length: buffered }, (_, k) => k), random);
   for (const k of rest) {
-    const out = emitRow(buffer, k, bufferLabels[k]);
+    const out = emitBuffered(k);
     if (out) yield out;
   }
   if (batch.rows > 0) yield { features: batch.features.subarray(0, batch.rows * dim), labels: batch.labels.subarray(0, batch.rows), rows: batch.rows };
+}
+
+/** Chunk reads to keep in flight for `readAheadBytes`: at least one. */
+export function readsInFlight(readAheadBytes: number, chunkBytes: number): number {
+  return Math.max(1, Math.ceil(readAheadBytes / chunkBytes));
+}
+
+/** Row `row` of stored rows as float32 into row `at` of `into` (float16 decoded on the way). */
+function decodeRow(rows: ShardRows, row: number, dim: number, into: Float32Array, at: number): void {
+  const values = rows.features.subarray(row * dim, (row + 1) * dim);
+  const target = into.subarray(at * dim, (at + 1) * dim);
+  if (values instanceof Uint16Array) fromFloat16(values, target);
+  else target.set(values);
 }
 
 function newBatch(rows: number, dim: number): StreamBatch {

@@ -1,7 +1,7 @@
 import { Split, TrainingConfig } from '@featx/contracts';
 import { FeatureSetRow, RunRow } from '@featx/db';
 import { Standardization } from '@featx/learning';
-import { ShardRef } from '../data/shard-rows.client';
+import { ShardRef } from '../data/shard-row-source';
 import { RunArtifacts } from './artifacts';
 
 /** What stops a run between two batches: a cancel request, a lost claim, or the trainer shutting down. */

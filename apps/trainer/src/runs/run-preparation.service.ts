@@ -7,7 +7,7 @@ import { readNpy, writeNpy } from '@featx/features';
 import { classWeightsFrom, RunningStats, Standardization } from '@featx/learning';
 import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { selectBackend } from '@featx/vision';
-import { ShardRef } from '../data/shard-rows.client';
+import { ShardRef } from '../data/shard-row-source';
 import { RunArtifacts } from './artifacts';
 import { RunContext, RunFlags } from './run-context';
 import { SplitStreams } from './split-streams.service';
@@ -34,7 +34,7 @@ export class RunPreparation {
     if (!set) throw new Error(`feature set ${run.featureSetId} no longer exists`);
     if (!set.dim) throw new Error(`feature set ${set.id} has no vectors`);
     const shards: Record<Split, ShardRef[]> = { training: [], validation: [], evaluation: [] };
-    for (const shard of await this.featureSets.shards(set.id)) if (shard.rows > 0) shards[shard.split].push({ id: shard.id, writer: shard.writer, rows: shard.rows });
+    for (const shard of await this.featureSets.shards(set.id)) if (shard.rows > 0) shards[shard.split].push({ id: shard.id, writer: shard.writer, path: shard.path, rows: shard.rows });
     if (shards.training.length === 0) throw new Error(`feature set ${set.id} has no training rows`);
     const artifacts = new RunArtifacts(this.appConfig.training.artifactsDir, run.id);
     await fs.mkdir(artifacts.dir, { recursive: true });

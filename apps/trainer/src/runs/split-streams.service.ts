@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Split } from '@featx/contracts';
 import { BusClient } from '@featx/bus';
 import { standardizeInPlace } from '@featx/learning';
+import { CONFIG, FeatxConfig } from '@featx/runtime';
 import { streamSplit, StreamBatch } from '../data/feature-stream';
+import { openShardRowSource } from '../data/shard-row-sources';
 import { ShardRowsClient } from '../data/shard-rows.client';
 import { RunContext } from './run-context';
 
@@ -14,23 +16,38 @@ export interface SplitPass {
   standardize?: boolean;
 }
 
-/** A run's split as batches, streamed from the feature store as they are consumed. */
+/**
+ * A run's split as batches, streamed as they are consumed from the feature store (or the shard
+ * files: FEATX_TRAINER_READ).
+ */
 @Injectable()
 export class SplitStreams {
-  constructor(private readonly client: BusClient) {}
+  constructor(
+    private readonly client: BusClient,
+    @Inject(CONFIG) private readonly config: FeatxConfig,
+  ) {}
 
   async *stream(context: RunContext, split: Split, pass: SplitPass): AsyncGenerator<StreamBatch> {
-    const client = new ShardRowsClient(this.client);
-    for await (const batch of streamSplit(client, context.shards[split], {
-      dim: context.dim,
-      batchRows: context.config.batchSize,
-      order: pass.order,
-      seed: context.config.seed,
-      epoch: pass.epoch,
-      shuffleBufferRows: context.config.shuffleBuffer,
-    })) {
-      if ((pass.standardize ?? true) && context.standardization) standardizeInPlace(batch.features, context.standardization);
-      yield batch;
+    const { read, readAheadBytes } = this.config.training;
+    const source = openShardRowSource(read, this.client, this.config.features.dir);
+    try {
+      for await (const batch of streamSplit(source, context.shards[split], {
+        dim: context.dim,
+        dtype: context.set.dtype,
+        // One chunk per bus reply, whichever source reads it, so that epochs do not depend on it.
+        chunkRows: new ShardRowsClient(this.client).rowsPerRequest(context.dim, context.set.dtype),
+        readAheadBytes,
+        batchRows: context.config.batchSize,
+        order: pass.order,
+        seed: context.config.seed,
+        epoch: pass.epoch,
+        shuffleBufferRows: context.config.shuffleBuffer,
+      })) {
+        if ((pass.standardize ?? true) && context.standardization) standardizeInPlace(batch.features, context.standardization);
+        yield batch;
+      }
+    } finally {
+      await source.close();
     }
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { commandV1, messageV1, RequestContract } from '../contract';
+import { commandV1, MessageContract, messageV1, RequestContract } from '../contract';
 import { SPLITS } from './datasets';
+import { FEATURE_DTYPES, FeatureDtype } from './features';
 
 export const HEADS = ['mlp', 'logistic'] as const;
 export type HeadKind = (typeof HEADS)[number];
@@ -72,28 +73,62 @@ export const runStatusEvent = messageV1('runs.status', (n) => n.subjects.runStat
   error: z.string().nullable(),
 });
 
-/** The reply to `readShardRequest`: float32 rows (float16 shards are widened) with their labels and image ids. */
-export const readShardReply = messageV1('features.read.reply', (n) => n.subjects.readShard, {
+const shardRowsReplyFields = {
   start: z.number().int(),
   rows: z.number().int(),
   dim: z.number().int(),
   features: z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'expected binary data' }),
   labels: z.array(z.number().int()),
   imageIds: z.array(z.number().int()),
-});
+};
+
+/**
+ * The reply to `readShardRequest`: the rows' feature bytes (little-endian, row after row) with
+ * their labels and image ids. v1 (asked by v1 requests): float32, float16 shards widened. v2: as
+ * stored, `dtype` says which: a float16 shard travels at half the bytes.
+ */
+export const readShardReply = {
+  name: 'features.read.reply',
+  subject: (n) => n.subjects.readShard,
+  versions: [1, 2],
+  schema: z.discriminatedUnion('v', [
+    z.object({ v: z.literal(1), ...shardRowsReplyFields }),
+    z.object({ v: z.literal(2), dtype: z.enum(FEATURE_DTYPES), ...shardRowsReplyFields }),
+  ]),
+} satisfies MessageContract;
 
 /**
  * Request (core NATS request/reply, served by the feature store that holds the shard, so it is
  * addressed to that store's id): rows `start..start+count` of one shard. The reader sets the pace:
- * it asks for the next rows when it wants them.
+ * it asks for the next rows when it wants them. The reply has the request's version and may hold
+ * fewer rows than asked: no more than `shardRowsPerReply` at the server's max_payload.
  */
 export const readShardRequest = {
-  ...messageV1('features.read', (n) => n.subjects.readShard, {
+  name: 'features.read',
+  subject: (n) => n.subjects.readShard,
+  versions: [1, 2],
+  schema: z.object({
+    v: z.union([z.literal(1), z.literal(2)]),
     shardId: z.string().uuid(),
     start: z.number().int().min(0),
     count: z.number().int().min(1),
   }),
   reply: readShardReply,
 } satisfies RequestContract;
+
+/** Reply bytes besides the rows: the envelope's fields, with room to spare. */
+const SHARD_REPLY_ENVELOPE_BYTES = 16 * 1024;
+/** A row's label and image id, as msgpack integers (at most 5 and 9 bytes), rounded up. */
+const SHARD_REPLY_ROW_EXTRA_BYTES = 32;
+
+/**
+ * Rows of `dim` values one `readShardReply` holds within `maxPayload` bytes (at least one), when
+ * they travel as `dtype` (v1 replies: float32). The feature store caps replies with it and
+ * readers size their requests with it, so that one request is one reply.
+ */
+export function shardRowsPerReply(maxPayload: number, dim: number, dtype: FeatureDtype): number {
+  const rowBytes = dim * (dtype === 'float16' ? 2 : 4) + SHARD_REPLY_ROW_EXTRA_BYTES;
+  return Math.max(1, Math.floor((maxPayload - SHARD_REPLY_ENVELOPE_BYTES) / rowBytes));
+}
 
 export const EVALUATION_SPLITS = SPLITS;

@@ -1,0 +1,75 @@
+import { shardRowsPerReply } from '@featx/contracts';
+import { fromFloat16, toFloat16 } from '@featx/features';
+import { readsInFlight, streamSplit } from './feature-stream';
+import { ShardRef, ShardRows, ShardRowSource } from './shard-row-source';
+
+const DIM = 9;
+
+/** Shards held in memory as float16, read after a tick; counts the reads in flight. */
+class MemorySource implements ShardRowSource {
+  inFlight = 0;
+  mostInFlight = 0;
+  reads = 0;
+
+  constructor(private readonly halves: Map<string, Uint16Array>) {}
+
+  async read(shard: ShardRef, start: number, count: number, dim: number): Promise<ShardRows> {
+    this.reads++;
+    this.mostInFlight = Math.max(this.mostInFlight, ++this.inFlight);
+    await new Promise((resolve) => setImmediate(resolve));
+    this.inFlight--;
+    const features = this.halves.get(shard.id)!.slice(start * dim, (start + count) * dim);
+    return { start, rows: count, dtype: 'float16', features, labels: Int32Array.from({ length: count }, (_, r) => start + r) };
+  }
+
+  async close(): Promise<void> {}
+}
+
+describe('streamSplit', () => {
+  const values = Float32Array.from({ length: 100 * DIM }, (_, i) => Math.cos(i) * 50);
+  const shard: ShardRef = { id: 's', writer: 'store', path: 'set/training/store-00000', rows: 100 };
+
+  it('decodes float16 rows straight into batches, in stored order', async () => {
+    const source = new MemorySource(new Map([['s', toFloat16(values)]]));
+    const batches = [];
+    for await (const batch of streamSplit(source, [shard], { dim: DIM, dtype: 'float16', chunkRows: 7, batchRows: 8, order: 'sequential' })) batches.push(batch);
+    expect(batches.map((b) => b.rows)).toEqual([...Array(12).fill(8), 4]);
+    const features = new Float32Array(batches.flatMap((b) => Array.from(b.features)));
+    expect(features).toEqual(fromFloat16(toFloat16(values)));
+    expect(batches.flatMap((b) => Array.from(b.labels))).toEqual(Array.from({ length: 100 }, (_, r) => r));
+  });
+
+  it('keeps as many chunk reads in flight as readAheadBytes of stored rows take', async () => {
+    const chunkBytes = 5 * DIM * 2;
+    for (const [readAheadBytes, expected] of [
+      [1, 1],
+      [chunkBytes, 1],
+      [chunkBytes + 1, 2],
+      [4 * chunkBytes, 4],
+    ]) {
+      const source = new MemorySource(new Map([['s', toFloat16(values)]]));
+      let rows = 0;
+      for await (const batch of streamSplit(source, [shard], { dim: DIM, dtype: 'float16', chunkRows: 5, batchRows: 32, order: 'shuffled', readAheadBytes })) rows += batch.rows;
+      expect({ rows, reads: source.reads, mostInFlight: source.mostInFlight }).toEqual({ rows: 100, reads: 20, mostInFlight: expected });
+      expect(readsInFlight(readAheadBytes, chunkBytes)).toBe(expected);
+    }
+  });
+
+  it('refuses a chunk plan without rows', async () => {
+    const source = new MemorySource(new Map());
+    await expect(streamSplit(source, [shard], { dim: DIM, dtype: 'float16', chunkRows: 0, batchRows: 8, order: 'sequential' }).next()).rejects.toThrow('chunkRows must be a positive integer, got 0');
+  });
+});
+
+describe('shardRowsPerReply', () => {
+  it('counts rows by their stored bytes, leaving room for the envelope, at least one', () => {
+    // 1 MiB, 62,720 float16 values (flattened MobileNetV2): 8 rows of 125,472 bytes; float32: 4.
+    expect(shardRowsPerReply(1024 * 1024, 62720, 'float16')).toBe(8);
+    expect(shardRowsPerReply(1024 * 1024, 62720, 'float32')).toBe(4);
+    expect(shardRowsPerReply(8 * 1024 * 1024, 100352, 'float16')).toBe(41);
+    expect(shardRowsPerReply(64 * 1024, 100352, 'float16')).toBe(1);
+    const rows = shardRowsPerReply(1024 * 1024, 1280, 'float16');
+    expect(16 * 1024 + rows * (1280 * 2 + 32)).toBeLessThanOrEqual(1024 * 1024);
+    expect(16 * 1024 + (rows + 1) * (1280 * 2 + 32)).toBeGreaterThan(1024 * 1024);
+  });
+});
