@@ -4,3 +4,4 @@ export * from './shared-folder';
 export * from './skip-unless';
 export * from './service-processes';
 export * from './suite-temp-dir';
+export * from './in-memory-backend';

@@ -1,10 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { DataRoots } from './data-roots';
 import { DatasetInputError, DatasetLayoutError, PathNotFoundError, PathOutsideRootsError } from './errors';
 import { detectLayout, parseFood5kFileName, ScanEntry, scanDataset, ScannedImage } from './layouts';
-import { collect, makeDataRootSandbox, removeDir, splitSkipped, writeImages, writeText } from './testing/fixtures';
+import { collect, dataRootSandbox, splitSkipped, writeImages, writeText } from './testing/fixtures';
 import { SkippedFile } from './walk';
 
 async function scanAll(entries: AsyncIterable<ScanEntry>): Promise<{ images: ScannedImage[]; skipped: SkippedFile[] }> {
@@ -16,20 +15,11 @@ async function scanAll(entries: AsyncIterable<ScanEntry>): Promise<{ images: Sca
 const triples = (images: ScannedImage[]) => images.map((i) => [i.split, i.label, i.relativePath]);
 
 describe('dataset layouts', () => {
-  let tmp: string;
-  let data: string;
-  let outside: string;
-  let roots: DataRoots;
-
-  beforeEach(async () => {
-    ({ tmp, data, outside, roots } = await makeDataRootSandbox(['cats/x.jpg', '0_1.jpg']));
-  });
-
-  afterEach(() => removeDir(tmp));
+  const sandbox = dataRootSandbox(['cats/x.jpg', '0_1.jpg']);
 
   describe('split-class', () => {
     it('reads <split>/<class>/<file>, normalizing split names, nested folders labelled by their class', async () => {
-      const folder = path.join(data, 'keras');
+      const folder = path.join(sandbox.data, 'keras');
       await writeImages(folder, [
         'train/cats/a.jpg',
         'train/dogs/b.png',
@@ -37,10 +27,10 @@ describe('dataset layouts', () => {
         'test/dogs/d.jpeg',
         'test/dogs/puppies/small/e.jpg',
       ]);
-      const scan = await scanDataset('keras', { layout: 'auto', roots });
+      const scan = await scanDataset('keras', { layout: 'auto', roots: sandbox.roots });
       expect(scan.layout).toBe('split-class');
       expect(scan.classes).toBeUndefined();
-      expect(scan.folder).toEqual({ root: roots.roots[0], absolutePath: folder, relativePath: 'keras' });
+      expect(scan.folder).toEqual({ root: sandbox.roots.roots[0], absolutePath: folder, relativePath: 'keras' });
       const { images, skipped } = await scanAll(scan.entries);
       expect(skipped).toEqual([]);
       expect(triples(images)).toEqual([
@@ -66,9 +56,9 @@ describe('dataset layouts', () => {
 
     it('accepts every split folder alias', async () => {
       const names = ['training', 'train', 'validation', 'val', 'valid', 'evaluation', 'test', 'eval'];
-      await writeImages(data, names.map((name) => `${name}/c/${name}.jpg`));
-      expect(await detectLayout(data, roots)).toBe('split-class');
-      const { images } = await scanAll((await scanDataset(data, { layout: 'split-class', roots })).entries);
+      await writeImages(sandbox.data, names.map((name) => `${name}/c/${name}.jpg`));
+      expect(await detectLayout(sandbox.data, sandbox.roots)).toBe('split-class');
+      const { images } = await scanAll((await scanDataset(sandbox.data, { layout: 'split-class', roots: sandbox.roots })).entries);
       expect(Object.fromEntries(images.map((i) => [i.relativePath.split('/')[0], i.split]))).toEqual({
         training: 'training',
         train: 'training',
@@ -82,7 +72,7 @@ describe('dataset layouts', () => {
     });
 
     it('skips hidden entries and non-images silently, misplaced images with a reason', async () => {
-      await writeImages(data, [
+      await writeImages(sandbox.data, [
         'training/cats/a.jpg',
         'training/cats/.b.jpg',
         'training/.cache/cats/c.jpg',
@@ -92,9 +82,9 @@ describe('dataset layouts', () => {
         'extras/cats/e.jpg',
         'extras/cats/f.jpg',
       ]);
-      await writeText(path.join(data, 'training', 'cats', 'notes.txt'), 'hello');
-      await writeText(path.join(data, 'README.md'), '# dataset');
-      const { images, skipped } = await scanAll((await scanDataset(data, { layout: 'auto', roots })).entries);
+      await writeText(path.join(sandbox.data, 'training', 'cats', 'notes.txt'), 'hello');
+      await writeText(path.join(sandbox.data, 'README.md'), '# dataset');
+      const { images, skipped } = await scanAll((await scanDataset(sandbox.data, { layout: 'auto', roots: sandbox.roots })).entries);
       expect(triples(images)).toEqual([['training', 'cats', 'training/cats/a.jpg']]);
       expect(skipped).toEqual([
         {
@@ -114,10 +104,10 @@ describe('dataset layouts', () => {
 
   describe('food5k', () => {
     it('reads <split>/<classIndex>_<n>.<ext> with names from classes.txt', async () => {
-      await writeImages(data, ['training/0_1.jpg', 'training/1_1.jpg', 'validation/1_7.JPG', 'evaluation/0_0.png']);
-      await writeText(path.join(data, 'classes.txt'), '\uFEFFnon_food\r\n  food  \n\n');
-      expect(await detectLayout(data, roots)).toBe('food5k');
-      const scan = await scanDataset('.', { layout: 'auto', roots });
+      await writeImages(sandbox.data, ['training/0_1.jpg', 'training/1_1.jpg', 'validation/1_7.JPG', 'evaluation/0_0.png']);
+      await writeText(path.join(sandbox.data, 'classes.txt'), '\uFEFFnon_food\r\n  food  \n\n');
+      expect(await detectLayout(sandbox.data, sandbox.roots)).toBe('food5k');
+      const scan = await scanDataset('.', { layout: 'auto', roots: sandbox.roots });
       expect(scan.layout).toBe('food5k');
       expect(scan.classes).toEqual(['non_food', 'food']);
       const { images, skipped } = await scanAll(scan.entries);
@@ -131,9 +121,9 @@ describe('dataset layouts', () => {
     });
 
     it('prefers the classes option over classes.txt', async () => {
-      await writeImages(data, ['train/0_1.jpg', 'train/1_2.jpg']);
-      await writeText(path.join(data, 'classes.txt'), 'a\nb\n');
-      const scan = await scanDataset(data, { layout: 'food5k', classes: ['pizza', 'salad'], roots });
+      await writeImages(sandbox.data, ['train/0_1.jpg', 'train/1_2.jpg']);
+      await writeText(path.join(sandbox.data, 'classes.txt'), 'a\nb\n');
+      const scan = await scanDataset(sandbox.data, { layout: 'food5k', classes: ['pizza', 'salad'], roots: sandbox.roots });
       expect(scan.classes).toEqual(['pizza', 'salad']);
       expect(triples((await scanAll(scan.entries)).images)).toEqual([
         ['training', 'pizza', 'train/0_1.jpg'],
@@ -142,7 +132,7 @@ describe('dataset layouts', () => {
     });
 
     it('skips badly named files, unknown class indexes and nested folders with clear reasons', async () => {
-      await writeImages(data, [
+      await writeImages(sandbox.data, [
         'training/0_1.jpg',
         'training/cat.jpg',
         'training/0-2.jpg',
@@ -150,10 +140,10 @@ describe('dataset layouts', () => {
         'training/nested/1_1.jpg',
         'misc/0_3.jpg',
       ]);
-      await writeText(path.join(data, 'classes.txt'), 'non_food\nfood\n');
+      await writeText(path.join(sandbox.data, 'classes.txt'), 'non_food\nfood\n');
       // Explicit: a split folder holding a subfolder would be detected as split-class.
-      await expect(detectLayout(data, roots)).resolves.toBe('split-class');
-      const { images, skipped } = await scanAll((await scanDataset(data, { layout: 'food5k', roots })).entries);
+      await expect(detectLayout(sandbox.data, sandbox.roots)).resolves.toBe('split-class');
+      const { images, skipped } = await scanAll((await scanDataset(sandbox.data, { layout: 'food5k', roots: sandbox.roots })).entries);
       expect(triples(images)).toEqual([['training', 'non_food', 'training/0_1.jpg']]);
       expect(skipped).toEqual([
         {
@@ -173,29 +163,29 @@ describe('dataset layouts', () => {
     });
 
     it('needs class names', async () => {
-      await writeImages(data, ['training/0_1.jpg']);
-      await expect(scanDataset(data, { layout: 'auto', roots })).rejects.toThrow(
+      await writeImages(sandbox.data, ['training/0_1.jpg']);
+      await expect(scanDataset(sandbox.data, { layout: 'auto', roots: sandbox.roots })).rejects.toThrow(
         new DatasetLayoutError(
-          `the food5k layout needs class names: pass "classes" or write classes.txt (one name per line) in "${data}"`,
+          `the food5k layout needs class names: pass "classes" or write classes.txt (one name per line) in "${sandbox.data}"`,
         ),
       );
-      await writeText(path.join(data, 'classes.txt'), 'a\nb\na\n');
-      await expect(scanDataset(data, { layout: 'auto', roots })).rejects.toThrow(/names class "a" twice/);
-      await expect(scanDataset(data, { layout: 'food5k', classes: [], roots })).rejects.toThrow(
+      await writeText(path.join(sandbox.data, 'classes.txt'), 'a\nb\na\n');
+      await expect(scanDataset(sandbox.data, { layout: 'auto', roots: sandbox.roots })).rejects.toThrow(/names class "a" twice/);
+      await expect(scanDataset(sandbox.data, { layout: 'food5k', classes: [], roots: sandbox.roots })).rejects.toThrow(
         'the classes option names no classes',
       );
     });
 
     it('refuses a classes.txt that is a symlink leading out', async () => {
-      await writeImages(data, ['training/0_1.jpg']);
-      await writeText(path.join(outside, 'classes.txt'), 'x\n');
-      await fs.symlink(path.join(outside, 'classes.txt'), path.join(data, 'classes.txt'));
-      await expect(scanDataset(data, { layout: 'food5k', roots })).rejects.toThrow(/classes.txt .* leading outside/);
+      await writeImages(sandbox.data, ['training/0_1.jpg']);
+      await writeText(path.join(sandbox.outside, 'classes.txt'), 'x\n');
+      await fs.symlink(path.join(sandbox.outside, 'classes.txt'), path.join(sandbox.data, 'classes.txt'));
+      await expect(scanDataset(sandbox.data, { layout: 'food5k', roots: sandbox.roots })).rejects.toThrow(/classes.txt .* leading outside/);
     });
 
     it('ends the stream with an error when no file yields an image', async () => {
-      await writeImages(data, ['training/cat.jpg', 'training/dog.jpg']);
-      const scan = await scanDataset(data, { layout: 'food5k', classes: ['a'], roots });
+      await writeImages(sandbox.data, ['training/cat.jpg', 'training/dog.jpg']);
+      const scan = await scanDataset(sandbox.data, { layout: 'food5k', classes: ['a'], roots: sandbox.roots });
       const error = await collect(scan.entries).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DatasetLayoutError);
       expect((error as Error).message).toMatch(
@@ -214,8 +204,8 @@ describe('dataset layouts', () => {
 
   describe('class', () => {
     it('reads <class>/<file> with no split', async () => {
-      await writeImages(data, ['cats/a.jpg', 'dogs/b.jpg', 'dogs/old/c.png', 'loose.jpg', '.trash/d.jpg']);
-      const scan = await scanDataset(data, { layout: 'auto', roots });
+      await writeImages(sandbox.data, ['cats/a.jpg', 'dogs/b.jpg', 'dogs/old/c.png', 'loose.jpg', '.trash/d.jpg']);
+      const scan = await scanDataset(sandbox.data, { layout: 'auto', roots: sandbox.roots });
       expect(scan.layout).toBe('class');
       const { images, skipped } = await scanAll(scan.entries);
       expect(triples(images)).toEqual([
@@ -229,107 +219,107 @@ describe('dataset layouts', () => {
     });
 
     it('treats split-named folders holding images directly as classes', async () => {
-      await writeImages(data, ['test/a.jpg', 'cats/b.jpg']);
-      expect(await detectLayout(data, roots)).toBe('class');
+      await writeImages(sandbox.data, ['test/a.jpg', 'cats/b.jpg']);
+      expect(await detectLayout(sandbox.data, sandbox.roots)).toBe('class');
     });
 
     it('scans entries afresh on each iteration', async () => {
-      await writeImages(data, ['cats/a.jpg']);
-      const scan = await scanDataset(data, { layout: 'class', roots });
+      await writeImages(sandbox.data, ['cats/a.jpg']);
+      const scan = await scanDataset(sandbox.data, { layout: 'class', roots: sandbox.roots });
       expect((await scanAll(scan.entries)).images).toHaveLength(1);
-      await writeImages(data, ['cats/a.jpg', 'cats/b.jpg']);
+      await writeImages(sandbox.data, ['cats/a.jpg', 'cats/b.jpg']);
       expect((await scanAll(scan.entries)).images).toHaveLength(2);
     });
   });
 
   describe('detection and checks', () => {
     it('says when nothing fits', async () => {
-      await expect(detectLayout(data, roots)).rejects.toThrow(new DatasetLayoutError(`no images found in "${data}"`));
-      await writeImages(data, ['a.jpg', 'b.jpg']);
-      await expect(detectLayout(data)).rejects.toThrow(/fits no dataset layout: its images lie directly in it/);
-      await fs.mkdir(path.join(data, 'empty-class'));
-      await expect(detectLayout(data, roots)).rejects.toThrow(
+      await expect(detectLayout(sandbox.data, sandbox.roots)).rejects.toThrow(new DatasetLayoutError(`no images found in "${sandbox.data}"`));
+      await writeImages(sandbox.data, ['a.jpg', 'b.jpg']);
+      await expect(detectLayout(sandbox.data)).rejects.toThrow(/fits no dataset layout: its images lie directly in it/);
+      await fs.mkdir(path.join(sandbox.data, 'empty-class'));
+      await expect(detectLayout(sandbox.data, sandbox.roots)).rejects.toThrow(
         new DatasetLayoutError(
-          `no images found in "${data}" (looked for the class layout; 2 images lie directly in the folder, outside any folder)`,
+          `no images found in "${sandbox.data}" (looked for the class layout; 2 images lie directly in the folder, outside any folder)`,
         ),
       );
     });
 
     it('checks an explicit layout against the folder', async () => {
-      await writeImages(data, ['cats/a.jpg']);
-      await expect(scanDataset(data, { layout: 'split-class', roots })).rejects.toThrow(
-        `"${data}" has no split folders for the split-class layout (expected training|train, validation|val|valid, evaluation|test|eval)`,
+      await writeImages(sandbox.data, ['cats/a.jpg']);
+      await expect(scanDataset(sandbox.data, { layout: 'split-class', roots: sandbox.roots })).rejects.toThrow(
+        `"${sandbox.data}" has no split folders for the split-class layout (expected training|train, validation|val|valid, evaluation|test|eval)`,
       );
-      await expect(scanDataset(data, { layout: 'food5k', classes: ['a'], roots })).rejects.toThrow(DatasetLayoutError);
-      await expect(scanDataset(data, { layout: 'class', classes: ['a'], roots })).rejects.toThrow(
-        `class names apply to the food5k layout only; "${data}" has the class layout`,
+      await expect(scanDataset(sandbox.data, { layout: 'food5k', classes: ['a'], roots: sandbox.roots })).rejects.toThrow(DatasetLayoutError);
+      await expect(scanDataset(sandbox.data, { layout: 'class', classes: ['a'], roots: sandbox.roots })).rejects.toThrow(
+        `class names apply to the food5k layout only; "${sandbox.data}" has the class layout`,
       );
     });
 
     it('detects without roots, following symlinks only inside the folder', async () => {
-      await writeImages(data, ['cats/a.jpg']);
-      expect(await detectLayout(data)).toBe('class');
-      const linked = path.join(data, 'linked');
+      await writeImages(sandbox.data, ['cats/a.jpg']);
+      expect(await detectLayout(sandbox.data)).toBe('class');
+      const linked = path.join(sandbox.data, 'linked');
       await fs.mkdir(linked);
-      await fs.symlink(path.join(outside, 'cats'), path.join(linked, 'cats'));
+      await fs.symlink(path.join(sandbox.outside, 'cats'), path.join(linked, 'cats'));
       await expect(detectLayout(linked)).rejects.toThrow(/no images found/);
     });
   });
 
   describe('paths', () => {
     it('refuses dataset folders outside the roots', async () => {
-      await fs.symlink(outside, path.join(data, 'escape'));
-      for (const input of ['../outside', path.join(data, '..', 'outside'), outside, 'escape', '/']) {
-        const error = await scanDataset(input, { layout: 'auto', roots }).catch((e: unknown) => e);
+      await fs.symlink(sandbox.outside, path.join(sandbox.data, 'escape'));
+      for (const input of ['../outside', path.join(sandbox.data, '..', 'outside'), sandbox.outside, 'escape', '/']) {
+        const error = await scanDataset(input, { layout: 'auto', roots: sandbox.roots }).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(PathOutsideRootsError);
       }
-      await expect(scanDataset('missing', { layout: 'auto', roots })).rejects.toBeInstanceOf(PathNotFoundError);
+      await expect(scanDataset('missing', { layout: 'auto', roots: sandbox.roots })).rejects.toBeInstanceOf(PathNotFoundError);
     });
 
     it('does not look into a split folder that is a symlink leading out', async () => {
-      await writeImages(data, ['set/dogs/b.jpg']);
-      await fs.symlink(outside, path.join(data, 'set', 'training'));
-      const scan = await scanDataset('set', { layout: 'auto', roots });
+      await writeImages(sandbox.data, ['set/dogs/b.jpg']);
+      await fs.symlink(sandbox.outside, path.join(sandbox.data, 'set', 'training'));
+      const scan = await scanDataset('set', { layout: 'auto', roots: sandbox.roots });
       expect(scan.layout).toBe('class');
       const { images, skipped } = await scanAll(scan.entries);
       expect(triples(images)).toEqual([[null, 'dogs', 'dogs/b.jpg']]);
       expect(skipped).toEqual([
-        { skipped: true, relativePath: 'training', reason: `symlink leads outside the data roots (to ${outside})` },
+        { skipped: true, relativePath: 'training', reason: `symlink leads outside the data roots (to ${sandbox.outside})` },
       ]);
     });
 
     it('refuses a file as the dataset folder', async () => {
-      await writeImages(data, ['cats/a.jpg']);
-      await expect(scanDataset('cats/a.jpg', { layout: 'auto', roots })).rejects.toThrow(
+      await writeImages(sandbox.data, ['cats/a.jpg']);
+      await expect(scanDataset('cats/a.jpg', { layout: 'auto', roots: sandbox.roots })).rejects.toThrow(
         new DatasetInputError('path "cats/a.jpg" is not a folder'),
       );
     });
 
     it('reports symlinks in the tree leading out and symlink cycles, and follows the ones inside', async () => {
-      await writeImages(data, ['set/training/cats/a.jpg', 'shared/dogs/b.jpg']);
-      await fs.symlink(path.join(outside, 'cats'), path.join(data, 'set', 'training', 'more-cats'));
-      await fs.symlink(path.join(outside, '0_1.jpg'), path.join(data, 'set', 'training', 'cats', 'c.jpg'));
-      await fs.symlink(path.join(data, 'set'), path.join(data, 'set', 'training', 'cats', 'loop'));
-      await fs.symlink(path.join(data, 'shared', 'dogs'), path.join(data, 'set', 'training', 'dogs'));
-      const scan = await scanDataset('set', { layout: 'auto', roots });
+      await writeImages(sandbox.data, ['set/training/cats/a.jpg', 'shared/dogs/b.jpg']);
+      await fs.symlink(path.join(sandbox.outside, 'cats'), path.join(sandbox.data, 'set', 'training', 'more-cats'));
+      await fs.symlink(path.join(sandbox.outside, '0_1.jpg'), path.join(sandbox.data, 'set', 'training', 'cats', 'c.jpg'));
+      await fs.symlink(path.join(sandbox.data, 'set'), path.join(sandbox.data, 'set', 'training', 'cats', 'loop'));
+      await fs.symlink(path.join(sandbox.data, 'shared', 'dogs'), path.join(sandbox.data, 'set', 'training', 'dogs'));
+      const scan = await scanDataset('set', { layout: 'auto', roots: sandbox.roots });
       expect(scan.layout).toBe('split-class');
       const { images, skipped } = await scanAll(scan.entries);
       expect(triples(images)).toEqual([
         ['training', 'cats', 'training/cats/a.jpg'],
         ['training', 'dogs', 'training/dogs/b.jpg'],
       ]);
-      expect(images[1].absolutePath).toBe(path.join(data, 'shared', 'dogs', 'b.jpg'));
+      expect(images[1].absolutePath).toBe(path.join(sandbox.data, 'shared', 'dogs', 'b.jpg'));
       expect(skipped).toEqual([
         {
           skipped: true,
           relativePath: 'training/cats/c.jpg',
-          reason: `symlink leads outside the data roots (to ${path.join(outside, '0_1.jpg')})`,
+          reason: `symlink leads outside the data roots (to ${path.join(sandbox.outside, '0_1.jpg')})`,
         },
         { skipped: true, relativePath: 'training/cats/loop', reason: 'symlink cycle: leads back to the enclosing folder "."' },
         {
           skipped: true,
           relativePath: 'training/more-cats',
-          reason: `symlink leads outside the data roots (to ${path.join(outside, 'cats')})`,
+          reason: `symlink leads outside the data roots (to ${path.join(sandbox.outside, 'cats')})`,
         },
       ]);
     });

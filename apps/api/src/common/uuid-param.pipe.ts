@@ -1,4 +1,4 @@
-import { BadRequestException, Param, PipeTransform } from '@nestjs/common';
+import { BadRequestException, Param, PipeTransform, Query } from '@nestjs/common';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -27,4 +27,9 @@ export class OptionalUuidQueryPipe implements PipeTransform<string | undefined, 
 /** A route parameter that must be a UUID (see UuidParamPipe). */
 export function UuidParam(name = 'id'): ParameterDecorator {
   return Param(name, new UuidParamPipe(name));
+}
+
+/** An optional query parameter that must be a UUID when given (see OptionalUuidQueryPipe). */
+export function UuidQuery(name: string): ParameterDecorator {
+  return Query(name, new OptionalUuidQueryPipe(name));
 }

@@ -1,8 +1,8 @@
-import { Body, Get } from '@nestjs/common';
-import { ApiOperation, ApiResponse } from '@nestjs/swagger';
+import { Body } from '@nestjs/common';
 import { RegisterDatasetOptions, registerDatasetOptionsSchema } from '@featx/contracts';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
+import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
 import { ZodBodyPipe } from '../common/zod-body.pipe';
 import { UuidParam } from '../common/uuid-param.pipe';
 import { DatasetsService } from './datasets.service';
@@ -21,15 +21,12 @@ export class DatasetsController {
     return this.service.register(body);
   }
 
-  @Get()
-  @ApiOperation({ summary: 'List datasets' })
+  @ListEndpoint({ summary: 'List datasets' })
   list() {
     return this.service.list();
   }
 
-  @Get(':id')
-  @ApiOperation({ summary: 'A dataset with its image counts per split and class' })
-  @ApiResponse({ status: 404, description: 'No such dataset' })
+  @ReadEndpoint(':id', { summary: 'A dataset with its image counts per split and class', notFound: 'No such dataset' })
   get(@UuidParam() id: string) {
     return this.service.get(id);
   }

@@ -2,28 +2,21 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { registerDatasetCommand, registerDatasetOptionsSchema } from '@featx/contracts';
-import { RecordingBusClient } from '@featx/bus/testing';
-import { suiteTempDir } from '@featx/testing';
-import { DataRoots } from '@featx/datasets';
-import { InMemoryCommandsRepository, InMemoryDatasetsRepository, standIn } from '@featx/db/testing';
+import { inMemoryBackend, suiteDataRoot } from '@featx/testing';
+import { standIn } from '@featx/db/testing';
 import { DatasetsService } from './datasets.service';
 
 describe('DatasetsService', () => {
-  const dataDir = suiteTempDir('featx-datasets-service-');
-  let datasets: InMemoryDatasetsRepository;
-  let commands: InMemoryCommandsRepository;
-  let bus: RecordingBusClient;
+  const dataRoot = suiteDataRoot('featx-datasets-service-');
+  const backend = inMemoryBackend();
   let service: DatasetsService;
 
   beforeAll(async () => {
-    await fs.mkdir(path.join(dataDir.path(), 'photos'));
+    await fs.mkdir(path.join(dataRoot.path(), 'photos'));
   });
 
-  beforeEach(async () => {
-    datasets = new InMemoryDatasetsRepository();
-    commands = new InMemoryCommandsRepository();
-    bus = new RecordingBusClient();
-    service = new DatasetsService(standIn(datasets), standIn(commands), bus, await DataRoots.open([{ name: 'data', path: dataDir.path() }]));
+  beforeEach(() => {
+    service = new DatasetsService(standIn(backend.datasets), standIn(backend.commands), backend.bus, dataRoot.roots());
   });
 
   it('records datasets.register as queued, then dispatches it with the command id as msg id', async () => {
@@ -31,8 +24,8 @@ describe('DatasetsService', () => {
     const queued = await service.register(options);
 
     expect(queued).toEqual({ commandId: expect.any(String), type: registerDatasetCommand.name, status: 'queued' });
-    expect(commands.rows.get(queued.commandId)).toMatchObject({ type: registerDatasetCommand.name, status: 'queued', payload: options });
-    expect(bus.dispatched).toEqual([
+    expect(backend.commands.rows.get(queued.commandId)).toMatchObject({ type: registerDatasetCommand.name, status: 'queued', payload: options });
+    expect(backend.bus.dispatched).toEqual([
       { contract: registerDatasetCommand.name, subject: expect.any(String), message: { v: 1, id: queued.commandId, ...options }, msgId: queued.commandId },
     ]);
   });
@@ -46,25 +39,25 @@ describe('DatasetsService', () => {
     await expect(attempt).rejects.toThrow(BadRequestException);
     const body = await attempt.catch((error: BadRequestException) => error.getResponse());
     expect(body).toMatchObject({ statusCode: 400, message: expect.stringMatching(/^path: /), errors: [{ field: 'path', message: expect.any(String) }] });
-    expect(commands.rows.size).toBe(0);
-    expect(bus.dispatched).toEqual([]);
+    expect(backend.commands.rows.size).toBe(0);
+    expect(backend.bus.dispatched).toEqual([]);
   });
 
   it('leaves the command recorded as queued when the dispatch fails, and says why', async () => {
-    bus.failDispatches(new Error('JetStream unavailable'));
+    backend.bus.failDispatches(new Error('JetStream unavailable'));
     await expect(service.register(registerDatasetOptionsSchema.parse({ path: 'photos' }))).rejects.toThrow('JetStream unavailable');
-    expect([...commands.rows.values()].map((c) => c.status)).toEqual(['queued']);
+    expect([...backend.commands.rows.values()].map((c) => c.status)).toEqual(['queued']);
   });
 
   it('counts present images by split and class; an unknown id is a 404', async () => {
-    const dataset = datasets.addReady({ classes: ['cat', 'dog'] }, [
+    const dataset = backend.datasets.addReady({ classes: ['cat', 'dog'] }, [
       { path: 'photos/training/cat/1.jpg', label: 'cat', split: 'training' },
       { path: 'photos/training/cat/2.jpg', label: 'cat', split: 'training' },
       { path: 'photos/training/dog/1.jpg', label: 'dog', split: 'training' },
       { path: 'photos/validation/dog/2.jpg', label: 'dog', split: 'validation' },
       { path: 'photos/loose/cat.jpg', label: 'cat', split: null },
     ]);
-    datasets.images[1]!.status = 'missing';
+    backend.datasets.images[1]!.status = 'missing';
 
     const details = await service.get(dataset.id);
     expect(details.counts).toEqual({

@@ -4,9 +4,10 @@ import { ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagge
 import { ExtractFeaturesOptions, extractFeaturesOptionsSchema } from '@featx/contracts';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
+import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
 import { queryLimit } from '../common/query-limit';
 import { ZodBodyPipe } from '../common/zod-body.pipe';
-import { OptionalUuidQueryPipe, UuidParam } from '../common/uuid-param.pipe';
+import { UuidParam, UuidQuery } from '../common/uuid-param.pipe';
 import { FeatureSetsService } from './feature-sets.service';
 import { EXPORT_HEADERS, ExportQuery, exportQuerySchema } from './feature-export.service';
 
@@ -24,31 +25,23 @@ export class FeatureSetsController {
     return this.service.extract(body);
   }
 
-  @Get()
-  @ApiOperation({ summary: 'List feature sets with their progress' })
-  @ApiQuery({ name: 'datasetId', required: false, description: 'only the sets of this dataset' })
-  list(@Query('datasetId', new OptionalUuidQueryPipe('datasetId')) datasetId?: string) {
+  @ListEndpoint({ summary: 'List feature sets with their progress', filter: { name: 'datasetId', description: 'only the sets of this dataset' } })
+  list(@UuidQuery('datasetId') datasetId?: string) {
     return this.service.list(datasetId);
   }
 
-  @Get(':id')
-  @ApiOperation({ summary: 'A feature set with its progress: done, total, percent, images per second (this run), ETA' })
-  @ApiResponse({ status: 404, description: 'No such feature set' })
+  @ReadEndpoint(':id', { summary: 'A feature set with its progress: done, total, percent, images per second (this run), ETA', notFound: 'No such feature set' })
   get(@UuidParam() id: string) {
     return this.service.get(id);
   }
 
-  @Get(':id/shards')
-  @ApiOperation({ summary: 'The NumPy shards of a feature set, per split' })
-  @ApiResponse({ status: 404, description: 'No such feature set' })
+  @ReadEndpoint(':id/shards', { summary: 'The NumPy shards of a feature set, per split', notFound: 'No such feature set' })
   shards(@UuidParam() id: string) {
     return this.service.shards(id);
   }
 
-  @Get(':id/failures')
-  @ApiOperation({ summary: 'Images that could not be turned into a vector, with the reason, newest first' })
+  @ReadEndpoint(':id/failures', { summary: 'Images that could not be turned into a vector, with the reason, newest first', notFound: 'No such feature set' })
   @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 1000' })
-  @ApiResponse({ status: 404, description: 'No such feature set' })
   failures(@UuidParam() id: string, @Query('limit') limit?: string) {
     return this.service.failures(id, queryLimit(limit, 1000));
   }

@@ -2,48 +2,39 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { BadRequestException } from '@nestjs/common';
 import { extractFeaturesCommand, extractFeaturesOptionsSchema } from '@featx/contracts';
-import { RecordingBusClient } from '@featx/bus/testing';
-import { suiteTempDir } from '@featx/testing';
-import { DataRoots } from '@featx/datasets';
-import { InMemoryCommandsRepository, InMemoryDatasetsRepository, InMemoryFeatureSetsRepository, standIn } from '@featx/db/testing';
+import { inMemoryBackend, suiteDataRoot } from '@featx/testing';
+import { standIn } from '@featx/db/testing';
 import { JsonLogger, loadConfig } from '@featx/runtime';
 import { FeatureSetsService } from './feature-sets.service';
 
 describe('FeatureSetsService', () => {
-  const dataDir = suiteTempDir('featx-feature-sets-service-');
-  let datasets: InMemoryDatasetsRepository;
-  let commands: InMemoryCommandsRepository;
-  let bus: RecordingBusClient;
+  const dataRoot = suiteDataRoot('featx-feature-sets-service-');
+  const backend = inMemoryBackend();
   let service: FeatureSetsService;
 
   beforeAll(async () => {
-    await fs.mkdir(path.join(dataDir.path(), 'models', 'mobilenet'), { recursive: true });
-    await fs.writeFile(path.join(dataDir.path(), 'models', 'notes.txt'), 'not a model');
+    await fs.mkdir(path.join(dataRoot.path(), 'models', 'mobilenet'), { recursive: true });
+    await fs.writeFile(path.join(dataRoot.path(), 'models', 'notes.txt'), 'not a model');
   });
 
-  beforeEach(async () => {
-    datasets = new InMemoryDatasetsRepository();
-    commands = new InMemoryCommandsRepository();
-    bus = new RecordingBusClient();
-    const featureSets = new InMemoryFeatureSetsRepository(datasets);
-    const roots = await DataRoots.open([{ name: 'data', path: dataDir.path() }]);
-    service = new FeatureSetsService(standIn(featureSets), standIn(datasets), standIn(commands), bus, roots, loadConfig('api', {}), new JsonLogger('api', 'error'));
+  beforeEach(() => {
+    service = new FeatureSetsService(standIn(backend.featureSets), standIn(backend.datasets), standIn(backend.commands), backend.bus, dataRoot.roots(), loadConfig('api', {}), new JsonLogger('api', 'error'));
   });
 
   it('dispatches features.extract with the model folder as its real absolute path and the command id as msg id', async () => {
-    const dataset = datasets.addReady({ classes: ['cat'] });
+    const dataset = backend.datasets.addReady({ classes: ['cat'] });
     const options = extractFeaturesOptionsSchema.parse({ datasetId: dataset.id, model: 'models/mobilenet', batchSize: 16 });
     const queued = await service.extract(options);
 
-    const command = { ...options, model: path.join(dataDir.path(), 'models', 'mobilenet') };
-    expect(commands.rows.get(queued.commandId)).toMatchObject({ type: extractFeaturesCommand.name, status: 'queued', payload: command });
-    expect(bus.dispatched).toEqual([{ contract: extractFeaturesCommand.name, subject: expect.any(String), message: { v: 1, id: queued.commandId, ...command }, msgId: queued.commandId }]);
+    const command = { ...options, model: path.join(dataRoot.path(), 'models', 'mobilenet') };
+    expect(backend.commands.rows.get(queued.commandId)).toMatchObject({ type: extractFeaturesCommand.name, status: 'queued', payload: command });
+    expect(backend.bus.dispatched).toEqual([{ contract: extractFeaturesCommand.name, subject: expect.any(String), message: { v: 1, id: queued.commandId, ...command }, msgId: queued.commandId }]);
   });
 
   it('takes the built-in resnet50 without looking for a folder', async () => {
-    const dataset = datasets.addReady({ classes: ['cat'] });
+    const dataset = backend.datasets.addReady({ classes: ['cat'] });
     await service.extract(extractFeaturesOptionsSchema.parse({ datasetId: dataset.id, model: 'resnet50' }));
-    expect(bus.messagesOf(extractFeaturesCommand).map((m) => m.model)).toEqual(['resnet50']);
+    expect(backend.bus.messagesOf(extractFeaturesCommand).map((m) => m.model)).toEqual(['resnet50']);
   });
 
   it('names every bad field in one 400 and records and dispatches nothing', async () => {
@@ -52,13 +43,13 @@ describe('FeatureSetsService', () => {
     const body = (await attempt.catch((error: BadRequestException) => error.getResponse())) as { errors: Array<{ field: string }>; message: string };
     expect(body.errors.map((e) => e.field)).toEqual(['datasetId', 'model']);
     expect(body.message).toMatch(/^datasetId: dataset 1b7e0a4c-.* does not exist; model: .*expected resnet50 or a TF\.js model folder$/);
-    expect(commands.rows.size).toBe(0);
-    expect(bus.dispatched).toEqual([]);
+    expect(backend.commands.rows.size).toBe(0);
+    expect(backend.bus.dispatched).toEqual([]);
   });
 
   it('refuses a model path that is a file, not a folder', async () => {
-    const dataset = datasets.addReady({ classes: ['cat'] });
+    const dataset = backend.datasets.addReady({ classes: ['cat'] });
     await expect(service.extract(extractFeaturesOptionsSchema.parse({ datasetId: dataset.id, model: 'models/notes.txt' }))).rejects.toThrow(BadRequestException);
-    expect(bus.dispatched).toEqual([]);
+    expect(backend.bus.dispatched).toEqual([]);
   });
 });

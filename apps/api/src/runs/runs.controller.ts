@@ -1,10 +1,11 @@
-import { Body, Get, HttpCode, NotFoundException, Param, PipeTransform, Post, Query, StreamableFile } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { Body, Get, HttpCode, NotFoundException, Param, PipeTransform, Post, StreamableFile } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiProduces, ApiResponse } from '@nestjs/swagger';
 import { TrainingConfig, trainingConfigSchema } from '@featx/contracts';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
+import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
 import { ZodBodyPipe } from '../common/zod-body.pipe';
-import { OptionalUuidQueryPipe, UuidParam } from '../common/uuid-param.pipe';
+import { UuidParam, UuidQuery } from '../common/uuid-param.pipe';
 import { PLOT_FILES, PlotFile } from './run-plots';
 import { RunsService } from './runs.service';
 
@@ -30,16 +31,18 @@ export class RunsController {
     return this.service.create(body);
   }
 
-  @Get()
-  @ApiOperation({ summary: 'List training runs, oldest first (runs the trainer has not taken yet are not listed)' })
-  @ApiQuery({ name: 'featureSetId', required: false, description: 'only the runs on this feature set' })
-  list(@Query('featureSetId', new OptionalUuidQueryPipe('featureSetId')) featureSetId?: string) {
+  @ListEndpoint({
+    summary: 'List training runs, oldest first (runs the trainer has not taken yet are not listed)',
+    filter: { name: 'featureSetId', description: 'only the runs on this feature set' },
+  })
+  list(@UuidQuery('featureSetId') featureSetId?: string) {
     return this.service.list(featureSetId);
   }
 
-  @Get(':id')
-  @ApiOperation({ summary: 'A run: configuration, status, progress (epochsDone of epochs, best epoch) and the metrics of every finished epoch' })
-  @ApiResponse({ status: 404, description: 'No such run' })
+  @ReadEndpoint(':id', {
+    summary: 'A run: configuration, status, progress (epochsDone of epochs, best epoch) and the metrics of every finished epoch',
+    notFound: 'No such run',
+  })
   get(@UuidParam() id: string) {
     return this.service.get(id);
   }
@@ -54,9 +57,10 @@ export class RunsController {
     return this.service.cancel(id);
   }
 
-  @Get(':id/report')
-  @ApiOperation({ summary: 'The classification reports of a run, per split: accuracy, per-class precision/recall/F1/support, averages, the confusion matrix and the report text as scikit-learn prints it' })
-  @ApiResponse({ status: 404, description: 'No such run' })
+  @ReadEndpoint(':id/report', {
+    summary: 'The classification reports of a run, per split: accuracy, per-class precision/recall/F1/support, averages, the confusion matrix and the report text as scikit-learn prints it',
+    notFound: 'No such run',
+  })
   report(@UuidParam() id: string) {
     return this.service.report(id);
   }

@@ -1,36 +1,28 @@
 import { BadRequestException, ConflictException } from '@nestjs/common';
 import { cancelRunCommand, createRunCommand, trainingConfigSchema } from '@featx/contracts';
-import { RecordingBusClient } from '@featx/bus/testing';
-import { InMemoryCommandsRepository, InMemoryDatasetsRepository, InMemoryFeatureSetsRepository, InMemoryRunsRepository, standIn } from '@featx/db/testing';
+import { inMemoryBackend } from '@featx/testing';
+import { InMemoryFeatureSetsRepository, standIn } from '@featx/db/testing';
 import { RunsService } from './runs.service';
 
 describe('RunsService', () => {
-  let featureSets: InMemoryFeatureSetsRepository;
-  let runs: InMemoryRunsRepository;
-  let commands: InMemoryCommandsRepository;
-  let bus: RecordingBusClient;
+  const backend = inMemoryBackend();
   let service: RunsService;
   let datasetId: string;
 
   beforeEach(() => {
-    const datasets = new InMemoryDatasetsRepository();
-    datasetId = datasets.addReady({ classes: ['cat', 'dog'] }).id;
-    featureSets = new InMemoryFeatureSetsRepository(datasets);
-    runs = new InMemoryRunsRepository();
-    commands = new InMemoryCommandsRepository();
-    bus = new RecordingBusClient();
+    datasetId = backend.datasets.addReady({ classes: ['cat', 'dog'] }).id;
     // Only a run the trainer has not created yet is looked up in the database: not in these tests.
-    service = new RunsService(standIn(runs), standIn(featureSets), standIn(commands), bus, standIn({}));
+    service = new RunsService(standIn(backend.runs), standIn(backend.featureSets), standIn(backend.commands), backend.bus, standIn({}));
   });
 
   it('records runs.create with a run id chosen here, then dispatches it with the command id as msg id', async () => {
-    const set = featureSets.add({ datasetId, status: 'complete' });
+    const set = backend.featureSets.add({ datasetId, status: 'complete' });
     const config = trainingConfigSchema.parse({ featureSetId: set.id, epochs: 3 });
     const queued = await service.create(config);
 
     expect(queued).toEqual({ commandId: expect.any(String), runId: expect.any(String), type: createRunCommand.name, status: 'queued' });
-    expect(commands.rows.get(queued.commandId)).toMatchObject({ status: 'queued', payload: { ...config, runId: queued.runId } });
-    expect(bus.dispatched).toEqual([
+    expect(backend.commands.rows.get(queued.commandId)).toMatchObject({ status: 'queued', payload: { ...config, runId: queued.runId } });
+    expect(backend.bus.dispatched).toEqual([
       { contract: createRunCommand.name, subject: expect.any(String), message: { v: 1, id: queued.commandId, ...config, runId: queued.runId }, msgId: queued.commandId },
     ]);
   });
@@ -40,23 +32,23 @@ describe('RunsService', () => {
     ['a feature set still extracting', (s: InMemoryFeatureSetsRepository, d: string) => s.add({ datasetId: d, status: 'running' }).id, {}, /^featureSetId: .* is running, not complete/],
     ['hidden layers for a logistic head', (s: InMemoryFeatureSetsRepository, d: string) => s.add({ datasetId: d, status: 'complete' }).id, { head: 'logistic', hidden: [8] }, /^hidden: hidden layers are for the mlp head/],
   ])('refuses %s with a 400 naming the field, recording and dispatching nothing', async (_case, setId, extra, message) => {
-    const attempt = service.create(trainingConfigSchema.parse({ featureSetId: setId(featureSets, datasetId), ...extra }));
+    const attempt = service.create(trainingConfigSchema.parse({ featureSetId: setId(backend.featureSets, datasetId), ...extra }));
     await expect(attempt).rejects.toThrow(BadRequestException);
     expect(await attempt.catch((error: BadRequestException) => (error.getResponse() as { message: string }).message)).toMatch(message);
-    expect(commands.rows.size).toBe(0);
-    expect(bus.dispatched).toEqual([]);
+    expect(backend.commands.rows.size).toBe(0);
+    expect(backend.bus.dispatched).toEqual([]);
   });
 
   it('cancels a queued or running run through runs.cancel; a finished one is a 409 with nothing dispatched', async () => {
-    const set = featureSets.add({ datasetId, status: 'complete' });
-    const queuedRun = await runs.createQueued({ id: 'a9d3c0de-0000-4000-8000-000000000001', featureSetId: set.id, config: {}, classes: [] });
+    const set = backend.featureSets.add({ datasetId, status: 'complete' });
+    const queuedRun = await backend.runs.createQueued({ id: 'a9d3c0de-0000-4000-8000-000000000001', featureSetId: set.id, config: {}, classes: [] });
     const cancel = await service.cancel(queuedRun.id);
     expect(cancel).toEqual({ commandId: expect.any(String), runId: queuedRun.id, type: cancelRunCommand.name, status: 'queued' });
-    expect(bus.messagesOf(cancelRunCommand)).toEqual([{ v: 1, id: cancel.commandId, runId: queuedRun.id }]);
-    expect(bus.dispatched[0]!.msgId).toBe(cancel.commandId);
+    expect(backend.bus.messagesOf(cancelRunCommand)).toEqual([{ v: 1, id: cancel.commandId, runId: queuedRun.id }]);
+    expect(backend.bus.dispatched[0]!.msgId).toBe(cancel.commandId);
 
-    await runs.finish(queuedRun.id, 'succeeded');
+    await backend.runs.finish(queuedRun.id, 'succeeded');
     await expect(service.cancel(queuedRun.id)).rejects.toThrow(new ConflictException(`run ${queuedRun.id} is already succeeded`));
-    expect(bus.dispatched).toHaveLength(1);
+    expect(backend.bus.dispatched).toHaveLength(1);
   });
 });

@@ -1,29 +1,23 @@
 import { extractFeaturesOptionsSchema, extractWorkItem } from '@featx/contracts';
-import { RecordingBusClient } from '@featx/bus/testing';
-import { suiteTempDir } from '@featx/testing';
-import { DataRoots, DatasetInputError } from '@featx/datasets';
-import { InMemoryDatasetsRepository, InMemoryFeatureSetsRepository, standIn } from '@featx/db/testing';
+import { inMemoryBackend, suiteDataRoot } from '@featx/testing';
+import { DatasetInputError } from '@featx/datasets';
+import { standIn } from '@featx/db/testing';
 import { JsonLogger } from '@featx/runtime';
 import { ExtractionPlanner } from './extraction-planner.service';
 
 describe('ExtractionPlanner', () => {
-  const dataDir = suiteTempDir('featx-planner-');
-  let datasets: InMemoryDatasetsRepository;
-  let featureSets: InMemoryFeatureSetsRepository;
-  let bus: RecordingBusClient;
+  const dataRoot = suiteDataRoot('featx-planner-');
+  const backend = inMemoryBackend();
   let planner: ExtractionPlanner;
 
-  beforeEach(async () => {
-    datasets = new InMemoryDatasetsRepository();
-    featureSets = new InMemoryFeatureSetsRepository(datasets);
-    bus = new RecordingBusClient();
-    planner = new ExtractionPlanner(standIn(datasets), standIn(featureSets), await DataRoots.open([{ name: 'data', path: dataDir.path() }]), bus, new JsonLogger('feature-store', 'error'));
+  beforeEach(() => {
+    planner = new ExtractionPlanner(standIn(backend.datasets), standIn(backend.featureSets), dataRoot.roots(), backend.bus, new JsonLogger('feature-store', 'error'));
   });
 
   /** A ready dataset of `count` images alternating cat/dog over the three splits. */
   function dataset(count: number) {
     const splits = ['training', 'validation', 'evaluation'] as const;
-    return datasets.addReady(
+    return backend.datasets.addReady(
       { classes: ['cat', 'dog'] },
       Array.from({ length: count }, (_, i) => ({ path: `photos/${i}.jpg`, label: i % 2 ? 'dog' : 'cat', split: splits[i % 3]! })),
     );
@@ -35,38 +29,38 @@ describe('ExtractionPlanner', () => {
     const plan = await planner.plan(options(ready.id, 4), () => undefined);
 
     expect(plan).toMatchObject({ images: 10, alreadyDone: 0, pending: 10, workItems: 3, status: 'running' });
-    const items = bus.messagesOf(extractWorkItem);
+    const items = backend.bus.messagesOf(extractWorkItem);
     expect(items.map((item) => item.items.map((ref) => ref.imageId))).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]);
     expect(items.map((item) => item.workId)).toEqual([`${plan.featureSetId}:1-4`, `${plan.featureSetId}:5-8`, `${plan.featureSetId}:9-10`]);
-    expect(bus.dispatched.map((d) => d.msgId)).toEqual(items.map((item) => item.workId));
+    expect(backend.bus.dispatched.map((d) => d.msgId)).toEqual(items.map((item) => item.workId));
     expect(items[0]!.items[1]).toEqual({ imageId: 2, root: 'data', path: 'photos/1.jpg', label: 1, split: 'validation' });
   });
 
   it('plans only the images with neither a vector nor a recorded failure', async () => {
     const ready = dataset(6);
     const first = await planner.plan(options(ready.id, 64), () => undefined);
-    featureSets.storeVectors(first.featureSetId, [1, 2, 4]);
-    featureSets.recordFailure(first.featureSetId, 5, 'unreadable');
+    backend.featureSets.storeVectors(first.featureSetId, [1, 2, 4]);
+    backend.featureSets.recordFailure(first.featureSetId, 5, 'unreadable');
 
     const replan = await planner.plan(options(ready.id, 64), () => undefined);
-    expect(bus.messagesOf(extractWorkItem).slice(1).map((item) => item.items.map((ref) => ref.imageId))).toEqual([[3, 6]]);
+    expect(backend.bus.messagesOf(extractWorkItem).slice(1).map((item) => item.items.map((ref) => ref.imageId))).toEqual([[3, 6]]);
   });
 
   it('dispatches nothing for a complete set', async () => {
     const ready = dataset(2);
     const first = await planner.plan(options(ready.id, 64), () => undefined);
-    featureSets.storeVectors(first.featureSetId, [1, 2]);
-    const before = bus.dispatched.length;
+    backend.featureSets.storeVectors(first.featureSetId, [1, 2]);
+    const before = backend.bus.dispatched.length;
     expect(await planner.plan(options(ready.id, 64), () => undefined)).toMatchObject({ status: 'complete', pending: 0, workItems: 0 });
-    expect(bus.dispatched).toHaveLength(before);
+    expect(backend.bus.dispatched).toHaveLength(before);
   });
 
   it('refuses an unknown or unready dataset with the reason, dispatching nothing', async () => {
     await expect(planner.plan(options('7f3e2d1c-0000-4000-8000-000000000000', 4), () => undefined)).rejects.toThrow(
       new DatasetInputError('dataset 7f3e2d1c-0000-4000-8000-000000000000 does not exist'),
     );
-    const registering = datasets.addReady({ classes: ['cat'], name: 'half', status: 'registering' });
+    const registering = backend.datasets.addReady({ classes: ['cat'], name: 'half', status: 'registering' });
     await expect(planner.plan(options(registering.id, 4), () => undefined)).rejects.toThrow('dataset half is registering, not ready');
-    expect(bus.dispatched).toEqual([]);
+    expect(backend.bus.dispatched).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { runStatusEvent } from '@featx/contracts';
-import { RecordingBusClient } from '@featx/bus/testing';
-import { InMemoryRunsRepository, standIn } from '@featx/db/testing';
+import { inMemoryBackend } from '@featx/testing';
+import { standIn } from '@featx/db/testing';
 import type { RunRow } from '@featx/db';
 import { JsonLogger, loadConfig } from '@featx/runtime';
 import type { RunExecutor, RunOutcome } from './run-executor.service';
@@ -31,33 +31,30 @@ const runId = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('RunScheduler', () => {
-  let runs: InMemoryRunsRepository;
+  const backend = inMemoryBackend();
   let executor: ControlledExecutor;
-  let bus: RecordingBusClient;
   let scheduler: RunScheduler;
 
   beforeEach(async () => {
-    runs = new InMemoryRunsRepository();
     executor = new ControlledExecutor();
-    bus = new RecordingBusClient();
     const config = loadConfig('trainer', { FEATX_TRAINER_CONCURRENCY: '2', FEATX_SHUTDOWN_TIMEOUT_MS: '200' });
-    scheduler = new RunScheduler(standIn(runs), standIn(executor), new RunEvents(bus), config, new JsonLogger('trainer', 'error'));
-    for (const n of [1, 2, 3]) await runs.createQueued({ id: runId(n), featureSetId: 'set', config: {}, classes: [] });
+    scheduler = new RunScheduler(standIn(backend.runs), standIn(executor), new RunEvents(backend.bus), config, new JsonLogger('trainer', 'error'));
+    for (const n of [1, 2, 3]) await backend.runs.createQueued({ id: runId(n), featureSetId: 'set', config: {}, classes: [] });
   });
   afterEach(() => scheduler.beforeApplicationShutdown());
 
-  const statuses = () => bus.messagesOf(runStatusEvent).map((e) => `run-${e.runId.slice(-1)}:${e.status}`);
+  const statuses = () => backend.bus.messagesOf(runStatusEvent).map((e) => `run-${e.runId.slice(-1)}:${e.status}`);
 
   it('claims the oldest queued runs, at most `concurrency` at once, and the next when one ends', async () => {
     scheduler.wake();
     await settle();
     expect(executor.started).toEqual([runId(1), runId(2)]);
-    expect((await runs.get(runId(3)))!.status).toBe('queued');
+    expect((await backend.runs.get(runId(3)))!.status).toBe('queued');
 
     executor.end(runId(1), { status: 'succeeded' });
     await settle();
     expect(executor.started).toEqual([runId(1), runId(2), runId(3)]);
-    expect(await runs.get(runId(1))).toMatchObject({ status: 'succeeded', error: null, worker: scheduler.worker });
+    expect(await backend.runs.get(runId(1))).toMatchObject({ status: 'succeeded', error: null, worker: scheduler.worker });
     expect(statuses()).toEqual(['run-1:running', 'run-2:running', 'run-1:succeeded', 'run-3:running']);
   });
 
@@ -66,8 +63,8 @@ describe('RunScheduler', () => {
     await settle();
     executor.end(runId(2), { status: 'failed', error: 'feature set shards are damaged' });
     await settle();
-    expect(await runs.get(runId(2))).toMatchObject({ status: 'failed', error: 'feature set shards are damaged' });
-    expect(bus.messagesOf(runStatusEvent)).toContainEqual({ v: 1, runId: runId(2), status: 'failed', error: 'feature set shards are damaged' });
+    expect(await backend.runs.get(runId(2))).toMatchObject({ status: 'failed', error: 'feature set shards are damaged' });
+    expect(backend.bus.messagesOf(runStatusEvent)).toContainEqual({ v: 1, runId: runId(2), status: 'failed', error: 'feature set shards are damaged' });
   });
 
   it('on shutdown aborts its runs, and a released run is left running for another trainer to take at once', async () => {
@@ -80,19 +77,19 @@ describe('RunScheduler', () => {
     await stopping;
 
     expect(executor.started).toEqual([runId(1), runId(2)]); // nothing new claimed while stopping
-    expect(await runs.get(runId(1))).toMatchObject({ status: 'running', heartbeatAt: new Date(0) });
-    const other = await runs.claimNext('other-trainer', new Date(Date.now() - 60_000));
+    expect(await backend.runs.get(runId(1))).toMatchObject({ status: 'running', heartbeatAt: new Date(0) });
+    const other = await backend.runs.claimNext('other-trainer', new Date(Date.now() - 60_000));
     expect(other).toMatchObject({ id: runId(1), worker: 'other-trainer', resumes: 1 });
     expect(statuses()).toEqual(['run-1:running', 'run-2:running']);
   });
 
   it('keeps training when the status event cannot be published', async () => {
-    bus.failDispatches(new Error('JetStream unavailable'));
+    backend.bus.failDispatches(new Error('JetStream unavailable'));
     scheduler.wake();
     await settle();
     executor.end(runId(1), { status: 'succeeded' });
     await settle();
-    expect((await runs.get(runId(1)))!.status).toBe('succeeded');
+    expect((await backend.runs.get(runId(1)))!.status).toBe('succeeded');
     expect(executor.started).toEqual([runId(1), runId(2), runId(3)]);
   });
 });

@@ -50,14 +50,23 @@ export interface DataRootSandbox {
   roots: DataRoots;
 }
 
-/** A fresh sandbox whose `outside` folder holds real images at `outsideImages`; remove `tmp` after. */
-export async function makeDataRootSandbox(outsideImages: readonly string[]): Promise<DataRootSandbox> {
-  const tmp = await makeTempDir();
-  const data = path.join(tmp, 'data');
-  const outside = path.join(tmp, 'outside');
-  await fs.mkdir(data);
-  await writeImages(outside, outsideImages);
-  return { tmp, data, outside, roots: await DataRoots.open([{ name: 'data', path: data }]) };
+/**
+ * A fresh sandbox for each test of the describe block (made in beforeEach, removed in afterEach),
+ * its `outside` folder holding real images at `outsideImages`. Read its fields inside the tests:
+ * they change from test to test.
+ */
+export function dataRootSandbox(outsideImages: readonly string[]): DataRootSandbox {
+  const sandbox = {} as DataRootSandbox;
+  beforeEach(async () => {
+    const tmp = await makeTempDir();
+    const data = path.join(tmp, 'data');
+    const outside = path.join(tmp, 'outside');
+    await fs.mkdir(data);
+    await writeImages(outside, outsideImages);
+    Object.assign(sandbox, { tmp, data, outside, roots: await DataRoots.open([{ name: 'data', path: data }]) });
+  });
+  afterEach(() => removeDir(sandbox.tmp));
+  return sandbox;
 }
 
 /** Walked or scanned entries, the kept ones apart from the skipped ones, each sorted by path (the walk's order is the file system's). */
