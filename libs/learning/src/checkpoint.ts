@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '@featx/files';
 import { readExactly, removeStale, uniqueName, writeDurably } from './durable-files';
-import { TrainableHead, createHead } from './head';
+import { HeadOptions, TrainableHead, createHead } from './head';
 import { ResolvedHeadSpec } from './head-spec';
 import { ResolvedOptimizerSpec } from './optimizers';
 
@@ -84,9 +84,10 @@ export async function readCheckpointManifest(dir: string): Promise<CheckpointMan
 
 /**
  * Rebuilds the head saved in `dir` — same weights, optimizer state and step — to continue training
- * exactly as if it had never stopped. (readCheckpointManifest gives the step and metadata.)
+ * exactly as if it had never stopped, on `options.engine` (any engine reads any checkpoint).
+ * (readCheckpointManifest gives the step and metadata.)
  */
-export async function loadCheckpoint(dir: string): Promise<TrainableHead> {
+export async function loadCheckpoint(dir: string, options: HeadOptions = {}): Promise<TrainableHead> {
   const manifest = await readCheckpointManifest(dir);
   if (!manifest) throw new Error(`no checkpoint in ${dir}`);
   const file = path.join(dir, manifest.data);
@@ -101,5 +102,5 @@ export async function loadCheckpoint(dir: string): Promise<TrainableHead> {
   } finally {
     await handle.close();
   }
-  return createHead(manifest.spec, manifest.seed, manifest.optimizer, { step: manifest.step, values });
+  return createHead(manifest.spec, manifest.seed, manifest.optimizer, { step: manifest.step, values }, options);
 }

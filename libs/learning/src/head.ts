@@ -3,8 +3,9 @@ import { checkedRows, sampleWeightsFor } from './batch-check';
 import { DenseLayer, backward, forwardForTraining, inferLogits } from './dense-network';
 import { HeadSpec, ResolvedHeadSpec, layerUnits, resolveHeadSpec } from './head-spec';
 import { NamedTensor, TensorValues, requireValues, variableOf } from './named-tensors';
-import { Optimizer, OptimizerSpec, TUTORIAL_SGD, createOptimizer } from './optimizers';
-import { dropoutMask, glorotUniform, seededRandom } from './seeded-random';
+import { Optimizer, OptimizerSpec, OptimizerView, TUTORIAL_SGD, createOptimizer } from './optimizers';
+import { OnnxHead } from './onnx/onnx-head';
+import { initialKernelT, stepDropoutMasks } from './seeded-random';
 import { countCorrect, crossEntropyGradient, crossEntropyTerms } from './softmax-cross-entropy';
 
 export interface TrainBatchOptions {
@@ -32,7 +33,7 @@ export interface TrainableHead {
   readonly spec: ResolvedHeadSpec;
   /** Seed of the initial weights and of every dropout mask. */
   readonly seed: number;
-  readonly optimizer: Optimizer;
+  readonly optimizer: OptimizerView;
   /** Optimizer updates done so far. */
   readonly step: number;
   /** The learning rate of the next update (after time-based decay). */
@@ -58,9 +59,19 @@ export interface HeadRestore {
   values: TensorValues;
 }
 
-// Independent random streams derived from the seed.
-const INIT_STREAM = 1;
-const DROPOUT_STREAM = 2;
+/**
+ * What runs the numbers. `tfjs`: TF.js on the active backend (wasm here), the hand-written passes of
+ * dense-network.ts. `onnx`: ONNX Runtime's CPU kernels (MLAS GEMM, one thread per core) running a
+ * generated training-step graph (onnx/training-graph.ts); same results within float tolerance.
+ */
+export type HeadEngine = 'tfjs' | 'onnx';
+
+export const HEAD_ENGINES: readonly HeadEngine[] = ['tfjs', 'onnx'];
+
+export interface HeadOptions {
+  /** Default 'tfjs'. */
+  engine?: HeadEngine;
+}
 
 /**
  * Builds a head: Dense layers with ReLU between them and softmax at the end (`mlp`), or a single
@@ -68,8 +79,11 @@ const DROPOUT_STREAM = 2;
  * `optimizer` (default the tutorial's SGD). With `restore` the weights, optimizer state and step
  * come from a checkpoint instead.
  */
-export function createHead(spec: HeadSpec, seed = 42, optimizer: OptimizerSpec = TUTORIAL_SGD, restore?: HeadRestore): TrainableHead {
-  return new DenseHead(resolveHeadSpec(spec), seed, optimizer, restore);
+export function createHead(spec: HeadSpec, seed = 42, optimizer: OptimizerSpec = TUTORIAL_SGD, restore?: HeadRestore, options: HeadOptions = {}): TrainableHead {
+  const engine = options.engine ?? 'tfjs';
+  if (engine === 'onnx') return new OnnxHead(resolveHeadSpec(spec), seed, optimizer, restore);
+  if (engine === 'tfjs') return new DenseHead(resolveHeadSpec(spec), seed, optimizer, restore);
+  throw new RangeError(`engine must be one of ${HEAD_ENGINES.join(', ')}, got '${String(engine)}'`);
 }
 
 class DenseHead implements TrainableHead {
@@ -93,7 +107,7 @@ class DenseHead implements TrainableHead {
       const layer = `dense_${l + 1}`;
       const kernelName = `${layer}/kernelT`;
       const biasName = `${layer}/bias`;
-      const kernel = restore ? requireValues(restore.values, kernelName) : glorotUniform(inputs, units, seededRandom(seed, INIT_STREAM, l));
+      const kernel = restore ? requireValues(restore.values, kernelName) : initialKernelT(seed, l, inputs, units);
       const bias = restore ? requireValues(restore.values, biasName) : undefined;
       const kernelT = variableOf(kernelName, [units, inputs], kernel) as tf.Variable<tf.Rank.R2>;
       const biasVar = variableOf(biasName, [units], bias) as tf.Variable<tf.Rank.R1>;
@@ -118,7 +132,7 @@ class DenseHead implements TrainableHead {
     const { inputDim, classes, hidden, dropout, l2 } = this.spec;
     const rows = checkedRows(features, labels, inputDim, classes);
     const sampleWeights = options.classWeights ? sampleWeightsFor(labels, options.classWeights, classes) : undefined;
-    const masks = dropout > 0 ? hidden.map((units, l) => dropoutMask(rows * units, dropout, seededRandom(this.seed, DROPOUT_STREAM, this.steps, l))) : undefined;
+    const masks = stepDropoutMasks(this.seed, this.steps, rows, hidden, dropout);
     const scale = this.optimizer.gradientScale(this.steps);
 
     const summary = tf.tidy(() => {

@@ -87,10 +87,17 @@ export interface ParameterShape {
   shape: number[];
 }
 
-export interface Optimizer {
+/** What a head shows of its optimizer, whichever engine runs the updates. */
+export interface OptimizerView {
   readonly spec: ResolvedOptimizerSpec;
   /** The learning rate used for the update after `step` earlier updates. */
   learningRateAt(step: number): number;
+  /** Every slot by name (`<slot>/<parameter>`), for checkpoints. Read them; do not dispose them. */
+  state(): NamedTensor[];
+}
+
+/** The TF.js optimizer: updates tf.Variables in place. */
+export interface Optimizer extends OptimizerView {
   /**
    * The factor the caller must fold into the gradients it passes to apply(): −lr_t for SGD, 1 for
    * Adam. Folding −lr_t into the (small) upstream gradient spares SGD a pass over each big kernel.
@@ -101,8 +108,6 @@ export interface Optimizer {
    * scaled by gradientScale(step) and are disposed here, each as soon as it is used.
    */
   apply(parameters: tf.Variable[], gradients: tf.Tensor[], step: number): void;
-  /** Every slot variable by name (`<slot>/<parameter>`), for checkpoints. */
-  state(): NamedTensor[];
   dispose(): void;
 }
 

@@ -37,3 +37,17 @@ export function dropoutMask(size: number, rate: number, random: RandomSource): F
   for (let i = 0; i < size; i++) mask[i] = random() >= rate ? keep : 0;
   return mask;
 }
+
+// Independent random streams derived from a head's seed: every engine draws the same numbers.
+const INIT_STREAM = 1;
+const DROPOUT_STREAM = 2;
+
+/** Layer `layer`'s initial kernel, transposed ([units, inputs]): Glorot-uniform from the head's seed. */
+export function initialKernelT(seed: number, layer: number, inputs: number, units: number): Float32Array {
+  return glorotUniform(inputs, units, seededRandom(seed, INIT_STREAM, layer));
+}
+
+/** The dropout masks of update `step`, one [rows, hidden[l]] per hidden layer; undefined without dropout. */
+export function stepDropoutMasks(seed: number, step: number, rows: number, hidden: number[], rate: number): Float32Array[] | undefined {
+  return rate > 0 ? hidden.map((units, l) => dropoutMask(rows * units, rate, seededRandom(seed, DROPOUT_STREAM, step, l))) : undefined;
+}

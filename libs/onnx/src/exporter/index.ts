@@ -1,2 +1,2 @@
 export { exportLayersModelToOnnx, UnsupportedLayerError, type ExportLayersModelOptions, type ExportedOnnxModel } from './export-layers-model';
-export { OnnxGraphBuilder } from './onnx-graph';
+export { OnnxGraphBuilder, encodeGraph, type GraphIo } from './onnx-graph';

@@ -96,12 +96,17 @@ export function encodeModel(
   output: GraphIo,
   opset: number,
 ): Uint8Array {
+  return encodeGraph(builder, graphName, [input], [output], opset);
+}
+
+/** A model of any number of float inputs and outputs (a training step takes and returns every weight). */
+export function encodeGraph(builder: OnnxGraphBuilder, graphName: string, inputs: GraphIo[], outputs: GraphIo[], opset: number): Uint8Array {
   const graph = onnx.GraphProto.create({
     name: graphName,
     node: builder.nodes,
     initializer: builder.initializers,
-    input: [valueInfo(input)],
-    output: [valueInfo(output)],
+    input: inputs.map(valueInfo),
+    output: outputs.map(valueInfo),
   });
   const model = onnx.ModelProto.create({
     irVersion: 8,
