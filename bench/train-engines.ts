@@ -28,9 +28,9 @@ const CLASSES = 2;
 const STREAM_FLOATS = 32 * 1024 * 1024; // 128 MiB per array
 
 export interface EngineFigures {
-  gemm: Array<{ engine: string; forwardGflops: number; gradientGflops: number; stepGflops: number }>;
+  gemm: Array<{ key: HeadEngine; engine: string; forwardGflops: number; gradientGflops: number; stepGflops: number }>;
   bandwidth: Array<{ engine: string; gbPerSecond: number }>;
-  steps: Array<{ engine: string; optimizer: string; rowsPerSecond: number[] }>;
+  steps: Array<{ engine: HeadEngine; optimizer: string; rowsPerSecond: number[] }>;
   flopsPerRow: number;
   bytesPerStep: Record<string, number>;
 }
@@ -65,18 +65,19 @@ export function onnxGemm(repeats: number): EngineFigures['gemm'][number] {
   const forward = new OnnxGraphBuilder();
   forward.node('Gemm', ['x', 'kernelT'], 'z', { transB: 1 }, 'z');
   const forwardSession = openSyncSession(encodeGraph(forward, 'forward', [io('x', [ROWS, INPUTS]), io('kernelT', [UNITS, INPUTS])], [io('z', [ROWS, UNITS])], 17));
+  // The gradient summed to one number: onnxruntime-node copies every output into a new buffer, and a
+  // 103 MB copy would be timed instead of the GEMM (the sum reads it once more: ~5 ms, counted).
   const gradient = new OnnxGraphBuilder();
-  gradient.node('Gemm', ['dz', 'x'], 'g', { transA: 1 }, 'g');
-  const gradientSession = openSyncSession(encodeGraph(gradient, 'gradient', [io('dz', [ROWS, UNITS]), io('x', [ROWS, INPUTS])], [io('g', [UNITS, INPUTS])], 17));
+  gradient.node('ReduceSum', [gradient.node('Gemm', ['dz', 'x'], 'g', { transA: 1 })], 'sum', { keepdims: 0 }, 'sum');
+  const gradientSession = openSyncSession(encodeGraph(gradient, 'gradient', [io('dz', [ROWS, UNITS]), io('x', [ROWS, INPUTS])], [io('sum', [])], 17));
   const x = floatTensor(filled(ROWS * INPUTS, 1), [ROWS, INPUTS]);
   const kernelT = floatTensor(filled(UNITS * INPUTS, 2), [UNITS, INPUTS]);
   const dz = floatTensor(filled(ROWS * UNITS, 3), [ROWS, UNITS]);
-  const into = floatTensor(new Float32Array(UNITS * INPUTS), [UNITS, INPUTS]);
   const forwardMs = timeMs(repeats, () => forwardSession.run({ x, kernelT }, { z: null }));
-  const gradientMs = timeMs(repeats, () => gradientSession.run({ dz, x }, { g: into }));
+  const gradientMs = timeMs(repeats, () => gradientSession.run({ dz, x }, { sum: null }));
   forwardSession.dispose();
   gradientSession.dispose();
-  return gemmFigures('onnxruntime (MLAS)', forwardMs, gradientMs);
+  return gemmFigures('onnx', 'onnxruntime (MLAS, one thread per core)', forwardMs, gradientMs);
 }
 
 export function tfjsGemm(repeats: number): EngineFigures['gemm'][number] {
@@ -84,14 +85,16 @@ export function tfjsGemm(repeats: number): EngineFigures['gemm'][number] {
   const kernelT = tf.tensor2d(filled(UNITS * INPUTS, 2), [UNITS, INPUTS]);
   const dz = tf.tensor2d(filled(ROWS * UNITS, 3), [ROWS, UNITS]);
   // The current head's layouts (dense-network.ts): the big operand on the left, never re-packed.
-  const forwardMs = timeMs(repeats, () => tf.tidy(() => tf.matMul(kernelT, tf.transpose(x)).dataSync()));
-  const gradientMs = timeMs(repeats, () => tf.tidy(() => tf.matMul(tf.transpose(dz), x).dataSync()));
+  // Synchronised through a sum: dataSync() of the 103 MB gradient itself takes minutes on wasm.
+  const forwardMs = timeMs(repeats, () => tf.tidy(() => tf.sum(tf.matMul(kernelT, tf.transpose(x))).dataSync()));
+  const gradientMs = timeMs(repeats, () => tf.tidy(() => tf.sum(tf.matMul(tf.transpose(dz), x)).dataSync()));
   tf.dispose([x, kernelT, dz]);
-  return gemmFigures(`tfjs ${tf.getBackend()} (XNNPACK)`, forwardMs, gradientMs);
+  return gemmFigures('tfjs', `tfjs ${tf.getBackend()} (XNNPACK)`, forwardMs, gradientMs);
 }
 
-function gemmFigures(engine: string, forwardMs: number, gradientMs: number): EngineFigures['gemm'][number] {
+function gemmFigures(key: HeadEngine, engine: string, forwardMs: number, gradientMs: number): EngineFigures['gemm'][number] {
   return {
+    key,
     engine,
     forwardGflops: gemmFlops / forwardMs / 1e6,
     gradientGflops: gemmFlops / gradientMs / 1e6,
@@ -99,24 +102,31 @@ function gemmFigures(engine: string, forwardMs: number, gradientMs: number): Eng
   };
 }
 
-/** c = a + b over three 128 MiB arrays: 384 MiB moved. */
+/**
+ * ORT: sum(a + b) over two 128 MiB arrays, the sum an intermediate in ORT's (warm) arena: reads
+ * a and b, writes and reads back c, 512 MiB moved, one thread per core; no output to copy.
+ */
 export function onnxBandwidth(repeats: number): EngineFigures['bandwidth'][number] {
   const graph = new OnnxGraphBuilder();
-  graph.node('Add', ['a', 'b'], 'c', {}, 'c');
-  const io = (name: string): GraphIo => ({ name, dims: [STREAM_FLOATS] });
-  const session = openSyncSession(encodeGraph(graph, 'stream', [io('a'), io('b')], [io('c')], 17));
-  const [a, b, c] = [1, 2, 3].map((seed) => floatTensor(filled(STREAM_FLOATS, seed), [STREAM_FLOATS]));
-  const ms = timeMs(repeats, () => session.run({ a, b }, { c }));
+  graph.node('ReduceSum', [graph.node('Add', ['a', 'b'], 'c')], 'sum', { keepdims: 0 }, 'sum');
+  const session = openSyncSession(encodeGraph(graph, 'stream', [{ name: 'a', dims: [STREAM_FLOATS] }, { name: 'b', dims: [STREAM_FLOATS] }], [{ name: 'sum', dims: [] }], 17));
+  const [a, b] = [1, 2].map((seed) => floatTensor(filled(STREAM_FLOATS, seed), [STREAM_FLOATS]));
+  const ms = timeMs(repeats, () => session.run({ a, b }, { sum: null }));
   session.dispose();
-  return { engine: 'onnxruntime Add (all cores)', gbPerSecond: (3 * 4 * STREAM_FLOATS) / ms / 1e6 };
+  return { engine: 'onnxruntime sum(a + b), 2 × 128 MiB (all cores)', gbPerSecond: (4 * 4 * STREAM_FLOATS) / ms / 1e6 };
 }
 
-export function javascriptBandwidth(repeats: number): EngineFigures['bandwidth'][number] {
+/** JavaScript, one thread: c[i] = a[i] + b[i] (384 MiB moved) and c.set(a), a memcpy (256 MiB). */
+export function javascriptBandwidth(repeats: number): Array<EngineFigures['bandwidth'][number]> {
   const [a, b, c] = [1, 2, 3].map((seed) => filled(STREAM_FLOATS, seed));
-  const ms = timeMs(repeats, () => {
+  const addMs = timeMs(repeats, () => {
     for (let i = 0; i < STREAM_FLOATS; i++) c[i] = a[i] + b[i];
   });
-  return { engine: 'JavaScript Float32Array loop (one thread)', gbPerSecond: (3 * 4 * STREAM_FLOATS) / ms / 1e6 };
+  const copyMs = timeMs(repeats, () => c.set(a));
+  return [
+    { engine: 'JavaScript loop c = a + b, 3 × 128 MiB (one thread)', gbPerSecond: (3 * 4 * STREAM_FLOATS) / addMs / 1e6 },
+    { engine: 'JavaScript TypedArray.set (memcpy), 2 × 128 MiB (one thread)', gbPerSecond: (2 * 4 * STREAM_FLOATS) / copyMs / 1e6 },
+  ];
 }
 
 /** Multiply-adds of the batch-32 step, per row: forward, weight gradients, input gradients below the first layer. */
@@ -155,12 +165,12 @@ function stepRowsPerSecond(engine: HeadEngine, optimizer: OptimizerSpec, steps: 
 
 export async function measureEngines(options: { runs?: number; steps?: number; log?: (line: string) => void } = {}): Promise<EngineFigures> {
   const runs = options.runs ?? 3;
-  const steps = options.steps ?? 10;
+  const steps = options.steps ?? 8;
   const log = options.log ?? (() => undefined);
   await selectBackend('wasm', { log: () => undefined });
   const gemm = [onnxGemm(5), tfjsGemm(5)];
   gemm.forEach((g) => log(`gemm ${g.engine}: forward ${g.forwardGflops.toFixed(1)}, gradient ${g.gradientGflops.toFixed(1)} GFLOP/s`));
-  const bandwidth = [onnxBandwidth(5), javascriptBandwidth(3)];
+  const bandwidth = [onnxBandwidth(5), ...javascriptBandwidth(3)];
   bandwidth.forEach((b) => log(`bandwidth ${b.engine}: ${b.gbPerSecond.toFixed(1)} GB/s`));
   const optimizers: Array<[string, OptimizerSpec]> = [
     ['tutorial SGD', TUTORIAL_SGD],
@@ -168,9 +178,10 @@ export async function measureEngines(options: { runs?: number; steps?: number; l
   ];
   const stepRuns: EngineFigures['steps'] = [];
   for (const [name, optimizer] of optimizers) {
-    for (const engine of ['onnx', 'tfjs'] as HeadEngine[]) {
-      const rowsPerSecond: number[] = [];
-      for (let r = 0; r < runs; r++) rowsPerSecond.push(stepRowsPerSecond(engine, optimizer, engine === 'tfjs' ? Math.ceil(steps / 3) : steps));
+    const byEngine = new Map<HeadEngine, number[]>([['onnx', []], ['tfjs', []]]);
+    // Engines alternate run by run, so that both see the same load on this shared machine.
+    for (let r = 0; r < runs; r++) for (const [engine, rowsPerSecond] of byEngine) rowsPerSecond.push(stepRowsPerSecond(engine, optimizer, steps));
+    for (const [engine, rowsPerSecond] of byEngine) {
       log(`step ${engine} ${name}: ${rowsPerSecond.map((v) => v.toFixed(0)).join(' / ')} rows/s`);
       stepRuns.push({ engine, optimizer: name, rowsPerSecond });
     }
@@ -181,29 +192,35 @@ export async function measureEngines(options: { runs?: number; steps?: number; l
 /** The README table: each engine's GEMM rate, the bandwidth, each step against both bounds. */
 export function engineTable(figures: EngineFigures): string {
   const lines: string[] = [];
-  const onnx = figures.gemm[0];
   const bestBandwidth = Math.max(...figures.bandwidth.map((b) => b.gbPerSecond));
-  lines.push('| engine | GEMM forward (GFLOP/s) | GEMM weight gradient (GFLOP/s) | both, as in a step (GFLOP/s) |', '|---|---|---|---|');
+  const computeBound = (key: HeadEngine) => (figures.gemm.find((g) => g.key === key)!.stepGflops * 1e9) / figures.flopsPerRow;
+  const memoryBound = (optimizer: string) => (ROWS * bestBandwidth * 1e9) / figures.bytesPerStep[optimizer];
+  lines.push(
+    `GEMM at the step's shapes: forward X·Wᵀ [${ROWS} × ${INPUTS}]·[${INPUTS} × ${UNITS}], weight gradient dZᵀ·X [${UNITS} × ${ROWS}]·[${ROWS} × ${INPUTS}] (median of 5):`,
+    '',
+    '| engine | forward (GFLOP/s) | weight gradient (GFLOP/s) | both, as in a step (GFLOP/s) |',
+    '|---|---|---|---|',
+  );
   for (const g of figures.gemm) lines.push(`| ${g.engine} | ${g.forwardGflops.toFixed(1)} | ${g.gradientGflops.toFixed(1)} | ${g.stepGflops.toFixed(1)} |`);
-  lines.push('', '| memory bandwidth, c = a + b over 3 × 128 MiB | GB/s |', '|---|---|');
+  lines.push('', '| memory bandwidth | GB/s |', '|---|---|');
   for (const b of figures.bandwidth) lines.push(`| ${b.engine} | ${b.gbPerSecond.toFixed(1)} |`);
-  const computeBound = (onnx.stepGflops * 1e9) / figures.flopsPerRow;
   lines.push(
     '',
     `Bounds of a batch-${ROWS} step of the ${[INPUTS, ...HIDDEN, CLASSES].join('-')} MLP: ${(figures.flopsPerRow / 1e6).toFixed(1)} MFLOP a row ` +
-      `→ compute bound ${computeBound.toFixed(0)} rows/s at ORT's ${onnx.stepGflops.toFixed(1)} GFLOP/s; ` +
+      `(forward and weight gradients of every layer, input gradients below the first) → compute bound ` +
+      figures.gemm.map((g) => `${computeBound(g.key).toFixed(0)} rows/s at ${g.key}'s ${g.stepGflops.toFixed(1)} GFLOP/s`).join(', ') +
+      '; ' +
       Object.entries(figures.bytesPerStep)
-        .map(([name, bytes]) => `${name} streams ≥ ${(bytes / 1e6).toFixed(0)} MB a step → memory bound ${((ROWS * bestBandwidth * 1e9) / bytes).toFixed(0)} rows/s at ${bestBandwidth.toFixed(1)} GB/s`)
+        .map(([name, bytes]) => `${name} streams ≥ ${(bytes / 1e6).toFixed(0)} MB a step (forward reads each weight, the update reads and writes each weight and slot) → memory bound ${memoryBound(name).toFixed(0)} rows/s at ${bestBandwidth.toFixed(1)} GB/s`)
         .join('; ') +
       '.',
     '',
-    '| step | engine | rows/s (runs) | of the compute bound | of the memory bound |',
+    '| optimizer | engine | step rows/s (runs) | of its engine\'s compute bound | of the memory bound |',
     '|---|---|---|---|---|',
   );
   for (const s of figures.steps) {
     const rows = median(s.rowsPerSecond);
-    const memoryBound = (ROWS * bestBandwidth * 1e9) / figures.bytesPerStep[s.optimizer];
-    lines.push(`| ${s.optimizer} | ${s.engine} | ${s.rowsPerSecond.map((v) => v.toFixed(0)).join(' / ')} | ${(rows / computeBound).toFixed(2)} | ${(rows / memoryBound).toFixed(2)} |`);
+    lines.push(`| ${s.optimizer} | ${s.engine} | ${s.rowsPerSecond.map((v) => v.toFixed(0)).join(' / ')} | ${(rows / computeBound(s.engine as HeadEngine)).toFixed(2)} | ${(rows / memoryBound(s.optimizer)).toFixed(2)} |`);
   }
   return lines.join('\n');
 }

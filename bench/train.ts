@@ -11,13 +11,14 @@
  *
  *   node -r ./tools/register.js bench/train.ts            all cases, then a markdown table
  *   BENCH_CASES=flat node -r ./tools/register.js bench/train.ts   only cases whose name contains "flat"
+ *   BENCH_CASES=engines …                                           only the engine table (bench/train-engines.ts)
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { FeatureBatch, HeadSpec, OptimizerSpec, TUTORIAL_SGD, createHead, trainEpoch } from '@featx/learning';
+import { FeatureBatch, HeadEngine, HeadSpec, OptimizerSpec, TUTORIAL_SGD, createHead, trainEpoch } from '@featx/learning';
 import { selectBackend } from '@featx/vision';
 
 interface BenchCase {
@@ -29,6 +30,8 @@ interface BenchCase {
   optimizer: OptimizerSpec;
   scale: '1x' | '10x';
   rows: number;
+  /** Default 'tfjs'. */
+  engine?: HeadEngine;
 }
 
 interface BenchResult {
@@ -60,6 +63,7 @@ const CASES: BenchCase[] = [
       { name: `flat-100352 mlp ${scale}`, features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: TUTORIAL_SGD, scale, rows: FLAT_ROWS * times },
     ];
   }),
+  { name: 'flat-100352 mlp 1x onnx', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: TUTORIAL_SGD, scale: '1x', rows: FLAT_ROWS, engine: 'onnx' },
   { name: 'flat-100352 mlp adam 1x', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: { kind: 'adam', learningRate: 1e-3 }, scale: '1x', rows: FLAT_ROWS },
   { name: 'flat-100352 keras-trainOnBatch', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'keras-trainOnBatch', optimizer: TUTORIAL_SGD, scale: '1x', rows: 160 },
 ];
@@ -101,7 +105,7 @@ async function* generatedBatches(rows: number, dim: number, classes: number, see
 async function runCase(c: BenchCase): Promise<BenchResult> {
   await selectBackend('wasm', { log: () => undefined });
   if (c.kind === 'keras-trainOnBatch') return runKerasBaseline(c);
-  const head = createHead({ kind: c.kind, inputDim: c.inputDim, classes: c.classes }, 42, c.optimizer);
+  const head = createHead({ kind: c.kind, inputDim: c.inputDim, classes: c.classes }, 42, c.optimizer, undefined, { engine: c.engine });
   // One warm-up step (the wasm heap grows to its working size), not counted.
   for await (const batch of generatedBatches(BATCH, c.inputDim, c.classes, 7)) head.trainBatch(batch.features, batch.labels);
   const epoch = await trainEpoch(head, generatedBatches(c.rows, c.inputDim, c.classes, 1), { batchSize: BATCH });
@@ -181,11 +185,16 @@ async function main(): Promise<void> {
     const { stdout } = await run(process.execPath, ['-r', register, __filename, '--case', c.name], { maxBuffer: 1 << 20, env: process.env });
     const result = JSON.parse(stdout.trim().split('\n').pop()!) as BenchResult;
     const units = [c.inputDim, ...result.hidden, c.classes].join('-');
-    const head = `${c.kind === 'keras-trainOnBatch' ? 'Keras-style tf.layers' : c.kind} ${units}, ${c.optimizer.kind}`;
+    const head = `${c.kind === 'keras-trainOnBatch' ? 'Keras-style tf.layers' : c.kind} ${units}, ${c.optimizer.kind}${c.engine ? `, ${c.engine}` : ''}`;
     console.log(
       `| ${c.name} | ${c.features} | ${head} | ${result.rows.toLocaleString('en-US')} | ${Math.round(result.epochRowsPerSecond).toLocaleString('en-US')} | ` +
         `${Math.round(result.trainRowsPerSecond).toLocaleString('en-US')} | ${result.loss.toFixed(3)} / ${result.accuracy.toFixed(3)} | ${result.peakRssMiB} |`,
     );
+  }
+  if (!filter || 'engines'.includes(filter)) {
+    // The engines against this machine's GEMM rate and memory bandwidth, in a process of their own.
+    const { stdout } = await run(process.execPath, ['-r', register, path.join(__dirname, 'train-engines.ts')], { maxBuffer: 1 << 20, env: process.env });
+    console.log(`\n${stdout.trim()}`);
   }
 }
 
