@@ -21,3 +21,14 @@ export function sampleWeightsFor(labels: Int32Array, classWeights: Float32Array,
   for (let i = 0; i < labels.length; i++) weights[i] = classWeights[labels[i]];
   return weights;
 }
+
+/** A training batch checked against the head's shape: its rows and, given class weights, each row's weight. */
+export function checkedTrainingBatch(
+  features: Float32Array,
+  labels: Int32Array,
+  shape: { inputDim: number; classes: number },
+  classWeights?: Float32Array,
+): { rows: number; sampleWeights?: Float32Array } {
+  const rows = checkedRows(features, labels, shape.inputDim, shape.classes);
+  return { rows, sampleWeights: classWeights ? sampleWeightsFor(labels, classWeights, shape.classes) : undefined };
+}

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkedRows, sampleWeightsFor } from './batch-check';
+import { checkedRows, checkedTrainingBatch } from './batch-check';
 import { DenseLayer, backward, forwardForTraining, inferLogits } from './dense-network';
 import { HeadSpec, ResolvedHeadSpec, layerUnits, resolveHeadSpec } from './head-spec';
 import { NamedTensor, TensorValues, requireValues, variableOf } from './named-tensors';
@@ -130,8 +130,7 @@ class DenseHead implements TrainableHead {
 
   trainBatch(features: Float32Array, labels: Int32Array, options: TrainBatchOptions = {}): TrainBatchResult {
     const { inputDim, classes, hidden, dropout, l2 } = this.spec;
-    const rows = checkedRows(features, labels, inputDim, classes);
-    const sampleWeights = options.classWeights ? sampleWeightsFor(labels, options.classWeights, classes) : undefined;
+    const { rows, sampleWeights } = checkedTrainingBatch(features, labels, this.spec, options.classWeights);
     const masks = stepDropoutMasks(this.seed, this.steps, rows, hidden, dropout);
     const scale = this.optimizer.gradientScale(this.steps);
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Tensor } from 'onnxruntime-node';
-import { checkedRows, sampleWeightsFor } from '../batch-check';
+import { checkedRows, checkedTrainingBatch } from '../batch-check';
 import type { EvaluateBatchResult, HeadRestore, TrainBatchOptions, TrainBatchResult, TrainableHead } from '../head';
 import { ResolvedHeadSpec } from '../head-spec';
 import { NamedTensor, requireValues } from '../named-tensors';
@@ -79,13 +79,13 @@ export class OnnxHead implements TrainableHead {
   }
 
   get learningRate(): number {
-    return this.optimizer.learningRateAt(this.steps);
+    const { learningRate, decay } = this.optimizerSpec;
+    return decayedLearningRate(learningRate, decay, this.steps);
   }
 
   trainBatch(features: Float32Array, labels: Int32Array, options: TrainBatchOptions = {}): TrainBatchResult {
+    const { rows, sampleWeights } = checkedTrainingBatch(features, labels, this.spec, options.classWeights);
     const { inputDim, classes, hidden, dropout, l2 } = this.spec;
-    const rows = checkedRows(features, labels, inputDim, classes);
-    const sampleWeights = options.classWeights ? sampleWeightsFor(labels, options.classWeights, classes) : undefined;
     const lr = this.learningRate;
     // SGD folds −lr_t into the upstream gradient (optimizers.ts); Adam takes the plain gradient.
     const scale = this.optimizerSpec.kind === 'sgd' ? -lr : 1;
