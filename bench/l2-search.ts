@@ -18,12 +18,8 @@
  *   BENCH_CASES=flat npm run bench:l2      only cases whose name contains "flat"
  */
 import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Client } from 'pg';
 import { RunsRepository } from '@featx/db';
 import { FeatureBatch, L2_GRID, createHead, selectL2, trainCandidates } from '@featx/learning';
 import { CoreModule, loadConfig } from '@featx/runtime';
@@ -35,9 +31,8 @@ import { RunContext } from '../apps/trainer/src/runs/run-context';
 import { createRunHead } from '../apps/trainer/src/runs/run-head';
 import { RunPreparation } from '../apps/trainer/src/runs/run-preparation.service';
 import { SplitStreams } from '../apps/trainer/src/runs/split-streams.service';
-import { createTestBus, createTestDatabase, testNamespace } from '../test/support';
-import { createSyntheticFeatureSet } from '../test/support/synthetic-features';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
+import { openBenchStack } from './bench-stack';
 
 interface BenchCase {
   name: string;
@@ -130,34 +125,16 @@ async function computeOnly(c: BenchCase): Promise<CaseResult['computeOnly']> {
 }
 
 async function measure(c: BenchCase): Promise<CaseResult> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-l2-bench-'));
-  const database = await createTestDatabase();
-  const namespace = testNamespace();
-  const db = new Client({ connectionString: database.url });
-  await db.connect();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    FEATX_DATABASE_URL: database.url,
-    FEATX_NAMESPACE: namespace,
-    FEATX_DATA_ROOTS: `bench=${root}`,
-    FEATX_FEATURES_DIR: path.join(root, 'features'),
-    FEATX_ARTIFACTS_DIR: path.join(root, 'artifacts'),
-    FEATX_STORE_ID: 'bench-store',
-    FEATX_TF_BACKEND: 'wasm',
-    FEATX_LOG_LEVEL: 'warn',
-  };
+  const { featureSetId, env, close } = await openBenchStack('featx-l2-bench-', {
+    classes: CLASSES,
+    dim: c.dim,
+    dtype: c.dtype,
+    rows: { training: c.trainingRows, validation: c.validationRows, evaluation: 0 },
+    separable: true,
+  });
   const services = launchServices(serviceInstances(1, 970).filter((i) => i.service === 'feature-store'), env, (line) => /"level":"error"/.test(line) && console.error(line));
   const app = await NestFactory.createApplicationContext(CandidateBenchModule.register(env), { logger: false });
   try {
-    const { featureSetId } = await createSyntheticFeatureSet(db, {
-      classes: CLASSES,
-      dim: c.dim,
-      dtype: c.dtype,
-      rows: { training: c.trainingRows, validation: c.validationRows, evaluation: 0 },
-      separable: true,
-      storeId: 'bench-store',
-      featuresDir: path.join(root, 'features'),
-    });
     await services.ready(60000);
     const config = { featureSetId, head: 'logistic', epochs: c.epochs, standardize: true };
     const run = await app.get(RunsRepository).createQueued({ id: randomUUID(), featureSetId, config, classes: CLASSES });
@@ -165,6 +142,7 @@ async function measure(c: BenchCase): Promise<CaseResult> {
     const passes = app.get(HeadPasses);
     const search = app.get(L2Search);
 
+    await oneFit(passes, context, 1, L2_GRID[0]); // warm-up, not timed: the wasm heap, XNNPACK, the store's first reads
     const [firstFit] = await seconds(() => oneFit(passes, context, c.epochs, L2_GRID[0]));
     const [togetherS, together] = await seconds(() => search.choose(context));
     const [oneByOneS, oneByOne] = await seconds(() => searchOneByOne(passes, context, c.epochs));
@@ -173,10 +151,7 @@ async function measure(c: BenchCase): Promise<CaseResult> {
   } finally {
     await app.close();
     await services.stop(5000);
-    await db.end();
-    await database.drop();
-    await (await createTestBus(namespace)).cleanup();
-    await fs.rm(root, { recursive: true, force: true });
+    await close();
   }
 }
 
