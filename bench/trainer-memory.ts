@@ -5,15 +5,11 @@
  * holds no dataset, only the prefetched chunks and the shuffle buffer, so its memory must not
  * grow with the data (target: < 10% more at 10x).
  */
-import { promises as fs, readFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { Client } from 'pg';
+import { readFileSync } from 'node:fs';
 import { connectBus, publish } from '@featx/bus';
 import { createRunCommand } from '@featx/contracts';
-import { createTestBus, createTestDatabase, testNamespace } from '../test/support';
-import { createSyntheticFeatureSet } from '../test/support/synthetic-features';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
+import { openBenchStack } from './bench-stack';
 
 const DIM = Number(process.env.BENCH_DIM ?? 1280);
 const BASE_ROWS = Number(process.env.BENCH_ROWS ?? 3068);
@@ -23,30 +19,12 @@ const CLASSES = ['dress', 'hat', 'longsleeve', 'outwear', 'pants', 'shirt', 'sho
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function measure(scale: number) {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-trainer-bench-'));
-  const database = await createTestDatabase();
-  const namespace = testNamespace();
-  const db = new Client({ connectionString: database.url });
-  await db.connect();
-  const env = {
-    ...process.env,
-    FEATX_DATABASE_URL: database.url,
-    FEATX_NAMESPACE: namespace,
-    FEATX_DATA_ROOTS: `bench=${root}`,
-    FEATX_FEATURES_DIR: path.join(root, 'features'),
-    FEATX_ARTIFACTS_DIR: path.join(root, 'artifacts'),
-    FEATX_STORE_ID: 'bench-store',
-    FEATX_TF_BACKEND: 'wasm',
-    FEATX_LOG_LEVEL: 'warn',
-  };
   const rows = BASE_ROWS * scale;
-  const { featureSetId } = await createSyntheticFeatureSet(db, {
+  const { featureSetId, namespace, db, env, close } = await openBenchStack('featx-trainer-bench-', {
     classes: CLASSES,
     dim: DIM,
     rows: { training: rows, validation: Math.round(rows / 9), evaluation: Math.round(rows / 8) },
     separable: true,
-    storeId: 'bench-store',
-    featuresDir: path.join(root, 'features'),
   });
   const services = launchServices(serviceInstances(1, 950).filter((i) => i.service === 'feature-store' || i.service === 'trainer'), env, (line) => /"level":"error"/.test(line) && console.error(line));
   const bus = await connectBus({ url: process.env.FEATX_NATS_URL ?? 'nats://127.0.0.1:4222', name: 'bench-trainer', namespace });
@@ -67,10 +45,7 @@ async function measure(scale: number) {
   } finally {
     await services.stop(5000);
     await bus.nc.close();
-    await db.end();
-    await database.drop();
-    await (await createTestBus(namespace)).cleanup();
-    await fs.rm(root, { recursive: true, force: true });
+    await close();
   }
 }
 

@@ -8,6 +8,8 @@ export interface SyntheticFeatureSetOptions {
   /** true: each class a tight cluster around its own centre; false: labels unrelated to features. */
   separable: boolean;
   seed?: number;
+  /** How the shards store the values (default float32); float16 as flattened feature sets are stored. */
+  dtype?: 'float16' | 'float32';
   storeId: string;
   featuresDir: string;
 }
@@ -26,9 +28,10 @@ export async function createSyntheticFeatureSet(db: Client, options: SyntheticFe
     [`synthetic-${Math.floor(random() * 1e9)}`, JSON.stringify(options.classes), Object.values(options.rows).reduce((a, b) => a + b, 0)],
   );
   const total = Object.values(options.rows).reduce((a, b) => a + b, 0);
+  const dtype = options.dtype ?? 'float32';
   const { rows: [set] } = await db.query(
-    "INSERT INTO feature_sets (dataset_id, model, pooling, dtype, spec, dim, status, images, stored) VALUES ($1, 'synthetic', 'avg', 'float32', '{}', $2, 'complete', $3, $3) RETURNING id",
-    [dataset.id, options.dim, total],
+    "INSERT INTO feature_sets (dataset_id, model, pooling, dtype, spec, dim, status, images, stored) VALUES ($1, 'synthetic', 'avg', $4, '{}', $2, 'complete', $3, $3) RETURNING id",
+    [dataset.id, options.dim, total, dtype],
   );
   for (const [split, count] of Object.entries(options.rows)) {
     const labels: number[] = [];
@@ -47,7 +50,7 @@ export async function createSyntheticFeatureSet(db: Client, options: SyntheticFe
     const idOf = new Map(inserted.map((row) => [row.path as string, Number(row.id)]));
     const imageIds = paths.map((p) => idOf.get(p)!);
     const relative = shardPath({ featureSetId: set.id, split, storeId: options.storeId, index: 0 });
-    const writer = await ShardWriter.open(shardDir(options.featuresDir, relative), { dim: options.dim, dtype: 'float32' });
+    const writer = await ShardWriter.open(shardDir(options.featuresDir, relative), { dim: options.dim, dtype });
     await writer.append({ features, labels, imageIds });
     await writer.close();
     const { rows: [shard] } = await db.query(

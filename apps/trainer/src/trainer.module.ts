@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
+import { CandidateTraining } from './runs/candidate-training.service';
 import { EpochLoop } from './runs/epoch-loop.service';
 import { HeadPasses } from './runs/head-passes.service';
 import { L2Search } from './runs/l2-search.service';
@@ -24,6 +25,7 @@ export class TrainerModule {
         RunEvents,
         SplitStreams,
         HeadPasses,
+        CandidateTraining,
         RunPreparation,
         L2Search,
         TrainingStart,

@@ -41,28 +41,32 @@ export interface ForwardTrace {
   logits: tf.Tensor2D;
 }
 
-/** input [rows, inputs] → [rows, units], computed as (Wᵀ·inputᵀ)ᵀ + b (see the file comment). */
-export function denseApply(layer: DenseLayer, input: tf.Tensor2D): tf.Tensor2D {
-  return tf.add(tf.transpose(tf.matMul(layer.kernelT, tf.transpose(input))), layer.bias);
+/**
+ * input [rows, inputs] → [rows, units], computed as (Wᵀ·inputᵀ)ᵀ + b (see the file comment).
+ * `inputT`, when the caller already has it, is inputᵀ: heads sharing one batch share its transpose.
+ */
+export function denseApply(layer: DenseLayer, input: tf.Tensor2D, inputT?: tf.Tensor2D): tf.Tensor2D {
+  return tf.add(tf.transpose(tf.matMul(layer.kernelT, inputT ?? tf.transpose(input))), layer.bias);
 }
 
-/** Logits for prediction: ReLU between layers, no dropout. */
-export function inferLogits(layers: DenseLayer[], x: tf.Tensor2D): tf.Tensor2D {
+/** Logits for prediction: ReLU between layers, no dropout. `xT`: xᵀ, if the caller has it. */
+export function inferLogits(layers: DenseLayer[], x: tf.Tensor2D, xT?: tf.Tensor2D): tf.Tensor2D {
   let activation = x;
-  for (let l = 0; l < layers.length - 1; l++) activation = tf.relu(denseApply(layers[l], activation));
-  return denseApply(layers[layers.length - 1], activation);
+  for (let l = 0; l < layers.length - 1; l++) activation = tf.relu(denseApply(layers[l], activation, l === 0 ? xT : undefined));
+  return denseApply(layers[layers.length - 1], activation, layers.length === 1 ? xT : undefined);
 }
 
 /**
  * The training forward pass, keeping what the backward pass needs. `dropoutMasks[l]` ([rows,
  * hidden[l]], inverted-dropout scaled) multiplies hidden layer l's output; omitted = no dropout.
+ * `xT`: xᵀ, if the caller has it.
  */
-export function forwardForTraining(layers: DenseLayer[], x: tf.Tensor2D, dropoutMasks?: tf.Tensor2D[]): ForwardTrace {
+export function forwardForTraining(layers: DenseLayer[], x: tf.Tensor2D, dropoutMasks?: tf.Tensor2D[], xT?: tf.Tensor2D): ForwardTrace {
   const inputs: tf.Tensor2D[] = [x];
   const gates: tf.Tensor2D[] = [];
   let activation = x;
   for (let l = 0; l < layers.length - 1; l++) {
-    const z = denseApply(layers[l], activation);
+    const z = denseApply(layers[l], activation, l === 0 ? xT : undefined);
     const reluSlope = tf.step(z); // 1 where z > 0, else 0
     const gate = dropoutMasks?.[l] ? tf.mul<tf.Tensor2D>(reluSlope, dropoutMasks[l]) : reluSlope;
     // relu(z) · mask = z · gate: one multiplication gives the output and keeps the gate for backward.
@@ -70,7 +74,7 @@ export function forwardForTraining(layers: DenseLayer[], x: tf.Tensor2D, dropout
     gates.push(gate);
     inputs.push(activation);
   }
-  return { inputs, gates, logits: denseApply(layers[layers.length - 1], activation) };
+  return { inputs, gates, logits: denseApply(layers[layers.length - 1], activation, layers.length === 1 ? xT : undefined) };
 }
 
 /**

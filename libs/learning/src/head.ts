@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkedRows, checkedTrainingBatch } from './batch-check';
+import { checkedRows, sampleWeightsFor } from './batch-check';
 import { DenseLayer, backward, forwardForTraining, inferLogits } from './dense-network';
 import { HeadSpec, ResolvedHeadSpec, layerUnits, resolveHeadSpec } from './head-spec';
 import { NamedTensor, TensorValues, requireValues, variableOf } from './named-tensors';
@@ -7,6 +7,7 @@ import { Optimizer, OptimizerSpec, OptimizerView, TUTORIAL_SGD, createOptimizer 
 import { OnnxHead } from './onnx/onnx-head';
 import { initialKernelT, stepDropoutMasks } from './seeded-random';
 import { countCorrect, crossEntropyGradient, crossEntropyTerms } from './softmax-cross-entropy';
+import { UploadedBatch } from './uploaded-batch';
 
 export interface TrainBatchOptions {
   /** Per-class loss weights (classWeightsFrom): each row's loss and gradient scaled by its class's weight. */
@@ -40,8 +41,12 @@ export interface TrainableHead {
   readonly learningRate: number;
   /** One optimizer step on the batch. `features` is rows × inputDim, row-major. */
   trainBatch(features: Float32Array, labels: Int32Array, options?: TrainBatchOptions): TrainBatchResult;
+  /** trainBatch on a batch already uploaded, which other heads may share (see trainCandidates). */
+  trainOn(batch: UploadedBatch, options?: TrainBatchOptions): TrainBatchResult;
   /** Loss and predictions without updating anything. */
   evaluateBatch(features: Float32Array, labels: Int32Array): EvaluateBatchResult;
+  /** evaluateBatch on a batch already uploaded, which other heads may share. */
+  evaluateOn(batch: UploadedBatch): EvaluateBatchResult;
   /** Softmax probabilities, rows × classes, row-major. */
   predictProba(features: Float32Array): Float32Array;
   /**
@@ -129,19 +134,28 @@ class DenseHead implements TrainableHead {
   }
 
   trainBatch(features: Float32Array, labels: Int32Array, options: TrainBatchOptions = {}): TrainBatchResult {
-    const { inputDim, classes, hidden, dropout, l2 } = this.spec;
-    const { rows, sampleWeights } = checkedTrainingBatch(features, labels, this.spec, options.classWeights);
+    return this.withUpload(features, labels, (batch) => this.trainOn(batch, options));
+  }
+
+  trainOn(batch: UploadedBatch, options: TrainBatchOptions = {}): TrainBatchResult {
+    const { classes, hidden, dropout, l2 } = this.spec;
+    batch.checkFits(this.spec);
+    const { rows, labels } = batch;
+    const sampleWeights = options.classWeights ? sampleWeightsFor(labels, options.classWeights, classes) : undefined;
     const masks = stepDropoutMasks(this.seed, this.steps, rows, hidden, dropout);
     const scale = this.optimizer.gradientScale(this.steps);
 
     const summary = tf.tidy(() => {
-      const x = tf.tensor2d(features, [rows, inputDim]);
-      const y = tf.tensor1d(labels, 'int32');
       const weights = sampleWeights && tf.tensor1d(sampleWeights);
-      const trace = forwardForTraining(this.layers, x, masks?.map((mask, l) => tf.tensor2d(mask, [rows, hidden[l]])));
-      const terms = crossEntropyTerms(trace.logits, y, classes);
+      const trace = forwardForTraining(
+        this.layers,
+        batch.x,
+        masks?.map((mask, l) => tf.tensor2d(mask, [rows, hidden[l]])),
+        batch.xT,
+      );
+      const terms = crossEntropyTerms(trace.logits, batch.y, classes);
       const lossSum = tf.sum(weights ? tf.mul(terms.nll, weights) : terms.nll);
-      const correct = countCorrect(trace.logits, y);
+      const correct = countCorrect(trace.logits, batch.y);
       // λ·Σw² with the weights the forward pass used, computed before the update replaces them
       // (each w² freed at once: 100 MB for the tutorial's first layer).
       const penalty = l2 > 0 ? tf.mul(tf.addN(this.layers.map((layer) => tf.tidy(() => tf.sum(tf.square(layer.kernelT))))), l2) : tf.scalar(0);
@@ -157,19 +171,31 @@ class DenseHead implements TrainableHead {
   }
 
   evaluateBatch(features: Float32Array, labels: Int32Array): EvaluateBatchResult {
-    const { inputDim, classes } = this.spec;
-    const rows = checkedRows(features, labels, inputDim, classes);
+    return this.withUpload(features, labels, (batch) => this.evaluateOn(batch));
+  }
+
+  evaluateOn(batch: UploadedBatch): EvaluateBatchResult {
+    batch.checkFits(this.spec);
     const [summary, predictedTensor] = tf.tidy(() => {
-      const y = tf.tensor1d(labels, 'int32');
-      const logits = inferLogits(this.layers, tf.tensor2d(features, [rows, inputDim]));
-      const terms = crossEntropyTerms(logits, y, classes);
-      return [tf.stack([tf.sum(terms.nll), countCorrect(logits, y)]), tf.argMax(logits, 1)];
+      const logits = inferLogits(this.layers, batch.x, batch.xT);
+      const terms = crossEntropyTerms(logits, batch.y, this.spec.classes);
+      return [tf.stack([tf.sum(terms.nll), countCorrect(logits, batch.y)]), tf.argMax(logits, 1)];
     });
     const [lossSum, correct] = summary.dataSync();
     const predicted = Int32Array.from(predictedTensor.dataSync());
     summary.dispose();
     predictedTensor.dispose();
     return { lossSum, correct, predicted };
+  }
+
+  /** `use` on the batch uploaded for this head alone, disposed afterwards. */
+  private withUpload<T>(features: Float32Array, labels: Int32Array, use: (batch: UploadedBatch) => T): T {
+    const batch = new UploadedBatch(features, labels, this.spec);
+    try {
+      return use(batch);
+    } finally {
+      batch.dispose();
+    }
   }
 
   predictProba(features: Float32Array): Float32Array {

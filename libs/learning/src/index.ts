@@ -1,12 +1,14 @@
 export * from './hidden-sizes';
 export * from './head-spec';
 export * from './head';
+export * from './uploaded-batch';
 export * from './optimizers';
 export * from './checkpoint';
 export * from './tfjs-export';
 export * from './stats';
 export * from './batches';
 export * from './epoch';
+export * from './candidates';
 export * from './l2-selection';
 export type { NamedTensor, TensorValues } from './named-tensors';
 export * from './trained-model';

@@ -9,6 +9,7 @@ import { initialKernelT, stepDropoutMasks } from '../seeded-random';
 import { logitsSummary, softmaxRows } from './logits';
 import { floatTensor, openSyncSession, SyncSession } from './sync-session';
 import { LayerParts, PART_FLOATS, ParameterPart, TRAIN_INPUTS, inferenceGraph, layerParts, nextValue, slotInput, slotNames, trainingGraph } from './training-graph';
+import type { UploadedBatch } from '../uploaded-batch';
 
 /**
  * A head trained by ONNX Runtime (engine 'onnx' of createHead): the generated step graph of
@@ -117,6 +118,17 @@ export class OnnxHead implements TrainableHead {
     const summary = logitsSummary(results[TRAIN_INPUTS.logits].data as Float32Array, labels, classes, sampleWeights);
     this.steps += 1;
     return { loss: summary.weightedLossSum / rows + penalty, correct: summary.correct };
+  }
+
+  /** A batch uploaded for TF.js heads: this engine reads its rows, not the TF.js tensors. */
+  trainOn(batch: UploadedBatch, options: TrainBatchOptions = {}): TrainBatchResult {
+    batch.checkFits(this.spec);
+    return this.trainBatch(batch.features, batch.labels, options);
+  }
+
+  evaluateOn(batch: UploadedBatch): EvaluateBatchResult {
+    batch.checkFits(this.spec);
+    return this.evaluateBatch(batch.features, batch.labels);
   }
 
   evaluateBatch(features: Float32Array, labels: Int32Array): EvaluateBatchResult {

@@ -1,0 +1,30 @@
+import { Injectable } from '@nestjs/common';
+import { CandidateProgress, TrainableHead, trainCandidates, TrainCandidatesOptions } from '@featx/learning';
+import { RunContext, throwIfInterrupted } from './run-context';
+import { SplitStreams } from './split-streams.service';
+
+export type CandidateTrainingOptions = Pick<TrainCandidatesOptions, 'epochs' | 'validate' | 'earlyStoppingPatience' | 'onEpoch'>;
+
+/**
+ * Candidate heads on a run's feature set (the L2 grid, or any other set of choices) trained
+ * together: each epoch streams the training split once, standardized once, and every candidate
+ * takes its step on each batch; one validation pass scores them all. Memory holds the candidates'
+ * weights and the batches in flight, never a split.
+ */
+@Injectable()
+export class CandidateTraining {
+  constructor(private readonly streams: SplitStreams) {}
+
+  /** Each candidate's progress, in the order of `heads`; stops between batches when the run is interrupted. */
+  trainCandidates(context: RunContext, heads: readonly TrainableHead[], options: CandidateTrainingOptions): Promise<CandidateProgress[]> {
+    const hasValidation = context.shards.validation.length > 0;
+    return trainCandidates(
+      heads,
+      {
+        training: (epoch) => this.streams.stream(context, 'training', { order: 'shuffled', epoch }),
+        validation: hasValidation ? () => this.streams.stream(context, 'validation', { order: 'sequential', epoch: 0 }) : undefined,
+      },
+      { ...options, classWeights: context.classWeights, beforeBatch: () => throwIfInterrupted(context.flags) },
+    );
+  }
+}
