@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { loadConfig, REPO_ROOT } from '../libs/runtime/src/config';
 import { runCli } from '../apps/cli/src/cli';
-import { ensureLocalStack } from './local-stack';
+import { ensureLocalStack, localServiceEnv } from './local-stack';
 import { launchServices, serviceInstances } from './service-launcher';
 
 const DEFAULT_DATASET = path.resolve(REPO_ROOT, '../shared/datasets/clothing-small');
@@ -21,7 +21,7 @@ async function main() {
   const say = (line: string) => console.log(`[demo] ${line}`);
   const stack = await ensureLocalStack({ natsUrl: config.nats.url, databaseUrl: config.database.url, stateDir: config.stateDir, log: say });
   const verbose = process.env.FEATX_DEMO_VERBOSE === 'true';
-  const services = launchServices(serviceInstances(Number(process.env.FEATX_EXTRACTOR_REPLICAS ?? 2)), { ...process.env, FEATX_NATS_URL: stack.natsUrl, FEATX_DATABASE_URL: stack.databaseUrl }, (line) => {
+  const services = launchServices(serviceInstances(Number(process.env.FEATX_EXTRACTOR_REPLICAS ?? 2)), localServiceEnv(stack), (line) => {
     if (verbose || /"level":"(warn|error)"/.test(line)) console.log(line);
   });
   try {

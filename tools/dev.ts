@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { loadConfig } from '../libs/runtime/src/config';
-import { ensureLocalStack } from './local-stack';
+import { ensureLocalStack, localServiceEnv } from './local-stack';
 import { launchServices, serviceInstances } from './service-launcher';
 
 async function main() {
@@ -16,7 +16,7 @@ async function main() {
     log: (line) => console.log(`[dev] ${line}`),
   });
   const replicas = Number(process.env.FEATX_EXTRACTOR_REPLICAS ?? 1);
-  const services = launchServices(serviceInstances(replicas), { ...process.env, FEATX_NATS_URL: stack.natsUrl, FEATX_DATABASE_URL: stack.databaseUrl });
+  const services = launchServices(serviceInstances(replicas), localServiceEnv(stack));
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;

@@ -14,6 +14,16 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/**
+ * The environment of services that all run on this machine against `stack`. The trainer reads
+ * shard files directly where they are (`FEATX_TRAINER_READ=auto`): on clothing-small's flattened
+ * set the automatic-L2 logistic run took 3 min 27 s that way against 5 min 22 s over the bus
+ * (README, Training), same weights. A setting in the environment wins.
+ */
+export function localServiceEnv(stack: LocalStack): NodeJS.ProcessEnv {
+  return { FEATX_TRAINER_READ: 'auto', ...process.env, FEATX_NATS_URL: stack.natsUrl, FEATX_DATABASE_URL: stack.databaseUrl };
+}
+
 export async function ensureLocalStack(options: { natsUrl: string; databaseUrl: string; stateDir: string; log: (line: string) => void }): Promise<LocalStack> {
   const stops: Array<() => Promise<void>> = [];
   const natsUrl = await ensureNats(options.natsUrl, options.stateDir, options.log, stops);
