@@ -1,6 +1,7 @@
 import { FeatureBatch } from './batches';
 import { TrainableHead } from './head';
 import { UploadedBatch } from './uploaded-batch';
+import { recordEpoch, shouldStopEarly } from './early-stopping';
 
 /**
  * Several candidate heads trained on one feature set (the L2 grid, or any other set of choices):
@@ -138,17 +139,8 @@ async function candidatesPass(
 function afterEpoch(before: CandidateProgress, epoch: number, training: PassResult, validation: PassResult | undefined, patience: number | undefined): CandidateProgress {
   const progress = { ...before, epochsTrained: epoch + 1, trainLoss: training.loss, trainAccuracy: training.accuracy };
   if (!validation) return progress;
-  const improved = before.bestValLoss === null || validation.loss < before.bestValLoss;
-  const epochsSinceBest = improved ? 0 : before.epochsSinceBest + 1;
-  return {
-    ...progress,
-    valLoss: validation.loss,
-    valAccuracy: validation.accuracy,
-    bestEpoch: improved ? epoch + 1 : before.bestEpoch,
-    bestValLoss: improved ? validation.loss : before.bestValLoss,
-    epochsSinceBest,
-    stopped: patience !== undefined && epochsSinceBest >= patience,
-  };
+  const record = recordEpoch(before, epoch, validation.loss);
+  return { ...progress, valLoss: validation.loss, valAccuracy: validation.accuracy, ...record, stopped: shouldStopEarly(record, patience) };
 }
 
 function checkCandidates(heads: readonly TrainableHead[], sources: CandidateSources, options: TrainCandidatesOptions): void {

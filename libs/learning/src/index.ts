@@ -12,3 +12,4 @@ export * from './candidates';
 export * from './l2-selection';
 export type { NamedTensor, TensorValues } from './named-tensors';
 export * from './trained-model';
+export * from './early-stopping';

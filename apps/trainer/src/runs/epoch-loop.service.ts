@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RunsRepository } from '@featx/db';
-import { loadCheckpoint, TrainableHead } from '@featx/learning';
+import { loadCheckpoint, recordEpoch, shouldStopEarly, TrainableHead } from '@featx/learning';
 import { JsonLogger, LOGGER } from '@featx/runtime';
 import { HeadPasses } from './head-passes.service';
 import { RunContext } from './run-context';
@@ -30,7 +30,7 @@ export class EpochLoop {
     try {
       for (let epoch = progress.epochsDone; epoch < config.epochs; epoch++) {
         progress = await this.epoch(context, head, epoch, progress);
-        if (config.earlyStoppingPatience !== undefined && progress.epochsSinceBest >= config.earlyStoppingPatience) {
+        if (shouldStopEarly(progress, config.earlyStoppingPatience)) {
           this.logger.info('early stopping', { runId: run.id, epoch: epoch + 1, bestEpoch: progress.bestEpoch });
           break;
         }
@@ -52,13 +52,7 @@ export class EpochLoop {
     const training = await this.passes.train(context, head, epoch);
     const validation = context.shards.validation.length ? await this.passes.evaluate(context, head, 'validation') : null;
     const durationMs = Date.now() - started;
-    const improved = validation !== null && (before.bestValLoss === null || validation.loss < before.bestValLoss);
-    const progress: TrainingProgress = {
-      epochsDone: epoch + 1,
-      bestEpoch: improved ? epoch + 1 : before.bestEpoch,
-      bestValLoss: improved ? validation!.loss : before.bestValLoss,
-      epochsSinceBest: improved ? 0 : before.epochsSinceBest + 1,
-    };
+    const progress: TrainingProgress = { epochsDone: epoch + 1, ...recordEpoch(before, epoch, validation?.loss ?? null) };
     const metric = {
       runId: run.id,
       epoch: epoch + 1,
@@ -74,7 +68,7 @@ export class EpochLoop {
     // previous checkpoint, and the resumed run trains this epoch again (its row is replaced),
     // so no epoch is ever skipped or recorded twice.
     await this.runs.recordEpoch(metric, { epochsDone: progress.epochsDone, bestEpoch: progress.bestEpoch, bestValLoss: progress.bestValLoss, artifactsPath: artifacts.relativePath });
-    await saveRunCheckpoint(artifacts, head, progress, improved);
+    await saveRunCheckpoint(artifacts, head, progress, progress.epochsSinceBest === 0);
     await this.events.epochFinished({ ...metric, epochs: config.epochs });
     return progress;
   }
