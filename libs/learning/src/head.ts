@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { HEAD_ENGINE_CHOICES, HeadEngine, HeadEngineChoice } from '@featx/contracts';
 import { checkedRows, sampleWeightsFor } from './batch-check';
 import { DenseLayer, backward, forwardForTraining, inferLogits } from './dense-network';
 import { HeadSpec, ResolvedHeadSpec, layerUnits, resolveHeadSpec } from './head-spec';
@@ -64,18 +65,23 @@ export interface HeadRestore {
   values: TensorValues;
 }
 
-/**
- * What runs the numbers. `tfjs`: TF.js on the active backend (wasm here), the hand-written passes of
- * dense-network.ts. `onnx`: ONNX Runtime's CPU kernels (MLAS GEMM, one thread per core) running a
- * generated training-step graph (onnx/training-graph.ts); same results within float tolerance.
- */
-export type HeadEngine = 'tfjs' | 'onnx';
-
-export const HEAD_ENGINES: readonly HeadEngine[] = ['tfjs', 'onnx'];
+export type { HeadEngine, HeadEngineChoice } from '@featx/contracts';
+export { HEAD_ENGINES, HEAD_ENGINE_CHOICES } from '@featx/contracts';
 
 export interface HeadOptions {
-  /** Default 'tfjs'. */
-  engine?: HeadEngine;
+  /**
+   * What runs the numbers (HEAD_ENGINES). `tfjs` (default): TF.js on the active backend (wasm here),
+   * the hand-written passes of dense-network.ts. `onnx`: ONNX Runtime's CPU kernels running a
+   * generated training-step graph (onnx/training-graph.ts). `auto`: the fastest engine this
+   * process can load (resolveHeadEngine).
+   */
+  engine?: HeadEngineChoice;
+}
+
+/** The engine `auto` stands for in this process; any other choice as it is. */
+export function resolveHeadEngine(choice: HeadEngineChoice = 'tfjs'): HeadEngine {
+  if (!HEAD_ENGINE_CHOICES.includes(choice)) throw new RangeError(`engine must be one of ${HEAD_ENGINE_CHOICES.join(', ')}, got '${String(choice)}'`);
+  return choice === 'auto' ? 'tfjs' : choice;
 }
 
 /**
@@ -85,10 +91,10 @@ export interface HeadOptions {
  * come from a checkpoint instead.
  */
 export function createHead(spec: HeadSpec, seed = 42, optimizer: OptimizerSpec = TUTORIAL_SGD, restore?: HeadRestore, options: HeadOptions = {}): TrainableHead {
-  const engine = options.engine ?? 'tfjs';
+  const engine = resolveHeadEngine(options.engine);
   if (engine === 'onnx') return new OnnxHead(resolveHeadSpec(spec), seed, optimizer, restore);
   if (engine === 'tfjs') return new DenseHead(resolveHeadSpec(spec), seed, optimizer, restore);
-  throw new RangeError(`engine must be one of ${HEAD_ENGINES.join(', ')}, got '${String(engine)}'`);
+  throw new RangeError(`engine '${engine}' is not available in this process`);
 }
 
 class DenseHead implements TrainableHead {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { formatIssues } from '@featx/contracts';
+import { formatIssues, HEAD_ENGINE_CHOICES, HeadEngineChoice } from '@featx/contracts';
 
 /**
  * The repository root (in the image, /app); local defaults (data roots, state folder) are relative
@@ -80,6 +80,7 @@ const envSchema = z.object({
   FEATX_TRAINER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   FEATX_TRAINER_READ: z.enum(TRAINER_READ_MODES).default('bus'),
   FEATX_TRAINER_READ_AHEAD_MB: z.coerce.number().positive().max(4096).default(16),
+  FEATX_TRAINER_ENGINE: z.enum(HEAD_ENGINE_CHOICES).default('auto'),
   FEATX_RUN_STALE_MS: z.coerce.number().int().min(1000).default(30000),
 });
 
@@ -139,6 +140,8 @@ export interface FeatxConfig {
     read: TrainerReadMode;
     /** Stored bytes of shard reads in flight ahead of training, to hide each read's latency. */
     readAheadBytes: number;
+    /** What runs the heads' steps (HEAD_ENGINE_CHOICES); `auto` = the fastest this trainer can load. */
+    engine: HeadEngineChoice;
   };
 }
 
@@ -212,6 +215,7 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       staleAfterMs: e.FEATX_RUN_STALE_MS,
       read: e.FEATX_TRAINER_READ,
       readAheadBytes: Math.round(e.FEATX_TRAINER_READ_AHEAD_MB * 1024 * 1024),
+      engine: e.FEATX_TRAINER_ENGINE,
     },
     vision: {
       backend: e.FEATX_TF_BACKEND,

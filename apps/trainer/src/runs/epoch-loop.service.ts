@@ -37,7 +37,7 @@ export class EpochLoop {
       }
       if (config.earlyStoppingPatience !== undefined && (await artifacts.exists(artifacts.best))) {
         head.dispose();
-        head = await loadCheckpoint(artifacts.best);
+        head = await loadCheckpoint(artifacts.best, { engine: context.engine });
       }
       return head;
     } catch (error) {

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { loadCheckpoint, saveCheckpoint, TrainableHead } from '@featx/learning';
+import { HeadEngine, loadCheckpoint, saveCheckpoint, TrainableHead } from '@featx/learning';
 import { RunArtifacts } from './artifacts';
 
 /** Where training stands, recorded beside each checkpoint to resume exactly where the run stopped. */
@@ -31,8 +31,8 @@ export async function saveRunCheckpoint(artifacts: RunArtifacts, head: Trainable
 }
 
 /** The run's last checkpoint, or undefined where it has none. */
-export async function loadRunCheckpoint(artifacts: RunArtifacts): Promise<TrainingState | undefined> {
+export async function loadRunCheckpoint(artifacts: RunArtifacts, engine: HeadEngine): Promise<TrainingState | undefined> {
   if (!(await artifacts.exists(artifacts.checkpoint))) return undefined;
   const progress = JSON.parse(await fs.readFile(path.join(artifacts.checkpoint, PROGRESS_FILE), 'utf8')) as TrainingProgress;
-  return { head: await loadCheckpoint(artifacts.checkpoint), progress };
+  return { head: await loadCheckpoint(artifacts.checkpoint, { engine }), progress };
 }

@@ -1,6 +1,6 @@
 import { Split, TrainingConfig } from '@featx/contracts';
 import { FeatureSetRow, RunRow } from '@featx/db';
-import { Standardization } from '@featx/learning';
+import { HeadEngine, Standardization } from '@featx/learning';
 import { ShardRef } from '../data/shard-row-source';
 import { RunArtifacts } from './artifacts';
 
@@ -32,5 +32,7 @@ export interface RunContext {
   artifacts: RunArtifacts;
   standardization: Standardization | null;
   classWeights?: Float32Array;
+  /** What runs the run's heads (the trainer's FEATX_TRAINER_ENGINE, `auto` resolved). */
+  engine: HeadEngine;
   flags: RunFlags;
 }

@@ -10,5 +10,7 @@ export function createRunHead(context: RunContext, l2: number): TrainableHead {
     config.optimizer === 'adam'
       ? { kind: 'adam', learningRate: config.learningRate, decay: config.decay ?? 0 }
       : { kind: 'sgd', learningRate: config.learningRate, momentum: config.momentum, decay: config.decay ?? config.learningRate / config.epochs },
+    undefined,
+    { engine: context.engine },
   );
 }

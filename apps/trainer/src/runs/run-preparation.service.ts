@@ -4,7 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Split, trainingConfigSchema } from '@featx/contracts';
 import { FeatureSetsRepository, RunRow } from '@featx/db';
 import { readNpy, writeNpy } from '@featx/features';
-import { classWeightsFrom, RunningStats, Standardization } from '@featx/learning';
+import { classWeightsFrom, resolveHeadEngine, RunningStats, Standardization } from '@featx/learning';
 import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { selectBackend } from '@featx/vision';
 import { ShardRef } from '../data/shard-row-source';
@@ -38,7 +38,7 @@ export class RunPreparation {
     if (shards.training.length === 0) throw new Error(`feature set ${set.id} has no training rows`);
     const artifacts = new RunArtifacts(this.appConfig.training.artifactsDir, run.id);
     await fs.mkdir(artifacts.dir, { recursive: true });
-    const context: RunContext = { run, config, set, dim: set.dim, classes: run.classes, shards, artifacts, standardization: null, flags };
+    const context: RunContext = { run, config, set, dim: set.dim, classes: run.classes, shards, artifacts, standardization: null, engine: resolveHeadEngine(this.appConfig.training.engine), flags };
     context.standardization = config.standardize ? await this.standardization(context) : null;
     if (config.classWeights) {
       const counts = await this.featureSets.labelCounts(set.id, 'training');

@@ -21,7 +21,7 @@ export class TrainingStart {
 
   async begin(context: RunContext): Promise<TrainingState> {
     const { run, config } = context;
-    const resumed = run.epochsDone > 0 ? await loadRunCheckpoint(context.artifacts) : undefined;
+    const resumed = run.epochsDone > 0 ? await loadRunCheckpoint(context.artifacts, context.engine) : undefined;
     if (resumed) {
       this.logger.info('resumed from checkpoint', { runId: run.id, epochsDone: resumed.progress.epochsDone });
       return resumed;

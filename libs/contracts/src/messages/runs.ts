@@ -6,6 +6,16 @@ import { FEATURE_DTYPES, FeatureDtype } from './features';
 export const HEADS = ['mlp', 'logistic'] as const;
 export type HeadKind = (typeof HEADS)[number];
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
+/**
+ * What runs a head's training steps: TF.js (its active backend), ONNX Runtime (a generated step
+ * graph), or oneDNN (a native addon: oneDNN's GEMM and fused update kernels). Same results within
+ * float tolerance; any engine reads any checkpoint.
+ */
+export const HEAD_ENGINES = ['tfjs', 'onnx', 'onednn'] as const;
+export type HeadEngine = (typeof HEAD_ENGINES)[number];
+/** A head engine, or `auto` = the fastest one this process can load. */
+export const HEAD_ENGINE_CHOICES = ['auto', ...HEAD_ENGINES] as const;
+export type HeadEngineChoice = (typeof HEAD_ENGINE_CHOICES)[number];
 export type OptimizerKind = (typeof OPTIMIZERS)[number];
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];

@@ -132,6 +132,6 @@ describe('ONNX Runtime head (engine onnx) against the TF.js head', () => {
   });
 
   it('rejects an unknown engine by name', () => {
-    expect(() => createHead({ kind: 'logistic', inputDim: 4, classes: 2 }, 1, undefined, undefined, { engine: 'cuda' as never })).toThrow(/engine must be one of tfjs, onnx, got 'cuda'/);
+    expect(() => createHead({ kind: 'logistic', inputDim: 4, classes: 2 }, 1, undefined, undefined, { engine: 'cuda' as never })).toThrow(/engine must be one of auto, tfjs, onnx, onednn, got 'cuda'/);
   });
 });
