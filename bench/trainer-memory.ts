@@ -5,47 +5,27 @@
  * holds no dataset, only the prefetched chunks and the shuffle buffer, so its memory must not
  * grow with the data (target: < 10% more at 10x).
  */
-import { readFileSync } from 'node:fs';
-import { connectBus, publish } from '@featx/bus';
-import { createRunCommand } from '@featx/contracts';
-import { launchServices, serviceInstances } from '../tools/service-launcher';
 import { openBenchStack } from './bench-stack';
+import { benchTrainerRun } from './trainer-run';
 
 const DIM = Number(process.env.BENCH_DIM ?? 1280);
 const BASE_ROWS = Number(process.env.BENCH_ROWS ?? 3068);
 const EPOCHS = 2;
 const CLASSES = ['dress', 'hat', 'longsleeve', 'outwear', 'pants', 'shirt', 'shoes', 'shorts', 'skirt', 't-shirt'];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function measure(scale: number) {
   const rows = BASE_ROWS * scale;
-  const { featureSetId, namespace, db, env, close } = await openBenchStack('featx-trainer-bench-', {
+  const stack = await openBenchStack('featx-trainer-bench-', {
     classes: CLASSES,
     dim: DIM,
     rows: { training: rows, validation: Math.round(rows / 9), evaluation: Math.round(rows / 8) },
     separable: true,
   });
-  const services = launchServices(serviceInstances(1, 950).filter((i) => i.service === 'feature-store' || i.service === 'trainer'), env, (line) => /"level":"error"/.test(line) && console.error(line));
-  const bus = await connectBus({ url: process.env.FEATX_NATS_URL ?? 'nats://127.0.0.1:4222', name: 'bench-trainer', namespace });
   try {
-    await services.ready(60000);
-    await publish(bus, createRunCommand, { v: 1, featureSetId, head: 'mlp', dropout: 0, optimizer: 'sgd', learningRate: 0.001, momentum: 0.9, epochs: EPOCHS, batchSize: 32, classWeights: false, standardize: false, seed: 42, shuffleBuffer: 2048 });
-    for (;;) {
-      const run = (await db.query('SELECT id, status, error FROM training_runs')).rows[0];
-      if (run && run.status !== 'queued' && run.status !== 'running') {
-        if (run.status !== 'succeeded') throw new Error(`run ${run.status}: ${run.error}`);
-        const { rows: epochs } = await db.query('SELECT rows_per_second FROM epoch_metrics WHERE run_id = $1 ORDER BY epoch', [run.id]);
-        const pid = services.pids().trainer;
-        const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-        return { rows, rowsPerSecond: Math.max(...epochs.map((e) => e.rows_per_second)), peakRssMiB: Math.round(kb / 1024) };
-      }
-      await sleep(200);
-    }
+    const run = await benchTrainerRun(stack, { head: 'mlp', dropout: 0, optimizer: 'sgd', learningRate: 0.001, momentum: 0.9, epochs: EPOCHS, batchSize: 32, classWeights: false, standardize: false, seed: 42, shuffleBuffer: 2048 });
+    return { rows, rowsPerSecond: run.bestEpochRowsPerSecond, peakRssMiB: run.peakRssMiB.trainer };
   } finally {
-    await services.stop(5000);
-    await bus.nc.close();
-    await close();
+    await stack.close();
   }
 }
 

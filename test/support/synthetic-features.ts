@@ -1,6 +1,8 @@
 import { Client } from 'pg';
 import { shardDir, shardPath, ShardWriter } from '@featx/features';
 
+const CHUNK_BYTES = 64 * 1024 * 1024;
+
 export interface SyntheticFeatureSetOptions {
   classes: string[];
   dim: number;
@@ -34,14 +36,7 @@ export async function createSyntheticFeatureSet(db: Client, options: SyntheticFe
     [dataset.id, options.dim, total, dtype],
   );
   for (const [split, count] of Object.entries(options.rows)) {
-    const labels: number[] = [];
-    const features = new Float32Array(count * options.dim);
-    for (let i = 0; i < count; i++) {
-      const label = Math.floor(random() * options.classes.length);
-      const shape = options.separable ? label : Math.floor(random() * options.classes.length);
-      for (let d = 0; d < options.dim; d++) features[i * options.dim + d] = centres[shape][d] + gaussian() * 0.5;
-      labels.push(label);
-    }
+    const labels = Array.from({ length: count }, () => Math.floor(random() * options.classes.length));
     const paths = labels.map((_, i) => `${split}/${i}.jpg`);
     const { rows: inserted } = await db.query(
       "INSERT INTO images (dataset_id, split, label, path, bytes, sha256, mtime_ms) SELECT $1, $2, unnest($3::text[]), unnest($4::text[]), 1, $5, 0 RETURNING id, path",
@@ -51,7 +46,17 @@ export async function createSyntheticFeatureSet(db: Client, options: SyntheticFe
     const imageIds = paths.map((p) => idOf.get(p)!);
     const relative = shardPath({ featureSetId: set.id, split, storeId: options.storeId, index: 0 });
     const writer = await ShardWriter.open(shardDir(options.featuresDir, relative), { dim: options.dim, dtype });
-    await writer.append({ features, labels, imageIds });
+    // Appended in chunks of at most CHUNK_BYTES, so a benchmark's 20,000 x 100,352 set never sits in memory.
+    const chunkRows = Math.max(1, Math.floor(CHUNK_BYTES / (options.dim * 4)));
+    for (let start = 0; start < count; start += chunkRows) {
+      const rows = Math.min(chunkRows, count - start);
+      const features = new Float32Array(rows * options.dim);
+      for (let i = 0; i < rows; i++) {
+        const shape = options.separable ? labels[start + i] : Math.floor(random() * options.classes.length);
+        for (let d = 0; d < options.dim; d++) features[i * options.dim + d] = centres[shape][d] + gaussian() * 0.5;
+      }
+      await writer.append({ features, labels: labels.slice(start, start + rows), imageIds: imageIds.slice(start, start + rows) });
+    }
     await writer.close();
     const { rows: [shard] } = await db.query(
       "INSERT INTO feature_shards (feature_set_id, split, index, path, rows, writer) VALUES ($1, $2, 0, $3, $4, $5) RETURNING id",

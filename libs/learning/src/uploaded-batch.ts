@@ -16,16 +16,12 @@ export interface BatchShape {
  * head's own arithmetic: five logistic 62,720 → 10 steps of batch 32 took ~130 ms one head after
  * another and ~35 ms on one upload (one head alone: ~23 ms).
  *
- * The owner disposes it once every head is done with it.
+ * Uploaded on first use, so that heads of an engine that reads `features` itself (onnx, onednn)
+ * cost no upload. The owner disposes it once every head is done with it.
  */
 export class UploadedBatch {
   readonly rows: number;
-  /** [rows, inputDim]: what the first layer's kernel gradient multiplies. */
-  readonly x: tf.Tensor2D;
-  /** [inputDim, rows]: what the first layer multiplies. */
-  readonly xT: tf.Tensor2D;
-  /** [rows] class indices. */
-  readonly y: tf.Tensor1D;
+  private uploaded?: { x: tf.Tensor2D; xT: tf.Tensor2D; y: tf.Tensor1D };
 
   constructor(
     /** The rows as given; an engine that does not run on TF.js (onnx) reads them from here. */
@@ -35,9 +31,30 @@ export class UploadedBatch {
     readonly shape: BatchShape,
   ) {
     this.rows = checkedRows(features, labels, shape.inputDim, shape.classes);
-    this.x = tf.tensor2d(features, [this.rows, shape.inputDim]);
-    this.xT = tf.transpose(this.x);
-    this.y = tf.tensor1d(labels, 'int32');
+  }
+
+  /** [rows, inputDim]: what the first layer's kernel gradient multiplies. */
+  get x(): tf.Tensor2D {
+    return this.upload().x;
+  }
+
+  /** [inputDim, rows]: what the first layer multiplies. */
+  get xT(): tf.Tensor2D {
+    return this.upload().xT;
+  }
+
+  /** [rows] class indices. */
+  get y(): tf.Tensor1D {
+    return this.upload().y;
+  }
+
+  private upload(): { x: tf.Tensor2D; xT: tf.Tensor2D; y: tf.Tensor1D } {
+    if (!this.uploaded) {
+      // Kept: the first use may be inside a head's tf.tidy, and the batch outlives it.
+      const x = tf.keep(tf.tensor2d(this.features, [this.rows, this.shape.inputDim]));
+      this.uploaded = { x, xT: tf.keep(tf.transpose(x)), y: tf.keep(tf.tensor1d(this.labels, 'int32')) };
+    }
+    return this.uploaded;
   }
 
   /** Throws unless a head of `shape` can use this batch. */
@@ -50,6 +67,7 @@ export class UploadedBatch {
   }
 
   dispose(): void {
-    tf.dispose([this.x, this.xT, this.y]);
+    if (this.uploaded) tf.dispose([this.uploaded.x, this.uploaded.xT, this.uploaded.y]);
+    this.uploaded = undefined;
   }
 }
