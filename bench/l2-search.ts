@@ -33,6 +33,7 @@ import { RunPreparation } from '../apps/trainer/src/runs/run-preparation.service
 import { SplitStreams } from '../apps/trainer/src/runs/split-streams.service';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
 import { openBenchStack } from './bench-stack';
+import { writeBenchJson } from './bench-json';
 
 interface BenchCase {
   name: string;
@@ -163,6 +164,7 @@ async function main() {
     '\n| case | training + validation rows | epochs | one fit (s) | one by one (s) | together (s) | one by one / one fit | together / one fit | L2 chosen (one by one, together) | compute only: together / one fit |\n' +
       '|---|---|---|---|---|---|---|---|---|---|',
   );
+  const figures: Array<{ name: string; oneFitS: number; oneByOneS: number; togetherS: number; computeOnly: { oneFitS: number; togetherS: number } }> = [];
   for (const c of selected) {
     const r = await measure(c);
     const fit = (r.oneFitS[0] + r.oneFitS[1]) / 2;
@@ -171,7 +173,9 @@ async function main() {
         `${r.oneByOneS.toFixed(1)} | ${r.togetherS.toFixed(1)} | ${(r.oneByOneS / fit).toFixed(2)} | ${(r.togetherS / fit).toFixed(2)} | ${r.chosen.oneByOne}, ${r.chosen.together} | ` +
         `${(r.computeOnly.togetherS / r.computeOnly.oneFitS).toFixed(2)} (${r.computeOnly.togetherS.toFixed(1)} s / ${r.computeOnly.oneFitS.toFixed(1)} s) |`,
     );
+    figures.push({ name: r.name, oneFitS: fit, oneByOneS: r.oneByOneS, togetherS: r.togetherS, computeOnly: r.computeOnly });
   }
+  writeBenchJson(figures);
 }
 
 main().then(

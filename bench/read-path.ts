@@ -29,6 +29,7 @@ import { DEFAULT_READ_AHEAD_BYTES, streamSplit } from '../apps/trainer/src/data/
 import { ShardFilesReader } from '../apps/trainer/src/data/shard-files.reader';
 import { ShardRef, ShardRowSource } from '../apps/trainer/src/data/shard-row-source';
 import { ShardRowsClient } from '../apps/trainer/src/data/shard-rows.client';
+import { writeBenchJson } from './bench-json';
 
 const DIM = Number(process.env.BENCH_READ_DIM ?? 100352);
 const ROWS = Number(process.env.BENCH_READ_ROWS ?? 2048);
@@ -235,6 +236,7 @@ async function main(): Promise<void> {
     console.log('| float16 decode (32 rows at a time, one row per call) | MB/s float32 out |');
     console.log('|---|---|');
     for (const d of measureDecode()) console.log(`| ${d.decode} | ${Math.round(d.float32MBps).toLocaleString('en-US')} |`);
+    writeBenchJson({ rows: ROWS, dim: DIM, measurements: results });
   } finally {
     await largeNats?.stop();
     await fs.rm(root, { recursive: true, force: true });

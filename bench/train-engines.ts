@@ -19,6 +19,7 @@ import { GraphIo, OnnxGraphBuilder, encodeGraph } from '@featx/onnx';
 import { HeadEngine, OptimizerSpec, TUTORIAL_SGD, TrainableHead, createHead } from '@featx/learning';
 import { floatTensor, openSyncSession } from '../libs/learning/src/onnx/sync-session';
 import { selectBackend } from '@featx/vision';
+import { writeBenchJson } from './bench-json';
 
 const ROWS = 32;
 const INPUTS = 100352;
@@ -227,7 +228,10 @@ export function engineTable(figures: EngineFigures): string {
 
 if (require.main === module) {
   measureEngines({ log: (line) => console.error(line) })
-    .then((figures) => console.log(engineTable(figures)))
+    .then((figures) => {
+      writeBenchJson(figures);
+      console.log(engineTable(figures));
+    })
     .catch((error) => {
       console.error(error);
       process.exitCode = 1;

@@ -12,14 +12,23 @@
  *   node -r ./tools/register.js bench/train.ts            all cases, then a markdown table
  *   BENCH_CASES=flat node -r ./tools/register.js bench/train.ts   only cases whose name contains "flat"
  *   BENCH_CASES=engines …                                           only the engine table (bench/train-engines.ts)
+ *
+ * Then, each in processes of its own: the engines against this machine's GEMM rate and memory
+ * bandwidth (bench/train-engines.ts), the trainer's read path (bench/read-path.ts), the five-
+ * candidate L2 search (bench/l2-search.ts) and the trainer service end to end on 100,352-value
+ * float16 rows (bench/trainer-flat.ts); last, one summary table of the figures the training-speed
+ * targets are about. BENCH_CASES=engines|read|l2|trainer runs one of these alone.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { FeatureBatch, HeadEngine, HeadSpec, OptimizerSpec, TUTORIAL_SGD, createHead, trainEpoch } from '@featx/learning';
 import { selectBackend } from '@featx/vision';
+import type { EngineFigures } from './train-engines';
+import type { FlatTrainerFigures } from './trainer-flat';
 
 interface BenchCase {
   name: string;
@@ -191,11 +200,66 @@ async function main(): Promise<void> {
         `${Math.round(result.trainRowsPerSecond).toLocaleString('en-US')} | ${result.loss.toFixed(3)} / ${result.accuracy.toFixed(3)} | ${result.peakRssMiB} |`,
     );
   }
-  if (!filter || 'engines'.includes(filter)) {
-    // The engines against this machine's GEMM rate and memory bandwidth, in a process of their own.
-    const { stdout } = await run(process.execPath, ['-r', register, path.join(__dirname, 'train-engines.ts')], { maxBuffer: 1 << 20, env: process.env });
-    console.log(`\n${stdout.trim()}`);
+  const figures: Partial<SummaryFigures> = {};
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'featx-bench-train-'));
+  try {
+    for (const [key, script] of [
+      ['engines', 'train-engines.ts'],
+      ['read', 'read-path.ts'],
+      ['l2', 'l2-search.ts'],
+      ['trainer', 'trainer-flat.ts'],
+    ] as const) {
+      if (filter && filter !== key && !(key === 'engines' && 'engines'.includes(filter))) continue;
+      const json = path.join(folder, `${key}.json`);
+      const { stdout } = await run(process.execPath, ['-r', register, path.join(__dirname, script)], { maxBuffer: 16 << 20, env: { ...process.env, BENCH_JSON: json } });
+      console.log(`\n${stdout.trim()}`);
+      (figures as Record<string, unknown>)[key] = JSON.parse(readFileSync(json, 'utf8'));
+    }
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
   }
+  if (figures.engines && figures.read && figures.l2 && figures.trainer) console.log(`\n${summaryTable(figures as SummaryFigures)}`);
+}
+
+interface SummaryFigures {
+  engines: EngineFigures;
+  read: { rows: number; dim: number; measurements: Array<{ source: string; maxPayload: number; readAheadMiB: number; rowsPerSecond: number[]; float32MBps: number[]; storedMBps: number[]; peakRssMiB: number }> };
+  l2: Array<{ name: string; oneFitS: number; togetherS: number }>;
+  trainer: FlatTrainerFigures;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const runs = (values: number[], digits = 0) => `${median(values).toFixed(digits)} (${values.map((v) => v.toFixed(digits)).join(', ')})`;
+
+/** The figures the training-speed targets are about, from this run's benches, with the targets. */
+function summaryTable({ engines, read, l2, trainer }: SummaryFigures): string {
+  const sgd = engines.steps.filter((s) => s.optimizer === 'tutorial SGD');
+  const chosen = sgd.reduce((best, s) => (median(s.rowsPerSecond) > median(best.rowsPerSecond) ? s : best));
+  const gemm = engines.gemm.find((g) => g.key === chosen.engine)!;
+  const bandwidth = Math.max(...engines.bandwidth.map((b) => b.gbPerSecond));
+  const step = median(chosen.rowsPerSecond);
+  const computeBound = (gemm.stepGflops * 1e9) / engines.flopsPerRow;
+  const memoryBound = (32 * bandwidth * 1e9) / engines.bytesPerStep['tutorial SGD'];
+  const busRead = read.measurements.find((m) => m.source === 'bus' && m.readAheadMiB === 16 && m.maxPayload === 1024 * 1024) ?? read.measurements[0];
+  const directRead = read.measurements.find((m) => m.source === 'direct');
+  const lines = [
+    `Training-speed figures of this run (${os.cpus().length} cores; medians, each run in brackets):`,
+    '',
+    '| figure | measured | target |',
+    '|---|---|---|',
+    `| GEMM rate of the chosen engine (${chosen.engine}) at the step's shapes | ${gemm.stepGflops.toFixed(1)} GFLOP/s (forward ${gemm.forwardGflops.toFixed(1)}, weight gradient ${gemm.gradientGflops.toFixed(1)}) | — |`,
+    `| memory bandwidth | ${bandwidth.toFixed(1)} GB/s | — |`,
+    `| core step, tutorial MLP ${trainer.dim}-256-16-2, batch 32, SGD (${chosen.engine}) | ${runs(chosen.rowsPerSecond)} rows/s = ${(step / computeBound).toFixed(2)} of the compute bound (${computeBound.toFixed(0)} rows/s), ${(step / memoryBound).toFixed(2)} of the memory bound (${memoryBound.toFixed(0)} rows/s) | ≥ 0.5 of the GEMM rate; ≥ 0.7 of the memory bound if that is < 1,000 rows/s |`,
+    `| read path alone, bus (1 MiB replies), ${read.rows} float16 rows of ${read.dim} | ${runs(busRead.float32MBps)} MB/s float32, ${runs(busRead.rowsPerSecond)} rows/s | ≥ 500 MB/s |`,
+    ...(directRead ? [`| read path alone, shard files (FEATX_TRAINER_READ=direct) | ${runs(directRead.float32MBps)} MB/s float32, ${runs(directRead.rowsPerSecond)} rows/s | ≥ 500 MB/s |`] : []),
+    ...trainer.variants.map(
+      (v) =>
+        `| trainer service end to end, ${trainer.rows.toLocaleString('en-US')} float16 rows of ${trainer.dim.toLocaleString('en-US')}, reads ${v.read}, engine ${v.engine} | ${v.bestEpochRowsPerSecond.toFixed(0)} rows/s (epoch), peak RSS trainer ${v.peakRssMiB.trainer} MiB, feature store ${v.peakRssMiB.featureStore} MiB | ≥ 1,000 rows/s |`,
+    ),
+    ...l2.map((c) => `| five-candidate L2 search / one fit (${c.name}) | ${(c.togetherS / c.oneFitS).toFixed(2)} (${c.togetherS.toFixed(1)} s / ${c.oneFitS.toFixed(1)} s) | ≤ 2 |`),
+    `| peak RSS, read-path bench process (bus) | ${busRead.peakRssMiB} MiB | flat with data size |`,
+  ];
+  return lines.join('\n');
 }
 
 main().catch((error) => {

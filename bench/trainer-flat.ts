@@ -10,8 +10,8 @@
  *   BENCH_HEAD=logistic BENCH_DIM=62720 …                   another head or row size
  *   BENCH_JSON=out.json …                                   the figures as JSON too (bench/train.ts)
  */
-import { writeFileSync } from 'node:fs';
 import { openBenchStack } from './bench-stack';
+import { writeBenchJson } from './bench-json';
 import { BenchRunResult, benchTrainerRun } from './trainer-run';
 
 const DIM = Number(process.env.BENCH_DIM ?? 100352);
@@ -58,7 +58,7 @@ async function main() {
   }
   console.log('\n| reads | engine | rows/s (training epoch) | whole run (s) | trainer peak RSS (MiB) | feature-store peak RSS (MiB) |\n|---|---|---|---|---|---|');
   for (const v of figures.variants) console.log(`| ${v.read} | ${v.engine} | ${v.bestEpochRowsPerSecond.toFixed(0)} | ${v.wallSeconds.toFixed(1)} | ${v.peakRssMiB.trainer} | ${v.peakRssMiB.featureStore} |`);
-  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(figures, null, 2));
+  writeBenchJson(figures);
 }
 
 main().then(
