@@ -112,7 +112,8 @@ describe('streaming shard rows from the feature store', () => {
     const features: Buffer[] = [];
     const labels: number[] = [];
     for await (const batch of batches) {
-      features.push(Buffer.from(batch.features.buffer, batch.features.byteOffset, batch.features.byteLength));
+      // A copy: the stream refills its batches (valid until the one after the next).
+      features.push(Buffer.from(new Uint8Array(batch.features.buffer, batch.features.byteOffset, batch.features.byteLength)));
       labels.push(...batch.labels);
     }
     return { features: Buffer.concat(features), labels };
