@@ -244,6 +244,18 @@ describe('training runs (API, bus, CLI)', () => {
       ]);
     });
 
+    it('what a running run is doing now (its phase, as the trainer records it), in the run and in the list', async () => {
+      const id = await insertRun({ epochs: 25, config: { head: 'logistic' } });
+      const phase = { step: 'choosing-l2', unit: 'rows', done: 9307, total: 31021, rowsPerSecond: 1480.4, candidates: 5, epoch: 3, epochs: 10 };
+      await db.query('UPDATE training_runs SET phase = $2 WHERE id = $1', [id, phase]);
+      expect((await api('GET', `/runs/${id}`)).body).toMatchObject({ id, status: 'running', epochsDone: 0, phase, epochMetrics: [] });
+      expect((await api('GET', '/runs')).body.find((r: { id: string }) => r.id === id)).toMatchObject({ phase });
+
+      const docs = (await (await fetch(`${services.apiUrl}/docs/json`)).json()) as { paths: Record<string, { get: { responses: Record<string, { content: Record<string, { schema: { properties: Record<string, { oneOf: Array<{ properties: { step: { const: string } } }> }> } }> }> } }> };
+      const documented = docs.paths['/runs/{id}'].get.responses['200'].content['application/json'].schema.properties.phase;
+      expect(documented.oneOf.map((s) => s.properties.step.const)).toEqual(['standardizing', 'choosing-l2', 'training', 'evaluating']);
+    });
+
     it('lists runs, optionally of one feature set; 404 for an unknown run, 400 for a bad id', async () => {
       const all = (await api('GET', '/runs')).body;
       expect(all.length).toBeGreaterThanOrEqual(3);
