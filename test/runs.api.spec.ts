@@ -366,6 +366,17 @@ describe('training runs (API, bus, CLI)', () => {
       expect(show.out).toContain('config: head mlp (256, 16), dropout 0.5, sgd lr 0.001 momentum 0.9, epochs 2, batch 32, seed 42, shuffle buffer 2048');
       expect(show.out).toMatch(/│ 1\s+│ 0\.4123\s+│ 0\.8712\s+│ 0\.3890\s+│ 0\.8827\s+│ 0\.00100\s+│ 2\.1 s\s+│ 1,460\s+│/);
       expect(JSON.parse((await cli('runs', 'show', id, '--json')).out)).toMatchObject({ id, epochMetrics: [{ epoch: 1 }, { epoch: 2 }] });
+      expect(show.out).not.toContain('now:');
+
+      // A running run: what it is doing now, under its status.
+      const running = await insertRun({ epochs: 25, config: { head: 'logistic', standardize: true } });
+      await db.query('UPDATE training_runs SET phase = $2 WHERE id = $1', [running, { step: 'standardizing', unit: 'rows', done: 1024, total: 3068, rowsPerSecond: 2100 }]);
+      const busy = await cli('runs', 'show', running);
+      expect(busy.out.split('\n').slice(1, 3)).toEqual([
+        expect.stringMatching(/^status running — epoch 0\/25, running for \d/),
+        `now: standardizing [${'█'.repeat(6)}${'░'.repeat(14)}] 1,024/3,068 rows 33% · 2,100 rows/s · ETA 1s`,
+      ]);
+      expect(busy.out).toContain('no finished epoch yet');
 
       const ls = await cli('runs', 'ls', '--feature-set', completeSet);
       expect(ls.code).toBe(0);
