@@ -233,6 +233,7 @@ describe('training runs (API, bus, CLI)', () => {
         bestValLoss: 0.55,
         resumes: 0,
         worker: 'trainer-1',
+        phase: null,
         config: { ...DEFAULTS, featureSetId: completeSet, epochs: 4 },
         startedAt: expect.any(String),
         finishedAt: null,
@@ -241,6 +242,18 @@ describe('training runs (API, bus, CLI)', () => {
         { epoch: 1, trainLoss: 0.6, trainAccuracy: 0.6, valLoss: 0.65, valAccuracy: 0.55, learningRate: 0.001, durationMs: 2100, rowsPerSecond: 1460.4, at: expect.any(String) },
         { epoch: 2, trainLoss: 0.5, trainAccuracy: 0.7, valLoss: null, valAccuracy: null, learningRate: 0.001, durationMs: 2100, rowsPerSecond: 1460.4, at: expect.any(String) },
       ]);
+    });
+
+    it('what a running run is doing now (its phase, as the trainer records it), in the run and in the list', async () => {
+      const id = await insertRun({ epochs: 25, config: { head: 'logistic' } });
+      const phase = { step: 'choosing-l2', unit: 'rows', done: 9307, total: 31021, rowsPerSecond: 1480.4, candidates: 5, epoch: 3, epochs: 10 };
+      await db.query('UPDATE training_runs SET phase = $2 WHERE id = $1', [id, phase]);
+      expect((await api('GET', `/runs/${id}`)).body).toMatchObject({ id, status: 'running', epochsDone: 0, phase, epochMetrics: [] });
+      expect((await api('GET', '/runs')).body.find((r: { id: string }) => r.id === id)).toMatchObject({ phase });
+
+      const docs = (await (await fetch(`${services.apiUrl}/docs/json`)).json()) as { paths: Record<string, { get: { responses: Record<string, { content: Record<string, { schema: { properties: Record<string, { oneOf: Array<{ properties: { step: { const: string } } }> }> } }> }> } }> };
+      const documented = docs.paths['/runs/{id}'].get.responses['200'].content['application/json'].schema.properties.phase;
+      expect(documented.oneOf.map((s) => s.properties.step.const)).toEqual(['standardizing', 'choosing-l2', 'training', 'evaluating']);
     });
 
     it('lists runs, optionally of one feature set; 404 for an unknown run, 400 for a bad id', async () => {
@@ -353,6 +366,17 @@ describe('training runs (API, bus, CLI)', () => {
       expect(show.out).toContain('config: head mlp (256, 16), dropout 0.5, sgd lr 0.001 momentum 0.9, epochs 2, batch 32, seed 42, shuffle buffer 2048');
       expect(show.out).toMatch(/│ 1\s+│ 0\.4123\s+│ 0\.8712\s+│ 0\.3890\s+│ 0\.8827\s+│ 0\.00100\s+│ 2\.1 s\s+│ 1,460\s+│/);
       expect(JSON.parse((await cli('runs', 'show', id, '--json')).out)).toMatchObject({ id, epochMetrics: [{ epoch: 1 }, { epoch: 2 }] });
+      expect(show.out).not.toContain('now:');
+
+      // A running run: what it is doing now, under its status.
+      const running = await insertRun({ epochs: 25, config: { head: 'logistic', standardize: true } });
+      await db.query('UPDATE training_runs SET phase = $2 WHERE id = $1', [running, { step: 'standardizing', unit: 'rows', done: 1024, total: 3068, rowsPerSecond: 2100 }]);
+      const busy = await cli('runs', 'show', running);
+      expect(busy.out.split('\n').slice(1, 3)).toEqual([
+        expect.stringMatching(/^status running — epoch 0\/25, running for \d/),
+        `now: standardizing [${'█'.repeat(6)}${'░'.repeat(14)}] 1,024/3,068 rows 33% · 2,100 rows/s · ETA 1s`,
+      ]);
+      expect(busy.out).toContain('no finished epoch yet');
 
       const ls = await cli('runs', 'ls', '--feature-set', completeSet);
       expect(ls.code).toBe(0);
@@ -490,7 +514,7 @@ describe('training runs (API, bus, CLI)', () => {
   });
 
   describe('train output', () => {
-    const run = { id: '0123abcd-0000-4000-8000-000000000001', featureSetId: 'x', status: 'running' as const, error: null, config: {}, classes: [], epochs: 4, epochsDone: 1, bestEpoch: null, bestValLoss: null, resumes: 0, cancelRequested: false, worker: 'w', heartbeatAt: null, createdAt: '', startedAt: '', finishedAt: null };
+    const run = { id: '0123abcd-0000-4000-8000-000000000001', featureSetId: 'x', status: 'running' as const, error: null, config: {}, classes: [], epochs: 4, epochsDone: 1, bestEpoch: null, bestValLoss: null, resumes: 0, cancelRequested: false, worker: 'w', heartbeatAt: null, phase: null, createdAt: '', startedAt: '', finishedAt: null };
     const epoch = { epoch: 1, trainLoss: 0.41234, trainAccuracy: 0.87123, valLoss: 0.389, valAccuracy: 0.88271, learningRate: 0.001, durationMs: 2000, rowsPerSecond: 1500, at: '' };
 
     it('the live line: queued, then the epoch running with epochs done of planned, rows/s and an ETA from the mean epoch time', () => {

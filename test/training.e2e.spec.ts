@@ -85,6 +85,40 @@ describe('training runs', () => {
     expect(bad.accuracy).toBeLessThan(0.55); // chance is 1/3
   }, 180000);
 
+  it('records what a logistic run without L2 does before its first epoch (choosing L2, epoch by epoch), and the CLI shows it', async () => {
+    // Enough rows in batches of 4 that the five candidates' search takes seconds: its phase is written at most once a second.
+    const rows = { training: 4000, validation: 400, evaluation: 120 };
+    const { featureSetId } = await createSyntheticFeatureSet(db, { classes: CLASSES, dim: 32, rows, separable: true, seed: 5, storeId: 'store-t', featuresDir: path.join(root, 'features') });
+    const drawn: string[] = [];
+    const following = runTestCli(services.apiUrl, ['train', featureSetId, '--head', 'logistic', '--epochs', '3', '--batch-size', '4'], { progress: { isTTY: true, write: (text: string) => drawn.push(text) > 0 } });
+
+    // The run as the API reads it, until its first epoch is on record.
+    const before: Array<{ step: string; done: number; total: number; rowsPerSecond: number | null; candidates?: number; epoch?: number; epochs?: number }> = [];
+    for (let i = 0; i < 1200; i++) {
+      const row = (await db.query('SELECT status, epochs_done, phase FROM training_runs WHERE feature_set_id = $1', [featureSetId])).rows[0];
+      if (row && (row.epochs_done > 0 || ['succeeded', 'failed', 'cancelled'].includes(row.status))) break;
+      if (row?.phase && JSON.stringify(row.phase) !== JSON.stringify(before[before.length - 1])) before.push(row.phase);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const result = await following;
+    expect(result.code).toBe(0);
+
+    const search = before.filter((p) => p.step === 'choosing-l2');
+    expect(search[0]).toEqual({ step: 'choosing-l2', unit: 'rows', done: 0, total: 3 * rows.training + rows.validation, rowsPerSecond: null, candidates: 5, epoch: 1, epochs: 3 });
+    const moving = search.filter((p) => p.done > 0);
+    expect(moving.length).toBeGreaterThan(0);
+    for (const p of moving) expect(p.rowsPerSecond).toBeGreaterThan(0);
+    // Done only grows, and the candidates' epoch with it; the search comes before the training.
+    expect(moving.map((p) => p.done)).toEqual([...moving.map((p) => p.done)].sort((a, b) => a - b));
+    expect(moving.map((p) => p.epoch)).toEqual([...moving.map((p) => p.epoch!)].sort((a, b) => a - b));
+    const steps = before.map((p) => p.step).filter((step, i, all) => step !== all[i - 1]);
+    expect(steps.slice(0, 2)).toEqual(steps.includes('training') ? ['choosing-l2', 'training'] : ['choosing-l2']);
+
+    const run = (await db.query('SELECT id, status, phase FROM training_runs WHERE feature_set_id = $1', [featureSetId])).rows[0];
+    expect(run).toMatchObject({ status: 'succeeded', phase: null });
+    expect(drawn.join('')).toMatch(/choosing L2 \(5 candidates\): epoch [1-3]\/3 \[[█░]{20}\] \d+% · ([\d,]+|--) rows\/s · ETA /);
+  }, 240000);
+
   it('cancels a running run', async () => {
     const { featureSetId } = await synthetic(true, 4);
     const started = await cli('train', featureSetId, '--epochs', '2000', '--batch-size', '8', '--no-wait', '--json');

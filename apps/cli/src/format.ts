@@ -7,6 +7,11 @@ export function table(head: string[], rows: Array<Array<string | number | null |
   return t.toString();
 }
 
+/** 1,460 */
+export function formatCount(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   const s = ms / 1000;

@@ -22,18 +22,27 @@ const EMPTY = '░';
  * state gives the same text. The percentage never reads 100% before everything is done.
  */
 export function renderProgressBar(state: ProgressBarState): string {
-  const width = Math.max(1, Math.floor(state.width ?? 30));
-  const total = Math.max(0, state.total);
-  const done = Math.max(0, Math.min(state.done, total));
-  const finished = total > 0 && done >= total;
-  const fraction = total > 0 ? done / total : 0;
-  const filled = finished ? width : Math.min(width - 1, Math.floor(fraction * width));
-  const percent = finished ? 100 : Math.min(99, Math.round(fraction * 100));
-  const parts = [`[${FULL.repeat(filled)}${EMPTY.repeat(width - filled)}] ${done}/${total} ${percent}%`];
+  const { bar, done, total, percent, finished } = progressCells(state.done, state.total, state.width ?? 30);
+  const parts = [`${bar} ${done}/${total} ${percent}%`];
   parts.push(`${state.rate === null || state.rate === undefined || !Number.isFinite(state.rate) ? '--' : formatRate(state.rate)} ${state.unit ?? 'img'}/s`);
   parts.push(`ETA ${finished ? '0s' : state.etaSeconds === null || state.etaSeconds === undefined ? '--' : formatEta(state.etaSeconds)}`);
   if (state.failed !== undefined) parts.push(`${state.failed} failed`);
   return parts.join(' · ');
+}
+
+/**
+ * The bar itself, `[██████░░░░]` in `width` cells, and the percentage: `done` is clamped to
+ * 0..total, and neither reads full before everything is done.
+ */
+export function progressCells(done: number, total: number, width: number): { bar: string; done: number; total: number; percent: number; finished: boolean } {
+  const cells = Math.max(1, Math.floor(width));
+  const all = Math.max(0, total);
+  const clamped = Math.max(0, Math.min(done, all));
+  const finished = all > 0 && clamped >= all;
+  const fraction = all > 0 ? clamped / all : 0;
+  const filled = finished ? cells : Math.min(cells - 1, Math.floor(fraction * cells));
+  const percent = finished ? 100 : Math.min(99, Math.round(fraction * 100));
+  return { bar: `[${FULL.repeat(filled)}${EMPTY.repeat(cells - filled)}]`, done: clamped, total: all, percent, finished };
 }
 
 /** 45.2 · 3.14 · 1250 — enough digits to read, no more. */

@@ -1,10 +1,10 @@
 import { Body, Get, HttpCode, NotFoundException, Param, PipeTransform, Post, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiResponse } from '@nestjs/swagger';
-import { TrainingConfig, trainingConfigSchema } from '@featx/contracts';
+import { runPhaseSchema, TrainingConfig, trainingConfigSchema } from '@featx/contracts';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
 import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
-import { ZodBodyPipe } from '../common/zod-body.pipe';
+import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
 import { UuidParam, UuidQuery } from '../common/uuid-param.pipe';
 import { PLOT_FILES, PlotFile } from './run-plots';
 import { RunsService } from './runs.service';
@@ -16,6 +16,24 @@ class PlotFilePipe implements PipeTransform<string, PlotFile> {
     return value as PlotFile;
   }
 }
+
+/**
+ * What the run views hold beyond their plain columns, for the docs: the phase, described by the
+ * schema that checks it when the trainer records it.
+ */
+const RUN_VIEW = {
+  type: 'object',
+  properties: {
+    phase: {
+      ...openApiSchema(runPhaseSchema),
+      nullable: true,
+      description:
+        'What the run is doing now, recorded by its trainer at most about once a second: standardizing (rows of the training split), ' +
+        'choosing-l2 (the L2 candidates trained together: rows of their epochs, epoch k of epochs), training (epochs done of planned) ' +
+        'or evaluating (rows of the validation and evaluation splits), with rowsPerSecond; null unless a trainer is working on the run',
+    },
+  },
+};
 
 @AdminController('runs', 'runs')
 export class RunsController {
@@ -32,17 +50,19 @@ export class RunsController {
   }
 
   @ListEndpoint({
-    summary: 'List training runs, oldest first (runs the trainer has not taken yet are not listed)',
+    summary: 'List training runs, oldest first, each with its status, progress and phase (runs the trainer has not taken yet are not listed)',
     filter: { name: 'featureSetId', description: 'only the runs on this feature set' },
   })
+  @ApiResponse({ status: 200, description: 'The runs, each as GET /runs/{id} without epochMetrics', schema: { type: 'array', items: RUN_VIEW } })
   list(@UuidQuery('featureSetId') featureSetId?: string) {
     return this.service.list(featureSetId);
   }
 
   @ReadEndpoint(':id', {
-    summary: 'A run: configuration, status, progress (epochsDone of epochs, best epoch) and the metrics of every finished epoch',
+    summary: 'A run: configuration, status, progress (epochsDone of epochs, best epoch), what it is doing now (phase) and the metrics of every finished epoch',
     notFound: 'No such run',
   })
+  @ApiResponse({ status: 200, description: 'The run', schema: RUN_VIEW })
   get(@UuidParam() id: string) {
     return this.service.get(id);
   }

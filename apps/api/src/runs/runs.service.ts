@@ -113,7 +113,7 @@ export class RunsService {
 function summarize(row: RunRow): RunSummary {
   const columns = rowView(row, [
     'id', 'featureSetId', 'status', 'error', 'config', 'classes', 'epochsDone', 'bestEpoch', 'bestValLoss',
-    'resumes', 'cancelRequested', 'worker', 'heartbeatAt', 'createdAt', 'startedAt', 'finishedAt',
+    'resumes', 'cancelRequested', 'worker', 'heartbeatAt', 'phase', 'createdAt', 'startedAt', 'finishedAt',
   ]);
   return { ...columns, epochs: plannedEpochs(row.config) };
 }
@@ -136,6 +136,7 @@ function pendingSummary(id: string, command: CommandRow): RunSummary {
     cancelRequested: false,
     worker: null,
     heartbeatAt: null,
+    phase: null,
     createdAt: command.createdAt.toISOString(),
     startedAt: null,
     finishedAt: refused ? (command.finishedAt?.toISOString() ?? null) : null,

@@ -1,5 +1,5 @@
 import { BadRequestException, ConflictException } from '@nestjs/common';
-import { cancelRunCommand, createRunCommand, trainingConfigSchema } from '@featx/contracts';
+import { cancelRunCommand, createRunCommand, RunPhase, trainingConfigSchema } from '@featx/contracts';
 import { inMemoryBackend } from '@featx/testing';
 import { InMemoryFeatureSetsRepository, standIn } from '@featx/db/testing';
 import { RunsService } from './runs.service';
@@ -50,5 +50,24 @@ describe('RunsService', () => {
     await backend.runs.finish(queuedRun.id, 'succeeded');
     await expect(service.cancel(queuedRun.id)).rejects.toThrow(new ConflictException(`run ${queuedRun.id} is already succeeded`));
     expect(backend.bus.dispatched).toHaveLength(1);
+  });
+
+  it('shows what a running run is doing now (its phase) in the run and in the list, and nothing once it has ended', async () => {
+    const set = backend.featureSets.add({ datasetId, status: 'complete' });
+    const id = 'a9d3c0de-0000-4000-8000-000000000002';
+    await backend.runs.createQueued({ id, featureSetId: set.id, config: { epochs: 10 }, classes: [] });
+    expect((await service.get(id)).phase).toBeNull();
+    await backend.runs.claimNext('trainer-1', new Date());
+
+    const phase: RunPhase = { step: 'choosing-l2', unit: 'rows', done: 9204, total: 31021, rowsPerSecond: 1480.2, candidates: 5, epoch: 3, epochs: 10 };
+    expect(await backend.runs.setPhase(id, 'trainer-1', phase)).toBe(true);
+    // Only the trainer holding the run writes its phase.
+    expect(await backend.runs.setPhase(id, 'trainer-2', { ...phase, done: 0 })).toBe(false);
+    expect((await service.get(id)).phase).toEqual(phase);
+    expect((await service.list(set.id)).map((r) => r.phase)).toEqual([phase]);
+
+    await backend.runs.finish(id, 'succeeded');
+    expect((await service.get(id)).phase).toBeNull();
+    expect(await backend.runs.setPhase(id, 'trainer-1', phase)).toBe(false);
   });
 });

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import type { EpochMetricView, QueuedCancel, RunDetails, RunReport, RunSummary } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
-import { formatDuration, table } from '../format';
+import { formatCount, formatDuration, table } from '../format';
+import { phaseText } from './run-phase';
 
 /** What `runs report --out` writes, each downloaded from GET /runs/:id/plots/<file>. */
 export const PLOT_FILES = ['curves.svg', 'curves.png', 'confusion.svg', 'confusion.png'] as const;
@@ -82,6 +83,7 @@ export function describeRun(run: RunSummary): string {
   if (run.resumes > 0) status += `, resumed ${run.resumes} time${run.resumes === 1 ? '' : 's'}`;
   if (run.startedAt) status += `, ${run.finishedAt ? 'took' : 'running for'} ${formatDuration(Date.parse(run.finishedAt ?? new Date().toISOString()) - Date.parse(run.startedAt))}`;
   lines.push(status);
+  if (run.status === 'running' && run.phase) lines.push(`now: ${phaseText(run.phase)}`);
   if (run.classes.length > 0) lines.push(`classes: ${run.classes.join(', ')}`);
   lines.push(`config: ${describeConfig(run.config)}`);
   return lines.join('\n');
@@ -161,9 +163,4 @@ function headName(config: Record<string, unknown>): string {
 /** 0.4123: four decimals, as Keras prints its metrics; '' when there is no value. */
 export function fixed(value: number | null | undefined): string {
   return value === null || value === undefined ? '' : value.toFixed(4);
-}
-
-/** 1,460 */
-export function formatCount(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
 }

@@ -1,13 +1,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EpochMetricView, HEADS, OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
-import { formatDuration } from '../format';
+import { formatCount, formatDuration } from '../format';
 import { followLive } from '../follow-live';
 import { integerOption, numberOption } from '../options';
 import { LiveLine, LiveProgressIo, renderProgressBar } from '../progress-bar';
-import { FINISHED_STATUSES, fixed, formatCount } from './runs.command';
+import { phaseText } from './run-phase';
+import { FINISHED_STATUSES, fixed } from './runs.command';
 
 const POLL_MS = 500;
+const LIVE_BAR_WIDTH = 20;
 
 /**
  * `featx train <featureSetId>`: asks the API for a training run, then follows it, printing each
@@ -68,7 +70,8 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
 
 /**
  * Polls the run until it has finished, printing each epoch once as it appears; between epochs the
- * live line shows epochs done of planned, the last epoch's rows/s and an ETA from the mean epoch time.
+ * live line shows epochs done of planned, the last epoch's rows/s and an ETA from the mean epoch
+ * time, and before and after the epochs what the run is doing (its phase).
  */
 async function followRun(api: ApiClient, runId: string, print: (text: string) => void, line: LiveLine): Promise<RunDetails> {
   let printed = 0;
@@ -95,9 +98,15 @@ export function epochLine(e: EpochMetricView, epochs: number): string {
   return `Epoch ${e.epoch}/${epochs} — ${metrics.join(' - ')} — ${formatDuration(e.durationMs)}, ${formatCount(e.rowsPerSecond)} rows/s`;
 }
 
-/** `queued, waiting for a trainer`, or `epoch 4/25 [███░░…] 3/25 12% · 1460 rows/s · ETA 45s`. */
+/**
+ * `queued, waiting for a trainer`; what the run does before and after its epochs (its phase:
+ * `choosing L2 (5 candidates): epoch 3/10 [██████░░…] 30% · 1,480 rows/s · ETA 40s`); or during
+ * them `epoch 4/25 [███░░…] 3/25 12% · 1460 rows/s · ETA 45s`.
+ */
 export function liveText(run: RunDetails): string {
   if (run.status === 'queued') return `run ${run.id.slice(0, 8)} queued, waiting for a trainer…`;
+  // The epochs have their own bar, with an ETA from the epochs' times.
+  if (run.phase && run.phase.step !== 'training') return phaseText(run.phase, { cancelling: run.cancelRequested, width: LIVE_BAR_WIDTH });
   const epochs = run.epochMetrics;
   const last = epochs[epochs.length - 1];
   const meanMs = epochs.length > 0 ? epochs.reduce((sum, e) => sum + e.durationMs, 0) / epochs.length : null;
@@ -107,7 +116,7 @@ export function liveText(run: RunDetails): string {
     rate: last ? last.rowsPerSecond : null,
     etaSeconds: meanMs === null ? null : (meanMs * Math.max(0, run.epochs - run.epochsDone)) / 1000,
     unit: 'rows',
-    width: 20,
+    width: LIVE_BAR_WIDTH,
   });
   return `epoch ${Math.min(run.epochsDone + 1, run.epochs)}/${run.epochs}${run.cancelRequested ? ' (cancelling)' : ''} ${bar}`;
 }

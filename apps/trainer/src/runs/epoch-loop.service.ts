@@ -23,10 +23,12 @@ export class EpochLoop {
   /**
    * Trains from `start` on and returns the model's head: the best checkpoint's with early
    * stopping, otherwise the last epoch's. The caller disposes it; on an error it is disposed here.
+   * The run's phase is `training` meanwhile: epochs done of planned.
    */
   async run(context: RunContext, start: TrainingState): Promise<TrainableHead> {
     const { run, config, artifacts } = context;
     let { head, progress } = start;
+    context.phase.begin({ step: 'training', unit: 'epochs', done: progress.epochsDone, total: config.epochs, rowsPerSecond: null });
     try {
       for (let epoch = progress.epochsDone; epoch < config.epochs; epoch++) {
         progress = await this.epoch(context, head, epoch, progress);
@@ -69,6 +71,7 @@ export class EpochLoop {
     // so no epoch is ever skipped or recorded twice.
     await this.runs.recordEpoch(metric, { epochsDone: progress.epochsDone, bestEpoch: progress.bestEpoch, bestValLoss: progress.bestValLoss, artifactsPath: artifacts.relativePath });
     await saveRunCheckpoint(artifacts, head, progress, progress.epochsSinceBest === 0);
+    context.phase.epochsDone(progress.epochsDone, training.rowsPerSecond);
     await this.events.epochFinished({ ...metric, epochs: config.epochs });
     return progress;
   }

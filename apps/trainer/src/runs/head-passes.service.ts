@@ -39,7 +39,8 @@ export class HeadPasses {
     return { loss: lossSum / rows, accuracy: correct / rows, rowsPerSecond: seconds > 0 ? rows / seconds : rows };
   }
 
-  async evaluate(context: RunContext, head: TrainableHead, split: Split): Promise<EvaluationPass> {
+  /** The head on a split, in stored order; `onRows` is told each batch's rows once evaluated. */
+  async evaluate(context: RunContext, head: TrainableHead, split: Split, onRows?: (rows: number) => void): Promise<EvaluationPass> {
     let rows = 0;
     let lossSum = 0;
     let correct = 0;
@@ -53,6 +54,7 @@ export class HeadPasses {
       rows += batch.rows;
       truth.push(...batch.labels);
       predicted.push(...result.predicted);
+      onRows?.(batch.rows);
     }
     return { loss: lossSum / Math.max(rows, 1), accuracy: correct / Math.max(rows, 1), truth, predicted };
   }

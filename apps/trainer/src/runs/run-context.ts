@@ -3,6 +3,7 @@ import { FeatureSetRow, RunRow } from '@featx/db';
 import { HeadEngine, Standardization } from '@featx/learning';
 import { ShardRef } from '../data/shard-row-source';
 import { RunArtifacts } from './artifacts';
+import { RunPhaseReporter } from './run-phase';
 
 /** What stops a run between two batches: a cancel request, a lost claim, or the trainer shutting down. */
 export interface RunFlags {
@@ -35,4 +36,11 @@ export interface RunContext {
   /** What runs the run's heads (the trainer's FEATX_TRAINER_ENGINE, `auto` resolved). */
   engine: HeadEngine;
   flags: RunFlags;
+  /** What the run is doing now, put on record as it goes (each stage begins its step). */
+  phase: RunPhaseReporter;
+}
+
+/** Rows of a split: its shards' committed rows. */
+export function splitRows(context: Pick<RunContext, 'shards'>, split: Split): number {
+  return context.shards[split].reduce((rows, shard) => rows + shard.rows, 0);
 }

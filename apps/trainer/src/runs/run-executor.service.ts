@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { RunRow, RunsRepository } from '@featx/db';
+import { JsonLogger, LOGGER } from '@featx/runtime';
 import { EpochLoop } from './epoch-loop.service';
 import { Interrupted, RunFlags } from './run-context';
 import { saveRunModel } from './run-model';
+import { RunPhaseReporter } from './run-phase';
 import { RunPreparation } from './run-preparation.service';
 import { RunReports } from './run-reports.service';
 import { TrainingStart } from './training-start.service';
@@ -24,13 +26,15 @@ export class RunExecutor {
     private readonly start: TrainingStart,
     private readonly epochs: EpochLoop,
     private readonly reports: RunReports,
+    @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
 
   async execute(run: RunRow, worker: string, signal: AbortSignal): Promise<RunOutcome> {
     const flags: RunFlags = { cancelled: run.cancelRequested, lost: false, signal };
     const heartbeat = this.keepClaimed(run.id, worker, flags);
+    const phase = this.phaseOnRecord(run.id, worker);
     try {
-      const context = await this.preparation.prepare(run, flags);
+      const context = await this.preparation.prepare(run, flags, phase);
       const head = await this.epochs.run(context, await this.start.begin(context));
       try {
         await this.reports.write(context, head);
@@ -45,7 +49,21 @@ export class RunExecutor {
       return { status: 'failed', error: (error as Error).message };
     } finally {
       clearInterval(heartbeat);
+      // The scheduler clears the phase as it ends or releases the run: no write may come after that.
+      await phase.settled();
     }
+  }
+
+  /** The run's phase, written through the repository; a failed write is logged once per run and the run goes on. */
+  private phaseOnRecord(runId: string, worker: string): RunPhaseReporter {
+    let logged = false;
+    return new RunPhaseReporter((phase) => this.runs.setPhase(runId, worker, phase), {
+      onError: (error) => {
+        if (logged) return;
+        logged = true;
+        this.logger.warn('cannot record the run phase (further failures of this run not logged)', { runId, error: error.message });
+      },
+    });
   }
 
   /** Refreshes the claim every HEARTBEAT_MS, and raises the flags when the run is cancelled or taken over. */

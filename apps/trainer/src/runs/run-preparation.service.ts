@@ -9,7 +9,8 @@ import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { selectBackend } from '@featx/vision';
 import { ShardRef } from '../data/shard-row-source';
 import { RunArtifacts } from './artifacts';
-import { RunContext, RunFlags } from './run-context';
+import { RunContext, RunFlags, splitRows } from './run-context';
+import { RunPhaseReporter } from './run-phase';
 import { SplitStreams } from './split-streams.service';
 
 /**
@@ -26,7 +27,8 @@ export class RunPreparation {
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
 
-  async prepare(run: RunRow, flags: RunFlags): Promise<RunContext> {
+  /** `phase`: where the run's phase goes on record (by default nowhere: a benchmark's run). */
+  async prepare(run: RunRow, flags: RunFlags, phase: RunPhaseReporter = RunPhaseReporter.discarding()): Promise<RunContext> {
     // The fastest TF.js backend installed (logged once); heads train on it.
     await selectBackend(this.appConfig.vision.backend, { log: (line) => this.logger.info(line) });
     const config = trainingConfigSchema.parse(run.config);
@@ -38,7 +40,7 @@ export class RunPreparation {
     if (shards.training.length === 0) throw new Error(`feature set ${set.id} has no training rows`);
     const artifacts = new RunArtifacts(this.appConfig.training.artifactsDir, run.id);
     await fs.mkdir(artifacts.dir, { recursive: true });
-    const context: RunContext = { run, config, set, dim: set.dim, classes: run.classes, shards, artifacts, standardization: null, engine: resolveHeadEngine(this.appConfig.training.engine), flags };
+    const context: RunContext = { run, config, set, dim: set.dim, classes: run.classes, shards, artifacts, standardization: null, engine: resolveHeadEngine(this.appConfig.training.engine), flags, phase };
     context.standardization = config.standardize ? await this.standardization(context) : null;
     if (config.classWeights) {
       const counts = await this.featureSets.labelCounts(set.id, 'training');
@@ -54,7 +56,11 @@ export class RunPreparation {
       return { mean: (await readNpy(path.join(folder, 'mean.npy'))).data as Float32Array, std: (await readNpy(path.join(folder, 'std.npy'))).data as Float32Array };
     }
     const stats = new RunningStats(context.dim);
-    for await (const batch of this.streams.stream(context, 'training', { order: 'sequential', epoch: 0, standardize: false })) stats.add(batch.features, batch.rows);
+    context.phase.begin({ step: 'standardizing', unit: 'rows', done: 0, total: splitRows(context, 'training'), rowsPerSecond: null });
+    for await (const batch of this.streams.stream(context, 'training', { order: 'sequential', epoch: 0, standardize: false })) {
+      stats.add(batch.features, batch.rows);
+      context.phase.addRows(batch.rows);
+    }
     const { mean, std } = stats.result();
     await context.artifacts.replaceFolder(folder, async (dir) => {
       await writeNpy(path.join(dir, 'mean.npy'), '<f4', [context.dim], mean);

@@ -4,11 +4,12 @@ import { RunsRepository } from '@featx/db';
 import { TrainableHead } from '@featx/learning';
 import { classificationReport, confusionMatrixSvg, formatClassificationReport, svgToPng, trainingCurvesSvg } from '@featx/reports';
 import { HeadPasses } from './head-passes.service';
-import { RunContext } from './run-context';
+import { RunContext, splitRows } from './run-context';
 
 /**
  * The final head's results: a classification report per held-out split on record, the evaluation
- * split's confusion matrix and the training curves as pictures in the run's folder.
+ * split's confusion matrix and the training curves as pictures in the run's folder. The run's
+ * phase is `evaluating` meanwhile: rows of the held-out splits done.
  */
 @Injectable()
 export class RunReports {
@@ -23,10 +24,11 @@ export class RunReports {
   }
 
   private async evaluations(context: RunContext, head: TrainableHead): Promise<void> {
-    const { run, artifacts, classes } = context;
-    for (const split of ['validation', 'evaluation'] as const) {
-      if (context.shards[split].length === 0) continue;
-      const result = await this.passes.evaluate(context, head, split);
+    const { run, artifacts, classes, phase } = context;
+    const splits = (['validation', 'evaluation'] as const).filter((split) => context.shards[split].length > 0);
+    phase.begin({ step: 'evaluating', unit: 'rows', done: 0, total: splits.reduce((rows, split) => rows + splitRows(context, split), 0), rowsPerSecond: null });
+    for (const split of splits) {
+      const result = await this.passes.evaluate(context, head, split, (rows) => phase.addRows(rows));
       const report = classificationReport(result.truth, result.predicted, classes);
       await this.runs.saveEvaluation({
         runId: run.id,

@@ -1,7 +1,63 @@
+import { z } from 'zod';
+import { formatIssues, ValidationError } from '../contract';
 import type { Split } from '../messages/datasets';
 import type { RunStatus } from '../messages/runs';
 
 /** What the runs endpoints of the admin API return. */
+
+/** The stages of a run, in the order it goes through them (standardizing and choosing-l2 only when asked for). */
+export const RUN_STEPS = ['standardizing', 'choosing-l2', 'training', 'evaluating'] as const;
+export type RunStep = (typeof RUN_STEPS)[number];
+
+/** Work done of `total`, in the step's unit, and the rate rows are read at. */
+const stepProgress = {
+  done: z.number().int().min(0),
+  total: z.number().int().min(0),
+  /** Rows read per second in this step so far (training: the last epoch's); null until known. */
+  rowsPerSecond: z.number().min(0).nullable(),
+};
+
+/**
+ * What a running run is doing now, as its trainer last recorded it (at most about once a second):
+ *
+ * - `standardizing`: the statistics pass of `--standardize`, rows of the training split read.
+ * - `choosing-l2`: logistic regression's L2 search, `candidates` heads trained together for
+ *   `epochs` epochs: rows read of every epoch's pass over the training split plus the final
+ *   validation pass; `epoch` is the epoch (1-based) the candidates are in.
+ * - `training`: the run's own epochs, epochs done of planned (the epochs themselves are in
+ *   `epochMetrics`), the last epoch's rows/s.
+ * - `evaluating`: the final head on the validation and evaluation splits, rows done.
+ *
+ * Null while the run is queued, once it has finished, and while no trainer holds it.
+ */
+export const runPhaseSchema = z
+  .discriminatedUnion('step', [
+    z.object({ step: z.literal('standardizing'), unit: z.literal('rows'), ...stepProgress }).strict(),
+    z
+      .object({
+        step: z.literal('choosing-l2'),
+        unit: z.literal('rows'),
+        ...stepProgress,
+        candidates: z.number().int().min(1),
+        epoch: z.number().int().min(1),
+        epochs: z.number().int().min(1),
+      })
+      .strict(),
+    z.object({ step: z.literal('training'), unit: z.literal('epochs'), ...stepProgress }).strict(),
+    z.object({ step: z.literal('evaluating'), unit: z.literal('rows'), ...stepProgress }).strict(),
+  ])
+  .superRefine((phase, ctx) => {
+    if (phase.done > phase.total) ctx.addIssue({ code: 'custom', path: ['done'], message: `${phase.done} is more than total (${phase.total})` });
+    if (phase.step === 'choosing-l2' && phase.epoch > phase.epochs) ctx.addIssue({ code: 'custom', path: ['epoch'], message: `${phase.epoch} is past epochs (${phase.epochs})` });
+  });
+export type RunPhase = z.infer<typeof runPhaseSchema>;
+
+/** A run phase checked against runPhaseSchema; what is wrong is named field by field. */
+export function parseRunPhase(value: unknown): RunPhase {
+  const result = runPhaseSchema.safeParse(value);
+  if (!result.success) throw new ValidationError(`run phase: ${formatIssues(result.error)}`);
+  return result.data;
+}
 
 export interface RunSummary {
   id: string;
@@ -23,6 +79,8 @@ export interface RunSummary {
   cancelRequested: boolean;
   worker: string | null;
   heartbeatAt: string | null;
+  /** What the run is doing now (runPhaseSchema); null unless a trainer is working on it. */
+  phase: RunPhase | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { parseRunPhase, RunPhase } from '@featx/contracts';
 import type { Database } from '../database';
 import { epochMetrics, evaluations, trainingRuns } from '../schema';
 import { oldestFirst, rowById } from './table-queries';
@@ -50,6 +51,8 @@ export class RunsRepository {
           heartbeatAt: sql`now()`,
           startedAt: candidate.startedAt ?? sql`now()`,
           resumes: resumed ? candidate.resumes + 1 : candidate.resumes,
+          // A resumed run's phase is what its dead trainer was doing: this one has not begun yet.
+          phase: null,
         })
         .where(eq(trainingRuns.id, candidate.id))
         .returning();
@@ -67,11 +70,27 @@ export class RunsRepository {
     return { cancelRequested: row?.cancelRequested ?? false, stillOwned: !!row };
   }
 
-  /** Lets another trainer take the run over at once (this one is shutting down). */
+  /**
+   * Records what the worker is doing with the run now, checked against contracts' runPhaseSchema
+   * (a bad phase is an error naming the field, and nothing is written). Only the worker holding
+   * the running run writes it, so a late write can never bring back the phase of a finished or
+   * handed-over run; returns whether it was written.
+   */
+  async setPhase(id: string, worker: string, phase: RunPhase): Promise<boolean> {
+    const checked = parseRunPhase(phase);
+    const updated = await this.db
+      .update(trainingRuns)
+      .set({ phase: checked })
+      .where(and(eq(trainingRuns.id, id), eq(trainingRuns.worker, worker), eq(trainingRuns.status, 'running')))
+      .returning({ id: trainingRuns.id });
+    return updated.length > 0;
+  }
+
+  /** Lets another trainer take the run over at once (this one is shutting down); nothing is being done with it meanwhile. */
   async release(id: string, worker: string): Promise<void> {
     await this.db
       .update(trainingRuns)
-      .set({ heartbeatAt: sql`to_timestamp(0)` })
+      .set({ heartbeatAt: sql`to_timestamp(0)`, phase: null })
       .where(and(eq(trainingRuns.id, id), eq(trainingRuns.worker, worker), eq(trainingRuns.status, 'running')));
   }
 
@@ -124,10 +143,11 @@ export class RunsRepository {
     return this.db.select().from(evaluations).where(eq(evaluations.runId, runId)).orderBy(desc(evaluations.split));
   }
 
+  /** Ends the run; its phase is cleared (a finished run is doing nothing). */
   async finish(id: string, status: 'succeeded' | 'failed' | 'cancelled', error?: string): Promise<void> {
     await this.db
       .update(trainingRuns)
-      .set({ status, error: error ?? null, finishedAt: sql`now()` })
+      .set({ status, error: error ?? null, phase: null, finishedAt: sql`now()` })
       .where(and(eq(trainingRuns.id, id), inArray(trainingRuns.status, ['queued', 'running'])));
   }
 

@@ -1,4 +1,5 @@
 import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import type { RunPhase } from '@featx/contracts';
 import { createdAt, ownedBy, timestamptz, uuidPrimaryKey, workTimestamps } from './columns';
 import { featureSets } from './features';
 
@@ -27,6 +28,13 @@ export const trainingRuns = pgTable(
     bestValLoss: doublePrecision('best_val_loss'),
     /** Times the run was resumed after its trainer died. */
     resumes: integer('resumes').notNull().default(0),
+    /**
+     * What the trainer holding the run is doing now (contracts' runPhaseSchema): the statistics
+     * pass, the L2 search, the epochs or the final evaluation, with work done of total and rows/s;
+     * written at most about once a second. Null while queued, once finished, and while no trainer
+     * holds the run (claiming, releasing and finishing clear it).
+     */
+    phase: jsonb('phase').$type<RunPhase>(),
     /** Folder of the run's artifacts, relative to the trainer's artifacts root. */
     artifactsPath: text('artifacts_path'),
     classes: jsonb('classes').$type<string[]>().notNull(),

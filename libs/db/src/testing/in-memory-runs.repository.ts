@@ -1,6 +1,7 @@
+import { parseRunPhase, RunPhase } from '@featx/contracts';
 import type { EpochMetricRow, EvaluationRow, RunRow, RunsRepository } from '../repositories/runs.repository';
 
-type Used = 'createQueued' | 'get' | 'list' | 'claimNext' | 'release' | 'requestCancel' | 'finish' | 'epochs' | 'evaluations';
+type Used = 'createQueued' | 'get' | 'list' | 'claimNext' | 'setPhase' | 'release' | 'requestCancel' | 'finish' | 'epochs' | 'evaluations';
 
 /** Training runs in memory, claimed and finished by the same rules as in Postgres. */
 export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
@@ -22,6 +23,7 @@ export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
         bestEpoch: null,
         bestValLoss: null,
         resumes: 0,
+        phase: null,
         artifactsPath: null,
         // Distinct, increasing creation times: claims go oldest first.
         createdAt: new Date(Date.now() + this.created++),
@@ -51,14 +53,23 @@ export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
       heartbeatAt: new Date(),
       startedAt: candidate.startedAt ?? new Date(),
       resumes: candidate.status === 'running' ? candidate.resumes + 1 : candidate.resumes,
+      phase: null,
     };
     this.runs.set(claimed.id, claimed);
     return claimed;
   }
 
+  async setPhase(id: string, worker: string, phase: RunPhase): Promise<boolean> {
+    const checked = parseRunPhase(phase);
+    const run = this.runs.get(id);
+    if (run?.worker !== worker || run.status !== 'running') return false;
+    this.runs.set(id, { ...run, phase: checked });
+    return true;
+  }
+
   async release(id: string, worker: string): Promise<void> {
     const run = this.runs.get(id);
-    if (run?.worker === worker && run.status === 'running') this.runs.set(id, { ...run, heartbeatAt: new Date(0) });
+    if (run?.worker === worker && run.status === 'running') this.runs.set(id, { ...run, heartbeatAt: new Date(0), phase: null });
   }
 
   async requestCancel(id: string): Promise<RunRow | undefined> {
@@ -70,7 +81,7 @@ export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
 
   async finish(id: string, status: 'succeeded' | 'failed' | 'cancelled', error?: string): Promise<void> {
     const run = this.runs.get(id);
-    if (run && (run.status === 'queued' || run.status === 'running')) this.runs.set(id, { ...run, status, error: error ?? null, finishedAt: new Date() });
+    if (run && (run.status === 'queued' || run.status === 'running')) this.runs.set(id, { ...run, status, error: error ?? null, phase: null, finishedAt: new Date() });
   }
 
   async epochs(runId: string): Promise<EpochMetricRow[]> {
