@@ -24,23 +24,30 @@ export interface DenseAddon {
     ldc: number,
   ): void;
   /**
+   * zT [units, rows] = kernel·inputᵀ for kernel [units, inputs] and input [rows, inputs], in the
+   * tiles and order of the updates' forward. Returns Σ kernel² if `squares`, else 0.
+   */
+  kernelForward(kernel: Float32Array, units: number, inputs: number, input: Float32Array, rows: number, zT: Float32Array, squares: boolean, chunk: number): number;
+  /**
    * One SGD step of kernel [units, inputs] from its layer's dZᵀ [units, rows] (−lr_t and the row
-   * scale folded in) and input, transposed, [inputs, rows]: with `velocity` v = m·v + g + decay·w,
-   * w += v; without (null, momentum 0) w += g + decay·w. Column chunks of `chunk` inputs over the
-   * threads, each chunk's GEMM fused with its update. Returns Σw² before the update if `squares`, else 0.
+   * scale folded in) and input [rows, inputs], g = dZᵀ·input: with `velocity` v = m·v + g + decay·w,
+   * w += v; without (null, momentum 0) w += g + decay·w. Then, with `forward`, the forward of the
+   * updated kernel in the same pass. Tiles of 256 units × `chunk` columns over the threads, each
+   * tile's gradient GEMM, update and forward GEMM while it is in cache. Returns Σw² of the updated
+   * weights if forward.squares, else 0.
    */
   sgdKernelUpdate(
     kernel: Float32Array,
     velocity: Float32Array | null,
     dzT: Float32Array,
-    inputT: Float32Array,
+    input: Float32Array,
     units: number,
     inputs: number,
     rows: number,
     momentum: number,
     kernelDecay: number,
-    squares: boolean,
     chunk: number,
+    forward: KernelForward | null,
   ): number;
   /** Adam's step of a kernel, as sgdKernelUpdate: g += decay·w; m, v and w as optimizers.ts (α with the bias corrections). */
   adamKernelUpdate(
@@ -48,7 +55,7 @@ export interface DenseAddon {
     m: Float32Array,
     v: Float32Array,
     dzT: Float32Array,
-    inputT: Float32Array,
+    input: Float32Array,
     units: number,
     inputs: number,
     rows: number,
@@ -57,11 +64,9 @@ export interface DenseAddon {
     beta2: number,
     epsilon: number,
     kernelDecay: number,
-    squares: boolean,
     chunk: number,
+    forward: KernelForward | null,
   ): number;
-  /** dst [cols, rows] = srcᵀ, src [rows, cols]; tiled, over the threads. */
-  transpose(src: Float32Array, rows: number, cols: number, dst: Float32Array): void;
   /** y += α·x, over the threads. */
   axpy(alpha: number, x: Float32Array, y: Float32Array): void;
   /** OpenMP threads of later calls from this JavaScript thread (default: OMP_NUM_THREADS, else every core). */
@@ -69,6 +74,16 @@ export interface DenseAddon {
   threads(): number;
   /** oneDNN's version and the ISA code its kernels dispatch to (dnnl_cpu_isa_t). */
   info(): { onednn: string; isa: number };
+}
+
+/** The forward an update runs in its pass, with the weights it has just updated: zT [units, rows] = kernel·inputᵀ. */
+export interface KernelForward {
+  /** [rows, inputs]. */
+  input: Float32Array;
+  rows: number;
+  zT: Float32Array;
+  /** Return Σw² of the weights this forward used (the L2 penalty). */
+  squares: boolean;
 }
 
 /** Where node-gyp puts the addon (tools/build-native.js); tools/build.ts copies it into dist beside this module. */

@@ -7,20 +7,27 @@ import { NamedTensor, requireValues } from '../named-tensors';
 import { OptimizerSpec, OptimizerView, ResolvedOptimizerSpec, decayedLearningRate, resolveOptimizerSpec, slotNames } from '../optimizers';
 import { initialKernelT, stepDropoutMasks } from '../seeded-random';
 import type { UploadedBatch } from '../uploaded-batch';
-import { DenseAddon, requireDenseAddon } from './dense-addon';
+import { DenseAddon, KernelForward, requireDenseAddon } from './dense-addon';
 
 /**
  * A head trained by oneDNN through featx_dense.node (engine 'onednn' of createHead): the math of
  * dense-network.ts and optimizers.ts (as onnx/training-graph.ts has it, op for op), on weights and
  * optimizer slots that live in Float32Arrays allocated once and updated in place.
  *
- * Layout: kernels [units, inputs] as the other engines store them; activations and their gradients
- * transposed, [features, rows], so every GEMM is in the form oneDNN runs fastest at the tutorial's
- * shapes: forward Zᵀ = W·Aᵀ, input gradient dAᵀ = Wᵀ·dZᵀ, and the kernel gradient dZᵀ·(Aᵀ)ᵀ fused
- * with the optimizer's update, chunk by chunk of the kernel's columns (one pass over the kernel and
- * its slots a step; the L2 penalty's Σw² read on the way). The batch is transposed once a step
- * (native, 2-5 ms for 32 × 100,352). Biases and the logits' few values a row are done here in
- * JavaScript, with float32 rounding where TF.js rounds.
+ * Layout: kernels [units, inputs] as the other engines store them; each layer's input A [rows,
+ * inputs] row-major (the caller's batch itself for the first layer), its pre-activation and gradient
+ * transposed, Zᵀ and dZᵀ [units, rows]: forward Zᵀ = W·Aᵀ, input gradient dAᵀ = Wᵀ·dZᵀ, kernel
+ * gradient dZᵀ·A, each a form oneDNN runs at full speed at the tutorial's shapes (transposing the
+ * batch first made neither GEMM faster here).
+ *
+ * One pass over each kernel a step: a step's kernel updates are not applied at its end but kept
+ * (dZᵀ and the layer's input, copied: 12.8 MB for the tutorial's batch) and applied in the layer's
+ * next forward pass, tile by tile, each tile's update and then its forward product while it is in
+ * cache (featx_dense.cc, kernel passes); the L2 penalty's Σw² is read in the same pass. The
+ * arithmetic is the immediate update's, operation for operation: anything that reads the weights
+ * (parameters(), optimizer.state(), evaluation, prediction) applies what is pending first, and a
+ * head read after every step takes exactly the steps of one never read (tested). Biases and the
+ * logits' few values a row are done here in JavaScript, with float32 rounding where TF.js rounds.
  *
  * Checkpoints and exports see the usual `dense_<n>/kernelT` / `dense_<n>/bias` and `<slot>/<parameter>`
  * tensors, TF.js copies built on demand and kept until the next step.
@@ -72,13 +79,15 @@ export class OnednnHead implements TrainableHead {
     this.optimizer = {
       spec: this.optimizerSpec,
       learningRateAt: (step) => decayedLearningRate(learningRate, decay, step),
-      state: () =>
-        this.slots.flatMap((slot, s) =>
+      state: () => {
+        this.applyPendingUpdates();
+        return this.slots.flatMap((slot, s) =>
           this.layers.flatMap((layer) => [
             this.view(`${slot}/${layer.kernelName}`, layer.kernelSlots[s], [layer.units, layer.inputs]),
             this.view(`${slot}/${layer.biasName}`, layer.biasSlots[s], [layer.units]),
           ]),
-        ),
+        );
+      },
     };
   }
 
@@ -96,7 +105,7 @@ export class OnednnHead implements TrainableHead {
     const { classes, hidden, dropout, l2 } = this.spec;
     const work = this.workspaceFor(rows);
     const masks = stepDropoutMasks(this.seed, this.steps, rows, hidden, dropout);
-    const logitsT = this.forward(features, rows, work, masks);
+    const { logitsT, squares } = this.forward(features, rows, work, masks, l2 > 0);
     const summary = logitsSummary(rowMajor(logitsT, classes, rows, work.logits), labels, classes, sampleWeights);
 
     // SGD folds −lr_t into the upstream gradient (optimizers.ts); Adam takes the plain gradient.
@@ -117,16 +126,15 @@ export class OnednnHead implements TrainableHead {
     // L2: λ·Σw² is in the loss, so 2λ·w (times the gradient scale) is in each kernel's gradient.
     const kernelDecay = l2 > 0 ? 2 * l2 * scale : 0;
     const step = this.stepConstants();
-    let squares = 0;
     for (let l = last; l >= 0; l--) {
       const layer = this.layers[l];
       const dzT = work.dzT[l].subarray(0, layer.units * rows);
-      const inputT = l === 0 ? work.xT.subarray(0, layer.inputs * rows) : work.activations[l - 1].subarray(0, layer.inputs * rows);
+      const input = l === 0 ? features : work.activations[l - 1].subarray(0, rows * layer.inputs);
       const biasGradient = rowSums(dzT, layer.units, rows, work.biasGradient);
-      // d(input) = Wᵀ·dZᵀ with the weights before this update, then through the layer below's gate.
+      // d(input) = Wᵀ·dZᵀ with the weights the forward used, then through the layer below's gate.
       const below = l > 0 ? work.dzT[l - 1].subarray(0, layer.inputs * rows) : undefined;
       if (below) this.addon.gemm(true, false, layer.inputs, rows, layer.units, 1, layer.kernel, layer.inputs, dzT, rows, 0, below, rows);
-      squares += this.updateKernel(layer, dzT, inputT, rows, kernelDecay, l2 > 0, step);
+      deferUpdate(layer, dzT, input, rows, kernelDecay, step);
       updateBias(layer, biasGradient, this.optimizerSpec, step);
       if (below) multiplyInPlace(below, work.gates[l - 1]);
     }
@@ -148,39 +156,48 @@ export class OnednnHead implements TrainableHead {
 
   evaluateBatch(features: Float32Array, labels: Int32Array): EvaluateBatchResult {
     const rows = checkedRows(features, labels, this.spec.inputDim, this.spec.classes);
+    this.applyPendingUpdates();
     const summary = logitsSummary(this.logits(features, rows), labels, this.spec.classes);
     return { lossSum: summary.lossSum, correct: summary.correct, predicted: summary.predicted };
   }
 
   predictProba(features: Float32Array): Float32Array {
     const rows = checkedRows(features, undefined, this.spec.inputDim, this.spec.classes);
+    this.applyPendingUpdates();
     return softmaxRows(this.logits(features, rows), this.spec.classes);
   }
 
   parameters(): NamedTensor[] {
+    this.applyPendingUpdates();
     return this.layers.flatMap((layer) => [this.view(layer.kernelName, layer.kernel, [layer.units, layer.inputs]), this.view(layer.biasName, layer.bias, [layer.units])]);
   }
 
   dispose(): void {
     this.dropViews();
     this.workspace = undefined;
+    this.layers.forEach((layer) => {
+      layer.pending = undefined;
+      layer.pendingArrays = undefined;
+    });
   }
 
   /**
-   * The forward pass of `rows` rows: Xᵀ into the workspace, then per layer Zᵀ = W·Aᵀ + b and, below
-   * the last, Aᵀ = Zᵀ·gate with gate = step(Zᵀ)·mask (relu(z)·mask, the gate kept for the backward
-   * pass, as dense-network.ts). Returns the logits, transposed: [classes, rows].
+   * The forward pass of `rows` rows: per layer Zᵀ = W·Aᵀ + b — in one pass with the kernel's
+   * pending update, if any — and, below the last, A = (Zᵀ·gate)ᵀ with gate = step(Zᵀ)·mask
+   * (relu(z)·mask, the gate kept for the backward pass, as dense-network.ts). Returns the logits,
+   * transposed ([classes, rows]), and Σw² of the kernels it used when `squares`.
    */
-  private forward(features: Float32Array, rows: number, work: Workspace, masks?: Float32Array[]): Float32Array {
-    let inputT = work.xT.subarray(0, this.spec.inputDim * rows);
-    this.addon.transpose(features, rows, this.spec.inputDim, inputT);
+  private forward(features: Float32Array, rows: number, work: Workspace, masks: Float32Array[] | undefined, squares: boolean): { logitsT: Float32Array; squares: number } {
+    let input = features;
+    let sum = 0;
     const last = this.layers.length - 1;
     for (let l = 0; l <= last; l++) {
-      const { units, inputs, kernel, bias } = this.layers[l];
+      const layer = this.layers[l];
+      const { units, bias } = layer;
       const zT = work.zT[l].subarray(0, units * rows);
-      this.addon.gemm(false, false, units, rows, inputs, 1, kernel, inputs, inputT, rows, 0, zT, rows);
+      sum += this.kernelPass(layer, { input, rows, zT, squares });
       for (let u = 0; u < units; u++) for (let i = u * rows, end = i + rows; i < end; i++) zT[i] += bias[u];
-      if (l === last) return zT;
+      if (l === last) return { logitsT: zT, squares: sum };
       const gate = work.gates[l];
       const activation = work.activations[l];
       const mask = masks?.[l];
@@ -190,15 +207,15 @@ export class OnednnHead implements TrainableHead {
           const z = zT[i];
           const g = z > 0 ? (mask ? mask[r * units + u] : 1) : 0;
           gate[i] = g;
-          activation[i] = z * g;
+          activation[r * units + u] = z * g;
         }
       }
-      inputT = activation.subarray(0, units * rows);
+      input = activation.subarray(0, rows * units);
     }
     throw new Error('a head has at least one layer');
   }
 
-  /** Logits [rows, classes] of any number of rows, in blocks that fit the workspace's transposed batch. */
+  /** Logits [rows, classes] of any number of rows, in blocks of at most max(INFERENCE_ROWS, the largest training batch). */
   private logits(features: Float32Array, rows: number): Float32Array {
     const { inputDim, classes } = this.spec;
     const block = Math.min(rows, Math.max(INFERENCE_ROWS, this.workspace?.capacity ?? 0));
@@ -206,7 +223,7 @@ export class OnednnHead implements TrainableHead {
     const logits = new Float32Array(rows * classes);
     for (let first = 0; first < rows; first += block) {
       const count = Math.min(block, rows - first);
-      const logitsT = this.forward(features.subarray(first * inputDim, (first + count) * inputDim), count, work);
+      const { logitsT } = this.forward(features.subarray(first * inputDim, (first + count) * inputDim), count, work, undefined, false);
       rowMajor(logitsT, classes, count, logits.subarray(first * classes, (first + count) * classes));
     }
     return logits;
@@ -221,19 +238,51 @@ export class OnednnHead implements TrainableHead {
     return { momentum: 0, alpha: (lr * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t) };
   }
 
-  /** One fused gradient + update pass over a kernel and its slots (native); Σw² before it when `squares`. */
-  private updateKernel(layer: DenseLayerValues, dzT: Float32Array, inputT: Float32Array, rows: number, kernelDecay: number, squares: boolean, step: StepConstants): number {
+  /** A layer's forward product, in one pass with its pending update if it has one; Σw² of the weights used when forward.squares. */
+  private kernelPass(layer: DenseLayerValues, forward: KernelForward): number {
+    if (layer.pending) return this.applyUpdate(layer, forward);
+    return this.addon.kernelForward(layer.kernel, layer.units, layer.inputs, forward.input, forward.rows, forward.zT, forward.squares, this.chunkColumns);
+  }
+
+  /** The layer's pending kernel update (native: gradient GEMM and optimizer), then `forward` if given, in one pass. */
+  private applyUpdate(layer: DenseLayerValues, forward: KernelForward | null): number {
     const { units, inputs, kernel, kernelSlots } = layer;
-    if (this.optimizerSpec.kind === 'sgd') {
-      return this.addon.sgdKernelUpdate(kernel, kernelSlots[0] ?? null, dzT, inputT, units, inputs, rows, step.momentum, kernelDecay, squares, this.chunkColumns);
-    }
-    const { beta1, beta2, epsilon } = this.optimizerSpec;
-    return this.addon.adamKernelUpdate(kernel, kernelSlots[0], kernelSlots[1], dzT, inputT, units, inputs, rows, step.alpha, beta1, beta2, epsilon, kernelDecay, squares, this.chunkColumns);
+    const update = layer.pending!;
+    const squares =
+      this.optimizerSpec.kind === 'sgd'
+        ? this.addon.sgdKernelUpdate(kernel, kernelSlots[0] ?? null, update.dzT, update.input, units, inputs, update.rows, update.step.momentum, update.kernelDecay, this.chunkColumns, forward)
+        : this.addon.adamKernelUpdate(
+            kernel,
+            kernelSlots[0],
+            kernelSlots[1],
+            update.dzT,
+            update.input,
+            units,
+            inputs,
+            update.rows,
+            update.step.alpha,
+            this.optimizerSpec.beta1,
+            this.optimizerSpec.beta2,
+            this.optimizerSpec.epsilon,
+            update.kernelDecay,
+            this.chunkColumns,
+            forward,
+          );
+    layer.pending = undefined;
+    return squares;
+  }
+
+  /** Applies every kernel update still pending (before anything reads the weights). */
+  private applyPendingUpdates(): void {
+    const pending = this.layers.filter((layer) => layer.pending);
+    if (pending.length === 0) return;
+    pending.forEach((layer) => this.applyUpdate(layer, null));
+    this.dropViews();
   }
 
   /** Scratch arrays for batches of up to `rows` rows, kept between steps (grown when a batch is larger). */
   private workspaceFor(rows: number): Workspace {
-    if (!this.workspace || this.workspace.capacity < rows) this.workspace = new Workspace(rows, this.spec.inputDim, this.layers);
+    if (!this.workspace || this.workspace.capacity < rows) this.workspace = new Workspace(rows, this.layers);
     return this.workspace;
   }
 
@@ -261,8 +310,8 @@ export class OnednnHead implements TrainableHead {
  */
 export const CHUNK_COLUMNS = 512;
 
-/** Rows per forward pass at inference, so that a large evaluation batch needs no large transposed copy. */
-const INFERENCE_ROWS = 64;
+/** Rows per forward pass at inference: the workspace (≈ 20 bytes per row and unit) stays small for any evaluation batch. */
+const INFERENCE_ROWS = 256;
 
 // Module-level bindings: global lookups (Math) are slow inside jest's vm context.
 const { exp, log, fround, sqrt } = Math;
@@ -278,6 +327,21 @@ interface DenseLayerValues {
   /** The optimizer's slots of the kernel and of the bias, in slotNames order. */
   kernelSlots: Float32Array[];
   biasSlots: Float32Array[];
+  /** The kernel update of the last step, until the next forward pass (or a read) applies it. */
+  pending?: PendingUpdate;
+  /** Where pending updates keep their dZᵀ and input, allocated once (grown for a larger batch). */
+  pendingArrays?: { dzT: Float32Array; input: Float32Array; rows: number };
+}
+
+/** A training step's kernel update, kept for the layer's next pass over its kernel. */
+interface PendingUpdate {
+  rows: number;
+  /** dZᵀ [units, rows], −lr_t and the row scale folded in for SGD. */
+  dzT: Float32Array;
+  /** The layer's input [rows, inputs] in that step. */
+  input: Float32Array;
+  kernelDecay: number;
+  step: StepConstants;
 }
 
 interface StepConstants {
@@ -286,13 +350,11 @@ interface StepConstants {
   alpha: number;
 }
 
-/** Per-batch arrays, transposed ([features, rows]), for up to `capacity` rows. */
+/** Per-batch arrays for up to `capacity` rows. */
 class Workspace {
-  /** The batch, transposed: [inputDim, rows]. */
-  readonly xT: Float32Array;
   /** Per layer, its pre-activation Zᵀ [units, rows]. */
   readonly zT: Float32Array[];
-  /** Per hidden layer, ReLU'(z)·mask, and its output Aᵀ = Zᵀ·gate. */
+  /** Per hidden layer, ReLU'(z)·mask [units, rows], and its output A = (Zᵀ·gate)ᵀ [rows, units], the next layer's input. */
   readonly gates: Float32Array[];
   readonly activations: Float32Array[];
   /** Per layer, d(loss)/dZᵀ [units, rows] (the layer below's is written by the layer above). */
@@ -303,10 +365,8 @@ class Workspace {
 
   constructor(
     readonly capacity: number,
-    inputDim: number,
     layers: DenseLayerValues[],
   ) {
-    this.xT = new Float32Array(inputDim * capacity);
     this.zT = layers.map((layer) => new Float32Array(layer.units * capacity));
     const hidden = layers.slice(0, -1);
     this.gates = hidden.map((layer) => new Float32Array(layer.units * capacity));
@@ -315,6 +375,20 @@ class Workspace {
     this.logits = new Float32Array(capacity * layers[layers.length - 1].units);
     this.biasGradient = new Float32Array(Math.max(...layers.map((layer) => layer.units)));
   }
+}
+
+/**
+ * Keeps a step's kernel update for the layer's next pass: its dZᵀ and input are copied (the
+ * workspace and the caller's batch move on; 12.8 MB for the tutorial's batch, ~1 ms).
+ */
+function deferUpdate(layer: DenseLayerValues, dzT: Float32Array, input: Float32Array, rows: number, kernelDecay: number, step: StepConstants): void {
+  if (!layer.pendingArrays || layer.pendingArrays.rows < rows) {
+    layer.pendingArrays = { dzT: new Float32Array(layer.units * rows), input: new Float32Array(rows * layer.inputs), rows };
+  }
+  const kept = { dzT: layer.pendingArrays.dzT.subarray(0, dzT.length), input: layer.pendingArrays.input.subarray(0, input.length) };
+  kept.dzT.set(dzT);
+  kept.input.set(input);
+  layer.pending = { rows, ...kept, kernelDecay, step };
 }
 
 /** [rows, columns] of a [columns, rows] matrix, written into `into`. */

@@ -9,8 +9,9 @@
 // Why a native addon: the other engines cannot keep the weights where the GEMM runs.
 // onnxruntime-node copies every output — the updated 100 MB kernel and its optimizer slots — into
 // fresh memory each step (206 MB a step for SGD with momentum); TF.js' wasm backend runs one thread
-// of 128-bit SIMD (16-23 GFLOP/s here). Here the weights stay in JavaScript's Float32Arrays and the
-// update of a big kernel is one pass over it, fused with its gradient GEMM (see kernel updates).
+// of 128-bit SIMD (16-23 GFLOP/s here). Here the weights stay in JavaScript's Float32Arrays, and a
+// kernel's update — its gradient GEMM, the optimizer — and the next batch's forward GEMM are one
+// pass over the kernel and its slots (see kernel passes).
 //
 // Every argument is checked (type, integer range, array length against the matrix it must hold,
 // written arrays not overlapping read ones) and a bad call throws a TypeError or RangeError that
@@ -27,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
 namespace {
@@ -51,44 +53,27 @@ FEATX_CLONES double sumSquares(const float* w, int64_t count) {
 }
 
 /**
- * SGD with momentum, after the GEMM left v = m·v + g' in the tile (g' = −lr_t·g, see
- * ../onednn-head.ts): v += decay·w; w += v. Returns Σ w² of the weights before the update.
+ * SGD with momentum, after the GEMM left v = m·v + g' in the row (g' = −lr_t·g, see
+ * ../onednn-head.ts): v += decay·w; w += v.
  */
-FEATX_CLONES double sgdMomentumRow(float* w, float* v, int64_t count, float decay, bool squares) {
-  float sum = 0;
+FEATX_CLONES void sgdMomentumRow(float* w, float* v, int64_t count, float decay) {
   if (decay != 0) {
-#pragma omp simd reduction(+ : sum)
+#pragma omp simd
     for (int64_t j = 0; j < count; j++) {
-      const float old = w[j];
-      sum += old * old;
-      const float next = v[j] + decay * old;
+      const float next = v[j] + decay * w[j];
       v[j] = next;
-      w[j] = old + next;
-    }
-  } else if (squares) {
-#pragma omp simd reduction(+ : sum)
-    for (int64_t j = 0; j < count; j++) {
-      const float old = w[j];
-      sum += old * old;
-      w[j] = old + v[j];
+      w[j] += next;
     }
   } else {
 #pragma omp simd
     for (int64_t j = 0; j < count; j++) w[j] += v[j];
   }
-  return sum;
 }
 
-/** Plain SGD before the GEMM adds g' to w: w += decay·w. Returns Σ w² before it. */
-FEATX_CLONES double sgdDecayRow(float* w, int64_t count, float decay) {
-  float sum = 0;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < count; j++) {
-    const float old = w[j];
-    sum += old * old;
-    w[j] = old + decay * old;
-  }
-  return sum;
+/** Plain SGD's L2 term, before the GEMM adds g' to the row: w += decay·w. */
+FEATX_CLONES void sgdDecayRow(float* w, int64_t count, float decay) {
+#pragma omp simd
+  for (int64_t j = 0; j < count; j++) w[j] += decay * w[j];
 }
 
 struct AdamConstants {
@@ -96,16 +81,14 @@ struct AdamConstants {
 };
 
 /**
- * Keras Adam on one row of a tile, g the GEMM's gradient: g += decay·w; m = β1·m + (1−β1)·g;
- * v = β2·v + (1−β2)·g²; w −= α·m/(√v + ε), α with the bias corrections folded in. Returns Σ w²
- * before the update. The operations and their order are optimizers.ts'.
+ * Keras Adam on one row, g the GEMM's gradient: g += decay·w; m = β1·m + (1−β1)·g;
+ * v = β2·v + (1−β2)·g²; w −= α·m/(√v + ε), α with the bias corrections folded in (the operations
+ * and their order are optimizers.ts').
  */
-FEATX_CLONES double adamRow(float* w, float* m, float* v, const float* g, int64_t count, AdamConstants c) {
-  float sum = 0;
-#pragma omp simd reduction(+ : sum)
+FEATX_CLONES void adamRow(float* w, float* m, float* v, const float* g, int64_t count, const AdamConstants& c) {
+#pragma omp simd
   for (int64_t j = 0; j < count; j++) {
     const float old = w[j];
-    sum += old * old;
     const float gradient = g[j] + c.decay * old;
     const float mNext = m[j] * c.beta1 + gradient * c.oneMinusBeta1;
     const float vNext = v[j] * c.beta2 + (gradient * gradient) * c.oneMinusBeta2;
@@ -113,20 +96,11 @@ FEATX_CLONES double adamRow(float* w, float* m, float* v, const float* g, int64_
     v[j] = vNext;
     w[j] = old - (mNext / (std::sqrt(vNext) + c.epsilon)) * c.alpha;
   }
-  return sum;
 }
 
 FEATX_CLONES void axpyRange(float alpha, const float* x, float* y, int64_t count) {
 #pragma omp simd
   for (int64_t j = 0; j < count; j++) y[j] += alpha * x[j];
-}
-
-/** One tile of a transpose: dst[c, r] = src[r, c] for r in [r0, r1), c in [c0, c1). */
-FEATX_CLONES void transposeTile(const float* src, float* dst, int64_t rows, int64_t cols, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  for (int64_t c = c0; c < c1; c++) {
-    float* out = dst + c * rows;
-    for (int64_t r = r0; r < r1; r++) out[r] = src[r * cols + c];
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,190 +301,263 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Kernel updates: one optimizer step of a kernel W [units, inputs] (row-major, the transpose of a
-// Keras kernel) from its layer's dZᵀ [units, rows] and input, transposed, Aᵀ [inputs, rows]:
-// gradient G = dZᵀ·A = dZᵀ·(Aᵀ)ᵀ. The kernel is cut into tiles of ≤ 256 units × `chunk` inputs,
-// spread over the OpenMP threads; each tile's GEMM (single-threaded, oneDNN sees it is inside a
-// parallel region) writes its gradient straight into the velocity (SGD with momentum: β = m), the
-// weights (plain SGD: β = 1) or a per-thread tile (Adam), and the elementwise update follows while
-// the tile is still in cache: one pass over the kernel and its slots per step, Σ w² of the old
-// weights (the L2 penalty) read on the way. Tiles are independent, so the result does not depend
-// on the number of threads; the per-tile sums are added in tile order for the same reason.
+// Kernel passes. One pass over a kernel W [units, inputs] (row-major, the transpose of a Keras
+// kernel) and its optimizer slots does, tile by tile while the tile is in cache:
+//   - the update (optional): one optimizer step from the layer's dZᵀ [units, rows] and input
+//     A [rows, inputs] of a training step, gradient G = dZᵀ·A: each tile's GEMM writes its gradient
+//     straight into the velocity (SGD with momentum: β = m), the weights (plain SGD: β = 1) or a
+//     per-thread tile (Adam), and the elementwise update follows;
+//   - then the forward (optional): Zᵀ += W_tile·A'ᵀ for the next batch A' [rows', inputs], with
+//     the weights just updated, and Σ w² of them (the L2 penalty of the step that runs this forward).
+// So a training step that applies the previous step's update in its own forward pass reads and
+// writes the kernel once, not twice (../onednn-head.ts defers each kernel's update so).
+//
+// Tiles are ≤ 256 units × `chunk` columns. The work is cut into items — a unit block and a run of
+// column chunks — dealt to the OpenMP threads dynamically (a thread another process holds up does
+// not hold the step up); each item adds its tiles' forward products into its own partial Zᵀ in
+// column order, and the partials are added in item order. Nothing depends on which thread ran what
+// or on the number of threads: results are the same bit for bit from run to run.
 
 constexpr int64_t kTileUnits = 256;
+constexpr int64_t kItemsPerUnitBlock = 32;
 
-struct Tiling {
-  int64_t units, inputs, chunk, unitBlocks, chunks;
-  int64_t count() const { return unitBlocks * chunks; }
-  void tile(int64_t t, int64_t& u0, int64_t& u1, int64_t& c0, int64_t& c1) const {
-    const int64_t ub = t / chunks, cb = t % chunks;
-    u0 = ub * kTileUnits;
-    u1 = u0 + kTileUnits < units ? u0 + kTileUnits : units;
-    c0 = cb * chunk;
-    c1 = c0 + chunk < inputs ? c0 + chunk : inputs;
-  }
+struct Update {
+  enum Kind { kNone, kSgd, kAdam } kind = kNone;
+  const float* dzT = nullptr;
+  const float* input = nullptr;
+  int64_t rows = 0;
+  float* velocity = nullptr;  // SGD with momentum
+  float* m = nullptr;         // Adam
+  float* v = nullptr;
+  float momentum = 0, decay = 0;
+  AdamConstants adam{};
 };
 
-Tiling tiling(int64_t units, int64_t inputs, int64_t chunk) {
-  return {units, inputs, chunk, (units + kTileUnits - 1) / kTileUnits, (inputs + chunk - 1) / chunk};
+struct Forward {
+  const float* input = nullptr;  // null: no forward
+  int64_t rows = 0;
+  float* zT = nullptr;
+  bool squares = false;
+};
+
+/** Runs the pass; false (and `error`) if oneDNN failed or scratch memory could not be had. */
+bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, const Update& update, const Forward& forward, double& squares, std::string& error) {
+  const int64_t chunks = (inputs + chunk - 1) / chunk;
+  const int64_t unitBlocks = (units + kTileUnits - 1) / kTileUnits;
+  const int64_t perBlock = chunks < kItemsPerUnitBlock ? chunks : kItemsPerUnitBlock;
+  const int64_t items = unitBlocks * perBlock;
+  const int threads = omp_get_max_threads();
+  const int64_t partialFloats = forward.input ? kTileUnits * forward.rows : 0;
+  const int64_t gradientFloats = update.kind == Update::kAdam ? kTileUnits * chunk : 0;
+  const size_t sumBytes = (sizeof(double) * items + 63) / 64 * 64;
+  const size_t partialBytes = (sizeof(float) * partialFloats * items + 63) / 64 * 64;
+  char* memory = static_cast<char*>(scratch.get(sumBytes + partialBytes + sizeof(float) * gradientFloats * threads));
+  if (!memory) {
+    error = "out of memory for the pass's scratch arrays";
+    return false;
+  }
+  double* sums = reinterpret_cast<double*>(memory);
+  float* partials = reinterpret_cast<float*>(memory + sumBytes);
+  float* gradients = reinterpret_cast<float*>(memory + sumBytes + partialBytes);
+  int failed = 0;
+#pragma omp parallel num_threads(threads) reduction(| : failed) if (items > 1)
+  {
+    float* g = gradients + gradientFloats * omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < items; item++) {
+      const int64_t block = item / perBlock, run = item % perBlock;
+      const int64_t u0 = block * kTileUnits, tileUnits = (u0 + kTileUnits < units ? u0 + kTileUnits : units) - u0;
+      const int64_t firstChunk = run * chunks / perBlock, endChunk = (run + 1) * chunks / perBlock;
+      float* partial = partials + partialFloats * item;
+      double sum = 0;
+      for (int64_t c = firstChunk; c < endChunk; c++) {
+        const int64_t c0 = c * chunk, columns = (c0 + chunk < inputs ? c0 + chunk : inputs) - c0;
+        const int64_t offset = u0 * inputs + c0;
+        float* w = kernel + offset;
+        const float* dz = update.dzT + u0 * update.rows;
+        if (update.kind == Update::kSgd && update.velocity) {
+          float* v = update.velocity + offset;
+          failed |= dnnl_sgemm('N', 'N', tileUnits, columns, update.rows, 1.0f, dz, update.rows, update.input + c0, inputs, update.momentum, v, inputs) != dnnl_success;
+          for (int64_t u = 0; u < tileUnits; u++) sgdMomentumRow(w + u * inputs, v + u * inputs, columns, update.decay);
+        } else if (update.kind == Update::kSgd) {
+          if (update.decay != 0)
+            for (int64_t u = 0; u < tileUnits; u++) sgdDecayRow(w + u * inputs, columns, update.decay);
+          failed |= dnnl_sgemm('N', 'N', tileUnits, columns, update.rows, 1.0f, dz, update.rows, update.input + c0, inputs, 1.0f, w, inputs) != dnnl_success;
+        } else if (update.kind == Update::kAdam) {
+          failed |= dnnl_sgemm('N', 'N', tileUnits, columns, update.rows, 1.0f, dz, update.rows, update.input + c0, inputs, 0.0f, g, columns) != dnnl_success;
+          for (int64_t u = 0; u < tileUnits; u++) {
+            const int64_t row = offset + u * inputs;
+            adamRow(kernel + row, update.m + row, update.v + row, g + u * columns, columns, update.adam);
+          }
+        }
+        if (!forward.input) continue;
+        // Σw² of the tile as the forward sees it, summed the same way whether an update ran before
+        // (the tile is in cache either way): a forward's penalty does not depend on where the update ran.
+        if (forward.squares)
+          for (int64_t u = 0; u < tileUnits; u++) sum += sumSquares(w + u * inputs, columns);
+        failed |= dnnl_sgemm('N', 'T', tileUnits, forward.rows, columns, 1.0f, w, inputs, forward.input + c0, inputs, c == firstChunk ? 0.0f : 1.0f, partial,
+                             forward.rows) != dnnl_success;
+      }
+      sums[item] = sum;
+    }
+  }
+  if (failed) {
+    error = "oneDNN sgemm failed";
+    return false;
+  }
+  squares = 0;
+  for (int64_t item = 0; item < items; item++) squares += sums[item];
+  if (forward.input) {
+    for (int64_t block = 0; block < unitBlocks; block++) {
+      const int64_t u0 = block * kTileUnits, tileUnits = (u0 + kTileUnits < units ? u0 + kTileUnits : units) - u0;
+      float* out = forward.zT + u0 * forward.rows;
+      const int64_t count = tileUnits * forward.rows;
+      std::memcpy(out, partials + partialFloats * block * perBlock, sizeof(float) * count);
+      for (int64_t run = 1; run < perBlock; run++) {
+        const float* partial = partials + partialFloats * (block * perBlock + run);
+        for (int64_t i = 0; i < count; i++) out[i] += partial[i];
+      }
+    }
+  }
+  return true;
 }
 
-/** Checks shared by both updates: kernel, dzT, inputT against units, inputs, rows. */
-bool checkUpdateShapes(Call& call, const FloatArray& kernel, const FloatArray& dzT, const FloatArray& inputT, int64_t units, int64_t inputs, int64_t rows) {
+/**
+ * The optional last argument of the updates, and kernelForward's: { input, rows, zT, squares }, the
+ * forward to run with the updated weights. Checked against the kernel and the arrays written.
+ */
+bool forwardArgument(Call& call, size_t index, int64_t units, int64_t inputs, bool nullable, Forward& out, std::initializer_list<const FloatArray*> written) {
+  napi_value value = call.argv[index];
+  napi_valuetype kind;
+  napi_typeof(call.env, value, &kind);
+  if (nullable && (kind == napi_null || kind == napi_undefined)) return true;
+  if (kind != napi_object) return call.typeError(std::string("forward must be an object { input, rows, zT, squares }") + (nullable ? " or null" : ""));
+  napi_value fields[4];
+  const char* names[4] = {"input", "rows", "zT", "squares"};
+  for (int i = 0; i < 4; i++)
+    if (napi_get_named_property(call.env, value, names[i], &fields[i]) != napi_ok) return call.typeError(std::string("cannot read forward.") + names[i]);
+  Call fieldCall = call;
+  for (int i = 0; i < 4; i++) fieldCall.argv[i] = fields[i];
+  FloatArray input, zT;
+  int64_t rows;
+  bool squares;
+  if (!floatArray(fieldCall, 0, "forward.input", input) || !integer(fieldCall, 1, "forward.rows", 1, rows) || !floatArray(fieldCall, 2, "forward.zT", zT) ||
+      !boolean(fieldCall, 3, "forward.squares", squares) ||
+      !sized(call, input, rows * inputs, "rows × inputs = " + std::to_string(rows) + " × " + std::to_string(inputs)) ||
+      !sized(call, zT, units * rows, "units × rows = " + std::to_string(units) + " × " + std::to_string(rows)) || !disjoint(call, zT, input))
+    return false;
+  for (const FloatArray* array : written)
+    if (!disjoint(call, *array, input) || !disjoint(call, zT, *array)) return false;
+  out = Forward{input.data, rows, zT.data, squares};
+  return true;
+}
+
+/** Checks shared by both updates: kernel, dzT, input against units, inputs, rows. */
+bool checkUpdateShapes(Call& call, const FloatArray& kernel, const FloatArray& dzT, const FloatArray& input, int64_t units, int64_t inputs, int64_t rows) {
   return sized(call, kernel, units * inputs, "units × inputs = " + std::to_string(units) + " × " + std::to_string(inputs)) &&
          sized(call, dzT, units * rows, "units × rows = " + std::to_string(units) + " × " + std::to_string(rows)) &&
-         sized(call, inputT, inputs * rows, "inputs × rows = " + std::to_string(inputs) + " × " + std::to_string(rows)) && disjoint(call, kernel, dzT) &&
-         disjoint(call, kernel, inputT);
+         sized(call, input, rows * inputs, "rows × inputs = " + std::to_string(rows) + " × " + std::to_string(inputs)) && disjoint(call, kernel, dzT) &&
+         disjoint(call, kernel, input);
 }
 
-double sumInOrder(const double* sums, int64_t count) {
-  double total = 0;
-  for (int64_t t = 0; t < count; t++) total += sums[t];
-  return total;
+napi_value passResult(Call& call, float* kernel, int64_t units, int64_t inputs, int64_t chunk, const Update& update, const Forward& forward) {
+  double squares = 0;
+  std::string error;
+  if (!kernelPass(kernel, units, inputs, chunk, update, forward, squares, error)) {
+    napi_throw_error(call.env, nullptr, (std::string(call.function) + ": " + error).c_str());
+    return nullptr;
+  }
+  return numberValue(call.env, forward.input && forward.squares ? squares : 0);
 }
 
-// sgdKernelUpdate(kernel, velocity | null, dzT, inputT, units, inputs, rows, momentum, kernelDecay,
-// squares, chunk) → Σ w² before the update (0 unless `squares`).
+// kernelForward(kernel, units, inputs, input, rows, zT, squares, chunk) → Σ w² (0 unless `squares`):
+// zT [units, rows] = kernel·inputᵀ, input [rows, inputs], in the tiles and order of the updates'
+// forward (so a forward gives the same numbers whether an update ran in its pass or before it).
+napi_value KernelForward(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "kernelForward", 8)) return nullptr;
+  FloatArray kernel, input, zT;
+  int64_t units, inputs, rows, chunk;
+  bool squares;
+  if (!floatArray(call, 0, "kernel", kernel) || !integer(call, 1, "units", 1, units) || !integer(call, 2, "inputs", 1, inputs) ||
+      !floatArray(call, 3, "input", input) || !integer(call, 4, "rows", 1, rows) || !floatArray(call, 5, "zT", zT) || !boolean(call, 6, "squares", squares) ||
+      !integer(call, 7, "chunk", 1, chunk) || !sized(call, kernel, units * inputs, "units × inputs = " + std::to_string(units) + " × " + std::to_string(inputs)) ||
+      !sized(call, input, rows * inputs, "rows × inputs = " + std::to_string(rows) + " × " + std::to_string(inputs)) ||
+      !sized(call, zT, units * rows, "units × rows = " + std::to_string(units) + " × " + std::to_string(rows)) || !disjoint(call, zT, kernel) ||
+      !disjoint(call, zT, input))
+    return nullptr;
+  return passResult(call, kernel.data, units, inputs, chunk, Update{}, Forward{input.data, rows, zT.data, squares});
+}
+
+// sgdKernelUpdate(kernel, velocity | null, dzT, input, units, inputs, rows, momentum, kernelDecay,
+// chunk, forward | null) → Σ w² of the updated weights (0 unless forward.squares).
 // dzT carries −lr_t (and class weights, 1/rows) already. With velocity: v = m·v + g' + decay·w,
 // w += v (Keras). Without: w += g' + decay·w. kernelDecay = 2λ·(−lr_t) for an L2 penalty λ.
 napi_value SgdKernelUpdate(napi_env env, napi_callback_info info) {
   Call call;
   if (!start(call, env, info, "sgdKernelUpdate", 11)) return nullptr;
-  FloatArray kernel, velocity, dzT, inputT;
+  FloatArray kernel, velocity, dzT, input;
   int64_t units, inputs, rows, chunk;
   double momentum, decay;
-  bool squares;
   if (!floatArray(call, 0, "kernel", kernel) || !floatArray(call, 1, "velocity", velocity, true) || !floatArray(call, 2, "dzT", dzT) ||
-      !floatArray(call, 3, "inputT", inputT) || !integer(call, 4, "units", 1, units) || !integer(call, 5, "inputs", 1, inputs) ||
+      !floatArray(call, 3, "input", input) || !integer(call, 4, "units", 1, units) || !integer(call, 5, "inputs", 1, inputs) ||
       !integer(call, 6, "rows", 1, rows) || !number(call, 7, "momentum", momentum) || !number(call, 8, "kernelDecay", decay) ||
-      !boolean(call, 9, "squares", squares) || !integer(call, 10, "chunk", 1, chunk) || !checkUpdateShapes(call, kernel, dzT, inputT, units, inputs, rows))
+      !integer(call, 9, "chunk", 1, chunk) || !checkUpdateShapes(call, kernel, dzT, input, units, inputs, rows))
     return nullptr;
   const bool withVelocity = velocity.present();
   if (withVelocity && (!sized(call, velocity, units * inputs, "the kernel's size") || !disjoint(call, velocity, kernel) || !disjoint(call, velocity, dzT) ||
-                       !disjoint(call, velocity, inputT)))
+                       !disjoint(call, velocity, input)))
     return nullptr;
   if (!withVelocity && momentum != 0) {
     call.rangeError("momentum " + std::to_string(momentum) + " needs a velocity array");
     return nullptr;
   }
-
-  const Tiling tiles = tiling(units, inputs, chunk);
-  double* sums = static_cast<double*>(scratch.get(sizeof(double) * tiles.count()));
-  if (!sums) {
-    napi_throw_error(env, nullptr, "sgdKernelUpdate: out of memory for the per-tile sums");
-    return nullptr;
-  }
-  const float m = static_cast<float>(momentum), d = static_cast<float>(decay);
-  int failed = 0;
-#pragma omp parallel for schedule(static) reduction(| : failed) if (tiles.count() > 1)
-  for (int64_t t = 0; t < tiles.count(); t++) {
-    int64_t u0, u1, c0, c1;
-    tiles.tile(t, u0, u1, c0, c1);
-    const int64_t tileUnits = u1 - u0, columns = c1 - c0;
-    float* w = kernel.data + u0 * inputs + c0;
-    double sum = 0;
-    if (withVelocity) {
-      float* v = velocity.data + u0 * inputs + c0;
-      failed |= dnnl_sgemm('N', 'T', tileUnits, columns, rows, 1.0f, dzT.data + u0 * rows, rows, inputT.data + c0 * rows, rows, m, v, inputs) != dnnl_success;
-      for (int64_t u = 0; u < tileUnits; u++) sum += sgdMomentumRow(w + u * inputs, v + u * inputs, columns, d, squares);
-    } else {
-      if (d != 0 || squares)
-        for (int64_t u = 0; u < tileUnits; u++) sum += d != 0 ? sgdDecayRow(w + u * inputs, columns, d) : sumSquares(w + u * inputs, columns);
-      failed |= dnnl_sgemm('N', 'T', tileUnits, columns, rows, 1.0f, dzT.data + u0 * rows, rows, inputT.data + c0 * rows, rows, 1.0f, w, inputs) != dnnl_success;
-    }
-    sums[t] = sum;
-  }
-  if (failed) {
-    napi_throw_error(env, nullptr, "sgdKernelUpdate: oneDNN sgemm failed");
-    return nullptr;
-  }
-  return numberValue(env, squares ? sumInOrder(sums, tiles.count()) : 0);
+  Forward forward;
+  if (!forwardArgument(call, 10, units, inputs, true, forward, {&kernel, &velocity})) return nullptr;
+  Update update;
+  update.kind = Update::kSgd;
+  update.dzT = dzT.data;
+  update.input = input.data;
+  update.rows = rows;
+  update.velocity = withVelocity ? velocity.data : nullptr;
+  update.momentum = static_cast<float>(momentum);
+  update.decay = static_cast<float>(decay);
+  return passResult(call, kernel.data, units, inputs, chunk, update, forward);
 }
 
-// adamKernelUpdate(kernel, m, v, dzT, inputT, units, inputs, rows, alpha, beta1, beta2, epsilon,
-// kernelDecay, squares, chunk) → Σ w² before the update (0 unless `squares`).
+// adamKernelUpdate(kernel, m, v, dzT, input, units, inputs, rows, alpha, beta1, beta2, epsilon,
+// kernelDecay, chunk, forward | null) → Σ w² of the updated weights (0 unless forward.squares).
 // dzT carries class weights and 1/rows (Adam's gradient scale is 1); alpha = lr_t·√(1−β2ᵗ)/(1−β1ᵗ);
 // kernelDecay = 2λ for an L2 penalty λ.
 napi_value AdamKernelUpdate(napi_env env, napi_callback_info info) {
   Call call;
   if (!start(call, env, info, "adamKernelUpdate", 15)) return nullptr;
-  FloatArray kernel, mSlot, vSlot, dzT, inputT;
+  FloatArray kernel, mSlot, vSlot, dzT, input;
   int64_t units, inputs, rows, chunk;
   double alpha, beta1, beta2, epsilon, decay;
-  bool squares;
   if (!floatArray(call, 0, "kernel", kernel) || !floatArray(call, 1, "m", mSlot) || !floatArray(call, 2, "v", vSlot) || !floatArray(call, 3, "dzT", dzT) ||
-      !floatArray(call, 4, "inputT", inputT) || !integer(call, 5, "units", 1, units) || !integer(call, 6, "inputs", 1, inputs) ||
+      !floatArray(call, 4, "input", input) || !integer(call, 5, "units", 1, units) || !integer(call, 6, "inputs", 1, inputs) ||
       !integer(call, 7, "rows", 1, rows) || !number(call, 8, "alpha", alpha) || !number(call, 9, "beta1", beta1) || !number(call, 10, "beta2", beta2) ||
-      !number(call, 11, "epsilon", epsilon) || !number(call, 12, "kernelDecay", decay) || !boolean(call, 13, "squares", squares) ||
-      !integer(call, 14, "chunk", 1, chunk) || !checkUpdateShapes(call, kernel, dzT, inputT, units, inputs, rows))
+      !number(call, 11, "epsilon", epsilon) || !number(call, 12, "kernelDecay", decay) || !integer(call, 13, "chunk", 1, chunk) ||
+      !checkUpdateShapes(call, kernel, dzT, input, units, inputs, rows))
     return nullptr;
   const std::string size = "the kernel's size";
   if (!sized(call, mSlot, units * inputs, size) || !sized(call, vSlot, units * inputs, size)) return nullptr;
   for (const FloatArray* slot : {&mSlot, &vSlot})
-    if (!disjoint(call, *slot, kernel) || !disjoint(call, *slot, dzT) || !disjoint(call, *slot, inputT)) return nullptr;
+    if (!disjoint(call, *slot, kernel) || !disjoint(call, *slot, dzT) || !disjoint(call, *slot, input)) return nullptr;
   if (!disjoint(call, mSlot, vSlot)) return nullptr;
-
-  const Tiling tiles = tiling(units, inputs, chunk);
-  const int threads = omp_get_max_threads();
-  const int64_t tileFloats = kTileUnits * chunk;
-  const size_t sumBytes = (sizeof(double) * tiles.count() + 63) / 64 * 64;
-  char* memory = static_cast<char*>(scratch.get(sumBytes + sizeof(float) * tileFloats * threads));
-  if (!memory) {
-    napi_throw_error(env, nullptr, "adamKernelUpdate: out of memory for the gradient tiles");
-    return nullptr;
-  }
-  double* sums = reinterpret_cast<double*>(memory);
-  float* gradients = reinterpret_cast<float*>(memory + sumBytes);
-  const AdamConstants c{static_cast<float>(alpha),        static_cast<float>(beta1),  static_cast<float>(1 - beta1), static_cast<float>(beta2),
-                        static_cast<float>(1 - beta2), static_cast<float>(epsilon), static_cast<float>(decay)};
-  int failed = 0;
-#pragma omp parallel num_threads(threads) reduction(| : failed) if (tiles.count() > 1)
-  {
-    float* g = gradients + tileFloats * omp_get_thread_num();
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < tiles.count(); t++) {
-      int64_t u0, u1, c0, c1;
-      tiles.tile(t, u0, u1, c0, c1);
-      const int64_t tileUnits = u1 - u0, columns = c1 - c0;
-      failed |= dnnl_sgemm('N', 'T', tileUnits, columns, rows, 1.0f, dzT.data + u0 * rows, rows, inputT.data + c0 * rows, rows, 0.0f, g, columns) != dnnl_success;
-      const int64_t offset = u0 * inputs + c0;
-      double sum = 0;
-      for (int64_t u = 0; u < tileUnits; u++) {
-        const int64_t row = offset + u * inputs;
-        sum += adamRow(kernel.data + row, mSlot.data + row, vSlot.data + row, g + u * columns, columns, c);
-      }
-      sums[t] = sum;
-    }
-  }
-  if (failed) {
-    napi_throw_error(env, nullptr, "adamKernelUpdate: oneDNN sgemm failed");
-    return nullptr;
-  }
-  return numberValue(env, squares ? sumInOrder(sums, tiles.count()) : 0);
-}
-
-// ---------------------------------------------------------------------------------------------
-// transpose(src, rows, cols, dst): dst [cols, rows] = srcᵀ, src [rows, cols], in 64 × 64 tiles over
-// the threads. The engine keeps activations transposed ([features, rows]): oneDNN runs both GEMMs
-// of the first layer 1.3-1.5x faster on Xᵀ than on X, and transposing a 32-row batch costs 2-5 ms.
-
-napi_value Transpose(napi_env env, napi_callback_info info) {
-  Call call;
-  if (!start(call, env, info, "transpose", 4)) return nullptr;
-  FloatArray src, dst;
-  int64_t rows, cols;
-  if (!floatArray(call, 0, "src", src) || !integer(call, 1, "rows", 1, rows) || !integer(call, 2, "cols", 1, cols) || !floatArray(call, 3, "dst", dst) ||
-      !sized(call, src, rows * cols, "rows × cols = " + std::to_string(rows) + " × " + std::to_string(cols)) ||
-      !sized(call, dst, rows * cols, "cols × rows = " + std::to_string(cols) + " × " + std::to_string(rows)) || !disjoint(call, dst, src))
-    return nullptr;
-  constexpr int64_t kTile = 64;
-  const int64_t rowTiles = (rows + kTile - 1) / kTile, colTiles = (cols + kTile - 1) / kTile;
-#pragma omp parallel for schedule(static) if (rows * cols >= 65536)
-  for (int64_t t = 0; t < rowTiles * colTiles; t++) {
-    const int64_t r0 = (t % rowTiles) * kTile, c0 = (t / rowTiles) * kTile;
-    transposeTile(src.data, dst.data, rows, cols, r0, r0 + kTile < rows ? r0 + kTile : rows, c0, c0 + kTile < cols ? c0 + kTile : cols);
-  }
-  return undefinedValue(env);
+  Forward forward;
+  if (!forwardArgument(call, 14, units, inputs, true, forward, {&kernel, &mSlot, &vSlot})) return nullptr;
+  Update update;
+  update.kind = Update::kAdam;
+  update.dzT = dzT.data;
+  update.input = input.data;
+  update.rows = rows;
+  update.m = mSlot.data;
+  update.v = vSlot.data;
+  update.adam = AdamConstants{static_cast<float>(alpha),        static_cast<float>(beta1),  static_cast<float>(1 - beta1), static_cast<float>(beta2),
+                              static_cast<float>(1 - beta2), static_cast<float>(epsilon), static_cast<float>(decay)};
+  return passResult(call, kernel.data, units, inputs, chunk, update, forward);
 }
 
 // axpy(alpha, x, y): y += α·x over the threads (the engine bench's memory bandwidth with this
@@ -573,9 +620,9 @@ napi_value Info(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   const napi_property_descriptor functions[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"kernelForward", nullptr, KernelForward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sgdKernelUpdate", nullptr, SgdKernelUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"adamKernelUpdate", nullptr, AdamKernelUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"axpy", nullptr, Axpy, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
