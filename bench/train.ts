@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { FeatureBatch, HeadEngine, HeadSpec, OptimizerSpec, TUTORIAL_SGD, createHead, trainEpoch } from '@featx/learning';
 import { selectBackend } from '@featx/vision';
+import { denseAddonStatus } from '../libs/learning/src/onednn/dense-addon';
 
 interface BenchCase {
   name: string;
@@ -64,6 +65,9 @@ const CASES: BenchCase[] = [
     ];
   }),
   { name: 'flat-100352 mlp 1x onnx', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: TUTORIAL_SGD, scale: '1x', rows: FLAT_ROWS, engine: 'onnx' },
+  { name: 'flat-100352 mlp 1x onednn', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: TUTORIAL_SGD, scale: '1x', rows: FLAT_ROWS, engine: 'onednn' },
+  { name: 'flat-100352 mlp 10x onednn', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: TUTORIAL_SGD, scale: '10x', rows: FLAT_ROWS * 10, engine: 'onednn' },
+  { name: 'flat-100352 mlp adam 1x onednn', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: { kind: 'adam', learningRate: 1e-3 }, scale: '1x', rows: FLAT_ROWS, engine: 'onednn' },
   { name: 'flat-100352 mlp adam 1x', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: { kind: 'adam', learningRate: 1e-3 }, scale: '1x', rows: FLAT_ROWS },
   { name: 'flat-100352 keras-trainOnBatch', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'keras-trainOnBatch', optimizer: TUTORIAL_SGD, scale: '1x', rows: 160 },
 ];
@@ -176,7 +180,9 @@ async function main(): Promise<void> {
   }
 
   const filter = process.env.BENCH_CASES;
-  const selected = CASES.filter((c) => !filter || c.name.includes(filter));
+  const native = denseAddonStatus();
+  if (!native.available) console.error(`onednn cases skipped: ${native.reason}`);
+  const selected = CASES.filter((c) => (!filter || c.name.includes(filter)) && (c.engine !== 'onednn' || native.available));
   const register = path.join(__dirname, '..', 'tools', 'register.js');
   const run = promisify(execFile);
   console.log(`| case | features | head | rows | rows/s (epoch, data generation included) | rows/s (trainBatch only) | train loss / acc | peak RSS (MiB) |`);
