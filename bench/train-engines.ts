@@ -130,7 +130,8 @@ export function onednnKernelPasses(addon: DenseAddon, repeats: number, chunks: n
   const kernel = filled(UNITS * INPUTS, 2);
   const [first, second] = [new Float32Array(UNITS * INPUTS), new Float32Array(UNITS * INPUTS)];
   const zT = new Float32Array(UNITS * ROWS);
-  const forward = (squares: boolean) => ({ input: next, rows: ROWS, zT, squares });
+  const kept = new Float32Array(ROWS * INPUTS);
+  const forward = (squares: boolean) => ({ input: next, rows: ROWS, zT, squares, keep: kept });
   const figures: EngineFigures['kernelPasses'] = [];
   for (const chunk of chunks) {
     const passes: Array<[string, number, number, () => void]> = [
@@ -138,7 +139,7 @@ export function onednnKernelPasses(addon: DenseAddon, repeats: number, chunks: n
       ['tutorial SGD, L2: update + forward + Σw²', 2, 2, () => addon.sgdKernelUpdate(kernel, first, dzT, x, UNITS, INPUTS, ROWS, 0.9, -1e-7, chunk, forward(true))],
       ['Adam: update + forward (a step)', 3, 2, () => addon.adamKernelUpdate(kernel, first, second, dzT, x, UNITS, INPUTS, ROWS, 1e-6, 0.9, 0.999, 1e-7, 0, chunk, forward(false))],
       ['tutorial SGD: update alone', 2, 1, () => addon.sgdKernelUpdate(kernel, first, dzT, x, UNITS, INPUTS, ROWS, 0.9, 0, chunk, null)],
-      ['forward alone', 0.5, 1, () => addon.kernelForward(kernel, UNITS, INPUTS, next, ROWS, zT, false, chunk)],
+      ['forward alone', 0.5, 1, () => addon.kernelForward(kernel, UNITS, INPUTS, chunk, forward(false))],
     ];
     for (const [pass, arrays, gemms, run] of passes) {
       const ms = timeMs(repeats, run);

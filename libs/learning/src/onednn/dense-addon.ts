@@ -24,10 +24,10 @@ export interface DenseAddon {
     ldc: number,
   ): void;
   /**
-   * zT [units, rows] = kernel·inputᵀ for kernel [units, inputs] and input [rows, inputs], in the
-   * tiles and order of the updates' forward. Returns Σ kernel² if `squares`, else 0.
+   * forward.zT [units, rows] = kernel·forward.inputᵀ for kernel [units, inputs], in the tiles and
+   * order of the updates' forward. Returns Σ kernel² if forward.squares, else 0.
    */
-  kernelForward(kernel: Float32Array, units: number, inputs: number, input: Float32Array, rows: number, zT: Float32Array, squares: boolean, chunk: number): number;
+  kernelForward(kernel: Float32Array, units: number, inputs: number, chunk: number, forward: KernelForward): number;
   /**
    * One SGD step of kernel [units, inputs] from its layer's dZᵀ [units, rows] (−lr_t and the row
    * scale folded in) and input [rows, inputs], g = dZᵀ·input: with `velocity` v = m·v + g + decay·w,
@@ -84,6 +84,8 @@ export interface KernelForward {
   zT: Float32Array;
   /** Return Σw² of the weights this forward used (the L2 penalty). */
   squares: boolean;
+  /** Copy `input` here as it passes (the next update's input: no separate pass over the batch). */
+  keep?: Float32Array | null;
 }
 
 /** Where node-gyp puts the addon (tools/build-native.js); tools/build.ts copies it into dist beside this module. */

@@ -21,9 +21,10 @@ import { DenseAddon, KernelForward, requireDenseAddon } from './dense-addon';
  * batch first made neither GEMM faster here).
  *
  * One pass over each kernel a step: a step's kernel updates are not applied at its end but kept
- * (dZᵀ and the layer's input, copied: 12.8 MB for the tutorial's batch) and applied in the layer's
- * next forward pass, tile by tile, each tile's update and then its forward product while it is in
- * cache (featx_dense.cc, kernel passes); the L2 penalty's Σw² is read in the same pass. The
+ * (dZᵀ, and the layer's input, which the forward pass copied as it went: 12.8 MB for the tutorial's
+ * batch) and applied in the layer's next forward pass, tile by tile, each tile's update and then
+ * its forward product while it is in cache (featx_dense.cc, kernel passes); the L2 penalty's Σw²
+ * is read in the same pass. The
  * arithmetic is the immediate update's, operation for operation: anything that reads the weights
  * (parameters(), optimizer.state(), evaluation, prediction) applies what is pending first, and a
  * head read after every step takes exactly the steps of one never read (tested). Biases and the
@@ -105,7 +106,7 @@ export class OnednnHead implements TrainableHead {
     const { classes, hidden, dropout, l2 } = this.spec;
     const work = this.workspaceFor(rows);
     const masks = stepDropoutMasks(this.seed, this.steps, rows, hidden, dropout);
-    const { logitsT, squares } = this.forward(features, rows, work, masks, l2 > 0);
+    const { logitsT, squares, kept } = this.forward(features, rows, work, masks, l2 > 0, true);
     const summary = logitsSummary(rowMajor(logitsT, classes, rows, work.logits), labels, classes, sampleWeights);
 
     // SGD folds −lr_t into the upstream gradient (optimizers.ts); Adam takes the plain gradient.
@@ -129,12 +130,11 @@ export class OnednnHead implements TrainableHead {
     for (let l = last; l >= 0; l--) {
       const layer = this.layers[l];
       const dzT = work.dzT[l].subarray(0, layer.units * rows);
-      const input = l === 0 ? features : work.activations[l - 1].subarray(0, rows * layer.inputs);
       const biasGradient = rowSums(dzT, layer.units, rows, work.biasGradient);
       // d(input) = Wᵀ·dZᵀ with the weights the forward used, then through the layer below's gate.
       const below = l > 0 ? work.dzT[l - 1].subarray(0, layer.inputs * rows) : undefined;
       if (below) this.addon.gemm(true, false, layer.inputs, rows, layer.units, 1, layer.kernel, layer.inputs, dzT, rows, 0, below, rows);
-      deferUpdate(layer, dzT, input, rows, kernelDecay, step);
+      deferUpdate(layer, dzT, kept[l], rows, kernelDecay, step);
       updateBias(layer, biasGradient, this.optimizerSpec, step);
       if (below) multiplyInPlace(below, work.gates[l - 1]);
     }
@@ -185,19 +185,30 @@ export class OnednnHead implements TrainableHead {
    * The forward pass of `rows` rows: per layer Zᵀ = W·Aᵀ + b — in one pass with the kernel's
    * pending update, if any — and, below the last, A = (Zᵀ·gate)ᵀ with gate = step(Zᵀ)·mask
    * (relu(z)·mask, the gate kept for the backward pass, as dense-network.ts). Returns the logits,
-   * transposed ([classes, rows]), and Σw² of the kernels it used when `squares`.
+   * transposed ([classes, rows]), Σw² of the kernels it used when `squares`, and, when `training`,
+   * each layer's input as the pass copied it (for this step's deferred updates).
    */
-  private forward(features: Float32Array, rows: number, work: Workspace, masks: Float32Array[] | undefined, squares: boolean): { logitsT: Float32Array; squares: number } {
+  private forward(
+    features: Float32Array,
+    rows: number,
+    work: Workspace,
+    masks: Float32Array[] | undefined,
+    squares: boolean,
+    training: boolean,
+  ): { logitsT: Float32Array; squares: number; kept: Float32Array[] } {
     let input = features;
     let sum = 0;
+    const kept: Float32Array[] = [];
     const last = this.layers.length - 1;
     for (let l = 0; l <= last; l++) {
       const layer = this.layers[l];
       const { units, bias } = layer;
       const zT = work.zT[l].subarray(0, units * rows);
-      sum += this.kernelPass(layer, { input, rows, zT, squares });
+      const keep = training ? freeInputArray(layer, rows) : null;
+      sum += this.kernelPass(layer, { input, rows, zT, squares, keep });
+      if (keep) kept.push(keep);
       for (let u = 0; u < units; u++) for (let i = u * rows, end = i + rows; i < end; i++) zT[i] += bias[u];
-      if (l === last) return { logitsT: zT, squares: sum };
+      if (l === last) return { logitsT: zT, squares: sum, kept };
       const gate = work.gates[l];
       const activation = work.activations[l];
       const mask = masks?.[l];
@@ -223,7 +234,7 @@ export class OnednnHead implements TrainableHead {
     const logits = new Float32Array(rows * classes);
     for (let first = 0; first < rows; first += block) {
       const count = Math.min(block, rows - first);
-      const { logitsT } = this.forward(features.subarray(first * inputDim, (first + count) * inputDim), count, work, undefined, false);
+      const { logitsT } = this.forward(features.subarray(first * inputDim, (first + count) * inputDim), count, work, undefined, false, false);
       rowMajor(logitsT, classes, count, logits.subarray(first * classes, (first + count) * classes));
     }
     return logits;
@@ -241,7 +252,7 @@ export class OnednnHead implements TrainableHead {
   /** A layer's forward product, in one pass with its pending update if it has one; Σw² of the weights used when forward.squares. */
   private kernelPass(layer: DenseLayerValues, forward: KernelForward): number {
     if (layer.pending) return this.applyUpdate(layer, forward);
-    return this.addon.kernelForward(layer.kernel, layer.units, layer.inputs, forward.input, forward.rows, forward.zT, forward.squares, this.chunkColumns);
+    return this.addon.kernelForward(layer.kernel, layer.units, layer.inputs, this.chunkColumns, forward);
   }
 
   /** The layer's pending kernel update (native: gradient GEMM and optimizer), then `forward` if given, in one pass. */
@@ -329,8 +340,12 @@ interface DenseLayerValues {
   biasSlots: Float32Array[];
   /** The kernel update of the last step, until the next forward pass (or a read) applies it. */
   pending?: PendingUpdate;
-  /** Where pending updates keep their dZᵀ and input, allocated once (grown for a larger batch). */
-  pendingArrays?: { dzT: Float32Array; input: Float32Array; rows: number };
+  /**
+   * Where pending updates keep their dZᵀ and input, allocated once (grown for a larger batch). Two
+   * input arrays: a training forward copies its input into the one the pending update (which it
+   * applies) does not read.
+   */
+  pendingArrays?: { dzT: Float32Array; inputs: [Float32Array, Float32Array]; rows: number };
 }
 
 /** A training step's kernel update, kept for the layer's next pass over its kernel. */
@@ -378,17 +393,25 @@ class Workspace {
 }
 
 /**
- * Keeps a step's kernel update for the layer's next pass: its dZᵀ and input are copied (the
- * workspace and the caller's batch move on; 12.8 MB for the tutorial's batch, ~1 ms).
+ * The array a training forward copies the layer's input into (the pass makes the copy while the
+ * input is in cache: the caller's batch may change once trainBatch returns): of the layer's two,
+ * the one its pending update does not read.
  */
-function deferUpdate(layer: DenseLayerValues, dzT: Float32Array, input: Float32Array, rows: number, kernelDecay: number, step: StepConstants): void {
+function freeInputArray(layer: DenseLayerValues, rows: number): Float32Array {
   if (!layer.pendingArrays || layer.pendingArrays.rows < rows) {
-    layer.pendingArrays = { dzT: new Float32Array(layer.units * rows), input: new Float32Array(rows * layer.inputs), rows };
+    const input = () => new Float32Array(rows * layer.inputs);
+    layer.pendingArrays = { dzT: new Float32Array(layer.units * rows), inputs: [input(), input()], rows };
   }
-  const kept = { dzT: layer.pendingArrays.dzT.subarray(0, dzT.length), input: layer.pendingArrays.input.subarray(0, input.length) };
-  kept.dzT.set(dzT);
-  kept.input.set(input);
-  layer.pending = { rows, ...kept, kernelDecay, step };
+  const busy = layer.pending?.input.buffer;
+  const free = layer.pendingArrays.inputs.find((array) => array.buffer !== busy)!;
+  return free.subarray(0, rows * layer.inputs);
+}
+
+/** Keeps a step's kernel update for the layer's next pass: dZᵀ copied, the input as the forward kept it. */
+function deferUpdate(layer: DenseLayerValues, dzT: Float32Array, input: Float32Array, rows: number, kernelDecay: number, step: StepConstants): void {
+  const keptDzT = layer.pendingArrays!.dzT.subarray(0, dzT.length);
+  keptDzT.set(dzT);
+  layer.pending = { rows, dzT: keptDzT, input, kernelDecay, step };
 }
 
 /** [rows, columns] of a [columns, rows] matrix, written into `into`. */

@@ -89,13 +89,17 @@ describeIf(addon.available, skipReason)('oneDNN head (engine onednn) against the
   });
 
   it('takes exactly the same steps whether its weights are read after every step or never (updates applied in the next forward pass)', () => {
-    const spec: HeadSpec = { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16, 8], dropout: 0.2, l2: 0.01 };
+    // 260 units: two unit blocks of tiles in the second layer.
+    const spec: HeadSpec = { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16, 260], dropout: 0.2, l2: 0.01 };
     const uneven = [...batches.slice(0, 5), slice(data, 40, 5), ...batches.slice(6)]; // a 5-row batch among 8-row ones
     for (const optimizer of [{ kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 }, { kind: 'sgd', learningRate: 0.05 }, { kind: 'adam', learningRate: 0.01 }] as OptimizerSpec[]) {
       const [read, unread] = [0, 1].map(() => createHead(spec, 11, optimizer, undefined, { engine: 'onednn' }));
       for (const batch of uneven) {
         const options = { classWeights: CLASS_WEIGHTS };
-        expect(unread.trainBatch(batch.features, batch.labels, options)).toEqual(read.trainBatch(batch.features, batch.labels, options));
+        const features = batch.features.slice();
+        const expected = read.trainBatch(batch.features, batch.labels, options);
+        expect(unread.trainBatch(features, batch.labels, options)).toEqual(expected);
+        features.fill(Number.NaN); // the caller reuses its array: the pending update kept its own copy
         snapshot(read); // applies read's pending updates: its next forward runs without one
       }
       expect(unread.evaluateBatch(data.features, data.labels)).toEqual(read.evaluateBatch(data.features, data.labels));
@@ -231,8 +235,10 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     expect(native.sgdKernelUpdate(plain, null, f(2), f(3, 4), 1, 2, 1, 0, 0, 1, { input: f(1, 0, 0, 2), rows: 2, zT, squares: true })).toBe(98);
     expect([...plain]).toEqual([7, 7]); // w + g
     expect([...zT]).toEqual([7, 14]); // the updated kernel · [1, 0] and · [0, 2]; Σw² = 49 + 49
-    expect(native.kernelForward(plain, 1, 2, f(1, 1), 1, zT.subarray(0, 1), true, 512)).toBe(98);
+    const keep = new Float32Array(2);
+    expect(native.kernelForward(plain, 1, 2, 512, { input: f(1, 1), rows: 1, zT: zT.subarray(0, 1), squares: true, keep })).toBe(98);
     expect(zT[0]).toBe(14);
+    expect([...keep]).toEqual([1, 1]); // the input, copied as the pass went
 
     const [w, m, v] = [f(1), f(0), f(0)];
     const squares = native.adamKernelUpdate(w, m, v, f(1), f(2), 1, 1, 1, 0.1, 0.9, 0.999, 1e-7, 0, 512, { input: f(1), rows: 1, zT: zT.subarray(0, 1), squares: true });
@@ -289,7 +295,10 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     expect(update([3, new Float32Array(7)])).toThrow(new RangeError('sgdKernelUpdate: input holds 7 values, expected 6 (rows × inputs = 2 × 3)'));
     expect(update([1, kernel])).toThrow(new RangeError('sgdKernelUpdate: velocity overlaps kernel (they must be separate memory)'));
     expect(update([9, 0])).toThrow(new RangeError('sgdKernelUpdate: chunk must be an integer ≥ 1, got 0'));
-    expect(update([10, 1])).toThrow(new TypeError('sgdKernelUpdate: forward must be an object { input, rows, zT, squares } or null'));
+    expect(update([10, 1])).toThrow(new TypeError('sgdKernelUpdate: forward must be an object { input, rows, zT, squares, keep? } or null'));
+    expect(update([10, { ...forward, keep: new Float32Array(2) }])).toThrow(new RangeError('sgdKernelUpdate: forward.keep holds 2 values, expected 3 (as many as forward.input)'));
+    const dzT = new Float32Array(4);
+    expect(update([2, dzT], [10, { ...forward, zT: dzT.subarray(0, 2) }])).toThrow(new RangeError('sgdKernelUpdate: forward.zT overlaps dzT (they must be separate memory)'));
     expect(update([10, { ...forward, rows: 2 }])).toThrow(new RangeError('sgdKernelUpdate: forward.input holds 3 values, expected 6 (rows × inputs = 2 × 3)'));
     expect(update([10, { ...forward, zT: new Float32Array(3) }])).toThrow(new RangeError('sgdKernelUpdate: forward.zT holds 3 values, expected 2 (units × rows = 2 × 1)'));
     expect(update([10, { ...forward, squares: 'yes' }])).toThrow(new TypeError('sgdKernelUpdate: forward.squares must be a boolean'));
@@ -306,8 +315,11 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     expect(adam([8, Infinity])).toThrow(/^adamKernelUpdate: alpha must be finite/);
     expect(adam([14, { ...forward, input: slot.subarray(0, 3) }], [1, slot])).toThrow(new RangeError('adamKernelUpdate: m overlaps forward.input (they must be separate memory)'));
     expect(kernel.every((value) => value === 0)).toBe(true);
-    expect(() => native.kernelForward(kernel, 2, 3, new Float32Array(3), 1, new Float32Array(3), false, 512)).toThrow(
-      new RangeError('kernelForward: zT holds 3 values, expected 2 (units × rows = 2 × 1)'),
+    expect(() => native.kernelForward(kernel, 2, 3, 512, { ...forward, zT: new Float32Array(3) })).toThrow(
+      new RangeError('kernelForward: forward.zT holds 3 values, expected 2 (units × rows = 2 × 1)'),
+    );
+    expect(() => (native.kernelForward as (...args: unknown[]) => number)(kernel, 2, 3, 512, null)).toThrow(
+      new TypeError('kernelForward: forward must be an object { input, rows, zT, squares, keep? }'),
     );
 
     expect(() => native.axpy(1, new Float32Array(3), new Float32Array(2))).toThrow(new RangeError('axpy: y holds 2 values, expected 3 (as many as x)'));

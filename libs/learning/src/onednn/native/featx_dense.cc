@@ -22,6 +22,9 @@
 #include <node_api.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include <cmath>
 #include <cstdint>
@@ -308,7 +311,8 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
 //     straight into the velocity (SGD with momentum: β = m), the weights (plain SGD: β = 1) or a
 //     per-thread tile (Adam), and the elementwise update follows;
 //   - then the forward (optional): Zᵀ += W_tile·A'ᵀ for the next batch A' [rows', inputs], with
-//     the weights just updated, and Σ w² of them (the L2 penalty of the step that runs this forward).
+//     the weights just updated, and Σ w² of them (the L2 penalty of the step that runs this forward);
+//     and, if asked, a copy of A' while its columns are in cache (the input of that step's update).
 // So a training step that applies the previous step's update in its own forward pass reads and
 // writes the kernel once, not twice (../onednn-head.ts defers each kernel's update so).
 //
@@ -320,6 +324,24 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
 
 constexpr int64_t kTileUnits = 256;
 constexpr int64_t kItemsPerUnitBlock = 32;
+
+/**
+ * Flush-to-zero and denormals-are-zero on this thread for the scope (restored after: the calling
+ * thread runs JavaScript, which must keep IEEE semantics). A training step whose loss is nearly 0
+ * has denormal gradients (|x| < 1.2e-38; seen in dZᵀ of the tutorial's MLP after a few steps on
+ * easy data), each one a microcode assist: the Adam pass went from 40 to 100 ms. Flushed, such a
+ * value counts as 0, far below any tolerance (TF on CPUs flushes them too).
+ */
+class FlushDenormals {
+ public:
+#if defined(__SSE__)
+  FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040); }
+  ~FlushDenormals() { _mm_setcsr(saved_); }
+
+ private:
+  unsigned saved_;
+#endif
+};
 
 struct Update {
   enum Kind { kNone, kSgd, kAdam } kind = kNone;
@@ -338,6 +360,7 @@ struct Forward {
   int64_t rows = 0;
   float* zT = nullptr;
   bool squares = false;
+  float* keep = nullptr;  // a copy of input is wanted here (the next update's input), made while it passes
 };
 
 /** Runs the pass; false (and `error`) if oneDNN failed or scratch memory could not be had. */
@@ -360,8 +383,10 @@ bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, con
   float* partials = reinterpret_cast<float*>(memory + sumBytes);
   float* gradients = reinterpret_cast<float*>(memory + sumBytes + partialBytes);
   int failed = 0;
+  FlushDenormals flush;
 #pragma omp parallel num_threads(threads) reduction(| : failed) if (items > 1)
   {
+    FlushDenormals flushHere;
     float* g = gradients + gradientFloats * omp_get_thread_num();
 #pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < items; item++) {
@@ -397,6 +422,8 @@ bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, con
           for (int64_t u = 0; u < tileUnits; u++) sum += sumSquares(w + u * inputs, columns);
         failed |= dnnl_sgemm('N', 'T', tileUnits, forward.rows, columns, 1.0f, w, inputs, forward.input + c0, inputs, c == firstChunk ? 0.0f : 1.0f, partial,
                              forward.rows) != dnnl_success;
+        if (forward.keep && block == 0)
+          for (int64_t r = 0; r < forward.rows; r++) std::memcpy(forward.keep + r * inputs + c0, forward.input + r * inputs + c0, sizeof(float) * columns);
       }
       sums[item] = sum;
     }
@@ -423,32 +450,40 @@ bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, con
 }
 
 /**
- * The optional last argument of the updates, and kernelForward's: { input, rows, zT, squares }, the
- * forward to run with the updated weights. Checked against the kernel and the arrays written.
+ * The forward argument of kernelForward and the updates: { input, rows, zT, squares, keep? }, the
+ * forward to run with the (updated) weights. Checked against the kernel; the arrays the call writes
+ * (`written`: kernel, slots) and the ones it reads (`read`: the update's dzT and input) may not
+ * overlap what the forward writes (zT, keep).
  */
-bool forwardArgument(Call& call, size_t index, int64_t units, int64_t inputs, bool nullable, Forward& out, std::initializer_list<const FloatArray*> written) {
+bool forwardArgument(Call& call, size_t index, int64_t units, int64_t inputs, bool nullable, Forward& out, std::initializer_list<const FloatArray*> written,
+                     std::initializer_list<const FloatArray*> read) {
   napi_value value = call.argv[index];
   napi_valuetype kind;
   napi_typeof(call.env, value, &kind);
   if (nullable && (kind == napi_null || kind == napi_undefined)) return true;
-  if (kind != napi_object) return call.typeError(std::string("forward must be an object { input, rows, zT, squares }") + (nullable ? " or null" : ""));
-  napi_value fields[4];
-  const char* names[4] = {"input", "rows", "zT", "squares"};
-  for (int i = 0; i < 4; i++)
+  if (kind != napi_object) return call.typeError(std::string("forward must be an object { input, rows, zT, squares, keep? }") + (nullable ? " or null" : ""));
+  constexpr int kFields = 5;
+  napi_value fields[kFields];
+  const char* names[kFields] = {"input", "rows", "zT", "squares", "keep"};
+  for (int i = 0; i < kFields; i++)
     if (napi_get_named_property(call.env, value, names[i], &fields[i]) != napi_ok) return call.typeError(std::string("cannot read forward.") + names[i]);
   Call fieldCall = call;
-  for (int i = 0; i < 4; i++) fieldCall.argv[i] = fields[i];
-  FloatArray input, zT;
+  for (int i = 0; i < kFields; i++) fieldCall.argv[i] = fields[i];
+  FloatArray input, zT, keep;
   int64_t rows;
   bool squares;
   if (!floatArray(fieldCall, 0, "forward.input", input) || !integer(fieldCall, 1, "forward.rows", 1, rows) || !floatArray(fieldCall, 2, "forward.zT", zT) ||
-      !boolean(fieldCall, 3, "forward.squares", squares) ||
+      !boolean(fieldCall, 3, "forward.squares", squares) || !floatArray(fieldCall, 4, "forward.keep", keep, true) ||
       !sized(call, input, rows * inputs, "rows × inputs = " + std::to_string(rows) + " × " + std::to_string(inputs)) ||
       !sized(call, zT, units * rows, "units × rows = " + std::to_string(units) + " × " + std::to_string(rows)) || !disjoint(call, zT, input))
     return false;
+  if (keep.present() && (!sized(call, keep, rows * inputs, "as many as forward.input") || !disjoint(call, keep, input) || !disjoint(call, keep, zT)))
+    return false;
   for (const FloatArray* array : written)
-    if (!disjoint(call, *array, input) || !disjoint(call, zT, *array)) return false;
-  out = Forward{input.data, rows, zT.data, squares};
+    if (!disjoint(call, *array, input) || !disjoint(call, zT, *array) || !disjoint(call, keep, *array)) return false;
+  for (const FloatArray* array : read)
+    if (!disjoint(call, zT, *array) || !disjoint(call, keep, *array)) return false;
+  out = Forward{input.data, rows, zT.data, squares, keep.present() ? keep.data : nullptr};
   return true;
 }
 
@@ -470,23 +505,20 @@ napi_value passResult(Call& call, float* kernel, int64_t units, int64_t inputs, 
   return numberValue(call.env, forward.input && forward.squares ? squares : 0);
 }
 
-// kernelForward(kernel, units, inputs, input, rows, zT, squares, chunk) → Σ w² (0 unless `squares`):
-// zT [units, rows] = kernel·inputᵀ, input [rows, inputs], in the tiles and order of the updates'
-// forward (so a forward gives the same numbers whether an update ran in its pass or before it).
+// kernelForward(kernel, units, inputs, chunk, forward) → Σ w² (0 unless forward.squares):
+// forward.zT [units, rows] = kernel·forward.inputᵀ, in the tiles and order of the updates' forward
+// (so a forward gives the same numbers whether an update ran in its pass or before it).
 napi_value KernelForward(napi_env env, napi_callback_info info) {
   Call call;
-  if (!start(call, env, info, "kernelForward", 8)) return nullptr;
-  FloatArray kernel, input, zT;
-  int64_t units, inputs, rows, chunk;
-  bool squares;
+  if (!start(call, env, info, "kernelForward", 5)) return nullptr;
+  FloatArray kernel;
+  int64_t units, inputs, chunk;
+  Forward forward;
   if (!floatArray(call, 0, "kernel", kernel) || !integer(call, 1, "units", 1, units) || !integer(call, 2, "inputs", 1, inputs) ||
-      !floatArray(call, 3, "input", input) || !integer(call, 4, "rows", 1, rows) || !floatArray(call, 5, "zT", zT) || !boolean(call, 6, "squares", squares) ||
-      !integer(call, 7, "chunk", 1, chunk) || !sized(call, kernel, units * inputs, "units × inputs = " + std::to_string(units) + " × " + std::to_string(inputs)) ||
-      !sized(call, input, rows * inputs, "rows × inputs = " + std::to_string(rows) + " × " + std::to_string(inputs)) ||
-      !sized(call, zT, units * rows, "units × rows = " + std::to_string(units) + " × " + std::to_string(rows)) || !disjoint(call, zT, kernel) ||
-      !disjoint(call, zT, input))
+      !integer(call, 3, "chunk", 1, chunk) || !sized(call, kernel, units * inputs, "units × inputs = " + std::to_string(units) + " × " + std::to_string(inputs)) ||
+      !forwardArgument(call, 4, units, inputs, false, forward, {&kernel}, {}))
     return nullptr;
-  return passResult(call, kernel.data, units, inputs, chunk, Update{}, Forward{input.data, rows, zT.data, squares});
+  return passResult(call, kernel.data, units, inputs, chunk, Update{}, forward);
 }
 
 // sgdKernelUpdate(kernel, velocity | null, dzT, input, units, inputs, rows, momentum, kernelDecay,
@@ -513,7 +545,7 @@ napi_value SgdKernelUpdate(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   Forward forward;
-  if (!forwardArgument(call, 10, units, inputs, true, forward, {&kernel, &velocity})) return nullptr;
+  if (!forwardArgument(call, 10, units, inputs, true, forward, {&kernel, &velocity}, {&dzT, &input})) return nullptr;
   Update update;
   update.kind = Update::kSgd;
   update.dzT = dzT.data;
@@ -547,7 +579,7 @@ napi_value AdamKernelUpdate(napi_env env, napi_callback_info info) {
     if (!disjoint(call, *slot, kernel) || !disjoint(call, *slot, dzT) || !disjoint(call, *slot, input)) return nullptr;
   if (!disjoint(call, mSlot, vSlot)) return nullptr;
   Forward forward;
-  if (!forwardArgument(call, 14, units, inputs, true, forward, {&kernel, &mSlot, &vSlot})) return nullptr;
+  if (!forwardArgument(call, 14, units, inputs, true, forward, {&kernel, &mSlot, &vSlot}, {&dzT, &input})) return nullptr;
   Update update;
   update.kind = Update::kAdam;
   update.dzT = dzT.data;
