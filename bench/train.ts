@@ -110,8 +110,9 @@ async function runCase(c: BenchCase): Promise<BenchResult> {
   await selectBackend('wasm', { log: () => undefined });
   if (c.kind === 'keras-trainOnBatch') return runKerasBaseline(c);
   const head = createHead({ kind: c.kind, inputDim: c.inputDim, classes: c.classes }, 42, c.optimizer, undefined, { engine: c.engine });
-  // One warm-up step (the wasm heap grows to its working size), not counted.
-  for await (const batch of generatedBatches(BATCH, c.inputDim, c.classes, 7)) head.trainBatch(batch.features, batch.labels);
+  // Two warm-up steps, not counted: the wasm heap grows to its working size, and the optimizer
+  // slots get their pages (the onednn engine writes them first in the second step).
+  for await (const batch of generatedBatches(2 * BATCH, c.inputDim, c.classes, 7)) head.trainBatch(batch.features, batch.labels);
   const epoch = await trainEpoch(head, generatedBatches(c.rows, c.inputDim, c.classes, 1), { batchSize: BATCH });
   head.dispose();
   return {

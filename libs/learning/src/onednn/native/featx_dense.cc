@@ -400,10 +400,20 @@ bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, con
         const int64_t offset = u0 * inputs + c0;
         float* w = kernel + offset;
         const float* dz = update.dzT + u0 * update.rows;
+        // Σw² of the weights the forward uses, row by row with the same function wherever it is
+        // taken (so a forward's penalty does not depend on where the update ran): right after the
+        // row's update while the row is in L1, or from L2 where the update ends in a GEMM or there
+        // is none.
+        const bool squares = forward.input && forward.squares;
+        bool summed = false;
         if (update.kind == Update::kSgd && update.velocity) {
           float* v = update.velocity + offset;
           failed |= dnnl_sgemm('N', 'N', tileUnits, columns, update.rows, 1.0f, dz, update.rows, update.input + c0, inputs, update.momentum, v, inputs) != dnnl_success;
-          for (int64_t u = 0; u < tileUnits; u++) sgdMomentumRow(w + u * inputs, v + u * inputs, columns, update.decay);
+          for (int64_t u = 0; u < tileUnits; u++) {
+            sgdMomentumRow(w + u * inputs, v + u * inputs, columns, update.decay);
+            if (squares) sum += sumSquares(w + u * inputs, columns);
+          }
+          summed = true;
         } else if (update.kind == Update::kSgd) {
           if (update.decay != 0)
             for (int64_t u = 0; u < tileUnits; u++) sgdDecayRow(w + u * inputs, columns, update.decay);
@@ -413,12 +423,12 @@ bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, con
           for (int64_t u = 0; u < tileUnits; u++) {
             const int64_t row = offset + u * inputs;
             adamRow(kernel + row, update.m + row, update.v + row, g + u * columns, columns, update.adam);
+            if (squares) sum += sumSquares(kernel + row, columns);
           }
+          summed = true;
         }
         if (!forward.input) continue;
-        // Σw² of the tile as the forward sees it, summed the same way whether an update ran before
-        // (the tile is in cache either way): a forward's penalty does not depend on where the update ran.
-        if (forward.squares)
+        if (squares && !summed)
           for (int64_t u = 0; u < tileUnits; u++) sum += sumSquares(w + u * inputs, columns);
         failed |= dnnl_sgemm('N', 'T', tileUnits, forward.rows, columns, 1.0f, w, inputs, forward.input + c0, inputs, c == firstChunk ? 0.0f : 1.0f, partial,
                              forward.rows) != dnnl_success;
