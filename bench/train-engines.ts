@@ -4,9 +4,12 @@
  *
  * - the GEMM rate (GFLOP/s) at the tutorial step's shapes — forward X·Wᵀ [32 × 100,352]·[100,352 ×
  *   256] and the weight gradient dZᵀ·X [256 × 32]·[32 × 100,352] — on ONNX Runtime (MLAS, one
- *   intra-op thread per core) and on TF.js wasm (XNNPACK, the current head's layouts);
+ *   intra-op thread per core), on TF.js wasm (XNNPACK, the current head's layouts) and, where
+ *   featx_dense.node is built, on oneDNN (the onednn head's layouts, OpenMP threads);
  * - the memory bandwidth (GB/s): a streaming a + b → c over 3 × 128 MiB, in ORT and in a plain
- *   JavaScript loop;
+ *   JavaScript loop, and y += a·x in the addon;
+ * - the onednn engine's passes over the 100,352 × 256 kernel (a step's: the pending update and the
+ *   next forward in one pass over the kernel and its slots), by column chunk size;
  * - the batch-32 step of the 100352-256-16-2 MLP (tutorial SGD, and Adam) on each engine, in rows/s
  *   and as a fraction of the compute bound (FLOPs per row at the GEMM rate) and of the memory bound
  *   (bytes of weights and optimizer state a step must stream, at the measured bandwidth).
@@ -18,6 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GraphIo, OnnxGraphBuilder, encodeGraph } from '@featx/onnx';
 import { HeadEngine, OptimizerSpec, TUTORIAL_SGD, TrainableHead, createHead } from '@featx/learning';
 import { floatTensor, openSyncSession } from '../libs/learning/src/onnx/sync-session';
+import { DenseAddon, denseAddonStatus } from '../libs/learning/src/onednn/dense-addon';
 import { selectBackend } from '@featx/vision';
 import { writeBenchJson } from './bench-json';
 
@@ -27,11 +31,15 @@ const UNITS = 256;
 const HIDDEN = [256, 16];
 const CLASSES = 2;
 const STREAM_FLOATS = 32 * 1024 * 1024; // 128 MiB per array
+/** Column chunks of the onednn engine's kernel passes measured (onednn-head.ts uses CHUNK_COLUMNS). */
+const PASS_CHUNKS = [256, 512, 1024, 4096];
 
 export interface EngineFigures {
   gemm: Array<{ key: HeadEngine; engine: string; forwardGflops: number; gradientGflops: number; stepGflops: number }>;
   bandwidth: Array<{ engine: string; gbPerSecond: number }>;
   steps: Array<{ engine: HeadEngine; optimizer: string; rowsPerSecond: number[] }>;
+  /** The onednn engine's passes over the first kernel, per pass and chunk size (empty without the addon). */
+  kernelPasses: Array<{ pass: string; chunk: number; ms: number; gflops: number; gbPerSecond: number }>;
   flopsPerRow: number;
   bytesPerStep: Record<string, number>;
 }
@@ -93,6 +101,55 @@ export function tfjsGemm(repeats: number): EngineFigures['gemm'][number] {
   return gemmFigures('tfjs', `tfjs ${tf.getBackend()} (XNNPACK)`, forwardMs, gradientMs);
 }
 
+/**
+ * oneDNN through featx_dense.node, in the onednn head's layouts (onednn-head.ts), one GEMM each:
+ * forward Zᵀ = W·Xᵀ, the gradient dZᵀ·X written whole into a 103 MB array (the head runs both tile
+ * by tile in one pass with the update instead: kernelPasses).
+ */
+export function onednnGemm(addon: DenseAddon, repeats: number): EngineFigures['gemm'][number] {
+  const x = filled(ROWS * INPUTS, 1);
+  const kernelT = filled(UNITS * INPUTS, 2);
+  const dzT = filled(UNITS * ROWS, 3);
+  const zT = new Float32Array(UNITS * ROWS);
+  const gradient = new Float32Array(UNITS * INPUTS);
+  const forwardMs = timeMs(repeats, () => addon.gemm(false, true, UNITS, ROWS, INPUTS, 1, kernelT, INPUTS, x, INPUTS, 0, zT, ROWS));
+  const gradientMs = timeMs(repeats, () => addon.gemm(false, false, UNITS, INPUTS, ROWS, 1, dzT, ROWS, x, INPUTS, 0, gradient, INPUTS));
+  return gemmFigures('onednn', `oneDNN ${addon.info().onednn} sgemm (featx_dense.node, ${addon.threads()} OpenMP threads)`, forwardMs, gradientMs);
+}
+
+/**
+ * The onednn head's passes over the 100,352 × 256 kernel, by column chunk: a training step's pass
+ * (the previous step's update from dZᵀ and X, then the forward of the next batch with the updated
+ * weights, tile by tile), the update alone (what a read of the weights applies) and the forward
+ * alone. Rates: the GEMMs' FLOPs over the pass's time, and the bytes of kernel and slots it reads
+ * and writes (SGD with momentum: w, v; Adam: w, m, v) over its time.
+ */
+export function onednnKernelPasses(addon: DenseAddon, repeats: number, chunks: number[]): EngineFigures['kernelPasses'] {
+  const x = filled(ROWS * INPUTS, 1);
+  const next = filled(ROWS * INPUTS, 4);
+  const dzT = filled(UNITS * ROWS, 3).map((value) => value * 1e-6); // small steps: the weights stay finite over the repeats
+  const kernel = filled(UNITS * INPUTS, 2);
+  const [first, second] = [new Float32Array(UNITS * INPUTS), new Float32Array(UNITS * INPUTS)];
+  const zT = new Float32Array(UNITS * ROWS);
+  const kept = new Float32Array(ROWS * INPUTS);
+  const forward = (squares: boolean) => ({ input: next, rows: ROWS, zT, squares, keep: kept });
+  const figures: EngineFigures['kernelPasses'] = [];
+  for (const chunk of chunks) {
+    const passes: Array<[string, number, number, () => void]> = [
+      ['tutorial SGD: update + forward (a step)', 2, 2, () => addon.sgdKernelUpdate(kernel, first, dzT, x, UNITS, INPUTS, ROWS, 0.9, 0, chunk, forward(false))],
+      ['tutorial SGD, L2: update + forward + Σw²', 2, 2, () => addon.sgdKernelUpdate(kernel, first, dzT, x, UNITS, INPUTS, ROWS, 0.9, -1e-7, chunk, forward(true))],
+      ['Adam: update + forward (a step)', 3, 2, () => addon.adamKernelUpdate(kernel, first, second, dzT, x, UNITS, INPUTS, ROWS, 1e-6, 0.9, 0.999, 1e-7, 0, chunk, forward(false))],
+      ['tutorial SGD: update alone', 2, 1, () => addon.sgdKernelUpdate(kernel, first, dzT, x, UNITS, INPUTS, ROWS, 0.9, 0, chunk, null)],
+      ['forward alone', 0.5, 1, () => addon.kernelForward(kernel, UNITS, INPUTS, chunk, forward(false))],
+    ];
+    for (const [pass, arrays, gemms, run] of passes) {
+      const ms = timeMs(repeats, run);
+      figures.push({ pass, chunk, ms, gflops: (gemms * gemmFlops) / ms / 1e6, gbPerSecond: (2 * arrays * 4 * UNITS * INPUTS) / ms / 1e6 });
+    }
+  }
+  return figures;
+}
+
 function gemmFigures(key: HeadEngine, engine: string, forwardMs: number, gradientMs: number): EngineFigures['gemm'][number] {
   return {
     key,
@@ -115,6 +172,13 @@ export function onnxBandwidth(repeats: number): EngineFigures['bandwidth'][numbe
   const ms = timeMs(repeats, () => session.run({ a, b }, { sum: null }));
   session.dispose();
   return { engine: 'onnxruntime sum(a + b), 2 × 128 MiB (all cores)', gbPerSecond: (4 * 4 * STREAM_FLOATS) / ms / 1e6 };
+}
+
+/** featx_dense.node: y += α·x over two 128 MiB arrays (reads x and y, writes y: 384 MiB moved), OpenMP threads. */
+export function onednnBandwidth(addon: DenseAddon, repeats: number): EngineFigures['bandwidth'][number] {
+  const [x, y] = [1, 2].map((seed) => filled(STREAM_FLOATS, seed));
+  const ms = timeMs(repeats, () => addon.axpy(1e-9, x, y));
+  return { engine: `featx_dense.node y += a·x, 3 × 128 MiB (${addon.threads()} OpenMP threads)`, gbPerSecond: (3 * 4 * STREAM_FLOATS) / ms / 1e6 };
 }
 
 /** JavaScript, one thread: c[i] = a[i] + b[i] (384 MiB moved) and c.set(a), a memcpy (256 MiB). */
@@ -156,7 +220,9 @@ function stepRowsPerSecond(engine: HeadEngine, optimizer: OptimizerSpec, steps: 
   const head: TrainableHead = createHead({ kind: 'mlp', inputDim: INPUTS, classes: CLASSES, hidden: HIDDEN }, 42, optimizer, undefined, { engine });
   const batches = [1, 2, 3].map((seed) => filled(ROWS * INPUTS, seed));
   const labels = Int32Array.from({ length: ROWS }, (_, i) => i % CLASSES);
-  head.trainBatch(batches[0], labels); // warm-up: heaps and arenas grow to their working size
+  // Warm-up: heaps and arenas grow to their working size, and optimizer slots get their pages (the
+  // onednn engine writes its slots first in the second step: it applies each update in the next pass).
+  for (let s = 0; s < 2; s++) head.trainBatch(batches[s], labels);
   const start = performance.now();
   for (let s = 0; s < steps; s++) head.trainBatch(batches[s % batches.length], labels);
   const seconds = (performance.now() - start) / 1000;
@@ -169,17 +235,23 @@ export async function measureEngines(options: { runs?: number; steps?: number; l
   const steps = options.steps ?? 8;
   const log = options.log ?? (() => undefined);
   await selectBackend('wasm', { log: () => undefined });
-  const gemm = [onnxGemm(5), tfjsGemm(5)];
+  const native = denseAddonStatus();
+  if (!native.available) log(`onednn engine not measured: ${native.reason}`);
+  const addon = native.available ? native.addon : undefined;
+  const engines: HeadEngine[] = addon ? ['onednn', 'onnx', 'tfjs'] : ['onnx', 'tfjs'];
+  const gemm = [...(addon ? [onednnGemm(addon, 5)] : []), onnxGemm(5), tfjsGemm(5)];
   gemm.forEach((g) => log(`gemm ${g.engine}: forward ${g.forwardGflops.toFixed(1)}, gradient ${g.gradientGflops.toFixed(1)} GFLOP/s`));
-  const bandwidth = [onnxBandwidth(5), ...javascriptBandwidth(3)];
+  const bandwidth = [...(addon ? [onednnBandwidth(addon, 5)] : []), onnxBandwidth(5), ...javascriptBandwidth(3)];
   bandwidth.forEach((b) => log(`bandwidth ${b.engine}: ${b.gbPerSecond.toFixed(1)} GB/s`));
+  const kernelPasses = addon ? onednnKernelPasses(addon, 5, PASS_CHUNKS) : [];
+  kernelPasses.forEach((f) => log(`kernel pass ${f.pass}, chunk ${f.chunk}: ${f.ms.toFixed(1)} ms (${f.gflops.toFixed(1)} GFLOP/s, ${f.gbPerSecond.toFixed(1)} GB/s)`));
   const optimizers: Array<[string, OptimizerSpec]> = [
     ['tutorial SGD', TUTORIAL_SGD],
     ['Adam', { kind: 'adam', learningRate: 1e-3 }],
   ];
   const stepRuns: EngineFigures['steps'] = [];
   for (const [name, optimizer] of optimizers) {
-    const byEngine = new Map<HeadEngine, number[]>([['onnx', []], ['tfjs', []]]);
+    const byEngine = new Map<HeadEngine, number[]>(engines.map((engine) => [engine, []]));
     // Engines alternate run by run, so that both see the same load on this shared machine.
     for (let r = 0; r < runs; r++) for (const [engine, rowsPerSecond] of byEngine) rowsPerSecond.push(stepRowsPerSecond(engine, optimizer, steps));
     for (const [engine, rowsPerSecond] of byEngine) {
@@ -187,7 +259,7 @@ export async function measureEngines(options: { runs?: number; steps?: number; l
       stepRuns.push({ engine, optimizer: name, rowsPerSecond });
     }
   }
-  return { gemm, bandwidth, steps: stepRuns, flopsPerRow: stepFlopsPerRow(), bytesPerStep: { 'tutorial SGD': stepBytes(1), Adam: stepBytes(2) } };
+  return { gemm, bandwidth, steps: stepRuns, kernelPasses, flopsPerRow: stepFlopsPerRow(), bytesPerStep: { 'tutorial SGD': stepBytes(1), Adam: stepBytes(2) } };
 }
 
 /** The README table: each engine's GEMM rate, the bandwidth, each step against both bounds. */
@@ -222,6 +294,16 @@ export function engineTable(figures: EngineFigures): string {
   for (const s of figures.steps) {
     const rows = median(s.rowsPerSecond);
     lines.push(`| ${s.optimizer} | ${s.engine} | ${s.rowsPerSecond.map((v) => v.toFixed(0)).join(' / ')} | ${(rows / computeBound(s.engine as HeadEngine)).toFixed(2)} | ${(rows / memoryBound(s.optimizer)).toFixed(2)} |`);
+  }
+  if (figures.kernelPasses.length > 0) {
+    lines.push(
+      '',
+      `onednn's passes over the ${INPUTS} × ${UNITS} kernel (tile by tile: the pending update's gradient GEMM and optimizer, then the next batch's forward GEMM, while the tile is in cache; median of 5):`,
+      '',
+      '| pass | column chunk | ms | GEMMs (GFLOP/s) | kernel + slots read and written (GB/s) |',
+      '|---|---|---|---|---|',
+    );
+    for (const f of figures.kernelPasses) lines.push(`| ${f.pass} | ${f.chunk} | ${f.ms.toFixed(1)} | ${f.gflops.toFixed(1)} | ${f.gbPerSecond.toFixed(1)} |`);
   }
   return lines.join('\n');
 }

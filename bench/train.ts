@@ -27,6 +27,7 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { FeatureBatch, HeadEngine, HeadSpec, OptimizerSpec, TUTORIAL_SGD, createHead, trainEpoch } from '@featx/learning';
 import { selectBackend } from '@featx/vision';
+import { denseAddonStatus } from '../libs/learning/src/onednn/dense-addon';
 import type { EngineFigures } from './train-engines';
 import type { FlatTrainerFigures } from './trainer-flat';
 
@@ -73,6 +74,9 @@ const CASES: BenchCase[] = [
     ];
   }),
   { name: 'flat-100352 mlp 1x onnx', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: TUTORIAL_SGD, scale: '1x', rows: FLAT_ROWS, engine: 'onnx' },
+  { name: 'flat-100352 mlp 1x onednn', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: TUTORIAL_SGD, scale: '1x', rows: FLAT_ROWS, engine: 'onednn' },
+  { name: 'flat-100352 mlp 10x onednn', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: TUTORIAL_SGD, scale: '10x', rows: FLAT_ROWS * 10, engine: 'onednn' },
+  { name: 'flat-100352 mlp adam 1x onednn', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: { kind: 'adam', learningRate: 1e-3 }, scale: '1x', rows: FLAT_ROWS, engine: 'onednn' },
   { name: 'flat-100352 mlp adam 1x', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'mlp', optimizer: { kind: 'adam', learningRate: 1e-3 }, scale: '1x', rows: FLAT_ROWS },
   { name: 'flat-100352 keras-trainOnBatch', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'keras-trainOnBatch', optimizer: TUTORIAL_SGD, scale: '1x', rows: 160 },
 ];
@@ -115,8 +119,9 @@ async function runCase(c: BenchCase): Promise<BenchResult> {
   await selectBackend('wasm', { log: () => undefined });
   if (c.kind === 'keras-trainOnBatch') return runKerasBaseline(c);
   const head = createHead({ kind: c.kind, inputDim: c.inputDim, classes: c.classes }, 42, c.optimizer, undefined, { engine: c.engine });
-  // One warm-up step (the wasm heap grows to its working size), not counted.
-  for await (const batch of generatedBatches(BATCH, c.inputDim, c.classes, 7)) head.trainBatch(batch.features, batch.labels);
+  // Two warm-up steps, not counted: the wasm heap grows to its working size, and the optimizer
+  // slots get their pages (the onednn engine writes them first in the second step).
+  for await (const batch of generatedBatches(2 * BATCH, c.inputDim, c.classes, 7)) head.trainBatch(batch.features, batch.labels);
   const epoch = await trainEpoch(head, generatedBatches(c.rows, c.inputDim, c.classes, 1), { batchSize: BATCH });
   head.dispose();
   return {
@@ -185,7 +190,9 @@ async function main(): Promise<void> {
   }
 
   const filter = process.env.BENCH_CASES;
-  const selected = CASES.filter((c) => !filter || c.name.includes(filter));
+  const native = denseAddonStatus();
+  if (!native.available) console.error(`onednn cases skipped: ${native.reason}`);
+  const selected = CASES.filter((c) => (!filter || c.name.includes(filter)) && (c.engine !== 'onednn' || native.available));
   const register = path.join(__dirname, '..', 'tools', 'register.js');
   const run = promisify(execFile);
   console.log(`| case | features | head | rows | rows/s (epoch, data generation included) | rows/s (trainBatch only) | train loss / acc | peak RSS (MiB) |`);

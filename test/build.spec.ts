@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { launchTestServiceProcesses, TestServiceProcesses } from '@featx/testing';
+import { DENSE_ADDON_PATH } from '../libs/learning/src/onednn/dense-addon';
 import { buildApp, BuildResult } from '../tools/build';
 import { serviceInstances } from '../tools/service-launcher';
 
@@ -50,6 +51,21 @@ describe('production build', () => {
     const result = spawnSync(process.execPath, ['-e', script], { cwd: repo, encoding: 'utf8', env: { PATH: process.env.PATH } });
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout.trim().split('\n').pop()!)).toEqual({ backend: 'onnxruntime-cpu', shape: [1, 4] });
+  });
+
+  // The addon is optional (tools/build-native.js); where it is built, the build carries it beside its loader.
+  const addonBuilt = existsSync(DENSE_ADDON_PATH);
+  (addonBuilt ? it : it.skip)(`carries the onednn engine's addon and trains a head on it from the build${addonBuilt ? '' : ' (skipped: featx_dense.node not built: npm run build:native)'}`, () => {
+    expect(api.nativeAddons).toEqual(['libs/learning/src/onednn/native/build/Release/featx_dense.node']);
+    expect(extractor.nativeAddons).toEqual([]); // it does not reach @featx/learning's heads
+    const script = `
+      const { createHead, resolveHeadEngine } = require('./dist/apps/api/libs/learning/src');
+      const head = createHead({ kind: 'mlp', inputDim: 6, classes: 2, hidden: [4] }, 1, undefined, undefined, { engine: 'onednn' });
+      const first = head.trainBatch(new Float32Array(12).fill(0.5), Int32Array.of(0, 1));
+      console.log(JSON.stringify({ engine: resolveHeadEngine('auto'), head: head.constructor.name, finite: Number.isFinite(first.loss), step: head.step }));`;
+    const result = spawnSync(process.execPath, ['-e', script], { cwd: repo, encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout.trim().split('\n').pop()!)).toEqual({ engine: 'onednn', head: 'OnednnHead', finite: true, step: 1 });
   });
 
   describe('services started from it', () => {

@@ -15,8 +15,9 @@
  *   must stay in node_modules anyway, where they find their own files.
  *
  * dist/apps/<app> mirrors the repository (apps/<app>/src, libs/<lib>/src, migrations) so that paths
- * relative to a module are those of the sources: the migrations folder, and the ONNX session
- * worker and pool.js, plain JavaScript loaded by path, which are copied beside their module.
+ * relative to a module are those of the sources: the migrations folder, the ONNX session worker
+ * and pool.js, plain JavaScript loaded by path, and the onednn engine's native addon, which are
+ * copied beside their module.
  */
 import { transformFileSync, parseSync } from '@swc/core';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -30,11 +31,23 @@ const LIB_ASSETS: Record<string, string[]> = {
   db: ['migrations'], // libs/db/src/database.ts: ../../../migrations
 };
 
+/**
+ * Native addons a module loads by path relative to itself, copied beside it when the module is in
+ * the build and the addon has been built (tools/build-native.js; optional: without it the module
+ * reports the engine unavailable). The image's runtime stage installs the libraries they link.
+ */
+const MODULE_NATIVE_ASSETS: Record<string, string[]> = {
+  // featx_dense.node, the onednn head engine (links libdnnl2, libgomp1)
+  'libs/learning/src/onednn/dense-addon.ts': ['native/build/Release/featx_dense.node'],
+};
+
 export interface BuildResult {
   app: string;
   outDir: string;
   /** Repository-relative paths of the modules written (compiled TypeScript and copied JavaScript). */
   modules: string[];
+  /** Repository-relative paths of the native addons copied beside their modules (MODULE_NATIVE_ASSETS). */
+  nativeAddons: string[];
   libs: string[];
   bytes: number;
   ms: number;
@@ -93,6 +106,19 @@ export function buildApp(app: string): BuildResult {
     }
   }
 
+  const nativeAddons: string[] = [];
+  for (const [module, files] of Object.entries(MODULE_NATIVE_ASSETS)) {
+    if (!written.has(path.join(ROOT, module))) continue;
+    for (const file of files) {
+      const relative = path.join(path.dirname(module), file);
+      if (!existsSync(path.join(ROOT, relative))) continue;
+      mkdirSync(path.dirname(path.join(outDir, relative)), { recursive: true });
+      copyFileSync(path.join(ROOT, relative), path.join(outDir, relative));
+      bytes += statSync(path.join(ROOT, relative)).size;
+      nativeAddons.push(relative);
+    }
+  }
+
   const libs = [...projects].filter((p) => p.startsWith('libs/')).map((p) => p.split('/')[1]).sort();
   for (const lib of libs) {
     for (const folder of LIB_ASSETS[lib] ?? []) {
@@ -109,6 +135,7 @@ export function buildApp(app: string): BuildResult {
     app,
     outDir,
     modules: [...written].map((f) => path.relative(ROOT, f)).sort(),
+    nativeAddons,
     libs,
     bytes,
     ms: Number(process.hrtime.bigint() - started) / 1e6,
@@ -222,7 +249,8 @@ if (require.main === module) {
     for (const app of apps) {
       const result = buildApp(app);
       const size = (result.bytes / 1024).toFixed(0);
-      console.log(`${path.relative(ROOT, result.outDir)}: ${result.modules.length} modules (libs: ${result.libs.join(', ') || 'none'}), ${size} KiB in ${result.ms.toFixed(0)} ms`);
+      const addons = result.nativeAddons.length > 0 ? `, native: ${result.nativeAddons.map((a) => path.basename(a)).join(', ')}` : '';
+      console.log(`${path.relative(ROOT, result.outDir)}: ${result.modules.length} modules (libs: ${result.libs.join(', ') || 'none'}${addons}), ${size} KiB in ${result.ms.toFixed(0)} ms`);
     }
   } catch (error) {
     console.error(`build failed: ${(error as Error).message}`);

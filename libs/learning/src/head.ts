@@ -6,6 +6,8 @@ import { HeadSpec, ResolvedHeadSpec, layerUnits, resolveHeadSpec } from './head-
 import { NamedTensor, TensorValues, requireValues, variableOf } from './named-tensors';
 import { Optimizer, OptimizerSpec, OptimizerView, TUTORIAL_SGD, createOptimizer } from './optimizers';
 import { OnnxHead } from './onnx/onnx-head';
+import { denseAddonStatus } from './onednn/dense-addon';
+import { OnednnHead } from './onednn/onednn-head';
 import { initialKernelT, stepDropoutMasks } from './seeded-random';
 import { countCorrect, crossEntropyGradient, crossEntropyTerms } from './softmax-cross-entropy';
 import { UploadedBatch } from './uploaded-batch';
@@ -72,16 +74,22 @@ export interface HeadOptions {
   /**
    * What runs the numbers (HEAD_ENGINES). `tfjs` (default): TF.js on the active backend (wasm here),
    * the hand-written passes of dense-network.ts. `onnx`: ONNX Runtime's CPU kernels running a
-   * generated training-step graph (onnx/training-graph.ts). `auto`: the fastest engine this
-   * process can load (resolveHeadEngine).
+   * generated training-step graph (onnx/training-graph.ts). `onednn`: oneDNN's GEMM and fused
+   * updates through the native addon featx_dense.node (onednn/onednn-head.ts; `npm run
+   * build:native`). `auto`: the fastest engine this process can load (resolveHeadEngine).
    */
   engine?: HeadEngineChoice;
 }
 
-/** The engine `auto` stands for in this process; any other choice as it is. */
+/**
+ * The engine `auto` stands for in this process — `onednn` where its addon loads here (it is 4-5x
+ * faster than TF.js on the tutorial's step, bench/train-engines.ts), else `tfjs` — and any other
+ * choice as it is. The first call with `auto` loads the addon (once per process).
+ */
 export function resolveHeadEngine(choice: HeadEngineChoice = 'tfjs'): HeadEngine {
   if (!HEAD_ENGINE_CHOICES.includes(choice)) throw new RangeError(`engine must be one of ${HEAD_ENGINE_CHOICES.join(', ')}, got '${String(choice)}'`);
-  return choice === 'auto' ? 'tfjs' : choice;
+  if (choice !== 'auto') return choice;
+  return denseAddonStatus().available ? 'onednn' : 'tfjs';
 }
 
 /**
@@ -93,6 +101,7 @@ export function resolveHeadEngine(choice: HeadEngineChoice = 'tfjs'): HeadEngine
 export function createHead(spec: HeadSpec, seed = 42, optimizer: OptimizerSpec = TUTORIAL_SGD, restore?: HeadRestore, options: HeadOptions = {}): TrainableHead {
   const engine = resolveHeadEngine(options.engine);
   if (engine === 'onnx') return new OnnxHead(resolveHeadSpec(spec), seed, optimizer, restore);
+  if (engine === 'onednn') return new OnednnHead(resolveHeadSpec(spec), seed, optimizer, restore);
   if (engine === 'tfjs') return new DenseHead(resolveHeadSpec(spec), seed, optimizer, restore);
   throw new RangeError(`engine '${engine}' is not available in this process`);
 }

@@ -82,6 +82,12 @@ export function decayedLearningRate(learningRate: number, decay: number, step: n
   return learningRate / (1 + decay * step);
 }
 
+/** Optimizer slots per parameter, in the order the TF.js optimizers keep (and checkpoint) them. */
+export function slotNames(optimizer: ResolvedOptimizerSpec): string[] {
+  if (optimizer.kind === 'adam') return ['m', 'v'];
+  return optimizer.momentum > 0 ? ['velocity'] : [];
+}
+
 export interface ParameterShape {
   name: string;
   shape: number[];

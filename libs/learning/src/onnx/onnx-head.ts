@@ -4,11 +4,11 @@ import { checkedRows, checkedTrainingBatch } from '../batch-check';
 import type { EvaluateBatchResult, HeadRestore, TrainBatchOptions, TrainBatchResult, TrainableHead } from '../head';
 import { ResolvedHeadSpec } from '../head-spec';
 import { NamedTensor, requireValues } from '../named-tensors';
-import { OptimizerSpec, OptimizerView, ResolvedOptimizerSpec, decayedLearningRate, resolveOptimizerSpec } from '../optimizers';
+import { OptimizerSpec, OptimizerView, ResolvedOptimizerSpec, decayedLearningRate, resolveOptimizerSpec, slotNames } from '../optimizers';
 import { initialKernelT, stepDropoutMasks } from '../seeded-random';
-import { logitsSummary, softmaxRows } from './logits';
+import { logitsSummary, softmaxRows } from '../logits';
 import { floatTensor, openSyncSession, SyncSession } from './sync-session';
-import { LayerParts, PART_FLOATS, ParameterPart, TRAIN_INPUTS, inferenceGraph, layerParts, nextValue, slotInput, slotNames, trainingGraph } from './training-graph';
+import { LayerParts, PART_FLOATS, ParameterPart, TRAIN_INPUTS, inferenceGraph, layerParts, nextValue, slotInput, trainingGraph } from './training-graph';
 import type { UploadedBatch } from '../uploaded-batch';
 
 /**

@@ -1,6 +1,6 @@
 import { GraphIo, OnnxGraphBuilder, encodeGraph } from '@featx/onnx';
 import { ResolvedHeadSpec, layerUnits } from '../head-spec';
-import { ResolvedOptimizerSpec } from '../optimizers';
+import { ResolvedOptimizerSpec, slotNames } from '../optimizers';
 
 /**
  * The ONNX graphs of a head: one training step (forward, softmax cross-entropy, backward, optimizer
@@ -50,12 +50,6 @@ export function layerParts(spec: ResolvedHeadSpec, partFloats = PART_FLOATS): La
     inputs = units;
     return parts;
   });
-}
-
-/** Optimizer slots per parameter, in the order the TF.js optimizers keep (and checkpoint) them. */
-export function slotNames(optimizer: ResolvedOptimizerSpec): string[] {
-  if (optimizer.kind === 'adam') return ['m', 'v'];
-  return optimizer.momentum > 0 ? ['velocity'] : [];
 }
 
 /** Graph input of a slot of a part; its updated value is `next/<input>`. */

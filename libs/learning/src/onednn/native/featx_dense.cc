@@ -1,0 +1,675 @@
+// featx_dense.node: the few dense-layer kernels the `onednn` head engine (../onednn-head.ts) runs,
+// operating in place on Float32Arrays passed from JavaScript (no copy in, no copy out).
+//
+// Why oneDNN: its sgemm (JIT-generated for the CPU it runs on) runs the tutorial step's shapes
+// ([256 × 100,352]·[100,352 × 32] and [256 × 32]·[32 × 100,352]) at 90-130 GFLOP/s forward on this
+// 2-core machine, against 56 for OpenBLAS 0.3.21 (which mis-detects this CPU and packs B every
+// call), and it is a Debian package (libdnnl-dev / libdnnl2) with an OpenMP runtime (libgomp1).
+//
+// Why a native addon: the other engines cannot keep the weights where the GEMM runs.
+// onnxruntime-node copies every output — the updated 100 MB kernel and its optimizer slots — into
+// fresh memory each step (206 MB a step for SGD with momentum); TF.js' wasm backend runs one thread
+// of 128-bit SIMD (16-23 GFLOP/s here). Here the weights stay in JavaScript's Float32Arrays, and a
+// kernel's update — its gradient GEMM, the optimizer — and the next batch's forward GEMM are one
+// pass over the kernel and its slots (see kernel passes).
+//
+// Every argument is checked (type, integer range, array length against the matrix it must hold,
+// written arrays not overlapping read ones) and a bad call throws a TypeError or RangeError that
+// names the argument: nothing here may crash the process or touch memory outside the arrays given.
+//
+// Built by tools/build-native.js (node-gyp, binding.gyp beside this file).
+
+#include <node_api.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise kernels. Cloned for AVX-512 and AVX2 (chosen at load time by the CPU), so that one
+// binary built anywhere runs at full width on the machine it lands on; oneDNN's GEMM dispatches
+// on its own.
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FEATX_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FEATX_CLONES
+#endif
+
+/** Σ w² of `count` floats: a float accumulator per SIMD lane, the sum returned in double. */
+FEATX_CLONES double sumSquares(const float* w, int64_t count) {
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < count; j++) sum += w[j] * w[j];
+  return sum;
+}
+
+/**
+ * SGD with momentum, after the GEMM left v = m·v + g' in the row (g' = −lr_t·g, see
+ * ../onednn-head.ts): v += decay·w; w += v.
+ */
+FEATX_CLONES void sgdMomentumRow(float* w, float* v, int64_t count, float decay) {
+  if (decay != 0) {
+#pragma omp simd
+    for (int64_t j = 0; j < count; j++) {
+      const float next = v[j] + decay * w[j];
+      v[j] = next;
+      w[j] += next;
+    }
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < count; j++) w[j] += v[j];
+  }
+}
+
+/** Plain SGD's L2 term, before the GEMM adds g' to the row: w += decay·w. */
+FEATX_CLONES void sgdDecayRow(float* w, int64_t count, float decay) {
+#pragma omp simd
+  for (int64_t j = 0; j < count; j++) w[j] += decay * w[j];
+}
+
+struct AdamConstants {
+  float alpha, beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, decay;
+};
+
+/**
+ * Keras Adam on one row, g the GEMM's gradient: g += decay·w; m = β1·m + (1−β1)·g;
+ * v = β2·v + (1−β2)·g²; w −= α·m/(√v + ε), α with the bias corrections folded in (the operations
+ * and their order are optimizers.ts').
+ */
+FEATX_CLONES void adamRow(float* w, float* m, float* v, const float* g, int64_t count, const AdamConstants& c) {
+#pragma omp simd
+  for (int64_t j = 0; j < count; j++) {
+    const float old = w[j];
+    const float gradient = g[j] + c.decay * old;
+    const float mNext = m[j] * c.beta1 + gradient * c.oneMinusBeta1;
+    const float vNext = v[j] * c.beta2 + (gradient * gradient) * c.oneMinusBeta2;
+    m[j] = mNext;
+    v[j] = vNext;
+    w[j] = old - (mNext / (std::sqrt(vNext) + c.epsilon)) * c.alpha;
+  }
+}
+
+FEATX_CLONES void axpyRange(float alpha, const float* x, float* y, int64_t count) {
+#pragma omp simd
+  for (int64_t j = 0; j < count; j++) y[j] += alpha * x[j];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument checking. Each helper throws and returns false on a bad argument; callers return
+// nullptr at once (the pending exception is what JavaScript sees).
+
+struct Call {
+  napi_env env;
+  const char* function;
+  napi_value argv[16];
+  size_t argc = 16;
+
+  bool typeError(const std::string& message) {
+    napi_throw_type_error(env, nullptr, (std::string(function) + ": " + message).c_str());
+    return false;
+  }
+  bool rangeError(const std::string& message) {
+    napi_throw_range_error(env, nullptr, (std::string(function) + ": " + message).c_str());
+    return false;
+  }
+};
+
+bool start(Call& call, napi_env env, napi_callback_info info, const char* function, size_t expected) {
+  call.env = env;
+  call.function = function;
+  if (napi_get_cb_info(env, info, &call.argc, call.argv, nullptr, nullptr) != napi_ok) return call.typeError("cannot read the arguments");
+  if (call.argc != expected) return call.typeError("expects " + std::to_string(expected) + " arguments, got " + std::to_string(call.argc));
+  return true;
+}
+
+struct FloatArray {
+  float* data = nullptr;
+  int64_t length = 0;
+  const char* name = "";
+  bool present() const { return data != nullptr || length > 0; }
+};
+
+/** A Float32Array (or, with `nullable`, null/undefined: an absent array of length 0). */
+bool floatArray(Call& call, size_t index, const char* name, FloatArray& out, bool nullable = false) {
+  out.name = name;
+  napi_value value = call.argv[index];
+  napi_valuetype kind;
+  napi_typeof(call.env, value, &kind);
+  if (nullable && (kind == napi_null || kind == napi_undefined)) return true;
+  bool isTypedArray = false;
+  napi_is_typedarray(call.env, value, &isTypedArray);
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  if (isTypedArray && napi_get_typedarray_info(call.env, value, &type, &length, &data, nullptr, nullptr) != napi_ok) isTypedArray = false;
+  if (!isTypedArray || type != napi_float32_array) return call.typeError(std::string(name) + " must be a Float32Array" + (nullable ? " or null" : ""));
+  out.data = static_cast<float*>(data);
+  out.length = static_cast<int64_t>(length);
+  // A detached buffer reports no data: treated as empty, so every length check below refuses it.
+  if (out.data == nullptr) out.length = 0;
+  return true;
+}
+
+bool number(Call& call, size_t index, const char* name, double& out) {
+  napi_valuetype kind;
+  napi_typeof(call.env, call.argv[index], &kind);
+  if (kind != napi_number) return call.typeError(std::string(name) + " must be a number");
+  napi_get_value_double(call.env, call.argv[index], &out);
+  if (!std::isfinite(out)) return call.rangeError(std::string(name) + " must be finite, got " + std::to_string(out));
+  return true;
+}
+
+bool integer(Call& call, size_t index, const char* name, int64_t minimum, int64_t& out) {
+  double value;
+  if (!number(call, index, name, value)) return false;
+  // 2^40 floats (4 TiB) is beyond any array; the bound keeps every product below in int64.
+  if (value != std::floor(value) || value < static_cast<double>(minimum) || value > 1099511627776.0) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.17g", value);
+    return call.rangeError(std::string(name) + " must be an integer ≥ " + std::to_string(minimum) + ", got " + text);
+  }
+  out = static_cast<int64_t>(value);
+  return true;
+}
+
+bool boolean(Call& call, size_t index, const char* name, bool& out) {
+  napi_valuetype kind;
+  napi_typeof(call.env, call.argv[index], &kind);
+  if (kind != napi_boolean) return call.typeError(std::string(name) + " must be a boolean");
+  napi_get_value_bool(call.env, call.argv[index], &out);
+  return true;
+}
+
+/** `array` must hold at least `required` values (`what` says which matrix they are). */
+bool holds(Call& call, const FloatArray& array, int64_t required, const std::string& what) {
+  if (array.length < required) {
+    return call.rangeError(std::string(array.name) + " holds " + std::to_string(array.length) + " values, needs " + std::to_string(required) + " (" + what + ")");
+  }
+  return true;
+}
+
+/** `array` must hold exactly `required` values. */
+bool sized(Call& call, const FloatArray& array, int64_t required, const std::string& what) {
+  if (array.length != required) {
+    return call.rangeError(std::string(array.name) + " holds " + std::to_string(array.length) + " values, expected " + std::to_string(required) + " (" + what + ")");
+  }
+  return true;
+}
+
+/** A written array may not share memory with another array of the call (the result would be garbage). */
+bool disjoint(Call& call, const FloatArray& written, const FloatArray& other) {
+  if (!written.present() || !other.present()) return true;
+  const float* a0 = written.data;
+  const float* a1 = written.data + written.length;
+  const float* b0 = other.data;
+  const float* b1 = other.data + other.length;
+  if (a0 < b1 && b0 < a1) return call.rangeError(std::string(written.name) + " overlaps " + other.name + " (they must be separate memory)");
+  return true;
+}
+
+std::string matrix(int64_t rows, int64_t cols, const char* ld, int64_t stride) {
+  return std::to_string(rows) + " × " + std::to_string(cols) + ", " + ld + " " + std::to_string(stride);
+}
+
+/** Values a row-major rows × cols matrix with leading dimension `ld` spans. */
+int64_t span(int64_t rows, int64_t cols, int64_t ld) {
+  return (rows - 1) * ld + cols;
+}
+
+bool dnnlOk(Call& call, dnnl_status_t status) {
+  if (status == dnnl_success) return true;
+  napi_throw_error(call.env, nullptr, (std::string(call.function) + ": oneDNN sgemm failed with status " + std::to_string(static_cast<int>(status))).c_str());
+  return false;
+}
+
+napi_value undefinedValue(napi_env env) {
+  napi_value result;
+  napi_get_undefined(env, &result);
+  return result;
+}
+
+napi_value numberValue(napi_env env, double value) {
+  napi_value result;
+  napi_create_double(env, value, &result);
+  return result;
+}
+
+/**
+ * Scratch memory of the calling thread (Adam's gradient tiles, per-tile sums), kept between calls
+ * so that a step does not fault fresh pages in; grown when a call needs more.
+ */
+struct Scratch {
+  void* memory = nullptr;
+  size_t bytes = 0;
+  ~Scratch() { std::free(memory); }
+  void* get(size_t needed) {
+    if (needed <= bytes) return memory;
+    std::free(memory);
+    memory = std::malloc(needed);
+    bytes = memory ? needed : 0;
+    return memory;
+  }
+};
+thread_local Scratch scratch;
+
+// ---------------------------------------------------------------------------------------------
+// gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc): C = α·op(A)·op(B) + β·C,
+// row-major (dnnl_sgemm's convention), op(A) m × k, op(B) k × n, C m × n. Offsets: pass views
+// (Float32Array.subarray).
+
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "gemm", 13)) return nullptr;
+  bool transA, transB;
+  int64_t m, n, k, lda, ldb, ldc;
+  double alpha, beta;
+  FloatArray a, b, c;
+  if (!boolean(call, 0, "transA", transA) || !boolean(call, 1, "transB", transB) || !integer(call, 2, "m", 1, m) || !integer(call, 3, "n", 1, n) ||
+      !integer(call, 4, "k", 1, k) || !number(call, 5, "alpha", alpha) || !floatArray(call, 6, "a", a) || !integer(call, 7, "lda", 1, lda) ||
+      !floatArray(call, 8, "b", b) || !integer(call, 9, "ldb", 1, ldb) || !number(call, 10, "beta", beta) || !floatArray(call, 11, "c", c) ||
+      !integer(call, 12, "ldc", 1, ldc))
+    return nullptr;
+  const int64_t aRows = transA ? k : m, aCols = transA ? m : k;
+  const int64_t bRows = transB ? n : k, bCols = transB ? k : n;
+  if (lda < aCols) {
+    call.rangeError("lda must be ≥ " + std::to_string(aCols) + " (a is " + std::to_string(aRows) + " × " + std::to_string(aCols) + "), got " + std::to_string(lda));
+    return nullptr;
+  }
+  if (ldb < bCols) {
+    call.rangeError("ldb must be ≥ " + std::to_string(bCols) + " (b is " + std::to_string(bRows) + " × " + std::to_string(bCols) + "), got " + std::to_string(ldb));
+    return nullptr;
+  }
+  if (ldc < n) {
+    call.rangeError("ldc must be ≥ " + std::to_string(n) + " (c is " + std::to_string(m) + " × " + std::to_string(n) + "), got " + std::to_string(ldc));
+    return nullptr;
+  }
+  if (!holds(call, a, span(aRows, aCols, lda), matrix(aRows, aCols, "lda", lda)) || !holds(call, b, span(bRows, bCols, ldb), matrix(bRows, bCols, "ldb", ldb)) ||
+      !holds(call, c, span(m, n, ldc), matrix(m, n, "ldc", ldc)) || !disjoint(call, c, a) || !disjoint(call, c, b))
+    return nullptr;
+  if (!dnnlOk(call, dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', m, n, k, static_cast<float>(alpha), a.data, lda, b.data, ldb, static_cast<float>(beta), c.data, ldc)))
+    return nullptr;
+  return undefinedValue(env);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernel passes. One pass over a kernel W [units, inputs] (row-major, the transpose of a Keras
+// kernel) and its optimizer slots does, tile by tile while the tile is in cache:
+//   - the update (optional): one optimizer step from the layer's dZᵀ [units, rows] and input
+//     A [rows, inputs] of a training step, gradient G = dZᵀ·A: each tile's GEMM writes its gradient
+//     straight into the velocity (SGD with momentum: β = m), the weights (plain SGD: β = 1) or a
+//     per-thread tile (Adam), and the elementwise update follows;
+//   - then the forward (optional): Zᵀ += W_tile·A'ᵀ for the next batch A' [rows', inputs], with
+//     the weights just updated, and Σ w² of them (the L2 penalty of the step that runs this forward);
+//     and, if asked, a copy of A' while its columns are in cache (the input of that step's update).
+// So a training step that applies the previous step's update in its own forward pass reads and
+// writes the kernel once, not twice (../onednn-head.ts defers each kernel's update so).
+//
+// Tiles are ≤ 256 units × `chunk` columns. The work is cut into items — a unit block and a run of
+// column chunks — dealt to the OpenMP threads dynamically (a thread another process holds up does
+// not hold the step up); each item adds its tiles' forward products into its own partial Zᵀ in
+// column order, and the partials are added in item order. Nothing depends on which thread ran what
+// or on the number of threads: results are the same bit for bit from run to run.
+
+constexpr int64_t kTileUnits = 256;
+constexpr int64_t kItemsPerUnitBlock = 32;
+
+/**
+ * Flush-to-zero and denormals-are-zero on this thread for the scope (restored after: the calling
+ * thread runs JavaScript, which must keep IEEE semantics). A training step whose loss is nearly 0
+ * has denormal gradients (|x| < 1.2e-38; seen in dZᵀ of the tutorial's MLP after a few steps on
+ * easy data), each one a microcode assist: the Adam pass went from 40 to 100 ms. Flushed, such a
+ * value counts as 0, far below any tolerance (TF on CPUs flushes them too).
+ */
+class FlushDenormals {
+ public:
+#if defined(__SSE__)
+  FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040); }
+  ~FlushDenormals() { _mm_setcsr(saved_); }
+
+ private:
+  unsigned saved_;
+#endif
+};
+
+struct Update {
+  enum Kind { kNone, kSgd, kAdam } kind = kNone;
+  const float* dzT = nullptr;
+  const float* input = nullptr;
+  int64_t rows = 0;
+  float* velocity = nullptr;  // SGD with momentum
+  float* m = nullptr;         // Adam
+  float* v = nullptr;
+  float momentum = 0, decay = 0;
+  AdamConstants adam{};
+};
+
+struct Forward {
+  const float* input = nullptr;  // null: no forward
+  int64_t rows = 0;
+  float* zT = nullptr;
+  bool squares = false;
+  float* keep = nullptr;  // a copy of input is wanted here (the next update's input), made while it passes
+};
+
+/** Runs the pass; false (and `error`) if oneDNN failed or scratch memory could not be had. */
+bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, const Update& update, const Forward& forward, double& squares, std::string& error) {
+  const int64_t chunks = (inputs + chunk - 1) / chunk;
+  const int64_t unitBlocks = (units + kTileUnits - 1) / kTileUnits;
+  const int64_t perBlock = chunks < kItemsPerUnitBlock ? chunks : kItemsPerUnitBlock;
+  const int64_t items = unitBlocks * perBlock;
+  const int threads = omp_get_max_threads();
+  const int64_t partialFloats = forward.input ? kTileUnits * forward.rows : 0;
+  const int64_t gradientFloats = update.kind == Update::kAdam ? kTileUnits * chunk : 0;
+  const size_t sumBytes = (sizeof(double) * items + 63) / 64 * 64;
+  const size_t partialBytes = (sizeof(float) * partialFloats * items + 63) / 64 * 64;
+  char* memory = static_cast<char*>(scratch.get(sumBytes + partialBytes + sizeof(float) * gradientFloats * threads));
+  if (!memory) {
+    error = "out of memory for the pass's scratch arrays";
+    return false;
+  }
+  double* sums = reinterpret_cast<double*>(memory);
+  float* partials = reinterpret_cast<float*>(memory + sumBytes);
+  float* gradients = reinterpret_cast<float*>(memory + sumBytes + partialBytes);
+  int failed = 0;
+  FlushDenormals flush;
+#pragma omp parallel num_threads(threads) reduction(| : failed) if (items > 1)
+  {
+    FlushDenormals flushHere;
+    float* g = gradients + gradientFloats * omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < items; item++) {
+      const int64_t block = item / perBlock, run = item % perBlock;
+      const int64_t u0 = block * kTileUnits, tileUnits = (u0 + kTileUnits < units ? u0 + kTileUnits : units) - u0;
+      const int64_t firstChunk = run * chunks / perBlock, endChunk = (run + 1) * chunks / perBlock;
+      float* partial = partials + partialFloats * item;
+      double sum = 0;
+      for (int64_t c = firstChunk; c < endChunk; c++) {
+        const int64_t c0 = c * chunk, columns = (c0 + chunk < inputs ? c0 + chunk : inputs) - c0;
+        const int64_t offset = u0 * inputs + c0;
+        float* w = kernel + offset;
+        const float* dz = update.dzT + u0 * update.rows;
+        // Σw² of the weights the forward uses, row by row with the same function wherever it is
+        // taken (so a forward's penalty does not depend on where the update ran): right after the
+        // row's update while the row is in L1, or from L2 where the update ends in a GEMM or there
+        // is none.
+        const bool squares = forward.input && forward.squares;
+        bool summed = false;
+        if (update.kind == Update::kSgd && update.velocity) {
+          float* v = update.velocity + offset;
+          failed |= dnnl_sgemm('N', 'N', tileUnits, columns, update.rows, 1.0f, dz, update.rows, update.input + c0, inputs, update.momentum, v, inputs) != dnnl_success;
+          for (int64_t u = 0; u < tileUnits; u++) {
+            sgdMomentumRow(w + u * inputs, v + u * inputs, columns, update.decay);
+            if (squares) sum += sumSquares(w + u * inputs, columns);
+          }
+          summed = true;
+        } else if (update.kind == Update::kSgd) {
+          if (update.decay != 0)
+            for (int64_t u = 0; u < tileUnits; u++) sgdDecayRow(w + u * inputs, columns, update.decay);
+          failed |= dnnl_sgemm('N', 'N', tileUnits, columns, update.rows, 1.0f, dz, update.rows, update.input + c0, inputs, 1.0f, w, inputs) != dnnl_success;
+        } else if (update.kind == Update::kAdam) {
+          failed |= dnnl_sgemm('N', 'N', tileUnits, columns, update.rows, 1.0f, dz, update.rows, update.input + c0, inputs, 0.0f, g, columns) != dnnl_success;
+          for (int64_t u = 0; u < tileUnits; u++) {
+            const int64_t row = offset + u * inputs;
+            adamRow(kernel + row, update.m + row, update.v + row, g + u * columns, columns, update.adam);
+            if (squares) sum += sumSquares(kernel + row, columns);
+          }
+          summed = true;
+        }
+        if (!forward.input) continue;
+        if (squares && !summed)
+          for (int64_t u = 0; u < tileUnits; u++) sum += sumSquares(w + u * inputs, columns);
+        failed |= dnnl_sgemm('N', 'T', tileUnits, forward.rows, columns, 1.0f, w, inputs, forward.input + c0, inputs, c == firstChunk ? 0.0f : 1.0f, partial,
+                             forward.rows) != dnnl_success;
+        if (forward.keep && block == 0)
+          for (int64_t r = 0; r < forward.rows; r++) std::memcpy(forward.keep + r * inputs + c0, forward.input + r * inputs + c0, sizeof(float) * columns);
+      }
+      sums[item] = sum;
+    }
+  }
+  if (failed) {
+    error = "oneDNN sgemm failed";
+    return false;
+  }
+  squares = 0;
+  for (int64_t item = 0; item < items; item++) squares += sums[item];
+  if (forward.input) {
+    for (int64_t block = 0; block < unitBlocks; block++) {
+      const int64_t u0 = block * kTileUnits, tileUnits = (u0 + kTileUnits < units ? u0 + kTileUnits : units) - u0;
+      float* out = forward.zT + u0 * forward.rows;
+      const int64_t count = tileUnits * forward.rows;
+      std::memcpy(out, partials + partialFloats * block * perBlock, sizeof(float) * count);
+      for (int64_t run = 1; run < perBlock; run++) {
+        const float* partial = partials + partialFloats * (block * perBlock + run);
+        for (int64_t i = 0; i < count; i++) out[i] += partial[i];
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * The forward argument of kernelForward and the updates: { input, rows, zT, squares, keep? }, the
+ * forward to run with the (updated) weights. Checked against the kernel; the arrays the call writes
+ * (`written`: kernel, slots) and the ones it reads (`read`: the update's dzT and input) may not
+ * overlap what the forward writes (zT, keep).
+ */
+bool forwardArgument(Call& call, size_t index, int64_t units, int64_t inputs, bool nullable, Forward& out, std::initializer_list<const FloatArray*> written,
+                     std::initializer_list<const FloatArray*> read) {
+  napi_value value = call.argv[index];
+  napi_valuetype kind;
+  napi_typeof(call.env, value, &kind);
+  if (nullable && (kind == napi_null || kind == napi_undefined)) return true;
+  if (kind != napi_object) return call.typeError(std::string("forward must be an object { input, rows, zT, squares, keep? }") + (nullable ? " or null" : ""));
+  constexpr int kFields = 5;
+  napi_value fields[kFields];
+  const char* names[kFields] = {"input", "rows", "zT", "squares", "keep"};
+  for (int i = 0; i < kFields; i++)
+    if (napi_get_named_property(call.env, value, names[i], &fields[i]) != napi_ok) return call.typeError(std::string("cannot read forward.") + names[i]);
+  Call fieldCall = call;
+  for (int i = 0; i < kFields; i++) fieldCall.argv[i] = fields[i];
+  FloatArray input, zT, keep;
+  int64_t rows;
+  bool squares;
+  if (!floatArray(fieldCall, 0, "forward.input", input) || !integer(fieldCall, 1, "forward.rows", 1, rows) || !floatArray(fieldCall, 2, "forward.zT", zT) ||
+      !boolean(fieldCall, 3, "forward.squares", squares) || !floatArray(fieldCall, 4, "forward.keep", keep, true) ||
+      !sized(call, input, rows * inputs, "rows × inputs = " + std::to_string(rows) + " × " + std::to_string(inputs)) ||
+      !sized(call, zT, units * rows, "units × rows = " + std::to_string(units) + " × " + std::to_string(rows)) || !disjoint(call, zT, input))
+    return false;
+  if (keep.present() && (!sized(call, keep, rows * inputs, "as many as forward.input") || !disjoint(call, keep, input) || !disjoint(call, keep, zT)))
+    return false;
+  for (const FloatArray* array : written)
+    if (!disjoint(call, *array, input) || !disjoint(call, zT, *array) || !disjoint(call, keep, *array)) return false;
+  for (const FloatArray* array : read)
+    if (!disjoint(call, zT, *array) || !disjoint(call, keep, *array)) return false;
+  out = Forward{input.data, rows, zT.data, squares, keep.present() ? keep.data : nullptr};
+  return true;
+}
+
+/** Checks shared by both updates: kernel, dzT, input against units, inputs, rows. */
+bool checkUpdateShapes(Call& call, const FloatArray& kernel, const FloatArray& dzT, const FloatArray& input, int64_t units, int64_t inputs, int64_t rows) {
+  return sized(call, kernel, units * inputs, "units × inputs = " + std::to_string(units) + " × " + std::to_string(inputs)) &&
+         sized(call, dzT, units * rows, "units × rows = " + std::to_string(units) + " × " + std::to_string(rows)) &&
+         sized(call, input, rows * inputs, "rows × inputs = " + std::to_string(rows) + " × " + std::to_string(inputs)) && disjoint(call, kernel, dzT) &&
+         disjoint(call, kernel, input);
+}
+
+napi_value passResult(Call& call, float* kernel, int64_t units, int64_t inputs, int64_t chunk, const Update& update, const Forward& forward) {
+  double squares = 0;
+  std::string error;
+  if (!kernelPass(kernel, units, inputs, chunk, update, forward, squares, error)) {
+    napi_throw_error(call.env, nullptr, (std::string(call.function) + ": " + error).c_str());
+    return nullptr;
+  }
+  return numberValue(call.env, forward.input && forward.squares ? squares : 0);
+}
+
+// kernelForward(kernel, units, inputs, chunk, forward) → Σ w² (0 unless forward.squares):
+// forward.zT [units, rows] = kernel·forward.inputᵀ, in the tiles and order of the updates' forward
+// (so a forward gives the same numbers whether an update ran in its pass or before it).
+napi_value KernelForward(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "kernelForward", 5)) return nullptr;
+  FloatArray kernel;
+  int64_t units, inputs, chunk;
+  Forward forward;
+  if (!floatArray(call, 0, "kernel", kernel) || !integer(call, 1, "units", 1, units) || !integer(call, 2, "inputs", 1, inputs) ||
+      !integer(call, 3, "chunk", 1, chunk) || !sized(call, kernel, units * inputs, "units × inputs = " + std::to_string(units) + " × " + std::to_string(inputs)) ||
+      !forwardArgument(call, 4, units, inputs, false, forward, {&kernel}, {}))
+    return nullptr;
+  return passResult(call, kernel.data, units, inputs, chunk, Update{}, forward);
+}
+
+// sgdKernelUpdate(kernel, velocity | null, dzT, input, units, inputs, rows, momentum, kernelDecay,
+// chunk, forward | null) → Σ w² of the updated weights (0 unless forward.squares).
+// dzT carries −lr_t (and class weights, 1/rows) already. With velocity: v = m·v + g' + decay·w,
+// w += v (Keras). Without: w += g' + decay·w. kernelDecay = 2λ·(−lr_t) for an L2 penalty λ.
+napi_value SgdKernelUpdate(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "sgdKernelUpdate", 11)) return nullptr;
+  FloatArray kernel, velocity, dzT, input;
+  int64_t units, inputs, rows, chunk;
+  double momentum, decay;
+  if (!floatArray(call, 0, "kernel", kernel) || !floatArray(call, 1, "velocity", velocity, true) || !floatArray(call, 2, "dzT", dzT) ||
+      !floatArray(call, 3, "input", input) || !integer(call, 4, "units", 1, units) || !integer(call, 5, "inputs", 1, inputs) ||
+      !integer(call, 6, "rows", 1, rows) || !number(call, 7, "momentum", momentum) || !number(call, 8, "kernelDecay", decay) ||
+      !integer(call, 9, "chunk", 1, chunk) || !checkUpdateShapes(call, kernel, dzT, input, units, inputs, rows))
+    return nullptr;
+  const bool withVelocity = velocity.present();
+  if (withVelocity && (!sized(call, velocity, units * inputs, "the kernel's size") || !disjoint(call, velocity, kernel) || !disjoint(call, velocity, dzT) ||
+                       !disjoint(call, velocity, input)))
+    return nullptr;
+  if (!withVelocity && momentum != 0) {
+    call.rangeError("momentum " + std::to_string(momentum) + " needs a velocity array");
+    return nullptr;
+  }
+  Forward forward;
+  if (!forwardArgument(call, 10, units, inputs, true, forward, {&kernel, &velocity}, {&dzT, &input})) return nullptr;
+  Update update;
+  update.kind = Update::kSgd;
+  update.dzT = dzT.data;
+  update.input = input.data;
+  update.rows = rows;
+  update.velocity = withVelocity ? velocity.data : nullptr;
+  update.momentum = static_cast<float>(momentum);
+  update.decay = static_cast<float>(decay);
+  return passResult(call, kernel.data, units, inputs, chunk, update, forward);
+}
+
+// adamKernelUpdate(kernel, m, v, dzT, input, units, inputs, rows, alpha, beta1, beta2, epsilon,
+// kernelDecay, chunk, forward | null) → Σ w² of the updated weights (0 unless forward.squares).
+// dzT carries class weights and 1/rows (Adam's gradient scale is 1); alpha = lr_t·√(1−β2ᵗ)/(1−β1ᵗ);
+// kernelDecay = 2λ for an L2 penalty λ.
+napi_value AdamKernelUpdate(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "adamKernelUpdate", 15)) return nullptr;
+  FloatArray kernel, mSlot, vSlot, dzT, input;
+  int64_t units, inputs, rows, chunk;
+  double alpha, beta1, beta2, epsilon, decay;
+  if (!floatArray(call, 0, "kernel", kernel) || !floatArray(call, 1, "m", mSlot) || !floatArray(call, 2, "v", vSlot) || !floatArray(call, 3, "dzT", dzT) ||
+      !floatArray(call, 4, "input", input) || !integer(call, 5, "units", 1, units) || !integer(call, 6, "inputs", 1, inputs) ||
+      !integer(call, 7, "rows", 1, rows) || !number(call, 8, "alpha", alpha) || !number(call, 9, "beta1", beta1) || !number(call, 10, "beta2", beta2) ||
+      !number(call, 11, "epsilon", epsilon) || !number(call, 12, "kernelDecay", decay) || !integer(call, 13, "chunk", 1, chunk) ||
+      !checkUpdateShapes(call, kernel, dzT, input, units, inputs, rows))
+    return nullptr;
+  const std::string size = "the kernel's size";
+  if (!sized(call, mSlot, units * inputs, size) || !sized(call, vSlot, units * inputs, size)) return nullptr;
+  for (const FloatArray* slot : {&mSlot, &vSlot})
+    if (!disjoint(call, *slot, kernel) || !disjoint(call, *slot, dzT) || !disjoint(call, *slot, input)) return nullptr;
+  if (!disjoint(call, mSlot, vSlot)) return nullptr;
+  Forward forward;
+  if (!forwardArgument(call, 14, units, inputs, true, forward, {&kernel, &mSlot, &vSlot}, {&dzT, &input})) return nullptr;
+  Update update;
+  update.kind = Update::kAdam;
+  update.dzT = dzT.data;
+  update.input = input.data;
+  update.rows = rows;
+  update.m = mSlot.data;
+  update.v = vSlot.data;
+  update.adam = AdamConstants{static_cast<float>(alpha),        static_cast<float>(beta1),  static_cast<float>(1 - beta1), static_cast<float>(beta2),
+                              static_cast<float>(1 - beta2), static_cast<float>(epsilon), static_cast<float>(decay)};
+  return passResult(call, kernel.data, units, inputs, chunk, update, forward);
+}
+
+// axpy(alpha, x, y): y += α·x over the threads (the engine bench's memory bandwidth with this
+// addon's threads and loops).
+napi_value Axpy(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "axpy", 3)) return nullptr;
+  double alpha;
+  FloatArray x, y;
+  if (!number(call, 0, "alpha", alpha) || !floatArray(call, 1, "x", x) || !floatArray(call, 2, "y", y) ||
+      !sized(call, y, x.length, "as many as x") || !disjoint(call, y, x))
+    return nullptr;
+  constexpr int64_t kBlock = 1 << 16;
+  const int64_t blocks = (x.length + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks; b++) {
+    const int64_t j0 = b * kBlock;
+    axpyRange(static_cast<float>(alpha), x.data + j0, y.data + j0, j0 + kBlock < x.length ? kBlock : x.length - j0);
+  }
+  return undefinedValue(env);
+}
+
+// setThreads(n): the OpenMP threads of later calls (this JavaScript thread's); threads(): them.
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "setThreads", 1)) return nullptr;
+  int64_t threads;
+  if (!integer(call, 0, "threads", 1, threads)) return nullptr;
+  if (threads > 1024) {
+    call.rangeError("threads must be ≤ 1024, got " + std::to_string(threads));
+    return nullptr;
+  }
+  omp_set_num_threads(static_cast<int>(threads));
+  return undefinedValue(env);
+}
+
+napi_value Threads(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "threads", 0)) return nullptr;
+  return numberValue(env, omp_get_max_threads());
+}
+
+// info(): { onednn: 'major.minor.patch', isa: the oneDNN ISA code it dispatches to }
+napi_value Info(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "info", 0)) return nullptr;
+  const dnnl_version_t* version = dnnl_version();
+  const std::string text = std::to_string(version->major) + "." + std::to_string(version->minor) + "." + std::to_string(version->patch);
+  napi_value result, onednn, isa;
+  napi_create_object(env, &result);
+  napi_create_string_utf8(env, text.c_str(), text.size(), &onednn);
+  napi_create_int32(env, static_cast<int32_t>(dnnl_get_effective_cpu_isa()), &isa);
+  napi_set_named_property(env, result, "onednn", onednn);
+  napi_set_named_property(env, result, "isa", isa);
+  return result;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  const napi_property_descriptor functions[] = {
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"kernelForward", nullptr, KernelForward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sgdKernelUpdate", nullptr, SgdKernelUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adamKernelUpdate", nullptr, AdamKernelUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"axpy", nullptr, Axpy, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+  return exports;
+}

@@ -1,0 +1,340 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describeIf } from '@featx/testing';
+import { selectBackend } from '@featx/vision';
+import { loadCheckpoint, saveCheckpoint } from '../checkpoint';
+import { TrainableHead, createHead, resolveHeadEngine } from '../head';
+import { HeadSpec, resolveHeadSpec } from '../head-spec';
+import { OptimizerSpec } from '../optimizers';
+import { clusters, slice } from '../testing/synthetic';
+import { DENSE_ADDON_HINT, denseAddonStatus } from './dense-addon';
+import { OnednnHead } from './onednn-head';
+
+// The oneDNN engine against the TF.js one (the reference), step by step on fixed seeds: the cases of
+// onnx/onnx-head.unit.spec.ts, and the addon's argument checks.
+const DIM = 24;
+const data = clusters(96, DIM, 3, 4);
+const batches = Array.from({ length: 12 }, (_, i) => slice(data, i * 8, 8));
+const CLASS_WEIGHTS = Float32Array.of(0.5, 1, 2.5);
+
+const addon = denseAddonStatus();
+const notBuilt = addon.available ? '' : `${addon.reason}; ${DENSE_ADDON_HINT}`;
+const skipReason = 'featx_dense.node not built: npm run build:native (needs libdnnl-dev)';
+
+// CI builds the addon (.ci/run installs libdnnl-dev before npm ci): there a missing addon is a failure.
+if (!addon.available && process.env.CI === 'true') {
+  it('has the onednn engine addon built (CI)', () => {
+    throw new Error(`featx_dense.node is missing in CI: ${notBuilt}`);
+  });
+}
+
+function snapshot(head: TrainableHead): Map<string, Float32Array> {
+  return new Map([...head.parameters(), ...head.optimizer.state()].map((p) => [p.name, Float32Array.from(p.tensor.dataSync())]));
+}
+
+function expectClose(actual: Map<string, Float32Array>, expected: Map<string, Float32Array>, tolerance: number): void {
+  expect([...actual.keys()]).toEqual([...expected.keys()]);
+  for (const [name, values] of expected) {
+    const got = actual.get(name)!;
+    expect(got.length).toBe(values.length);
+    let worst = 0;
+    for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(got[i] - values[i]) / Math.max(1, Math.abs(values[i])));
+    if (worst > tolerance) throw new Error(`${name} differs by ${worst} (tolerance ${tolerance})`);
+  }
+}
+
+/** |actual − expected| within `tolerance` relative to max(1, |expected|): float32 noise, not a different step. */
+function expectNear(actual: number, expected: number, tolerance = 1e-5): void {
+  if (!(Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)))) throw new Error(`${actual} is not within ${tolerance} of ${expected}`);
+}
+
+describeIf(addon.available, skipReason)('oneDNN head (engine onednn) against the TF.js head', () => {
+  beforeAll(async () => {
+    await selectBackend('wasm', { log: () => undefined });
+  });
+
+  it.each<[string, HeadSpec, OptimizerSpec, boolean]>([
+    ['logistic, SGD with momentum and decay', { kind: 'logistic', inputDim: DIM, classes: 3 }, { kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 }, false],
+    ['logistic, plain SGD, L2, class weights', { kind: 'logistic', inputDim: DIM, classes: 3, l2: 0.01 }, { kind: 'sgd', learningRate: 0.1 }, true],
+    ['logistic, Adam, L2', { kind: 'logistic', inputDim: DIM, classes: 3, l2: 0.01 }, { kind: 'adam', learningRate: 0.01 }, false],
+    ['2-hidden-layer MLP, SGD with momentum and decay', { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16, 8] }, { kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 }, false],
+    ['2-hidden-layer MLP, dropout, L2, class weights, SGD with momentum', { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16, 8], dropout: 0.3, l2: 0.005 }, { kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 }, true],
+    ['2-hidden-layer MLP, dropout, L2, class weights, Adam with decay', { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16, 8], dropout: 0.3, l2: 0.005 }, { kind: 'adam', learningRate: 0.01, decay: 0.01 }, true],
+  ])('takes the same steps: %s', (_, spec, optimizer, weighted) => {
+    const reference = createHead(spec, 7, optimizer);
+    const onednn = createHead(spec, 7, optimizer, undefined, { engine: 'onednn' });
+    expect(onednn).toBeInstanceOf(OnednnHead);
+    expectClose(snapshot(onednn), snapshot(reference), 0);
+    const options = weighted ? { classWeights: CLASS_WEIGHTS } : {};
+    for (const batch of batches) {
+      const expected = reference.trainBatch(batch.features, batch.labels, options);
+      const actual = onednn.trainBatch(batch.features, batch.labels, options);
+      expect(actual.correct).toBe(expected.correct);
+      expectNear(actual.loss, expected.loss);
+      // Adam's m/√v turns float noise in a near-zero gradient into an update of up to α: a looser bound.
+      expectClose(snapshot(onednn), snapshot(reference), optimizer.kind === 'adam' ? 1e-4 : 1e-5);
+    }
+    expect(onednn.step).toBe(reference.step);
+    expect(onednn.learningRate).toBe(reference.learningRate);
+
+    const evaluated = [onednn, reference].map((head) => head.evaluateBatch(data.features, data.labels));
+    expect(evaluated[0].predicted).toEqual(evaluated[1].predicted);
+    expect(evaluated[0].correct).toBe(evaluated[1].correct);
+    expectNear(evaluated[0].lossSum, evaluated[1].lossSum);
+    const [p, q] = [onednn, reference].map((head) => head.predictProba(batches[0].features));
+    p.forEach((value, i) => expectNear(value, q[i]));
+    reference.dispose();
+    onednn.dispose();
+  });
+
+  it('takes exactly the same steps whether its weights are read after every step or never (updates applied in the next forward pass)', () => {
+    // 260 units: two unit blocks of tiles in the second layer.
+    const spec: HeadSpec = { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16, 260], dropout: 0.2, l2: 0.01 };
+    const uneven = [...batches.slice(0, 5), slice(data, 40, 5), ...batches.slice(6)]; // a 5-row batch among 8-row ones
+    for (const optimizer of [{ kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 }, { kind: 'sgd', learningRate: 0.05 }, { kind: 'adam', learningRate: 0.01 }] as OptimizerSpec[]) {
+      const [read, unread] = [0, 1].map(() => createHead(spec, 11, optimizer, undefined, { engine: 'onednn' }));
+      for (const batch of uneven) {
+        const options = { classWeights: CLASS_WEIGHTS };
+        const features = batch.features.slice();
+        const expected = read.trainBatch(batch.features, batch.labels, options);
+        expect(unread.trainBatch(features, batch.labels, options)).toEqual(expected);
+        features.fill(Number.NaN); // the caller reuses its array: the pending update kept its own copy
+        snapshot(read); // applies read's pending updates: its next forward runs without one
+      }
+      expect(unread.evaluateBatch(data.features, data.labels)).toEqual(read.evaluateBatch(data.features, data.labels));
+      expect(snapshot(unread)).toEqual(snapshot(read));
+      [read, unread].forEach((head) => head.dispose());
+    }
+  });
+
+  it('cuts a kernel into tiles (256 units × chunk columns) without changing a step', () => {
+    // 260 units: two unit blocks; chunks of 5 columns: five chunks of the first kernel, some short.
+    const spec = resolveHeadSpec({ kind: 'mlp', inputDim: DIM, classes: 3, hidden: [260, 4], dropout: 0.2, l2: 0.01 });
+    for (const optimizer of [{ kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 }, { kind: 'sgd', learningRate: 0.05 }, { kind: 'adam', learningRate: 0.01 }] as OptimizerSpec[]) {
+      const whole = createHead(spec, 3, optimizer, undefined, { engine: 'onednn' });
+      const inTiles = new OnednnHead(spec, 3, optimizer, undefined, 5);
+      // The forward adds its tiles' products chunk by chunk: other chunks, other float rounding.
+      for (const batch of batches.slice(0, 6)) {
+        const [a, b] = [whole, inTiles].map((head) => head.trainBatch(batch.features, batch.labels, { classWeights: CLASS_WEIGHTS }));
+        expectNear(b.loss, a.loss);
+      }
+      expectClose(snapshot(inTiles), snapshot(whole), 1e-5);
+      whole.dispose();
+      inTiles.dispose();
+    }
+  });
+
+  it('evaluates a batch larger than its forward block (256 rows) block by block', () => {
+    const spec: HeadSpec = { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16] };
+    const head = createHead(spec, 9, { kind: 'sgd', learningRate: 0.05 }, undefined, { engine: 'onednn' });
+    const reference = createHead(spec, 9, { kind: 'sgd', learningRate: 0.05 });
+    const many = clusters(600, DIM, 3, 8); // blocks of 256, 256 and 88 rows
+    const [p, q] = [head, reference].map((h) => h.predictProba(many.features));
+    expect(p.length).toBe(600 * 3);
+    p.forEach((value, i) => expectNear(value, q[i]));
+    expect(head.evaluateBatch(many.features, many.labels).predicted).toEqual(reference.evaluateBatch(many.features, many.labels).predicted);
+    [head, reference].forEach((h) => h.dispose());
+  });
+
+  it('is what `auto` resolves to where its addon loads', () => {
+    expect(resolveHeadEngine('auto')).toBe('onednn');
+    expect(resolveHeadEngine()).toBe('tfjs');
+  });
+
+  describe('checkpoints', () => {
+    let dir: string;
+    beforeEach(async () => {
+      dir = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-onednn-checkpoint-'));
+    });
+    afterEach(async () => {
+      await fs.rm(dir, { recursive: true, force: true });
+    });
+
+    it('save → load → continue gives exactly the steps of the uninterrupted run, and either engine reads the checkpoint', async () => {
+      const spec: HeadSpec = { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [12, 6], dropout: 0.3 };
+      const optimizer: OptimizerSpec = { kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 };
+      const original = createHead(spec, 5, optimizer, undefined, { engine: 'onednn' });
+      batches.slice(0, 5).forEach((b) => original.trainBatch(b.features, b.labels));
+      await saveCheckpoint(original, dir);
+
+      const restored = await loadCheckpoint(dir, { engine: 'onednn' });
+      const onTfjs = await loadCheckpoint(dir);
+      expect(restored).toBeInstanceOf(OnednnHead);
+      expect(restored.step).toBe(5);
+      expect(snapshot(restored)).toEqual(snapshot(original));
+      expect(snapshot(onTfjs)).toEqual(snapshot(original));
+      for (const b of batches.slice(5)) {
+        const expected = original.trainBatch(b.features, b.labels);
+        expect(restored.trainBatch(b.features, b.labels)).toEqual(expected);
+        expectNear(onTfjs.trainBatch(b.features, b.labels).loss, expected.loss);
+      }
+      expect(snapshot(restored)).toEqual(snapshot(original));
+      expectClose(snapshot(onTfjs), snapshot(original), 1e-5);
+      [original, restored, onTfjs].forEach((head) => head.dispose());
+    });
+
+    it('continues a checkpoint of the TF.js head (Adam, L2) as the TF.js head does', async () => {
+      const spec: HeadSpec = { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [12], l2: 0.01 };
+      const optimizer: OptimizerSpec = { kind: 'adam', learningRate: 0.01 };
+      const original = createHead(spec, 6, optimizer);
+      batches.slice(0, 4).forEach((b) => original.trainBatch(b.features, b.labels));
+      await saveCheckpoint(original, dir);
+      const onOnednn = await loadCheckpoint(dir, { engine: 'onednn' });
+      expect(snapshot(onOnednn)).toEqual(snapshot(original));
+      for (const b of batches.slice(4)) expectNear(onOnednn.trainBatch(b.features, b.labels).loss, original.trainBatch(b.features, b.labels).loss);
+      expectClose(snapshot(onOnednn), snapshot(original), 1e-4);
+      [original, onOnednn].forEach((head) => head.dispose());
+    });
+
+    it('names a checkpoint tensor of the wrong size', () => {
+      const spec = resolveHeadSpec({ kind: 'logistic', inputDim: 4, classes: 2 });
+      const values = new Map([
+        ['dense_1/kernelT', new Float32Array(7)],
+        ['dense_1/bias', new Float32Array(2)],
+      ]);
+      expect(() => new OnednnHead(spec, 1, { kind: 'sgd', learningRate: 0.1 }, { step: 0, values })).toThrow(/'dense_1\/kernelT' has 7 values, expected 8/);
+      const withVelocity = new Map([...values, ['dense_1/kernelT', new Float32Array(8)], ['velocity/dense_1/kernelT', new Float32Array(8)], ['velocity/dense_1/bias', new Float32Array(3)]]);
+      expect(() => new OnednnHead(spec, 1, { kind: 'sgd', learningRate: 0.1, momentum: 0.9 }, { step: 0, values: withVelocity })).toThrow(
+        /'velocity\/dense_1\/bias' has 3 values, expected 2/,
+      );
+    });
+  });
+});
+
+describeIf(addon.available, skipReason)('featx_dense.node', () => {
+  const native = addon.available ? addon.addon : undefined!;
+  const f = (...values: number[]) => Float32Array.from(values);
+
+  it('multiplies row-major matrices in every transposition, on views at an offset', () => {
+    const a = f(1, 2, 3, 4, 5, 6); // [2, 3]
+    const b = f(1, 0, 2, 1, 0, 1); // [3, 2]
+    const c = f(1, 1, 1, 1);
+    native.gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2);
+    expect([...c]).toEqual([5, 5, 14, 11]);
+    native.gemm(false, false, 2, 2, 3, 2, a, 3, b, 2, 1, c, 2); // C = 2·A·B + C
+    expect([...c]).toEqual([15, 15, 42, 33]);
+    const aT = f(1, 4, 2, 5, 3, 6); // Aᵀ [3, 2]
+    const bT = f(1, 2, 0, 0, 1, 1); // Bᵀ [2, 3]
+    native.gemm(true, true, 2, 2, 3, 1, aT, 2, bT, 3, 0, c, 2);
+    expect([...c]).toEqual([5, 5, 14, 11]);
+    const padded = new Float32Array(10);
+    native.gemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, padded.subarray(2), 4); // ldc 4: rows 4 values apart
+    expect([...padded]).toEqual([0, 0, 5, 5, 0, 0, 14, 11, 0, 0]);
+  });
+
+  it('updates a kernel as the formulas say, then runs the forward of the updated weights in the same pass', () => {
+    // kernel [1, 2], dzT [1, 1], input [1, 2]: g = dzT·input = [2·3, 2·4]
+    const kernel = f(1, -1);
+    const velocity = f(0.5, 0.5);
+    expect(native.sgdKernelUpdate(kernel, velocity, f(2), f(3, 4), 1, 2, 1, 0.5, 0.25, 512, null)).toBe(0);
+    expect([...velocity]).toEqual([0.25 + 6 + 0.25, 0.25 + 8 - 0.25]); // m·v + g + decay·w
+    expect([...kernel]).toEqual([1 + 6.5, -1 + 8]);
+    const zT = new Float32Array(2); // [units 1, rows 2]
+    const plain = f(1, -1);
+    expect(native.sgdKernelUpdate(plain, null, f(2), f(3, 4), 1, 2, 1, 0, 0, 1, { input: f(1, 0, 0, 2), rows: 2, zT, squares: true })).toBe(98);
+    expect([...plain]).toEqual([7, 7]); // w + g
+    expect([...zT]).toEqual([7, 14]); // the updated kernel · [1, 0] and · [0, 2]; Σw² = 49 + 49
+    const keep = new Float32Array(2);
+    expect(native.kernelForward(plain, 1, 2, 512, { input: f(1, 1), rows: 1, zT: zT.subarray(0, 1), squares: true, keep })).toBe(98);
+    expect(zT[0]).toBe(14);
+    expect([...keep]).toEqual([1, 1]); // the input, copied as the pass went
+
+    const [w, m, v] = [f(1), f(0), f(0)];
+    const squares = native.adamKernelUpdate(w, m, v, f(1), f(2), 1, 1, 1, 0.1, 0.9, 0.999, 1e-7, 0, 512, { input: f(1), rows: 1, zT: zT.subarray(0, 1), squares: true });
+    expect(m[0]).toBeCloseTo(0.2, 6); // (1 − β1)·g
+    expect(v[0]).toBeCloseTo(0.004, 6); // (1 − β2)·g²
+    expect(w[0]).toBeCloseTo(1 - (0.1 * 0.2) / (Math.sqrt(0.004) + 1e-7), 6);
+    expect(squares).toBeCloseTo(w[0] * w[0], 6);
+    expect(zT[0]).toBe(w[0]);
+
+    const y = f(1, 2, 3);
+    native.axpy(2, f(1, 1, 1), y);
+    expect([...y]).toEqual([3, 4, 5]);
+    expect(native.threads()).toBeGreaterThanOrEqual(1);
+    expect(native.info().onednn).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('refuses every bad argument with an error naming it, and leaves the arrays alone', () => {
+    const a = new Float32Array(6);
+    const b = new Float32Array(6);
+    const c = new Float32Array(4);
+    const gemm = (...overrides: Array<[number, unknown]>) => {
+      const args: unknown[] = [false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2];
+      for (const [i, value] of overrides) args[i] = value;
+      return () => (native.gemm as (...args: unknown[]) => void)(...args);
+    };
+    expect(() => (native.gemm as (...args: unknown[]) => void)(false, false)).toThrow(new TypeError('gemm: expects 13 arguments, got 2'));
+    expect(gemm([0, 'N'])).toThrow(new TypeError('gemm: transA must be a boolean'));
+    expect(gemm([2, 0])).toThrow(new RangeError('gemm: m must be an integer ≥ 1, got 0'));
+    expect(gemm([4, 2.5])).toThrow(new RangeError('gemm: k must be an integer ≥ 1, got 2.5'));
+    expect(gemm([5, Number.NaN])).toThrow(/^gemm: alpha must be finite/);
+    expect(gemm([6, [1, 2, 3, 4, 5, 6]])).toThrow(new TypeError('gemm: a must be a Float32Array'));
+    expect(gemm([6, new Float64Array(6)])).toThrow(new TypeError('gemm: a must be a Float32Array'));
+    expect(gemm([7, 2])).toThrow(new RangeError('gemm: lda must be ≥ 3 (a is 2 × 3), got 2'));
+    expect(gemm([4, 4])).toThrow(new RangeError('gemm: lda must be ≥ 4 (a is 2 × 4), got 3'));
+    expect(gemm([4, 4], [7, 4])).toThrow(new RangeError('gemm: a holds 6 values, needs 8 (2 × 4, lda 4)'));
+    expect(gemm([8, new Float32Array(5)])).toThrow(new RangeError('gemm: b holds 5 values, needs 6 (3 × 2, ldb 2)'));
+    expect(gemm([12, 3])).toThrow(new RangeError('gemm: c holds 4 values, needs 5 (2 × 2, ldc 3)'));
+    expect(gemm([11, a.subarray(0, 4)])).toThrow(new RangeError('gemm: c overlaps a (they must be separate memory)'));
+    const detached = new Float32Array(6);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect(gemm([6, detached])).toThrow(new RangeError('gemm: a holds 0 values, needs 6 (2 × 3, lda 3)'));
+
+    const kernel = new Float32Array(6); // [2, 3]
+    const forward = { input: new Float32Array(3), rows: 1, zT: new Float32Array(2), squares: false };
+    const update = (...overrides: Array<[number, unknown]>) => {
+      const args: unknown[] = [kernel, new Float32Array(6), new Float32Array(4), new Float32Array(6), 2, 3, 2, 0.9, 0, 512, forward];
+      for (const [i, value] of overrides) args[i] = value;
+      return () => (native.sgdKernelUpdate as (...args: unknown[]) => number)(...args);
+    };
+    expect(update()()).toBe(0);
+    expect(update([1, new Float32Array(5)])).toThrow(new RangeError("sgdKernelUpdate: velocity holds 5 values, expected 6 (the kernel's size)"));
+    expect(update([1, null])).toThrow(/^sgdKernelUpdate: momentum 0\.9.* needs a velocity array$/);
+    expect(update([2, new Float32Array(3)])).toThrow(new RangeError('sgdKernelUpdate: dzT holds 3 values, expected 4 (units × rows = 2 × 2)'));
+    expect(update([3, new Float32Array(7)])).toThrow(new RangeError('sgdKernelUpdate: input holds 7 values, expected 6 (rows × inputs = 2 × 3)'));
+    expect(update([1, kernel])).toThrow(new RangeError('sgdKernelUpdate: velocity overlaps kernel (they must be separate memory)'));
+    expect(update([9, 0])).toThrow(new RangeError('sgdKernelUpdate: chunk must be an integer ≥ 1, got 0'));
+    expect(update([10, 1])).toThrow(new TypeError('sgdKernelUpdate: forward must be an object { input, rows, zT, squares, keep? } or null'));
+    expect(update([10, { ...forward, keep: new Float32Array(2) }])).toThrow(new RangeError('sgdKernelUpdate: forward.keep holds 2 values, expected 3 (as many as forward.input)'));
+    const dzT = new Float32Array(4);
+    expect(update([2, dzT], [10, { ...forward, zT: dzT.subarray(0, 2) }])).toThrow(new RangeError('sgdKernelUpdate: forward.zT overlaps dzT (they must be separate memory)'));
+    expect(update([10, { ...forward, rows: 2 }])).toThrow(new RangeError('sgdKernelUpdate: forward.input holds 3 values, expected 6 (rows × inputs = 2 × 3)'));
+    expect(update([10, { ...forward, zT: new Float32Array(3) }])).toThrow(new RangeError('sgdKernelUpdate: forward.zT holds 3 values, expected 2 (units × rows = 2 × 1)'));
+    expect(update([10, { ...forward, squares: 'yes' }])).toThrow(new TypeError('sgdKernelUpdate: forward.squares must be a boolean'));
+    expect(update([10, { ...forward, zT: kernel.subarray(0, 2) }])).toThrow(new RangeError('sgdKernelUpdate: forward.zT overlaps kernel (they must be separate memory)'));
+    const adam = (...overrides: Array<[number, unknown]>) => {
+      const args: unknown[] = [kernel, new Float32Array(6), new Float32Array(6), new Float32Array(4), new Float32Array(6), 2, 3, 2, 0.1, 0.9, 0.999, 1e-7, 0, 512, null];
+      for (const [i, value] of overrides) args[i] = value;
+      return () => (native.adamKernelUpdate as (...args: unknown[]) => number)(...args);
+    };
+    expect(adam()()).toBe(0);
+    expect(adam([2, undefined])).toThrow(new TypeError('adamKernelUpdate: v must be a Float32Array'));
+    const slot = new Float32Array(6);
+    expect(adam([1, slot], [2, slot])).toThrow(new RangeError('adamKernelUpdate: m overlaps v (they must be separate memory)'));
+    expect(adam([8, Infinity])).toThrow(/^adamKernelUpdate: alpha must be finite/);
+    expect(adam([14, { ...forward, input: slot.subarray(0, 3) }], [1, slot])).toThrow(new RangeError('adamKernelUpdate: m overlaps forward.input (they must be separate memory)'));
+    expect(kernel.every((value) => value === 0)).toBe(true);
+    expect(() => native.kernelForward(kernel, 2, 3, 512, { ...forward, zT: new Float32Array(3) })).toThrow(
+      new RangeError('kernelForward: forward.zT holds 3 values, expected 2 (units × rows = 2 × 1)'),
+    );
+    expect(() => (native.kernelForward as (...args: unknown[]) => number)(kernel, 2, 3, 512, null)).toThrow(
+      new TypeError('kernelForward: forward must be an object { input, rows, zT, squares, keep? }'),
+    );
+
+    expect(() => native.axpy(1, new Float32Array(3), new Float32Array(2))).toThrow(new RangeError('axpy: y holds 2 values, expected 3 (as many as x)'));
+    expect(() => native.setThreads(0)).toThrow(new RangeError('setThreads: threads must be an integer ≥ 1, got 0'));
+  });
+});
+
+describe('createHead with engine onednn', () => {
+  it(addon.available ? 'builds an OnednnHead' : 'says why the engine is not available and how to build it', () => {
+    const build = () => createHead({ kind: 'logistic', inputDim: 4, classes: 2 }, 1, undefined, undefined, { engine: 'onednn' });
+    if (addon.available) {
+      expect(build()).toBeInstanceOf(OnednnHead);
+    } else {
+      expect(build).toThrow(/the onednn head engine is not available: .*npm run build:native.*libdnnl-dev/);
+      expect(resolveHeadEngine('auto')).toBe('tfjs');
+    }
+  });
+});
