@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { describeIf } from '@featx/testing';
 import { selectBackend } from '@featx/vision';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint';
@@ -8,6 +9,7 @@ import { TrainableHead, createHead, resolveHeadEngine } from '../head';
 import { HeadSpec, resolveHeadSpec } from '../head-spec';
 import { OptimizerSpec } from '../optimizers';
 import { clusters, slice } from '../testing/synthetic';
+import { UploadedBatch } from '../uploaded-batch';
 import { DENSE_ADDON_HINT, denseAddonStatus } from './dense-addon';
 import { OnednnHead } from './onednn-head';
 
@@ -135,6 +137,20 @@ describeIf(addon.available, skipReason)('oneDNN head (engine onednn) against the
     p.forEach((value, i) => expectNear(value, q[i]));
     expect(head.evaluateBatch(many.features, many.labels).predicted).toEqual(reference.evaluateBatch(many.features, many.labels).predicted);
     [head, reference].forEach((h) => h.dispose());
+  });
+
+  it('trains and evaluates on a shared batch without uploading it to TF.js', () => {
+    const spec: HeadSpec = { kind: 'logistic', inputDim: DIM, classes: 3 };
+    const [onednn, reference] = [createHead(spec, 2, undefined, undefined, { engine: 'onednn' }), createHead(spec, 2)];
+    const batch = new UploadedBatch(batches[0].features, batches[0].labels, resolveHeadSpec(spec));
+    const tensors = tf.memory().numTensors;
+    const result = onednn.trainOn(batch);
+    onednn.evaluateOn(batch);
+    expect(tf.memory().numTensors).toBe(tensors); // nothing uploaded
+    expectNear(result.loss, reference.trainOn(batch).loss); // the TF.js head uploads it on first use
+    expect(tf.memory().numTensors).toBeGreaterThan(tensors);
+    batch.dispose();
+    [onednn, reference].forEach((head) => head.dispose());
   });
 
   it('is what `auto` resolves to where its addon loads', () => {
