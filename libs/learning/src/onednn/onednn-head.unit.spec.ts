@@ -282,8 +282,9 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     };
     expect(() => (native.gemm as (...args: unknown[]) => void)(false, false)).toThrow(new TypeError('gemm: expects 13 arguments, got 2'));
     expect(gemm([0, 'N'])).toThrow(new TypeError('gemm: transA must be a boolean'));
-    expect(gemm([2, 0])).toThrow(new RangeError('gemm: m must be an integer ≥ 1, got 0'));
-    expect(gemm([4, 2.5])).toThrow(new RangeError('gemm: k must be an integer ≥ 1, got 2.5'));
+    expect(gemm([2, 0])).toThrow(new RangeError('gemm: m must be an integer from 1 to 2147483647, got 0'));
+    expect(gemm([4, 2.5])).toThrow(new RangeError('gemm: k must be an integer from 1 to 2147483647, got 2.5'));
+    expect(gemm([3, 2 ** 31])).toThrow(new RangeError('gemm: n must be an integer from 1 to 2147483647, got 2147483648'));
     expect(gemm([5, Number.NaN])).toThrow(/^gemm: alpha must be finite/);
     expect(gemm([6, [1, 2, 3, 4, 5, 6]])).toThrow(new TypeError('gemm: a must be a Float32Array'));
     expect(gemm([6, new Float64Array(6)])).toThrow(new TypeError('gemm: a must be a Float32Array'));
@@ -310,7 +311,7 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     expect(update([2, new Float32Array(3)])).toThrow(new RangeError('sgdKernelUpdate: dzT holds 3 values, expected 4 (units × rows = 2 × 2)'));
     expect(update([3, new Float32Array(7)])).toThrow(new RangeError('sgdKernelUpdate: input holds 7 values, expected 6 (rows × inputs = 2 × 3)'));
     expect(update([1, kernel])).toThrow(new RangeError('sgdKernelUpdate: velocity overlaps kernel (they must be separate memory)'));
-    expect(update([9, 0])).toThrow(new RangeError('sgdKernelUpdate: chunk must be an integer ≥ 1, got 0'));
+    expect(update([9, 0])).toThrow(new RangeError('sgdKernelUpdate: chunk must be an integer from 1 to 2147483647, got 0'));
     expect(update([10, 1])).toThrow(new TypeError('sgdKernelUpdate: forward must be an object { input, rows, zT, squares, keep? } or null'));
     expect(update([10, { ...forward, keep: new Float32Array(2) }])).toThrow(new RangeError('sgdKernelUpdate: forward.keep holds 2 values, expected 3 (as many as forward.input)'));
     const dzT = new Float32Array(4);
@@ -339,7 +340,7 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     );
 
     expect(() => native.axpy(1, new Float32Array(3), new Float32Array(2))).toThrow(new RangeError('axpy: y holds 2 values, expected 3 (as many as x)'));
-    expect(() => native.setThreads(0)).toThrow(new RangeError('setThreads: threads must be an integer ≥ 1, got 0'));
+    expect(() => native.setThreads(0)).toThrow(new RangeError('setThreads: threads must be an integer from 1 to 2147483647, got 0'));
   });
 });
 
