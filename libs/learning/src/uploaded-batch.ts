@@ -16,15 +16,17 @@ export interface BatchShape {
  * head's own arithmetic: five logistic 62,720 → 10 steps of batch 32 took ~130 ms one head after
  * another and ~35 ms on one upload (one head alone: ~23 ms).
  *
- * Uploaded on first use, so that heads of an engine that reads `features` itself (onnx, onednn)
- * cost no upload. The owner disposes it once every head is done with it.
+ * The tensors are made on first use: heads on the onnx and onednn engines read the rows
+ * themselves, and a batch only they use is never uploaded.
+ *
+ * The owner disposes it once every head is done with it.
  */
 export class UploadedBatch {
   readonly rows: number;
-  private uploaded?: { x: tf.Tensor2D; xT: tf.Tensor2D; y: tf.Tensor1D };
+  private tensors?: { x: tf.Tensor2D; xT: tf.Tensor2D; y: tf.Tensor1D };
 
   constructor(
-    /** The rows as given; an engine that does not run on TF.js (onnx) reads them from here. */
+    /** The rows as given; an engine that does not run on TF.js (onnx, onednn) reads them from here. */
     readonly features: Float32Array,
     /** Class per row; kept for the per-row class weights. */
     readonly labels: Int32Array,
@@ -35,26 +37,17 @@ export class UploadedBatch {
 
   /** [rows, inputDim]: what the first layer's kernel gradient multiplies. */
   get x(): tf.Tensor2D {
-    return this.upload().x;
+    return this.uploaded().x;
   }
 
   /** [inputDim, rows]: what the first layer multiplies. */
   get xT(): tf.Tensor2D {
-    return this.upload().xT;
+    return this.uploaded().xT;
   }
 
   /** [rows] class indices. */
   get y(): tf.Tensor1D {
-    return this.upload().y;
-  }
-
-  private upload(): { x: tf.Tensor2D; xT: tf.Tensor2D; y: tf.Tensor1D } {
-    if (!this.uploaded) {
-      // Kept: the first use may be inside a head's tf.tidy, and the batch outlives it.
-      const x = tf.keep(tf.tensor2d(this.features, [this.rows, this.shape.inputDim]));
-      this.uploaded = { x, xT: tf.keep(tf.transpose(x)), y: tf.keep(tf.tensor1d(this.labels, 'int32')) };
-    }
-    return this.uploaded;
+    return this.uploaded().y;
   }
 
   /** Throws unless a head of `shape` can use this batch. */
@@ -67,7 +60,16 @@ export class UploadedBatch {
   }
 
   dispose(): void {
-    if (this.uploaded) tf.dispose([this.uploaded.x, this.uploaded.xT, this.uploaded.y]);
-    this.uploaded = undefined;
+    if (this.tensors) tf.dispose([this.tensors.x, this.tensors.xT, this.tensors.y]);
+    this.tensors = undefined;
+  }
+
+  private uploaded(): { x: tf.Tensor2D; xT: tf.Tensor2D; y: tf.Tensor1D } {
+    if (!this.tensors) {
+      // Kept outside any caller's tf.tidy: the batch outlives the step that first uses it.
+      const x = tf.keep(tf.tensor2d(this.features, [this.rows, this.shape.inputDim]));
+      this.tensors = { x, xT: tf.keep(tf.transpose(x)), y: tf.keep(tf.tensor1d(this.labels, 'int32')) };
+    }
+    return this.tensors;
   }
 }

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { describeIf } from '@featx/testing';
 import { selectBackend } from '@featx/vision';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint';
@@ -8,6 +9,7 @@ import { TrainableHead, createHead, resolveHeadEngine } from '../head';
 import { HeadSpec, resolveHeadSpec } from '../head-spec';
 import { OptimizerSpec } from '../optimizers';
 import { clusters, slice } from '../testing/synthetic';
+import { UploadedBatch } from '../uploaded-batch';
 import { DENSE_ADDON_HINT, denseAddonStatus } from './dense-addon';
 import { OnednnHead } from './onednn-head';
 
@@ -135,6 +137,20 @@ describeIf(addon.available, skipReason)('oneDNN head (engine onednn) against the
     p.forEach((value, i) => expectNear(value, q[i]));
     expect(head.evaluateBatch(many.features, many.labels).predicted).toEqual(reference.evaluateBatch(many.features, many.labels).predicted);
     [head, reference].forEach((h) => h.dispose());
+  });
+
+  it('trains and evaluates on a shared batch without uploading it to TF.js', () => {
+    const spec: HeadSpec = { kind: 'logistic', inputDim: DIM, classes: 3 };
+    const [onednn, reference] = [createHead(spec, 2, undefined, undefined, { engine: 'onednn' }), createHead(spec, 2)];
+    const batch = new UploadedBatch(batches[0].features, batches[0].labels, resolveHeadSpec(spec));
+    const tensors = tf.memory().numTensors;
+    const result = onednn.trainOn(batch);
+    onednn.evaluateOn(batch);
+    expect(tf.memory().numTensors).toBe(tensors); // nothing uploaded
+    expectNear(result.loss, reference.trainOn(batch).loss); // the TF.js head uploads it on first use
+    expect(tf.memory().numTensors).toBeGreaterThan(tensors);
+    batch.dispose();
+    [onednn, reference].forEach((head) => head.dispose());
   });
 
   it('is what `auto` resolves to where its addon loads', () => {
@@ -266,8 +282,9 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     };
     expect(() => (native.gemm as (...args: unknown[]) => void)(false, false)).toThrow(new TypeError('gemm: expects 13 arguments, got 2'));
     expect(gemm([0, 'N'])).toThrow(new TypeError('gemm: transA must be a boolean'));
-    expect(gemm([2, 0])).toThrow(new RangeError('gemm: m must be an integer ≥ 1, got 0'));
-    expect(gemm([4, 2.5])).toThrow(new RangeError('gemm: k must be an integer ≥ 1, got 2.5'));
+    expect(gemm([2, 0])).toThrow(new RangeError('gemm: m must be an integer from 1 to 2147483647, got 0'));
+    expect(gemm([4, 2.5])).toThrow(new RangeError('gemm: k must be an integer from 1 to 2147483647, got 2.5'));
+    expect(gemm([3, 2 ** 31])).toThrow(new RangeError('gemm: n must be an integer from 1 to 2147483647, got 2147483648'));
     expect(gemm([5, Number.NaN])).toThrow(/^gemm: alpha must be finite/);
     expect(gemm([6, [1, 2, 3, 4, 5, 6]])).toThrow(new TypeError('gemm: a must be a Float32Array'));
     expect(gemm([6, new Float64Array(6)])).toThrow(new TypeError('gemm: a must be a Float32Array'));
@@ -294,7 +311,7 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     expect(update([2, new Float32Array(3)])).toThrow(new RangeError('sgdKernelUpdate: dzT holds 3 values, expected 4 (units × rows = 2 × 2)'));
     expect(update([3, new Float32Array(7)])).toThrow(new RangeError('sgdKernelUpdate: input holds 7 values, expected 6 (rows × inputs = 2 × 3)'));
     expect(update([1, kernel])).toThrow(new RangeError('sgdKernelUpdate: velocity overlaps kernel (they must be separate memory)'));
-    expect(update([9, 0])).toThrow(new RangeError('sgdKernelUpdate: chunk must be an integer ≥ 1, got 0'));
+    expect(update([9, 0])).toThrow(new RangeError('sgdKernelUpdate: chunk must be an integer from 1 to 2147483647, got 0'));
     expect(update([10, 1])).toThrow(new TypeError('sgdKernelUpdate: forward must be an object { input, rows, zT, squares, keep? } or null'));
     expect(update([10, { ...forward, keep: new Float32Array(2) }])).toThrow(new RangeError('sgdKernelUpdate: forward.keep holds 2 values, expected 3 (as many as forward.input)'));
     const dzT = new Float32Array(4);
@@ -323,7 +340,7 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     );
 
     expect(() => native.axpy(1, new Float32Array(3), new Float32Array(2))).toThrow(new RangeError('axpy: y holds 2 values, expected 3 (as many as x)'));
-    expect(() => native.setThreads(0)).toThrow(new RangeError('setThreads: threads must be an integer ≥ 1, got 0'));
+    expect(() => native.setThreads(0)).toThrow(new RangeError('setThreads: threads must be an integer from 1 to 2147483647, got 0'));
   });
 });
 

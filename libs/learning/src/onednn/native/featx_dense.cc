@@ -174,11 +174,11 @@ bool number(Call& call, size_t index, const char* name, double& out) {
 bool integer(Call& call, size_t index, const char* name, int64_t minimum, int64_t& out) {
   double value;
   if (!number(call, index, name, value)) return false;
-  // 2^40 floats (4 TiB) is beyond any array; the bound keeps every product below in int64.
-  if (value != std::floor(value) || value < static_cast<double>(minimum) || value > 1099511627776.0) {
+  // Dimensions up to 2^31 − 1: the product of two (a matrix's size, its span) stays far inside int64.
+  if (value != std::floor(value) || value < static_cast<double>(minimum) || value > 2147483647.0) {
     char text[64];
     std::snprintf(text, sizeof text, "%.17g", value);
-    return call.rangeError(std::string(name) + " must be an integer ≥ " + std::to_string(minimum) + ", got " + text);
+    return call.rangeError(std::string(name) + " must be an integer from " + std::to_string(minimum) + " to 2147483647, got " + text);
   }
   out = static_cast<int64_t>(value);
   return true;
@@ -372,6 +372,12 @@ bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, con
   const int threads = omp_get_max_threads();
   const int64_t partialFloats = forward.input ? kTileUnits * forward.rows : 0;
   const int64_t gradientFloats = update.kind == Update::kAdam ? kTileUnits * chunk : 0;
+  // Sized in double first: absurd rows or chunks must fail here, not wrap around into a small buffer.
+  const double wanted = 8.0 * items + 4.0 * partialFloats * items + 4.0 * gradientFloats * threads;
+  if (wanted > 68719476736.0) {  // 64 GiB
+    error = "the pass would need " + std::to_string(wanted / 1073741824.0) + " GiB of scratch memory (fewer rows or a smaller chunk)";
+    return false;
+  }
   const size_t sumBytes = (sizeof(double) * items + 63) / 64 * 64;
   const size_t partialBytes = (sizeof(float) * partialFloats * items + 63) / 64 * 64;
   char* memory = static_cast<char*>(scratch.get(sumBytes + partialBytes + sizeof(float) * gradientFloats * threads));
