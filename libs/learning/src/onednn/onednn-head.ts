@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkedRows, checkedTrainingBatch } from '../batch-check';
-import type { EvaluateBatchResult, HeadRestore, TrainBatchOptions, TrainBatchResult, TrainableHead } from '../head';
+import { checkedTrainingBatch } from '../batch-check';
+import type { HeadRestore, TrainBatchOptions, TrainBatchResult } from '../head';
 import { ResolvedHeadSpec, layerUnits } from '../head-spec';
-import { logitsSummary, softmaxRows } from '../logits';
+import { logitsSummary } from '../logits';
 import { NamedTensor, requireValues } from '../named-tensors';
 import { OptimizerSpec, OptimizerView, ResolvedOptimizerSpec, decayedLearningRate, resolveOptimizerSpec, slotNames } from '../optimizers';
+import { RowArrayHead } from '../row-array-head';
 import { initialKernelT, stepDropoutMasks } from '../seeded-random';
-import type { UploadedBatch } from '../uploaded-batch';
 import { DenseAddon, KernelForward, requireDenseAddon } from './dense-addon';
 
 /**
@@ -35,7 +35,7 @@ import { DenseAddon, KernelForward, requireDenseAddon } from './dense-addon';
  * Checkpoints and exports see the usual `dense_<n>/kernelT` / `dense_<n>/bias` and `<slot>/<parameter>`
  * tensors, TF.js copies built on demand and kept until the next step.
  */
-export class OnednnHead implements TrainableHead {
+export class OnednnHead extends RowArrayHead {
   readonly optimizer: OptimizerView;
   private readonly addon: DenseAddon;
   private readonly optimizerSpec: ResolvedOptimizerSpec;
@@ -54,6 +54,7 @@ export class OnednnHead implements TrainableHead {
     /** Kernel columns per tile of a fused update; other values only to measure or to test the tiles' seams. */
     private readonly chunkColumns = CHUNK_COLUMNS,
   ) {
+    super();
     this.addon = requireDenseAddon();
     this.optimizerSpec = resolveOptimizerSpec(optimizer);
     this.slots = slotNames(this.optimizerSpec);
@@ -145,28 +146,6 @@ export class OnednnHead implements TrainableHead {
     return { loss: summary.weightedLossSum / rows + l2 * squares, correct: summary.correct };
   }
 
-  /** A batch uploaded for TF.js heads: this engine reads its rows, not the TF.js tensors. */
-  trainOn(batch: UploadedBatch, options: TrainBatchOptions = {}): TrainBatchResult {
-    batch.checkFits(this.spec);
-    return this.trainBatch(batch.features, batch.labels, options);
-  }
-
-  evaluateOn(batch: UploadedBatch): EvaluateBatchResult {
-    batch.checkFits(this.spec);
-    return this.evaluateBatch(batch.features, batch.labels);
-  }
-
-  evaluateBatch(features: Float32Array, labels: Int32Array): EvaluateBatchResult {
-    const rows = checkedRows(features, labels, this.spec.inputDim, this.spec.classes);
-    const summary = logitsSummary(this.logits(features, rows), labels, this.spec.classes);
-    return { lossSum: summary.lossSum, correct: summary.correct, predicted: summary.predicted };
-  }
-
-  predictProba(features: Float32Array): Float32Array {
-    const rows = checkedRows(features, undefined, this.spec.inputDim, this.spec.classes);
-    return softmaxRows(this.logits(features, rows), this.spec.classes);
-  }
-
   parameters(): NamedTensor[] {
     this.applyPendingUpdates();
     return this.layers.flatMap((layer) => [this.view(layer.kernelName, layer.kernel, [layer.units, layer.inputs]), this.view(layer.biasName, layer.bias, [layer.units])]);
@@ -227,7 +206,7 @@ export class OnednnHead implements TrainableHead {
   }
 
   /** Logits [rows, classes] of any number of rows, in blocks of at most max(INFERENCE_ROWS, the largest training batch). */
-  private logits(features: Float32Array, rows: number): Float32Array {
+  protected logits(features: Float32Array, rows: number): Float32Array {
     this.applyPendingUpdates();
     const { inputDim, classes } = this.spec;
     const block = Math.min(rows, Math.max(INFERENCE_ROWS, this.workspace?.capacity ?? 0));

@@ -5,20 +5,21 @@ import * as tf from '@tensorflow/tfjs';
 import { describeIf } from '@featx/testing';
 import { selectBackend } from '@featx/vision';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint';
-import { TrainableHead, createHead, resolveHeadEngine } from '../head';
+import { createHead, resolveHeadEngine } from '../head';
 import { HeadSpec, resolveHeadSpec } from '../head-spec';
 import { OptimizerSpec } from '../optimizers';
 import { clusters, slice } from '../testing/synthetic';
+import { PARITY_CASES, PARITY_CLASS_WEIGHTS, PARITY_DIM, expectClose, expectNear, expectSameStepsAsTfjs, parityBatches, parityData, snapshot } from '../testing/engine-parity';
 import { UploadedBatch } from '../uploaded-batch';
 import { DENSE_ADDON_HINT, denseAddonStatus } from './dense-addon';
 import { OnednnHead } from './onednn-head';
 
 // The oneDNN engine against the TF.js one (the reference), step by step on fixed seeds: the cases of
 // onnx/onnx-head.unit.spec.ts, and the addon's argument checks.
-const DIM = 24;
-const data = clusters(96, DIM, 3, 4);
-const batches = Array.from({ length: 12 }, (_, i) => slice(data, i * 8, 8));
-const CLASS_WEIGHTS = Float32Array.of(0.5, 1, 2.5);
+const DIM = PARITY_DIM;
+const data = parityData;
+const batches = parityBatches;
+const CLASS_WEIGHTS = PARITY_CLASS_WEIGHTS;
 
 const addon = denseAddonStatus();
 const notBuilt = addon.available ? '' : `${addon.reason}; ${DENSE_ADDON_HINT}`;
@@ -31,63 +32,18 @@ if (!addon.available && process.env.CI === 'true') {
   });
 }
 
-function snapshot(head: TrainableHead): Map<string, Float32Array> {
-  return new Map([...head.parameters(), ...head.optimizer.state()].map((p) => [p.name, Float32Array.from(p.tensor.dataSync())]));
-}
 
-function expectClose(actual: Map<string, Float32Array>, expected: Map<string, Float32Array>, tolerance: number): void {
-  expect([...actual.keys()]).toEqual([...expected.keys()]);
-  for (const [name, values] of expected) {
-    const got = actual.get(name)!;
-    expect(got.length).toBe(values.length);
-    let worst = 0;
-    for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(got[i] - values[i]) / Math.max(1, Math.abs(values[i])));
-    if (worst > tolerance) throw new Error(`${name} differs by ${worst} (tolerance ${tolerance})`);
-  }
-}
 
-/** |actual − expected| within `tolerance` relative to max(1, |expected|): float32 noise, not a different step. */
-function expectNear(actual: number, expected: number, tolerance = 1e-5): void {
-  if (!(Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)))) throw new Error(`${actual} is not within ${tolerance} of ${expected}`);
-}
 
 describeIf(addon.available, skipReason)('oneDNN head (engine onednn) against the TF.js head', () => {
   beforeAll(async () => {
     await selectBackend('wasm', { log: () => undefined });
   });
 
-  it.each<[string, HeadSpec, OptimizerSpec, boolean]>([
-    ['logistic, SGD with momentum and decay', { kind: 'logistic', inputDim: DIM, classes: 3 }, { kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 }, false],
-    ['logistic, plain SGD, L2, class weights', { kind: 'logistic', inputDim: DIM, classes: 3, l2: 0.01 }, { kind: 'sgd', learningRate: 0.1 }, true],
-    ['logistic, Adam, L2', { kind: 'logistic', inputDim: DIM, classes: 3, l2: 0.01 }, { kind: 'adam', learningRate: 0.01 }, false],
-    ['2-hidden-layer MLP, SGD with momentum and decay', { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16, 8] }, { kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 }, false],
-    ['2-hidden-layer MLP, dropout, L2, class weights, SGD with momentum', { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16, 8], dropout: 0.3, l2: 0.005 }, { kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 }, true],
-    ['2-hidden-layer MLP, dropout, L2, class weights, Adam with decay', { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16, 8], dropout: 0.3, l2: 0.005 }, { kind: 'adam', learningRate: 0.01, decay: 0.01 }, true],
-  ])('takes the same steps: %s', (_, spec, optimizer, weighted) => {
-    const reference = createHead(spec, 7, optimizer);
-    const onednn = createHead(spec, 7, optimizer, undefined, { engine: 'onednn' });
-    expect(onednn).toBeInstanceOf(OnednnHead);
-    expectClose(snapshot(onednn), snapshot(reference), 0);
-    const options = weighted ? { classWeights: CLASS_WEIGHTS } : {};
-    for (const batch of batches) {
-      const expected = reference.trainBatch(batch.features, batch.labels, options);
-      const actual = onednn.trainBatch(batch.features, batch.labels, options);
-      expect(actual.correct).toBe(expected.correct);
-      expectNear(actual.loss, expected.loss);
-      // Adam's m/√v turns float noise in a near-zero gradient into an update of up to α: a looser bound.
-      expectClose(snapshot(onednn), snapshot(reference), optimizer.kind === 'adam' ? 1e-4 : 1e-5);
-    }
-    expect(onednn.step).toBe(reference.step);
-    expect(onednn.learningRate).toBe(reference.learningRate);
-
-    const evaluated = [onednn, reference].map((head) => head.evaluateBatch(data.features, data.labels));
-    expect(evaluated[0].predicted).toEqual(evaluated[1].predicted);
-    expect(evaluated[0].correct).toBe(evaluated[1].correct);
-    expectNear(evaluated[0].lossSum, evaluated[1].lossSum);
-    const [p, q] = [onednn, reference].map((head) => head.predictProba(batches[0].features));
-    p.forEach((value, i) => expectNear(value, q[i]));
-    reference.dispose();
-    onednn.dispose();
+  it.each(PARITY_CASES)('takes the same steps: %s', (_, spec, optimizer, weighted) => {
+    const head = expectSameStepsAsTfjs('onednn', spec, optimizer, weighted);
+    expect(head).toBeInstanceOf(OnednnHead);
+    head.dispose();
   });
 
   it('takes exactly the same steps whether its weights are read after every step or never (updates applied in the next forward pass)', () => {

@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { Tensor } from 'onnxruntime-node';
-import { checkedRows, checkedTrainingBatch } from '../batch-check';
-import type { EvaluateBatchResult, HeadRestore, TrainBatchOptions, TrainBatchResult, TrainableHead } from '../head';
+import { checkedTrainingBatch } from '../batch-check';
+import type { HeadRestore, TrainBatchOptions, TrainBatchResult } from '../head';
 import { ResolvedHeadSpec } from '../head-spec';
 import { NamedTensor, requireValues } from '../named-tensors';
 import { OptimizerSpec, OptimizerView, ResolvedOptimizerSpec, decayedLearningRate, resolveOptimizerSpec, slotNames } from '../optimizers';
+import { RowArrayHead } from '../row-array-head';
 import { initialKernelT, stepDropoutMasks } from '../seeded-random';
-import { logitsSummary, softmaxRows } from '../logits';
+import { logitsSummary } from '../logits';
 import { floatTensor, openSyncSession, SyncSession } from './sync-session';
 import { LayerParts, PART_FLOATS, ParameterPart, TRAIN_INPUTS, inferenceGraph, layerParts, nextValue, slotInput, trainingGraph } from './training-graph';
-import type { UploadedBatch } from '../uploaded-batch';
 
 /**
  * A head trained by ONNX Runtime (engine 'onnx' of createHead): the generated step graph of
@@ -21,7 +21,7 @@ import type { UploadedBatch } from '../uploaded-batch';
  * regardless.) Checkpoints and exports see the usual `dense_<n>/kernelT` / `dense_<n>/bias` and
  * `<slot>/<parameter>` tensors, put together from the parts on demand.
  */
-export class OnnxHead implements TrainableHead {
+export class OnnxHead extends RowArrayHead {
   readonly optimizer: OptimizerView;
   private readonly layers: LayerParts[];
   private readonly parts: ParameterPart[];
@@ -44,6 +44,7 @@ export class OnnxHead implements TrainableHead {
     /** Largest part of a kernel (training-graph.ts); smaller only to test the parts' seams. */
     partFloats = PART_FLOATS,
   ) {
+    super();
     this.optimizerSpec = resolveOptimizerSpec(optimizer);
     this.steps = restore?.step ?? 0;
     this.layers = layerParts(spec, partFloats);
@@ -120,28 +121,6 @@ export class OnnxHead implements TrainableHead {
     return { loss: summary.weightedLossSum / rows + penalty, correct: summary.correct };
   }
 
-  /** A batch uploaded for TF.js heads: this engine reads its rows, not the TF.js tensors. */
-  trainOn(batch: UploadedBatch, options: TrainBatchOptions = {}): TrainBatchResult {
-    batch.checkFits(this.spec);
-    return this.trainBatch(batch.features, batch.labels, options);
-  }
-
-  evaluateOn(batch: UploadedBatch): EvaluateBatchResult {
-    batch.checkFits(this.spec);
-    return this.evaluateBatch(batch.features, batch.labels);
-  }
-
-  evaluateBatch(features: Float32Array, labels: Int32Array): EvaluateBatchResult {
-    const rows = checkedRows(features, labels, this.spec.inputDim, this.spec.classes);
-    const summary = logitsSummary(this.logits(features, rows), labels, this.spec.classes);
-    return { lossSum: summary.lossSum, correct: summary.correct, predicted: summary.predicted };
-  }
-
-  predictProba(features: Float32Array): Float32Array {
-    const rows = checkedRows(features, undefined, this.spec.inputDim, this.spec.classes);
-    return softmaxRows(this.logits(features, rows), this.spec.classes);
-  }
-
   parameters(): NamedTensor[] {
     return this.parameterGroups().map((group) => this.view(group[0].parameter, group, (part) => part.name));
   }
@@ -153,7 +132,7 @@ export class OnnxHead implements TrainableHead {
     this.values.clear();
   }
 
-  private logits(features: Float32Array, rows: number): Float32Array {
+  protected logits(features: Float32Array, rows: number): Float32Array {
     const feeds: Record<string, Tensor> = { [TRAIN_INPUTS.features]: floatTensor(features, [rows, this.spec.inputDim]) };
     for (const part of this.parts) feeds[part.name] = floatTensor(this.values.get(part.name)!, part.dims);
     return this.inference.run(feeds, { [TRAIN_INPUTS.logits]: null })[TRAIN_INPUTS.logits].data as Float32Array;
