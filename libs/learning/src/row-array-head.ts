@@ -3,7 +3,7 @@ import type { EvaluateBatchResult, TrainBatchOptions, TrainBatchResult, Trainabl
 import { ResolvedHeadSpec } from './head-spec';
 import { logitsSummary, softmaxRows } from './logits';
 import { NamedTensor } from './named-tensors';
-import { OptimizerView } from './optimizers';
+import { OptimizerView, ResolvedOptimizerSpec, decayedLearningRate } from './optimizers';
 import type { UploadedBatch } from './uploaded-batch';
 
 /**
@@ -15,13 +15,23 @@ export abstract class RowArrayHead implements TrainableHead {
   abstract readonly spec: ResolvedHeadSpec;
   abstract readonly seed: number;
   abstract readonly optimizer: OptimizerView;
-  abstract readonly step: number;
-  abstract readonly learningRate: number;
+  protected abstract readonly optimizerSpec: ResolvedOptimizerSpec;
+  /** Optimizer updates done so far. */
+  protected abstract steps: number;
   abstract trainBatch(features: Float32Array, labels: Int32Array, options?: TrainBatchOptions): TrainBatchResult;
   abstract parameters(): NamedTensor[];
   abstract dispose(): void;
   /** Logits [rows, classes] of `rows` rows of `features`, already checked. */
   protected abstract logits(features: Float32Array, rows: number): Float32Array;
+
+  get step(): number {
+    return this.steps;
+  }
+
+  get learningRate(): number {
+    const { learningRate, decay } = this.optimizerSpec;
+    return decayedLearningRate(learningRate, decay, this.steps);
+  }
 
   trainOn(batch: UploadedBatch, options: TrainBatchOptions = {}): TrainBatchResult {
     batch.checkFits(this.spec);

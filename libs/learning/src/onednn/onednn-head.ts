@@ -38,11 +38,11 @@ import { DenseAddon, KernelForward, requireDenseAddon } from './dense-addon';
 export class OnednnHead extends RowArrayHead {
   readonly optimizer: OptimizerView;
   private readonly addon: DenseAddon;
-  private readonly optimizerSpec: ResolvedOptimizerSpec;
+  protected readonly optimizerSpec: ResolvedOptimizerSpec;
   private readonly slots: string[];
   private readonly layers: DenseLayerValues[];
   private workspace?: Workspace;
-  private steps: number;
+  protected steps: number;
   /** TF.js copies handed out by parameters()/state(), valid until the next update. */
   private views?: Map<string, tf.Tensor>;
 
@@ -93,15 +93,6 @@ export class OnednnHead extends RowArrayHead {
         );
       },
     };
-  }
-
-  get step(): number {
-    return this.steps;
-  }
-
-  get learningRate(): number {
-    const { learningRate, decay } = this.optimizerSpec;
-    return decayedLearningRate(learningRate, decay, this.steps);
   }
 
   trainBatch(features: Float32Array, labels: Int32Array, options: TrainBatchOptions = {}): TrainBatchResult {

@@ -26,13 +26,13 @@ export class OnnxHead extends RowArrayHead {
   private readonly layers: LayerParts[];
   private readonly parts: ParameterPart[];
   private readonly slots: string[];
-  private readonly optimizerSpec: ResolvedOptimizerSpec;
+  protected readonly optimizerSpec: ResolvedOptimizerSpec;
   /** Graph input name → its current value. */
   private readonly values = new Map<string, Float32Array>();
   private readonly dims = new Map<string, number[]>();
   private readonly training: SyncSession;
   private readonly inference: SyncSession;
-  private steps: number;
+  protected steps: number;
   /** TF.js copies handed out by parameters()/state(), valid until the next update. */
   private views?: Map<string, tf.Tensor>;
 
@@ -74,15 +74,6 @@ export class OnnxHead extends RowArrayHead {
       learningRateAt: (step) => decayedLearningRate(learningRate, decay, step),
       state: () => this.slots.flatMap((slot) => this.parameterGroups().map((group) => this.view(`${slot}/${group[0].parameter}`, group, (part) => slotInput(slot, part)))),
     };
-  }
-
-  get step(): number {
-    return this.steps;
-  }
-
-  get learningRate(): number {
-    const { learningRate, decay } = this.optimizerSpec;
-    return decayedLearningRate(learningRate, decay, this.steps);
   }
 
   trainBatch(features: Float32Array, labels: Int32Array, options: TrainBatchOptions = {}): TrainBatchResult {

@@ -1,3 +1,4 @@
+import { loadCheckpoint, saveCheckpoint } from '../checkpoint';
 import { HeadEngine, TrainableHead, createHead } from '../head';
 import { HeadSpec } from '../head-spec';
 import { OptimizerSpec } from '../optimizers';
@@ -73,4 +74,32 @@ export function expectSameStepsAsTfjs(engine: HeadEngine, spec: HeadSpec, optimi
   p.forEach((value, i) => expectNear(value, q[i]));
   reference.dispose();
   return head;
+}
+
+/**
+ * A head of `engine` checkpointed after 5 steps into `dir`: reloaded on the same engine it takes
+ * exactly the uninterrupted run's steps, and TF.js reads the same checkpoint and follows within
+ * float tolerance. Returns the reloaded head (disposed by the caller) for engine-specific checks.
+ */
+export async function expectCheckpointContinues(engine: HeadEngine, dir: string): Promise<TrainableHead> {
+  const spec: HeadSpec = { kind: 'mlp', inputDim: PARITY_DIM, classes: 3, hidden: [12, 6], dropout: 0.3 };
+  const optimizer: OptimizerSpec = { kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 };
+  const original = createHead(spec, 5, optimizer, undefined, { engine });
+  parityBatches.slice(0, 5).forEach((b) => original.trainBatch(b.features, b.labels));
+  await saveCheckpoint(original, dir);
+
+  const restored = await loadCheckpoint(dir, { engine });
+  const onTfjs = await loadCheckpoint(dir);
+  expect(restored.step).toBe(5);
+  expect(snapshot(restored)).toEqual(snapshot(original));
+  expect(snapshot(onTfjs)).toEqual(snapshot(original));
+  for (const b of parityBatches.slice(5)) {
+    const expected = original.trainBatch(b.features, b.labels);
+    expect(restored.trainBatch(b.features, b.labels)).toEqual(expected);
+    expectNear(onTfjs.trainBatch(b.features, b.labels).loss, expected.loss);
+  }
+  expect(snapshot(restored)).toEqual(snapshot(original));
+  expectClose(snapshot(onTfjs), snapshot(original), 1e-5);
+  [original, onTfjs].forEach((head) => head.dispose());
+  return restored;
 }
