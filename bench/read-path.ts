@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { BusClient, connectBus } from '@featx/bus';
-import { fromFloat16, shardPath, ShardWriter, toFloat16 } from '@featx/features';
+import { fromFloat16, shardPath, ShardWriter, toFloat16, useFloat16Decoder } from '@featx/features';
 import { startTestServices } from '../test/support/test-services';
 import { freePort } from '../test/faults/fault-stack';
 import { reachable, waitFor } from '../tools/local-stack';
@@ -30,6 +30,7 @@ import { ShardFilesReader } from '../apps/trainer/src/data/shard-files.reader';
 import { ShardRef, ShardRowSource } from '../apps/trainer/src/data/shard-row-source';
 import { ShardRowsClient } from '../apps/trainer/src/data/shard-rows.client';
 import { writeBenchJson } from './bench-json';
+import { registerNativeFloat16Decoder } from '@featx/learning';
 
 const DIM = Number(process.env.BENCH_READ_DIM ?? 100352);
 const ROWS = Number(process.env.BENCH_READ_ROWS ?? 2048);
@@ -183,10 +184,15 @@ function measureDecode(): Array<{ decode: string; float32MBps: number }> {
     for (let i = 0; i < 20; i++) run();
     return (20 * values.length * 4) / ((performance.now() - started) / 1000) / 1e6;
   };
-  return [
+  const measured = [
     { decode: 'fromFloat16 (table, two halves per 32-bit load)', float32MBps: time(perRow(fromFloat16)) },
     { decode: 'table, one half per load (the previous fromFloat16)', float32MBps: time(perRow(oneAtATime)) },
   ];
+  if (registerNativeFloat16Decoder()) {
+    measured.unshift({ decode: 'fromFloat16 with the native decoder (F16C, featx_dense.node; what the trainer uses)', float32MBps: time(perRow(fromFloat16)) });
+    useFloat16Decoder(undefined);
+  }
+  return measured;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -195,6 +201,8 @@ const format = (values: number[]) => `${Math.round(median(values)).toLocaleStrin
 async function main(): Promise<void> {
   const childIndex = process.argv.indexOf('--child');
   if (childIndex >= 0) {
+    // The decode the trainer uses (its main.ts registers it too).
+    registerNativeFloat16Decoder();
     const job = JSON.parse(process.argv[childIndex + 1]!) as { natsUrl: string; featuresDir: string; layout: Array<{ path: string; rows: number }>; withDirect: boolean; readAheads: number[] };
     process.stdout.write(`${JSON.stringify(await measureOn(job.natsUrl, job.featuresDir, job.layout, job.withDirect, job.readAheads))}\n`);
     return;

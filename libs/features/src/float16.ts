@@ -64,6 +64,10 @@ export function toFloat16(input: Float32Array, out: Uint16Array = new Uint16Arra
  */
 export function fromFloat16(input: Uint16Array, out: Float32Array = new Float32Array(input.length)): Float32Array {
   checkSameLength(input.length, out.length);
+  if (fasterDecode) {
+    fasterDecode(input, out);
+    return out;
+  }
   const table = halfToFloatBits();
   const outBits = new Uint32Array(out.buffer, out.byteOffset, out.length);
   const n = input.length;
@@ -86,6 +90,20 @@ function checkSameLength(inputLength: number, outLength: number): void {
   if (inputLength !== outLength) {
     throw new RangeError(`output holds ${outLength} values, the input ${inputLength}`);
   }
+}
+
+/** Decodes `input` into `out` (same length) exactly as fromFloat16's table does. */
+export type Float16Decoder = (input: Uint16Array, out: Float32Array) => void;
+
+let fasterDecode: Float16Decoder | undefined;
+
+/**
+ * Makes fromFloat16 use `decoder` (undefined: the table again): a hardware conversion where a
+ * process has one (@featx/learning's registerNativeFloat16Decoder, F16C). This module stays the
+ * format's owner and reference: a decoder must give the table's bits for every half (tested there).
+ */
+export function useFloat16Decoder(decoder: Float16Decoder | undefined): void {
+  fasterDecode = decoder;
 }
 
 let halfTable: Uint32Array | undefined;

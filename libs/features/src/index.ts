@@ -1,5 +1,6 @@
 export { NpyFormatError, ShardCorruptError, ShardError } from './errors';
-export { fromFloat16, toFloat16 } from './float16';
+export { fromFloat16, toFloat16, useFloat16Decoder } from './float16';
+export type { Float16Decoder } from './float16';
 export { NPY_DTYPES, npyItemSize } from './npy-dtype';
 export type { NpyData, NpyDataOf, NpyDtype } from './npy-dtype';
 export {

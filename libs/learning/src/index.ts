@@ -13,3 +13,4 @@ export * from './l2-selection';
 export type { NamedTensor, TensorValues } from './named-tensors';
 export * from './trained-model';
 export * from './early-stopping';
+export { registerNativeFloat16Decoder } from './onednn/dense-addon';

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { useFloat16Decoder } from '@featx/features';
 
 /**
  * featx_dense.node (native/featx_dense.cc): oneDNN's GEMM and the fused kernel updates of the
@@ -67,6 +68,8 @@ export interface DenseAddon {
     chunk: number,
     forward: KernelForward | null,
   ): number;
+  /** IEEE half bits → floats, exactly (F16C where the CPU has it); out.length === halves.length. */
+  float16ToFloat32(halves: Uint16Array, out: Float32Array): void;
   /** y += α·x, over the threads. */
   axpy(alpha: number, x: Float32Array, y: Float32Array): void;
   /** OpenMP threads of later calls from this JavaScript thread (default: OMP_NUM_THREADS, else every core). */
@@ -103,6 +106,18 @@ let status: DenseAddonStatus | undefined;
 export function denseAddonStatus(): DenseAddonStatus {
   status ??= load();
   return status;
+}
+
+/**
+ * Makes @featx/features' fromFloat16 use the addon's hardware conversion where the addon loads (the
+ * trainer's read path decodes every float16 feature value); true if it does.
+ */
+export function registerNativeFloat16Decoder(): boolean {
+  const current = denseAddonStatus();
+  if (!current.available) return false;
+  const { addon } = current;
+  useFloat16Decoder((halves, out) => addon.float16ToFloat32(halves, out));
+  return true;
 }
 
 /** The addon, or an error that says why it is not there and how to build it. */

@@ -11,7 +11,8 @@ import { OptimizerSpec } from '../optimizers';
 import { clusters, slice } from '../testing/synthetic';
 import { PARITY_CASES, PARITY_CLASS_WEIGHTS, PARITY_DIM, expectClose, expectNear, expectCheckpointContinues, expectSameStepsAsTfjs, parityBatches, parityData, snapshot } from '../testing/engine-parity';
 import { UploadedBatch } from '../uploaded-batch';
-import { DENSE_ADDON_HINT, denseAddonStatus } from './dense-addon';
+import { fromFloat16, useFloat16Decoder } from '@featx/features';
+import { DENSE_ADDON_HINT, denseAddonStatus, registerNativeFloat16Decoder, requireDenseAddon } from './dense-addon';
 import { OnednnHead } from './onednn-head';
 
 // The oneDNN engine against the TF.js one (the reference), step by step on fixed seeds: the cases of
@@ -107,6 +108,32 @@ describeIf(addon.available, skipReason)('oneDNN head (engine onednn) against the
     expect(tf.memory().numTensors).toBeGreaterThan(tensors);
     batch.dispose();
     [onednn, reference].forEach((head) => head.dispose());
+  });
+
+  it('decodes every float16 value as @featx/features does, and fromFloat16 uses it once registered', () => {
+    const halves = Uint16Array.from({ length: 0x10000 }, (_, i) => i);
+    const reference = fromFloat16(halves);
+    const native = new Float32Array(halves.length);
+    requireDenseAddon().float16ToFloat32(halves, native);
+    const [expectedBits, actualBits] = [reference, native].map((values) => new Uint32Array(values.buffer));
+    for (let half = 0; half < 0x10000; half++) {
+      // NaN halves may come back quieted (F16C); every other half bit for bit.
+      if (Number.isNaN(reference[half])) expect(Number.isNaN(native[half])).toBe(true);
+      else if (actualBits[half] !== expectedBits[half]) throw new Error(`half 0x${half.toString(16)}: ${native[half]}, expected ${reference[half]}`);
+    }
+    // An odd length and an unaligned start (the tail without F16C's 8-wide steps).
+    const odd = halves.subarray(3, 3 + 21);
+    const out = new Float32Array(21);
+    requireDenseAddon().float16ToFloat32(odd, out);
+    expect(Array.from(out)).toEqual(Array.from(reference.subarray(3, 24)));
+    expect(() => requireDenseAddon().float16ToFloat32(odd, new Float32Array(20))).toThrow(/float16ToFloat32: out holds 20 values, halves 21/);
+    expect(() => requireDenseAddon().float16ToFloat32(new Float32Array(4) as never, new Float32Array(4))).toThrow(/halves must be a Uint16Array/);
+    try {
+      expect(registerNativeFloat16Decoder()).toBe(true);
+      expect(Array.from(fromFloat16(odd))).toEqual(Array.from(reference.subarray(3, 24)));
+    } finally {
+      useFloat16Decoder(undefined);
+    }
   });
 
   it('is what `auto` resolves to where its addon loads', () => {
