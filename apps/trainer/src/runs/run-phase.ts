@@ -15,8 +15,8 @@ export interface RunPhaseReporterOptions {
 /**
  * What a run is doing now, put on record for `GET /runs/:id` and the CLI (RunsRepository.setPhase).
  * The training calls it per batch, so a call never waits and costs a few additions and a clock
- * read: a write goes out when a step begins, then at most once per `intervalMs` as the step makes
- * progress. One write is in flight at a time, and the latest state is always the last one written
+ * read: a write goes out when a step begins and at each new epoch, and rows within an epoch at most
+ * once per `intervalMs`. One write is in flight at a time, and the latest state is always the last one written
  * (a state that comes while a write is in flight goes out after it).
  */
 export class RunPhaseReporter {
@@ -72,15 +72,18 @@ export class RunPhaseReporter {
   /** choosing-l2: the epoch (1-based) the candidates have begun. */
   candidatesEpoch(epoch: number): void {
     const phase = this.expect('candidatesEpoch', (p): p is Extract<RunPhase, { step: 'choosing-l2' }> => p.step === 'choosing-l2');
-    this.phase = { ...phase, epoch: Math.min(Math.max(1, epoch), phase.epochs) };
-    this.flushIfDue(this.now());
+    const next = Math.min(Math.max(1, epoch), phase.epochs);
+    this.phase = { ...phase, epoch: next };
+    // A new epoch goes on record whenever it comes (a few a run); only rows are throttled.
+    if (next !== phase.epoch) this.flush();
+    else this.flushIfDue(this.now());
   }
 
   /** training: epochs done of planned, and the rows/s of the epoch that just finished. */
   epochsDone(done: number, rowsPerSecond: number): void {
     const phase = this.expect('epochsDone', (p) => p.step === 'training');
     this.phase = { ...phase, done, total: Math.max(phase.total, done), rowsPerSecond: Number.isFinite(rowsPerSecond) ? Math.max(0, rowsPerSecond) : null };
-    this.flushIfDue(this.now());
+    this.flush();
   }
 
   /** Resolves once every write asked for has ended (written or failed): nothing comes after a run's end. */

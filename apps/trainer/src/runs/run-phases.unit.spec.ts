@@ -99,13 +99,15 @@ describe('the phases a run records', () => {
     expect(streams.passes.map((p) => p.split)).toEqual(['training', 'training', 'training', 'validation']);
     // 3 epochs of 40 training rows, then 16 validation rows, for all five candidates at once.
     const begun: RunPhase = { step: 'choosing-l2', unit: 'rows', done: 0, total: 3 * 40 + 16, rowsPerSecond: null, candidates: L2_GRID.length, epoch: 1, epochs: 3 };
-    // A write every 4 batches of 8 rows (1 s); epochs are 5 batches each.
+    // Each epoch's start on record, and rows within an epoch every 4 batches of 8 rows (1 s) after
+    // the last write; epochs are 5 batches each.
     expect(written).toEqual([
       begun,
       { ...begun, done: 32, rowsPerSecond: 32, epoch: 1 },
-      { ...begun, done: 64, rowsPerSecond: 32, epoch: 2 },
-      { ...begun, done: 96, rowsPerSecond: 32, epoch: 3 },
-      { ...begun, done: 128, rowsPerSecond: 32, epoch: 3 },
+      { ...begun, done: 40, rowsPerSecond: 32, epoch: 2 },
+      { ...begun, done: 72, rowsPerSecond: 32, epoch: 2 },
+      { ...begun, done: 80, rowsPerSecond: 32, epoch: 3 },
+      { ...begun, done: 112, rowsPerSecond: 32, epoch: 3 },
     ]);
     expect(reporter.current).toEqual({ ...begun, done: 136, rowsPerSecond: 32, epoch: 3 });
     for (const phase of written) expect(runPhaseSchema.parse(phase)).toEqual(phase);
