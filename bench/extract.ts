@@ -22,6 +22,7 @@ import { resnet50KerasLayout } from '../libs/vision/src/test-support/resnet50-ke
 import { layersToWrite } from '../libs/vision/src/test-support/resnet50-test-weights';
 import { createTestDatabase, SHARED_DIR, testNamespace, createTestBus } from '../test/support';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
+import { runBenchMain } from './bench-main';
 
 /**
  * Photos per run. A pipeline's rate is read when work items complete, so a run needs many items
@@ -328,10 +329,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchMain(main);

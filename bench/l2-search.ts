@@ -34,6 +34,7 @@ import { SplitStreams } from '../apps/trainer/src/runs/split-streams.service';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
 import { openBenchStack } from './bench-stack';
 import { writeBenchJson } from './bench-json';
+import { runBenchMain } from './bench-main';
 
 interface BenchCase {
   name: string;
@@ -178,10 +179,4 @@ async function main() {
   writeBenchJson(figures);
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchMain(main);

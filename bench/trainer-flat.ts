@@ -13,6 +13,7 @@
 import { openBenchStack } from './bench-stack';
 import { writeBenchJson } from './bench-json';
 import { BenchRunResult, benchTrainerRun } from './trainer-run';
+import { runBenchMain } from './bench-main';
 
 const DIM = Number(process.env.BENCH_DIM ?? 100352);
 const HEAD = (process.env.BENCH_HEAD ?? 'mlp') as 'mlp' | 'logistic';
@@ -61,10 +62,4 @@ async function main() {
   writeBenchJson(figures);
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchMain(main);

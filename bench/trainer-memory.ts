@@ -7,6 +7,7 @@
  */
 import { openBenchStack } from './bench-stack';
 import { benchTrainerRun } from './trainer-run';
+import { runBenchMain } from './bench-main';
 
 const DIM = Number(process.env.BENCH_DIM ?? 1280);
 const BASE_ROWS = Number(process.env.BENCH_ROWS ?? 3068);
@@ -38,10 +39,4 @@ async function main() {
   console.log(`| 10x | ${ten.rows} | ${Math.round(ten.rowsPerSecond)} | ${ten.peakRssMiB} (${(((ten.peakRssMiB - one.peakRssMiB) / one.peakRssMiB) * 100).toFixed(1)}%) |`);
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchMain(main);
