@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BusConnection, connectBus, provisionStreams } from '@featx/bus';
+import { artifactStreamName, BusConnection, connectBus, provisionStreams } from '@featx/bus';
 
 export const TEST_NATS_URL = process.env.FEATX_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -11,7 +11,7 @@ export function testNamespace(): string {
 export interface TestBus {
   bus: BusConnection;
   namespace: string;
-  /** Deletes the namespace's streams and closes the connection. */
+  /** Deletes the namespace's streams and its artifacts bucket, and closes the connection. */
   cleanup(): Promise<void>;
 }
 
@@ -25,6 +25,8 @@ export async function createTestBus(namespace = testNamespace(), url = TEST_NATS
       for (const stream of Object.values(bus.names.streams)) {
         await bus.jsm.streams.delete(stream).catch(() => undefined);
       }
+      // The artifacts bucket, where the services opened it (ArtifactStore.open).
+      await bus.jsm.streams.delete(artifactStreamName(bus.names)).catch(() => undefined);
       await bus.nc.close();
     },
   };

@@ -4,3 +4,4 @@ export * from './errors';
 export * from './publisher';
 export * from './consumer';
 export * from './transport';
+export * from './artifact-store';
