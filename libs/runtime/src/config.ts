@@ -47,6 +47,7 @@ const envSchema = z.object({
   FEATX_NATS_PASSWORD: z.string().optional(),
   FEATX_NATS_TOKEN: z.string().optional(),
   FEATX_NAMESPACE: z.string().default('featx'),
+  FEATX_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   FEATX_DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/featx'),
   FEATX_MIGRATE_ON_START: booleanString.default(true),
   // Local default: the folder above the repository, so `../shared/...` works from a checkout.
@@ -86,7 +87,15 @@ const envSchema = z.object({
 
 export interface FeatxConfig {
   service: ServiceName;
-  nats: { url: string; user?: string; password?: string; token?: string; namespace: string };
+  nats: {
+    url: string;
+    user?: string;
+    password?: string;
+    token?: string;
+    namespace: string;
+    /** Copies of each stream and of the artifacts bucket: 1 on one server, 3 on a 3-node JetStream cluster. */
+    streamReplicas: number;
+  };
   database: { url: string; migrateOnStart: boolean };
   dataRoots: string;
   stateDir: string;
@@ -127,7 +136,10 @@ export interface FeatxConfig {
     };
   };
   training: {
-    /** Checkpoints and trained models, one folder per run (the API reads it for prediction). */
+    /**
+     * The trainer's own folder: checkpoints (resume points) and the model it publishes, one folder
+     * per run. Only the trainer reads it; every other service gets the published artifacts over NATS.
+     */
     artifactsDir: string;
     /** Runs one trainer process trains at once. */
     concurrency: number;
@@ -190,6 +202,7 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       password: e.FEATX_NATS_PASSWORD,
       token: e.FEATX_NATS_TOKEN,
       namespace: e.FEATX_NAMESPACE,
+      streamReplicas: e.FEATX_STREAM_REPLICAS,
     },
     database: { url: e.FEATX_DATABASE_URL, migrateOnStart: e.FEATX_MIGRATE_ON_START },
     dataRoots: e.FEATX_DATA_ROOTS,

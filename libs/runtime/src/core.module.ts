@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { BusClient, BusConnection, connectBus, drainBus, JetStreamServer, provisionStreams } from '@featx/bus';
+import { ArtifactStore, BusClient, BusConnection, connectBus, drainBus, JetStreamServer, provisionStreams } from '@featx/bus';
 import { CommandsRepository, DatabaseHandle, DatasetsRepository, FeatureSetsRepository, RunsRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
 import { FeatxConfig, loadConfig, ServiceName } from './config';
 import { JsonLogger } from './logger';
@@ -30,7 +30,7 @@ class ConnectionCloser implements OnApplicationShutdown {
 
 /**
  * What every service starts with: configuration, JSON logs (pino; Nest's own messages and HTTP
- * requests too), a JetStream connection with the streams provisioned, the transport (server and
+ * requests too), a JetStream connection with the streams and the artifacts bucket provisioned, the transport (server and
  * client), a migrated database with its
  * repositories, and health endpoints.
  */
@@ -66,6 +66,8 @@ export class CoreModule {
           },
         },
         { provide: BusClient, useFactory: (bus: BusConnection) => new BusClient(bus), inject: [BUS] },
+        // The namespace's artifacts bucket, made here like the streams: the trainer publishes to it, the API reads it.
+        { provide: ArtifactStore, useFactory: (bus: BusConnection) => ArtifactStore.open(bus, { replicas: config.nats.streamReplicas }), inject: [BUS] },
         {
           provide: JetStreamServer,
           useFactory: (bus: BusConnection, rejections: RejectedMessagesRepository) =>
@@ -80,7 +82,7 @@ export class CoreModule {
         { provide: RejectedMessagesRepository, useFactory: (d: DatabaseHandle) => new RejectedMessagesRepository(d.db), inject: [DATABASE] },
         ConnectionCloser,
       ],
-      exports: [CONFIG, LOGGER, BUS, BusClient, JetStreamServer, DATABASE, DATA_ROOTS, DatasetsRepository, FeatureSetsRepository, RunsRepository, CommandsRepository, RejectedMessagesRepository],
+      exports: [CONFIG, LOGGER, BUS, BusClient, ArtifactStore, JetStreamServer, DATABASE, DATA_ROOTS, DatasetsRepository, FeatureSetsRepository, RunsRepository, CommandsRepository, RejectedMessagesRepository],
     };
   }
 }

@@ -151,6 +151,19 @@ export class RunsRepository {
       .where(and(eq(trainingRuns.id, id), inArray(trainingRuns.status, ['queued', 'running'])));
   }
 
+  /**
+   * Records what the worker published for the run, once every object is in (see
+   * publishedArtifacts); only the worker holding the running run writes it. Returns whether it did.
+   */
+  async recordPublishedArtifacts(id: string, worker: string, artifacts: Array<{ name: string; bytes: number; digest: string }>): Promise<boolean> {
+    const updated = await this.db
+      .update(trainingRuns)
+      .set({ publishedArtifacts: artifacts })
+      .where(and(eq(trainingRuns.id, id), eq(trainingRuns.worker, worker), eq(trainingRuns.status, 'running')))
+      .returning({ id: trainingRuns.id });
+    return updated.length > 0;
+  }
+
   async setConfig(id: string, config: Record<string, unknown>): Promise<void> {
     await this.db.update(trainingRuns).set({ config }).where(eq(trainingRuns.id, id));
   }

@@ -35,8 +35,16 @@ export const trainingRuns = pgTable(
      * holds the run (claiming, releasing and finishing clear it).
      */
     phase: jsonb('phase').$type<RunPhase>(),
-    /** Folder of the run's artifacts, relative to the trainer's artifacts root. */
+    /** Folder of the run's checkpoints on its trainer's own disk, relative to that trainer's artifacts root. */
     artifactsPath: text('artifacts_path'),
+    /**
+     * The objects the trainer published to the namespace's artifacts bucket (`<namespace>-artifacts`,
+     * under `<run id>/`): the model folder (`model/...`) and the report pictures, each with its size
+     * and digest. Written after the last object is in, so a listed model is complete; readers check
+     * each object against its digest. Null: nothing published (runs trained before publishing
+     * existed, or not finished).
+     */
+    publishedArtifacts: jsonb('published_artifacts').$type<Array<{ name: string; bytes: number; digest: string }>>(),
     classes: jsonb('classes').$type<string[]>().notNull(),
     ...workTimestamps(),
   },

@@ -25,6 +25,7 @@ export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
         resumes: 0,
         phase: null,
         artifactsPath: null,
+        publishedArtifacts: null,
         // Distinct, increasing creation times: claims go oldest first.
         createdAt: new Date(Date.now() + this.created++),
         startedAt: null,
