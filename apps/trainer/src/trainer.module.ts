@@ -8,6 +8,7 @@ import { RunCommandsController } from './runs/run-commands.controller';
 import { RunEvents } from './runs/run-events.service';
 import { RunExecutor } from './runs/run-executor.service';
 import { RunPreparation } from './runs/run-preparation.service';
+import { RunPublication } from './runs/run-publication.service';
 import { RunReports } from './runs/run-reports.service';
 import { RunScheduler } from './runs/run-scheduler.service';
 import { SplitStreams } from './runs/split-streams.service';
@@ -31,6 +32,7 @@ export class TrainerModule {
         TrainingStart,
         EpochLoop,
         RunReports,
+        RunPublication,
         RunExecutor,
         RunScheduler,
       ],

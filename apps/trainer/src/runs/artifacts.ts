@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 /**
- * A run's folder under the artifacts root:
+ * A run's folder under the trainer's own artifacts root (no other service reads it: the model and
+ * the pictures are published to the artifacts bucket, see RunPublication):
  *   checkpoint/  the head and optimizer state after the last completed epoch (resume point)
  *   best/        the checkpoint with the lowest validation loss so far
  *   model/       the final head in TF.js layers format + featx-head.json (all prediction needs)

@@ -6,6 +6,7 @@ import { Interrupted, RunFlags } from './run-context';
 import { saveRunModel } from './run-model';
 import { RunPhaseReporter } from './run-phase';
 import { RunPreparation } from './run-preparation.service';
+import { RunPublication } from './run-publication.service';
 import { RunReports } from './run-reports.service';
 import { TrainingStart } from './training-start.service';
 
@@ -15,8 +16,9 @@ const HEARTBEAT_MS = 2000;
 
 /**
  * Trains one run: prepares it, starts (or resumes from its checkpoint), trains epoch by epoch
- * streaming the feature store, then reports on the held-out splits and writes the model with
- * everything prediction needs. Meanwhile a heartbeat keeps the run claimed.
+ * streaming the feature store, then reports on the held-out splits, writes the model with
+ * everything prediction needs and publishes both to the artifacts bucket (the API reads them
+ * there). Meanwhile a heartbeat keeps the run claimed.
  */
 @Injectable()
 export class RunExecutor {
@@ -26,6 +28,7 @@ export class RunExecutor {
     private readonly start: TrainingStart,
     private readonly epochs: EpochLoop,
     private readonly reports: RunReports,
+    private readonly publication: RunPublication,
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
 
@@ -42,6 +45,7 @@ export class RunExecutor {
       } finally {
         head.dispose();
       }
+      await this.publication.publish(run.id, context.artifacts, worker);
       return { status: 'succeeded' };
     } catch (error) {
       // Interrupted: a cancel ends the run; a lost claim or a shutdown leaves it to another trainer.
