@@ -1,7 +1,10 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictException, Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { ArtifactRecord, ArtifactStore, artifactsInFolder } from '@featx/bus';
 import { DataRoots, parseRootRef, resolveRootRef } from '@featx/datasets';
-import { RunsRepository } from '@featx/db';
+import { RunRow, RunsRepository } from '@featx/db';
 import { loadTrainedModel, TrainedModel } from '@featx/learning';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { FeatureExtractor, selectBackend } from '@featx/vision';
@@ -16,9 +19,14 @@ export interface Classifier extends TrainedModel {
 /** Models kept loaded: a network plus a head each. */
 const MAX_LOADED = 2;
 
+/** The folder of a run's published objects that holds its model (the trainer's RunPublication). */
+const MODEL_FOLDER = 'model';
+
 /**
  * A succeeded run as a whole classifier: the feature set's network (same layer, pooling and
- * preprocessing as at extraction) followed by the run's head, loaded once and reused.
+ * preprocessing as at extraction) followed by the run's head, loaded once and reused. The head
+ * comes from the artifacts bucket over NATS, as its trainer published it: the API reads no
+ * trainer's disk, so it may run on any host.
  */
 @Injectable()
 export class TrainedModelsService implements OnApplicationShutdown {
@@ -26,6 +34,7 @@ export class TrainedModelsService implements OnApplicationShutdown {
 
   constructor(
     private readonly runs: RunsRepository,
+    private readonly artifacts: ArtifactStore,
     @Inject(DATA_ROOTS) private readonly roots: DataRoots,
     @Inject(CONFIG) private readonly config: FeatxConfig,
     @Inject(LOGGER) private readonly logger: JsonLogger,
@@ -36,7 +45,7 @@ export class TrainedModelsService implements OnApplicationShutdown {
     if (run.status !== 'succeeded') throw new ConflictException(`run ${runId} is ${run.status}: only a succeeded run can predict`);
     let model = this.loaded.get(runId);
     if (!model) {
-      model = this.load(path.join(this.config.training.artifactsDir, run.artifactsPath ?? run.id, 'model'));
+      model = this.load(run);
       model.catch(() => this.loaded.delete(runId));
       this.loaded.set(runId, model);
       while (this.loaded.size > MAX_LOADED) {
@@ -53,10 +62,16 @@ export class TrainedModelsService implements OnApplicationShutdown {
     this.loaded.clear();
   }
 
-  private async load(dir: string): Promise<Classifier> {
+  private async load(run: RunRow): Promise<Classifier> {
+    const published = artifactsInFolder(run.publishedArtifacts ?? [], MODEL_FOLDER);
+    if (published.length === 0) {
+      throw new ConflictException(
+        `run ${run.id} was trained before trained models were published to NATS: its model is only on its trainer's disk; retrain it (featx train ${run.featureSetId})`,
+      );
+    }
     // The head is built as TF.js layers: the backend must be ready before anything else.
     await selectBackend(this.config.vision.backend, { log: (line) => this.logger.info(line) });
-    const trained = await loadTrainedModel(dir);
+    const trained = await this.download(run.id, published);
     try {
       const { model, layer, pooling, engine } = trained.manifest.network;
       const modelPath = model === 'resnet50' ? 'resnet50' : (await resolveRootRef(this.roots, parseRootRef(model))).absolutePath;
@@ -77,6 +92,17 @@ export class TrainedModelsService implements OnApplicationShutdown {
     } catch (error) {
       trained.head.dispose();
       throw error;
+    }
+  }
+
+  /** The published model folder, fetched into a temporary folder of this host, loaded, and the folder removed. */
+  private async download(runId: string, published: ArtifactRecord[]): Promise<TrainedModel> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-model-'));
+    try {
+      await this.artifacts.getFolder(runId, MODEL_FOLDER, published, dir);
+      return await loadTrainedModel(dir);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
     }
   }
 }
