@@ -2,8 +2,15 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { startTestServices, TestServices, TEST_API_TOKEN, runTestCli } from './support/test-services';
+import { ArtifactStore, connectBus } from '@featx/bus';
+import { loadTrainedModel, standardizeInPlace } from '@featx/learning';
+import { svgToPng } from '@featx/reports';
+import { loadConfig } from '@featx/runtime';
+import { createFeatureExtractor, decodeImage } from '@featx/vision';
+import { startTestApi, startTestServices, TestServices, TEST_API_TOKEN, runTestCli } from './support/test-services';
 import { createSyntheticFeatureSet } from './support/synthetic-features';
+import { TEST_NATS_URL } from './support/test-bus';
+import { writeTinyLayersModel } from '../libs/vision/src/test-support/tiny-layers-model';
 import { runCli } from '../apps/cli/src/cli';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
 
@@ -63,10 +70,78 @@ describe('training runs', () => {
     for (const file of ['model/model.json', 'model/featx-head.json', 'curves.svg', 'curves.png', 'confusion.svg', 'confusion.png', 'checkpoint']) {
       expect(existsSync(path.join(artifacts, file))).toBe(true);
     }
+    // The deliverables are published to the namespace's artifacts bucket and on record, digests included.
+    const published: Array<{ name: string; bytes: number; digest: string }> = row.published_artifacts;
+    expect(published.map((a) => a.name)).toEqual(expect.arrayContaining(['model/model.json', 'model/featx-head.json', 'curves.svg', 'curves.png', 'confusion.svg', 'confusion.png']));
+    expect(published.some((a) => a.name.startsWith('checkpoint'))).toBe(false);
+    const bus = await connectBus({ url: TEST_NATS_URL, name: 'training-test', namespace: services.namespace });
+    try {
+      const inBucket = await (await ArtifactStore.open(bus)).list(runId);
+      expect(inBucket).toEqual([...published].sort((a, b) => a.name.localeCompare(b.name)));
+      for (const a of published) expect(a.bytes).toBe((await fs.stat(path.join(artifacts, a.name))).size);
+    } finally {
+      await bus.nc.close();
+    }
     const report = await cli('runs', 'report', runId);
     expect(report.code).toBe(0);
     expect(report.out).toMatch(/weighted avg/);
   }, 120000);
+
+  it('predicts through an API with no trainer disk (as on another host): the model comes from the artifacts bucket over NATS', async () => {
+    // A tiny TF.js network (8x8 images, 4 features) stands for the feature set's network.
+    const network = path.join(root, 'tiny');
+    await writeTinyLayersModel(network);
+    await fs.writeFile(path.join(network, 'featx-model.json'), JSON.stringify({ format: 'layers', inputSize: 8, preprocessing: 'tf', featureLayer: 'feat' }));
+    const { featureSetId } = await createSyntheticFeatureSet(db, { classes: CLASSES, dim: 4, rows: { training: 300, validation: 60, evaluation: 60 }, separable: true, seed: 7, storeId: 'store-t', featuresDir: path.join(root, 'features') });
+    await db.query("UPDATE feature_sets SET model = 'data:tiny', layer = 'feat', pooling = 'avg', engine = 'tfjs' WHERE id = $1", [featureSetId]);
+    const trained = await cli('train', featureSetId, '--epochs', '3', '--standardize', '--json');
+    expect(trained.code).toBe(0);
+    const { rows: [{ id: runId }] } = await db.query("SELECT id FROM training_runs WHERE feature_set_id = $1 AND status = 'succeeded'", [featureSetId]);
+    const image = path.join(root, 'photos', 'square.png');
+    await fs.mkdir(path.dirname(image), { recursive: true });
+    await fs.writeFile(image, await svgToPng('<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><rect width="16" height="16" fill="#3a7"/><rect x="4" y="2" width="6" height="9" fill="#d42"/></svg>'));
+
+    // What the run's head says about the image, from the trainer's own folder; then that folder goes.
+    const trainerModel = path.join(root, 'artifacts', runId, 'model');
+    const expected = await headOnImage(trainerModel, network, image);
+    await fs.rm(path.join(root, 'artifacts', runId), { recursive: true });
+
+    const elsewhere = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-api-host-'));
+    const emptyArtifacts = path.join(elsewhere, 'artifacts');
+    await fs.mkdir(emptyArtifacts);
+    const api = await startTestApi(
+      loadConfig('api', {
+        FEATX_NATS_URL: TEST_NATS_URL,
+        FEATX_NAMESPACE: services.namespace,
+        FEATX_DATABASE_URL: services.database.url,
+        FEATX_MIGRATE_ON_START: 'false',
+        FEATX_DATA_ROOTS: `data=${root}`,
+        FEATX_STATE_DIR: elsewhere,
+        FEATX_ARTIFACTS_DIR: emptyArtifacts,
+        FEATX_API_TOKEN: TEST_API_TOKEN,
+        FEATX_TF_BACKEND: 'wasm',
+        FEATX_LOG_LEVEL: 'error',
+      }),
+    );
+    try {
+      const predicted = await runTestCli(api.url, ['predict', runId, image, '--format', 'json']);
+      expect(predicted.code).toBe(0);
+      const { classes, predictions } = JSON.parse(predicted.out);
+      expect(classes).toEqual(CLASSES);
+      expect(predictions).toHaveLength(1);
+      CLASSES.forEach((label, k) => expect(predictions[0].probabilities[label]).toBeCloseTo(expected[k], 5));
+      expect(await fs.readdir(emptyArtifacts)).toEqual([]);
+    } finally {
+      await api.app.close();
+      await fs.rm(elsewhere, { recursive: true, force: true });
+    }
+
+    // A run trained before publishing existed has nothing on record: a clear refusal, not a crash.
+    await db.query('UPDATE training_runs SET published_artifacts = NULL WHERE id = $1', [runId]);
+    const old = await cli('predict', runId, image);
+    expect(old.code).toBe(1);
+    expect(old.err).toMatch(new RegExp(`run ${runId} was trained before trained models were published to NATS.*retrain it`));
+  }, 180000);
 
   it('trains logistic regression, choosing L2 on the validation split; random labels stay near chance', async () => {
     const separable = await synthetic(true, 2);
@@ -138,6 +213,20 @@ describe('training runs', () => {
 });
 
 /** A trainer killed with SIGKILL mid-training: the next trainer resumes the run from its checkpoint. */
+/** Class probabilities of the trained head in `modelDir` on one image through `network`, as the API computes them. */
+async function headOnImage(modelDir: string, networkDir: string, image: string): Promise<Float32Array> {
+  const trained = await loadTrainedModel(modelDir);
+  const extractor = await createFeatureExtractor({ model: networkDir, layer: 'feat', pooling: 'avg', backend: 'wasm' });
+  try {
+    const features = (await extractor.extract([await decodeImage(image, { size: extractor.inputSize })])).data;
+    standardizeInPlace(features, trained.standardization!);
+    return trained.head.predictProba(features);
+  } finally {
+    extractor.dispose();
+    trained.head.dispose();
+  }
+}
+
 describe('a killed trainer', () => {
   let root: string;
   let services: TestServices;

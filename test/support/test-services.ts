@@ -69,12 +69,10 @@ export async function startTestServices(options: TestServicesOptions): Promise<T
       await startMessageHandlers(app);
     }
     const apiConfig = configFor('api');
-    const api = await NestFactory.create(ApiModule.register(apiConfig), { logger: false });
-    configureApi(api, apiConfig);
-    await api.listen(0, '127.0.0.1');
-    apps.push(api);
+    const api = await startTestApi(apiConfig);
+    apps.push(api.app);
     return {
-      apiUrl: (await api.getUrl()).replace('[::1]', '127.0.0.1'),
+      apiUrl: api.url,
       config: apiConfig,
       database,
       namespace,
@@ -89,6 +87,19 @@ export async function startTestServices(options: TestServicesOptions): Promise<T
   } catch (error) {
     for (const app of apps.reverse()) await app.close().catch(() => undefined);
     await database.drop();
+    throw error;
+  }
+}
+
+/** An API alone in this process, listening on a free port of 127.0.0.1 (e.g. a second API as if on another host). */
+export async function startTestApi(config: FeatxConfig): Promise<{ app: INestApplication; url: string }> {
+  const app = await NestFactory.create(ApiModule.register(config), { logger: false });
+  try {
+    configureApi(app, config);
+    await app.listen(0, '127.0.0.1');
+    return { app, url: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
+  } catch (error) {
+    await app.close().catch(() => undefined);
     throw error;
   }
 }
