@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -131,6 +132,17 @@ describe('training runs', () => {
       expect(predictions).toHaveLength(1);
       CLASSES.forEach((label, k) => expect(predictions[0].probabilities[label]).toBeCloseTo(expected[k], 5));
       expect(await fs.readdir(emptyArtifacts)).toEqual([]);
+
+      // The same objects download through that API: a model folder that loads and says the same.
+      const out = path.join(elsewhere, 'download');
+      const downloaded = await runTestCli(api.url, ['runs', 'artifacts', runId, '--out', out]);
+      expect(downloaded.code).toBe(0);
+      expect(downloaded.out).toMatch(/model\/featx-head\.json/);
+      expect(await fs.readdir(out)).toEqual(expect.arrayContaining(['model', 'curves.svg', 'curves.png', 'confusion.svg', 'confusion.png']));
+      expect(await headOnImage(path.join(out, 'model'), network, image)).toEqual(expected);
+      const missing = await runTestCli(api.url, ['runs', 'artifacts', randomUUID()]);
+      expect(missing.code).toBe(1);
+      expect(missing.err).toMatch(/not found/);
     } finally {
       await api.app.close();
       await fs.rm(elsewhere, { recursive: true, force: true });
@@ -265,7 +277,7 @@ describe('a killed trainer', () => {
     await first.ready(60000);
     const queued = await runCli(['--api-url', services.apiUrl, '--token', TEST_API_TOKEN, 'train', featureSetId, '--epochs', '60', '--batch-size', '4', '--no-wait', '--json'], () => undefined);
     expect(queued).toBe(0);
-    const runId = () => db.query('SELECT id, status, epochs_done, resumes FROM training_runs WHERE feature_set_id = $1', [featureSetId]).then((r) => r.rows[0]);
+    const runId = () => db.query('SELECT id, status, epochs_done, resumes, published_artifacts FROM training_runs WHERE feature_set_id = $1', [featureSetId]).then((r) => r.rows[0]);
     for (let i = 0; i < 300 && !((await runId())?.epochs_done >= 3); i++) await new Promise((r) => setTimeout(r, 100));
     const before = await runId();
     expect(before.status).toBe('running');
@@ -277,6 +289,8 @@ describe('a killed trainer', () => {
       for (let i = 0; i < 1200 && (await runId()).status === 'running'; i++) await new Promise((r) => setTimeout(r, 100));
       const after = await runId();
       expect(after).toMatchObject({ status: 'succeeded', epochs_done: 60, resumes: 1 });
+      // The trainer that finished it published the model: names on record, the model folder whole.
+      expect(after.published_artifacts.map((a: { name: string }) => a.name)).toEqual(expect.arrayContaining(['model/featx-head.json', 'model/model.json', 'curves.png']));
       const { rows } = await db.query('SELECT epoch FROM epoch_metrics WHERE run_id = $1 ORDER BY epoch', [after.id]);
       expect(rows.map((r) => r.epoch)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     } finally {

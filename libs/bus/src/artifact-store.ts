@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StorageType } from '@nats-io/jetstream';
 import { ObjectInfo, ObjectStore, Objm } from '@nats-io/obj';
@@ -143,18 +143,34 @@ export class ArtifactStore {
   async getFolder(runId: string, folder: string, expected: readonly ArtifactRecord[], localDir: string): Promise<void> {
     if (expected.length === 0) throw new Error(`${this.bucket}: no objects recorded under ${runId}/${folder}`);
     for (const record of expected) {
-      const name = artifactObjectName(runId, `${folder}/${record.name}`);
-      const result = await this.objects.get(name);
-      if (!result) throw new Error(`${this.bucket}/${name} is missing: it was published (${record.bytes} bytes) and has been deleted since`);
-      if (result.info.digest !== record.digest) {
-        await result.data.cancel().catch(() => undefined);
-        throw new Error(`${this.bucket}/${name} changed since it was published (digest ${result.info.digest}, recorded ${record.digest}): publish the run again`);
-      }
       const file = path.join(localDir, ...record.name.split('/'));
       await fs.mkdir(path.dirname(file), { recursive: true });
-      await pipeline(Readable.fromWeb(result.data as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(file));
-      await failed(result.error, `${this.bucket}/${name}`);
+      await pipeline(await this.open(runId, { ...record, name: `${folder}/${record.name}` }), createWriteStream(file));
     }
+  }
+
+  /**
+   * One published object as a stream, checked against its record first (missing or replaced since:
+   * an error naming it); a read that breaks off or fails the store's digest check errors the stream.
+   */
+  async open(runId: string, record: ArtifactRecord): Promise<Readable> {
+    const name = artifactObjectName(runId, record.name);
+    const result = await this.objects.get(name);
+    if (!result) throw new Error(`${this.bucket}/${name} is missing: it was published (${record.bytes} bytes) and has been deleted since`);
+    if (result.info.digest !== record.digest) {
+      await result.data.cancel().catch(() => undefined);
+      throw new Error(`${this.bucket}/${name} changed since it was published (digest ${result.info.digest}, recorded ${record.digest}): publish the run again`);
+    }
+    // The store settles `error` when the last chunk arrives, which may be before it was read: end after both.
+    const out = new PassThrough();
+    const source = Readable.fromWeb(result.data as import('node:stream/web').ReadableStream<Uint8Array>);
+    const drained = new Promise<void>((resolve, reject) => source.once('end', resolve).once('error', reject));
+    source.pipe(out, { end: false });
+    Promise.all([result.error, drained]).then(
+      ([error]) => (error ? out.destroy(new Error(`cannot read ${this.bucket}/${name}: ${error.message}`)) : out.end()),
+      (error: Error) => out.destroy(new Error(`cannot read ${this.bucket}/${name}: ${error.message}`)),
+    );
+    return out;
   }
 
   /** The objects of a run, by name (names relative to the run). */

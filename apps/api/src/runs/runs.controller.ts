@@ -85,6 +85,26 @@ export class RunsController {
     return this.service.report(id);
   }
 
+  @ReadEndpoint(':id/artifacts', {
+    summary: 'What the run\'s trainer published to the artifacts bucket (a JetStream object store): the model folder (model/...) and the report pictures, each with its size and digest',
+    notFound: 'No such run',
+  })
+  artifacts(@UuidParam() id: string) {
+    return this.service.artifacts(id);
+  }
+
+  @Get(':id/artifacts/:name')
+  @ApiOperation({ summary: 'One published artifact of a run, streamed from the artifacts bucket over NATS; a name with folders is URL-encoded (model%2Fmodel.json)' })
+  @ApiParam({ name: 'name', description: 'as GET /runs/{id}/artifacts lists it, e.g. confusion.png or model/featx-head.json' })
+  @ApiProduces('application/octet-stream', 'image/svg+xml', 'image/png', 'application/json')
+  @ApiResponse({ status: 200, description: 'The object\'s bytes' })
+  @ApiResponse({ status: 404, description: 'No such run, or the run published no such artifact' })
+  async artifact(@UuidParam() id: string, @Param('name') name: string): Promise<StreamableFile> {
+    const { record, body, contentType } = await this.service.artifact(id, name);
+    const fileName = record.name.split('/').pop()!;
+    return new StreamableFile(body, { type: contentType, length: record.bytes, disposition: `attachment; filename="${fileName}"` });
+  }
+
   @Get(':id/plots/:file')
   @ApiOperation({ summary: 'A plot drawn now from the run\'s rows: training curves (loss and accuracy per epoch) or the confusion matrix of the evaluation split, as SVG or PNG' })
   @ApiParam({ name: 'file', enum: [...PLOT_FILES] })

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { BusClient } from '@featx/bus';
-import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, QueuedCancel, QueuedRun, RunDetails, RunReport, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
+import { ArtifactRecord, ArtifactStore, BusClient } from '@featx/bus';
+import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, QueuedCancel, QueuedRun, RunArtifacts, RunDetails, RunReport, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
 import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, RunRow, RunsRepository } from '@featx/db';
 import { DATABASE } from '@featx/runtime';
 import { rowView } from '../common/row-view';
@@ -10,6 +11,9 @@ import { FieldError, invalidFields } from '../common/zod-body.pipe';
 import { PlotFile, PlotImage, renderConfusionPlot, renderCurvesPlot } from './run-plots';
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** By file extension; anything else (weights, NumPy arrays) is application/octet-stream. */
+const ARTIFACT_CONTENT_TYPES: Record<string, string> = { svg: 'image/svg+xml', png: 'image/png', json: 'application/json' };
 
 @Injectable()
 export class RunsService {
@@ -19,6 +23,7 @@ export class RunsService {
     private readonly commands: CommandsRepository,
     private readonly client: BusClient,
     @Inject(DATABASE) private readonly database: DatabaseHandle,
+    private readonly store: ArtifactStore,
   ) {}
 
   /**
@@ -92,6 +97,24 @@ export class RunsService {
     const evaluation = (await this.runs.evaluations(id)).find((e) => e.split === 'evaluation');
     if (!evaluation) throw new ConflictException(`run ${id} has no evaluation of the evaluation split yet: no confusion matrix to draw`);
     return renderConfusionPlot(run, evaluation, file);
+  }
+
+  /** The objects the run's trainer published (on record; see training_runs.published_artifacts). */
+  async artifacts(id: string): Promise<RunArtifacts> {
+    const run = await this.runs.get(id);
+    if (!run) return { runId: id, status: (await this.pending(id)).status, bucket: this.store.bucket, artifacts: [] };
+    return { runId: id, status: run.status, bucket: this.store.bucket, artifacts: run.publishedArtifacts ?? [] };
+  }
+
+  /** One published object, streamed from the artifacts bucket over NATS. */
+  async artifact(id: string, name: string): Promise<{ record: ArtifactRecord; body: Readable; contentType: string }> {
+    const { artifacts, status } = await this.artifacts(id);
+    const record = artifacts.find((a) => a.name === name);
+    if (!record) {
+      const published = artifacts.length > 0 ? `it published ${artifacts.map((a) => a.name).join(', ')}` : `it has published nothing (${status === 'succeeded' ? 'trained before runs published their artifacts' : status})`;
+      throw new NotFoundException(`run ${id} has no artifact "${name}": ${published}`);
+    }
+    return { record, body: await this.store.open(id, record), contentType: ARTIFACT_CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream' };
   }
 
   /**

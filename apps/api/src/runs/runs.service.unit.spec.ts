@@ -2,7 +2,22 @@ import { BadRequestException, ConflictException } from '@nestjs/common';
 import { cancelRunCommand, createRunCommand, RunPhase, trainingConfigSchema } from '@featx/contracts';
 import { inMemoryBackend } from '@featx/testing';
 import { InMemoryFeatureSetsRepository, standIn } from '@featx/db/testing';
+import { ArtifactObjects, ArtifactStore } from '@featx/bus';
 import { RunsService } from './runs.service';
+
+/** Published objects in memory, as the object store answers `get`: info with the digest, the bytes as a web stream. */
+const stored = new Map<string, { digest: string; bytes: Uint8Array }>();
+const objects = {
+  async get(name: string) {
+    const object = stored.get(name);
+    if (!object) return null;
+    return {
+      info: { name, digest: object.digest, size: object.bytes.length },
+      data: new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(object.bytes), c.close()) }),
+      error: Promise.resolve(null),
+    };
+  },
+} as unknown as ArtifactObjects;
 
 describe('RunsService', () => {
   const backend = inMemoryBackend();
@@ -12,7 +27,7 @@ describe('RunsService', () => {
   beforeEach(() => {
     datasetId = backend.datasets.addReady({ classes: ['cat', 'dog'] }).id;
     // Only a run the trainer has not created yet is looked up in the database: not in these tests.
-    service = new RunsService(standIn(backend.runs), standIn(backend.featureSets), standIn(backend.commands), backend.bus, standIn({}));
+    service = new RunsService(standIn(backend.runs), standIn(backend.featureSets), standIn(backend.commands), backend.bus, standIn({}), ArtifactStore.over(objects, 'test-artifacts'));
   });
 
   it('records runs.create with a run id chosen here, then dispatches it with the command id as msg id', async () => {
@@ -69,5 +84,29 @@ describe('RunsService', () => {
     await backend.runs.finish(id, 'succeeded');
     expect((await service.get(id)).phase).toBeNull();
     expect(await backend.runs.setPhase(id, 'trainer-1', phase)).toBe(false);
+  });
+
+  it('lists what a run published and streams one object checked against its digest; anything else is a 404 saying what there is', async () => {
+    const set = backend.featureSets.add({ datasetId, status: 'complete' });
+    const id = 'a9d3c0de-0000-4000-8000-000000000003';
+    await backend.runs.createQueued({ id, featureSetId: set.id, config: {}, classes: [] });
+    await backend.runs.finish(id, 'succeeded');
+    expect(await service.artifacts(id)).toEqual({ runId: id, status: 'succeeded', bucket: 'test-artifacts', artifacts: [] });
+    await expect(service.artifact(id, 'curves.svg')).rejects.toThrow(`run ${id} has no artifact "curves.svg": it has published nothing (trained before runs published their artifacts)`);
+
+    const published = [
+      { name: 'curves.svg', bytes: 6, digest: 'SHA-256=one' },
+      { name: 'model/model.json', bytes: 2, digest: 'SHA-256=two' },
+    ];
+    backend.runs.runs.set(id, { ...backend.runs.runs.get(id)!, publishedArtifacts: published });
+    stored.set(`${id}/curves.svg`, { digest: 'SHA-256=one', bytes: Buffer.from('<svg/>') });
+    stored.set(`${id}/model/model.json`, { digest: 'SHA-256=other', bytes: Buffer.from('{}') });
+    expect((await service.artifacts(id)).artifacts).toEqual(published);
+
+    const svg = await service.artifact(id, 'curves.svg');
+    expect(svg.contentType).toBe('image/svg+xml');
+    expect(Buffer.concat(await svg.body.toArray()).toString()).toBe('<svg/>');
+    await expect(service.artifact(id, 'model/model.json')).rejects.toThrow(/model\/model\.json changed since it was published/);
+    await expect(service.artifact(id, 'confusion.png')).rejects.toThrow(`run ${id} has no artifact "confusion.png": it published curves.svg, model/model.json`);
   });
 });

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import type { EpochMetricView, QueuedCancel, RunDetails, RunReport, RunSummary } from '@featx/contracts';
+import type { EpochMetricView, QueuedCancel, RunArtifacts, RunDetails, RunReport, RunSummary } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatCount, formatDuration, table } from '../format';
 import { phaseText } from './run-phase';
@@ -60,6 +60,29 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
       const dir = path.resolve(typeof opts.out === 'string' ? opts.out : `featx-run-${report.runId.slice(0, 8)}`);
       const written = await downloadPlots(api, report.runId, dir, printError);
       if (!opts.json) for (const w of written) print(`wrote ${w.file} (${w.bytes} bytes)`);
+    });
+
+  runs
+    .command('artifacts')
+    .description("what a finished run's trainer published over NATS (the model folder, the report pictures); with --out, download them")
+    .argument('<id>', 'run id')
+    .option('--out [dir]', 'write every published file into this folder, model/ included (default ./featx-run-<id8>-artifacts)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts) => {
+      const api = await client();
+      const listed = await api.get<RunArtifacts>(`/runs/${encodeURIComponent(id)}/artifacts`);
+      if (opts.json) print(JSON.stringify(listed, null, 2));
+      else if (listed.artifacts.length === 0) print(`run ${listed.runId} (${listed.status}) has published nothing${listed.status === 'succeeded' ? ': it was trained before runs published their artifacts; retrain it to get them' : ' yet'}`);
+      else print(table(['name', 'bytes', 'digest'], listed.artifacts.map((a) => [a.name, a.bytes, a.digest])));
+      if (opts.out === undefined) return;
+      if (listed.artifacts.length === 0) throw new CliError(`run ${listed.runId} has no artifacts to download`);
+      const dir = path.resolve(typeof opts.out === 'string' ? opts.out : `featx-run-${listed.runId.slice(0, 8)}-artifacts`);
+      for (const artifact of listed.artifacts) {
+        const file = path.join(dir, ...artifact.name.split('/'));
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        const { bytes } = await api.download(`/runs/${encodeURIComponent(listed.runId)}/artifacts/${encodeURIComponent(artifact.name)}`, file);
+        if (!opts.json) print(`wrote ${file} (${bytes} bytes)`);
+      }
     });
 
   runs

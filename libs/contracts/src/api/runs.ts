@@ -134,6 +134,19 @@ export interface RunReport {
   evaluations: EvaluationView[];
 }
 
+/**
+ * What a run's trainer published to the namespace's artifacts bucket (JetStream object store):
+ * the model folder (`model/...`, all prediction needs) and the report pictures it drew.
+ */
+export interface RunArtifacts {
+  runId: string;
+  status: RunStatus;
+  /** The object store bucket, `<namespace>-artifacts`; each object is `<runId>/<name>` in it. */
+  bucket: string;
+  /** Empty until the run has succeeded and published (and for runs trained before publishing existed). */
+  artifacts: Array<{ name: string; bytes: number; digest: string }>;
+}
+
 export interface QueuedRun {
   commandId: string;
   runId: string;
