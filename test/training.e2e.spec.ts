@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
 import { ArtifactStore, connectBus } from '@featx/bus';
 import { loadTrainedModel, standardizeInPlace } from '@featx/learning';
@@ -13,6 +14,7 @@ import { createSyntheticFeatureSet } from './support/synthetic-features';
 import { TEST_NATS_URL } from './support/test-bus';
 import { writeTinyLayersModel } from '../libs/vision/src/test-support/tiny-layers-model';
 import { runCli } from '../apps/cli/src/cli';
+import { TrainerModule } from '../apps/trainer/src/trainer.module';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
 
 const CLASSES = ['alpha', 'beta', 'gamma'];
@@ -154,6 +156,45 @@ describe('training runs', () => {
     expect(old.code).toBe(1);
     expect(old.err).toMatch(new RegExp(`run ${runId} was trained before trained models were published to NATS.*retrain it`));
   }, 180000);
+
+  it('publishes at start the model of a run trained before runs published theirs, from the folder on its disk', async () => {
+    const { featureSetId } = await synthetic(true, 9);
+    expect((await cli('train', featureSetId, '--epochs', '2')).code).toBe(0);
+    const { rows: [{ id: runId }] } = await db.query("SELECT id FROM training_runs WHERE feature_set_id = $1 AND status = 'succeeded'", [featureSetId]);
+    const bus = await connectBus({ url: TEST_NATS_URL, name: 'training-test', namespace: services.namespace });
+    const trainer = await NestFactory.create(
+      TrainerModule.register(
+        loadConfig('trainer', {
+          FEATX_NATS_URL: TEST_NATS_URL,
+          FEATX_NAMESPACE: services.namespace,
+          FEATX_DATABASE_URL: services.database.url,
+          FEATX_MIGRATE_ON_START: 'false',
+          FEATX_DATA_ROOTS: `data=${root}`,
+          FEATX_ARTIFACTS_DIR: path.join(root, 'artifacts'),
+          FEATX_TF_BACKEND: 'wasm',
+          FEATX_LOG_LEVEL: 'error',
+        }),
+      ),
+      { logger: false },
+    );
+    try {
+      // As a run trained before the upgrade: its folder on the trainer's disk, nothing on record, nothing in the bucket.
+      const store = await ArtifactStore.open(bus);
+      await db.query('UPDATE training_runs SET published_artifacts = NULL WHERE id = $1', [runId]);
+      expect(await store.deleteRun(runId)).toBeGreaterThan(0);
+      await trainer.init();
+      let published = null;
+      for (let i = 0; i < 200 && !published; i++) {
+        published = (await run(runId)).published_artifacts;
+        if (!published) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(published.map((a: { name: string }) => a.name)).toEqual(expect.arrayContaining(['model/featx-head.json', 'model/model.json', 'curves.svg', 'confusion.png']));
+      expect(await store.list(runId)).toEqual([...published].sort((a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name)));
+    } finally {
+      await trainer.close();
+      await bus.nc.close();
+    }
+  }, 120000);
 
   it('trains logistic regression, choosing L2 on the validation split; random labels stay near chance', async () => {
     const separable = await synthetic(true, 2);

@@ -1,7 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ArtifactRecord, ArtifactStore } from '@featx/bus';
 import { RunsRepository } from '@featx/db';
-import { JsonLogger, LOGGER } from '@featx/runtime';
+import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { RunArtifacts } from './artifacts';
 import { Interrupted } from './run-context';
 
@@ -18,21 +18,49 @@ const FIRST_RETRY_MS = 1000;
  * bucket, then records on the run what is there. The record comes last: until it is written no
  * reader looks for the objects, so a trainer dying mid-upload leaves nothing half a model (the
  * next trainer resumes the run and publishes it whole). Checkpoints stay on the trainer's disk.
+ *
+ * At start it also publishes the runs that succeeded before publishing existed, where their
+ * folder is on this trainer's disk: after an upgrade their models serve predictions again.
  */
 @Injectable()
-export class RunPublication {
+export class RunPublication implements OnApplicationBootstrap {
   constructor(
     private readonly store: ArtifactStore,
     private readonly runs: RunsRepository,
+    @Inject(CONFIG) private readonly config: FeatxConfig,
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
+
+  onApplicationBootstrap(): void {
+    // In the background: training starts meanwhile, and a failure here costs those runs only their artifacts.
+    void this.publishEarlierRuns().catch((error: Error) => this.logger.warn('cannot publish the artifacts of earlier runs', { error: error.message }));
+  }
 
   async publish(runId: string, artifacts: RunArtifacts, worker: string): Promise<ArtifactRecord[]> {
     const records = await this.withRetries(runId, () => this.upload(runId, artifacts));
     // Only the trainer still holding the run records it: one that lost it hands it over instead.
     if (!(await this.runs.recordPublishedArtifacts(runId, worker, records))) throw new Interrupted();
-    this.logger.info('run artifacts published', { runId, bucket: this.store.bucket, objects: records.length, bytes: records.reduce((sum, r) => sum + r.bytes, 0) });
+    this.logger.info('run artifacts published', { runId, bucket: this.store.bucket, objects: records.length, bytes: totalBytes(records) });
     return records;
+  }
+
+  /** Succeeded runs with nothing published whose model folder is on this trainer's disk; returns how many it published. */
+  async publishEarlierRuns(): Promise<number> {
+    let published = 0;
+    for (const run of await this.runs.unpublishedSucceeded()) {
+      const artifacts = new RunArtifacts(this.config.training.artifactsDir, run.id);
+      if (!(await artifacts.exists(artifacts.model))) continue; // another trainer's host, or gone
+      try {
+        const records = await this.withRetries(run.id, () => this.upload(run.id, artifacts));
+        if (await this.runs.recordLatePublishedArtifacts(run.id, records)) {
+          published += 1;
+          this.logger.info('artifacts of an earlier run published', { runId: run.id, bucket: this.store.bucket, objects: records.length, bytes: totalBytes(records) });
+        }
+      } catch (error) {
+        this.logger.warn('cannot publish the artifacts of an earlier run; it cannot predict until retrained', { runId: run.id, error: (error as Error).message });
+      }
+    }
+    return published;
   }
 
   private async upload(runId: string, artifacts: RunArtifacts): Promise<ArtifactRecord[]> {
@@ -50,10 +78,14 @@ export class RunPublication {
         return await attempt();
       } catch (error) {
         const message = (error as Error).message;
-        if (n >= ATTEMPTS) throw new Error(`cannot publish the run's artifacts to the bucket ${this.store.bucket} (${ATTEMPTS} attempts): ${message}`);
+        if (n >= ATTEMPTS) throw new Error(`cannot publish the artifacts of run ${runId} to the bucket ${this.store.bucket} (${ATTEMPTS} attempts): ${message}`);
         this.logger.warn('cannot publish run artifacts yet, retrying', { runId, attempt: n, error: message });
         await new Promise((resolve) => setTimeout(resolve, FIRST_RETRY_MS * 2 ** (n - 1)));
       }
     }
   }
+}
+
+function totalBytes(records: ArtifactRecord[]): number {
+  return records.reduce((sum, r) => sum + r.bytes, 0);
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { parseRunPhase, RunPhase } from '@featx/contracts';
 import type { Database } from '../database';
 import { epochMetrics, evaluations, trainingRuns } from '../schema';
@@ -160,6 +160,28 @@ export class RunsRepository {
       .update(trainingRuns)
       .set({ publishedArtifacts: artifacts })
       .where(and(eq(trainingRuns.id, id), eq(trainingRuns.worker, worker), eq(trainingRuns.status, 'running')))
+      .returning({ id: trainingRuns.id });
+    return updated.length > 0;
+  }
+
+  /** Succeeded runs with nothing published: trained before trainers published their artifacts. */
+  async unpublishedSucceeded(): Promise<RunRow[]> {
+    return this.db
+      .select()
+      .from(trainingRuns)
+      .where(and(eq(trainingRuns.status, 'succeeded'), isNull(trainingRuns.publishedArtifacts)))
+      .orderBy(asc(trainingRuns.createdAt));
+  }
+
+  /**
+   * Records the artifacts published late for a run that succeeded before publishing existed; the
+   * first trainer to record wins (several may find the same run at start). Returns whether it did.
+   */
+  async recordLatePublishedArtifacts(id: string, artifacts: Array<{ name: string; bytes: number; digest: string }>): Promise<boolean> {
+    const updated = await this.db
+      .update(trainingRuns)
+      .set({ publishedArtifacts: artifacts })
+      .where(and(eq(trainingRuns.id, id), eq(trainingRuns.status, 'succeeded'), isNull(trainingRuns.publishedArtifacts)))
       .returning({ id: trainingRuns.id });
     return updated.length > 0;
   }
