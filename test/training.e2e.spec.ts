@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
-import { ArtifactStore, connectBus } from '@featx/bus';
+import { Objm } from '@nats-io/obj';
+import { artifactBucket, ArtifactStore, connectBus } from '@featx/bus';
 import { loadTrainedModel, standardizeInPlace } from '@featx/learning';
 import { svgToPng } from '@featx/reports';
 import { loadConfig } from '@featx/runtime';
@@ -149,6 +150,14 @@ describe('training runs', () => {
       await api.app.close();
       await fs.rm(elsewhere, { recursive: true, force: true });
     }
+
+    // An object deleted from the bucket after it was recorded: a 409 naming it (this API has not loaded the model yet).
+    const bus = await connectBus({ url: TEST_NATS_URL, name: 'training-test', namespace: services.namespace });
+    await (await new Objm(bus.js).open(artifactBucket(bus.names))).delete(`${runId}/model/model.json`);
+    await bus.nc.close();
+    const broken = await cli('predict', runId, image);
+    expect(broken.code).toBe(1);
+    expect(broken.err).toMatch(new RegExp(`run ${runId} cannot predict: .*/${runId}/model/model\\.json is missing`));
 
     // A run trained before publishing existed has nothing on record: a clear refusal, not a crash.
     await db.query('UPDATE training_runs SET published_artifacts = NULL WHERE id = $1', [runId]);

@@ -16,6 +16,11 @@ export interface ArtifactRecord {
   digest: string;
 }
 
+/** A published object that is not there as recorded: deleted since, or replaced by another publication. */
+export class ArtifactUnavailableError extends Error {
+  override readonly name = 'ArtifactUnavailableError';
+}
+
 /** The JetStream object store bucket of a namespace's run artifacts (its stream is `OBJ_<bucket>`). */
 export function artifactBucket(names: BusNames): string {
   return `${names.namespace}-artifacts`;
@@ -156,10 +161,10 @@ export class ArtifactStore {
   async open(runId: string, record: ArtifactRecord): Promise<Readable> {
     const name = artifactObjectName(runId, record.name);
     const result = await this.objects.get(name);
-    if (!result) throw new Error(`${this.bucket}/${name} is missing: it was published (${record.bytes} bytes) and has been deleted since`);
+    if (!result) throw new ArtifactUnavailableError(`${this.bucket}/${name} is missing: it was published (${record.bytes} bytes) and has been deleted since`);
     if (result.info.digest !== record.digest) {
       await result.data.cancel().catch(() => undefined);
-      throw new Error(`${this.bucket}/${name} changed since it was published (digest ${result.info.digest}, recorded ${record.digest}): publish the run again`);
+      throw new ArtifactUnavailableError(`${this.bucket}/${name} changed since it was published (digest ${result.info.digest}, recorded ${record.digest}): publish the run again`);
     }
     // The store settles `error` when the last chunk arrives, which may be before it was read: end after both.
     const out = new PassThrough();

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictException, Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { ArtifactRecord, ArtifactStore, artifactsInFolder } from '@featx/bus';
+import { ArtifactRecord, ArtifactStore, artifactsInFolder, ArtifactUnavailableError } from '@featx/bus';
 import { DataRoots, parseRootRef, resolveRootRef } from '@featx/datasets';
 import { RunRow, RunsRepository } from '@featx/db';
 import { loadTrainedModel, TrainedModel } from '@featx/learning';
@@ -99,7 +99,9 @@ export class TrainedModelsService implements OnApplicationShutdown {
   private async download(runId: string, published: ArtifactRecord[]): Promise<TrainedModel> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-model-'));
     try {
-      await this.artifacts.getFolder(runId, MODEL_FOLDER, published, dir);
+      await this.artifacts.getFolder(runId, MODEL_FOLDER, published, dir).catch((error: Error) => {
+        throw error instanceof ArtifactUnavailableError ? new ConflictException(`run ${runId} cannot predict: ${error.message}`) : error;
+      });
       return await loadTrainedModel(dir);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });

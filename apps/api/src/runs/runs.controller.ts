@@ -99,6 +99,7 @@ export class RunsController {
   @ApiProduces('application/octet-stream', 'image/svg+xml', 'image/png', 'application/json')
   @ApiResponse({ status: 200, description: 'The object\'s bytes' })
   @ApiResponse({ status: 404, description: 'No such run, or the run published no such artifact' })
+  @ApiResponse({ status: 409, description: 'The object is not in the bucket as published (deleted or replaced since)' })
   async artifact(@UuidParam() id: string, @Param('name') name: string): Promise<StreamableFile> {
     const { record, body, contentType } = await this.service.artifact(id, name);
     const fileName = record.name.split('/').pop()!;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { ArtifactRecord, ArtifactStore, BusClient } from '@featx/bus';
+import { ArtifactRecord, ArtifactStore, ArtifactUnavailableError, BusClient } from '@featx/bus';
 import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, QueuedCancel, QueuedRun, RunArtifacts, RunDetails, RunReport, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
 import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, RunRow, RunsRepository } from '@featx/db';
 import { DATABASE } from '@featx/runtime';
@@ -114,7 +114,10 @@ export class RunsService {
       const published = artifacts.length > 0 ? `it published ${artifacts.map((a) => a.name).join(', ')}` : `it has published nothing (${status === 'succeeded' ? 'trained before runs published their artifacts' : status})`;
       throw new NotFoundException(`run ${id} has no artifact "${name}": ${published}`);
     }
-    return { record, body: await this.store.open(id, record), contentType: ARTIFACT_CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream' };
+    const body = await this.store.open(id, record).catch((error: Error) => {
+      throw error instanceof ArtifactUnavailableError ? new ConflictException(error.message) : error;
+    });
+    return { record, body, contentType: ARTIFACT_CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream' };
   }
 
   /**

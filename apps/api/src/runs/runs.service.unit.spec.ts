@@ -106,7 +106,9 @@ describe('RunsService', () => {
     const svg = await service.artifact(id, 'curves.svg');
     expect(svg.contentType).toBe('image/svg+xml');
     expect(Buffer.concat(await svg.body.toArray()).toString()).toBe('<svg/>');
-    await expect(service.artifact(id, 'model/model.json')).rejects.toThrow(/model\/model\.json changed since it was published/);
+    const replaced = service.artifact(id, 'model/model.json');
+    await expect(replaced).rejects.toThrow(ConflictException);
+    await expect(replaced).rejects.toThrow(/model\/model\.json changed since it was published/);
     await expect(service.artifact(id, 'confusion.png')).rejects.toThrow(`run ${id} has no artifact "confusion.png": it published curves.svg, model/model.json`);
   });
 });
