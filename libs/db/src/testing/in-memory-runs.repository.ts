@@ -1,7 +1,21 @@
 import { parseRunPhase, RunPhase } from '@featx/contracts';
 import type { EpochMetricRow, EvaluationRow, RunRow, RunsRepository } from '../repositories/runs.repository';
 
-type Used = 'createQueued' | 'get' | 'list' | 'claimNext' | 'setPhase' | 'release' | 'requestCancel' | 'finish' | 'epochs' | 'evaluations';
+type Used =
+  | 'createQueued'
+  | 'get'
+  | 'list'
+  | 'claimNext'
+  | 'setPhase'
+  | 'release'
+  | 'requestCancel'
+  | 'finish'
+  | 'epochs'
+  | 'evaluations'
+  | 'recordPublishedArtifacts'
+  | 'unpublishedSucceeded'
+  | 'recordLatePublishedArtifacts';
+type Published = NonNullable<RunRow['publishedArtifacts']>;
 
 /** Training runs in memory, claimed and finished by the same rules as in Postgres. */
 export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
@@ -83,6 +97,24 @@ export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
   async finish(id: string, status: 'succeeded' | 'failed' | 'cancelled', error?: string): Promise<void> {
     const run = this.runs.get(id);
     if (run && (run.status === 'queued' || run.status === 'running')) this.runs.set(id, { ...run, status, error: error ?? null, phase: null, finishedAt: new Date() });
+  }
+
+  async recordPublishedArtifacts(id: string, worker: string, artifacts: Published): Promise<boolean> {
+    const run = this.runs.get(id);
+    if (run?.worker !== worker || run.status !== 'running') return false;
+    this.runs.set(id, { ...run, publishedArtifacts: artifacts });
+    return true;
+  }
+
+  async unpublishedSucceeded(): Promise<RunRow[]> {
+    return this.byAge().filter((r) => r.status === 'succeeded' && r.publishedArtifacts === null);
+  }
+
+  async recordLatePublishedArtifacts(id: string, artifacts: Published): Promise<boolean> {
+    const run = this.runs.get(id);
+    if (run?.status !== 'succeeded' || run.publishedArtifacts !== null) return false;
+    this.runs.set(id, { ...run, publishedArtifacts: artifacts });
+    return true;
   }
 
   async epochs(runId: string): Promise<EpochMetricRow[]> {
