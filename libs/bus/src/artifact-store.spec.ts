@@ -33,6 +33,17 @@ describe('ArtifactStore', () => {
     await check.cleanup();
   });
 
+  it('fails naming the bucket and the server\'s answer when the bucket cannot be made (R3 on a single server)', async () => {
+    const other = await createTestBus();
+    try {
+      const started = Date.now();
+      await expect(ArtifactStore.open(other.bus, { replicas: 3, settleTimeoutMs: 600 })).rejects.toThrow(new RegExp(`cannot open the artifacts bucket ${artifactBucket(other.bus.names)}: .*replicas`, 'i'));
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
   it('round-trips a folder byte for byte, larger than one chunk and one message', async () => {
     const runId = randomUUID();
     const local = temp.next('model');

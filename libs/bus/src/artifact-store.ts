@@ -62,6 +62,8 @@ export function artifactsInFolder(records: readonly ArtifactRecord[], folder: st
 export interface ArtifactStoreOptions {
   /** Copies of every object on a JetStream cluster (FEATX_STREAM_REPLICAS); 1 on a single server. */
   replicas?: number;
+  /** How long opening keeps asking while a cluster settles (default 30 s); then it fails naming the last answer. */
+  settleTimeoutMs?: number;
 }
 
 /**
@@ -83,15 +85,19 @@ export class ArtifactStore {
   static async open(bus: BusConnection, options: ArtifactStoreOptions = {}): Promise<ArtifactStore> {
     const bucket = artifactBucket(bus.names);
     const objm = new Objm(bus.js);
-    const create = () => objm.create(bucket, { storage: StorageType.File, replicas: options.replicas ?? 1, description: `featx run artifacts of namespace ${bus.names.namespace}` });
-    let objects: ObjectStore;
-    try {
-      objects = await create();
-    } catch (error) {
-      // Lost a creation race ("stream name already in use"): the winner's bucket is there now.
-      objects = await objm.open(bucket).catch(() => Promise.reject(new Error(`cannot open the artifacts bucket ${bucket}: ${(error as Error).message}`)));
+    const deadline = Date.now() + (options.settleTimeoutMs ?? 30000);
+    for (let wait = 250; ; wait = Math.min(wait * 2, 4000)) {
+      try {
+        return new ArtifactStore(await objm.create(bucket, { storage: StorageType.File, replicas: options.replicas ?? 1, description: `featx run artifacts of namespace ${bus.names.namespace}` }), bucket);
+      } catch (error) {
+        // Lost a creation race ("stream name already in use"): the winner's bucket is there now.
+        const existing = await objm.open(bucket).catch(() => undefined);
+        if (existing) return new ArtifactStore(existing, bucket);
+        // Neither: a cluster still electing its leaders answers so for a moment; ask again until the deadline.
+        if (Date.now() + wait > deadline) throw new Error(`cannot open the artifacts bucket ${bucket}: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
-    return new ArtifactStore(objects, bucket);
   }
 
   /** Over objects already opened (a unit test's in-memory store). */
