@@ -11,8 +11,7 @@ import { startTestServices, TestServices } from './support/test-services';
 import { SplitStreamOptions, streamSplit, StreamBatch } from '../apps/trainer/src/data/feature-stream';
 import { LocalFirstSource } from '../apps/trainer/src/data/local-first.source';
 import { ShardFilesReader } from '../apps/trainer/src/data/shard-files.reader';
-import { ShardRef, ShardRowSource } from '../apps/trainer/src/data/shard-row-source';
-import { ShardRowsClient } from '../apps/trainer/src/data/shard-rows.client';
+import { ShardRef, ShardRowSource, ShardRowsClient } from '@featx/shard-reads';
 
 /**
  * The trainer's data path: rows come from the feature store over NATS request/reply (no shared

@@ -2,8 +2,7 @@ import { BusClient } from '@featx/bus';
 import { TrainerReadMode } from '@featx/runtime';
 import { LocalFirstSource } from './local-first.source';
 import { ShardFilesReader } from './shard-files.reader';
-import { ShardRowSource } from './shard-row-source';
-import { ShardRowsClient } from './shard-rows.client';
+import { ShardRowSource, ShardRowsClient } from '@featx/shard-reads';
 
 /** The shard row source FEATX_TRAINER_READ asks for; the caller closes it. */
 export function openShardRowSource(mode: TrainerReadMode, client: BusClient, featuresDir: string): ShardRowSource {

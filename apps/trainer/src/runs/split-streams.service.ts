@@ -5,7 +5,7 @@ import { standardizeInPlace } from '@featx/learning';
 import { CONFIG, FeatxConfig } from '@featx/runtime';
 import { streamSplit, StreamBatch } from '../data/feature-stream';
 import { openShardRowSource } from '../data/shard-row-sources';
-import { ShardRowsClient } from '../data/shard-rows.client';
+import { ShardRowsClient } from '@featx/shard-reads';
 import { RunContext } from './run-context';
 
 export interface SplitPass {
