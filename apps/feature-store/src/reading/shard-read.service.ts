@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
 import { MessageOf, readShardReply, readShardRequest, shardRowsPerReply } from '@featx/contracts';
@@ -52,6 +53,10 @@ export class ShardReadService implements OnApplicationShutdown {
     const shard = await this.featureSets.shard(shardId);
     if (!shard) throw new Error(`shard ${shardId} does not exist`);
     if (shard.writer !== this.config.features.storeId) throw new Error(`shard ${shardId} lives on feature store ${shard.writer}, not ${this.config.features.storeId}`);
-    return ShardReader.open(shardDir(this.config.features.dir, shard.path), { rows: shard.rows });
+    const root = path.resolve(this.config.features.dir);
+    return ShardReader.open(shardDir(root, shard.path), { rows: shard.rows }).catch((error: Error) => {
+      // Readers are on other hosts: name the shard's files relative to the features dir, not where it lies here.
+      throw new Error(`shard ${shardId}: ${error.message.split(`${root}${path.sep}`).join('')}`);
+    });
   }
 }
