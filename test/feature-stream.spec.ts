@@ -11,7 +11,7 @@ import { startTestServices, TestServices } from './support/test-services';
 import { SplitStreamOptions, streamSplit, StreamBatch } from '../apps/trainer/src/data/feature-stream';
 import { LocalFirstSource } from '../apps/trainer/src/data/local-first.source';
 import { ShardFilesReader } from '../apps/trainer/src/data/shard-files.reader';
-import { ShardRef, ShardRowSource, ShardRowsClient } from '@featx/shard-reads';
+import { ShardRef, ShardRowSource, ShardRowsClient, ShardRowsClientOptions } from '@featx/shard-reads';
 
 /**
  * The trainer's data path: rows come from the feature store over NATS request/reply (no shared
@@ -83,7 +83,7 @@ describe('streaming shard rows from the feature store', () => {
     await fs.rm(root, { recursive: true, force: true });
   });
 
-  const busRows = (timeoutMs?: number) => new ShardRowsClient(new BusClient(bus), timeoutMs);
+  const busRows = (options?: ShardRowsClientOptions) => new ShardRowsClient(new BusClient(bus), options);
   const options = (dim: number, dtype: FeatureDtype, rest: Partial<SplitStreamOptions> = {}): SplitStreamOptions => ({
     dim,
     dtype,
@@ -205,8 +205,8 @@ describe('streaming shard rows from the feature store', () => {
   });
 
   it('says which feature store or shard files to look at when a shard is elsewhere, missing or short', async () => {
-    const client = busRows(2000);
-    await expect(client.read({ ...shards[0], writer: 'store-b' }, 0, 1, DIM)).rejects.toThrow(/no answer from feature store "store-b"/);
+    const client = busRows({ timeoutMs: 2000, maxWaitMs: 1000 });
+    await expect(client.read({ ...shards[0], writer: 'store-b' }, 0, 1, DIM)).rejects.toThrow(/feature store "store-b" has not answered for 1 s \(no answer for shard .*\); gave up/);
     await expect(client.read({ ...shards[1] }, 129, 5, DIM)).rejects.toThrow(/outside shard|returned no rows/);
     const files = new ShardFilesReader(featuresDir);
     await expect(files.read({ ...shards[0], path: 'nowhere/training/store-a-0' }, 0, 1, DIM)).rejects.toThrow(new RegExp(`shard ${shards[0].id} \\(feature store "store-a"\\) cannot be read directly from ${featuresDir}/nowhere`));
