@@ -37,6 +37,7 @@ export class ShardRowsClient implements ShardRowSource {
       maxDelayMs: options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
       maxWaitMs: options.maxWaitMs ?? Infinity,
       signal: options.signal,
+      beforeRetry: options.beforeRetry ?? (() => undefined),
       now: options.now ?? Date.now,
       sleep: options.sleep ?? pause,
     };
@@ -77,7 +78,7 @@ export class ShardRowsClient implements ShardRowSource {
 
   /** One request, asked again while the store does not answer (up to maxWaitMs); an error reply is final. */
   private async answer(shard: ShardRef, start: number, count: number): Promise<ReplyOf<typeof readShardRequest>> {
-    const { now, sleep, signal, maxWaitMs, maxDelayMs } = this.retry;
+    const { now, sleep, signal, maxWaitMs, maxDelayMs, beforeRetry } = this.retry;
     let delay = this.retry.initialDelayMs;
     for (;;) {
       try {
@@ -90,6 +91,7 @@ export class ShardRowsClient implements ShardRowSource {
         const waited = now() - wait.since.getTime();
         if (waited >= maxWaitMs) throw new StoreUnavailableError(shard.writer, waited, wait.reason);
         await sleep(Math.min(delay, maxDelayMs, Math.max(0, maxWaitMs - waited)), signal);
+        beforeRetry();
         delay = Math.min(delay * 2, maxDelayMs);
       }
     }

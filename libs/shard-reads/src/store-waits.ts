@@ -14,8 +14,10 @@ export interface RetryOptions {
    * it comes back; an export gives up so that its client sees a broken download, not a hang.
    */
   maxWaitMs?: number;
-  /** Ends a wait early (a cancelled run); the read then fails with the signal's reason. */
+  /** Ends a wait early (a process shutting down); the read then fails with the signal's reason. */
   signal?: AbortSignal;
+  /** Called before each new attempt: throws to give up (a run cancelled meanwhile). */
+  beforeRetry?: () => void;
   /** Clock and pause, for tests. */
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
