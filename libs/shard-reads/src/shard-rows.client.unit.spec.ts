@@ -1,6 +1,6 @@
 import { NoAnswerError, RemoteError } from '@featx/bus';
 import { MessageOf, readShardRequest, ReplyOf } from '@featx/contracts';
-import { ShardReadBus, ShardRowsClient, ShardRowsClientOptions } from './shard-rows.client';
+import { ShardRowsClient, ShardRowsClientOptions } from './shard-rows.client';
 import { rowsInOrder } from './rows-in-order';
 import { StoreUnavailableError, StoreWait, StoreWaits } from './store-waits';
 
@@ -12,7 +12,7 @@ const shard = (id: string, writer: string, rows: number) => ({ id: `00000000-000
  * features [r, -r], label r % 3 and image id 1000 + r), unless the test has stopped it, in which
  * case a request gets no answer, as NATS says when no one serves the subject.
  */
-class FakeStores implements ShardReadBus {
+class FakeStores {
   readonly maxPayload = 1024 * 1024;
   readonly stopped = new Set<string>();
   readonly asked: Array<{ store: string; start: number; count: number }> = [];
