@@ -8,6 +8,7 @@ import { readNpy, shardDir, shardPath, ShardWriter } from '@featx/features';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JsonLogger } from '@featx/runtime';
+import { NoAnswerError } from '@featx/bus';
 import { startTestServices, TestServices, TEST_API_TOKEN, runTestCli } from './support/test-services';
 import { ApiClient } from '../apps/cli/src/api-client';
 import { FeatureSetExporter } from '../apps/api/src/feature-sets/feature-export.service';
@@ -270,6 +271,23 @@ describe('exporting feature sets (API, CLI)', () => {
       expect((await fs.readdir(storeDirs['store-b']!)).length).toBeGreaterThan(0);
     });
 
+    it('featx features show lists the shards by store with its state; featx stores ls lists the stores', async () => {
+      const details = await get(`/feature-sets/${setId}`);
+      const byStore = Object.fromEntries(details.json().stores.map((s: { store: string }) => [s.store, s]));
+      expect(byStore['store-a']).toMatchObject({ state: 'up', host: expect.any(String), rows: 5 });
+      expect(byStore['store-a'].shards).toEqual(expect.arrayContaining([expect.objectContaining({ split: 'training', index: 0, rows: 3 }), expect.objectContaining({ split: 'evaluation', index: 0, rows: 2 })]));
+      expect(byStore['store-b']).toMatchObject({ state: 'up', rows: 3, shards: [expect.objectContaining({ split: 'training', index: 1, rows: 3 })] });
+      const show = await cli('features', 'show', setId);
+      expect(show.code).toBe(0);
+      expect(show.out).toMatch(/^store store-a: up \(host [^,]+, last seen \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\) — 2 shards, 5 rows$/m);
+      expect(show.out).toMatch(/^store store-b: up \(host [^,]+, last seen [^)]+\) — 1 shard, 3 rows$/m);
+      const stores = await cli('stores', 'ls');
+      expect(stores.code).toBe(0);
+      expect(stores.out).toMatch(/│ store-a\s+│ up\s+│ \S+\s+│ \d{4}-[^│]+│ \d+\s+│ [\d,]+\s+│ 0\.1\.0\s+│/);
+      const listed = (await get('/feature-stores')).json();
+      expect(listed.find((s: { id: string }) => s.id === 'store-b')).toMatchObject({ state: 'up', heartbeatMs: 5000, shards: 1, rows: 3 });
+    });
+
     it('is in the OpenAPI document', async () => {
       const docs = (await (await fetch(`${services.apiUrl}/docs/json`)).json()) as { paths: Record<string, { get?: { parameters?: Array<{ name: string }> } }> };
       expect(docs.paths['/feature-sets/{id}/export']?.get?.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['id', 'format', 'split', 'array', 'snapshot']));
@@ -418,6 +436,51 @@ describe('exporting feature sets (API, CLI)', () => {
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it.each(['csv', 'npy'])('cuts the %s transfer when a store stops answering mid-stream for longer than the export waits', async (kind) => {
+      // A store that answers the export's probe and its first reply, then nothing: the export
+      // waits FEATX_EXPORT_STORE_WAIT_MS (here 300 ms) asking again, then cuts the download.
+      const shard = { id: '6f1c1a52-0000-4000-8000-000000000001', split: 'training', index: 0, path: 'x/training/store-x-00000', rows: 400, writer: 'store-x', status: 'sealed' };
+      const set = { id: '6f1c1a52-0000-4000-8000-0000000000aa', dim: DIM, dtype: 'float32' };
+      let replies = 0;
+      const asked: number[] = [];
+      const bus = {
+        maxPayload: 20_000, // 69 rows a reply
+        async request(_contract: unknown, message: { start: number; count: number }) {
+          asked.push(message.start);
+          if (replies++ >= 2) throw new NoAnswerError('no answer to features.read: 503');
+          const features = new Float32Array(message.count * DIM).fill(0.5);
+          return { v: 2, dtype: 'float32', start: message.start, rows: message.count, dim: DIM, features: new Uint8Array(features.buffer), labels: new Array(message.count).fill(1), imageIds: Array.from({ length: message.count }, (_, i) => message.start + i) };
+        },
+      };
+      const logged: string[] = [];
+      const logger = new JsonLogger('api', 'warn').child('test');
+      const exporter = new FeatureSetExporter(
+        { get: async () => set, shards: async () => [shard] } as never,
+        { statuses: async () => new Map([['store-x', { store: 'store-x', state: 'up', host: 'h', lastSeenAt: new Date().toISOString() }]]) },
+        bus as never,
+        { readTimeoutMs: 100, storeWaitMs: 300, readAheadBytes: 1 },
+        logger,
+      );
+      const exported = await exporter.prepare(set.id, { format: kind as 'csv' | 'npy', split: 'training' });
+      const local = createServer((_req, res) => void exporter.send(res, exported));
+      await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve));
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation((text) => logged.push(String(text)) > 0);
+      try {
+        const file = path.join(outRoot, `stalled.${kind}`);
+        await expect(new ApiClient({ url: `http://127.0.0.1:${(local.address() as AddressInfo).port}` }).download('/', file)).rejects.toThrow(/broke off while writing/);
+        await expect(fs.stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+      } finally {
+        spy.mockRestore();
+        await new Promise<void>((resolve) => local.close(() => resolve()));
+      }
+      // The probe (row 399), the first reply (rows 0-68), then rows 69.. asked again and again until the limit.
+      expect(asked.slice(0, 3)).toEqual([399, 0, 69]);
+      expect(asked.slice(2).every((start) => start === 69)).toBe(true);
+      expect(asked.length).toBeGreaterThan(3);
+      expect(logged.join('')).toMatch(/waits for feature store \\"store-x\\"/);
+      expect(logged.join('')).toMatch(/failed after it started: feature store \\"store-x\\" has not answered for 0 s/);
+    });
 
     it.each(['csv', 'npy'])('cuts the %s transfer, so the CLI keeps no file that looks complete', async (kind) => {
       const spy = jest.spyOn(process.stdout, 'write').mockImplementation(() => true); // the exporter logs the failure

@@ -134,6 +134,9 @@ export class FeatureSetExporter {
     response.setHeader(EXPORT_HEADERS.rows, String(exported.rows));
     response.setHeader(EXPORT_HEADERS.snapshot, exported.snapshot);
     if (exported.bytes !== undefined) response.setHeader('content-length', String(exported.bytes));
+    // The headers go now, not with the first chunk: a client waiting on a slow store sees the
+    // download begin, and a failure before the first chunk is a broken download like any other.
+    response.flushHeaders();
     try {
       await pipeline(Readable.from(exported.body, { objectMode: false, highWaterMark: 1 << 20 }), response);
     } catch (error) {
