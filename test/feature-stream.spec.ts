@@ -133,6 +133,17 @@ describe('streaming shard rows from the feature store', () => {
     expect(order).toEqual(committed());
   });
 
+  it('serves labels and image ids without the features when asked (features: false), as many rows as fit without them', async () => {
+    const reply = await new BusClient(bus).request(readShardRequest, { v: 2, shardId: shards[0].id, start: 0, count: 250, features: false }, { address: shards[0].writer });
+    expect(reply).toMatchObject({ v: 2, rows: 250, dim: DIM, start: 0 });
+    expect(reply.features.byteLength).toBe(0);
+    expect(reply.imageIds).toHaveLength(250);
+    const full = await new BusClient(bus).request(readShardRequest, { v: 2, shardId: shards[0].id, start: 0, count: 250 }, { address: shards[0].writer });
+    expect(full.rows).toBeLessThan(250); // with features, one reply holds fewer
+    expect(reply.labels.slice(0, full.rows)).toEqual(full.labels);
+    expect(reply.imageIds.slice(0, full.rows)).toEqual(full.imageIds);
+  });
+
   it('reshuffles every epoch, the same way for the same seed, each row exactly once', async () => {
     const client = busRows();
     const epoch = (n: number, seed = 7) => collect(streamSplit(client, shards, options(DIM, 'float16', { order: 'shuffled', seed, epoch: n, bufferBytes: 40 * DIM * 4 })));

@@ -62,7 +62,7 @@ export function planNpyRows(array: NpyExportArray, shape: RowsExportShape): NpyR
       yield Buffer.from(header);
       let rows = 0;
       for await (const batch of batches) {
-        checkBatch(batch, shape, rows);
+        checkBatch(batch, shape, rows, key === 'features');
         rows += batch.rows;
         yield valuesOf(batch, key);
       }
@@ -85,7 +85,7 @@ export async function* csvOfRows(batches: AsyncIterable<StoredRows>, shape: Rows
   let chars = 0;
   let rows = 0;
   for await (const batch of batches) {
-    checkBatch(batch, shape, rows);
+    checkBatch(batch, shape, rows, true);
     rows += batch.rows;
     const features = batch.features instanceof Uint16Array ? fromFloat16(batch.features) : batch.features;
     for (let row = 0; row < batch.rows; row++) {
@@ -103,10 +103,11 @@ export async function* csvOfRows(batches: AsyncIterable<StoredRows>, shape: Rows
   if (rows !== shape.rows) throw new ShardError(`${rows} rows came, ${shape.rows} were planned`);
 }
 
-function checkBatch(batch: StoredRows, shape: RowsExportShape, before: number): void {
+/** A batch fits the shape and follows the rows before it; its features are checked where they are used. */
+function checkBatch(batch: StoredRows, shape: RowsExportShape, before: number, features: boolean): void {
   const at = `rows ${before} to ${before + batch.rows}`;
   if (batch.dtype !== shape.dtype) throw new ShardError(`${at} are ${batch.dtype}, the feature set stores ${shape.dtype}`);
-  if (batch.features.length !== batch.rows * shape.dim) throw new ShardError(`${at} hold ${batch.features.length} values, not ${batch.rows} of ${shape.dim}`);
+  if (features && batch.features.length !== batch.rows * shape.dim) throw new ShardError(`${at} hold ${batch.features.length} values, not ${batch.rows} of ${shape.dim}`);
   if (batch.labels.length !== batch.rows || batch.imageIds.length !== batch.rows) throw new ShardError(`${at} have ${batch.labels.length} labels and ${batch.imageIds.length} image ids`);
   if (before + batch.rows > shape.rows) throw new ShardError(`${at} go past the ${shape.rows} planned`);
 }

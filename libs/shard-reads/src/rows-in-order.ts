@@ -13,6 +13,8 @@ export interface RowsInOrderOptions {
   dtype: FeatureDtype;
   /** Stored bytes of requests in flight ahead of the consumer (at least one request); default 16 MiB. */
   readAheadBytes?: number;
+  /** false: labels and image ids only, in requests of as many rows as fit without features. */
+  features?: boolean;
 }
 
 export const DEFAULT_ORDERED_READ_AHEAD_BYTES = 16 * 1024 * 1024;
@@ -24,8 +26,9 @@ export const DEFAULT_ORDERED_READ_AHEAD_BYTES = 16 * 1024 * 1024;
  */
 export async function* rowsInOrder(client: ShardRowsClient, parts: readonly ShardPart[], options: RowsInOrderOptions): AsyncGenerator<ShardRows> {
   const { dim, dtype } = options;
-  const chunkRows = client.rowsPerRequest(dim, dtype);
-  const chunkBytes = chunkRows * dim * (dtype === 'float16' ? 2 : 4);
+  const read = { features: options.features };
+  const chunkRows = client.rowsPerRequest(dim, dtype, read);
+  const chunkBytes = chunkRows * ((options.features === false ? 0 : dim * (dtype === 'float16' ? 2 : 4)) + 12);
   const inFlight = Math.max(1, Math.floor((options.readAheadBytes ?? DEFAULT_ORDERED_READ_AHEAD_BYTES) / chunkBytes));
   const chunks: Array<{ shard: ShardRef; start: number; count: number }> = [];
   for (const part of parts) for (let start = 0; start < part.rows; start += chunkRows) chunks.push({ shard: part.shard, start, count: Math.min(chunkRows, part.rows - start) });
@@ -35,9 +38,9 @@ export async function* rowsInOrder(client: ShardRowsClient, parts: readonly Shar
   const fill = () => {
     while (pending.length < inFlight && next < chunks.length) {
       const chunk = chunks[next++]!;
-      const read = client.read(chunk.shard, chunk.start, chunk.count, dim);
-      read.catch(() => undefined); // surfaced when awaited; ignored once the consumer has stopped
-      pending.push(read);
+      const rows = client.read(chunk.shard, chunk.start, chunk.count, dim, read);
+      rows.catch(() => undefined); // surfaced when awaited; ignored once the consumer has stopped
+      pending.push(rows);
     }
   };
   fill();

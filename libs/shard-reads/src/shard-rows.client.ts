@@ -3,6 +3,12 @@ import { FeatureDtype, readShardRequest, ReplyOf, shardRowsPerReply } from '@fea
 import { ShardRef, ShardRows, ShardRowSource } from './shard-row-source';
 import { DEFAULT_RETRY, pause, RetryOptions, StoreUnavailableError, StoreWait, StoreWaits } from './store-waits';
 
+/** What a read asks for besides the rows' range. */
+export interface ShardReadOptions {
+  /** false: the labels and image ids only (an export of those arrays); default true. */
+  features?: boolean;
+}
+
 /** What the client needs of the bus: addressed requests and the server's max_payload. */
 export type ShardReadBus = Pick<BusClient, 'request' | 'maxPayload'>;
 
@@ -49,21 +55,26 @@ export class ShardRowsClient implements ShardRowSource {
     return this.waits.oldest;
   }
 
-  /** Rows one reply holds at the server's max_payload, for rows of `dim` values stored as `dtype`. */
-  rowsPerRequest(dim: number, dtype: FeatureDtype): number {
-    return shardRowsPerReply(this.client.maxPayload, dim, dtype);
+  /** Rows one reply holds at the server's max_payload, for rows of `dim` values stored as `dtype` (without features: labels and ids only). */
+  rowsPerRequest(dim: number, dtype: FeatureDtype, options: ShardReadOptions = {}): number {
+    return shardRowsPerReply(this.client.maxPayload, options.features === false ? 0 : dim, dtype);
   }
 
-  /** Exactly `count` rows from `start`: one request when one reply holds them, as the stream plans. */
-  async read(shard: ShardRef, start: number, count: number, dim: number): Promise<ShardRows> {
-    const first = await this.request(shard, start, count, dim);
+  /**
+   * Exactly `count` rows from `start`: one request when one reply holds them, as the stream plans.
+   * `features: false`: their labels and image ids only (features empty).
+   */
+  async read(shard: ShardRef, start: number, count: number, dim: number, options: ShardReadOptions = {}): Promise<ShardRows> {
+    const withFeatures = options.features !== false;
+    const first = await this.request(shard, start, count, dim, withFeatures);
     if (first.rows === count) return first;
     // Fewer rows than asked (a reader planning for a larger max_payload): gather the rest.
-    const features = first.dtype === 'float16' ? new Uint16Array(count * dim) : new Float32Array(count * dim);
+    const values = withFeatures ? count * dim : 0;
+    const features = first.dtype === 'float16' ? new Uint16Array(values) : new Float32Array(values);
     const labels = new Int32Array(count);
     const imageIds = new Float64Array(count);
     let done = 0;
-    for (let part = first; ; part = await this.request(shard, start + done, count - done, dim)) {
+    for (let part = first; ; part = await this.request(shard, start + done, count - done, dim, withFeatures)) {
       if (part.dtype !== first.dtype) throw new Error(`feature store "${shard.writer}" sent shard ${shard.id} as ${part.dtype}, then as ${first.dtype}`);
       features.set(part.features, done * dim);
       labels.set(part.labels, done);
@@ -77,12 +88,13 @@ export class ShardRowsClient implements ShardRowSource {
   async close(): Promise<void> {}
 
   /** One request, asked again while the store does not answer (up to maxWaitMs); an error reply is final. */
-  private async answer(shard: ShardRef, start: number, count: number): Promise<ReplyOf<typeof readShardRequest>> {
+  private async answer(shard: ShardRef, start: number, count: number, withFeatures: boolean): Promise<ReplyOf<typeof readShardRequest>> {
     const { now, sleep, signal, maxWaitMs, maxDelayMs, beforeRetry } = this.retry;
     let delay = this.retry.initialDelayMs;
     for (;;) {
       try {
-        const reply = await this.client.request(readShardRequest, { v: 2, shardId: shard.id, start, count }, { address: shard.writer, timeoutMs: this.timeoutMs });
+        const message = { v: 2 as const, shardId: shard.id, start, count, ...(withFeatures ? {} : { features: false }) };
+        const reply = await this.client.request(readShardRequest, message, { address: shard.writer, timeoutMs: this.timeoutMs });
         this.waits.answered(shard.writer);
         return reply;
       } catch (error) {
@@ -97,14 +109,16 @@ export class ShardRowsClient implements ShardRowSource {
     }
   }
 
-  private async request(shard: ShardRef, start: number, count: number, dim: number): Promise<ShardRows> {
-    const reply = await this.answer(shard, start, count);
+  private async request(shard: ShardRef, start: number, count: number, dim: number, withFeatures: boolean): Promise<ShardRows> {
+    const reply = await this.answer(shard, start, count, withFeatures);
     const from = `feature store "${shard.writer}" for shard ${shard.id} at row ${start}`;
     if (reply.v !== 2) throw new Error(`${from}: answered a v2 request with a v${reply.v} reply`);
     if (reply.rows <= 0 || reply.rows > count) throw new Error(`${from}: returned ${reply.rows} rows, asked for ${count}`);
     if (reply.dim !== dim) throw new Error(`shard ${shard.id} has ${reply.dim} values per row, expected ${dim}`);
-        if (reply.imageIds.length !== reply.rows || reply.labels.length !== reply.rows) throw new Error(`${from}: ${reply.labels.length} labels and ${reply.imageIds.length} image ids for ${reply.rows} rows`);
-    return { start, rows: reply.rows, dtype: reply.dtype, features: featureValues(reply, from), labels: Int32Array.from(reply.labels), imageIds: reply.imageIds };
+    if (reply.imageIds.length !== reply.rows || reply.labels.length !== reply.rows) throw new Error(`${from}: ${reply.labels.length} labels and ${reply.imageIds.length} image ids for ${reply.rows} rows`);
+    // Without features: none kept, whatever came (a store that predates the option sends them).
+    const features = withFeatures ? featureValues(reply, from) : reply.dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+    return { start, rows: reply.rows, dtype: reply.dtype, features, labels: Int32Array.from(reply.labels), imageIds: reply.imageIds };
   }
 }
 

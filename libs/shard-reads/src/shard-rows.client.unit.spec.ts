@@ -15,14 +15,16 @@ const shard = (id: string, writer: string, rows: number) => ({ id: `00000000-000
 class FakeStores {
   readonly maxPayload = 1024 * 1024;
   readonly stopped = new Set<string>();
-  readonly asked: Array<{ store: string; start: number; count: number }> = [];
+  readonly asked: Array<{ store: string; start: number; count: number; features?: boolean }> = [];
+  /** A store from before `features: false`: sends the features anyway. */
+  ignoresFeaturesOption = false;
   /** Rows per reply, to make the client gather a read from several replies. */
   replyRows = Infinity;
   refuse: string | undefined;
 
   async request(_contract: unknown, message: MessageOf<typeof readShardRequest>, options: { address?: string } = {}): Promise<ReplyOf<typeof readShardRequest>> {
     const store = options.address!;
-    this.asked.push({ store, start: message.start, count: message.count });
+    this.asked.push({ store, start: message.start, count: message.count, ...(message.features === undefined ? {} : { features: message.features }) });
     if (this.stopped.has(store)) throw new NoAnswerError(`no answer to features.read on x.${store}: 503`);
     if (this.refuse) throw new RemoteError(this.refuse);
     const rows = Math.min(message.count, this.replyRows);
@@ -34,7 +36,7 @@ class FakeStores {
       start: message.start,
       rows,
       dim: DIM,
-      features: new Uint8Array(values.buffer),
+      features: message.features === false && !this.ignoresFeaturesOption ? new Uint8Array(0) : new Uint8Array(values.buffer),
       labels: Array.from({ length: rows }, (_, i) => (message.start + i) % 3),
       imageIds: Array.from({ length: rows }, (_, i) => 1000 + message.start + i),
     };
@@ -142,6 +144,24 @@ describe('ShardRowsClient', () => {
     waits.answered('store-a'); // not waited for: no news
     waits.answered('store-c');
     expect(seen).toEqual(['store-b@2026-12-02T03:00:00.000Z', 'store-c@2026-12-02T03:00:02.000Z', null]);
+  });
+});
+
+describe('reads without the features', () => {
+  it('ask for labels and image ids only, in requests as large as fit without features, from new and old stores alike', async () => {
+    for (const ignoresFeaturesOption of [false, true]) {
+      const stores = new FakeStores();
+      stores.ignoresFeaturesOption = ignoresFeaturesOption;
+      const client = new ShardRowsClient(stores as never);
+      const big = 1024 * 1024;
+      expect(client.rowsPerRequest(big, 'float32', { features: false })).toBeGreaterThan(30_000);
+      expect(client.rowsPerRequest(big, 'float32')).toBe(1);
+      const got = [];
+      for await (const rows of rowsInOrder(client, [{ shard: shard('7', 'store-a', 5000), rows: 5000 }], { dim: DIM, dtype: 'float32', features: false })) got.push(rows);
+      expect(got.map((rows) => [rows.rows, rows.features.length, rows.labels.length])).toEqual([[5000, 0, 5000]]);
+      expect(Array.from(got[0]!.imageIds!).slice(-2)).toEqual([5998, 5999]);
+      expect(stores.asked).toEqual([{ store: 'store-a', start: 0, count: 5000, features: false }]);
+    }
   });
 });
 

@@ -111,13 +111,15 @@ export class FeatureSetExporter {
     const shape: RowsExportShape = { dtype: set.dtype, dim: set.dim, rows: parts.reduce((sum, part) => sum + part.rows, 0) };
     const snapshot = toSnapshot(rowsPerShard);
     const stem = `featx-${id.slice(0, 8)}-${query.split}`;
-    const rows = () => storedRows(rowsInOrder(this.client(`${stem} export`), parts, { dim: shape.dim, dtype: shape.dtype, readAheadBytes: this.options.readAheadBytes }));
+    // The labels or image ids alone are asked for without the features (a flattened vector is 200 KB a row).
+    const rows = (features: boolean) =>
+      storedRows(rowsInOrder(this.client(`${stem} export`), parts, { dim: shape.dim, dtype: shape.dtype, readAheadBytes: this.options.readAheadBytes, features }));
     if (query.format === 'csv') {
-      return { contentType: 'text/csv; charset=utf-8', filename: `${stem}.csv`, rows: shape.rows, snapshot, body: csvOfRows(rows(), shape) };
+      return { contentType: 'text/csv; charset=utf-8', filename: `${stem}.csv`, rows: shape.rows, snapshot, body: csvOfRows(rows(true), shape) };
     }
     const array = query.array ?? 'features';
     const plan = planNpyRows(array, shape);
-    return { contentType: 'application/octet-stream', filename: `${stem}-${array}.npy`, rows: plan.rows, bytes: plan.bytes, snapshot, body: plan.chunks(rows()) };
+    return { contentType: 'application/octet-stream', filename: `${stem}-${array}.npy`, rows: plan.rows, bytes: plan.bytes, snapshot, body: plan.chunks(rows(array === 'features')) };
   }
 
   /**

@@ -32,11 +32,12 @@ export class ShardReadService implements OnApplicationShutdown {
     // The reader holds the shard's committed rows as of its opening.
     const reader = await this.readers.reader(request.shardId, request.start + 1);
     const wireDtype = request.v === 1 ? 'float32' : reader.dtype;
-    const fit = shardRowsPerReply(this.client.maxPayload, reader.dim, wireDtype);
+    const withFeatures = request.v === 1 || request.features !== false;
+    const fit = shardRowsPerReply(this.client.maxPayload, withFeatures ? reader.dim : 0, wireDtype);
     const count = Math.min(request.count, fit, reader.rows - request.start);
     if (count <= 0) throw new Error(`rows from ${request.start} are outside shard ${request.shardId} (${reader.rows} committed rows)`);
     // v1 readers expect float32; v2 readers get the stored bytes and decode them themselves.
-    const batch = request.v === 1 ? await reader.read(request.start, count) : await reader.readStored(request.start, count);
+    const batch = request.v === 1 ? await reader.read(request.start, count) : await reader.readStored(request.start, count, { features: withFeatures });
     const rows = {
       start: request.start,
       rows: count,
