@@ -14,7 +14,7 @@ import { TEST_NATS_URL } from './support/test-bus';
 const CLASSES = ['alpha', 'beta', 'gamma'];
 const ROWS = { training: 3000, validation: 300, evaluation: 300 };
 const DIM = 32;
-const EPOCHS = 40;
+const EPOCHS = 100;
 
 /**
  * Feature stores as replicas on separate "hosts" (processes, each with a features dir of its
