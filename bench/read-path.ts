@@ -27,8 +27,7 @@ import { freePort } from '../test/faults/fault-stack';
 import { reachable, waitFor } from '../tools/local-stack';
 import { DEFAULT_READ_AHEAD_BYTES, streamSplit } from '../apps/trainer/src/data/feature-stream';
 import { ShardFilesReader } from '../apps/trainer/src/data/shard-files.reader';
-import { ShardRef, ShardRowSource } from '../apps/trainer/src/data/shard-row-source';
-import { ShardRowsClient } from '../apps/trainer/src/data/shard-rows.client';
+import { ShardRef, ShardRowSource, ShardRowsClient } from '@featx/shard-reads';
 import { writeBenchJson } from './bench-json';
 import { registerNativeFloat16Decoder } from '@featx/learning';
 

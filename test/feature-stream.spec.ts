@@ -11,8 +11,7 @@ import { startTestServices, TestServices } from './support/test-services';
 import { SplitStreamOptions, streamSplit, StreamBatch } from '../apps/trainer/src/data/feature-stream';
 import { LocalFirstSource } from '../apps/trainer/src/data/local-first.source';
 import { ShardFilesReader } from '../apps/trainer/src/data/shard-files.reader';
-import { ShardRef, ShardRowSource } from '../apps/trainer/src/data/shard-row-source';
-import { ShardRowsClient } from '../apps/trainer/src/data/shard-rows.client';
+import { ShardRef, ShardRowSource, ShardRowsClient, ShardRowsClientOptions } from '@featx/shard-reads';
 
 /**
  * The trainer's data path: rows come from the feature store over NATS request/reply (no shared
@@ -84,7 +83,7 @@ describe('streaming shard rows from the feature store', () => {
     await fs.rm(root, { recursive: true, force: true });
   });
 
-  const busRows = (timeoutMs?: number) => new ShardRowsClient(new BusClient(bus), timeoutMs);
+  const busRows = (options?: ShardRowsClientOptions) => new ShardRowsClient(new BusClient(bus), options);
   const options = (dim: number, dtype: FeatureDtype, rest: Partial<SplitStreamOptions> = {}): SplitStreamOptions => ({
     dim,
     dtype,
@@ -132,6 +131,17 @@ describe('streaming shard rows from the feature store', () => {
     expect(client.rowsPerRequest(DIM, 'float16')).toBeLessThan(250);
     const order = await collect(streamSplit(client, shards, options(DIM, 'float16')));
     expect(order).toEqual(committed());
+  });
+
+  it('serves labels and image ids without the features when asked (features: false), as many rows as fit without them', async () => {
+    const reply = await new BusClient(bus).request(readShardRequest, { v: 2, shardId: shards[0].id, start: 0, count: 250, features: false }, { address: shards[0].writer });
+    expect(reply).toMatchObject({ v: 2, rows: 250, dim: DIM, start: 0 });
+    expect(reply.features.byteLength).toBe(0);
+    expect(reply.imageIds).toHaveLength(250);
+    const full = await new BusClient(bus).request(readShardRequest, { v: 2, shardId: shards[0].id, start: 0, count: 250 }, { address: shards[0].writer });
+    expect(full.rows).toBeLessThan(250); // with features, one reply holds fewer
+    expect(reply.labels.slice(0, full.rows)).toEqual(full.labels);
+    expect(reply.imageIds.slice(0, full.rows)).toEqual(full.imageIds);
   });
 
   it('reshuffles every epoch, the same way for the same seed, each row exactly once', async () => {
@@ -206,8 +216,8 @@ describe('streaming shard rows from the feature store', () => {
   });
 
   it('says which feature store or shard files to look at when a shard is elsewhere, missing or short', async () => {
-    const client = busRows(2000);
-    await expect(client.read({ ...shards[0], writer: 'store-b' }, 0, 1, DIM)).rejects.toThrow(/no answer from feature store "store-b"/);
+    const client = busRows({ timeoutMs: 2000, maxWaitMs: 1000 });
+    await expect(client.read({ ...shards[0], writer: 'store-b' }, 0, 1, DIM)).rejects.toThrow(/feature store "store-b" has not answered for 1 s \(no answer for shard .*\); gave up/);
     await expect(client.read({ ...shards[1] }, 129, 5, DIM)).rejects.toThrow(/outside shard|returned no rows/);
     const files = new ShardFilesReader(featuresDir);
     await expect(files.read({ ...shards[0], path: 'nowhere/training/store-a-0' }, 0, 1, DIM)).rejects.toThrow(new RegExp(`shard ${shards[0].id} \\(feature store "store-a"\\) cannot be read directly from ${featuresDir}/nowhere`));

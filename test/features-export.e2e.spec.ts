@@ -8,6 +8,7 @@ import { readNpy, shardDir, shardPath, ShardWriter } from '@featx/features';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JsonLogger } from '@featx/runtime';
+import { NoAnswerError } from '@featx/bus';
 import { startTestServices, TestServices, TEST_API_TOKEN, runTestCli } from './support/test-services';
 import { ApiClient } from '../apps/cli/src/api-client';
 import { FeatureSetExporter } from '../apps/api/src/feature-sets/feature-export.service';
@@ -32,13 +33,17 @@ interface Image {
 
 /**
  * `GET /feature-sets/:id/export` and `featx features export`, on shards made here as the
- * feature-store makes them (ShardWriter files in FEATX_FEATURES_DIR, feature_sets /
+ * feature-store makes them (ShardWriter files in each store's FEATX_FEATURES_DIR, feature_sets /
  * feature_shards / feature_vectors rows in Postgres), for a dataset of real images registered
- * through the CLI. The feature-store and extractor are not running.
+ * through the CLI. Two feature stores (store-a, store-b), each with a features dir of its own,
+ * serve the rows over the bus; the API's features dir holds no shard at all. The extractor is
+ * not running.
  */
 describe('exporting feature sets (API, CLI)', () => {
   let dataRoot: string;
-  let featuresDir: string;
+  /** The features dir of each store; the API's is another, empty one. */
+  let storeDirs: Record<string, string>;
+  let apiFeaturesDir: string;
   let outRoot: string;
   let services: TestServices;
   let db: Client;
@@ -50,7 +55,9 @@ describe('exporting feature sets (API, CLI)', () => {
 
   beforeAll(async () => {
     dataRoot = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-export-data-')));
-    featuresDir = path.join(dataRoot, 'features');
+    storeDirs = { 'store-a': path.join(dataRoot, 'features-a'), 'store-b': path.join(dataRoot, 'features-b') };
+    apiFeaturesDir = path.join(dataRoot, 'features-api');
+    await fs.mkdir(apiFeaturesDir);
     outRoot = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-export-out-')));
     let seed = 0;
     for (const [split, count] of Object.entries(IMAGES)) {
@@ -63,8 +70,12 @@ describe('exporting feature sets (API, CLI)', () => {
         }
       }
     }
-    services = await startTestServices({ dataRoots: `data=${dataRoot}`, env: { FEATX_FEATURES_DIR: featuresDir } });
-    expect(services.config.features.dir).toBe(featuresDir);
+    services = await startTestServices({
+      dataRoots: `data=${dataRoot}`,
+      env: { FEATX_FEATURES_DIR: apiFeaturesDir, FEATX_STORE_READ_TIMEOUT_MS: '2000', FEATX_EXPORT_STORE_WAIT_MS: '1000' },
+      workers: ['ingest', ...Object.entries(storeDirs).map(([id, dir]) => ({ service: 'feature-store' as const, env: { FEATX_STORE_ID: id, FEATX_FEATURES_DIR: dir } }))],
+    });
+    expect(services.config.features.dir).toBe(apiFeaturesDir);
     db = new Client({ connectionString: services.database.url });
     await db.connect();
     const added = await cli('datasets', 'add', path.join(dataRoot, 'food'), '--json');
@@ -112,7 +123,7 @@ describe('exporting feature sets (API, CLI)', () => {
   /** Writes `onDisk` rows into a shard and records the first `committed` as the feature-store does. */
   async function addShard(featureSetId: string, split: string, index: number, writer: string, onDisk: Image[], committed: number, dtype: 'float16' | 'float32' = 'float32') {
     const relative = shardPath({ featureSetId, split, storeId: writer, index });
-    const shard = await ShardWriter.open(shardDir(featuresDir, relative), { dim: DIM, dtype });
+    const shard = await ShardWriter.open(shardDir(storeDirs[writer]!, relative), { dim: DIM, dtype });
     if (onDisk.length > 0) {
       await shard.append({
         features: Float32Array.from(onDisk.flatMap((image) => vectorOf(image.id))),
@@ -131,6 +142,7 @@ describe('exporting feature sets (API, CLI)', () => {
     return { id: rows[0].id as string, relative };
   }
 
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const csvOf = (list: Image[]) => list.map((image) => `${CLASSES.indexOf(image.label)},${vectorOf(image.id).join(',')}\n`).join('');
 
   describe('GET /feature-sets/:id/export', () => {
@@ -206,10 +218,74 @@ describe('exporting feature sets (API, CLI)', () => {
       const res = await get(`/feature-sets/${broken}/export?format=npy&split=training&array=labels`).finally(() => spy.mockRestore());
       expect(logged.join('')).toMatch(/"level":"error".*cannot be exported/);
       expect(res.status).toBe(500);
-      expect(res.json().message).toBe(
-        `feature set ${broken}: the training shards cannot be exported: ${path.join(shard.relative, 'labels.npy')} declares 2 rows, fewer than the 5 committed`,
+      expect(res.json().message).toMatch(
+        new RegExp(`^feature set ${broken}: the training shards cannot be exported: feature store "store-a": shard ${shard.id}: ${escape(shard.relative)} holds 2 rows, fewer than the 5 asked for$`),
       );
-      expect(res.json().message).not.toContain(featuresDir);
+      expect(res.json().message).not.toContain(storeDirs['store-a']);
+    });
+
+    it('answers 503 naming the stores and shards when a store holding the split is down, unregistered or silent', async () => {
+      const elsewhere = await insertSet('float32', 'elsewhere');
+      // store-z recorded itself a minute ago with a 1 s heartbeat: down. store-q never registered.
+      // store-s claims to be up (seen now, hourly heartbeat) but no process answers for it.
+      await db.query(
+        `INSERT INTO feature_stores (id, host, version, heartbeat_ms, last_seen_at) VALUES
+         ('store-z', 'host-z', '0.1.0', 1000, now() - interval '1 minute'), ('store-s', 'host-s', '0.1.0', 3600000, now())`,
+      );
+      const insertShard = async (split: string, index: number, writer: string, rows: number) =>
+        (
+          await db.query(`INSERT INTO feature_shards (feature_set_id, split, index, path, rows, writer) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, [
+            elsewhere,
+            split,
+            index,
+            `${elsewhere}/${split}/${writer}-${index}`,
+            rows,
+            writer,
+          ])
+        ).rows[0].id as string;
+      const z0 = await insertShard('training', 0, 'store-z', 3);
+      const z1 = await insertShard('training', 1, 'store-z', 2);
+      const q2 = await insertShard('training', 2, 'store-q', 1);
+      const s0 = await insertShard('evaluation', 0, 'store-s', 4);
+      const down = await get(`/feature-sets/${elsewhere}/export?format=csv&split=training`);
+      expect(down.status).toBe(503);
+      expect(down.json().message).toMatch(
+        new RegExp(
+          `^feature set ${elsewhere}: the training shards cannot be exported now: ` +
+            `feature store "store-z" \\(down, last seen \\d{4}-[^)]+\\) holds training shards 0 \\(${z0}\\), 1 \\(${z1}\\); ` +
+            `feature store "store-q" \\(unregistered\\) holds training shard 2 \\(${q2}\\); try again once they are back$`,
+        ),
+      );
+      const silent = await get(`/feature-sets/${elsewhere}/export?format=npy&split=evaluation`);
+      expect(silent.status).toBe(503);
+      expect(silent.json().message).toMatch(new RegExp(`feature store "store-s" \\(not answering, last seen [^)]+\\) holds evaluation shard 0 \\(${s0}\\); try again once it is back$`));
+      const cli503 = await cli('features', 'export', elsewhere, '--format', 'csv', '--split', 'training', '--out', path.join(outRoot, 'down'));
+      expect(cli503.code).toBe(1);
+      expect(cli503.err).toMatch(/503: .*feature store "store-z" \(down/);
+      await db.query("DELETE FROM feature_stores WHERE id IN ('store-z', 'store-s')");
+    });
+
+    it('reads no shard from the API\'s features dir: it holds none, the stores\' dirs hold them all', async () => {
+      expect(await fs.readdir(apiFeaturesDir)).toEqual([]);
+      expect((await fs.readdir(storeDirs['store-a']!)).length).toBeGreaterThan(0);
+      expect((await fs.readdir(storeDirs['store-b']!)).length).toBeGreaterThan(0);
+    });
+
+    it('featx features show lists the shards by store with its state; featx stores ls lists the stores', async () => {
+      const details = await get(`/feature-sets/${setId}`);
+      const byStore = Object.fromEntries(details.json().stores.map((s: { store: string }) => [s.store, s]));
+      expect(byStore['store-a']).toMatchObject({ state: 'up', host: expect.any(String), rows: 5 });
+      expect(byStore['store-a'].shards).toEqual(expect.arrayContaining([expect.objectContaining({ split: 'training', index: 0, rows: 3 }), expect.objectContaining({ split: 'evaluation', index: 0, rows: 2 })]));
+      expect(byStore['store-b']).toMatchObject({ state: 'up', rows: 3, shards: [expect.objectContaining({ split: 'training', index: 1, rows: 3 })] });
+      const show = await cli('features', 'show', setId);
+      expect(show.code).toBe(0);
+      expect(show.out).toMatch(/^store store-a: up \(host [^,]+, last seen \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\) — 2 shards, 5 rows$/m);
+      expect(show.out).toMatch(/^store store-b: up \(host [^,]+, last seen [^)]+\) — 1 shard, 3 rows$/m);
+      const stores = await cli('stores', 'ls');
+      expect(stores.code).toBe(0);
+      expect(stores.out).toMatch(/│ store-a\s+│ up\s+│ \S+\s+│ \d{4}-[^│]+│ \d+\s+│ [\d,]+\s+│ 0\.1\.0\s+│/);
+      const listed = (await get('/feature-stores')).json();
+      expect(listed.find((s: { id: string }) => s.id === 'store-b')).toMatchObject({ state: 'up', heartbeatMs: 5000, shards: 1, rows: 3 });
     });
 
     it('is in the OpenAPI document', async () => {
@@ -346,7 +422,7 @@ describe('exporting feature sets (API, CLI)', () => {
     let failAfter: (kind: 'csv' | 'npy') => AsyncGenerator<Buffer>;
 
     beforeAll(async () => {
-      const exporter = new FeatureSetExporter(undefined as never, featuresDir, new JsonLogger('api', 'error').child('test'));
+      const exporter = new FeatureSetExporter(undefined as never, undefined as never, undefined as never, { readTimeoutMs: 1000, storeWaitMs: 0 }, new JsonLogger('api', 'error').child('test'));
       failAfter = async function* () {
         yield Buffer.alloc(64 * 1024, 0x31);
         await new Promise((r) => setTimeout(r, 20));
@@ -360,6 +436,51 @@ describe('exporting feature sets (API, CLI)', () => {
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it.each(['csv', 'npy'])('cuts the %s transfer when a store stops answering mid-stream for longer than the export waits', async (kind) => {
+      // A store that answers the export's probe and its first reply, then nothing: the export
+      // waits FEATX_EXPORT_STORE_WAIT_MS (here 300 ms) asking again, then cuts the download.
+      const shard = { id: '6f1c1a52-0000-4000-8000-000000000001', split: 'training', index: 0, path: 'x/training/store-x-00000', rows: 400, writer: 'store-x', status: 'sealed' };
+      const set = { id: '6f1c1a52-0000-4000-8000-0000000000aa', dim: DIM, dtype: 'float32' };
+      let replies = 0;
+      const asked: number[] = [];
+      const bus = {
+        maxPayload: 20_000, // 69 rows a reply
+        async request(_contract: unknown, message: { start: number; count: number }) {
+          asked.push(message.start);
+          if (replies++ >= 2) throw new NoAnswerError('no answer to features.read: 503');
+          const features = new Float32Array(message.count * DIM).fill(0.5);
+          return { v: 2, dtype: 'float32', start: message.start, rows: message.count, dim: DIM, features: new Uint8Array(features.buffer), labels: new Array(message.count).fill(1), imageIds: Array.from({ length: message.count }, (_, i) => message.start + i) };
+        },
+      };
+      const logged: string[] = [];
+      const logger = new JsonLogger('api', 'warn').child('test');
+      const exporter = new FeatureSetExporter(
+        { get: async () => set, shards: async () => [shard] } as never,
+        { statuses: async () => new Map([['store-x', { store: 'store-x', state: 'up', host: 'h', lastSeenAt: new Date().toISOString() }]]) },
+        bus as never,
+        { readTimeoutMs: 100, storeWaitMs: 300, readAheadBytes: 1 },
+        logger,
+      );
+      const exported = await exporter.prepare(set.id, { format: kind as 'csv' | 'npy', split: 'training' });
+      const local = createServer((_req, res) => void exporter.send(res, exported));
+      await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve));
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation((text) => logged.push(String(text)) > 0);
+      try {
+        const file = path.join(outRoot, `stalled.${kind}`);
+        await expect(new ApiClient({ url: `http://127.0.0.1:${(local.address() as AddressInfo).port}` }).download('/', file)).rejects.toThrow(/broke off while writing/);
+        await expect(fs.stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+      } finally {
+        spy.mockRestore();
+        await new Promise<void>((resolve) => local.close(() => resolve()));
+      }
+      // The probe (row 399), the first reply (rows 0-68), then rows 69.. asked again and again until the limit.
+      expect(asked.slice(0, 3)).toEqual([399, 0, 69]);
+      expect(asked.slice(2).every((start) => start === 69)).toBe(true);
+      expect(asked.length).toBeGreaterThan(3);
+      expect(logged.join('')).toMatch(/waits for feature store \\"store-x\\"/);
+      expect(logged.join('')).toMatch(/failed after it started: feature store \\"store-x\\" has not answered for 0 s/);
+    });
 
     it.each(['csv', 'npy'])('cuts the %s transfer, so the CLI keeps no file that looks complete', async (kind) => {
       const spy = jest.spyOn(process.stdout, 'write').mockImplementation(() => true); // the exporter logs the failure

@@ -29,6 +29,8 @@ export interface ServiceInstance {
   /** Shown in log prefixes, e.g. extractor-2. */
   label: string;
   port: number;
+  /** Variables of this instance only, on top of the shared ones (e.g. a feature store's FEATX_STORE_ID and FEATX_FEATURES_DIR). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The five services, with `extractorReplicas` extractors, on each service's default port (shifted by portOffset). */
@@ -72,7 +74,7 @@ export function launchServices(
   for (const instance of instances) {
     const child = spawn(process.execPath, serviceCommand(instance.service, code), {
       cwd: REPO,
-      env: { ...env, FEATX_HTTP_PORT: String(instance.port), ...(instance.service === 'extractor' ? { FEATX_ONNX_THREADS: onnxThreads } : {}) },
+      env: { ...env, FEATX_HTTP_PORT: String(instance.port), ...(instance.service === 'extractor' ? { FEATX_ONNX_THREADS: onnxThreads } : {}), ...instance.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);

@@ -29,9 +29,14 @@ export interface TestServicesOptions {
   /** FEATX_DATA_ROOTS for the services. */
   dataRoots: string;
   env?: Record<string, string>;
-  /** Worker services to run beside the API (default: ingest only). */
-  workers?: Array<'ingest' | 'feature-store' | 'extractor' | 'trainer'>;
+  /**
+   * Worker services to run beside the API (default: ingest only); one with `env` runs with those
+   * variables on top (e.g. two feature stores, each with its FEATX_STORE_ID and FEATX_FEATURES_DIR).
+   */
+  workers?: Array<WorkerName | { service: WorkerName; env: Record<string, string> }>;
 }
+
+type WorkerName = 'ingest' | 'feature-store' | 'extractor' | 'trainer';
 
 const WORKER_MODULES = {
   ingest: (config: FeatxConfig) => IngestModule.register(config),
@@ -59,11 +64,12 @@ export async function startTestServices(options: TestServicesOptions): Promise<T
     FEATX_HTTP_PORT: '0',
     ...options.env,
   };
-  const configFor = (service: ServiceName) => loadConfig(service, env);
+  const configFor = (service: ServiceName, extra: Record<string, string> = {}) => loadConfig(service, { ...env, ...extra });
   const apps: INestApplication[] = [];
   try {
     for (const worker of options.workers ?? ['ingest']) {
-      const app = await NestFactory.create(WORKER_MODULES[worker](configFor(worker)), { logger: false });
+      const { service, env: extra } = typeof worker === 'string' ? { service: worker, env: {} } : worker;
+      const app = await NestFactory.create(WORKER_MODULES[service](configFor(service, extra)), { logger: false });
       await app.init();
       apps.push(app);
       await startMessageHandlers(app);

@@ -8,6 +8,8 @@ import { DatasetsController } from './datasets/datasets.controller';
 import { DatasetsService } from './datasets/datasets.service';
 import { FeatureSetsController } from './feature-sets/feature-sets.controller';
 import { FeatureSetsService } from './feature-sets/feature-sets.service';
+import { FeatureStoresController } from './feature-stores/feature-stores.controller';
+import { FeatureStoresService } from './feature-stores/feature-stores.service';
 import { PredictionsController } from './predictions/predictions.controller';
 import { PredictionsService } from './predictions/predictions.service';
 import { TrainedModelsService } from './predictions/trained-models.service';
@@ -20,8 +22,8 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [CoreModule.forService('api', config)],
-      controllers: [DatasetsController, FeatureSetsController, RunsController, PredictionsController, CommandsController],
-      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, DatasetsService, FeatureSetsService, RunsService, TrainedModelsService, PredictionsService],
+      controllers: [DatasetsController, FeatureSetsController, FeatureStoresController, RunsController, PredictionsController, CommandsController],
+      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, DatasetsService, FeatureSetsService, FeatureStoresService, RunsService, TrainedModelsService, PredictionsService],
     };
   }
 }

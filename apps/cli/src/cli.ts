@@ -3,6 +3,7 @@ import { ApiClient, CliError, defaultToken } from './api-client';
 import { datasetsCommand } from './commands/datasets.command';
 import { extractCommand } from './commands/extract.command';
 import { featuresCommand } from './commands/features.command';
+import { storesCommand } from './commands/stores.command';
 import { predictCommand } from './commands/predict.command';
 import { runsCommand } from './commands/runs.command';
 import { trainCommand } from './commands/train.command';
@@ -28,6 +29,7 @@ export function buildCli(
   program.addCommand(datasetsCommand(client, print));
   program.addCommand(extractCommand(client, print, printError, io));
   program.addCommand(featuresCommand(client, print));
+  program.addCommand(storesCommand(client, print));
   program.addCommand(trainCommand(client, print, printError, io));
   program.addCommand(runsCommand(client, print, printError));
   program.addCommand(predictCommand(client, print));

@@ -6,8 +6,9 @@ import { FeatureBatchController } from './storage/feature-batch.controller';
 import { FeatureBatchStore } from './storage/feature-batch-store.service';
 import { ShardReadController } from './reading/shard-read.controller';
 import { ShardReadService } from './reading/shard-read.service';
+import { StoreRegistry } from './registry/store-registry.service';
 
-/** Owns feature sets: plans extraction work, stores the feature batches that come back, serves their rows. */
+/** Owns feature sets: plans extraction work, stores the feature batches that come back, serves their rows, keeps itself in the store registry. */
 @Module({})
 export class FeatureStoreModule {
   static register(config: FeatxConfig = loadConfig('feature-store')) {
@@ -15,7 +16,7 @@ export class FeatureStoreModule {
       module: FeatureStoreModule,
       imports: [CoreModule.forService('feature-store', config, { address: config.features.storeId })],
       controllers: [ExtractFeaturesController, FeatureBatchController, ShardReadController],
-      providers: [ExtractionPlanner, FeatureBatchStore, ShardReadService],
+      providers: [ExtractionPlanner, FeatureBatchStore, ShardReadService, StoreRegistry],
     };
   }
 }

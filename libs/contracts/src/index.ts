@@ -8,6 +8,7 @@ export * from './messages/runs';
 export * from './api/commands';
 export * from './api/datasets';
 export * from './api/feature-sets';
+export * from './api/feature-stores';
 export * from './api/predictions';
 export * from './api/runs';
 export * from './registry';

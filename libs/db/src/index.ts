@@ -6,3 +6,4 @@ export * from './repositories/commands.repository';
 export * from './repositories/rejected-messages.repository';
 export * from './repositories/feature-sets.repository';
 export * from './repositories/runs.repository';
+export * from './repositories/feature-stores.repository';

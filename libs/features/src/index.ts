@@ -27,3 +27,5 @@ export { csvLine, shardToCsv } from './csv-export';
 export type { CsvExportOptions } from './csv-export';
 export { formatFloat32 } from './format-float32';
 export * from './export';
+export { csvOfRows, planNpyRows } from './rows-export';
+export type { CsvRowsOptions, NpyRowsPlan, RowsExportShape, StoredRows } from './rows-export';

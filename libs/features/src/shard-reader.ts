@@ -122,9 +122,10 @@ export class ShardReader {
 
   /**
    * `read` without widening float16: for a reader that sends the rows on (half the bytes) or
-   * decodes them straight into a buffer of its own.
+   * decodes them straight into a buffer of its own. `features: false` reads the labels and image
+   * ids only (features empty), for a reader that wants nothing else.
    */
-  async readStored(start: number, count: number): Promise<StoredShardBatch> {
+  async readStored(start: number, count: number, options: { features?: boolean } = {}): Promise<StoredShardBatch> {
     if (this.closed) throw new ShardError(`shard reader for ${this.dir} is closed`);
     if (!Number.isSafeInteger(start) || start < 0 || start > this.rows) {
       throw new ShardError(`start ${start} is outside the shard's ${this.rows} rows`);
@@ -132,11 +133,12 @@ export class ShardReader {
     if (!Number.isSafeInteger(count) || count < 0) throw new ShardError(`count must be a non-negative integer, got ${count}`);
     const rows = Math.min(count, this.rows - start);
     const [features, labels, imageIds] = this.files;
-    const raw = this.dtype === 'float16' ? new Uint16Array(rows * this.dim) : new Float32Array(rows * this.dim);
+    const values = options.features === false ? 0 : rows * this.dim;
+    const raw = this.dtype === 'float16' ? new Uint16Array(values) : new Float32Array(values);
     const labelValues = new Int32Array(rows);
     const idValues = new BigInt64Array(rows);
     await Promise.all([
-      this.readRows(features!, raw, start),
+      values > 0 ? this.readRows(features!, raw, start) : undefined,
       this.readRows(labels!, labelValues, start),
       this.readRows(imageIds!, idValues, start),
     ]);

@@ -65,6 +65,11 @@ const envSchema = z.object({
   FEATX_FEATURES_DIR: z.string().optional(),
   FEATX_STORE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 letters, digits, _ . -').optional(),
   FEATX_SHARD_MAX_ROWS: z.coerce.number().int().positive().default(50000),
+  FEATX_STORE_HOST: z.string().min(1).max(255).optional(),
+  FEATX_STORE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600000).default(5000),
+  FEATX_STORE_READ_TIMEOUT_MS: z.coerce.number().int().min(100).max(600000).default(30000),
+  FEATX_EXPORT_STORE_WAIT_MS: z.coerce.number().int().min(0).default(60000),
+  FEATX_TRAINER_STORE_WAIT_MS: z.coerce.number().int().min(0).default(0),
   FEATX_TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   FEATX_WEIGHTS_DIR: z.string().optional(),
   FEATX_WEIGHTS_DOWNLOAD: booleanString.default(true),
@@ -114,6 +119,14 @@ export interface FeatxConfig {
     /** Names this feature-store replica's shards; stable across restarts of the same replica. */
     storeId: string;
     shardMaxRows: number;
+    /** The host this store records in the registry (FEATX_STORE_HOST, default the host name). */
+    host: string;
+    /** How often a feature store records itself in the registry; readers count it down after MISSED_HEARTBEATS_DOWN. */
+    heartbeatMs: number;
+    /** How long a reader waits for one reply of a feature store before asking again. */
+    readTimeoutMs: number;
+    /** API: how long an export waits for a store that stopped answering mid-stream before it cuts the download. */
+    exportWaitMs: number;
   };
   vision: {
     backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -152,6 +165,8 @@ export interface FeatxConfig {
     read: TrainerReadMode;
     /** Stored bytes of shard reads in flight ahead of training, to hide each read's latency. */
     readAheadBytes: number;
+    /** How long a run waits for a feature store that does not answer before it fails; Infinity (0 in the environment): until it answers. */
+    storeWaitMs: number;
     /** What runs the heads' steps (HEAD_ENGINE_CHOICES); `auto` = the fastest this trainer can load. */
     engine: HeadEngineChoice;
   };
@@ -221,6 +236,10 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       dir: path.resolve(e.FEATX_FEATURES_DIR ?? path.join(e.FEATX_STATE_DIR, 'features')),
       storeId: e.FEATX_STORE_ID ?? os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
       shardMaxRows: e.FEATX_SHARD_MAX_ROWS,
+      host: e.FEATX_STORE_HOST ?? os.hostname(),
+      heartbeatMs: e.FEATX_STORE_HEARTBEAT_MS,
+      readTimeoutMs: e.FEATX_STORE_READ_TIMEOUT_MS,
+      exportWaitMs: e.FEATX_EXPORT_STORE_WAIT_MS,
     },
     training: {
       artifactsDir: path.resolve(e.FEATX_ARTIFACTS_DIR ?? path.join(e.FEATX_STATE_DIR, 'artifacts')),
@@ -228,6 +247,7 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       staleAfterMs: e.FEATX_RUN_STALE_MS,
       read: e.FEATX_TRAINER_READ,
       readAheadBytes: Math.round(e.FEATX_TRAINER_READ_AHEAD_MB * 1024 * 1024),
+      storeWaitMs: e.FEATX_TRAINER_STORE_WAIT_MS === 0 ? Infinity : e.FEATX_TRAINER_STORE_WAIT_MS,
       engine: e.FEATX_TRAINER_ENGINE,
     },
     vision: {

@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
-import { ExtractFeaturesOptions, extractFeaturesCommand, FeatureFailure, FeatureSetDetails, FeatureSetSummary, FeatureShardSummary, QueuedCommand } from '@featx/contracts';
+import { ExtractFeaturesOptions, extractFeaturesCommand, FeatureFailure, FeatureSetDetails, FeatureSetStoreView, FeatureSetSummary, FeatureShardSummary, QueuedCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
 import { CommandsRepository, DatasetsRepository, FeatureSetRow, FeatureSetsRepository, FeatureShardRow } from '@featx/db';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { foundOrThrow } from '../common/not-found';
 import { rowView } from '../common/row-view';
 import { FieldError, invalidFields } from '../common/zod-body.pipe';
+import { FeatureStoresService } from '../feature-stores/feature-stores.service';
 import { ExportQuery, FeatureSetExport, FeatureSetExporter } from './feature-export.service';
 import { featureSetProgress } from './progress';
 
@@ -26,10 +27,12 @@ export class FeatureSetsService {
     private readonly commands: CommandsRepository,
     private readonly client: BusClient,
     @Inject(DATA_ROOTS) private readonly roots: DataRoots,
+    private readonly stores: FeatureStoresService,
     @Inject(CONFIG) config: FeatxConfig,
     @Inject(LOGGER) logger: JsonLogger,
   ) {
-    this.exporter = new FeatureSetExporter(featureSets, config.features.dir, logger.child('feature-export'));
+    // Rows come from the feature stores over the bus: the API reads no features dir.
+    this.exporter = new FeatureSetExporter(featureSets, stores, client, { readTimeoutMs: config.features.readTimeoutMs, storeWaitMs: config.features.exportWaitMs }, logger.child('feature-export'));
   }
 
   /**
@@ -70,8 +73,8 @@ export class FeatureSetsService {
 
   async get(id: string): Promise<FeatureSetDetails> {
     const set = await this.require(id);
-    const dataset = await this.featureSets.datasetOf(set);
-    return { ...summarize(set, new Date()), datasetName: dataset?.name ?? null };
+    const [dataset, shards] = await Promise.all([this.featureSets.datasetOf(set), this.featureSets.shards(id)]);
+    return { ...summarize(set, new Date()), datasetName: dataset?.name ?? null, stores: await this.byStore(shards) };
   }
 
   async shards(id: string): Promise<FeatureShardSummary[]> {
@@ -91,6 +94,21 @@ export class FeatureSetsService {
 
   sendExport(response: ServerResponse, exported: FeatureSetExport): Promise<void> {
     return this.exporter.send(response, exported);
+  }
+
+  /** The shards grouped by the store that holds them (stores in id order), with each store's state. */
+  private async byStore(shards: FeatureShardRow[]): Promise<FeatureSetStoreView[]> {
+    const statuses = await this.stores.statuses(shards.map((shard) => shard.writer));
+    return [...statuses.values()]
+      .sort((a, b) => a.store.localeCompare(b.store))
+      .map((status) => {
+        const held = shards.filter((shard) => shard.writer === status.store);
+        return {
+          ...status,
+          shards: held.map((shard) => ({ id: shard.id, split: shard.split, index: shard.index, rows: shard.rows, status: shard.status })),
+          rows: held.reduce((sum, shard) => sum + shard.rows, 0),
+        };
+      });
   }
 
   private async require(id: string): Promise<FeatureSetRow> {

@@ -18,7 +18,7 @@ describe('FeatureSetsService', () => {
   });
 
   beforeEach(() => {
-    service = new FeatureSetsService(standIn(backend.featureSets), standIn(backend.datasets), standIn(backend.commands), backend.bus, dataRoot.roots(), loadConfig('api', {}), new JsonLogger('api', 'error'));
+    service = new FeatureSetsService(standIn(backend.featureSets), standIn(backend.datasets), standIn(backend.commands), backend.bus, dataRoot.roots(), standIn({}), loadConfig('api', {}), new JsonLogger('api', 'error'));
   });
 
   it('dispatches features.extract with the model folder as its real absolute path and the command id as msg id', async () => {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import type { FeatureFailure, FeatureSetDetails, FeatureSetSummary, FeatureShardSummary } from '@featx/contracts';
+import type { FeatureFailure, FeatureSetDetails, FeatureSetStoreView, FeatureSetSummary, FeatureShardSummary } from '@featx/contracts';
 import { ApiClient } from '../api-client';
-import { formatDuration, table } from '../format';
+import { formatCount, formatDuration, table } from '../format';
 import { formatRate, renderProgressBar } from '../progress-bar';
 import { featuresExportCommand } from './features-export';
 
@@ -30,7 +30,7 @@ export function featuresCommand(client: () => Promise<ApiClient>, print: (text: 
 
   features
     .command('show')
-    .description('a feature set: configuration, progress, shards and failures')
+    .description('a feature set: configuration, progress, its shards by the feature store that holds them (with the store\'s state) and failures')
     .argument('<id>', 'feature set id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts) => {
@@ -43,19 +43,33 @@ export function featuresCommand(client: () => Promise<ApiClient>, print: (text: 
       print(`progress: ${progressLine(set, 20)}`);
       print(`status ${set.status}${set.error ? `: ${set.error}` : ''} — ${runLine(set)}`);
       if (shards.length === 0) print('no shards yet');
-      else
+      for (const store of set.stores) {
+        print(storeLine(store));
+        const held = shards.filter((s) => s.writer === store.store);
         print(
           table(
             ['split', 'index', 'rows', 'size', 'status', 'checksum', 'path'],
-            shards.map((s) => [s.split, s.index, s.rows, formatBytes(s.bytes), s.status, s.checksum ? s.checksum.slice(0, 12) : '', s.path]),
+            held.map((s) => [s.split, s.index, s.rows, formatBytes(s.bytes), s.status, s.checksum ? s.checksum.slice(0, 12) : '', s.path]),
           ),
         );
+      }
       printFailures(print, set, failures, FAILURES_SHOWN);
     });
 
   features.addCommand(featuresExportCommand(client, print));
 
   return features;
+}
+
+/** `store store-b: down (host h2, last seen 2026-12-02T03:40:00Z) — 2 shards, 1,234 rows`. */
+export function storeLine(store: FeatureSetStoreView): string {
+  const where = [store.host ? `host ${store.host}` : null, store.lastSeenAt ? `last seen ${withoutMillis(store.lastSeenAt)}` : 'never registered'].filter(Boolean).join(', ');
+  return `store ${store.store}: ${store.state} (${where}) — ${store.shards.length} shard${store.shards.length === 1 ? '' : 's'}, ${formatCount(store.rows)} rows`;
+}
+
+/** An ISO time to the second. */
+export function withoutMillis(iso: string): string {
+  return iso.replace(/\.\d+(?=Z|[+-]\d\d:\d\d$)/, '');
 }
 
 /** `<id> — dataset <name> (<id>)`, then the configuration. */

@@ -1,4 +1,4 @@
-import type { RunPhase } from '@featx/contracts';
+import type { RunPhase, StoreWaitView } from '@featx/contracts';
 import { formatCount } from '../format';
 import { formatEta, progressCells } from '../progress-bar';
 
@@ -19,9 +19,20 @@ export interface PhaseTextOptions {
  *
  * The search's bar counts rows of all its passes, so it moves within an epoch; its ETA, like the
  * others', is the rows left at the rate so far. Training has no ETA here: its epochs' times give
- * a better one (the live line of `featx train`).
+ * a better one (the live line of `featx train`). While the reads wait for a feature store, the
+ * line ends with it: ` · waiting for feature store "store-b" (since 2026-12-02T03:40:00Z)`.
  */
 export function phaseText(phase: RunPhase, options: PhaseTextOptions = {}): string {
+  return stepText(phase, options) + waitingText(phase.waitingFor);
+}
+
+/** ` · waiting for feature store "X" (since <ISO time to the second>)`, or '' when the reads wait for none. */
+export function waitingText(wait: StoreWaitView | undefined): string {
+  if (!wait) return '';
+  return ` · waiting for feature store "${wait.store}" (since ${wait.since.replace(/\.\d+(?=Z|[+-]\d\d:\d\d$)/, '')})`;
+}
+
+function stepText(phase: RunPhase, options: PhaseTextOptions): string {
   const { bar, done, total, percent, finished } = progressCells(phase.done, phase.total, options.width ?? 20);
   const cancelling = options.cancelling ? ' (cancelling)' : '';
   const rate = `${phase.rowsPerSecond === null ? '--' : formatCount(phase.rowsPerSecond)} rows/s`;

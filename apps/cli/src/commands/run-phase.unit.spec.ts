@@ -67,3 +67,24 @@ describe('the run as the CLI shows it', () => {
     expect(describeRun({ ...run, status: 'failed', phase: search })).not.toContain('now:');
   });
 });
+
+describe('a run waiting for a feature store', () => {
+  const waitingFor = { store: 'store-b', since: '2026-12-02T03:40:00.123Z', reason: 'no answer for shard 1234: 503' };
+
+  it('ends the phase line, runs show and the live line of the epochs with the store and since when', () => {
+    expect(phaseText({ ...standardizing, waitingFor }, { width: 6 })).toBe(
+      'standardizing [██░░░░] 1,024/3,068 rows 33% · 2,100 rows/s · ETA 1s · waiting for feature store "store-b" (since 2026-12-02T03:40:00Z)',
+    );
+    const run = {
+      id: '6f1c1a52-0000-4000-8000-000000000001',
+      status: 'running',
+      epochs: 25,
+      epochsDone: 3,
+      epochMetrics: [],
+      cancelRequested: false,
+      phase: { step: 'training', unit: 'epochs', done: 3, total: 25, rowsPerSecond: 1460, waitingFor },
+    } as unknown as RunDetails;
+    expect(liveText(run)).toMatch(/^epoch 4\/25 .* · waiting for feature store "store-b" \(since 2026-12-02T03:40:00Z\)$/);
+    expect(liveText({ ...run, phase: { ...run.phase!, waitingFor: undefined } } as RunDetails)).not.toContain('waiting');
+  });
+});

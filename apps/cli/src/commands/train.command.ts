@@ -5,7 +5,7 @@ import { formatCount, formatDuration } from '../format';
 import { followLive } from '../follow-live';
 import { integerOption, numberOption } from '../options';
 import { LiveLine, LiveProgressIo, renderProgressBar } from '../progress-bar';
-import { phaseText } from './run-phase';
+import { phaseText, waitingText } from './run-phase';
 import { FINISHED_STATUSES, fixed } from './runs.command';
 
 const POLL_MS = 500;
@@ -118,7 +118,7 @@ export function liveText(run: RunDetails): string {
     unit: 'rows',
     width: LIVE_BAR_WIDTH,
   });
-  return `epoch ${Math.min(run.epochsDone + 1, run.epochs)}/${run.epochs}${run.cancelRequested ? ' (cancelling)' : ''} ${bar}`;
+  return `epoch ${Math.min(run.epochsDone + 1, run.epochs)}/${run.epochs}${run.cancelRequested ? ' (cancelling)' : ''} ${bar}${waitingText(run.phase?.waitingFor)}`;
 }
 
 function printOutcome(print: (text: string) => void, run: RunDetails, report: RunReport | undefined): void {

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
 import { MessageOf, readShardReply, readShardRequest, shardRowsPerReply } from '@featx/contracts';
@@ -31,11 +32,12 @@ export class ShardReadService implements OnApplicationShutdown {
     // The reader holds the shard's committed rows as of its opening.
     const reader = await this.readers.reader(request.shardId, request.start + 1);
     const wireDtype = request.v === 1 ? 'float32' : reader.dtype;
-    const fit = shardRowsPerReply(this.client.maxPayload, reader.dim, wireDtype);
+    const withFeatures = request.v === 1 || request.features !== false;
+    const fit = shardRowsPerReply(this.client.maxPayload, withFeatures ? reader.dim : 0, wireDtype);
     const count = Math.min(request.count, fit, reader.rows - request.start);
     if (count <= 0) throw new Error(`rows from ${request.start} are outside shard ${request.shardId} (${reader.rows} committed rows)`);
     // v1 readers expect float32; v2 readers get the stored bytes and decode them themselves.
-    const batch = request.v === 1 ? await reader.read(request.start, count) : await reader.readStored(request.start, count);
+    const batch = request.v === 1 ? await reader.read(request.start, count) : await reader.readStored(request.start, count, { features: withFeatures });
     const rows = {
       start: request.start,
       rows: count,
@@ -52,6 +54,10 @@ export class ShardReadService implements OnApplicationShutdown {
     const shard = await this.featureSets.shard(shardId);
     if (!shard) throw new Error(`shard ${shardId} does not exist`);
     if (shard.writer !== this.config.features.storeId) throw new Error(`shard ${shardId} lives on feature store ${shard.writer}, not ${this.config.features.storeId}`);
-    return ShardReader.open(shardDir(this.config.features.dir, shard.path), { rows: shard.rows });
+    const root = path.resolve(this.config.features.dir);
+    return ShardReader.open(shardDir(root, shard.path), { rows: shard.rows }).catch((error: Error) => {
+      // Readers are on other hosts: name the shard's files relative to the features dir, not where it lies here.
+      throw new Error(`shard ${shardId}: ${error.message.split(`${root}${path.sep}`).join('')}`);
+    });
   }
 }

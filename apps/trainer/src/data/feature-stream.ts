@@ -1,7 +1,7 @@
 import { FeatureDtype } from '@featx/contracts';
 import { fromFloat16 } from '@featx/features';
 import { seededRandom, shuffleInPlace } from './random';
-import { ShardRef, ShardRows, ShardRowSource } from './shard-row-source';
+import { ShardRef, ShardRows, ShardRowSource } from '@featx/shard-reads';
 
 export interface StreamBatch {
   features: Float32Array;

@@ -1,7 +1,7 @@
 import { shardRowsPerReply } from '@featx/contracts';
 import { fromFloat16, toFloat16 } from '@featx/features';
 import { readsInFlight, streamSplit } from './feature-stream';
-import { ShardRef, ShardRows, ShardRowSource } from './shard-row-source';
+import { ShardRef, ShardRows, ShardRowSource } from '@featx/shard-reads';
 
 const DIM = 9;
 

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { SHARD_FILE_NAMES, shardDir } from '@featx/features';
 import { ShardFilesReader } from './shard-files.reader';
-import { ShardRef, ShardRows, ShardRowSource } from './shard-row-source';
+import { ShardRef, ShardRows, ShardRowSource } from '@featx/shard-reads';
 
 /**
  * `FEATX_TRAINER_READ=auto`: each shard whose files are under this trainer's features dir is

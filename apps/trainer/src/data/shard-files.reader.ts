@@ -1,5 +1,5 @@
 import { ShardReader, ShardReaderCache, shardDir } from '@featx/features';
-import { ShardRef, ShardRows, ShardRowSource } from './shard-row-source';
+import { ShardRef, ShardRows, ShardRowSource } from '@featx/shard-reads';
 
 /** Shards a stream reads at once are few; past this many the least recently read is closed. */
 const MAX_OPEN_SHARDS = 16;

@@ -1,7 +1,7 @@
 import { Split, TrainingConfig } from '@featx/contracts';
 import { FeatureSetRow, RunRow } from '@featx/db';
 import { HeadEngine, Standardization } from '@featx/learning';
-import { ShardRef } from '../data/shard-row-source';
+import { ShardRef } from '@featx/shard-reads';
 import { RunArtifacts } from './artifacts';
 import { RunPhaseReporter } from './run-phase';
 

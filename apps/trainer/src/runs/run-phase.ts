@@ -1,4 +1,5 @@
-import { RunPhase } from '@featx/contracts';
+import { RunPhase, StoreWaitView } from '@featx/contracts';
+import type { StoreWait } from '@featx/shard-reads';
 
 /** How often a step's progress goes on record: often enough for a live line, rare enough to cost Postgres nothing. */
 export const PHASE_WRITE_INTERVAL_MS = 1000;
@@ -21,6 +22,8 @@ export interface RunPhaseReporterOptions {
  */
 export class RunPhaseReporter {
   private phase: RunPhase | null = null;
+  /** The feature store the reads wait for, written with whatever step is on. */
+  private waitingFor: StoreWaitView | null = null;
   private stepStartedAt = 0;
   /** `done` when the step began: rows/s counts this trainer's rows only. */
   private doneAtStart = 0;
@@ -47,7 +50,18 @@ export class RunPhaseReporter {
 
   /** The state last reported (written or about to be). */
   get current(): RunPhase | null {
-    return this.phase;
+    if (!this.phase) return null;
+    const { waitingFor: _, ...phase } = this.phase;
+    return this.waitingFor ? { ...phase, waitingFor: this.waitingFor } : phase;
+  }
+
+  /**
+   * The reads wait for a feature store (or, null, no longer): on record at once, so that a run
+   * stuck on a store says so within a write, and cleared as soon as the store answers.
+   */
+  waiting(wait: StoreWait | null): void {
+    this.waitingFor = wait && { store: wait.store, since: wait.since.toISOString(), reason: wait.reason };
+    if (this.phase) this.flush();
   }
 
   /** A step begins: on record at once (after the write in flight, if any). */
@@ -108,7 +122,7 @@ export class RunPhaseReporter {
       this.stale = true;
       return;
     }
-    const phase = this.phase!;
+    const phase = this.current!;
     this.lastWriteAt = this.now();
     // Through a promise even should `write` throw at once: a write never throws into the training.
     this.inFlight = Promise.resolve()

@@ -142,6 +142,40 @@ describe('RunPhaseReporter', () => {
   });
 });
 
+describe('RunPhaseReporter while the reads wait for a feature store', () => {
+  const wait = { store: 'store-b', since: new Date('2026-12-02T03:40:00Z'), reason: 'no answer for shard 1: 503' };
+  const waitingFor = { store: 'store-b', since: '2026-12-02T03:40:00.000Z', reason: 'no answer for shard 1: 503' };
+
+  it('writes the wait at once, keeps it on every write of the step until the store answers, then writes it away', async () => {
+    const { reporter, written, advance } = reporterOnClock();
+    reporter.begin(standardizing);
+    await tick();
+    reporter.waiting(wait); // within the interval: written anyway
+    await tick();
+    expect(written[1]).toEqual({ ...standardizing, waitingFor });
+    expect(runPhaseSchema.parse(written[1])).toEqual(written[1]);
+    advance(1000);
+    reporter.addRows(10);
+    await tick();
+    expect(written[2]).toMatchObject({ done: 10, waitingFor });
+    reporter.waiting(null);
+    await tick();
+    expect(written[3]).toMatchObject({ done: 10 });
+    expect(written[3]).not.toHaveProperty('waitingFor');
+    expect(reporter.current).not.toHaveProperty('waitingFor');
+  });
+
+  it('holds a wait that comes before any step and writes it with the step', async () => {
+    const { reporter, written } = reporterOnClock();
+    reporter.waiting(wait);
+    await tick();
+    expect(written).toEqual([]);
+    reporter.begin({ step: 'evaluating', unit: 'rows', done: 0, total: 10, rowsPerSecond: null });
+    await tick();
+    expect(written).toEqual([{ step: 'evaluating', unit: 'rows', done: 0, total: 10, rowsPerSecond: null, waitingFor }]);
+  });
+});
+
 describe('countRows', () => {
   it('tells each batch’s rows once the consumer has used it', async () => {
     async function* batches() {

@@ -7,7 +7,7 @@ import { readNpy, writeNpy } from '@featx/features';
 import { classWeightsFrom, resolveHeadEngine, RunningStats, Standardization } from '@featx/learning';
 import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { selectBackend } from '@featx/vision';
-import { ShardRef } from '../data/shard-row-source';
+import { ShardRef } from '@featx/shard-reads';
 import { RunArtifacts } from './artifacts';
 import { RunContext, RunFlags, splitRows } from './run-context';
 import { RunPhaseReporter } from './run-phase';

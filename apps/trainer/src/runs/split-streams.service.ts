@@ -5,8 +5,8 @@ import { standardizeInPlace } from '@featx/learning';
 import { CONFIG, FeatxConfig } from '@featx/runtime';
 import { streamSplit, StreamBatch } from '../data/feature-stream';
 import { openShardRowSource } from '../data/shard-row-sources';
-import { ShardRowsClient } from '../data/shard-rows.client';
-import { RunContext } from './run-context';
+import { ShardRowsClient } from '@featx/shard-reads';
+import { RunContext, throwIfInterrupted } from './run-context';
 
 export interface SplitPass {
   order: 'shuffled' | 'sequential';
@@ -17,8 +17,8 @@ export interface SplitPass {
 }
 
 /**
- * A run's split as batches, streamed as they are consumed from the feature store (or the shard
- * files: FEATX_TRAINER_READ).
+ * A run's split as batches, streamed as they are consumed from the feature stores that hold its
+ * shards (or the shard files: FEATX_TRAINER_READ).
  */
 @Injectable()
 export class SplitStreams {
@@ -28,8 +28,16 @@ export class SplitStreams {
   ) {}
 
   async *stream(context: RunContext, split: Split, pass: SplitPass): AsyncGenerator<StreamBatch> {
-    const { read, readAheadBytes } = this.config.training;
-    const source = openShardRowSource(read, this.client, this.config.features.dir);
+    const { read, readAheadBytes, storeWaitMs } = this.config.training;
+    const source = openShardRowSource(read, this.client, this.config.features.dir, {
+      timeoutMs: this.config.features.readTimeoutMs,
+      maxWaitMs: storeWaitMs,
+      // A store that does not answer is waited for (the run's phase names it) until it is back,
+      // unless the run is cancelled, taken over or the trainer stops meanwhile.
+      onWait: (wait) => context.phase.waiting(wait),
+      signal: context.flags.signal,
+      beforeRetry: () => throwIfInterrupted(context.flags),
+    });
     try {
       for await (const batch of streamSplit(source, context.shards[split], {
         dim: context.dim,

@@ -1,4 +1,5 @@
 import type { EngineChoice } from '../messages/features';
+import type { FeatureSetStoreView } from './feature-stores';
 
 /** What the feature-sets endpoints of the admin API return. */
 export interface FeatureSetProgress {
@@ -43,6 +44,8 @@ export interface FeatureSetSummary {
 
 export interface FeatureSetDetails extends FeatureSetSummary {
   datasetName: string | null;
+  /** The set's shards by the feature store that holds them, with each store's state. */
+  stores: FeatureSetStoreView[];
 }
 
 export interface FeatureShardSummary {

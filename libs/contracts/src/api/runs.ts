@@ -9,12 +9,28 @@ import type { RunStatus } from '../messages/runs';
 export const RUN_STEPS = ['standardizing', 'choosing-l2', 'training', 'evaluating'] as const;
 export type RunStep = (typeof RUN_STEPS)[number];
 
+/**
+ * The feature store the run's reads wait for: it has not answered since `since` (ISO time), for
+ * `reason`. The run asks it again until it answers (FEATX_TRAINER_STORE_WAIT_MS, default without
+ * limit); the field goes away once it does.
+ */
+export const storeWaitSchema = z
+  .object({
+    store: z.string().min(1),
+    since: z.string().datetime({ offset: true }),
+    reason: z.string(),
+  })
+  .strict();
+export type StoreWaitView = z.infer<typeof storeWaitSchema>;
+
 /** Work done of `total`, in the step's unit, and the rate rows are read at. */
 const stepProgress = {
   done: z.number().int().min(0),
   total: z.number().int().min(0),
   /** Rows read per second in this step so far (training: the last epoch's); null until known. */
   rowsPerSecond: z.number().min(0).nullable(),
+  /** Present while the step's reads wait for a feature store that does not answer. */
+  waitingFor: storeWaitSchema.optional(),
 };
 
 /**
@@ -27,6 +43,8 @@ const stepProgress = {
  * - `training`: the run's own epochs, epochs done of planned (the epochs themselves are in
  *   `epochMetrics`), the last epoch's rows/s.
  * - `evaluating`: the final head on the validation and evaluation splits, rows done.
+ *
+ * Any step may carry `waitingFor`: the feature store its reads wait for (storeWaitSchema).
  *
  * Null while the run is queued, once it has finished, and while no trainer holds it.
  */

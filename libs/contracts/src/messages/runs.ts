@@ -122,6 +122,12 @@ export const readShardRequest = {
     shardId: z.string().uuid(),
     start: z.number().int().min(0),
     count: z.number().int().min(1),
+    /**
+     * v2, false: the labels and image ids only (the reply's features are empty, and it holds as
+     * many rows as fit without them), for an export of those arrays. Stores that predate it send
+     * the features anyway.
+     */
+    features: z.boolean().optional(),
   }),
   reply: readShardReply,
 } satisfies RequestContract;

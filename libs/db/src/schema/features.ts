@@ -96,3 +96,20 @@ export const featureFailures = pgTable(
   },
   (t) => [primaryKey({ columns: [t.featureSetId, t.imageId] })],
 );
+
+/**
+ * The feature-store replicas, each under its stable id (FEATX_STORE_ID, the `writer` of its
+ * shards). A store records itself when it starts and every `heartbeat_ms` after; readers tell from
+ * `last_seen_at` whether it is up (the rule: `featureStoreState` in @featx/contracts).
+ */
+export const featureStores = pgTable('feature_stores', {
+  id: text('id').primaryKey(),
+  /** The host it last ran on (os.hostname, or FEATX_STORE_HOST). */
+  host: text('host').notNull(),
+  /** The featx version it last ran. */
+  version: text('version').notNull(),
+  /** The interval it promised to record itself at. */
+  heartbeatMs: integer('heartbeat_ms').notNull(),
+  startedAt: timestamptz('started_at').notNull().defaultNow(),
+  lastSeenAt: timestamptz('last_seen_at').notNull().defaultNow(),
+});

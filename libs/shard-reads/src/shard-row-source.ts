@@ -1,9 +1,9 @@
 import type { StoredShardBatch } from '@featx/features';
 
-/** A shard of a feature set, as Postgres records it when the run is prepared. */
+/** A shard of a feature set, as Postgres records it (feature_shards). */
 export interface ShardRef {
   id: string;
-  /** The feature-store replica that holds it. */
+  /** The feature store that holds it: reads are addressed to it. */
   writer: string;
   /** Its folder relative to the features dir (feature_shards.path), for direct reads. */
   path: string;
@@ -17,9 +17,11 @@ export interface ShardRef {
  */
 export interface ShardRows extends Pick<StoredShardBatch, 'start' | 'dtype' | 'features' | 'labels'> {
   rows: number;
+  /** The rows' image ids, where the source reads them (the bus client does; the trainer needs none). */
+  imageIds?: ArrayLike<number>;
 }
 
-/** Where a trainer reads shard rows from: the feature store over NATS, or the shard files. */
+/** Where shard rows are read from: the feature store over NATS, or (a trainer's option) the shard files. */
 export interface ShardRowSource {
   /** Exactly `count` committed rows of `dim` values from `start`, or an error naming the shard. */
   read(shard: ShardRef, start: number, count: number, dim: number): Promise<ShardRows>;
