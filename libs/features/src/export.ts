@@ -1,38 +1,39 @@
-import { promises as fs } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import path from 'node:path';
-import { shardToCsv, type CsvExportOptions } from './csv-export';
-import { ShardCorruptError, ShardError } from './errors';
-import { readAt } from './file-io';
-import { encodeNpyHeader, readNpyFileHeader, withPath, type NpyHeaderInfo } from './npy';
+import { ShardError } from './errors';
+import { fromFloat16 } from './float16';
+import { formatFloat32 } from './format-float32';
+import { encodeNpyHeader } from './npy';
 import type { NpyDtype } from './npy-dtype';
-import { checkShardHeader, featuresShapeOf, SHARD_FILE_NAMES, shardFileSpecs, type ShardFileSpec } from './shard-layout';
-import { ShardReader } from './shard-reader';
+import { checkShardShape, shardFileSpecs, type ShardDtype, type ShardFileKey } from './shard-layout';
 
 /**
- * Exports of a split's shards as one file: the shards' `.npy` arrays joined into one `.npy` per
- * array, or the tutorial's CSV. Either is streamed a chunk at a time, so a split far larger than
- * memory exports in constant memory.
+ * The exports of a split as one file: one of its arrays as a `.npy`, or the tutorial's CSV. They
+ * are made from shard rows as they arrive (from the feature stores over the bus), a batch at a
+ * time, so a split far larger than memory exports in constant memory; everything the `.npy`
+ * header needs (dtype, dim, rows) is known before the first row comes.
  */
 
 /** The arrays of a shard, by their file names (`features.npy`, `labels.npy`, `image_ids.npy`). */
-export type NpyExportArray = 'features' | 'labels' | 'image_ids';
+export const NPY_EXPORT_ARRAYS = ['features', 'labels', 'image_ids'] as const;
 
-export const NPY_EXPORT_ARRAYS: readonly NpyExportArray[] = ['features', 'labels', 'image_ids'];
+export type NpyExportArray = (typeof NPY_EXPORT_ARRAYS)[number];
 
-/** A shard to export: its folder and the rows committed in it (only those are exported). */
-export interface ExportPart {
-  dir: string;
+/** Consecutive rows as a shard stores them: float16 features as bit patterns. */
+export interface StoredRows {
+  dtype: ShardDtype;
+  rows: number;
+  features: Uint16Array | Float32Array;
+  labels: Int32Array;
+  imageIds: ArrayLike<number>;
+}
+
+/** The shape of what is exported: the feature set's dtype and dim, and the rows in all. */
+export interface RowsExportShape {
+  dtype: ShardDtype;
+  dim: number;
   rows: number;
 }
 
-export interface ConcatNpyOptions {
-  /** Bytes read from a shard file at a time, and the largest chunk yielded (default 1 MiB). */
-  chunkBytes?: number;
-}
-
-/** The one `.npy` file the parts make together, checked before a byte of it is produced. */
-export interface NpyConcatPlan {
+export interface NpyRowsPlan {
   array: NpyExportArray;
   dtype: NpyDtype;
   /** `[rows, dim]` for features, `[rows]` otherwise. */
@@ -40,198 +41,102 @@ export interface NpyConcatPlan {
   rows: number;
   /** Length of the whole file, header included. */
   bytes: number;
-  /** The file, chunk after chunk: the header, then each part's rows. Open files are closed when the consumer stops early. */
-  chunks(): AsyncGenerator<Buffer, void, undefined>;
+  /** The file: the header, then each batch's values of `array`, checked against the shape. */
+  chunks(batches: AsyncIterable<StoredRows>): AsyncGenerator<Buffer, void, undefined>;
 }
 
-const DEFAULT_CHUNK_BYTES = 1 << 20;
-
-const FILE_KEYS: Readonly<Record<NpyExportArray, keyof typeof SHARD_FILE_NAMES>> = {
-  features: 'features',
-  labels: 'labels',
-  image_ids: 'imageIds',
-};
-
-interface CheckedFile {
-  spec: ShardFileSpec;
-  headerLength: number;
-}
+const FILE_KEYS: Readonly<Record<NpyExportArray, ShardFileKey>> = { features: 'features', labels: 'labels', image_ids: 'imageIds' };
 
 /**
- * Checks every part's file of `array` and plans their concatenation: the dtype is the first
- * part's, and every part must have the same (and, for features, the same dim); each must
- * declare and hold at least its committed rows. Throws `ShardError` (`ShardCorruptError` where
- * committed rows are missing) or the file system's error for a missing file.
+ * The `.npy` of one array of `shape.rows` rows, planned (header, length) before any row is read:
+ * the very bytes of the shards' files of that array joined (features `<f2` or `<f4` as stored,
+ * labels `<i4`, image ids `<i8`).
  */
-export async function planConcatNpy(
-  parts: readonly ExportPart[],
-  array: NpyExportArray,
-  options: ConcatNpyOptions = {},
-): Promise<NpyConcatPlan> {
+export function planNpyRows(array: NpyExportArray, shape: RowsExportShape): NpyRowsPlan {
+  checkShardShape(shape.dim, shape.dtype);
+  if (!Number.isSafeInteger(shape.rows) || shape.rows < 0) throw new ShardError(`rows must be a non-negative integer, got ${shape.rows}`);
   if (!NPY_EXPORT_ARRAYS.includes(array)) throw new ShardError(`array must be one of ${NPY_EXPORT_ARRAYS.join(', ')}, got ${String(array)}`);
-  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) throw new ShardError(`chunkBytes must be a positive integer, got ${chunkBytes}`);
-  if (parts.length === 0) throw new ShardError('nothing to concatenate: no shards');
-  let first: ShardFileSpec | undefined;
-  let rows = 0;
-  for (const part of parts) {
-    checkRows(part);
-    const filePath = partFile(part, array);
-    const handle = await fs.open(filePath, 'r');
-    try {
-      const { spec } = await checkPartFile(handle, filePath, part, array, first);
-      first ??= spec;
-    } finally {
-      await handle.close();
-    }
-    rows += part.rows;
-  }
-  const spec = first!;
-  const shape = spec.shapeFor(rows);
-  const header = encodeNpyHeader({ dtype: spec.dtype, shape, fortranOrder: false });
-  const bytes = header.length + rows * spec.rowBytes;
-  if (!Number.isSafeInteger(bytes)) throw new ShardError(`${rows} rows are too many for one file`);
+  const key = FILE_KEYS[array];
+  const spec = shardFileSpecs(shape.dim, shape.dtype).find((s) => s.key === key)!;
+  const npyShape = spec.shapeFor(shape.rows);
+  const header = encodeNpyHeader({ dtype: spec.dtype, shape: npyShape, fortranOrder: false });
+  const bytes = header.length + shape.rows * spec.rowBytes;
+  if (!Number.isSafeInteger(bytes)) throw new ShardError(`${shape.rows} rows are too many for one file`);
   return {
     array,
     dtype: spec.dtype,
-    shape,
-    rows,
+    shape: npyShape,
+    rows: shape.rows,
     bytes,
-    async *chunks() {
+    async *chunks(batches) {
       yield Buffer.from(header);
-      for (const part of parts) yield* partRows(part, array, spec, chunkBytes);
-    },
-  };
-}
-
-/**
- * One valid `.npy` file of the parts' `array`, as Buffers: a header with the total of the
- * committed rows, then each part's first `rows` rows in order, read with positioned reads a chunk
- * at a time (never a whole file in memory). The parts are checked before anything is yielded.
- */
-export async function* concatNpy(
-  parts: readonly ExportPart[],
-  array: NpyExportArray,
-  options: ConcatNpyOptions = {},
-): AsyncGenerator<Buffer, void, undefined> {
-  yield* (await planConcatNpy(parts, array, options)).chunks();
-}
-
-export type ConcatCsvOptions = Pick<CsvExportOptions, 'batchRows' | 'chunkChars'>;
-
-/** The CSV the parts make together, checked before a line of it is produced. */
-export interface CsvConcatPlan {
-  rows: number;
-  dim: number;
-  /** The lines, `label,v1,...,vD`, in chunks of whole lines. */
-  chunks(): AsyncGenerator<string, void, undefined>;
-}
-
-/**
- * Opens each part with `ShardReader.open(dir, { rows })` to check it holds its committed rows and
- * that all have the same dim, then plans the CSV of all of them (`shardToCsv`, one shard after
- * the other, each shard open only while it is read).
- */
-export async function planConcatCsv(parts: readonly ExportPart[], options: ConcatCsvOptions = {}): Promise<CsvConcatPlan> {
-  if (parts.length === 0) throw new ShardError('nothing to export: no shards');
-  let dim: number | undefined;
-  let rows = 0;
-  for (const part of parts) {
-    checkRows(part);
-    const reader = await ShardReader.open(part.dir, { rows: part.rows });
-    try {
-      if (dim !== undefined && reader.dim !== dim) throw new ShardError(`${part.dir} has vectors of ${reader.dim} values, the shards before it ${dim}`);
-      dim = reader.dim;
-    } finally {
-      await reader.close();
-    }
-    rows += part.rows;
-  }
-  return {
-    rows,
-    dim: dim!,
-    async *chunks() {
-      for (const part of parts) {
-        if (part.rows === 0) continue;
-        const reader = await ShardReader.open(part.dir, { rows: part.rows });
-        try {
-          if (reader.dim !== dim) throw new ShardError(`${part.dir} has vectors of ${reader.dim} values, the shards before it ${dim}`);
-          yield* shardToCsv(reader, options);
-        } finally {
-          await reader.close();
-        }
+      let rows = 0;
+      for await (const batch of batches) {
+        checkBatch(batch, shape, rows, key === 'features');
+        rows += batch.rows;
+        yield valuesOf(batch, key);
       }
+      if (rows !== shape.rows) throw new ShardError(`${rows} rows came, ${shape.rows} were planned`);
     },
   };
 }
 
-/** The tutorial's CSV (`label,v1,...,vD` per row, no header) of the parts' committed rows, in order. */
-export async function* concatCsv(parts: readonly ExportPart[], options: ConcatCsvOptions = {}): AsyncGenerator<string, void, undefined> {
-  yield* (await planConcatCsv(parts, options)).chunks();
-}
-
-function checkRows(part: ExportPart): void {
-  if (!Number.isSafeInteger(part.rows) || part.rows < 0) throw new ShardError(`rows of ${part.dir} must be a non-negative integer, got ${part.rows}`);
-}
-
-function partFile(part: ExportPart, array: NpyExportArray): string {
-  return path.join(part.dir, SHARD_FILE_NAMES[FILE_KEYS[array]]);
+export interface CsvRowsOptions {
+  /** Text is yielded once it reaches about this many characters (default 2^20), always whole lines. */
+  chunkChars?: number;
 }
 
 /**
- * Checks a part's file against the shard layout, against the first part's dtype and shape, and
- * that it declares and holds the part's committed rows.
+ * The CSV of the Keras tutorial "Feature extraction on large datasets" (`extract_features.py`):
+ * one line per image, `label,v1,v2,...,vD`, the label being the class index, no header line.
+ * Yielded as strings of whole lines; float16 features are written by their float32 values.
  */
-async function checkPartFile(
-  handle: FileHandle,
-  filePath: string,
-  part: ExportPart,
-  array: NpyExportArray,
-  first: ShardFileSpec | undefined,
-): Promise<CheckedFile> {
-  const header: NpyHeaderInfo = await withPath(filePath, () => readNpyFileHeader(handle));
-  const spec = specOf(header, filePath, array);
-  const declared = checkShardHeader(spec, header, filePath);
-  if (first && (spec.dtype !== first.dtype || spec.rowBytes !== first.rowBytes)) {
-    throw new ShardError(`${filePath} holds ${describe(spec)}, the shards before it ${describe(first)}; they cannot be joined`);
-  }
-  if (declared < part.rows) throw new ShardCorruptError(`${filePath} declares ${declared} rows, fewer than the ${part.rows} committed`);
-  const needed = header.headerLength + part.rows * spec.rowBytes;
-  const { size } = await handle.stat();
-  if (size < needed) throw new ShardCorruptError(`${filePath} has ${size} bytes, fewer than the ${needed} its ${part.rows} committed rows need`);
-  return { spec, headerLength: header.headerLength };
-}
-
-function describe(spec: ShardFileSpec): string {
-  return spec.key === 'features' ? `${spec.dtype} vectors of ${spec.shapeFor(0)[1]} values` : `${spec.dtype} values`;
-}
-
-/** The layout a file of `array` must follow, from its header (features: its dim and dtype). */
-function specOf(header: NpyHeaderInfo, filePath: string, array: NpyExportArray): ShardFileSpec {
-  const key = FILE_KEYS[array];
-  if (key === 'features') {
-    const { dim, dtype } = featuresShapeOf(header, filePath);
-    return shardFileSpecs(dim, dtype)[0]!;
-  }
-  return shardFileSpecs(1, 'float32').find((spec) => spec.key === key)!;
-}
-
-/** A part's first `rows` rows of its file, re-checked at open (a writer may have appended since the plan). */
-async function* partRows(part: ExportPart, array: NpyExportArray, first: ShardFileSpec, chunkBytes: number): AsyncGenerator<Buffer, void, undefined> {
-  if (part.rows === 0) return;
-  const filePath = partFile(part, array);
-  const handle = await fs.open(filePath, 'r');
-  try {
-    const { headerLength } = await checkPartFile(handle, filePath, part, array, first);
-    const end = headerLength + part.rows * first.rowBytes;
-    for (let position = headerLength; position < end; ) {
-      const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, end - position));
-      const read = await readAt(handle, chunk, position);
-      if (read < chunk.length) throw new ShardCorruptError(`${filePath} ends at byte ${position + read}, before the ${end} its committed rows need`);
-      position += read;
-      yield chunk;
+export async function* csvOfRows(batches: AsyncIterable<StoredRows>, shape: RowsExportShape, options: CsvRowsOptions = {}): AsyncGenerator<string, void, undefined> {
+  checkShardShape(shape.dim, shape.dtype);
+  const chunkChars = options.chunkChars ?? 1 << 20;
+  if (!Number.isSafeInteger(chunkChars) || chunkChars < 1) throw new ShardError(`chunkChars must be a positive integer, got ${chunkChars}`);
+  const { dim } = shape;
+  let lines: string[] = [];
+  let chars = 0;
+  let rows = 0;
+  for await (const batch of batches) {
+    checkBatch(batch, shape, rows, true);
+    rows += batch.rows;
+    const features = batch.features instanceof Uint16Array ? fromFloat16(batch.features) : batch.features;
+    for (let row = 0; row < batch.rows; row++) {
+      const line = csvLine(batch.labels[row]!, features.subarray(row * dim, (row + 1) * dim));
+      lines.push(line);
+      chars += line.length;
+      if (chars >= chunkChars) {
+        yield lines.join('');
+        lines = [];
+        chars = 0;
+      }
     }
-  } finally {
-    await handle.close();
   }
+  if (lines.length > 0) yield lines.join('');
+  if (rows !== shape.rows) throw new ShardError(`${rows} rows came, ${shape.rows} were planned`);
+}
+
+/** One CSV line, newline included: the label, then each value as the shortest decimal that reads back as the same float32. */
+export function csvLine(label: number, features: Float32Array): string {
+  const fields = new Array<string>(features.length + 1);
+  fields[0] = String(label);
+  for (let i = 0; i < features.length; i++) fields[i + 1] = formatFloat32(features[i]!);
+  return `${fields.join(',')}\n`;
+}
+
+/** A batch fits the shape and follows the rows before it; its features are checked where they are used. */
+function checkBatch(batch: StoredRows, shape: RowsExportShape, before: number, features: boolean): void {
+  const at = `rows ${before} to ${before + batch.rows}`;
+  if (batch.dtype !== shape.dtype) throw new ShardError(`${at} are ${batch.dtype}, the feature set stores ${shape.dtype}`);
+  if (features && batch.features.length !== batch.rows * shape.dim) throw new ShardError(`${at} hold ${batch.features.length} values, not ${batch.rows} of ${shape.dim}`);
+  if (batch.labels.length !== batch.rows || batch.imageIds.length !== batch.rows) throw new ShardError(`${at} have ${batch.labels.length} labels and ${batch.imageIds.length} image ids`);
+  if (before + batch.rows > shape.rows) throw new ShardError(`${at} go past the ${shape.rows} planned`);
+}
+
+/** The batch's values of one array as little-endian bytes, as the shard files hold them. */
+function valuesOf(batch: StoredRows, key: ShardFileKey): Buffer {
+  const values = key === 'features' ? batch.features : key === 'labels' ? batch.labels : BigInt64Array.from(Array.from(batch.imageIds, (id) => BigInt(id)));
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
 }

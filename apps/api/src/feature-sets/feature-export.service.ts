@@ -5,7 +5,7 @@ import { ConflictException, InternalServerErrorException, ServiceUnavailableExce
 import { z } from 'zod';
 import { SPLITS, type Split } from '@featx/contracts';
 import type { FeatureSetsRepository, FeatureShardRow } from '@featx/db';
-import { csvOfRows, planNpyRows, type NpyExportArray, type RowsExportShape, type StoredRows } from '@featx/features';
+import { csvOfRows, NPY_EXPORT_ARRAYS, planNpyRows, type RowsExportShape, type StoredRows } from '@featx/features';
 import { rowsInOrder, ShardPart, ShardReadBus, ShardRows, ShardRowsClient, StoreUnavailableError, StoreWait } from '@featx/shard-reads';
 import type { JsonLogger } from '@featx/runtime';
 import { invalidFields } from '../common/zod-body.pipe';
@@ -34,7 +34,7 @@ export const exportQuerySchema = z
   .object({
     format: oneOf(FORMATS),
     split: oneOf(SPLITS),
-    array: oneOf(['features', 'labels', 'image_ids'] as const satisfies readonly NpyExportArray[]).optional(),
+    array: oneOf(NPY_EXPORT_ARRAYS).optional(),
     snapshot: z
       .string({ error: 'give it once' })
       .max(100_000)
