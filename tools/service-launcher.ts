@@ -29,6 +29,12 @@ export interface ServiceInstance {
   /** Shown in log prefixes, e.g. extractor-2. */
   label: string;
   port: number;
+  /** Runs the process in this network namespace (`ip netns exec`): a test host of its own. */
+  netns?: string;
+  /** Where its HTTP listener answers (FEATX_HTTP_HOST of this instance); default the shared env's. */
+  host?: string;
+  /** Settings of this instance only (store id, its own folders), over the shared env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The five services, with `extractorReplicas` extractors, on each service's default port (shifted by portOffset). */
@@ -70,9 +76,17 @@ export function launchServices(
   const children: ChildProcess[] = [];
   const exits: Array<Promise<ServiceExit>> = [];
   for (const instance of instances) {
-    const child = spawn(process.execPath, serviceCommand(instance.service, code), {
+    // `ip netns exec` execs the command: the child's pid is the service's own.
+    const [command, ...args] = [...(instance.netns ? ['ip', 'netns', 'exec', instance.netns] : []), process.execPath, ...serviceCommand(instance.service, code)];
+    const child = spawn(command, args, {
       cwd: REPO,
-      env: { ...env, FEATX_HTTP_PORT: String(instance.port), ...(instance.service === 'extractor' ? { FEATX_ONNX_THREADS: onnxThreads } : {}) },
+      env: {
+        ...env,
+        FEATX_HTTP_PORT: String(instance.port),
+        ...(instance.host ? { FEATX_HTTP_HOST: instance.host } : {}),
+        ...(instance.service === 'extractor' ? { FEATX_ONNX_THREADS: onnxThreads } : {}),
+        ...instance.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -92,7 +106,7 @@ export function launchServices(
           waitFor(
             async () => {
               try {
-                return (await fetch(`http://${host}:${instance.port}/health/ready`)).ok;
+                return (await fetch(`http://${instance.host ?? host}:${instance.port}/health/ready`)).ok;
               } catch {
                 return false;
               }
