@@ -165,6 +165,7 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
 
   try {
     const hostDir = (host: TestHost, sub: string) => path.join(root, host.name, sub);
+    await fs.mkdir(path.join(root, 'data'), { recursive: true });
     for (const host of network.hosts) {
       for (const sub of ['nats', 'state', 'features', 'artifacts']) await fs.mkdir(hostDir(host, sub), { recursive: true });
     }
@@ -216,7 +217,14 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
         shared,
         log,
       );
-      await entry.launched.ready(120000);
+      const launched = entry.launched;
+      await Promise.race([
+        launched.ready(120000),
+        // A service that exits before it is ready fails the start at once, naming it.
+        launched.exited.then((exit) => {
+          if (entry.launched === launched) throw new Error(`${label} exited before it was ready (code ${exit.code}, signal ${exit.signal}); see its log lines`);
+        }),
+      ]);
     };
 
     const stop = async (label: string, signal: NodeJS.Signals = 'SIGTERM') => {
