@@ -343,3 +343,25 @@ export async function moveStreamLeadersOff(stack: ClusterStack, node: NatsNode, 
     }
   }
 }
+
+/**
+ * What the cluster says about the namespace, for a failure's message: each node's own copy of each
+ * stream, and each stream's and durable consumer's leader, replicas and counts.
+ */
+export async function describeCluster(stack: ClusterStack): Promise<string> {
+  const copies = await Promise.all(stack.nodes.map((node) => node.streams().catch((error: Error) => ({ error: error.message }))));
+  const streams: Record<string, unknown> = {};
+  for (const stream of Object.values(stack.bus.names.streams)) {
+    try {
+      const info = await stack.bus.jsm.streams.info(stream);
+      const consumers: Record<string, unknown> = {};
+      for await (const consumer of stack.bus.jsm.consumers.list(stream)) {
+        consumers[consumer.name] = { pending: consumer.num_pending, ackPending: consumer.num_ack_pending, delivered: consumer.delivered.stream_seq, ackFloor: consumer.ack_floor.stream_seq, leader: consumer.cluster?.leader };
+      }
+      streams[stream] = { leader: info.cluster?.leader, replicas: info.cluster?.replicas?.map((r) => `${r.name}:${r.current ? 'current' : 'behind'}`), messages: info.state.messages, lastSeq: info.state.last_seq, consumers };
+    } catch (error) {
+      streams[stream] = { error: (error as Error).message };
+    }
+  }
+  return JSON.stringify({ copies: Object.fromEntries(stack.nodes.map((node, i) => [node.name, copies[i]])), streams });
+}

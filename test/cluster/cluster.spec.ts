@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SHARED_DIR, sharedAvailable } from '@featx/testing';
 import { SetCheck } from '../faults/fault-stack';
-import { CLUSTER_API_TOKEN, ClusterStack, leastLeadingNode, moveStreamLeadersOff, startClusterStack } from './cluster-stack';
+import { CLUSTER_API_TOKEN, ClusterStack, describeCluster, leastLeadingNode, moveStreamLeadersOff, startClusterStack } from './cluster-stack';
 import { testHostsUnavailable } from './test-hosts';
 
 const MODEL_DIR = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
@@ -206,7 +206,9 @@ if (required && reason) {
       stack.network.cut(host3);
       try {
         // Hosts 1 and 2 finish the set: host 3's unacked items come back after the ack wait.
-        await pollUntil(() => progress(setId), (p) => p.status === 'complete', 180000, 'the set to complete without host 3');
+        await pollUntil(() => progress(setId), (p) => p.status === 'complete', 120000, 'the set to complete without host 3').catch(async (error: Error) => {
+          throw new Error(`${error.message}; the cluster: ${await describeCluster(stack)}`);
+        });
       } finally {
         stack.network.restore(host3);
       }
