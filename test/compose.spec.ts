@@ -7,8 +7,9 @@ const maybe = hasCompose ? it : it.skip;
 
 describe('docker-compose.yml', () => {
   const repo = path.resolve(__dirname, '..');
-  const run = (env: Record<string, string>, ...args: string[]) =>
-    spawnSync('docker-compose', ['-f', path.join(repo, 'docker-compose.yml'), ...args], { env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8' });
+  const runFiles = (files: string[], env: Record<string, string>, ...args: string[]) =>
+    spawnSync('docker-compose', [...files.flatMap((file) => ['-f', path.join(repo, file)]), ...args], { env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8' });
+  const run = (env: Record<string, string>, ...args: string[]) => runFiles(['docker-compose.yml'], env, ...args);
   const secrets = { FEATX_NATS_PASSWORD: 'nats-secret', FEATX_POSTGRES_PASSWORD: 'pg-secret', FEATX_API_TOKEN: '0123456789abcdef0123' };
 
   maybe('validates, with NATS, Postgres, the five services and two extractor replicas', () => {
@@ -23,5 +24,24 @@ describe('docker-compose.yml', () => {
     const result = run({}, 'config', '-q');
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/FEATX_(NATS|POSTGRES)_PASSWORD/);
+  });
+
+  maybe('docker-compose.cluster.yml on top: a 3-node JetStream cluster, R3 streams, every service given all three nodes', () => {
+    const files = ['docker-compose.yml', 'docker-compose.cluster.yml'];
+    const services = runFiles(files, secrets, 'config', '--services');
+    expect(services.stderr).toBe('');
+    expect(services.status).toBe(0);
+    expect(services.stdout.trim().split('\n').sort()).toEqual(['api', 'extractor', 'feature-store', 'ingest', 'nats', 'nats-2', 'nats-3', 'postgres', 'trainer']);
+    const full = runFiles(files, secrets, 'config');
+    expect(full.status).toBe(0);
+    const config = full.stdout;
+    for (const node of ['nats-1', 'nats-2', 'nats-3']) expect(config).toMatch(new RegExp(`--server_name\\s+- ${node}\\s+- --cluster_name\\s+- featx`));
+    const urls = config.match(/FEATX_NATS_URL: .*/g) ?? [];
+    expect(urls).toHaveLength(5);
+    for (const url of urls) expect(url).toBe('FEATX_NATS_URL: nats://nats:4222,nats://nats-2:4222,nats://nats-3:4222');
+    expect(config.match(/FEATX_STREAM_REPLICAS: '3'/g)).toHaveLength(5);
+    // The per-service settings of docker-compose.yml survive the merge.
+    expect(config).toMatch(/FEATX_API_TOKEN: 0123456789abcdef0123/);
+    expect(config).toMatch(/extractor:[\s\S]*?replicas: 2/);
   });
 });

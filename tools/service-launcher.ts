@@ -29,7 +29,11 @@ export interface ServiceInstance {
   /** Shown in log prefixes, e.g. extractor-2. */
   label: string;
   port: number;
-  /** Variables of this instance only, on top of the shared ones (e.g. a feature store's FEATX_STORE_ID and FEATX_FEATURES_DIR). */
+  /** Runs the process in this network namespace (`ip netns exec`): a test host of its own. */
+  netns?: string;
+  /** Where its HTTP listener answers (FEATX_HTTP_HOST of this instance); default the shared env's. */
+  host?: string;
+  /** Settings of this instance only (store id, its own folders), over the shared env. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -72,9 +76,17 @@ export function launchServices(
   const children: ChildProcess[] = [];
   const exits: Array<Promise<ServiceExit>> = [];
   for (const instance of instances) {
-    const child = spawn(process.execPath, serviceCommand(instance.service, code), {
+    // `ip netns exec` execs the command: the child's pid is the service's own.
+    const [command, ...args] = [...(instance.netns ? ['ip', 'netns', 'exec', instance.netns] : []), process.execPath, ...serviceCommand(instance.service, code)];
+    const child = spawn(command, args, {
       cwd: REPO,
-      env: { ...env, FEATX_HTTP_PORT: String(instance.port), ...(instance.service === 'extractor' ? { FEATX_ONNX_THREADS: onnxThreads } : {}), ...instance.env },
+      env: {
+        ...env,
+        FEATX_HTTP_PORT: String(instance.port),
+        ...(instance.host ? { FEATX_HTTP_HOST: instance.host } : {}),
+        ...(instance.service === 'extractor' ? { FEATX_ONNX_THREADS: onnxThreads } : {}),
+        ...instance.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -94,7 +106,7 @@ export function launchServices(
           waitFor(
             async () => {
               try {
-                return (await fetch(`http://${host}:${instance.port}/health/ready`)).ok;
+                return (await fetch(`http://${instance.host ?? host}:${instance.port}/health/ready`)).ok;
               } catch {
                 return false;
               }

@@ -3,7 +3,7 @@
  * so that they can be killed and restarted without touching the machine's shared servers.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -70,14 +70,26 @@ export function postgresBin(): string | undefined {
   return versions.length ? path.join(base, versions[0], 'bin') : undefined;
 }
 
+export interface OwnPostgresOptions {
+  /** Runs it inside this network namespace (a test host; see test/cluster/test-hosts.ts). */
+  netns?: string;
+  /** The address it listens on and clients use; default 127.0.0.1. */
+  address?: string;
+  /** Default: a free port (in a namespace of its own, any port is free: 5432). */
+  port?: number;
+  /** A network (CIDR) whose clients are trusted besides local ones, e.g. the test hosts' subnet. */
+  trustNetwork?: string;
+}
+
 /**
  * A throw-away cluster (initdb, trust authentication) run as the postgres user when this process
  * is root (Postgres refuses to run as root).
  */
-export async function ownPostgres(): Promise<OwnPostgres> {
+export async function ownPostgres(options: OwnPostgresOptions = {}): Promise<OwnPostgres> {
   const bin = postgresBin();
   if (!bin) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql/*/bin');
-  const port = await freePort();
+  const address = options.address ?? '127.0.0.1';
+  const port = options.port ?? (await freePort());
   // A folder of its own directly under the temporary folder, so that the postgres user can reach it.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'featx-faults-pg-'));
   const dataDir = path.join(dir, 'pgdata');
@@ -90,18 +102,20 @@ export async function ownPostgres(): Promise<OwnPostgres> {
     chownSync(dataDir, uid, gid);
   }
   const run = (tool: string, args: string[]) => {
-    const command = asRoot ? 'runuser' : path.join(bin, tool);
-    const full = asRoot ? ['-u', 'postgres', '--', path.join(bin, tool), ...args] : args;
-    execFileSync(command, full, { stdio: 'ignore', cwd: '/tmp' });
+    const command = [...(asRoot ? ['runuser', '-u', 'postgres', '--'] : []), path.join(bin, tool), ...args];
+    // pg_ctl's server inherits the namespace it is started in.
+    if (options.netns && tool === 'pg_ctl') command.unshift('ip', 'netns', 'exec', options.netns);
+    execFileSync(command[0], command.slice(1), { stdio: 'ignore', cwd: '/tmp' });
   };
   run('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync']);
+  if (options.trustNetwork) appendFileSync(path.join(dataDir, 'pg_hba.conf'), `host all all ${options.trustNetwork} trust\n`);
   const pg: OwnPostgres = {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres@${address}:${port}/postgres`,
     port,
     dir,
     async start() {
-      run('pg_ctl', ['-D', dataDir, '-l', path.join(dir, 'postgres.log'), '-w', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`, 'start']);
-      await waitFor(() => reachable('127.0.0.1', port), 15000, `postgres did not start on ${port}`);
+      run('pg_ctl', ['-D', dataDir, '-l', path.join(dir, 'postgres.log'), '-w', '-o', `-p ${port} -c listen_addresses=${address} -k ${dir} -c fsync=off`, 'start']);
+      await waitFor(() => reachable(address, port), 15000, `postgres did not start on ${address}:${port}`);
     },
     stop(mode = 'fast') {
       run('pg_ctl', ['-D', dataDir, '-m', mode, '-w', 'stop']);
@@ -130,25 +144,49 @@ export interface SetCheck {
   shardsOffCommitted: number;
 }
 
-/** Counts from the database and from the shard files themselves (not from logs). */
-export async function checkFeatureSet(db: Client, featuresDir: string, featureSetId: string): Promise<SetCheck> {
+/** A shard as feature_shards records it. */
+export interface ShardRecord {
+  id: string;
+  path: string;
+  rows: number;
+  /** The feature-store replica that holds it. */
+  writer: string;
+}
+
+/** Reads all of a shard's rows (its files, or its store over the bus): how many there are and their image ids. */
+export type ShardImageIds = (shard: ShardRecord) => Promise<{ rows: number; imageIds: number[] }>;
+
+/** The shard's files under one store's `featuresDir`. */
+export function shardFiles(featuresDir: string): ShardImageIds {
+  return async (shard) => {
+    const reader = await ShardReader.open(shardDir(featuresDir, shard.path));
+    try {
+      const { imageIds } = await reader.read(0, reader.rows);
+      return { rows: reader.rows, imageIds: Array.from(imageIds, Number) };
+    } finally {
+      await reader.close();
+    }
+  };
+}
+
+/**
+ * Counts from the database and from the shards themselves (not from logs): read from the files
+ * under `featuresDir`, or by `readShard` (e.g. through the stores over the bus).
+ */
+export async function checkFeatureSet(db: Client, shardsFrom: string | ShardImageIds, featureSetId: string): Promise<SetCheck> {
+  const readShard = typeof shardsFrom === 'string' ? shardFiles(shardsFrom) : shardsFrom;
   const set = (await db.query('SELECT dataset_id, images, stored, failed, status FROM feature_sets WHERE id = $1', [featureSetId])).rows[0];
   const vectorRows = Number((await db.query('SELECT count(*) FROM feature_vectors WHERE feature_set_id = $1', [featureSetId])).rows[0].count);
   const failures = (await db.query('SELECT image_id FROM feature_failures WHERE feature_set_id = $1', [featureSetId])).rows.map((r) => Number(r.image_id));
-  const shards = (await db.query('SELECT path, rows FROM feature_shards WHERE feature_set_id = $1', [featureSetId])).rows;
+  const shards: ShardRecord[] = (await db.query('SELECT id, path, rows, writer FROM feature_shards WHERE feature_set_id = $1', [featureSetId])).rows;
   const seen = new Map<number, number>();
   let shardRows = 0;
   let shardsOffCommitted = 0;
   for (const shard of shards) {
-    const reader = await ShardReader.open(shardDir(featuresDir, shard.path));
-    try {
-      if (reader.rows !== shard.rows) shardsOffCommitted += 1;
-      shardRows += reader.rows;
-      const { imageIds } = await reader.read(0, reader.rows);
-      for (const id of imageIds) seen.set(Number(id), (seen.get(Number(id)) ?? 0) + 1);
-    } finally {
-      await reader.close();
-    }
+    const { rows, imageIds } = await readShard(shard);
+    if (rows !== shard.rows) shardsOffCommitted += 1;
+    shardRows += rows;
+    for (const id of imageIds) seen.set(id, (seen.get(id) ?? 0) + 1);
   }
   const failed = new Set(failures);
   const imageIds = (await db.query("SELECT id FROM images WHERE dataset_id = $1 AND status <> 'missing'", [set.dataset_id])).rows.map((r) => Number(r.id));

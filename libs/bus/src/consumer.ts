@@ -65,6 +65,12 @@ export interface ConsumerSpec<T> extends ConsumerSettings {
 }
 
 const MAX_RECORDED_PAYLOAD = 4096;
+/**
+ * How long each pull request waits at the consumer's leader. A pull left at a leader that died (a
+ * NATS node lost) is noticed after two missed idle heartbeats (expires / 2 each): nats.js's 30 s
+ * default made a cluster's consumers stall 30 s after losing a node; 5 s makes it about 5.
+ */
+const PULL_EXPIRES_MS = 5000;
 
 /**
  * A durable pull consumer with explicit acks. Every message is decoded and validated first; one
@@ -94,7 +100,7 @@ export class BusConsumer<T> {
     });
     const consumer = new BusConsumer(bus, full);
     const jsConsumer = await bus.js.consumers.get(full.stream, full.durable);
-    consumer.messages = await jsConsumer.consume({ max_messages: full.concurrency });
+    consumer.messages = await jsConsumer.consume({ max_messages: full.concurrency, expires: PULL_EXPIRES_MS });
     consumer.loop = consumer.run(jsConsumer);
     return consumer;
   }

@@ -107,6 +107,24 @@ describe('the JetStream transport over the real NATS JetStream', () => {
     expect(info.config.max_deliver).toBe(3);
   });
 
+  it('leaves an existing stream with other replicas than FEATX_STREAM_REPLICAS as it is, warning with both values', async () => {
+    const warnings: Array<Record<string, unknown>> = [];
+    await provisionStreams(t.bus.jsm, t.bus.names, { replicas: 2, warn: (_message, fields) => warnings.push(fields) });
+    expect(warnings).toEqual(Object.values(t.bus.names.streams).map((stream) => ({ stream, replicas: 1, setting: 2 })));
+    const streams = await Promise.all(Object.values(t.bus.names.streams).map((s) => t.bus.jsm.streams.info(s)));
+    expect(streams.map((s) => s.config.num_replicas)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('refuses replicated streams on a server that is not in a cluster, naming the setting', async () => {
+    const other = await createTestBus(undefined);
+    try {
+      for (const stream of Object.values(other.bus.names.streams)) await other.bus.jsm.streams.delete(stream);
+      await expect(provisionStreams(other.bus.jsm, other.bus.names, { replicas: 3 })).rejects.toThrow(/FEATX_STREAM_REPLICAS=3 .*not part of a JetStream cluster/);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
   it('deduplicates emitted messages that carry the same message id', async () => {
     const message = { v: 1 as const, path: 'a', layout: 'auto' as const, seed: 1 };
     const first = await client.dispatch(registerDatasetCommand, message, { msgId: 'same-id' });

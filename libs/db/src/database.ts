@@ -17,8 +17,25 @@ export const MIGRATIONS_FOLDER = path.resolve(__dirname, '../../../migrations');
 /** Any constant works: every featx process that migrates takes this same session-level lock. */
 const MIGRATION_LOCK_KEY = 0x66656174; // 'feat'
 
-export function openDatabase(url: string, options: { maxConnections?: number } = {}): DatabaseHandle {
-  const pool = new Pool({ connectionString: url, max: options.maxConnections ?? 10 });
+export interface OpenDatabaseOptions {
+  maxConnections?: number;
+  /**
+   * The server ends a session left idle inside a transaction this long (0 = never), releasing its
+   * locks. A service on a host cut off the network mid-transaction would otherwise hold e.g. a
+   * feature set's row lock until TCP gives up on it, stalling every other replica. Default 30 s.
+   */
+  idleInTransactionTimeoutMs?: number;
+}
+
+export function openDatabase(url: string, options: OpenDatabaseOptions = {}): DatabaseHandle {
+  const pool = new Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 30000,
+    // Notices a server that went away (its host cut off) on an idle pooled connection.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10000,
+  });
   // An idle client that loses its server (a Postgres restart) must not crash the process.
   pool.on('error', () => undefined);
   return { db: drizzle(pool, { schema }), pool, close: () => pool.end() };

@@ -50,6 +50,7 @@ const envSchema = z.object({
   FEATX_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   FEATX_DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/featx'),
   FEATX_MIGRATE_ON_START: booleanString.default(true),
+  FEATX_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(0).default(30000),
   // Local default: the folder above the repository, so `../shared/...` works from a checkout.
   FEATX_DATA_ROOTS: z.string().default(`local=${path.resolve(REPO_ROOT, '..')}`),
   FEATX_STATE_DIR: z.string().default(path.join(REPO_ROOT, '.featx')),
@@ -98,10 +99,15 @@ export interface FeatxConfig {
     password?: string;
     token?: string;
     namespace: string;
-    /** Copies of each stream and of the artifacts bucket: 1 on one server, 3 on a 3-node JetStream cluster. */
+    /** Copies of every stream and of the artifacts bucket: 1 on one NATS server, 3 on a 3-node JetStream cluster. */
     streamReplicas: number;
   };
-  database: { url: string; migrateOnStart: boolean };
+  database: {
+    url: string;
+    migrateOnStart: boolean;
+    /** Postgres ends a session idle in a transaction this long, releasing its locks (a host cut off mid-transaction); 0 = never. */
+    idleInTransactionTimeoutMs: number;
+  };
   dataRoots: string;
   stateDir: string;
   http: { host: string; port: number };
@@ -219,7 +225,7 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       namespace: e.FEATX_NAMESPACE,
       streamReplicas: e.FEATX_STREAM_REPLICAS,
     },
-    database: { url: e.FEATX_DATABASE_URL, migrateOnStart: e.FEATX_MIGRATE_ON_START },
+    database: { url: e.FEATX_DATABASE_URL, migrateOnStart: e.FEATX_MIGRATE_ON_START, idleInTransactionTimeoutMs: e.FEATX_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS },
     dataRoots: e.FEATX_DATA_ROOTS,
     stateDir: path.resolve(e.FEATX_STATE_DIR),
     http: { host: e.FEATX_HTTP_HOST, port: e.FEATX_HTTP_PORT ?? DEFAULT_HTTP_PORTS[service] },

@@ -50,8 +50,8 @@ export class CoreModule {
           provide: BUS,
           useFactory: async () => {
             const bus = await connectBus({ ...config.nats, name: `featx-${service}` });
-            await provisionStreams(bus.jsm, bus.names);
-            logger.info('connected to NATS', { url: config.nats.url, namespace: config.nats.namespace, maxPayload: bus.maxPayload });
+            await provisionStreams(bus.jsm, bus.names, { replicas: config.nats.streamReplicas, warn: (message, fields) => logger.warn(message, fields) });
+            logger.info('connected to NATS', { url: config.nats.url, namespace: config.nats.namespace, streamReplicas: config.nats.streamReplicas, maxPayload: bus.maxPayload });
             return bus;
           },
         },
@@ -62,7 +62,7 @@ export class CoreModule {
               await ensureDatabaseExists(config.database.url);
               await migrateDatabase(config.database.url);
             }
-            return openDatabase(config.database.url);
+            return openDatabase(config.database.url, { idleInTransactionTimeoutMs: config.database.idleInTransactionTimeoutMs });
           },
         },
         { provide: BusClient, useFactory: (bus: BusConnection) => new BusClient(bus), inject: [BUS] },
