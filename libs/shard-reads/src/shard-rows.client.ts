@@ -102,7 +102,13 @@ export class ShardRowsClient implements ShardRowSource {
         const wait = this.waits.noAnswer(shard.writer, `no answer for shard ${shard.id}: ${error.message}`, new Date(now()));
         const waited = now() - wait.since.getTime();
         if (waited >= maxWaitMs) throw new StoreUnavailableError(shard.writer, waited, wait.reason);
-        await sleep(Math.min(delay, maxDelayMs, Math.max(0, maxWaitMs - waited)), signal);
+        try {
+          await sleep(Math.min(delay, maxDelayMs, Math.max(0, maxWaitMs - waited)), signal);
+        } catch (aborted) {
+          // The caller names an interruption in its own terms (a trainer's shutdown releases the run, never fails it).
+          beforeRetry();
+          throw aborted;
+        }
         beforeRetry();
         delay = Math.min(delay * 2, maxDelayMs);
       }

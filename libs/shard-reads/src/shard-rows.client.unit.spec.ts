@@ -134,6 +134,24 @@ describe('ShardRowsClient', () => {
     expect(silent.asked).toHaveLength(2);
   });
 
+  it('lets the reader name an abort that comes during the pause (a trainer shutting down releases its run)', async () => {
+    const silent = new FakeStores();
+    silent.stopped.add('store-a');
+    const controller = new AbortController();
+    const { client } = clientOn(silent, {
+      signal: controller.signal,
+      sleep: () => {
+        controller.abort();
+        return Promise.reject(controller.signal.reason);
+      },
+      beforeRetry: () => {
+        if (controller.signal.aborted) throw new Error('trainer stopping: run released');
+      },
+    });
+    await expect(client.read(shard('4', 'store-a', 10), 0, 1, DIM)).rejects.toThrow('trainer stopping: run released');
+    expect(silent.asked).toHaveLength(1);
+  });
+
   it('reports the oldest wait while several stores are silent, then the next, then none', () => {
     const seen: Array<string | null> = [];
     const waits = new StoreWaits((wait) => seen.push(wait && `${wait.store}@${wait.since.toISOString()}`));
