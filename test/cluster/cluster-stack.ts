@@ -4,8 +4,8 @@
  * namespace with its own state and feature folders (no service reads another's disk). Used by the
  * multi-host suite (test/cluster) and its bench (bench/cluster.ts).
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { BusConnection, connectBus, request } from '@featx/bus';
@@ -13,7 +13,7 @@ import { readShardRequest } from '@featx/contracts';
 import { SHARED_DIR } from '@featx/testing';
 import { launchServices, LaunchedServices, ServiceExit } from '../../tools/service-launcher';
 import { reachable, waitFor } from '../../tools/local-stack';
-import { ServiceName, DEFAULT_HTTP_PORTS } from '../../libs/runtime/src/config';
+import { ServiceName, DEFAULT_HTTP_PORTS, REPO_ROOT } from '../../libs/runtime/src/config';
 import { checkFeatureSet, OwnPostgres, ownPostgres, SetCheck, ShardImageIds } from '../faults/fault-stack';
 import { createTestNetwork, TestHost, TestNetwork } from './test-hosts';
 
@@ -89,6 +89,20 @@ function serviceOf(label: string): ServiceName {
   return label.replace(/-\d+$/, '') as ServiceName;
 }
 
+/** Where tools/fetch-nats-server.sh (run by .ci/run) unpacks a current nats-server. */
+const FETCHED_NATS_SERVER = path.join(REPO_ROOT, '.featx/tools/nats-server/usr/sbin/nats-server');
+
+/** The nats-server binary the cluster runs: FEATX_TEST_NATS_SERVER, else the fetched one, else the PATH's. */
+export const NATS_SERVER = process.env.FEATX_TEST_NATS_SERVER || (existsSync(FETCHED_NATS_SERVER) ? FETCHED_NATS_SERVER : 'nats-server');
+
+/** Its version as [major, minor], e.g. [2, 10]. */
+export function natsServerVersion(): [number, number] {
+  const text = execFileSync(NATS_SERVER, ['--version'], { encoding: 'utf8' });
+  const match = /v(\d+)\.(\d+)\./.exec(text);
+  if (!match) throw new Error(`${NATS_SERVER} --version said ${JSON.stringify(text.trim())}, not a version`);
+  return [Number(match[1]), Number(match[2])];
+}
+
 async function natsNode(host: TestHost, all: TestHost[], storeDir: string, logFile: string): Promise<NatsNode> {
   let child: ChildProcess | undefined;
   const name = `nats-${host.name.replace('host', '')}`;
@@ -102,7 +116,7 @@ async function natsNode(host: TestHost, all: TestHost[], storeDir: string, logFi
     pid: () => (node.running() ? child?.pid : undefined),
     async start() {
       // `ip netns exec` execs nats-server: the child's pid is the server's.
-      child = spawn('ip', ['netns', 'exec', host.netns, 'nats-server', ...args], { stdio: 'ignore' });
+      child = spawn('ip', ['netns', 'exec', host.netns, NATS_SERVER, ...args], { stdio: 'ignore' });
       await waitFor(() => reachable(host.address, CLIENT_PORT), 15000, `${name} did not start on ${host.address}:${CLIENT_PORT}`);
     },
     async kill(signal = 'SIGKILL') {
