@@ -14,7 +14,7 @@ import { SHARED_DIR } from '@featx/testing';
 import { launchServices, LaunchedServices, ServiceExit } from '../../tools/service-launcher';
 import { reachable, waitFor } from '../../tools/local-stack';
 import { ServiceName, DEFAULT_HTTP_PORTS, REPO_ROOT } from '../../libs/runtime/src/config';
-import { checkFeatureSet, OwnPostgres, ownPostgres, SetCheck, ShardImageIds } from '../faults/fault-stack';
+import { checkFeatureSet, OwnPostgres, ownPostgres, queryOnce, SetCheck, ShardImageIds } from '../faults/fault-stack';
 import { createTestNetwork, TestHost, TestNetwork } from './test-hosts';
 
 export const CLUSTER_API_TOKEN = '0123456789abcdef0123';
@@ -264,16 +264,7 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
       return exit;
     };
 
-    const query = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> => {
-      const client = new Client({ connectionString: databaseUrl });
-      client.on('error', () => undefined);
-      await client.connect();
-      try {
-        return (await client.query(sql, params)).rows as T[];
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    };
+    const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryOnce<T>(databaseUrl, sql, params);
 
     // ingest first: it creates the database and applies the migrations.
     await start('ingest');

@@ -12,7 +12,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SHARED_DIR, sharedAvailable } from '@featx/testing';
-import { SetCheck } from '../faults/fault-stack';
+import { expectExactlyOnce, SetCheck } from '../faults/fault-stack';
 import { CLUSTER_API_TOKEN, ClusterStack, describeCluster, leastLeadingNode, moveStreamLeadersOff, NATS_SERVER, natsServerVersion, startClusterStack } from './cluster-stack';
 import { testHostsUnavailable } from './test-hosts';
 
@@ -45,16 +45,6 @@ async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean,
   }
 }
 
-function expectExactlyOnce(check: SetCheck): void {
-  expect(check.status).toBe('complete');
-  expect(check.stored + check.failed).toBe(check.images);
-  expect(check.vectorRows).toBe(check.stored);
-  expect(check.failureRows).toBe(check.failed);
-  expect(check.shardRows).toBe(check.stored);
-  expect(check.duplicated).toBe(0);
-  expect(check.missing).toBe(0);
-  expect(check.shardsOffCommitted).toBe(0);
-}
 
 if (required && reason) {
   describe('featx across three hosts', () => {

@@ -18,7 +18,7 @@ import { ShardReader } from '@featx/features';
 import { SHARED_DIR, sharedAvailable } from '@featx/testing';
 import { launchServices, LaunchedServices, ServiceExit } from '../../tools/service-launcher';
 import { ServiceName } from '../../libs/runtime/src/config';
-import { checkFeatureSet, freePort, OwnNats, ownNats, OwnPostgres, ownPostgres, postgresBin, SetCheck } from './fault-stack';
+import { checkFeatureSet, freePort, OwnNats, ownNats, OwnPostgres, ownPostgres, postgresBin, queryOnce, expectExactlyOnce, SetCheck } from './fault-stack';
 
 const MODEL_DIR = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
 const CLOTHING = path.join(SHARED_DIR, 'datasets/clothing-small');
@@ -66,16 +66,7 @@ describeFaults('faults during extraction and training (own NATS and Postgres, re
   const datasets: Record<'a' | 'b', string> = { a: '', b: '' };
 
   /** A fresh client per query: the test's own view survives the Postgres restart. */
-  async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const client = new Client({ connectionString: databaseUrl });
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      return (await client.query(sql, params)).rows as T[];
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }
+  const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryOnce<T>(databaseUrl, sql, params);
 
   async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
     const client = new Client({ connectionString: databaseUrl });
@@ -155,16 +146,6 @@ describeFaults('faults during extraction and training (own NATS and Postgres, re
     return result;
   }
 
-  function expectExactlyOnce(check: SetCheck): void {
-    expect(check.status).toBe('complete');
-    expect(check.stored + check.failed).toBe(check.images);
-    expect(check.vectorRows).toBe(check.stored);
-    expect(check.failureRows).toBe(check.failed);
-    expect(check.shardRows).toBe(check.stored);
-    expect(check.duplicated).toBe(0);
-    expect(check.missing).toBe(0);
-    expect(check.shardsOffCommitted).toBe(0);
-  }
 
   async function kill9(service: string): Promise<ServiceExit> {
     const launched = running.get(service)!;

@@ -169,6 +169,30 @@ export function shardFiles(featuresDir: string): ShardImageIds {
   };
 }
 
+/** Every image of a complete set stored or failed exactly once, in Postgres and in the shards. */
+export function expectExactlyOnce(check: SetCheck): void {
+  expect(check.status).toBe('complete');
+  expect(check.stored + check.failed).toBe(check.images);
+  expect(check.vectorRows).toBe(check.stored);
+  expect(check.failureRows).toBe(check.failed);
+  expect(check.shardRows).toBe(check.stored);
+  expect(check.duplicated).toBe(0);
+  expect(check.missing).toBe(0);
+  expect(check.shardsOffCommitted).toBe(0);
+}
+
+/** One query on a client of its own: the test's view survives a Postgres restart or a host cut off. */
+export async function queryOnce<T = Record<string, unknown>>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /**
  * Counts from the database and from the shards themselves (not from logs): read from the files
  * under `featuresDir`, or by `readShard` (e.g. through the stores over the bus).
