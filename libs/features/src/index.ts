@@ -22,7 +22,7 @@ export type { ShardLocation } from './shard-location';
 export { ShardReader } from './shard-reader';
 export { ShardReaderCache } from './shard-reader-cache';
 export type { ShardReaderCacheOptions } from './shard-reader-cache';
-export type { ShardBatch, ShardBatchRange, ShardReaderOptions, StoredShardBatch } from './shard-reader';
+export type { ShardBatch, ShardReaderOptions, StoredShardBatch } from './shard-reader';
 export { formatFloat32 } from './format-float32';
 export { csvLine, csvOfRows, NPY_EXPORT_ARRAYS, planNpyRows } from './export';
 export type { CsvRowsOptions, NpyExportArray, NpyRowsPlan, RowsExportShape, StoredRows } from './export';

@@ -43,13 +43,6 @@ export interface StoredShardBatch {
   imageIds: BigInt64Array;
 }
 
-export interface ShardBatchRange {
-  /** First row (default 0). */
-  start?: number;
-  /** Row after the last (default: all rows). */
-  end?: number;
-}
-
 interface OpenShardFile {
   spec: ShardFileSpec;
   path: string;
@@ -143,17 +136,6 @@ export class ShardReader {
       this.readRows(imageIds!, idValues, start),
     ]);
     return { start, dtype: this.dtype, features: raw, labels: labelValues, imageIds: idValues };
-  }
-
-  /** The rows of `range` in batches of up to `batchRows`, read one at a time. */
-  async *batches(batchRows: number, range: ShardBatchRange = {}): AsyncGenerator<ShardBatch, void, undefined> {
-    if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new ShardError(`batchRows must be a positive integer, got ${batchRows}`);
-    const start = range.start ?? 0;
-    const end = range.end ?? this.rows;
-    if (!Number.isSafeInteger(end) || end < start || end > this.rows) {
-      throw new ShardError(`end ${end} is outside rows ${start} to ${this.rows}`);
-    }
-    for (let row = start; row < end; row += batchRows) yield await this.read(row, Math.min(batchRows, end - row));
   }
 
   async close(): Promise<void> {

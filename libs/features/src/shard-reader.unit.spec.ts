@@ -6,8 +6,7 @@ import { writeNpy } from './npy';
 import { ShardReader } from './shard-reader';
 import { ShardWriter } from './shard-writer';
 import { suiteTempDir } from '@featx/testing';
-import { collect } from './testing/fixtures';
-import { concatRows, makeRows } from './testing/shard-rows';
+import { makeRows } from './testing/shard-rows';
 
 const DIM = 7;
 
@@ -50,20 +49,6 @@ describe('ShardReader', () => {
     await expect(reader.read(0, 1.5)).rejects.toThrow(ShardError);
     await reader.close();
     await expect(reader.read(0, 1)).rejects.toThrow(/closed/);
-  });
-
-  it('reads batches that together are the whole shard, or a range of it', async () => {
-    await writeShard();
-    const reader = await ShardReader.open(dir);
-    const batches = await collect(reader.batches(5));
-    expect(batches.map((batch) => [batch.start, batch.labels.length])).toEqual([[0, 5], [5, 5], [10, 5], [15, 5], [20, 3]]);
-    const { features, labels, imageIds } = concatRows(batches);
-    expect({ features, labels, imageIds }).toEqual(rows);
-    const middle = await collect(reader.batches(4, { start: 3, end: 10 }));
-    expect(middle.map((batch) => [batch.start, batch.labels.length])).toEqual([[3, 4], [7, 3]]);
-    await expect(collect(reader.batches(0))).rejects.toThrow(ShardError);
-    await expect(collect(reader.batches(4, { end: 24 }))).rejects.toThrow(ShardError);
-    await reader.close();
   });
 
   it('widens float16 features to float32', async () => {
