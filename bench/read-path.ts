@@ -1,7 +1,7 @@
 /**
  * `npm run bench:read`: the trainer's read path alone, on a synthetic float16 feature set (2,048
  * rows of 100,352 values, flattened ResNet-50: 411 MB on disk) written through ShardWriter with
- * its Postgres rows, served by a feature store in-process. One epoch = every row streamed into
+ * its Postgres rows, served by a feature-store process (as deployed: its own event loop). One epoch = every row streamed into
  * batches of 32 by `streamSplit`, as the trainer does (shuffled, default shuffle buffer), from:
  *
  * - bus, the machine's NATS (default max_payload, 1 MiB), at several read-ahead sizes;
@@ -22,7 +22,9 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { BusClient, connectBus } from '@featx/bus';
 import { fromFloat16, shardPath, ShardWriter, toFloat16, useFloat16Decoder } from '@featx/features';
-import { startTestServices } from '../test/support/test-services';
+import { createTestDatabase } from '../test/support/test-database';
+import { createTestBus, testNamespace } from '../test/support/test-bus';
+import { launchServices } from '../tools/service-launcher';
 import { freePort } from '../test/faults/fault-stack';
 import { reachable, waitFor } from '../tools/local-stack';
 import { DEFAULT_READ_AHEAD_BYTES, streamSplit } from '../apps/trainer/src/data/feature-stream';
@@ -114,14 +116,21 @@ async function epoch(source: ShardRowSource, shards: ShardRef[], chunkRows: numb
 
 /** Child: a feature store on `natsUrl` serving the shards in `featuresDir`; measures bus (and direct) reads. */
 async function measureOn(natsUrl: string, featuresDir: string, layout: Array<{ path: string; rows: number }>, withDirect: boolean, readAheads: number[]): Promise<Measurement[]> {
-  const services = await startTestServices({
-    dataRoots: `bench=${featuresDir}`,
-    workers: ['feature-store'],
-    env: { FEATX_NATS_URL: natsUrl, FEATX_FEATURES_DIR: featuresDir, FEATX_STORE_ID: STORE_ID, FEATX_LOG_LEVEL: 'error' },
-  });
-  const db = new Client({ connectionString: services.database.url });
+  // The store in a process of its own, as deployed: the reader, the store and nats-server each
+  // get the cores the machine gives them, instead of the store sharing the reader's event loop.
+  const database = await createTestDatabase();
+  const namespace = testNamespace();
+  const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-bench-read-'));
+  const store = launchServices(
+    [{ service: 'feature-store', label: 'feature-store', port: await freePort() }],
+    { ...process.env, FEATX_NATS_URL: natsUrl, FEATX_DATABASE_URL: database.url, FEATX_NAMESPACE: namespace, FEATX_DATA_ROOTS: `bench=${featuresDir}`, FEATX_STATE_DIR: stateDir, FEATX_FEATURES_DIR: featuresDir, FEATX_STORE_ID: STORE_ID, FEATX_LOG_LEVEL: 'error' },
+    (line) => process.stderr.write(`${line}\n`),
+    'sources',
+  );
+  await Promise.race([store.ready(), store.exited.then((exit) => Promise.reject(new Error(`the feature store exited before it was ready: ${JSON.stringify(exit)}`)))]);
+  const db = new Client({ connectionString: database.url });
   await db.connect();
-  const bus = await connectBus({ url: natsUrl, name: 'bench-read-path', namespace: services.namespace });
+  const bus = await connectBus({ url: natsUrl, name: 'bench-read-path', namespace });
   try {
     // The rows Postgres records: what the feature store serves and direct reads read.
     const { rows: [dataset] } = await db.query("INSERT INTO datasets (name, root, path, layout) VALUES ('bench', 'bench', 'bench', 'split-class') RETURNING id");
@@ -160,7 +169,10 @@ async function measureOn(natsUrl: string, featuresDir: string, layout: Array<{ p
   } finally {
     await bus.nc.close();
     await db.end();
-    await services.close();
+    await store.stop(5000);
+    await (await createTestBus(namespace, natsUrl)).cleanup();
+    await database.drop();
+    await fs.rm(stateDir, { recursive: true, force: true });
   }
 }
 
