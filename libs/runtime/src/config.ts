@@ -46,6 +46,7 @@ const envSchema = z.object({
   FEATX_NATS_USER: z.string().optional(),
   FEATX_NATS_PASSWORD: z.string().optional(),
   FEATX_NATS_TOKEN: z.string().optional(),
+  FEATX_NATS_PING_INTERVAL_MS: z.coerce.number().int().min(1000).max(600000).default(10000),
   FEATX_NAMESPACE: z.string().default('featx'),
   FEATX_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   FEATX_DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/featx'),
@@ -98,6 +99,8 @@ export interface FeatxConfig {
     user?: string;
     password?: string;
     token?: string;
+    /** Round trips to the node this often; two unanswered and the client moves to another node. */
+    pingIntervalMs: number;
     namespace: string;
     /** Copies of every stream and of the artifacts bucket: 1 on one NATS server, 3 on a 3-node JetStream cluster. */
     streamReplicas: number;
@@ -222,6 +225,7 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       user: e.FEATX_NATS_USER,
       password: e.FEATX_NATS_PASSWORD,
       token: e.FEATX_NATS_TOKEN,
+      pingIntervalMs: e.FEATX_NATS_PING_INTERVAL_MS,
       namespace: e.FEATX_NAMESPACE,
       streamReplicas: e.FEATX_STREAM_REPLICAS,
     },
