@@ -142,6 +142,54 @@ async function natsNode(host: TestHost, all: TestHost[], storeDir: string, logFi
   return node;
 }
 
+/** Each node's view of the JetStream meta group (its /jsz), or the reason it has none. */
+async function metaViews(nodes: NatsNode[]): Promise<Array<{ node: string; leader?: string; size?: number; error?: string }>> {
+  return Promise.all(
+    nodes.map(async (node) => {
+      try {
+        const jsz = (await (await fetch(`http://${node.host.address}:${MONITOR_PORT}/jsz`, { signal: AbortSignal.timeout(2000) })).json()) as { meta_cluster?: { leader?: string; cluster_size?: number } };
+        return { node: node.name, leader: jsz.meta_cluster?.leader, size: jsz.meta_cluster?.cluster_size };
+      } catch (error) {
+        return { node: node.name, error: (error as Error).message };
+      }
+    }),
+  );
+}
+
+/**
+ * Waits until every node sees the same meta leader in a group of all the nodes: before that, R3
+ * streams cannot be placed ("no suitable peers"). A cluster that has not formed in time is
+ * started once more (seen once in a CI run: services gave up after 60 s of "no suitable peers");
+ * a second failure names each node's view and the end of its log.
+ */
+async function clusterFormed(nodes: NatsNode[], logFiles: string[], timeoutMs = 45000): Promise<void> {
+  const formed = (views: Awaited<ReturnType<typeof metaViews>>) => views.every((v) => !!v.leader && v.leader === views[0].leader && v.size === nodes.length);
+  for (let attempt = 1; ; attempt++) {
+    const deadline = Date.now() + timeoutMs;
+    let views = await metaViews(nodes);
+    while (!formed(views) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      views = await metaViews(nodes);
+    }
+    if (formed(views)) return;
+    if (attempt === 2) {
+      const tails = logFiles.map((file) => `${file}:\n${readLogTail(file)}`).join('\n');
+      throw new Error(`the JetStream cluster did not form in ${timeoutMs} ms, twice: ${JSON.stringify(views)}\n${tails}`);
+    }
+    console.warn(`the JetStream cluster did not form in ${timeoutMs} ms (${JSON.stringify(views)}); starting its nodes again`);
+    for (const node of nodes) await node.kill('SIGTERM');
+    for (const node of nodes) await node.start();
+  }
+}
+
+function readLogTail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch (error) {
+    return `(${(error as Error).message})`;
+  }
+}
+
 /** Rows of a shard read through the store that holds it, page by page, as a reader on any host would. */
 function throughStores(bus: BusConnection): ShardImageIds {
   return async (shard) => {
@@ -183,7 +231,9 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
     for (const host of network.hosts) {
       for (const sub of ['nats', 'state', 'features', 'artifacts']) await fs.mkdir(hostDir(host, sub), { recursive: true });
     }
-    nodes.push(...(await Promise.all(network.hosts.map((host) => natsNode(host, network.hosts, hostDir(host, 'nats'), path.join(root, host.name, 'nats.log'))))));
+    const natsLogs = network.hosts.map((host) => path.join(root, host.name, 'nats.log'));
+    nodes.push(...(await Promise.all(network.hosts.map((host, i) => natsNode(host, network.hosts, hostDir(host, 'nats'), natsLogs[i])))));
+    await clusterFormed(nodes, natsLogs);
     const host1 = network.hosts[0];
     pg = await ownPostgres({ netns: host1.netns, address: host1.address, port: 5432, trustNetwork: network.subnet });
     const databaseUrl = pg.url.replace(/\/postgres$/, '/featx');
