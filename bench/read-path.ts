@@ -4,15 +4,15 @@
  * its Postgres rows, served by a feature-store process (as deployed: its own event loop). One epoch = every row streamed into
  * batches of 32 by `streamSplit`, as the trainer does (shuffled, default shuffle buffer), from:
  *
- * - bus, the machine's NATS (default max_payload, 1 MiB), at several read-ahead sizes;
- * - bus, a nats-server started here with max_payload 8 MB;
+ * - bus, a nats-server of the bench's own with the default max_payload (1 MiB), at several read-ahead sizes;
+ * - bus, one with max_payload 8 MB;
  * - direct, the shard files (FEATX_TRAINER_READ=direct; warm page cache).
  *
  * Reports rows/s, MB/s of float32 delivered and of stored bytes moved (on the wire for the bus),
  * over several runs; plus the float16 decode alone (paired vs one-at-a-time table lookups).
  * Each NATS server gets a child process of its own (its own test database and bus namespace).
  *
- *   node -r ./tools/register.js bench/read-path.ts     BENCH_READ_ROWS, BENCH_READ_DIM, BENCH_READ_RUNS
+ *   node -r ./tools/register.js bench/read-path.ts     BENCH_READ_ROWS, BENCH_READ_DIM, BENCH_READ_RUNS, BENCH_READ_ONLY
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
@@ -53,6 +53,11 @@ interface Measurement {
   /** MB/s of stored bytes moved: float16 on the wire over the bus, read from the files directly. */
   storedMBps: number[];
   peakRssMiB: number;
+  /**
+   * CPU seconds per GB of stored bytes moved (float16 on the wire), per process, medians over the
+   * runs: what bounds the bus on a machine whose cores all three processes share.
+   */
+  cpuSecondsPerGB: { reader: number; store: number; nats: number };
 }
 
 /** The whole feature set, shards of float16 rows: ReLU-like values (about half zeros), seeded. */
@@ -84,20 +89,28 @@ async function writeShards(featuresDir: string): Promise<Array<{ path: string; r
   return shards;
 }
 
-/** A nats-server with JetStream and a larger max_payload, on a free port. */
-async function startLargePayloadNats(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+/** A nats-server of the bench's own (its CPU is the bench's alone): JetStream, on a free port, max_payload given or the default 1 MiB. */
+async function startNats(dir: string, maxPayload?: number): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const configFile = path.join(dir, 'nats.conf');
-  await fs.writeFile(configFile, `listen: 127.0.0.1:${port}\nmax_payload: ${LARGE_MAX_PAYLOAD}\njetstream { store_dir: "${path.join(dir, 'js')}" }\n`);
+  const configFile = path.join(dir, `nats-${port}.conf`);
+  await fs.writeFile(configFile, `listen: 127.0.0.1:${port}\n${maxPayload ? `max_payload: ${maxPayload}\n` : ''}jetstream { store_dir: "${path.join(dir, `js-${port}`)}" }\n`);
   const child: ChildProcess = spawn(process.env.BENCH_NATS_SERVER ?? '/usr/sbin/nats-server', ['-c', configFile], { stdio: 'ignore' });
   await waitFor(() => reachable('127.0.0.1', port), 15000, `nats-server did not start on ${port}`);
   return {
     url: `nats://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     },
   };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function peakRssMiB(): number {
@@ -115,7 +128,7 @@ async function epoch(source: ShardRowSource, shards: ShardRef[], chunkRows: numb
 }
 
 /** Child: a feature store on `natsUrl` serving the shards in `featuresDir`; measures bus (and direct) reads. */
-async function measureOn(natsUrl: string, featuresDir: string, layout: Array<{ path: string; rows: number }>, withDirect: boolean, readAheads: number[]): Promise<Measurement[]> {
+async function measureOn(natsUrl: string, natsPid: number, featuresDir: string, layout: Array<{ path: string; rows: number }>, withDirect: boolean, readAheads: number[]): Promise<Measurement[]> {
   // The store in a process of its own, as deployed: the reader, the store and nats-server each
   // get the cores the machine gives them, instead of the store sharing the reader's event loop.
   const database = await createTestDatabase();
@@ -152,7 +165,18 @@ async function measureOn(natsUrl: string, featuresDir: string, layout: Array<{ p
       await epoch(source, shards, chunkRows, c.readAhead, 99); // warm-up: page cache, JIT, reader opening
       const runs = c.readAhead === DEFAULT_READ_AHEAD_BYTES ? RUNS : 1;
       const seconds: number[] = [];
-      for (let run = 0; run < runs; run++) seconds.push(await epoch(source, shards, chunkRows, c.readAhead, run));
+      const cpu = { reader: [] as number[], store: [] as number[], nats: [] as number[] };
+      const storePid = store.pids()['feature-store']!;
+      const gigabytes = (ROWS * DIM * 2) / 1e9;
+      for (let run = 0; run < runs; run++) {
+        const before = { reader: process.cpuUsage(), store: cpuSecondsOf(storePid), nats: cpuSecondsOf(natsPid) };
+        seconds.push(await epoch(source, shards, chunkRows, c.readAhead, run));
+        const reader = process.cpuUsage(before.reader);
+        cpu.reader.push((reader.user + reader.system) / 1e6 / gigabytes);
+        // Direct reads touch neither the store nor NATS.
+        cpu.store.push(c.source === 'bus' ? (cpuSecondsOf(storePid) - before.store) / gigabytes : 0);
+        cpu.nats.push(c.source === 'bus' ? (cpuSecondsOf(natsPid) - before.nats) / gigabytes : 0);
+      }
       await source.close();
       results.push({
         source: c.source,
@@ -163,6 +187,7 @@ async function measureOn(natsUrl: string, featuresDir: string, layout: Array<{ p
         float32MBps: seconds.map((s) => (ROWS * DIM * 4) / s / 1e6),
         storedMBps: seconds.map((s) => (ROWS * DIM * 2) / s / 1e6),
         peakRssMiB: peakRssMiB(),
+        cpuSecondsPerGB: { reader: median(cpu.reader), store: median(cpu.store), nats: median(cpu.nats) },
       });
     }
     return results;
@@ -214,24 +239,33 @@ async function main(): Promise<void> {
   if (childIndex >= 0) {
     // The decode the trainer uses (its main.ts registers it too).
     registerNativeFloat16Decoder();
-    const job = JSON.parse(process.argv[childIndex + 1]!) as { natsUrl: string; featuresDir: string; layout: Array<{ path: string; rows: number }>; withDirect: boolean; readAheads: number[] };
-    process.stdout.write(`${JSON.stringify(await measureOn(job.natsUrl, job.featuresDir, job.layout, job.withDirect, job.readAheads))}\n`);
+    const job = JSON.parse(process.argv[childIndex + 1]!) as { natsUrl: string; natsPid: number; featuresDir: string; layout: Array<{ path: string; rows: number }>; withDirect: boolean; readAheads: number[] };
+    process.stdout.write(`${JSON.stringify(await measureOn(job.natsUrl, job.natsPid, job.featuresDir, job.layout, job.withDirect, job.readAheads))}\n`);
     return;
   }
 
   const root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-read-bench-')));
   const natsDir = path.join(root, 'nats');
   await fs.mkdir(natsDir);
-  let largeNats: Awaited<ReturnType<typeof startLargePayloadNats>> | undefined;
+  const servers: Array<Awaited<ReturnType<typeof startNats>>> = [];
   try {
     const featuresDir = path.join(root, 'features');
     const layout = await writeShards(featuresDir);
-    largeNats = await startLargePayloadNats(natsDir);
-    const machineNats = process.env.FEATX_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-    const jobs = [
-      { natsUrl: machineNats, withDirect: true, readAheads: [1 * MiB, 4 * MiB, DEFAULT_READ_AHEAD_BYTES, 64 * MiB] },
-      { natsUrl: largeNats.url, withDirect: false, readAheads: [DEFAULT_READ_AHEAD_BYTES, 64 * MiB] },
-    ];
+    // BENCH_READ_ONLY=bus,direct,large runs a part (bus: default 1 MiB max_payload; large: 8 MB);
+    // BENCH_READ_AHEAD_MB=16 measures the bus at those read-aheads only.
+    const only = new Set((process.env.BENCH_READ_ONLY ?? 'bus,direct,large').split(',').map((part) => part.trim()));
+    const readAheads = (process.env.BENCH_READ_AHEAD_MB ?? '1,4,16,64').split(',').map((mb) => Number(mb) * MiB);
+    const jobs = [];
+    if (only.has('bus') || only.has('direct')) {
+      const nats = await startNats(natsDir);
+      servers.push(nats);
+      jobs.push({ natsUrl: nats.url, natsPid: nats.pid, withDirect: only.has('direct'), readAheads: only.has('bus') ? readAheads : [] });
+    }
+    if (only.has('large')) {
+      const nats = await startNats(natsDir, LARGE_MAX_PAYLOAD);
+      servers.push(nats);
+      jobs.push({ natsUrl: nats.url, natsPid: nats.pid, withDirect: false, readAheads: readAheads.filter((bytes) => bytes >= DEFAULT_READ_AHEAD_BYTES) });
+    }
     const results: Measurement[] = [];
     const register = path.join(__dirname, '..', 'tools', 'register.js');
     for (const job of jobs) {
@@ -245,19 +279,23 @@ async function main(): Promise<void> {
 
     console.log(`read path: ${ROWS.toLocaleString('en-US')} float16 rows of ${DIM.toLocaleString('en-US')} values in ${SHARDS} shards, shuffled epochs in batches of 32; median of ${RUNS} runs (each run) at the default read-ahead, one run otherwise; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
     console.log('');
-    console.log('| source | NATS max_payload | rows per reply | read-ahead (MiB) | rows/s | MB/s float32 delivered | MB/s stored bytes (bus: on the wire) | peak RSS (MiB) |');
-    console.log('|---|---|---|---|---|---|---|---|');
+    console.log('| source | NATS max_payload | rows per reply | read-ahead (MiB) | rows/s | MB/s float32 delivered | MB/s stored bytes (bus: on the wire) | CPU s per GB stored: reader / store / nats-server = total | peak RSS (MiB) |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
     for (const r of results) {
       const payload = r.source === 'direct' ? `(chunks as at ${(r.maxPayload / MiB).toFixed(0)} MiB)` : `${(r.maxPayload / MiB).toFixed(0)} MiB`;
-      console.log(`| ${r.source} | ${payload} | ${r.chunkRows} | ${r.readAheadMiB} | ${format(r.rowsPerSecond)} | ${format(r.float32MBps)} | ${format(r.storedMBps)} | ${r.peakRssMiB} |`);
+      const { reader, store, nats } = r.cpuSecondsPerGB;
+      const cpu = `${reader.toFixed(2)} / ${store.toFixed(2)} / ${nats.toFixed(2)} = ${(reader + store + nats).toFixed(2)}`;
+      console.log(`| ${r.source} | ${payload} | ${r.chunkRows} | ${r.readAheadMiB} | ${format(r.rowsPerSecond)} | ${format(r.float32MBps)} | ${format(r.storedMBps)} | ${cpu} | ${r.peakRssMiB} |`);
     }
+    console.log('');
+    console.log(`(CPU per GB bounds the bus where the reader, the store and nats-server share the cores: ${os.cpus().length} cores / total CPU s per GB = the GB/s of float16 it can move.)`);
     console.log('');
     console.log('| float16 decode (32 rows at a time, one row per call) | MB/s float32 out |');
     console.log('|---|---|');
     for (const d of measureDecode()) console.log(`| ${d.decode} | ${Math.round(d.float32MBps).toLocaleString('en-US')} |`);
     writeBenchJson({ rows: ROWS, dim: DIM, measurements: results });
   } finally {
-    await largeNats?.stop();
+    for (const nats of servers) await nats.stop();
     await fs.rm(root, { recursive: true, force: true });
   }
 }

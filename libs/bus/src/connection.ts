@@ -2,6 +2,7 @@ import { connect } from '@nats-io/transport-node';
 import { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { BusNames, busNames } from '@featx/contracts';
+import { presizeLargePayloads } from './large-payloads';
 
 export interface BusConnectionOptions {
   url: string;
@@ -37,6 +38,7 @@ export interface BusConnection {
 export async function connectBus(options: BusConnectionOptions): Promise<BusConnection> {
   const deadline = Date.now() + (options.connectTimeoutMs ?? 30000);
   let lastError: unknown;
+  presizeLargePayloads();
   while (Date.now() < deadline) {
     try {
       const nc = await connect({

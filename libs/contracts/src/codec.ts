@@ -1,7 +1,9 @@
 import { Packr } from 'msgpackr';
 
 /**
- * msgpack on the wire; typed arrays (feature vectors) travel as raw bytes thanks to `moreTypes`.
+ * msgpack on the wire; typed arrays (feature vectors) travel as raw bytes thanks to `moreTypes`
+ * (msgpackr's typed-array extension, copied out on decode), Buffers as standard bin (viewed in
+ * place on decode: `shardRowsReply`).
  * JSON is accepted on decode so that `nats pub featx.cmd... '{...}'` works from any shell.
  */
 const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'number' });

@@ -127,7 +127,10 @@ export class ShardReader {
     const rows = Math.min(count, this.rows - start);
     const [features, labels, imageIds] = this.files;
     const values = options.features === false ? 0 : rows * this.dim;
-    const raw = this.dtype === 'float16' ? new Uint16Array(values) : new Float32Array(values);
+    // Not zero-filled first: the read fills every byte or fails (a short read is corrupt), so
+    // zeroing would only write each byte of a 1 MiB reply once more.
+    const bytes = Buffer.allocUnsafeSlow(values * (this.dtype === 'float16' ? 2 : 4)).buffer;
+    const raw = this.dtype === 'float16' ? new Uint16Array(bytes, 0, values) : new Float32Array(bytes, 0, values);
     const labelValues = new Int32Array(rows);
     const idValues = new BigInt64Array(rows);
     await Promise.all([

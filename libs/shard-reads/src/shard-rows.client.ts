@@ -133,7 +133,8 @@ function featureValues(reply: Extract<ReplyOf<typeof readShardRequest>, { v: 2 }
   const itemBytes = reply.dtype === 'float16' ? 2 : 4;
   const expected = reply.rows * reply.dim * itemBytes;
   if (reply.features.byteLength !== expected) throw new Error(`${from}: ${reply.features.byteLength} feature bytes for ${reply.rows} rows of ${reply.dim} ${reply.dtype} values (expected ${expected})`);
-  const bytes = reply.features.byteOffset % itemBytes === 0 ? reply.features : reply.features.slice();
+  // A copy only where the bytes are misaligned (Uint8Array's slice: a Buffer's slice is a view).
+  const bytes = reply.features.byteOffset % itemBytes === 0 ? reply.features : Uint8Array.prototype.slice.call(reply.features);
   const length = reply.rows * reply.dim;
   return reply.dtype === 'float16' ? new Uint16Array(bytes.buffer, bytes.byteOffset, length) : new Float32Array(bytes.buffer, bytes.byteOffset, length);
 }

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
-import { MessageOf, readShardReply, readShardRequest, shardRowsPerReply } from '@featx/contracts';
+import { MessageOf, readShardReply, readShardRequest, shardRowsPerReply, shardRowsReply } from '@featx/contracts';
 import { FeatureSetsRepository } from '@featx/db';
 import { ShardReader, ShardReaderCache, shardDir } from '@featx/features';
 import { CONFIG, FeatxConfig } from '@featx/runtime';
@@ -38,15 +38,9 @@ export class ShardReadService implements OnApplicationShutdown {
     if (count <= 0) throw new Error(`rows from ${request.start} are outside shard ${request.shardId} (${reader.rows} committed rows)`);
     // v1 readers expect float32; v2 readers get the stored bytes and decode them themselves.
     const batch = request.v === 1 ? await reader.read(request.start, count) : await reader.readStored(request.start, count, { features: withFeatures });
-    const rows = {
-      start: request.start,
-      rows: count,
-      dim: reader.dim,
-      features: new Uint8Array(batch.features.buffer, batch.features.byteOffset, batch.features.byteLength),
-      labels: Array.from(batch.labels),
-      imageIds: Array.from(batch.imageIds, Number),
-    };
-    return request.v === 1 ? { v: 1, ...rows } : { v: 2, dtype: reader.dtype, ...rows };
+    const features = new Uint8Array(batch.features.buffer, batch.features.byteOffset, batch.features.byteLength);
+    const rows = { start: request.start, rows: count, dim: reader.dim, labels: Array.from(batch.labels), imageIds: Array.from(batch.imageIds, Number) };
+    return shardRowsReply(request.v, wireDtype, features, rows);
   }
 
   /** A reader of the shard's committed rows, if this store writes it. */

@@ -46,8 +46,8 @@ interface Chunk {
 /**
  * One epoch of a split as batches, read from the feature store as it is consumed: at most
  * `readAheadBytes` of chunks and the shuffle buffer are in memory, whatever the split's size.
- * Every row comes exactly once per epoch. float16 rows are decoded straight into the batch (or
- * the shuffle buffer), never into a float32 copy of a whole chunk.
+ * Every row comes exactly once per epoch. float16 rows are decoded once, straight into the batch
+ * (shuffled, they wait in the buffer as float16), never into a float32 copy of a whole chunk.
  *
  * A batch is valid until the one after the next is asked for: the stream fills two batches in
  * turn rather than allocating one per batch (a flattened batch is 12.8 MB; allocating and
@@ -76,7 +76,9 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
   };
 
   const capacity = shuffled ? Math.max(1, Math.min(options.shuffleBufferRows ?? 2048, Math.floor((options.bufferBytes ?? 64 * 1024 * 1024) / (dim * 4)))) : 0;
-  const buffer = new Float32Array(capacity * dim);
+  // Rows wait in the shuffle buffer as they came (float16 stays float16) and are decoded once,
+  // into the batch: decoding into the buffer, then copying 4 bytes a value out, moved twice the memory.
+  const buffer = new ShuffleSlots(capacity, dim);
   const bufferLabels = new Int32Array(capacity);
   let buffered = 0;
 
@@ -94,7 +96,7 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
     return full;
   };
   const emitBuffered = (k: number): StreamBatch | undefined => {
-    batch.features.set(buffer.subarray(k * dim, (k + 1) * dim), batch.rows * dim);
+    buffer.decode(k, batch.features, batch.rows);
     return added(bufferLabels[k]);
   };
 
@@ -108,13 +110,13 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
         decodeRow(rows, i, dim, batch.features, batch.rows);
         out = added(rows.labels[i]);
       } else if (buffered < capacity) {
-        decodeRow(rows, i, dim, buffer, buffered);
+        buffer.keep(buffered, rows, i);
         bufferLabels[buffered++] = rows.labels[i];
       } else {
         // Swap a random buffered row out for the incoming one.
         const j = Math.floor(random() * capacity);
         out = emitBuffered(j);
-        decodeRow(rows, i, dim, buffer, j);
+        buffer.keep(j, rows, i);
         bufferLabels[j] = rows.labels[i];
       }
       if (out) yield out;
@@ -140,6 +142,40 @@ function decodeRow(rows: ShardRows, row: number, dim: number, into: Float32Array
   const target = into.subarray(at * dim, (at + 1) * dim);
   if (values instanceof Uint16Array) fromFloat16(values, target);
   else target.set(values);
+}
+
+/** The shuffle buffer's rows, each kept as stored in a slot sized for float32 (a split's shards may differ). */
+class ShuffleSlots {
+  private readonly floats: Float32Array;
+  private readonly halves: Uint16Array;
+  private readonly isHalf: Uint8Array;
+
+  constructor(
+    capacity: number,
+    private readonly dim: number,
+  ) {
+    const bytes = new ArrayBuffer(capacity * dim * 4);
+    this.floats = new Float32Array(bytes);
+    this.halves = new Uint16Array(bytes);
+    this.isHalf = new Uint8Array(capacity);
+  }
+
+  /** Row `row` of `rows` into slot `slot`, as stored. */
+  keep(slot: number, rows: ShardRows, row: number): void {
+    const { dim } = this;
+    const values = rows.features.subarray(row * dim, (row + 1) * dim);
+    if (values instanceof Uint16Array) this.halves.set(values, slot * dim * 2);
+    else this.floats.set(values, slot * dim);
+    this.isHalf[slot] = values instanceof Uint16Array ? 1 : 0;
+  }
+
+  /** Slot `slot` as float32 into row `at` of `into`. */
+  decode(slot: number, into: Float32Array, at: number): void {
+    const { dim } = this;
+    const target = into.subarray(at * dim, (at + 1) * dim);
+    if (this.isHalf[slot]) fromFloat16(this.halves.subarray(slot * dim * 2, slot * dim * 2 + dim), target);
+    else target.set(this.floats.subarray(slot * dim, (slot + 1) * dim));
+  }
 }
 
 function newBatch(rows: number, dim: number): StreamBatch {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandV1, MessageContract, messageV1, RequestContract } from '../contract';
+import { commandV1, MessageContract, MessageOf, messageV1, RequestContract } from '../contract';
 import { SPLITS } from './datasets';
 import { FEATURE_DTYPES, FeatureDtype } from './features';
 
@@ -106,6 +106,28 @@ export const readShardReply = {
     z.object({ v: z.literal(2), dtype: z.enum(FEATURE_DTYPES), ...shardRowsReplyFields }),
   ]),
 } satisfies MessageContract;
+
+/** The rows of a reply besides their feature bytes. */
+export interface ShardRowsReplyRows {
+  start: number;
+  rows: number;
+  dim: number;
+  labels: number[];
+  imageIds: number[];
+}
+
+/**
+ * A `readShardReply` as a store sends it. The feature bytes go as a Buffer, which msgpack encodes
+ * as standard bin (any msgpack reader's bytes; a reader sees them in place, where a typed array
+ * would take msgpackr's typed-array extension, which readers copy). Placed right after `v`, bytes
+ * of 64 KiB or more (bin 32) start 20 bytes into the message: a reader whose reply starts its
+ * buffer views float16 or float32 values without copying them. (v1 replies are float32; `dtype`
+ * is v2's.)
+ */
+export function shardRowsReply(v: 1 | 2, dtype: FeatureDtype, features: Uint8Array, rows: ShardRowsReplyRows): MessageOf<typeof readShardReply> {
+  const bytes = Buffer.from(features.buffer, features.byteOffset, features.byteLength);
+  return v === 1 ? { v: 1, features: bytes, ...rows } : { v: 2, features: bytes, dtype, ...rows };
+}
 
 /**
  * Request (core NATS request/reply, served by the feature store that holds the shard, so it is
