@@ -41,7 +41,7 @@ const STORE_ID = 'bench-store';
 const LARGE_MAX_PAYLOAD = 8 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
-interface Measurement {
+export interface ReadPathMeasurement {
   source: string;
   maxPayload: number;
   readAheadMiB: number;
@@ -128,7 +128,7 @@ async function epoch(source: ShardRowSource, shards: ShardRef[], chunkRows: numb
 }
 
 /** Child: a feature store on `natsUrl` serving the shards in `featuresDir`; measures bus (and direct) reads. */
-async function measureOn(natsUrl: string, natsPid: number, featuresDir: string, layout: Array<{ path: string; rows: number }>, withDirect: boolean, readAheads: number[]): Promise<Measurement[]> {
+async function measureOn(natsUrl: string, natsPid: number, featuresDir: string, layout: Array<{ path: string; rows: number }>, withDirect: boolean, readAheads: number[]): Promise<ReadPathMeasurement[]> {
   // The store in a process of its own, as deployed: the reader, the store and nats-server each
   // get the cores the machine gives them, instead of the store sharing the reader's event loop.
   const database = await createTestDatabase();
@@ -159,7 +159,7 @@ async function measureOn(natsUrl: string, natsPid: number, featuresDir: string, 
       ...readAheads.map((readAhead) => ({ source: 'bus', open: () => client, readAhead })),
       ...(withDirect ? [{ source: 'direct', open: () => new ShardFilesReader(featuresDir), readAhead: DEFAULT_READ_AHEAD_BYTES }] : []),
     ];
-    const results: Measurement[] = [];
+    const results: ReadPathMeasurement[] = [];
     for (const c of cases) {
       const source = c.open();
       await epoch(source, shards, chunkRows, c.readAhead, 99); // warm-up: page cache, JIT, reader opening
@@ -266,7 +266,7 @@ async function main(): Promise<void> {
       servers.push(nats);
       jobs.push({ natsUrl: nats.url, natsPid: nats.pid, withDirect: false, readAheads: readAheads.filter((bytes) => bytes >= DEFAULT_READ_AHEAD_BYTES) });
     }
-    const results: Measurement[] = [];
+    const results: ReadPathMeasurement[] = [];
     const register = path.join(__dirname, '..', 'tools', 'register.js');
     for (const job of jobs) {
       const { stdout } = await promisify(execFile)(process.execPath, ['-r', register, __filename, '--child', JSON.stringify({ ...job, featuresDir, layout })], {
@@ -274,7 +274,7 @@ async function main(): Promise<void> {
         // The test helpers' own bus connections go to the same server.
         env: { ...process.env, FEATX_TEST_NATS_URL: job.natsUrl },
       });
-      results.push(...(JSON.parse(stdout.trim().split('\n').pop()!) as Measurement[]));
+      results.push(...(JSON.parse(stdout.trim().split('\n').pop()!) as ReadPathMeasurement[]));
     }
 
     console.log(`read path: ${ROWS.toLocaleString('en-US')} float16 rows of ${DIM.toLocaleString('en-US')} values in ${SHARDS} shards, shuffled epochs in batches of 32; median of ${RUNS} runs (each run) at the default read-ahead, one run otherwise; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);

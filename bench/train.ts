@@ -29,6 +29,7 @@ import { FeatureBatch, HeadEngine, HeadSpec, OptimizerSpec, TUTORIAL_SGD, create
 import { selectBackend } from '@featx/vision';
 import { denseAddonStatus } from '../libs/learning/src/onednn/dense-addon';
 import type { EngineFigures } from './train-engines';
+import type { ReadPathMeasurement } from './read-path';
 import type { FlatTrainerFigures } from './trainer-flat';
 
 interface BenchCase {
@@ -230,13 +231,19 @@ async function main(): Promise<void> {
 
 interface SummaryFigures {
   engines: EngineFigures;
-  read: { rows: number; dim: number; measurements: Array<{ source: string; maxPayload: number; readAheadMiB: number; rowsPerSecond: number[]; float32MBps: number[]; storedMBps: number[]; peakRssMiB: number }> };
+  read: { rows: number; dim: number; measurements: ReadPathMeasurement[] };
   l2: Array<{ name: string; oneFitS: number; togetherS: number }>;
   trainer: FlatTrainerFigures;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const runs = (values: number[], digits = 0) => `${median(values).toFixed(digits)} (${values.map((v) => v.toFixed(digits)).join(', ')})`;
+
+/** A bus measurement's CPU s per GB by process, and the float32 MB/s the machine's cores could deliver at that cost. */
+function cpuPerGB({ cpuSecondsPerGB: { reader, store, nats } }: ReadPathMeasurement): string {
+  const total = reader + store + nats;
+  return `${reader.toFixed(2)} / ${store.toFixed(2)} / ${nats.toFixed(2)} = ${total.toFixed(2)}: ${os.cpus().length} cores move at most ${((os.cpus().length / total) * 2000).toFixed(0)} MB/s float32 at this cost`;
+}
 
 /** The figures the training-speed targets are about, from this run's benches, with the targets. */
 function summaryTable({ engines, read, l2, trainer }: SummaryFigures): string {
@@ -258,6 +265,7 @@ function summaryTable({ engines, read, l2, trainer }: SummaryFigures): string {
     `| memory bandwidth | ${bandwidth.toFixed(1)} GB/s | — |`,
     `| core step, tutorial MLP ${trainer.dim}-256-16-2, batch 32, SGD (${chosen.engine}) | ${runs(chosen.rowsPerSecond)} rows/s = ${(step / computeBound).toFixed(2)} of the compute bound (${computeBound.toFixed(0)} rows/s), ${(step / memoryBound).toFixed(2)} of the memory bound (${memoryBound.toFixed(0)} rows/s) | ≥ 0.5 of the GEMM rate; ≥ 0.7 of the memory bound if that is < 1,000 rows/s |`,
     `| read path alone, bus (1 MiB replies), ${read.rows} float16 rows of ${read.dim} | ${runs(busRead.float32MBps)} MB/s float32, ${runs(busRead.rowsPerSecond)} rows/s | ≥ 500 MB/s |`,
+    `| CPU the bus read path takes, s per GB of float16 moved: reader / feature store / nats-server | ${cpuPerGB(busRead)} | — |`,
     ...(directRead ? [`| read path alone, shard files (FEATX_TRAINER_READ=direct) | ${runs(directRead.float32MBps)} MB/s float32, ${runs(directRead.rowsPerSecond)} rows/s | ≥ 500 MB/s |`] : []),
     ...trainer.variants.map(
       (v) =>
