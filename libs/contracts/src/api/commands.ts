@@ -22,3 +22,18 @@ export interface CommandState {
   startedAt: string | null;
   finishedAt: string | null;
 }
+
+/** What GET /rejected-messages lists: a bus message a consumer will never process, and why. */
+export interface RejectedMessageView {
+  id: number;
+  kind: 'decode' | 'validation' | 'permanent' | 'max-deliveries' | 'unknown-subject';
+  stream: string;
+  consumer: string;
+  subject: string;
+  streamSequence: number;
+  deliveryCount: number;
+  reason: string;
+  createdAt: string;
+  /** The first 4 KiB of the message. */
+  payloadBase64: string;
+}

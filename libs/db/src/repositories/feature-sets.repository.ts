@@ -1,7 +1,8 @@
 import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { datasets, featureFailures, featureSets, featureShards, featureVectors, images } from '../schema';
-import { oldestFirst, rowById } from './table-queries';
+import { afterRow, decodeCursor, Page, PageRequest, toPage } from './keyset-page';
+import { oldestFirstPage, rowById } from './table-queries';
 
 export type FeatureSetRow = typeof featureSets.$inferSelect;
 export type FeatureShardRow = typeof featureShards.$inferSelect;
@@ -90,8 +91,9 @@ export class FeatureSetsRepository {
     return rowById(this.db, featureSets, id);
   }
 
-  list(datasetId?: string): Promise<FeatureSetRow[]> {
-    return oldestFirst(this.db, featureSets, featureSets.datasetId, datasetId);
+  /** A page of the feature sets (of one dataset, given its id), oldest first. */
+  list(page: PageRequest, datasetId?: string): Promise<Page<FeatureSetRow>> {
+    return oldestFirstPage(this.db, featureSets, page, featureSets.datasetId, datasetId);
   }
 
   async datasetOf(set: Pick<FeatureSetRow, 'datasetId'>) {
@@ -122,14 +124,43 @@ export class FeatureSetsRepository {
     return new Map(rows.map((r) => [r.label, r.count]));
   }
 
-  async failures(featureSetId: string, limit = 1000) {
-    return this.db
+  /** A page of the set's shards in (split, index) order. */
+  async shardsPage(featureSetId: string, page: PageRequest): Promise<Page<FeatureShardRow>> {
+    const rows = await this.db
+      .select()
+      .from(featureShards)
+      .where(
+        and(
+          eq(featureShards.featureSetId, featureSetId),
+          page.cursor === undefined ? undefined : afterRow(featureShards, featureShards.id, [featureShards.split, featureShards.index], decodeCursor(page.cursor, 'string')),
+        ),
+      )
+      .orderBy(asc(featureShards.split), asc(featureShards.index))
+      .limit(page.limit + 1);
+    return toPage(rows, page.limit, (row) => row.id);
+  }
+
+  /** A page of the set's failures in image id order (the primary key's), with each image's path. */
+  async failures(featureSetId: string, page: PageRequest): Promise<Page<{ imageId: number; path: string; reason: string; at: Date }>> {
+    const rows = await this.db
       .select({ imageId: featureFailures.imageId, path: images.path, reason: featureFailures.reason, at: featureFailures.createdAt })
       .from(featureFailures)
       .innerJoin(images, eq(images.id, featureFailures.imageId))
-      .where(eq(featureFailures.featureSetId, featureSetId))
-      .orderBy(desc(featureFailures.createdAt))
-      .limit(limit);
+      .where(and(eq(featureFailures.featureSetId, featureSetId), page.cursor === undefined ? undefined : gt(featureFailures.imageId, decodeCursor(page.cursor, 'number'))))
+      .orderBy(asc(featureFailures.imageId))
+      .limit(page.limit + 1);
+    return toPage(rows, page.limit, (row) => row.imageId);
+  }
+
+  /** A page of where the set's vectors live (shard and row), in image id order (the primary key's). */
+  async vectorsPage(featureSetId: string, page: PageRequest): Promise<Page<{ imageId: number; shardId: string; row: number }>> {
+    const rows = await this.db
+      .select({ imageId: featureVectors.imageId, shardId: featureVectors.shardId, row: featureVectors.row })
+      .from(featureVectors)
+      .where(and(eq(featureVectors.featureSetId, featureSetId), page.cursor === undefined ? undefined : gt(featureVectors.imageId, decodeCursor(page.cursor, 'number'))))
+      .orderBy(asc(featureVectors.imageId))
+      .limit(page.limit + 1);
+    return toPage(rows, page.limit, (row) => row.imageId);
   }
 
   /** Runs `work` holding the set's row lock: writers of one set take turns, so dedupe checks are exact. */

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FeatureSetRow, FeatureSetsRepository, FeatureShardRow, NewFeatureSet, PendingImage } from '../repositories/feature-sets.repository';
 import type { InMemoryDatasetsRepository } from './in-memory-datasets.repository';
+import type { Page, PageRequest } from '../repositories/keyset-page';
+import { inMemoryPage } from './in-memory-page';
 
-type Used = 'start' | 'pendingImages' | 'get' | 'list' | 'datasetOf' | 'shards' | 'failures';
+type Used = 'start' | 'pendingImages' | 'get' | 'list' | 'datasetOf' | 'shards' | 'shardsPage' | 'failures';
 
 /**
  * Feature sets over an in-memory dataset repository: planning and reading. Stored vectors and
@@ -93,8 +95,8 @@ export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository
     return this.sets.get(id);
   }
 
-  async list(datasetId?: string): Promise<FeatureSetRow[]> {
-    return [...this.sets.values()].filter((s) => datasetId === undefined || s.datasetId === datasetId);
+  async list(page: PageRequest, datasetId?: string): Promise<Page<FeatureSetRow>> {
+    return inMemoryPage([...this.sets.values()].filter((s) => datasetId === undefined || s.datasetId === datasetId), page, (row) => row.id);
   }
 
   async datasetOf(set: Pick<FeatureSetRow, 'datasetId'>) {
@@ -105,11 +107,16 @@ export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository
     return this.shardRows.filter((s) => s.featureSetId === featureSetId && (split === undefined || s.split === split));
   }
 
-  async failures(featureSetId: string, limit = 1000) {
+  async shardsPage(featureSetId: string, page: PageRequest): Promise<Page<FeatureShardRow>> {
+    const ordered = (await this.shards(featureSetId)).sort((a, b) => a.split.localeCompare(b.split) || a.index - b.index);
+    return inMemoryPage(ordered, page, (row) => row.id);
+  }
+
+  async failures(featureSetId: string, page: PageRequest) {
     const paths = new Map(this.datasets.images.map((i) => [i.id, i.path]));
-    return [...(this.failed.get(featureSetId) ?? new Map<number, { reason: string; at: Date }>())]
+    const ordered = [...(this.failed.get(featureSetId) ?? new Map<number, { reason: string; at: Date }>())]
       .map(([imageId, { reason, at }]) => ({ imageId, path: paths.get(imageId)!, reason, at }))
-      .sort((a, b) => b.at.getTime() - a.at.getTime())
-      .slice(0, limit);
+      .sort((a, b) => a.imageId - b.imageId);
+    return inMemoryPage(ordered, page, (row) => row.imageId);
   }
 }
