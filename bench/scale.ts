@@ -27,8 +27,8 @@ import { createTestBus, createTestDatabase, SHARED_DIR, testNamespace, TestDatab
 import { launchServices, LaunchedServices, serviceInstances } from '../tools/service-launcher';
 import { writeBenchJson } from './bench-json';
 import { runBenchMain } from './bench-main';
-import { busyShare, loadLine, machineTicks, peakRssMiB, rssMiB } from './proc-stats';
-import { generateScaleImages, SCALE_CLASSES, scaleImageEntry } from './scale-images';
+import { busyShare, cpuSeconds, loadLine, machineTicks, peakRssMiB, rssMiB } from './proc-stats';
+import { generateScaleImages, SCALE_CLASSES } from './scale-images';
 
 const STAGES = ['generate', 'ingest', 'extract', 'vectors', 'postgres', 'lists'] as const;
 type Stage = (typeof STAGES)[number];
@@ -224,7 +224,10 @@ async function extract(count: number, folder: string, results: Results): Promise
   }
 }
 
-/** N image rows of one synthetic dataset (split and label as the generator's), inserted by Postgres in chunks. */
+/**
+ * N image rows of one synthetic dataset, inserted by Postgres in chunks, in the order ingest records
+ * a split/class tree: the training split's images first (80%), then validation, then evaluation.
+ */
 async function insertSyntheticImages(db: Client, count: number): Promise<string> {
   const { rows } = await db.query("INSERT INTO datasets (name, root, path, layout, classes, status, image_count) VALUES ('synthetic', 'bench', 'synthetic', 'split-class', $1, 'ready', $2) RETURNING id", [JSON.stringify(SCALE_CLASSES), count]);
   const datasetId = rows[0].id as string;
@@ -232,10 +235,10 @@ async function insertSyntheticImages(db: Client, count: number): Promise<string>
   for (let start = 0; start < count; start += chunk) {
     await db.query(
       `INSERT INTO images (dataset_id, split, label, path, bytes, sha256, mtime_ms)
-       SELECT $1, CASE WHEN (i / 10) % 10 < 8 THEN 'training' WHEN (i / 10) % 10 = 8 THEN 'validation' ELSE 'evaluation' END,
+       SELECT $1, CASE WHEN i < $4::int * 8 / 10 THEN 'training' WHEN i < $4::int * 9 / 10 THEN 'validation' ELSE 'evaluation' END,
               'c' || (i % 10), 'synthetic/img-' || lpad(i::text, 7, '0') || '.jpg', 20000 + i % 50000, md5(i::text) || md5((i + 1)::text), 1764633600000
        FROM generate_series($2::int, $3::int) AS i`,
-      [datasetId, start, Math.min(count, start + chunk) - 1],
+      [datasetId, start, Math.min(count, start + chunk) - 1, count],
     );
     console.log(`  synthetic images: ${Math.min(count, start + chunk)}/${count}`);
   }
@@ -268,6 +271,11 @@ function startTracedFeatureStore(stack: StageStack, traceFile: string): { pid: (
   };
 }
 
+/** The split of the i-th synthetic image (see insertSyntheticImages). */
+function splitAt(i: number, count: number): 'training' | 'validation' | 'evaluation' {
+  return i < Math.floor((count * 8) / 10) ? 'training' : i < Math.floor((count * 9) / 10) ? 'validation' : 'evaluation';
+}
+
 async function waitReady(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -292,6 +300,7 @@ async function vectors(count: number, stack: StageStack, results: Results): Prom
     let nextImage = 0;
     const firstId = Number((await stack.db.query('SELECT min(id) AS id FROM images WHERE dataset_id = $1', [datasetId])).rows[0].id);
     const ticks = machineTicks();
+    const storeCpuAtStart = cpuSeconds(store.pid()!);
     const started = Date.now();
     const inFlight = new Set<Promise<unknown>>();
     let published = 0;
@@ -299,7 +308,7 @@ async function vectors(count: number, stack: StageStack, results: Results): Prom
       for (let batch = 0; nextImage < count; batch++) {
         const rows = Math.min(batchSize, count - nextImage);
         const ids = Array.from({ length: rows }, (_, i) => firstId + nextImage + i);
-        const entries = ids.map((_, i) => scaleImageEntry(nextImage + i));
+        const entries = ids.map((_, i) => ({ label: SCALE_CLASSES[(nextImage + i) % SCALE_CLASSES.length]!, split: splitAt(nextImage + i, count) }));
         nextImage += rows;
         const message = {
           v: 1 as const,
@@ -310,7 +319,7 @@ async function vectors(count: number, stack: StageStack, results: Results): Prom
           dim: DIM,
           imageIds: ids,
           labels: entries.map((e) => SCALE_CLASSES.indexOf(e.label)),
-          splits: entries.map((e) => e.split as 'training' | 'validation' | 'evaluation'),
+          splits: entries.map((e) => e.split),
           vectors: rows === batchSize ? bytes : bytes.subarray(0, rows * DIM * 2),
           failures: [],
         };
@@ -346,6 +355,8 @@ async function vectors(count: number, stack: StageStack, results: Results): Prom
     const busy = busyShare(ticks, machineTicks());
     const pid = store.pid();
     const peak = pid ? peakRssMiB(pid) : rssPeak;
+    // CPU the store spent per vector: what its rate would be with a core of its own on this shared machine.
+    const storeCpuSeconds = pid ? cpuSeconds(pid) - storeCpuAtStart : NaN;
     const { rows: shardRows } = await stack.db.query('SELECT count(*)::int AS shards, sum(bytes)::bigint AS bytes FROM feature_shards WHERE feature_set_id = $1', [featureSetId]);
     await store.stop();
     const trace = existsSync(traceFile) ? readFileSync(traceFile, 'utf8') : '';
@@ -357,6 +368,8 @@ async function vectors(count: number, stack: StageStack, results: Results): Prom
       steadyVectorsPerSecond: Math.round(steady),
       publishSeconds,
       peakRssMiB: peak,
+      storeCpuMsPer1000Vectors: Number(((storeCpuSeconds * 1e6) / count).toFixed(1)),
+      vectorsPerStoreCpuSecond: Math.round(count / storeCpuSeconds),
       shards: shardRows[0].shards,
       shardBytes: Number(shardRows[0].bytes),
       fdatasyncCalls: syncs,
@@ -365,7 +378,7 @@ async function vectors(count: number, stack: StageStack, results: Results): Prom
     };
     console.log(
       `vectors: ${count} in ${seconds.toFixed(1)} s = ${figures.vectorsPerSecond}/s (steady 10-90% ${figures.steadyVectorsPerSecond}/s; published in ${publishSeconds.toFixed(1)} s), ` +
-        `feature-store peak RSS ${peak} MiB, ${figures.shards} shards (${mib(figures.shardBytes)}), ${syncs} fdatasync/fsync calls (${figures.fdatasyncPerBatch} per ${batchSize}-vector batch) (machine ${(busy * 100).toFixed(0)}% busy)`,
+        `feature-store CPU ${figures.storeCpuMsPer1000Vectors} ms per 1,000 vectors (${figures.vectorsPerStoreCpuSecond} vectors per CPU second), peak RSS ${peak} MiB, ${figures.shards} shards (${mib(figures.shardBytes)}), ${syncs} fdatasync/fsync calls (${figures.fdatasyncPerBatch} per ${batchSize}-vector batch) (machine ${(busy * 100).toFixed(0)}% busy)`,
     );
     results.vectors = figures;
   } finally {

@@ -7,8 +7,11 @@ import { FeatureBatchStore } from './feature-batch-store.service';
 export class FeatureBatchController {
   constructor(private readonly batches: FeatureBatchStore) {}
 
-  /** Feature batches from the extractors, stored as they come (two at once; each set takes turns). */
-  @EventPattern(featureBatch.name, { durable: 'feature-store', maxDeliver: 10, ackWaitMs: 60000, concurrency: 2 })
+  /**
+   * Feature batches from the extractors: up to 16 taken at once, so that the batches of a set that
+   * arrive while its last group commits are stored together in the next one (FeatureBatchStore).
+   */
+  @EventPattern(featureBatch.name, { durable: 'feature-store', maxDeliver: 10, ackWaitMs: 60000, concurrency: 16 })
   async storeBatch(@Payload() batch: MessageOf<typeof featureBatch>): Promise<void> {
     await this.batches.store(batch);
   }
