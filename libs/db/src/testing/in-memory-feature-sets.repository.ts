@@ -81,15 +81,19 @@ export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository
     return started;
   }
 
-  async pendingImages(set: Pick<FeatureSetRow, 'id' | 'datasetId'>, afterId: number, limit: number): Promise<PendingImage[]> {
+  async pendingImages(set: Pick<FeatureSetRow, 'id' | 'datasetId'>, afterId: number, window: number): Promise<{ images: PendingImage[]; scannedTo: number | null }> {
     const stored = this.vectors.get(set.id) ?? new Set();
     const failed = this.failed.get(set.id) ?? new Map();
-    return this.datasets.images
-      .filter((i) => i.datasetId === set.datasetId && i.status === 'present' && i.split !== null && i.id > afterId && !stored.has(i.id) && !failed.has(i.id))
+    const scanned = this.datasets.images
+      .filter((i) => i.datasetId === set.datasetId && i.id > afterId)
       .sort((a, b) => a.id - b.id)
-      .slice(0, limit)
+      .slice(0, window);
+    const images = scanned
+      .filter((i) => i.status === 'present' && i.split !== null && !stored.has(i.id) && !failed.has(i.id))
       .map((i) => ({ id: i.id, path: i.path, label: i.label, split: i.split! }));
+    return { images, scannedTo: scanned.length === 0 ? null : scanned[scanned.length - 1]!.id };
   }
+
 
   async get(id: string): Promise<FeatureSetRow | undefined> {
     return this.sets.get(id);
