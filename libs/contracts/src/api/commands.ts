@@ -1,4 +1,5 @@
-import type { CommandStatus } from '../messages/events';
+import type { MessageOf } from '../contract';
+import type { CommandStatus, messageRejectedEvent } from '../messages/events';
 
 /** What POST /datasets and POST /feature-sets return: the command, recorded and published. */
 export interface QueuedCommand {
@@ -23,17 +24,14 @@ export interface CommandState {
   finishedAt: string | null;
 }
 
-/** What GET /rejected-messages lists: a bus message a consumer will never process, and why. */
-export interface RejectedMessageView {
+/**
+ * What GET /rejected-messages lists: a bus message a consumer will never process and why (the
+ * event's fields, with the row's id, kind, delivery count, time and the first 4 KiB of the message).
+ */
+export type RejectedMessageView = Omit<MessageOf<typeof messageRejectedEvent>, 'v'> & {
   id: number;
   kind: 'decode' | 'validation' | 'permanent' | 'max-deliveries' | 'unknown-subject';
-  stream: string;
-  consumer: string;
-  subject: string;
-  streamSequence: number;
   deliveryCount: number;
-  reason: string;
   createdAt: string;
-  /** The first 4 KiB of the message. */
   payloadBase64: string;
-}
+};
