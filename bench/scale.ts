@@ -247,7 +247,9 @@ async function insertSyntheticImages(db: Client, count: number): Promise<string>
 
 /** The feature store under strace (fdatasync and fsync counted, each traced call only: seccomp-bpf). */
 function startTracedFeatureStore(stack: StageStack, traceFile: string): { pid: () => number | undefined; stop: () => Promise<void> } {
-  const node = [process.execPath, '-r', path.join(REPO_ROOT, 'tools/register.js'), path.join(REPO_ROOT, 'apps/feature-store/src/main.ts')];
+  // BENCH_SCALE_STORE_PROFILE=<dir>: the store writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_SCALE_STORE_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SCALE_STORE_PROFILE}`] : [];
+  const node = [process.execPath, ...profile, '-r', path.join(REPO_ROOT, 'tools/register.js'), path.join(REPO_ROOT, 'apps/feature-store/src/main.ts')];
   const child = spawn('strace', ['-f', '--seccomp-bpf', '-qq', '-c', '-e', 'trace=fdatasync,fsync', '-o', traceFile, ...node], {
     env: { ...stack.env, FEATX_HTTP_PORT: '3902', FEATX_STORE_ID: 'bench-store' },
     stdio: ['ignore', 'ignore', 'pipe'],

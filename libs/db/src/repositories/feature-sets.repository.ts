@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { datasets, featureFailures, featureSets, featureShards, featureVectors, images } from '../schema';
 import { afterRow, decodeCursor, Page, PageRequest, toPage } from './keyset-page';
@@ -214,7 +214,12 @@ export class FeatureSetsRepository {
 
   /** Records appended rows: their vectors' locations, the shard's committed length, the set's counts. */
   async recordAppend(tx: Transaction, shard: FeatureShardRow, imageIds: number[], bytes: number): Promise<void> {
-    await tx.insert(featureVectors).values(imageIds.map((imageId, i) => ({ featureSetId: shard.featureSetId, imageId, shardId: shard.id, row: shard.rows + i })));
+    // The ids as one array parameter: drizzle building a 4-column VALUES row per vector was a third
+    // of the store's CPU at 1,000-vector group commits (bench:scale).
+    await tx.execute(sql`
+      INSERT INTO ${featureVectors} (feature_set_id, image_id, shard_id, row)
+      SELECT ${shard.featureSetId}, image_id, ${shard.id}, ${shard.rows}::int + ordinality::int - 1
+      FROM unnest(${idArray(imageIds)}::bigint[]) WITH ORDINALITY AS appended(image_id, ordinality)`);
     await tx
       .update(featureShards)
       .set({ rows: shard.rows + imageIds.length, bytes, updatedAt: sql`now()` })
@@ -242,7 +247,7 @@ export class FeatureSetsRepository {
     if (imageIds.length === 0) return 0;
     const deleted = await tx
       .delete(featureFailures)
-      .where(and(eq(featureFailures.featureSetId, featureSetId), inArray(featureFailures.imageId, imageIds)))
+      .where(and(eq(featureFailures.featureSetId, featureSetId), sql`${featureFailures.imageId} = ANY(${idArray(imageIds)}::bigint[])`))
       .returning({ imageId: featureFailures.imageId });
     return deleted.length;
   }
@@ -272,9 +277,14 @@ export class FeatureSetsRepository {
     const rows = await tx
       .select({ imageId: table.imageId })
       .from(table)
-      .where(and(eq(table.featureSetId, featureSetId), inArray(table.imageId, imageIds)));
+      .where(and(eq(table.featureSetId, featureSetId), sql`${table.imageId} = ANY(${idArray(imageIds)}::bigint[])`));
     return new Set(rows.map((r) => r.imageId));
   }
+}
+
+/** Image ids as one array parameter (`= ANY($n)`), not one parameter each as `inArray` writes them. */
+function idArray(ids: number[]) {
+  return sql.param(ids);
 }
 
 export class FeatureSetNotFoundError extends Error {
