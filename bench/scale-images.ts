@@ -115,3 +115,37 @@ export async function generateScaleImages(cacheDir: string, count: number, progr
   await fs.writeFile(marker, JSON.stringify({ images: count, bytes, generatedAt: new Date().toISOString() }));
   return { folder, images: count, bytes, seconds: (Date.now() - started) / 1000 };
 }
+
+/**
+ * N image files of which only the first `distinct` are drawn (the cached set of that size): image
+ * i is a hard link to image i % distinct, which has the same split and class (both repeat every
+ * 100 images). Real files for ingest to walk, stat and hash, without drawing and storing N images:
+ * how `BENCH_SCALE_DISTINCT` measures ingest at 1M here (content repeats; the page cache holds it).
+ */
+export async function linkScaleImages(cacheDir: string, count: number, distinct: number, progress: (done: number, total: number) => void): Promise<GeneratedImages> {
+  if (distinct % 100 !== 0) throw new Error(`BENCH_SCALE_DISTINCT: ${distinct} is not a multiple of 100 (splits and classes repeat every 100 images)`);
+  const source = await generateScaleImages(cacheDir, distinct, () => undefined);
+  const folder = path.join(cacheDir, `images-${count}-of-${distinct}`);
+  const marker = path.join(folder, COMPLETE_MARKER);
+  const bytes = Math.round((source.bytes * count) / distinct);
+  if (existsSync(marker)) return { folder, images: count, bytes, seconds: 0 };
+  for (const split of ['training', 'validation', 'evaluation']) {
+    for (const label of SCALE_CLASSES) await fs.mkdir(path.join(folder, split, label), { recursive: true });
+  }
+  const started = Date.now();
+  const indices = (function* () {
+    for (let i = 0; i < count; i++) yield i;
+  })();
+  let done = 0;
+  for await (const _ of mapConcurrent(indices, CONCURRENCY, async (i) => {
+    const original = scaleImageEntry(i % distinct);
+    const target = path.join(folder, original.file.replace(/img-\d+/, `img-${String(i).padStart(7, '0')}`));
+    await fs.link(path.join(source.folder, original.file), target).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  })) {
+    if (++done % 50000 === 0 || done === count) progress(done, count);
+  }
+  await fs.writeFile(marker, JSON.stringify({ images: count, distinct, linkedAt: new Date().toISOString() }));
+  return { folder, images: count, bytes, seconds: (Date.now() - started) / 1000 };
+}

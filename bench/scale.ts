@@ -10,6 +10,8 @@
  *   postgres  rows and bytes per table and index, bytes per row, EXPLAIN ANALYZE of the hot queries
  *             at N rows (images, vectors, failures, commands, rejected messages, runs: synthetic rows);
  *   lists     the API's list endpoints over those N-row tables: first, middle and last page, ms.
+ * BENCH_SCALE_DISTINCT=100000 draws only that many files and makes the other N - 100000 hard links to
+ * them (ingest at 1M here: 1M drawn files would take ~1.5 h and ~27 GB).
  * BENCH_SCALE_ONLY=vectors,postgres,lists picks stages (postgres and lists share one database);
  * results go to .featx/bench-scale/results-<N>.json and, when named, BENCH_JSON.
  */
@@ -28,7 +30,7 @@ import { launchServices, LaunchedServices, serviceInstances } from '../tools/ser
 import { writeBenchJson } from './bench-json';
 import { runBenchMain } from './bench-main';
 import { busyShare, cpuSeconds, loadLine, machineTicks, peakRssMiB, rssMiB } from './proc-stats';
-import { generateScaleImages, SCALE_CLASSES } from './scale-images';
+import { generateScaleImages, linkScaleImages, SCALE_CLASSES } from './scale-images';
 
 const STAGES = ['generate', 'ingest', 'extract', 'vectors', 'postgres', 'lists'] as const;
 type Stage = (typeof STAGES)[number];
@@ -108,6 +110,12 @@ const mib = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MiB`;
 
 async function generate(count: number): Promise<string> {
   await fs.mkdir(CACHE, { recursive: true });
+  const distinct = Number(process.env.BENCH_SCALE_DISTINCT ?? count);
+  if (distinct < count) {
+    const linked = await linkScaleImages(CACHE, count, distinct, (done, total) => console.log(`  linked ${done}/${total}`));
+    console.log(`generate: ${count} files, hard links to ${distinct} drawn ones, in ${linked.folder}`);
+    return linked.folder;
+  }
   const probe = await generateScaleImages(path.join(CACHE, 'probe'), 200, () => undefined);
   const free = statfsSync(CACHE);
   const freeBytes = free.bavail * free.bsize;
