@@ -1,10 +1,10 @@
 import { Body } from '@nestjs/common';
 import { RegisterDatasetOptions, registerDatasetOptionsSchema } from '@featx/contracts';
+import type { PageRequest } from '@featx/db';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
 import { PagedList, PageQuery } from '../common/page-query';
 import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
-import type { PageRequest } from '@featx/db';
 import { ZodBodyPipe } from '../common/zod-body.pipe';
 import { UuidParam } from '../common/uuid-param.pipe';
 import { DatasetsService } from './datasets.service';

@@ -2,13 +2,13 @@ import type { ServerResponse } from 'node:http';
 import { Body, Get, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { ExtractFeaturesOptions, extractFeaturesOptionsSchema } from '@featx/contracts';
+import type { PageRequest } from '@featx/db';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
 import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
 import { PagedList, PageQuery } from '../common/page-query';
 import { ZodBodyPipe } from '../common/zod-body.pipe';
 import { UuidParam, UuidQuery } from '../common/uuid-param.pipe';
-import type { PageRequest } from '@featx/db';
 import { FeatureSetsService } from './feature-sets.service';
 import { EXPORT_HEADERS, ExportQuery, exportQuerySchema } from './feature-export.service';
 

@@ -1,13 +1,13 @@
 import { Body, Get, HttpCode, NotFoundException, Param, PipeTransform, Post, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiResponse } from '@nestjs/swagger';
 import { runPhaseSchema, TrainingConfig, trainingConfigSchema } from '@featx/contracts';
+import type { PageRequest } from '@featx/db';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
 import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
 import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
 import { PageQuery } from '../common/page-query';
 import { UuidParam, UuidQuery } from '../common/uuid-param.pipe';
-import type { PageRequest } from '@featx/db';
 import { PLOT_FILES, PlotFile } from './run-plots';
 import { RunsService } from './runs.service';
 
