@@ -23,6 +23,7 @@ import { layersToWrite } from '../libs/vision/src/test-support/resnet50-test-wei
 import { createTestDatabase, SHARED_DIR, testNamespace, createTestBus } from '../test/support';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
 import { runBenchMain } from './bench-main';
+import { cpuSeconds, machineTicks, peakRssMiB } from './proc-stats';
 
 /**
  * Photos per run. A pipeline's rate is read when work items complete, so a run needs many items
@@ -132,24 +133,6 @@ async function bareLoop(network: string, model: string, engine: Engine, count: n
   const layout = engine === 'onnx' ? (sessions > 1 ? `, ${sessions} sessions × 1 thread` : `, 1 session × ${os.availableParallelism()} threads`) : '';
   record({ network, engine, run: `bare engine loop, batch ${first!.batchSize}${layout}`, imagesPerSecond: count / seconds, images: count, peakRssMiB: `${Math.round(process.memoryUsage().rss / 1048576)} (bench process)` });
   extractors.forEach((e) => e.dispose());
-}
-
-/** Machine-wide CPU ticks: [busy, idle] (idle includes iowait). */
-function machineTicks(): [number, number] {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const idle = f[3]! + f[4]!;
-  return [f.reduce((a, b) => a + b, 0) - idle, idle];
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
-}
-
-function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 }
 
 interface PipelineOptions {

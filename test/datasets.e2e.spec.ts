@@ -213,7 +213,8 @@ describe('registering datasets (API, bus, ingest, CLI)', () => {
       expect(rows[1].reason).toMatch(/field "path"/);
       expect(rows[2].reason).toMatch(/unsupported version 99/);
       const listed = await api('GET', '/rejected-messages');
-      expect(listed.body).toHaveLength(3);
+      expect(listed.body.items).toHaveLength(3);
+      expect(listed.body.next).toBeNull();
     });
   });
 
@@ -252,7 +253,7 @@ describe('registering datasets (API, bus, ingest, CLI)', () => {
       const ls = await cli('datasets', 'ls');
       expect(ls.code).toBe(0);
       expect(ls.out).toMatch(/tutorial/);
-      const id = (await api('GET', '/datasets')).body.find((d: { name: string }) => d.name === 'tutorial').id;
+      const id = (await api('GET', '/datasets')).body.items.find((d: { name: string }) => d.name === 'tutorial').id;
       const show = await cli('datasets', 'show', id);
       expect(show.out).toMatch(/│ total\s+│ 5\s+│ 4\s+│ 4\s+│ 13\s+│/);
       const missing = await cli('datasets', 'show', '6f1c1a52-0000-4000-8000-00000000ffff');

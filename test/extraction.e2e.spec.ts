@@ -239,7 +239,7 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     }
     expect(worstCosine).toBeGreaterThanOrEqual(0.9999);
     const listed = await cli('features', 'ls', '--json');
-    expect(JSON.parse(listed.out).map((s: { engine: string }) => s.engine).sort()).toEqual(expect.arrayContaining(['onnx', 'tfjs']));
+    expect(JSON.parse(listed.out).items.map((s: { engine: string }) => s.engine).sort()).toEqual(expect.arrayContaining(['onnx', 'tfjs']));
     // The extractor exported MobileNetV2 once, checked against TF.js on this dataset's photos.
     const cacheDir = path.join(services.stateDir, 'onnx');
     const records = (await fs.readdir(cacheDir)).filter((f) => f.endsWith('.json') && !f.endsWith('.source.json'));

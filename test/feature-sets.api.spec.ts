@@ -245,7 +245,7 @@ describe('feature sets (API, bus, CLI)', () => {
 
     it('answers 404 for an unknown set and 400 for a bad id', async () => {
       const unknown = '6f1c1a52-0000-4000-8000-00000000fffe';
-      for (const route of ['', '/shards', '/failures']) {
+      for (const route of ['', '/shards', '/failures', '/vectors']) {
         const res = await api('GET', `/feature-sets/${unknown}${route}`);
         expect(res.status).toBe(404);
         expect(res.body.message).toBe(`feature set ${unknown} not found`);
@@ -256,11 +256,11 @@ describe('feature sets (API, bus, CLI)', () => {
     });
 
     it('lists sets, optionally of one dataset', async () => {
-      const all = (await api('GET', '/feature-sets')).body;
+      const all = (await api('GET', '/feature-sets')).body.items;
       expect(all.length).toBeGreaterThanOrEqual(5);
       expect(all[0]).toHaveProperty('progress.percent');
-      expect((await api('GET', `/feature-sets?datasetId=${datasetId}`)).body).toHaveLength(all.length);
-      expect((await api('GET', '/feature-sets?datasetId=6f1c1a52-0000-4000-8000-00000000ffff')).body).toEqual([]);
+      expect((await api('GET', `/feature-sets?datasetId=${datasetId}`)).body.items).toHaveLength(all.length);
+      expect((await api('GET', '/feature-sets?datasetId=6f1c1a52-0000-4000-8000-00000000ffff')).body).toEqual({ items: [], next: null });
       const bad = await api('GET', '/feature-sets?datasetId=zzz');
       expect(bad.status).toBe(400);
       expect(bad.body.message).toMatch(/^datasetId: /);
@@ -275,17 +275,18 @@ describe('feature sets (API, bus, CLI)', () => {
         [id],
       );
       await db.query("INSERT INTO feature_failures (feature_set_id, image_id, reason) VALUES ($1, $2, 'corrupt JPEG data')", [id, imageIds[0]]);
-      const shards = (await api('GET', `/feature-sets/${id}/shards`)).body;
+      const shards = (await api('GET', `/feature-sets/${id}/shards`)).body.items;
       expect(shards.map((s: { split: string; rows: number; status: string }) => [s.split, s.rows, s.status])).toEqual([
         ['evaluation', 0, 'open'],
         ['training', 2, 'sealed'],
       ]);
       expect(shards[1]).toMatchObject({ index: 0, path: 'fs/training/000000', bytes: 16512, checksum: 'ab12cd34ef56ab12cd34ef56' });
       const failures = (await api('GET', `/feature-sets/${id}/failures`)).body;
-      expect(failures).toEqual([{ imageId: imageIds[0], path: 'food/evaluation/food/2.jpg', reason: 'corrupt JPEG data', at: expect.any(String) }]);
+      expect(failures.next).toBeNull();
+      expect(failures.items).toEqual([{ imageId: imageIds[0], path: 'food/evaluation/food/2.jpg', reason: 'corrupt JPEG data', at: expect.any(String) }]);
 
       const docs = (await (await fetch(`${services.apiUrl}/docs/json`)).json()) as { paths: Record<string, unknown> };
-      expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/feature-sets', '/feature-sets/{id}', '/feature-sets/{id}/shards', '/feature-sets/{id}/failures']));
+      expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/feature-sets', '/feature-sets/{id}', '/feature-sets/{id}/shards', '/feature-sets/{id}/failures', '/feature-sets/{id}/vectors']));
     });
   });
 

@@ -249,7 +249,7 @@ describe('training runs (API, bus, CLI)', () => {
       const phase = { step: 'choosing-l2', unit: 'rows', done: 9307, total: 31021, rowsPerSecond: 1480.4, candidates: 5, epoch: 3, epochs: 10 };
       await db.query('UPDATE training_runs SET phase = $2 WHERE id = $1', [id, phase]);
       expect((await api('GET', `/runs/${id}`)).body).toMatchObject({ id, status: 'running', epochsDone: 0, phase, epochMetrics: [] });
-      expect((await api('GET', '/runs')).body.find((r: { id: string }) => r.id === id)).toMatchObject({ phase });
+      expect((await api('GET', '/runs')).body.items.find((r: { id: string }) => r.id === id)).toMatchObject({ phase });
 
       const docs = (await (await fetch(`${services.apiUrl}/docs/json`)).json()) as { paths: Record<string, { get: { responses: Record<string, { content: Record<string, { schema: { properties: Record<string, { oneOf: Array<{ properties: { step: { const: string } } }> }> } }> }> } }> };
       const documented = docs.paths['/runs/{id}'].get.responses['200'].content['application/json'].schema.properties.phase;
@@ -257,11 +257,11 @@ describe('training runs (API, bus, CLI)', () => {
     });
 
     it('lists runs, optionally of one feature set; 404 for an unknown run, 400 for a bad id', async () => {
-      const all = (await api('GET', '/runs')).body;
+      const all = (await api('GET', '/runs')).body.items;
       expect(all.length).toBeGreaterThanOrEqual(3);
       expect(all[0]).not.toHaveProperty('epochMetrics');
-      expect((await api('GET', `/runs?featureSetId=${completeSet}`)).body).toHaveLength(all.length);
-      expect((await api('GET', `/runs?featureSetId=${runningSet}`)).body).toEqual([]);
+      expect((await api('GET', `/runs?featureSetId=${completeSet}`)).body.items).toHaveLength(all.length);
+      expect((await api('GET', `/runs?featureSetId=${runningSet}`)).body).toEqual({ items: [], next: null });
       const badQuery = await api('GET', '/runs?featureSetId=zzz');
       expect(badQuery.status).toBe(400);
       expect(badQuery.body.message).toMatch(/^featureSetId: /);

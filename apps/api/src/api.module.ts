@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
 import { ApiTokenGuard } from './auth/api-token.guard';
 import { ApiTokenService } from './auth/api-token.service';
 import { CommandsController } from './commands/commands.controller';
+import { InvalidCursorFilter } from './common/page-query';
 import { DatasetsController } from './datasets/datasets.controller';
 import { DatasetsService } from './datasets/datasets.service';
 import { FeatureSetsController } from './feature-sets/feature-sets.controller';
@@ -23,7 +24,7 @@ export class ApiModule {
       module: ApiModule,
       imports: [CoreModule.forService('api', config)],
       controllers: [DatasetsController, FeatureSetsController, FeatureStoresController, RunsController, PredictionsController, CommandsController],
-      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, DatasetsService, FeatureSetsService, FeatureStoresService, RunsService, TrainedModelsService, PredictionsService],
+      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: InvalidCursorFilter }, DatasetsService, FeatureSetsService, FeatureStoresService, RunsService, TrainedModelsService, PredictionsService],
     };
   }
 }

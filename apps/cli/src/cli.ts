@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ApiClient, CliError, defaultToken } from './api-client';
+import { commandsCommand } from './commands/commands.command';
 import { datasetsCommand } from './commands/datasets.command';
 import { extractCommand } from './commands/extract.command';
 import { featuresCommand } from './commands/features.command';
@@ -33,6 +34,7 @@ export function buildCli(
   program.addCommand(trainCommand(client, print, printError, io));
   program.addCommand(runsCommand(client, print, printError));
   program.addCommand(predictCommand(client, print));
+  program.addCommand(commandsCommand(client, print));
   return program;
 }
 

@@ -18,3 +18,8 @@ export function formatDuration(ms: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
+
+/** Prints `hint` when there is one (such as how to list the next page). */
+export function printHint(print: (text: string) => void, hint: string | undefined): void {
+  if (hint !== undefined) print(hint);
+}

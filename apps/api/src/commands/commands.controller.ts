@@ -1,10 +1,10 @@
-import { Get, Param, Query } from '@nestjs/common';
+import { Get, Param } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
-import type { CommandState } from '@featx/contracts';
-import { CommandRow, CommandsRepository, RejectedMessagesRepository } from '@featx/db';
+import type { CommandState, ListPage, RejectedMessageView } from '@featx/contracts';
+import { CommandRow, CommandsRepository, PageRequest, RejectedMessagesRepository } from '@featx/db';
 import { AdminController } from '../common/admin-controller.decorator';
 import { foundOrThrow } from '../common/not-found';
-import { queryLimit } from '../common/query-limit';
+import { PagedList, PageQuery } from '../common/page-query';
 import { rowView } from '../common/row-view';
 
 /** Commands and what became of them, and the bus messages that were rejected. */
@@ -15,6 +15,14 @@ export class CommandsController {
     private readonly rejections: RejectedMessagesRepository,
   ) {}
 
+  @Get('commands')
+  @ApiOperation({ summary: 'Commands, newest first, each queued, running, succeeded (with its result) or failed (with the reason)' })
+  @PagedList('the commands, each as GET /commands/{id}')
+  async list(@PageQuery() page: PageRequest): Promise<ListPage<CommandState>> {
+    const { items, next } = await this.commands.list(page);
+    return { items: items.map(commandState), next };
+  }
+
   @Get('commands/:id')
   @ApiOperation({ summary: 'A command: queued, running, succeeded (with its result) or failed (with the reason)' })
   async get(@Param('id') id: string): Promise<CommandState> {
@@ -23,8 +31,10 @@ export class CommandsController {
 
   @Get('rejected-messages')
   @ApiOperation({ summary: 'Bus messages that were rejected (undecodable, invalid, poison), newest first' })
-  async rejected(@Query('limit') limit?: string) {
-    return (await this.rejections.list(queryLimit(limit, 100))).map(({ payload, ...row }) => ({ ...row, payloadBase64: payload.toString('base64') }));
+  @PagedList('the rejected messages, each with the first 4 KiB of its payload in base64')
+  async rejected(@PageQuery() page: PageRequest): Promise<ListPage<RejectedMessageView>> {
+    const { items, next } = await this.rejections.list(page);
+    return { items: items.map(({ payload, createdAt, ...row }) => ({ ...row, createdAt: createdAt.toISOString(), payloadBase64: payload.toString('base64') })), next };
   }
 }
 

@@ -1,5 +1,6 @@
 import { applyDecorators, Get } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { PagedList } from './page-query';
 
 export interface ListEndpointDocs {
   summary: string;
@@ -7,10 +8,10 @@ export interface ListEndpointDocs {
   filter?: { name: string; description: string };
 }
 
-/** A GET of the controller's collection, optionally narrowed by one query parameter. */
+/** A GET of the controller's collection in keyset pages (see PagedList), optionally narrowed by one query parameter. */
 export function ListEndpoint(docs: ListEndpointDocs): MethodDecorator {
   const filter = docs.filter === undefined ? [] : [ApiQuery({ name: docs.filter.name, required: false, description: docs.filter.description })];
-  return applyDecorators(Get(), ApiOperation({ summary: docs.summary }), ...filter);
+  return applyDecorators(Get(), ApiOperation({ summary: docs.summary }), PagedList(docs.summary), ...filter);
 }
 
 export interface ReadEndpointDocs {

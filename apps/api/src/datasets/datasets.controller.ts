@@ -1,7 +1,9 @@
 import { Body } from '@nestjs/common';
 import { RegisterDatasetOptions, registerDatasetOptionsSchema } from '@featx/contracts';
+import type { PageRequest } from '@featx/db';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
+import { PagedList, PageQuery } from '../common/page-query';
 import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
 import { ZodBodyPipe } from '../common/zod-body.pipe';
 import { UuidParam } from '../common/uuid-param.pipe';
@@ -21,9 +23,15 @@ export class DatasetsController {
     return this.service.register(body);
   }
 
-  @ListEndpoint({ summary: 'List datasets' })
-  list() {
-    return this.service.list();
+  @ListEndpoint({ summary: 'List datasets, oldest first' })
+  list(@PageQuery() page: PageRequest) {
+    return this.service.list(page);
+  }
+
+  @ReadEndpoint(':id/images', { summary: 'The images of a dataset in id order (registration order): split, label, path, size, sha256, status', notFound: 'No such dataset' })
+  @PagedList('the images of the dataset')
+  images(@UuidParam() id: string, @PageQuery() page: PageRequest) {
+    return this.service.images(id, page);
   }
 
   @ReadEndpoint(':id', { summary: 'A dataset with its image counts per split and class', notFound: 'No such dataset' })

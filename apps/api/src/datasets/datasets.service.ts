@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
-import { DatasetDetails, DatasetSummary, QueuedCommand, RegisterDatasetOptions, registerDatasetCommand } from '@featx/contracts';
+import { DatasetDetails, DatasetImage, DatasetSummary, ListPage, QueuedCommand, RegisterDatasetOptions, registerDatasetCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
-import { CommandsRepository, DatasetRow, DatasetsRepository } from '@featx/db';
+import { CommandsRepository, DatasetRow, DatasetsRepository, PageRequest } from '@featx/db';
 import { DATA_ROOTS } from '@featx/runtime';
 import { foundOrThrow } from '../common/not-found';
 import { rowView } from '../common/row-view';
@@ -35,8 +35,15 @@ export class DatasetsService {
     return { commandId: id, type: registerDatasetCommand.name, status: 'queued' };
   }
 
-  async list(): Promise<DatasetSummary[]> {
-    return (await this.datasets.list()).map(summarize);
+  async list(page: PageRequest): Promise<ListPage<DatasetSummary>> {
+    const { items, next } = await this.datasets.list(page);
+    return { items: items.map(summarize), next };
+  }
+
+  async images(id: string, page: PageRequest): Promise<ListPage<DatasetImage>> {
+    foundOrThrow(await this.datasets.get(id), 'dataset', id);
+    const { items, next } = await this.datasets.imagesPage(id, page);
+    return { items: items.map((image) => rowView(image, ['id', 'split', 'label', 'path', 'bytes', 'sha256', 'status', 'error', 'createdAt', 'updatedAt'])), next };
   }
 
   async get(id: string): Promise<DatasetDetails> {

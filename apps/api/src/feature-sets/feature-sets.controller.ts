@@ -2,10 +2,11 @@ import type { ServerResponse } from 'node:http';
 import { Body, Get, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { ExtractFeaturesOptions, extractFeaturesOptionsSchema } from '@featx/contracts';
+import type { PageRequest } from '@featx/db';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
 import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
-import { queryLimit } from '../common/query-limit';
+import { PagedList, PageQuery } from '../common/page-query';
 import { ZodBodyPipe } from '../common/zod-body.pipe';
 import { UuidParam, UuidQuery } from '../common/uuid-param.pipe';
 import { FeatureSetsService } from './feature-sets.service';
@@ -26,8 +27,8 @@ export class FeatureSetsController {
   }
 
   @ListEndpoint({ summary: 'List feature sets with their progress', filter: { name: 'datasetId', description: 'only the sets of this dataset' } })
-  list(@UuidQuery('datasetId') datasetId?: string) {
-    return this.service.list(datasetId);
+  list(@PageQuery() page: PageRequest, @UuidQuery('datasetId') datasetId?: string) {
+    return this.service.list(page, datasetId);
   }
 
   @ReadEndpoint(':id', { summary: 'A feature set with its progress: done, total, percent, images per second (this run), ETA', notFound: 'No such feature set' })
@@ -35,15 +36,22 @@ export class FeatureSetsController {
     return this.service.get(id);
   }
 
-  @ReadEndpoint(':id/shards', { summary: 'The NumPy shards of a feature set, per split', notFound: 'No such feature set' })
-  shards(@UuidParam() id: string) {
-    return this.service.shards(id);
+  @ReadEndpoint(':id/shards', { summary: 'The NumPy shards of a feature set, by split and index', notFound: 'No such feature set' })
+  @PagedList('the shards')
+  shards(@UuidParam() id: string, @PageQuery() page: PageRequest) {
+    return this.service.shards(id, page);
   }
 
-  @ReadEndpoint(':id/failures', { summary: 'Images that could not be turned into a vector, with the reason, newest first', notFound: 'No such feature set' })
-  @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 1000' })
-  failures(@UuidParam() id: string, @Query('limit') limit?: string) {
-    return this.service.failures(id, queryLimit(limit, 1000));
+  @ReadEndpoint(':id/failures', { summary: 'Images that could not be turned into a vector, with the reason, in image id order', notFound: 'No such feature set' })
+  @PagedList('the failures')
+  failures(@UuidParam() id: string, @PageQuery() page: PageRequest) {
+    return this.service.failures(id, page);
+  }
+
+  @ReadEndpoint(':id/vectors', { summary: 'Where each stored vector lives (shard id and row), in image id order', notFound: 'No such feature set' })
+  @PagedList('the vectors\' locations')
+  vectors(@UuidParam() id: string, @PageQuery() page: PageRequest) {
+    return this.service.vectors(id, page);
   }
 
   @Get(':id/export')

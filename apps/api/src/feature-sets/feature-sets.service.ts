@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
-import { ExtractFeaturesOptions, extractFeaturesCommand, FeatureFailure, FeatureSetDetails, FeatureSetStoreView, FeatureSetSummary, FeatureShardSummary, QueuedCommand } from '@featx/contracts';
+import { ExtractFeaturesOptions, extractFeaturesCommand, FeatureFailure, FeatureSetDetails, FeatureSetStoreView, FeatureSetSummary, FeatureShardSummary, FeatureVectorLocation, ListPage, QueuedCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
-import { CommandsRepository, DatasetsRepository, FeatureSetRow, FeatureSetsRepository, FeatureShardRow } from '@featx/db';
+import { CommandsRepository, DatasetsRepository, FeatureSetRow, FeatureSetsRepository, FeatureShardRow, PageRequest } from '@featx/db';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { foundOrThrow } from '../common/not-found';
 import { rowView } from '../common/row-view';
@@ -66,9 +66,10 @@ export class FeatureSetsService {
     return { commandId: id, type: extractFeaturesCommand.name, status: 'queued' };
   }
 
-  async list(datasetId?: string): Promise<FeatureSetSummary[]> {
+  async list(page: PageRequest, datasetId?: string): Promise<ListPage<FeatureSetSummary>> {
     const now = new Date();
-    return (await this.featureSets.list(datasetId)).map((row) => summarize(row, now));
+    const { items, next } = await this.featureSets.list(page, datasetId);
+    return { items: items.map((row) => summarize(row, now)), next };
   }
 
   async get(id: string): Promise<FeatureSetDetails> {
@@ -77,14 +78,21 @@ export class FeatureSetsService {
     return { ...summarize(set, new Date()), datasetName: dataset?.name ?? null, stores: await this.byStore(shards) };
   }
 
-  async shards(id: string): Promise<FeatureShardSummary[]> {
+  async shards(id: string, page: PageRequest): Promise<ListPage<FeatureShardSummary>> {
     await this.require(id);
-    return (await this.featureSets.shards(id)).map(shardSummary);
+    const { items, next } = await this.featureSets.shardsPage(id, page);
+    return { items: items.map(shardSummary), next };
   }
 
-  async failures(id: string, limit: number): Promise<FeatureFailure[]> {
+  async failures(id: string, page: PageRequest): Promise<ListPage<FeatureFailure>> {
     await this.require(id);
-    return (await this.featureSets.failures(id, limit)).map((failure) => rowView(failure, ['imageId', 'path', 'reason', 'at']));
+    const { items, next } = await this.featureSets.failures(id, page);
+    return { items: items.map((failure) => rowView(failure, ['imageId', 'path', 'reason', 'at'])), next };
+  }
+
+  async vectors(id: string, page: PageRequest): Promise<ListPage<FeatureVectorLocation>> {
+    await this.require(id);
+    return this.featureSets.vectorsPage(id, page);
   }
 
   /** A split's shards as one CSV or `.npy` file, checked and ready to stream (see FeatureSetExporter). */

@@ -1,10 +1,12 @@
 import { Body, Get, HttpCode, NotFoundException, Param, PipeTransform, Post, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiResponse } from '@nestjs/swagger';
 import { runPhaseSchema, TrainingConfig, trainingConfigSchema } from '@featx/contracts';
+import type { PageRequest } from '@featx/db';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
 import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
 import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
+import { PageQuery } from '../common/page-query';
 import { UuidParam, UuidQuery } from '../common/uuid-param.pipe';
 import { PLOT_FILES, PlotFile } from './run-plots';
 import { RunsService } from './runs.service';
@@ -53,9 +55,13 @@ export class RunsController {
     summary: 'List training runs, oldest first, each with its status, progress and phase (runs the trainer has not taken yet are not listed)',
     filter: { name: 'featureSetId', description: 'only the runs on this feature set' },
   })
-  @ApiResponse({ status: 200, description: 'The runs, each as GET /runs/{id} without epochMetrics', schema: { type: 'array', items: RUN_VIEW } })
-  list(@UuidQuery('featureSetId') featureSetId?: string) {
-    return this.service.list(featureSetId);
+  @ApiResponse({
+    status: 200,
+    description: '{items, next}: the runs, each as GET /runs/{id} without epochMetrics; next is the cursor of the following page, null on the last',
+    schema: { type: 'object', properties: { items: { type: 'array', items: RUN_VIEW }, next: { type: 'string', nullable: true } } },
+  })
+  list(@PageQuery() page: PageRequest, @UuidQuery('featureSetId') featureSetId?: string) {
+    return this.service.list(page, featureSetId);
   }
 
   @ReadEndpoint(':id', {

@@ -3,8 +3,8 @@ import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { ArtifactRecord, ArtifactStore, ArtifactUnavailableError, BusClient } from '@featx/bus';
-import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, QueuedCancel, QueuedRun, RunArtifacts, RunDetails, RunReport, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
-import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, RunRow, RunsRepository } from '@featx/db';
+import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, ListPage, QueuedCancel, QueuedRun, RunArtifacts, RunDetails, RunReport, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
+import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, PageRequest, RunRow, RunsRepository } from '@featx/db';
 import { DATABASE } from '@featx/runtime';
 import { rowView } from '../common/row-view';
 import { FieldError, invalidFields } from '../common/zod-body.pipe';
@@ -50,8 +50,9 @@ export class RunsService {
     return { commandId: id, runId, type: createRunCommand.name, status: 'queued' };
   }
 
-  async list(featureSetId?: string): Promise<RunSummary[]> {
-    return (await this.runs.list(featureSetId)).map(summarize);
+  async list(page: PageRequest, featureSetId?: string): Promise<ListPage<RunSummary>> {
+    const { items, next } = await this.runs.list(page, featureSetId);
+    return { items: items.map(summarize), next };
   }
 
   async get(id: string): Promise<RunDetails> {

@@ -79,7 +79,7 @@ describe('RunsService', () => {
     // Only the trainer holding the run writes its phase.
     expect(await backend.runs.setPhase(id, 'trainer-2', { ...phase, done: 0 })).toBe(false);
     expect((await service.get(id)).phase).toEqual(phase);
-    expect((await service.list(set.id)).map((r) => r.phase)).toEqual([phase]);
+    expect((await service.list({ limit: 100 }, set.id)).items.map((r) => r.phase)).toEqual([phase]);
 
     await backend.runs.finish(id, 'succeeded');
     expect((await service.get(id)).phase).toBeNull();

@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DATASET_LAYOUTS, DatasetDetails, DatasetSummary, QueuedCommand, SPLITS } from '@featx/contracts';
+import { DATASET_LAYOUTS, DatasetDetails, DatasetImage, DatasetSummary, QueuedCommand, SPLITS } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
-import { formatDuration, table } from '../format';
+import { formatDuration, printHint, table } from '../format';
+import { getPage, nextPageHint, withPageOptions } from '../list-pages';
 import { integerOption } from '../options';
 import { waitForCommand } from '../wait-for-command';
 
@@ -44,15 +45,23 @@ export function datasetsCommand(client: () => Promise<ApiClient>, print: (text: 
       print(countsTable(details));
     });
 
-  datasets
-    .command('ls')
-    .description('list datasets')
-    .option('--json', 'print JSON')
+  withPageOptions(datasets.command('ls').description('list datasets, oldest first'))
+    .option('--json', 'print JSON: {items, next}')
     .action(async (opts) => {
-      const rows = await (await client()).get<DatasetSummary[]>('/datasets');
-      if (opts.json) return print(JSON.stringify(rows, null, 2));
-      if (rows.length === 0) return print('no datasets yet: featx datasets add <folder>');
-      print(table(['id', 'name', 'layout', 'images', 'classes', 'status', 'location'], rows.map((d) => [d.id, d.name, d.layout, d.imageCount, d.classes.length, d.status, `${d.root}:${d.path}`])));
+      const page = await getPage<DatasetSummary>(await client(), '/datasets', opts);
+      if (opts.json) return print(JSON.stringify(page, null, 2));
+      if (page.items.length === 0 && !opts.cursor) return print('no datasets yet: featx datasets add <folder>');
+      print(table(['id', 'name', 'layout', 'images', 'classes', 'status', 'location'], page.items.map((d) => [d.id, d.name, d.layout, d.imageCount, d.classes.length, d.status, `${d.root}:${d.path}`])));
+      printHint(print, nextPageHint(page, 'featx datasets ls'));
+    });
+
+  withPageOptions(datasets.command('images').description("a dataset's images in registration order").argument('<id>', 'dataset id'))
+    .option('--json', 'print JSON: {items, next}')
+    .action(async (id: string, opts) => {
+      const page = await getPage<DatasetImage>(await client(), `/datasets/${encodeURIComponent(id)}/images`, opts);
+      if (opts.json) return print(JSON.stringify(page, null, 2));
+      print(table(['id', 'split', 'label', 'path', 'bytes', 'status'], page.items.map((i) => [i.id, i.split ?? '', i.label, i.path, i.bytes, i.status])));
+      printHint(print, nextPageHint(page, `featx datasets images ${id}`));
     });
 
   datasets

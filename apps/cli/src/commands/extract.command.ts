@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { ENGINES, FEATURE_DTYPES, FeatureFailure, FeatureSetDetails, POOLINGS, QueuedCommand } from '@featx/contracts';
+import { ENGINES, FEATURE_DTYPES, FeatureFailure, FeatureSetDetails, ListPage, POOLINGS, QueuedCommand } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { followLive } from '../follow-live';
 import { integerOption } from '../options';
@@ -69,7 +69,7 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
       });
       line.finish(progressLine(set));
 
-      const failures = set.failed > 0 ? await api.get<FeatureFailure[]>(`${route}/failures?limit=${FAILURES_SHOWN + 1}`) : [];
+      const failures = set.failed > 0 ? (await api.get<ListPage<FeatureFailure>>(`${route}/failures?limit=${FAILURES_SHOWN}`)).items : [];
       if (opts.json) print(JSON.stringify({ result, featureSet: set, failures: failures.slice(0, FAILURES_SHOWN) }, null, 2));
       else {
         print(describeFeatureSet(set));

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { ApiClient, CliError, Download } from '../api-client';
 import { table } from '../format';
+import { allPages } from '../list-pages';
 import type { DatasetDetails, FeatureSetDetails, FeatureShardSummary } from '@featx/contracts';
 
 const SPLITS = ['training', 'validation', 'evaluation'] as const;
@@ -58,7 +59,7 @@ export async function exportFeatureSet(
 ): Promise<ExportSummary> {
   const route = `/feature-sets/${encodeURIComponent(setId)}`;
   const set = await api.get<FeatureSetDetails>(route);
-  const shards = await api.get<FeatureShardSummary[]>(`${route}/shards`);
+  const shards = await allPages<FeatureShardSummary>(api, `${route}/shards`);
   const splits = opts.split ? [opts.split] : SPLITS.filter((split) => shards.some((s) => s.split === split && s.rows > 0));
   if (splits.length === 0) throw new CliError(`feature set ${set.id} has no stored rows yet (status ${set.status}); nothing to export`);
   const { classes } = await api.get<DatasetDetails>(`/datasets/${encodeURIComponent(set.datasetId)}`);

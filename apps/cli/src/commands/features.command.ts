@@ -1,7 +1,8 @@
 import { Command } from 'commander';
-import type { FeatureFailure, FeatureSetDetails, FeatureSetStoreView, FeatureSetSummary, FeatureShardSummary } from '@featx/contracts';
+import type { FeatureFailure, FeatureSetDetails, FeatureSetStoreView, FeatureSetSummary, FeatureShardSummary, FeatureVectorLocation, ListPage } from '@featx/contracts';
 import { ApiClient } from '../api-client';
-import { formatCount, formatDuration, table } from '../format';
+import { allPages, getPage, nextPageHint, withPageOptions, withQuery } from '../list-pages';
+import { formatCount, formatDuration, printHint, table } from '../format';
 import { formatRate, renderProgressBar } from '../progress-bar';
 import { featuresExportCommand } from './features-export';
 
@@ -10,22 +11,38 @@ const FAILURES_SHOWN = 10;
 export function featuresCommand(client: () => Promise<ApiClient>, print: (text: string) => void): Command {
   const features = new Command('features').description('inspect and export feature sets (extract them with featx extract)');
 
-  features
-    .command('ls')
-    .description('list feature sets with their progress')
+  withPageOptions(features.command('ls').description('list feature sets with their progress, oldest first'))
     .option('--dataset <id>', 'only the sets of this dataset')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON: {items, next}')
     .action(async (opts) => {
-      const route = opts.dataset ? `/feature-sets?datasetId=${encodeURIComponent(opts.dataset)}` : '/feature-sets';
-      const rows = await (await client()).get<FeatureSetSummary[]>(route);
-      if (opts.json) return print(JSON.stringify(rows, null, 2));
-      if (rows.length === 0) return print('no feature sets yet: featx extract <datasetId> --model resnet50');
+      const page = await getPage<FeatureSetSummary>(await client(), withQuery('/feature-sets', { datasetId: opts.dataset }), opts);
+      if (opts.json) return print(JSON.stringify(page, null, 2));
+      if (page.items.length === 0 && !opts.cursor) return print('no feature sets yet: featx extract <datasetId> --model resnet50');
       print(
         table(
           ['id', 'dataset', 'model', 'layer', 'pooling', 'dtype', 'engine', 'dim', 'status', 'done', 'failed'],
-          rows.map((s) => [s.id, s.datasetId, s.model, layerName(s.layer), s.pooling, s.dtype, s.engine, s.dim, s.status, `${s.progress.done}/${s.progress.total} (${s.progress.percent}%)`, s.failed]),
+          page.items.map((s) => [s.id, s.datasetId, s.model, layerName(s.layer), s.pooling, s.dtype, s.engine, s.dim, s.status, `${s.progress.done}/${s.progress.total} (${s.progress.percent}%)`, s.failed]),
         ),
       );
+      printHint(print, nextPageHint(page, `featx features ls${opts.dataset ? ` --dataset ${opts.dataset}` : ''}`));
+    });
+
+  withPageOptions(features.command('failures').description('images of a feature set that could not be turned into a vector, in image id order').argument('<id>', 'feature set id'))
+    .option('--json', 'print JSON: {items, next}')
+    .action(async (id: string, opts) => {
+      const page = await getPage<FeatureFailure>(await client(), `/feature-sets/${encodeURIComponent(id)}/failures`, opts);
+      if (opts.json) return print(JSON.stringify(page, null, 2));
+      print(table(['image', 'path', 'reason', 'at'], page.items.map((f) => [f.imageId, f.path, f.reason, f.at])));
+      printHint(print, nextPageHint(page, `featx features failures ${id}`));
+    });
+
+  withPageOptions(features.command('vectors').description('where the vectors of a feature set live (shard and row), in image id order').argument('<id>', 'feature set id'))
+    .option('--json', 'print JSON: {items, next}')
+    .action(async (id: string, opts) => {
+      const page = await getPage<FeatureVectorLocation>(await client(), `/feature-sets/${encodeURIComponent(id)}/vectors`, opts);
+      if (opts.json) return print(JSON.stringify(page, null, 2));
+      print(table(['image', 'shard', 'row'], page.items.map((v) => [v.imageId, v.shardId, v.row])));
+      printHint(print, nextPageHint(page, `featx features vectors ${id}`));
     });
 
   features
@@ -37,8 +54,8 @@ export function featuresCommand(client: () => Promise<ApiClient>, print: (text: 
       const api = await client();
       const route = `/feature-sets/${encodeURIComponent(id)}`;
       const set = await api.get<FeatureSetDetails>(route);
-      const [shards, failures] = await Promise.all([api.get<FeatureShardSummary[]>(`${route}/shards`), api.get<FeatureFailure[]>(`${route}/failures?limit=${FAILURES_SHOWN + 1}`)]);
-      if (opts.json) return print(JSON.stringify({ ...set, shards, failures: failures.slice(0, FAILURES_SHOWN) }, null, 2));
+      const [shards, failures] = await Promise.all([allPages<FeatureShardSummary>(api, `${route}/shards`), api.get<ListPage<FeatureFailure>>(`${route}/failures?limit=${FAILURES_SHOWN}`)]);
+      if (opts.json) return print(JSON.stringify({ ...set, shards, failures: failures.items }, null, 2));
       print(describeFeatureSet(set));
       print(`progress: ${progressLine(set, 20)}`);
       print(`status ${set.status}${set.error ? `: ${set.error}` : ''} — ${runLine(set)}`);
@@ -53,7 +70,7 @@ export function featuresCommand(client: () => Promise<ApiClient>, print: (text: 
           ),
         );
       }
-      printFailures(print, set, failures, FAILURES_SHOWN);
+      printFailures(print, set, failures.items, FAILURES_SHOWN);
     });
 
   features.addCommand(featuresExportCommand(client, print));
@@ -94,9 +111,9 @@ export function runLine(set: FeatureSetSummary): string {
 
 export function printFailures(print: (text: string) => void, set: FeatureSetSummary, failures: FeatureFailure[], shown: number): void {
   if (set.failed === 0 || failures.length === 0) return;
-  print(`failures (${set.failed}${set.failed > shown ? `, the latest ${Math.min(shown, failures.length)}` : ''}):`);
+  print(`failures (${set.failed}${set.failed > shown ? `, the first ${Math.min(shown, failures.length)}` : ''}):`);
   for (const f of failures.slice(0, shown)) print(`  ${f.path} (image ${f.imageId}): ${f.reason}`);
-  if (set.failed > shown) print(`  … ${set.failed - Math.min(shown, failures.length)} more: GET /feature-sets/${set.id}/failures`);
+  if (set.failed > shown) print(`  … ${set.failed - Math.min(shown, failures.length)} more: featx features failures ${set.id}`);
 }
 
 function layerName(layer: string): string {

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import type { EpochMetricView, QueuedCancel, RunArtifacts, RunDetails, RunReport, RunSummary } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
-import { formatCount, formatDuration, table } from '../format';
+import { formatCount, formatDuration, printHint, table } from '../format';
+import { getPage, nextPageHint, withPageOptions, withQuery } from '../list-pages';
 import { phaseText } from './run-phase';
 
 /** What `runs report --out` writes, each downloaded from GET /runs/:id/plots/<file>. */
@@ -14,22 +15,20 @@ export const FINISHED_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'fai
 export function runsCommand(client: () => Promise<ApiClient>, print: (text: string) => void, printError: (text: string) => void): Command {
   const runs = new Command('runs').description('inspect, report on and cancel training runs (start them with featx train)');
 
-  runs
-    .command('ls')
-    .description('list training runs')
+  withPageOptions(runs.command('ls').description('list training runs, oldest first'))
     .option('--feature-set <id>', 'only the runs on this feature set')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON: {items, next}')
     .action(async (opts) => {
-      const route = opts.featureSet ? `/runs?featureSetId=${encodeURIComponent(opts.featureSet)}` : '/runs';
-      const rows = await (await client()).get<RunSummary[]>(route);
-      if (opts.json) return print(JSON.stringify(rows, null, 2));
-      if (rows.length === 0) return print('no training runs yet: featx train <featureSetId>');
+      const page = await getPage<RunSummary>(await client(), withQuery('/runs', { featureSetId: opts.featureSet }), opts);
+      if (opts.json) return print(JSON.stringify(page, null, 2));
+      if (page.items.length === 0 && !opts.cursor) return print('no training runs yet: featx train <featureSetId>');
       print(
         table(
           ['id', 'feature set', 'head', 'status', 'epochs', 'best epoch', 'best val_loss', 'created'],
-          rows.map((r) => [r.id, r.featureSetId, headName(r.config), r.status, `${r.epochsDone}/${r.epochs}`, r.bestEpoch, fixed(r.bestValLoss), r.createdAt]),
+          page.items.map((r) => [r.id, r.featureSetId, headName(r.config), r.status, `${r.epochsDone}/${r.epochs}`, r.bestEpoch, fixed(r.bestValLoss), r.createdAt]),
         ),
       );
+      printHint(print, nextPageHint(page, `featx runs ls${opts.featureSet ? ` --feature-set ${opts.featureSet}` : ''}`));
     });
 
   runs

@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
 import { ExtractFeaturesOptions, extractWorkItem, ImageRef } from '@featx/contracts';
 import { DataRoots, DatasetInputError, formatRootRef, rootRefOf } from '@featx/datasets';
-import { DatasetsRepository, FeatureSetRow, FeatureSetsRepository } from '@featx/db';
+import { DatasetsRepository, FeatureSetRow, FeatureSetsRepository, PendingImage } from '@featx/db';
 import { DATA_ROOTS, JsonLogger, LOGGER } from '@featx/runtime';
 
-/** Images read from Postgres per page while planning: bounded memory for any dataset size. */
+/** Images read from Postgres per page while planning (a window of ids): bounded memory and time per page for any dataset size. */
 const PAGE_SIZE = 2000;
 
 export interface ExtractionPlan {
@@ -51,25 +51,32 @@ export class ExtractionPlanner {
     let afterId = 0;
     let pending = 0;
     let workItems = 0;
+    let batch: PendingImage[] = [];
+    const dispatch = async () => {
+      if (batch.length === 0) return;
+      const items: ImageRef[] = batch.map((image) => {
+        const label = classIndex.get(image.label);
+        if (label === undefined) throw new Error(`image ${image.id} has label "${image.label}", not among the dataset's classes`);
+        return { imageId: image.id, root: dataset.root, path: image.path, label, split: image.split };
+      });
+      // The id names exactly these images: a re-plan within the dedupe window publishes nothing twice.
+      const workId = `${set.id}:${batch[0].id}-${batch[batch.length - 1].id}`;
+      await this.client.dispatch(extractWorkItem, { v: 1, featureSetId: set.id, workId, items }, { msgId: workId });
+      pending += batch.length;
+      workItems += 1;
+      batch = [];
+    };
     for (;;) {
       const page = await this.featureSets.pendingImages(set, afterId, PAGE_SIZE);
-      if (page.length === 0) break;
-      afterId = page[page.length - 1].id;
-      for (let i = 0; i < page.length; i += options.batchSize) {
-        const batch = page.slice(i, i + options.batchSize);
-        const items: ImageRef[] = batch.map((image) => {
-          const label = classIndex.get(image.label);
-          if (label === undefined) throw new Error(`image ${image.id} has label "${image.label}", not among the dataset's classes`);
-          return { imageId: image.id, root: dataset.root, path: image.path, label, split: image.split };
-        });
-        // The id names exactly these images: a re-plan within the dedupe window publishes nothing twice.
-        const workId = `${set.id}:${batch[0].id}-${batch[batch.length - 1].id}`;
-        await this.client.dispatch(extractWorkItem, { v: 1, featureSetId: set.id, workId, items }, { msgId: workId });
-        pending += batch.length;
-        workItems += 1;
+      if (page.scannedTo === null) break;
+      afterId = page.scannedTo;
+      for (const image of page.images) {
+        batch.push(image);
+        if (batch.length >= options.batchSize) await dispatch();
       }
       onProgress();
     }
+    await dispatch();
     const plan = { featureSetId: set.id, images: set.images, alreadyDone: set.stored + set.failed, pending, workItems, status: set.status };
     this.logger.info('extraction planned', { ...plan, model, pooling: options.pooling, dtype: options.dtype, engine: options.engine });
     return plan;

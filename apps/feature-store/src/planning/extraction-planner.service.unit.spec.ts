@@ -46,6 +46,21 @@ describe('ExtractionPlanner', () => {
     expect(backend.bus.messagesOf(extractWorkItem).slice(1).map((item) => item.items.map((ref) => ref.imageId))).toEqual([[3, 6]]);
   });
 
+  it('keeps work items full across the 2,000-image windows it reads, when done images leave gaps', async () => {
+    const ready = dataset(4500);
+    const first = await planner.plan(options(ready.id, 64), () => undefined);
+    // Everything done but 100 images at the end of the first window and 100 at the start of the second.
+    const left = new Set([...Array.from({ length: 100 }, (_, i) => 1901 + i), ...Array.from({ length: 100 }, (_, i) => 2001 + i)]);
+    backend.featureSets.storeVectors(first.featureSetId, Array.from({ length: 4500 }, (_, i) => i + 1).filter((id) => !left.has(id)));
+    const before = backend.bus.messagesOf(extractWorkItem).length;
+
+    const replan = await planner.plan(options(ready.id, 64), () => undefined);
+    const items = backend.bus.messagesOf(extractWorkItem).slice(before).map((item) => item.items.map((ref) => ref.imageId));
+    expect(replan).toMatchObject({ alreadyDone: 4300, pending: 200, workItems: 4 });
+    expect(items.map((ids) => ids.length)).toEqual([64, 64, 64, 8]);
+    expect(items.flat()).toEqual([...left]);
+  });
+
   it('dispatches nothing for a complete set', async () => {
     const ready = dataset(2);
     const first = await planner.plan(options(ready.id, 64), () => undefined);

@@ -16,6 +16,30 @@ const PROGRESS_EVENT_EVERY_MS = 2000;
 const CRASH_AFTER_APPEND = Number(process.env.FEATX_FAULT_CRASH_AFTER_APPEND ?? 0);
 let appends = 0;
 
+/**
+ * The most vector bytes one group commit takes (the rest waits for the next group): enough that
+ * the per-transaction and per-fdatasync costs are shared by many batches, little enough to bound
+ * the memory a group copies into its shard append.
+ */
+const MAX_GROUP_VECTOR_BYTES = 16 * 1024 * 1024;
+
+interface WaitingBatch {
+  batch: FeatureBatch;
+  resolve: (outcome: StoreOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Takes from the front of `queue` the batches of the next group: at least one, then up to `maxBytes` of vectors. */
+function takeGroup(queue: WaitingBatch[], maxBytes: number): WaitingBatch[] {
+  let bytes = 0;
+  let count = 0;
+  while (count < queue.length && (count === 0 || bytes + queue[count]!.batch.vectors.byteLength <= maxBytes)) {
+    bytes += queue[count]!.batch.vectors.byteLength;
+    count += 1;
+  }
+  return queue.splice(0, count);
+}
+
 export interface StoreOutcome {
   stored: number;
   duplicates: number;
@@ -35,6 +59,10 @@ export interface StoreOutcome {
 @Injectable()
 export class FeatureBatchStore implements OnApplicationShutdown {
   private readonly writers = new Map<string, ShardWriter>();
+  /** Batches waiting for their set's next group, by feature set. */
+  private readonly waiting = new Map<string, WaitingBatch[]>();
+  /** Sets whose groups are being stored now. */
+  private readonly draining = new Set<string>();
   private readonly lastProgressEvent = new Map<string, number>();
 
   constructor(
@@ -44,12 +72,54 @@ export class FeatureBatchStore implements OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
 
-  async store(batch: FeatureBatch): Promise<StoreOutcome> {
+  /**
+   * Stores a batch, together with the batches of the same set that arrived while the set's last
+   * group was being stored: one transaction, one append per split and one round of fdatasync for
+   * all of them (group commit). Resolves once the group is committed; a failure fails every batch
+   * of the group (each is redelivered, and the dedupe drops what a later try finds stored).
+   */
+  store(batch: FeatureBatch): Promise<StoreOutcome> {
+    return new Promise<StoreOutcome>((resolve, reject) => {
+      const queue = this.waiting.get(batch.featureSetId) ?? [];
+      queue.push({ batch, resolve, reject });
+      this.waiting.set(batch.featureSetId, queue);
+      void this.drain(batch.featureSetId);
+    });
+  }
+
+  /** Stores the set's waiting batches, group after group, until none waits; one drain per set at a time. */
+  private async drain(featureSetId: string): Promise<void> {
+    if (this.draining.has(featureSetId)) return;
+    this.draining.add(featureSetId);
+    try {
+      for (;;) {
+        const group = takeGroup(this.waiting.get(featureSetId) ?? [], MAX_GROUP_VECTOR_BYTES);
+        if (group.length === 0) break;
+        try {
+          const outcomes = await this.storeGroup(featureSetId, group.map((waiting) => waiting.batch));
+          group.forEach((waiting, i) => {
+            const outcome = outcomes[i]!;
+            if (outcome instanceof PermanentError) waiting.reject(outcome);
+            else waiting.resolve(outcome);
+          });
+        } catch (error) {
+          for (const waiting of group) waiting.reject(error);
+        }
+      }
+    } finally {
+      this.waiting.delete(featureSetId);
+      this.draining.delete(featureSetId);
+    }
+  }
+
+  /** Each batch's outcome, or the PermanentError that rejects it alone (its dtype or dim is not the set's). */
+  private async storeGroup(featureSetId: string, batches: FeatureBatch[]): Promise<Array<StoreOutcome | PermanentError>> {
     const touched = new Set<string>();
     try {
-      const outcome = await this.featureSets.withSetLock(batch.featureSetId, (tx, set) => this.storeLocked(tx, set, batch, touched));
-      await this.announce(outcome.set);
-      return outcome;
+      const outcomes = await this.featureSets.withSetLock(featureSetId, (tx, set) => this.storeLocked(tx, set, batches, touched));
+      const stored = outcomes.filter((outcome): outcome is StoreOutcome => !(outcome instanceof PermanentError));
+      if (stored.length > 0) await this.announce(stored[0]!.set);
+      return outcomes;
     } catch (error) {
       // Files may now hold rows the database does not: reopen (and so truncate) those shards next time.
       for (const shardId of touched) await this.closeWriter(shardId);
@@ -62,33 +132,47 @@ export class FeatureBatchStore implements OnApplicationShutdown {
     for (const shardId of [...this.writers.keys()]) await this.closeWriter(shardId);
   }
 
-  private async storeLocked(tx: Transaction, set: FeatureSetRow, batch: FeatureBatch, touched: Set<string>): Promise<StoreOutcome> {
-    if (batch.dtype !== set.dtype) throw new PermanentError(`batch dtype ${batch.dtype} does not match feature set ${set.id} (${set.dtype})`);
-    if (set.dim !== null && batch.dim !== set.dim) throw new PermanentError(`batch dim ${batch.dim} does not match feature set ${set.id} (${set.dim})`);
+  private async storeLocked(tx: Transaction, set: FeatureSetRow, group: FeatureBatch[], touched: Set<string>): Promise<Array<StoreOutcome | PermanentError>> {
+    // A batch whose dtype or dim is not the set's is rejected alone; the group's first valid batch fixes a new set's dim.
+    const dim = set.dim ?? group.find((batch) => batch.dtype === set.dtype)?.dim ?? group[0]!.dim;
+    const invalid = group.map((batch) =>
+      batch.dtype !== set.dtype
+        ? new PermanentError(`batch dtype ${batch.dtype} does not match feature set ${set.id} (${set.dtype})`)
+        : batch.dim !== dim
+          ? new PermanentError(`batch dim ${batch.dim} does not match feature set ${set.id} (${dim})`)
+          : undefined,
+    );
+    const batches = group.filter((_, b) => invalid[b] === undefined);
+    if (batches.length === 0) return invalid as PermanentError[];
+    const first = batches[0]!;
 
-    const alreadyStored = await this.featureSets.storedAmong(tx, set.id, batch.imageIds);
-    const fresh: number[] = []; // indices into the batch
+    const alreadyStored = await this.featureSets.storedAmong(tx, set.id, batches.flatMap((batch) => batch.imageIds));
+    // Rows of the group to store, each once: [batch, row in batch], by split in arrival order.
     const seen = new Set<number>();
-    batch.imageIds.forEach((imageId, i) => {
-      if (!alreadyStored.has(imageId) && !seen.has(imageId)) fresh.push(i);
-      seen.add(imageId);
+    const bySplit = new Map<Split, Array<[FeatureBatch, number]>>();
+    const storedPerBatch = batches.map(() => 0);
+    batches.forEach((batch, b) => {
+      batch.imageIds.forEach((imageId, i) => {
+        if (alreadyStored.has(imageId) || seen.has(imageId)) return;
+        seen.add(imageId);
+        const split = batch.splits[i]!;
+        const rows = bySplit.get(split) ?? [];
+        rows.push([batch, i]);
+        bySplit.set(split, rows);
+        storedPerBatch[b] += 1;
+      });
     });
 
-    const vectors = typedVectors(batch);
-    const bySplit = new Map<Split, number[]>();
-    for (const i of fresh) {
-      const split = batch.splits[i];
-      bySplit.set(split, [...(bySplit.get(split) ?? []), i]);
-    }
     const { storeId } = this.config.features;
+    const vectorsOf = new Map(batches.map((batch) => [batch, typedVectors(batch)]));
     for (const [split, rows] of bySplit) {
       const shard = await this.featureSets.openShard(tx, set.id, split, storeId, (index) => shardPath({ featureSetId: set.id, split, storeId, index }));
       touched.add(shard.id);
-      const writer = await this.writerFor(shard, batch);
-      const features = new (vectors.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rows.length * batch.dim);
-      rows.forEach((row, k) => features.set(vectors.subarray(row * batch.dim, (row + 1) * batch.dim), k * batch.dim));
-      const imageIds = rows.map((row) => batch.imageIds[row]);
-      await writer.append({ features, labels: Int32Array.from(rows.map((row) => batch.labels[row])), imageIds });
+      const writer = await this.writerFor(shard, first);
+      const features = first.dtype === 'float16' ? new Uint16Array(rows.length * dim) : new Float32Array(rows.length * dim);
+      rows.forEach(([batch, row], k) => features.set(vectorsOf.get(batch)!.subarray(row * dim, (row + 1) * dim), k * dim));
+      const imageIds = rows.map(([batch, row]) => batch.imageIds[row]!);
+      await writer.append({ features, labels: Int32Array.from(rows.map(([batch, row]) => batch.labels[row]!)), imageIds });
       if (CRASH_AFTER_APPEND > 0 && ++appends === CRASH_AFTER_APPEND) process.kill(process.pid, 'SIGKILL');
       await this.featureSets.recordAppend(tx, shard, imageIds, writer.bytes);
       if (shard.rows >= this.config.features.shardMaxRows) {
@@ -98,12 +182,18 @@ export class FeatureBatchStore implements OnApplicationShutdown {
       }
     }
 
-    const storedIds = fresh.map((i) => batch.imageIds[i]);
+    const storedIds = [...seen];
     const cleared = await this.featureSets.clearFailures(tx, set.id, storedIds);
-    const storedNow = new Set([...alreadyStored, ...storedIds]);
-    const failed = await this.featureSets.recordFailures(tx, set.id, batch.failures.filter((f) => !storedNow.has(f.imageId)));
-    const updated = await this.featureSets.addCounts(tx, set, { stored: storedIds.length, failed: failed - cleared, dim: batch.dim });
-    return { stored: storedIds.length, duplicates: batch.imageIds.length - storedIds.length, failed, set: updated };
+    const failures = batches.flatMap((batch) => batch.failures).filter((f) => !alreadyStored.has(f.imageId) && !seen.has(f.imageId));
+    const failed = await this.featureSets.recordFailures(tx, set.id, failures);
+    const updated = await this.featureSets.addCounts(tx, set, { stored: storedIds.length, failed: failed - cleared, dim });
+    // Per batch: its own rows stored and dropped; the failures recorded are the group's.
+    let valid = 0;
+    return group.map((batch, b) => {
+      if (invalid[b] !== undefined) return invalid[b]!;
+      const stored = storedPerBatch[valid++]!;
+      return { stored, duplicates: batch.imageIds.length - stored, failed, set: updated };
+    });
   }
 
   private async writerFor(shard: FeatureShardRow, batch: FeatureBatch): Promise<ShardWriter> {

@@ -7,8 +7,12 @@ import { FeatureBatchStore } from './feature-batch-store.service';
 export class FeatureBatchController {
   constructor(private readonly batches: FeatureBatchStore) {}
 
-  /** Feature batches from the extractors, stored as they come (two at once; each set takes turns). */
-  @EventPattern(featureBatch.name, { durable: 'feature-store', maxDeliver: 10, ackWaitMs: 60000, concurrency: 2 })
+  /**
+   * Feature batches from the extractors: up to 64 taken at once, so that the batches of a set that
+   * arrive while its last group commits are stored together in the next one (FeatureBatchStore).
+   * 64 (not 16) doubled the store's rate in bench:scale; in flight at most 64 × max_payload (1 MiB by default).
+   */
+  @EventPattern(featureBatch.name, { durable: 'feature-store', maxDeliver: 10, ackWaitMs: 60000, concurrency: 64 })
   async storeBatch(@Payload() batch: MessageOf<typeof featureBatch>): Promise<void> {
     await this.batches.store(batch);
   }

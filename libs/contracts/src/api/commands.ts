@@ -1,4 +1,5 @@
-import type { CommandStatus } from '../messages/events';
+import type { MessageOf } from '../contract';
+import type { CommandStatus, messageRejectedEvent } from '../messages/events';
 
 /** What POST /datasets and POST /feature-sets return: the command, recorded and published. */
 export interface QueuedCommand {
@@ -22,3 +23,15 @@ export interface CommandState {
   startedAt: string | null;
   finishedAt: string | null;
 }
+
+/**
+ * What GET /rejected-messages lists: a bus message a consumer will never process and why (the
+ * event's fields, with the row's id, kind, delivery count, time and the first 4 KiB of the message).
+ */
+export type RejectedMessageView = Omit<MessageOf<typeof messageRejectedEvent>, 'v'> & {
+  id: number;
+  kind: 'decode' | 'validation' | 'permanent' | 'max-deliveries' | 'unknown-subject';
+  deliveryCount: number;
+  createdAt: string;
+  payloadBase64: string;
+};

@@ -1,3 +1,9 @@
+/** A page of a list endpoint: `next` is the cursor of the following page (`?cursor=`), null on the last. */
+export interface ListPage<T> {
+  items: T[];
+  next: string | null;
+}
+
 /** What the datasets endpoints of the admin API return (GET /datasets, GET /datasets/:id). */
 export interface DatasetSummary {
   id: string;
@@ -21,4 +27,19 @@ export interface DatasetDetails extends DatasetSummary {
     byClass: Record<string, number>;
     bySplitAndClass: Record<string, Record<string, number>>;
   };
+}
+
+/** One image of a dataset, as GET /datasets/:id/images lists it. */
+export interface DatasetImage {
+  id: number;
+  split: 'training' | 'validation' | 'evaluation' | null;
+  label: string;
+  /** Relative to the dataset's data root. */
+  path: string;
+  bytes: number;
+  sha256: string;
+  status: 'present' | 'missing' | 'failed';
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
 }

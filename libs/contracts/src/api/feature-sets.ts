@@ -70,3 +70,11 @@ export interface FeatureFailure {
   reason: string;
   at: string;
 }
+
+/** Where one image's vector lives, as GET /feature-sets/:id/vectors lists it. */
+export interface FeatureVectorLocation {
+  imageId: number;
+  shardId: string;
+  /** Row of the vector in the shard's files. */
+  row: number;
+}

@@ -1,6 +1,7 @@
-import { eq, sql } from 'drizzle-orm';
+import { desc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { commands } from '../schema';
+import { afterRow, decodeCursor, Page, PageRequest, toPage } from './keyset-page';
 import { rowById } from './table-queries';
 
 export type CommandRow = typeof commands.$inferSelect;
@@ -27,6 +28,17 @@ export class CommandsRepository {
       .update(commands)
       .set({ status, result: outcome.result ?? null, error: outcome.error ?? null, finishedAt: sql`now()` })
       .where(eq(commands.id, id));
+  }
+
+  /** A page of the commands, newest first. */
+  async list(page: PageRequest): Promise<Page<CommandRow>> {
+    const rows = await this.db
+      .select()
+      .from(commands)
+      .where(page.cursor === undefined ? undefined : afterRow(commands, commands.id, [commands.createdAt, commands.id], decodeCursor(page.cursor, 'string'), true))
+      .orderBy(desc(commands.createdAt), desc(commands.id))
+      .limit(page.limit + 1);
+    return toPage(rows, page.limit, (row) => row.id);
   }
 
   get(id: string): Promise<CommandRow | undefined> {

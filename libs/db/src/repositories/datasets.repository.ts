@@ -1,7 +1,8 @@
-import { and, asc, eq, inArray, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lt, ne, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { datasets, images } from '../schema';
-import { oldestFirst, rowById } from './table-queries';
+import { decodeCursor, Page, PageRequest, toPage } from './keyset-page';
+import { oldestFirstPage, rowById } from './table-queries';
 
 export type DatasetRow = typeof datasets.$inferSelect;
 export type NewDataset = Pick<typeof datasets.$inferInsert, 'name' | 'root' | 'path' | 'layout' | 'classes' | 'splitSeed' | 'splitRatios'>;
@@ -62,8 +63,20 @@ export class DatasetsRepository {
     return rowById(this.db, datasets, id);
   }
 
-  list(): Promise<DatasetRow[]> {
-    return oldestFirst(this.db, datasets);
+  /** A page of the datasets, oldest first. */
+  list(page: PageRequest): Promise<Page<DatasetRow>> {
+    return oldestFirstPage(this.db, datasets, page);
+  }
+
+  /** A page of a dataset's images in id order (the order they were first registered in). */
+  async imagesPage(datasetId: string, page: PageRequest): Promise<Page<ImageRow>> {
+    const rows = await this.db
+      .select()
+      .from(images)
+      .where(and(eq(images.datasetId, datasetId), page.cursor === undefined ? undefined : gt(images.id, decodeCursor(page.cursor, 'number'))))
+      .orderBy(asc(images.id))
+      .limit(page.limit + 1);
+    return toPage(rows, page.limit, (row) => row.id);
   }
 
   async finish(id: string, update: { status: 'ready' | 'failed'; error?: string; scannedAt?: Date; classes?: string[] }): Promise<void> {

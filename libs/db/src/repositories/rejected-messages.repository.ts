@@ -1,7 +1,8 @@
-import { desc } from 'drizzle-orm';
+import { desc, lt } from 'drizzle-orm';
 import type { Rejection, RejectionSink } from '@featx/bus';
 import type { Database } from '../database';
 import { rejectedMessages } from '../schema';
+import { decodeCursor, Page, PageRequest, toPage } from './keyset-page';
 
 export type RejectedMessageRow = typeof rejectedMessages.$inferSelect;
 
@@ -25,7 +26,14 @@ export class RejectedMessagesRepository implements RejectionSink {
       .onConflictDoNothing();
   }
 
-  async list(limit = 100): Promise<RejectedMessageRow[]> {
-    return this.db.select().from(rejectedMessages).orderBy(desc(rejectedMessages.id)).limit(limit);
+  /** A page of the rejected messages, newest first. */
+  async list(page: PageRequest): Promise<Page<RejectedMessageRow>> {
+    const rows = await this.db
+      .select()
+      .from(rejectedMessages)
+      .where(page.cursor === undefined ? undefined : lt(rejectedMessages.id, decodeCursor(page.cursor, 'number')))
+      .orderBy(desc(rejectedMessages.id))
+      .limit(page.limit + 1);
+    return toPage(rows, page.limit, (row) => row.id);
   }
 }

@@ -2,7 +2,8 @@ import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { parseRunPhase, RunPhase } from '@featx/contracts';
 import type { Database } from '../database';
 import { epochMetrics, evaluations, trainingRuns } from '../schema';
-import { oldestFirst, rowById } from './table-queries';
+import { decodeCursor, Page, PageRequest, toPage } from './keyset-page';
+import { oldestFirstPage, rowById } from './table-queries';
 
 export type RunRow = typeof trainingRuns.$inferSelect;
 export type EpochMetricRow = typeof epochMetrics.$inferSelect;
@@ -23,8 +24,9 @@ export class RunsRepository {
     return rowById(this.db, trainingRuns, id);
   }
 
-  list(featureSetId?: string): Promise<RunRow[]> {
-    return oldestFirst(this.db, trainingRuns, trainingRuns.featureSetId, featureSetId);
+  /** A page of the runs (on one feature set, given its id), oldest first. */
+  list(page: PageRequest, featureSetId?: string): Promise<Page<RunRow>> {
+    return oldestFirstPage(this.db, trainingRuns, page, trainingRuns.featureSetId, featureSetId);
   }
 
   /**

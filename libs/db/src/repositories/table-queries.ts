@@ -1,6 +1,7 @@
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Database } from '../database';
+import { afterRow, decodeCursor, Page, PageRequest, toPage } from './keyset-page';
 
 /** Queries every repository asks of its tables in the same words. */
 
@@ -13,17 +14,28 @@ export async function rowById<T extends PgTable & { id: AnyPgColumn }>(db: Datab
   return row as T['$inferSelect'] | undefined;
 }
 
-/** The rows of `table`, oldest first; given an `ownerId`, only the rows whose `ownerColumn` holds it. */
-export async function oldestFirst<T extends PgTable & { createdAt: AnyPgColumn }>(
+/**
+ * A page of the rows of `table`, oldest first (created_at, then id); given an `ownerId`, only the
+ * rows whose `ownerColumn` holds it. Read through an index on (owner, created_at, id) or
+ * (created_at, id) (see the schema), so a page costs the same however many rows there are.
+ */
+export async function oldestFirstPage<T extends PgTable & { createdAt: AnyPgColumn; id: AnyPgColumn }>(
   db: Database,
   table: T,
+  page: PageRequest,
   ownerColumn?: AnyPgColumn,
   ownerId?: string,
-): Promise<Array<T['$inferSelect']>> {
+): Promise<Page<T['$inferSelect']>> {
   const rows = await db
     .select()
     .from(table as PgTable)
-    .where(ownerColumn && ownerId ? eq(ownerColumn, ownerId) : undefined)
-    .orderBy(asc(table.createdAt));
-  return rows as Array<T['$inferSelect']>;
+    .where(
+      and(
+        ownerColumn && ownerId ? eq(ownerColumn, ownerId) : undefined,
+        page.cursor === undefined ? undefined : afterRow(table, table.id, [table.createdAt, table.id], decodeCursor(page.cursor, 'string')),
+      ),
+    )
+    .orderBy(asc(table.createdAt), asc(table.id))
+    .limit(page.limit + 1);
+  return toPage(rows as Array<T['$inferSelect']>, page.limit, (row) => (row as { id: string }).id);
 }

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, bigserial, customType, index, integer, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAt, workTimestamps } from './columns';
 
@@ -19,7 +20,12 @@ export const commands = pgTable(
     error: text('error'),
     ...workTimestamps(),
   },
-  (t) => [index('commands_created_at_idx').on(t.createdAt)],
+  (t) => [
+    // GET /commands pages newest first by (created_at, id).
+    index('commands_created_at_id_idx').on(t.createdAt, t.id),
+    // A run the trainer has not taken yet is found by the runs.create command that names it.
+    index('commands_run_id_idx').on(sql`(${t.payload}->>'runId')`),
+  ],
 );
 
 /** Messages a consumer will never process (undecodable, wrong shape, poison), with the reason. */

@@ -30,7 +30,7 @@ export const datasets = pgTable(
     /** When the last complete scan finished. */
     scannedAt: timestamptz('scanned_at'),
   },
-  (t) => [uniqueIndex('datasets_root_path_key').on(t.root, t.path)],
+  (t) => [uniqueIndex('datasets_root_path_key').on(t.root, t.path), index('datasets_created_at_id_idx').on(t.createdAt, t.id)],
 );
 
 /**
@@ -62,5 +62,7 @@ export const images = pgTable(
   (t) => [
     uniqueIndex('images_dataset_path_key').on(t.datasetId, t.path),
     index('images_dataset_split_label_idx').on(t.datasetId, t.split, t.label),
+    // Pages of one dataset's images in id order: GET /datasets/:id/images and the extraction planner.
+    index('images_dataset_id_idx').on(t.datasetId, t.id),
   ],
 );

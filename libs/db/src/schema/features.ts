@@ -36,7 +36,12 @@ export const featureSets = pgTable(
     startedAt: timestamptz('started_at').notNull().defaultNow(),
     finishedAt: timestamptz('finished_at'),
   },
-  (t) => [uniqueIndex('feature_sets_config_key').on(t.datasetId, t.model, t.layer, t.pooling, t.dtype, t.engine)],
+  (t) => [
+    uniqueIndex('feature_sets_config_key').on(t.datasetId, t.model, t.layer, t.pooling, t.dtype, t.engine),
+    // GET /feature-sets pages oldest first, all sets or one dataset's.
+    index('feature_sets_created_at_id_idx').on(t.createdAt, t.id),
+    index('feature_sets_dataset_created_at_id_idx').on(t.datasetId, t.createdAt, t.id),
+  ],
 );
 
 /**

@@ -48,7 +48,12 @@ export const trainingRuns = pgTable(
     classes: jsonb('classes').$type<string[]>().notNull(),
     ...workTimestamps(),
   },
-  (t) => [index('training_runs_status_idx').on(t.status)],
+  (t) => [
+    index('training_runs_status_idx').on(t.status),
+    // GET /runs pages oldest first, all runs or one feature set's.
+    index('training_runs_created_at_id_idx').on(t.createdAt, t.id),
+    index('training_runs_feature_set_created_at_id_idx').on(t.featureSetId, t.createdAt, t.id),
+  ],
 );
 
 /** What each epoch reached, as Keras prints it. */

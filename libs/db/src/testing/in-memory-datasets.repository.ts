@@ -1,5 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DatasetRow, DatasetsRepository, ImageRow, ImageUpsert, KnownImage, NewDataset, SplitClassCount } from '../repositories/datasets.repository';
+import type { Page, PageRequest } from '../repositories/keyset-page';
+import { inMemoryPage } from './in-memory-page';
 
 type Split = NonNullable<ImageRow['split']>;
 
@@ -55,8 +57,12 @@ export class InMemoryDatasetsRepository implements Pick<DatasetsRepository, keyo
     return this.datasets.get(id);
   }
 
-  async list(): Promise<DatasetRow[]> {
-    return [...this.datasets.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  async list(page: PageRequest): Promise<Page<DatasetRow>> {
+    return inMemoryPage([...this.datasets.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()), page, (row) => row.id);
+  }
+
+  async imagesPage(datasetId: string, page: PageRequest): Promise<Page<ImageRow>> {
+    return inMemoryPage(this.images.filter((image) => image.datasetId === datasetId).sort((a, b) => a.id - b.id), page, (row) => row.id);
   }
 
   async finish(id: string, update: { status: 'ready' | 'failed'; error?: string; scannedAt?: Date; classes?: string[] }): Promise<void> {

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FeatureSetRow, FeatureSetsRepository, FeatureShardRow, NewFeatureSet, PendingImage } from '../repositories/feature-sets.repository';
 import type { InMemoryDatasetsRepository } from './in-memory-datasets.repository';
+import type { Page, PageRequest } from '../repositories/keyset-page';
+import { inMemoryPage } from './in-memory-page';
 
-type Used = 'start' | 'pendingImages' | 'get' | 'list' | 'datasetOf' | 'shards' | 'failures';
+type Used = 'start' | 'pendingImages' | 'get' | 'list' | 'datasetOf' | 'shards' | 'shardsPage' | 'failures';
 
 /**
  * Feature sets over an in-memory dataset repository: planning and reading. Stored vectors and
@@ -79,22 +81,26 @@ export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository
     return started;
   }
 
-  async pendingImages(set: Pick<FeatureSetRow, 'id' | 'datasetId'>, afterId: number, limit: number): Promise<PendingImage[]> {
+  async pendingImages(set: Pick<FeatureSetRow, 'id' | 'datasetId'>, afterId: number, window: number): Promise<{ images: PendingImage[]; scannedTo: number | null }> {
     const stored = this.vectors.get(set.id) ?? new Set();
     const failed = this.failed.get(set.id) ?? new Map();
-    return this.datasets.images
-      .filter((i) => i.datasetId === set.datasetId && i.status === 'present' && i.split !== null && i.id > afterId && !stored.has(i.id) && !failed.has(i.id))
+    const scanned = this.datasets.images
+      .filter((i) => i.datasetId === set.datasetId && i.id > afterId)
       .sort((a, b) => a.id - b.id)
-      .slice(0, limit)
+      .slice(0, window);
+    const images = scanned
+      .filter((i) => i.status === 'present' && i.split !== null && !stored.has(i.id) && !failed.has(i.id))
       .map((i) => ({ id: i.id, path: i.path, label: i.label, split: i.split! }));
+    return { images, scannedTo: scanned.length === 0 ? null : scanned[scanned.length - 1]!.id };
   }
+
 
   async get(id: string): Promise<FeatureSetRow | undefined> {
     return this.sets.get(id);
   }
 
-  async list(datasetId?: string): Promise<FeatureSetRow[]> {
-    return [...this.sets.values()].filter((s) => datasetId === undefined || s.datasetId === datasetId);
+  async list(page: PageRequest, datasetId?: string): Promise<Page<FeatureSetRow>> {
+    return inMemoryPage([...this.sets.values()].filter((s) => datasetId === undefined || s.datasetId === datasetId), page, (row) => row.id);
   }
 
   async datasetOf(set: Pick<FeatureSetRow, 'datasetId'>) {
@@ -105,11 +111,16 @@ export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository
     return this.shardRows.filter((s) => s.featureSetId === featureSetId && (split === undefined || s.split === split));
   }
 
-  async failures(featureSetId: string, limit = 1000) {
+  async shardsPage(featureSetId: string, page: PageRequest): Promise<Page<FeatureShardRow>> {
+    const ordered = (await this.shards(featureSetId)).sort((a, b) => a.split.localeCompare(b.split) || a.index - b.index);
+    return inMemoryPage(ordered, page, (row) => row.id);
+  }
+
+  async failures(featureSetId: string, page: PageRequest) {
     const paths = new Map(this.datasets.images.map((i) => [i.id, i.path]));
-    return [...(this.failed.get(featureSetId) ?? new Map<number, { reason: string; at: Date }>())]
+    const ordered = [...(this.failed.get(featureSetId) ?? new Map<number, { reason: string; at: Date }>())]
       .map(([imageId, { reason, at }]) => ({ imageId, path: paths.get(imageId)!, reason, at }))
-      .sort((a, b) => b.at.getTime() - a.at.getTime())
-      .slice(0, limit);
+      .sort((a, b) => a.imageId - b.imageId);
+    return inMemoryPage(ordered, page, (row) => row.imageId);
   }
 }

@@ -1,5 +1,7 @@
 import { parseRunPhase, RunPhase } from '@featx/contracts';
 import type { EpochMetricRow, EvaluationRow, RunRow, RunsRepository } from '../repositories/runs.repository';
+import type { Page, PageRequest } from '../repositories/keyset-page';
+import { inMemoryPage } from './in-memory-page';
 
 type Used =
   | 'createQueued'
@@ -53,8 +55,8 @@ export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
     return this.runs.get(id);
   }
 
-  async list(featureSetId?: string): Promise<RunRow[]> {
-    return this.byAge().filter((r) => featureSetId === undefined || r.featureSetId === featureSetId);
+  async list(page: PageRequest, featureSetId?: string): Promise<Page<RunRow>> {
+    return inMemoryPage(this.byAge().filter((r) => featureSetId === undefined || r.featureSetId === featureSetId), page, (row) => row.id);
   }
 
   /** The oldest queued run, or running one whose heartbeat is older than `staleBefore` (a resume). */

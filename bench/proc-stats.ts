@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+
+/** What benches read of processes and the machine from /proc (Linux). */
+
+/** Machine-wide CPU ticks: [busy, idle] (idle includes iowait). */
+export function machineTicks(): [number, number] {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + f[4]!;
+  return [f.reduce((a, b) => a + b, 0) - idle, idle];
+}
+
+/** The machine's busy share between two machineTicks() readings, 0-1. */
+export function busyShare(from: [number, number], to: [number, number]): number {
+  const busy = to[0] - from[0];
+  const idle = to[1] - from[1];
+  return busy + idle > 0 ? busy / (busy + idle) : 0;
+}
+
+/** `load 1/5/15 min 3.1 2.8 2.0 on 2 cores`: how loaded the shared machine was. */
+export function loadLine(): string {
+  return `load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min) on ${os.availableParallelism()} cores`;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+}
+
+function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  } catch {
+    return 0; // the process has ended
+  }
+}
+
+/** A process's peak resident set so far, MiB. */
+export function peakRssMiB(pid: number): number {
+  return Math.round(statusKiB(pid, 'VmHWM') / 1024);
+}
+
+/** A process's resident set now, MiB. */
+export function rssMiB(pid: number): number {
+  return Math.round(statusKiB(pid, 'VmRSS') / 1024);
+}
