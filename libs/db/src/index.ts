@@ -7,3 +7,4 @@ export * from './repositories/rejected-messages.repository';
 export * from './repositories/feature-sets.repository';
 export * from './repositories/runs.repository';
 export * from './repositories/feature-stores.repository';
+export * from './repositories/run-candidates.repository';
