@@ -223,7 +223,7 @@ describe('training runs', () => {
   }, 180000);
 
   it('chooses the head with --head auto: the leaderboard on record and in the CLI, the winner as the model, predicting with its input preparation', async () => {
-    const { featureSetId } = await synthetic(true, 4);
+    const { featureSetId } = await synthetic(true, 12);
     const refused = await cli('train', featureSetId, '--head', 'auto', '--standardize');
     expect(refused.code).not.toBe(0);
     expect(refused.err).toMatch(/head auto chooses standardize itself/);
