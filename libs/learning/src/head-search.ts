@@ -191,6 +191,15 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
     prunedAfter: null,
     history: [],
   }));
+  // What rebuilds a candidate from its snapshot once its head is gone.
+  const specs = heads.map((h) => ({ spec: h.spec, seed: h.seed, optimizer: h.optimizer.spec }));
+  const disposed = new Set<number>();
+  // A candidate that leaves the search frees its weights and optimizer state at once (its best epoch is in its snapshot).
+  const retire = (i: number) => {
+    active.delete(i);
+    if (!disposed.has(i)) heads[i].dispose();
+    disposed.add(i);
+  };
   const snapshots: Array<Snapshot | undefined> = heads.map(() => undefined);
   const sinceImproved = heads.map(() => 0);
   const bestLoss = heads.map(() => Infinity);
@@ -200,9 +209,9 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
   let knnSkipped: string | null = plan.knnK.length === 0 ? 'not asked for' : null;
   try {
     if (plan.knnK.length > 0) {
-      const validation = await readAll(sources.validation(), dim, options.beforeBatch);
-      const bytes = CosineKnn.bytesFor(validation.rows, dim);
-      if (bytes > (options.knnMaxBytes ?? 2 ** 30)) knnSkipped = `its copy of the validation split would take ${Math.round(bytes / 2 ** 20)} MiB`;
+      const maxBytes = options.knnMaxBytes ?? 2 ** 30;
+      const validation = await readAll(sources.validation(), dim, maxBytes, options.beforeBatch);
+      if (!validation) knnSkipped = `its copy of the validation split would take more than ${Math.round(maxBytes / 2 ** 20)} MiB`;
       else knn = new CosineKnn(validation, dim, classes, plan.knnK);
     }
     for (let epoch = 0; epoch < plan.epochs && active.size > 0; epoch++) {
@@ -224,7 +233,7 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
         sinceImproved[i] = improved || lossImproved ? 0 : sinceImproved[i] + 1;
         if (sinceImproved[i] >= plan.patience || !Number.isFinite(validated[k].loss)) {
           results[i].outcome = 'early-stopped';
-          active.delete(i);
+          retire(i);
         }
       });
       const rung = plan.rungs.find((r) => r.epoch === epoch + 1);
@@ -232,7 +241,7 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
         for (const i of prune(results, rung)) {
           results[i].outcome = 'pruned';
           results[i].prunedAfter = rung.epoch;
-          active.delete(i);
+          retire(i);
           if (!options.keepAllSnapshots) snapshots[i] = undefined;
         }
       }
@@ -241,8 +250,7 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
     const winner = selectWinner(results);
     const snapshot = snapshots[winner];
     if (!snapshot) throw new Error(`no weights kept for the winner (${results[winner].name})`);
-    const head = restoreSnapshot(heads[winner], snapshot, options.engine);
-    const specs = heads.map((h) => ({ spec: h.spec, seed: h.seed, optimizer: h.optimizer.spec }));
+    const head = createHead(specs[winner].spec, specs[winner].seed, specs[winner].optimizer, zeroSlots(snapshot, specs[winner].optimizer), { engine: options.engine });
     return {
       candidates: results,
       winner,
@@ -256,7 +264,7 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
     };
   } finally {
     knn?.dispose();
-    heads.forEach((head) => head.dispose());
+    heads.forEach((_, i) => retire(i));
   }
 }
 
@@ -318,12 +326,7 @@ function snapshotOf(head: TrainableHead): Snapshot {
   return { step: head.step, values };
 }
 
-/** The head at the snapshot, with its optimizer state zero (the model is only evaluated and exported). */
-function restoreSnapshot(head: TrainableHead, snapshot: Snapshot, engine: HeadEngineChoice | undefined): TrainableHead {
-  return createHead(head.spec, head.seed, head.optimizer.spec, zeroSlots(snapshot, head.optimizer.spec), { engine });
-}
-
-/** The snapshot as a checkpoint's values, the optimizer's slots zero. */
+/** The snapshot as a checkpoint's values, the optimizer's slots zero (a restored head is only evaluated and exported). */
 function zeroSlots(snapshot: Snapshot, optimizer: ResolvedOptimizerSpec): HeadRestore {
   const values = new Map(snapshot.values);
   const slots = optimizer.kind === 'adam' ? ['m', 'v'] : optimizer.momentum > 0 ? ['velocity'] : [];
@@ -331,12 +334,14 @@ function zeroSlots(snapshot: Snapshot, optimizer: ResolvedOptimizerSpec): HeadRe
   return { step: snapshot.step, values };
 }
 
-async function readAll(source: AsyncIterable<FeatureBatch>, dim: number, beforeBatch?: () => void): Promise<FeatureBatch> {
+/** The whole split in memory (normalized and transposed by CosineKnn: twice its float32 size), or undefined once that passes `maxBytes`. */
+async function readAll(source: AsyncIterable<FeatureBatch>, dim: number, maxBytes: number, beforeBatch?: () => void): Promise<FeatureBatch | undefined> {
   const features: Float32Array[] = [];
   const labels: Int32Array[] = [];
   let rows = 0;
   for await (const batch of source) {
     beforeBatch?.();
+    if (CosineKnn.bytesFor(rows + batch.rows, dim) > maxBytes) return undefined;
     features.push(batch.features.slice(0, batch.rows * dim));
     labels.push(batch.labels.slice(0, batch.rows));
     rows += batch.rows;

@@ -129,7 +129,14 @@ describe('searchHeads', () => {
     pruned.forEach((c) => expect([c.epochsTrained, c.prunedAfter]).toEqual([2, 2]));
     expect(result.candidates.filter((c) => c.outcome !== 'pruned').every((c) => c.epochsTrained === 6)).toBe(true);
     expect(result.knn).toBeNull();
+    expect(result.knnSkipped).toBe('not asked for');
     result.head.dispose();
+
+    // A validation split too large to hold for the kNN baseline: skipped, saying why.
+    const small = await searchHeads({ ...plan, epochs: 1, rungs: [], knnK: [1] }, sources, { ...options, knnMaxBytes: 1000 });
+    expect(small.knn).toBeNull();
+    expect(small.knnSkipped).toMatch(/validation split would take more than 0 MiB/);
+    small.head.dispose();
 
     // Nothing to learn: validation stops improving, and patience 1 ends the candidate early.
     const noise = randomLabelled(64, 8, 3, 4);
