@@ -47,7 +47,7 @@ async function main() {
     for (const { read, engine } of VARIANTS) {
       const result = await benchTrainerRun(
         stack,
-        { head: HEAD, dropout: 0, l2: 0, optimizer: 'sgd', learningRate: 0.01, momentum: 0.9, epochs: 1, batchSize: 32, classWeights: false, standardize: false, seed: 42, shuffleBuffer: 2048 },
+        { head: HEAD, dropout: 0, l2: 0, optimizer: 'sgd', learningRate: 0.01, momentum: 0.9, epochs: 1, batchSize: 32, classWeights: false, standardize: false, normalize: 'none', seed: 42, shuffleBuffer: 2048 },
         { FEATX_TRAINER_READ: read, FEATX_TRAINER_ENGINE: engine },
         ROWS,
       );

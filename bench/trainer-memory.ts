@@ -23,7 +23,7 @@ async function measure(scale: number) {
     separable: true,
   });
   try {
-    const run = await benchTrainerRun(stack, { head: 'mlp', dropout: 0, optimizer: 'sgd', learningRate: 0.001, momentum: 0.9, epochs: EPOCHS, batchSize: 32, classWeights: false, standardize: false, seed: 42, shuffleBuffer: 2048 });
+    const run = await benchTrainerRun(stack, { head: 'mlp', dropout: 0, optimizer: 'sgd', learningRate: 0.001, momentum: 0.9, epochs: EPOCHS, batchSize: 32, classWeights: false, standardize: false, normalize: 'none', seed: 42, shuffleBuffer: 2048 });
     return { rows, rowsPerSecond: run.bestEpochRowsPerSecond, peakRssMiB: run.peakRssMiB.trainer };
   } finally {
     await stack.close();

@@ -19,7 +19,7 @@ describe('migrations', () => {
     await client.connect();
     try {
       const { rows: tables } = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
-      expect(tables.map((t) => t.table_name)).toEqual(['commands', 'datasets', 'epoch_metrics', 'evaluations', 'feature_failures', 'feature_sets', 'feature_shards', 'feature_stores', 'feature_vectors', 'images', 'rejected_messages', 'training_runs']);
+      expect(tables.map((t) => t.table_name)).toEqual(['commands', 'datasets', 'epoch_metrics', 'evaluations', 'feature_failures', 'feature_sets', 'feature_shards', 'feature_stores', 'feature_vectors', 'images', 'rejected_messages', 'run_candidates', 'training_runs']);
       const { rows: applied } = await client.query('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations');
       const journal = require('../migrations/meta/_journal.json');
       expect(applied[0].n).toBe(journal.entries.length);

@@ -222,6 +222,44 @@ describe('training runs', () => {
     expect(bad.accuracy).toBeLessThan(0.55); // chance is 1/3
   }, 180000);
 
+  it('chooses the head with --head auto: the leaderboard on record and in the CLI, the winner as the model, predicting with its input preparation', async () => {
+    const { featureSetId } = await synthetic(true, 12);
+    const refused = await cli('train', featureSetId, '--head', 'auto', '--standardize');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/head auto chooses standardize itself/);
+
+    const result = await cli('train', featureSetId, '--head', 'auto', '--epochs', '4');
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(/head chosen on the validation split: (logistic|mlp) (sgd|adam) .* \(37 candidates/);
+    const row = (await db.query('SELECT id, config, epochs_done FROM training_runs WHERE feature_set_id = $1', [featureSetId])).rows[0];
+    // The run's configuration is the winner's, with what the search was.
+    expect(row.config.head).toMatch(/^(logistic|mlp)$/);
+    expect(row.config.search).toMatchObject({ candidates: 36, epochs: 4, patience: 5 });
+    const { rows: candidates } = await db.query('SELECT name, outcome, val_accuracy, chosen FROM run_candidates WHERE run_id = $1 ORDER BY position', [row.id]);
+    expect(candidates).toHaveLength(37);
+    expect(candidates.filter((c) => c.chosen).map((c) => c.name)).toEqual([row.config.search.chosen]);
+    expect(candidates.at(-1)).toMatchObject({ outcome: 'baseline' });
+    expect(candidates.filter((c) => c.outcome === 'pruned').length).toBeGreaterThan(20);
+    const chosen = candidates.find((c) => c.chosen);
+    expect(chosen.val_accuracy).toBe(Math.max(...candidates.filter((c) => c.outcome !== 'baseline').map((c) => c.val_accuracy)));
+    // The winner's epochs are the run's, and its model reaches what separable features allow.
+    const { rows: epochs } = await db.query('SELECT epoch FROM epoch_metrics WHERE run_id = $1 ORDER BY epoch', [row.id]);
+    expect(epochs.map((e) => e.epoch)).toEqual(Array.from({ length: row.epochs_done }, (_, i) => i + 1));
+    const { rows: [evaluation] } = await db.query("SELECT accuracy FROM evaluations WHERE run_id = $1 AND split = 'evaluation'", [row.id]);
+    expect(evaluation.accuracy).toBeGreaterThan(0.95);
+    const model = await loadTrainedModel(path.join(root, 'artifacts', row.id, 'model'));
+    expect(model.manifest.config.search?.chosen).toBe(row.config.search.chosen);
+    expect(model.manifest.config.normalize).toBe(chosen.name.endsWith(' power') ? 'power' : 'none');
+    expect(model.standardization !== null).toBe(chosen.name.endsWith(' standardized'));
+    model.head.dispose();
+
+    const shown = await cli('runs', 'show', row.id);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toMatch(/head chosen by --head auto from 37 candidates/);
+    expect(shown.out).toMatch(/◀ chosen/);
+    expect(shown.out).toMatch(/knn cosine k=\d+/);
+  }, 240000);
+
   it('records what a logistic run without L2 does before its first epoch (choosing L2, epoch by epoch), and the CLI shows it', async () => {
     // Ten search epochs of 4,000 rows in batches of 4: each candidate epoch's start goes on record
     // (rows within an epoch at most once a second), and the search lasts long enough to be seen

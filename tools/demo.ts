@@ -2,18 +2,23 @@
  * `npm run demo [folder]`: the main job end to end on this machine, with embedded defaults.
  * Uses NATS and Postgres where they answer (else starts nats-server and an embedded PostgreSQL),
  * starts the services (two extractor replicas), then through the featx CLI, as a user would:
- * registers the dataset, extracts its features with the shared MobileNetV2, trains the tutorial's
- * MLP on them, prints and draws the evaluation report, and classifies the shared test photos.
+ * registers the dataset, extracts its features with the shared MobileNetV2, trains the best head
+ * `--head auto` finds on them, prints and draws the evaluation report, and classifies a dozen
+ * photos of the dataset's evaluation split, showing each one's true and predicted class.
  */
 import * as path from 'node:path';
-import { loadConfig, REPO_ROOT } from '../libs/runtime/src/config';
+import { DataRoots } from '@featx/datasets';
+import { DatasetsRepository, openDatabase } from '@featx/db';
+import { FeatxConfig, loadConfig, REPO_ROOT } from '../libs/runtime/src/config';
+import { table } from '../apps/cli/src/format';
 import { runCli } from '../apps/cli/src/cli';
 import { ensureLocalStack, localServiceEnv } from './local-stack';
 import { launchServices, serviceInstances } from './service-launcher';
 
 const DEFAULT_DATASET = path.resolve(REPO_ROOT, '../shared/datasets/clothing-small');
 const DEFAULT_MODEL = path.resolve(REPO_ROOT, '../shared/models/mobilenet_v2_1.0_224');
-const NEW_PHOTOS = path.resolve(REPO_ROOT, '../shared/models/test_images');
+/** Evaluation photos classified at the end, taken class by class. */
+const SAMPLE_PHOTOS = 12;
 
 async function main() {
   const folder = path.resolve(process.argv[2] ?? DEFAULT_DATASET);
@@ -27,16 +32,19 @@ async function main() {
   try {
     say('starting api, ingest, extractor, feature-store and trainer…');
     await services.ready();
-    const cli = async (...args: string[]) => {
-      say(`featx ${args.join(' ')}`);
+    const run = async (args: string[], echo: boolean) => {
+      // Long lists of photos are named by their count.
+      const shown = args.filter((a) => !path.isAbsolute(a) || !/\.(jpe?g|png|webp|bmp|gif|tiff?)$/i.test(a));
+      say(`featx ${shown.join(' ')}${shown.length < args.length ? ` (${args.length - shown.length} photos)` : ''}`);
       const out: string[] = [];
       const code = await runCli(['--api-url', `http://${config.http.host}:${config.http.port}`, ...args], (text) => {
         out.push(text);
-        console.log(text);
+        if (echo) console.log(text);
       });
       if (code !== 0) throw new Error(`featx ${args[0]} ${args[1]} failed (exit ${code})`);
       return out.join('\n');
     };
+    const cli = (...args: string[]) => run(args, true);
     const added = JSON.parse(await cli('datasets', 'add', folder, '--json'));
     await cli('datasets', 'show', added.dataset.id);
     await cli('extract', added.dataset.id, '--model', process.env.FEATX_DEMO_MODEL ?? DEFAULT_MODEL, '--pool', 'avg');
@@ -44,15 +52,38 @@ async function main() {
     const sets = JSON.parse(await cli('features', 'ls', '--dataset', added.dataset.id, '--json')) as Array<{ id: string; pooling: string; status: string }>;
     const featureSet = sets.find((set) => set.pooling === 'avg' && set.status === 'complete');
     if (!featureSet) throw new Error('the extraction did not complete');
-    await cli('train', featureSet.id, '--epochs', '25');
+    await cli('train', featureSet.id, '--head', 'auto');
     const runs = JSON.parse(await cli('runs', 'ls', '--feature-set', featureSet.id, '--json')) as Array<{ id: string; status: string }>;
-    const run = runs.filter((r) => r.status === 'succeeded').at(-1)!;
-    await cli('runs', 'report', run.id, '--out', path.join(config.stateDir, 'demo-report'));
-    await cli('predict', run.id, NEW_PHOTOS);
+    const trained = runs.filter((r) => r.status === 'succeeded').at(-1)!;
+    await cli('runs', 'report', trained.id, '--out', path.join(config.stateDir, 'demo-report'));
+    await classifySample((...args) => run(args, false), config, stack.databaseUrl, added.dataset.id, trained.id, say);
     say('done. `npm run dev` keeps the services running; the API docs are then at http://127.0.0.1:3000/docs');
   } finally {
     await services.stop();
     await stack.stop();
+  }
+}
+
+/** A dozen photos of the evaluation split classified by the run, beside their true class. */
+async function classifySample(cli: (...args: string[]) => Promise<string>, config: FeatxConfig, databaseUrl: string, datasetId: string, runId: string, say: (line: string) => void) {
+  const database = openDatabase(databaseUrl, { maxConnections: 1 });
+  try {
+    const dataset = await new DatasetsRepository(database.db).get(datasetId);
+    const root = (await DataRoots.open(config.dataRoots)).roots.find((r) => r.name === dataset?.root);
+    if (!dataset || !root) throw new Error(`dataset ${datasetId} or its data root is gone`);
+    const sample = await new DatasetsRepository(database.db).sampleImages(datasetId, 'evaluation', SAMPLE_PHOTOS);
+    if (sample.length === 0) return say('the dataset has no evaluation photos to classify');
+    const files = sample.map((image) => path.join(root.path, image.path));
+    const { predictions } = JSON.parse(await cli('predict', runId, ...files, '--format', 'json')) as { predictions: Array<{ label: string | null; probability: number | null; error?: string }> };
+    const rows = sample.map((image, i) => {
+      const p = predictions[i];
+      return [path.basename(image.path), image.label, p.label ?? `error: ${p.error}`, p.probability === null ? '' : p.probability.toFixed(3), p.label === image.label ? '✓' : '✗'];
+    });
+    say(`${SAMPLE_PHOTOS} photos of the evaluation split, classified by run ${runId.slice(0, 8)}:`);
+    console.log(table(['photo', 'true class', 'predicted', 'probability', ''], rows));
+    say(`${rows.filter((r) => r[4] === '✓').length}/${rows.length} right`);
+  } finally {
+    await database.close();
   }
 }
 

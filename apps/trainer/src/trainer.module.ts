@@ -3,6 +3,7 @@ import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
 import { CandidateTraining } from './runs/candidate-training.service';
 import { EpochLoop } from './runs/epoch-loop.service';
 import { HeadPasses } from './runs/head-passes.service';
+import { HeadSearch } from './runs/head-search.service';
 import { L2Search } from './runs/l2-search.service';
 import { RunCommandsController } from './runs/run-commands.controller';
 import { RunEvents } from './runs/run-events.service';
@@ -29,6 +30,7 @@ export class TrainerModule {
         CandidateTraining,
         RunPreparation,
         L2Search,
+        HeadSearch,
         TrainingStart,
         EpochLoop,
         RunReports,

@@ -8,3 +8,4 @@ export * from './repositories/feature-sets.repository';
 export * from './repositories/runs.repository';
 export * from './repositories/feature-stores.repository';
 export * from './repositories/keyset-page';
+export * from './repositories/run-candidates.repository';

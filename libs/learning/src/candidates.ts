@@ -86,50 +86,70 @@ export async function trainCandidates(heads: readonly TrainableHead[], sources: 
   return progress;
 }
 
-/** One epoch of every head over `source`: one step each per batch, the batch uploaded once. */
+/**
+ * The candidates' inputs when they differ (raw, standardized, power-normalized…): each batch read
+ * goes through every view once, uploaded once, and the heads of a view take their step on it.
+ * Omitted: every head takes the batch as read.
+ */
+export interface CandidateViews {
+  /** The batch as view `i` has it: a new batch (the read one is shared by all views; do not modify it). */
+  transforms: ReadonlyArray<(batch: FeatureBatch) => FeatureBatch>;
+  /** Per head, in the order of the heads, the index of its view in `transforms`. */
+  viewOf: readonly number[];
+}
+
+/** One epoch of every head over `source`: one step each per batch, the batch uploaded once (per view). */
 export function trainCandidatesPass(
   heads: readonly TrainableHead[],
   source: AsyncIterable<FeatureBatch>,
-  options: Pick<TrainCandidatesOptions, 'classWeights' | 'beforeBatch'> = {},
+  options: Pick<TrainCandidatesOptions, 'classWeights' | 'beforeBatch'> & { views?: CandidateViews } = {},
 ): Promise<PassResult[]> {
-  return candidatesPass(heads, source, options.beforeBatch, (head, batch) => {
+  return candidatesPass(heads, source, options.beforeBatch, options.views, (head, batch) => {
     const result = head.trainOn(batch, { classWeights: options.classWeights });
     return { lossSum: result.loss * batch.rows, correct: result.correct };
   });
 }
 
-/** Every head's loss (plain cross-entropy) and accuracy over `source`, the batches uploaded once. */
+/** Every head's loss (plain cross-entropy) and accuracy over `source`, the batches uploaded once (per view). */
 export function evaluateCandidatesPass(
   heads: readonly TrainableHead[],
   source: AsyncIterable<FeatureBatch>,
-  options: Pick<TrainCandidatesOptions, 'beforeBatch'> = {},
+  options: Pick<TrainCandidatesOptions, 'beforeBatch'> & { views?: CandidateViews } = {},
 ): Promise<PassResult[]> {
-  return candidatesPass(heads, source, options.beforeBatch, (head, batch) => head.evaluateOn(batch));
+  return candidatesPass(heads, source, options.beforeBatch, options.views, (head, batch) => head.evaluateOn(batch));
 }
 
 async function candidatesPass(
   heads: readonly TrainableHead[],
   source: AsyncIterable<FeatureBatch>,
   beforeBatch: (() => void) | undefined,
+  views: CandidateViews | undefined,
   step: (head: TrainableHead, batch: UploadedBatch) => { lossSum: number; correct: number },
 ): Promise<PassResult[]> {
+  if (views && views.viewOf.length !== heads.length) throw new RangeError(`views name a view for ${views.viewOf.length} heads, there are ${heads.length}`);
+  const transforms = views?.transforms ?? [(batch: FeatureBatch) => batch];
+  const headsOfView = transforms.map((_, v) => heads.flatMap((_, i) => ((views?.viewOf[i] ?? 0) === v ? [i] : [])));
   const totals = heads.map(() => ({ lossSum: 0, correct: 0 }));
   let rows = 0;
-  for await (const batch of source) {
+  for await (const read of source) {
     beforeBatch?.();
-    if (batch.rows === 0) continue;
-    // A stream's labels may be a longer buffer than its rows.
-    const uploaded = new UploadedBatch(batch.features, batch.labels.subarray(0, batch.rows), heads[0].spec);
-    try {
-      heads.forEach((head, i) => {
-        const result = step(head, uploaded);
-        totals[i].lossSum += result.lossSum;
-        totals[i].correct += result.correct;
-      });
-    } finally {
-      uploaded.dispose();
+    if (read.rows === 0) continue;
+    for (let v = 0; v < transforms.length; v++) {
+      if (headsOfView[v].length === 0) continue;
+      const batch = transforms[v](read);
+      // A stream's labels may be a longer buffer than its rows.
+      const uploaded = new UploadedBatch(batch.features, batch.labels.subarray(0, batch.rows), heads[0].spec);
+      try {
+        for (const i of headsOfView[v]) {
+          const result = step(heads[i], uploaded);
+          totals[i].lossSum += result.lossSum;
+          totals[i].correct += result.correct;
+        }
+      } finally {
+        uploaded.dispose();
+      }
     }
-    rows += batch.rows;
+    rows += read.rows;
   }
   const denominator = Math.max(rows, 1);
   return totals.map((t) => ({ loss: t.lossSum / denominator, accuracy: t.correct / denominator, rows }));

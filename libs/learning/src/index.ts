@@ -14,3 +14,6 @@ export type { NamedTensor, TensorValues } from './named-tensors';
 export * from './trained-model';
 export * from './early-stopping';
 export { registerNativeFloat16Decoder } from './onednn/dense-addon';
+export * from './power-normalization';
+export * from './cosine-knn';
+export * from './head-search';

@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ArtifactStore, BusClient, BusConnection, connectBus, drainBus, JetStreamServer, provisionStreams } from '@featx/bus';
-import { CommandsRepository, DatabaseHandle, DatasetsRepository, FeatureSetsRepository, FeatureStoresRepository, RunsRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
+import { CommandsRepository, DatabaseHandle, DatasetsRepository, FeatureSetsRepository, FeatureStoresRepository, RunsRepository, RunCandidatesRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
 import { FeatxConfig, loadConfig, ServiceName } from './config';
 import { JsonLogger } from './logger';
 import { LoggingModule } from './logging.module';
@@ -78,12 +78,13 @@ export class CoreModule {
         { provide: DatasetsRepository, useFactory: (d: DatabaseHandle) => new DatasetsRepository(d.db), inject: [DATABASE] },
         { provide: FeatureSetsRepository, useFactory: (d: DatabaseHandle) => new FeatureSetsRepository(d.db), inject: [DATABASE] },
         { provide: RunsRepository, useFactory: (d: DatabaseHandle) => new RunsRepository(d.db), inject: [DATABASE] },
+        { provide: RunCandidatesRepository, useFactory: (d: DatabaseHandle) => new RunCandidatesRepository(d.db), inject: [DATABASE] },
         { provide: FeatureStoresRepository, useFactory: (d: DatabaseHandle) => new FeatureStoresRepository(d.db), inject: [DATABASE] },
         { provide: CommandsRepository, useFactory: (d: DatabaseHandle) => new CommandsRepository(d.db), inject: [DATABASE] },
         { provide: RejectedMessagesRepository, useFactory: (d: DatabaseHandle) => new RejectedMessagesRepository(d.db), inject: [DATABASE] },
         ConnectionCloser,
       ],
-      exports: [CONFIG, LOGGER, BUS, BusClient, ArtifactStore, JetStreamServer, DATABASE, DATA_ROOTS, DatasetsRepository, FeatureSetsRepository, FeatureStoresRepository, RunsRepository, CommandsRepository, RejectedMessagesRepository],
+      exports: [CONFIG, LOGGER, BUS, BusClient, ArtifactStore, JetStreamServer, DATABASE, DATA_ROOTS, DatasetsRepository, FeatureSetsRepository, FeatureStoresRepository, RunsRepository, RunCandidatesRepository, CommandsRepository, RejectedMessagesRepository],
     };
   }
 }

@@ -4,9 +4,10 @@ import { z } from 'zod';
 /**
  * How a [N, H, W, C] feature map becomes one vector per image:
  * - `none`: flatten, keeping spatial layout (ResNet-50: 7x7x2048 = 100,352 values, as in the tutorial);
- * - `avg` / `max`: global average / max over H and W → C values.
+ * - `avg` / `max`: global average / max over H and W → C values;
+ * - `avg+max`: both, concatenated (average first) → 2C values.
  */
-export const PoolingSchema = z.enum(['none', 'avg', 'max']);
+export const PoolingSchema = z.enum(['none', 'avg', 'max', 'avg+max']);
 export type Pooling = z.infer<typeof PoolingSchema>;
 
 /** Pools a feature tensor to [N, D]. Already-flat [N, D] features pass through only with 'none'. */
@@ -27,6 +28,8 @@ export function poolFeatures(features: tf.Tensor, pooling: Pooling): tf.Tensor2D
         return tf.mean(features, [1, 2]) as tf.Tensor2D;
       case 'max':
         return tf.max(features, [1, 2]) as tf.Tensor2D;
+      case 'avg+max':
+        return tf.concat([tf.mean(features, [1, 2]), tf.max(features, [1, 2])], 1) as tf.Tensor2D;
     }
   });
 }
@@ -39,5 +42,5 @@ export function pooledDim(featureShape: readonly number[], pooling: Pooling): nu
   }
   if (featureShape.length !== 3) throw new Error(`feature shape must be [H,W,C] or [D], got [${featureShape.join(',')}]`);
   const [h, w, c] = featureShape as [number, number, number];
-  return pooling === 'none' ? h * w * c : c;
+  return pooling === 'none' ? h * w * c : pooling === 'avg+max' ? 2 * c : c;
 }

@@ -18,6 +18,22 @@ describe('pooling', () => {
     tf.dispose([x, none, avg, max]);
   });
 
+  it('concatenates the average and the max with avg+max, on both engines’ poolings alike', () => {
+    const values = [1, 2, 3, -4, 0, 5, 2, 1];
+    const x = tf.tensor4d(values, [2, 1, 2, 2]);
+    const both = poolFeatures(x, 'avg+max');
+    expect(both.shape).toEqual([2, 4]);
+    expect(Array.from(both.dataSync())).toEqual([2, -1, 3, 2, 1, 3, 2, 5]);
+    expect(pooledDim([7, 7, 1280], 'avg+max')).toBe(2560);
+    // The ONNX Runtime worker's pooling (plain JavaScript), NHWC and NCHW.
+    const { poolOutput } = require('../../onnx/src/engine/pool.js');
+    expect(Array.from(poolOutput(Float32Array.from(values), [2, 1, 2, 2], 'NHWC', 'avg+max').data)).toEqual([2, -1, 3, 2, 1, 3, 2, 5]);
+    // The same maps as NCHW [2, 2, 1, 2]: channel-major per image.
+    const nchw = Float32Array.from([1, 3, 2, -4, 0, 2, 5, 1]);
+    expect(poolOutput(nchw, [2, 2, 1, 2], 'NCHW', 'avg+max')).toEqual({ data: Float32Array.from([2, -1, 3, 2, 1, 3, 2, 5]), shape: [2, 4] });
+    tf.dispose([x, both]);
+  });
+
   it('gives the tutorial dimensions for ResNet-50 7x7x2048', () => {
     const x = tf.zeros([1, 7, 7, 2048]);
     expect(poolFeatures(x, 'none').shape).toEqual([1, 100_352]);

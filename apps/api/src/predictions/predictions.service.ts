@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Prediction, PredictResponse } from '@featx/contracts';
 import { DataRoots, DatasetInputError, isImageFileName, isSkipped, walkFiles } from '@featx/datasets';
-import { standardizeInPlace } from '@featx/learning';
+import { prepareInputsInPlace } from '@featx/learning';
 import { DATA_ROOTS } from '@featx/runtime';
 import { decodeImage, DecodedImage } from '@featx/vision';
 import { invalidFields } from '../common/zod-body.pipe';
@@ -78,7 +78,7 @@ export class PredictionsService {
     let probabilities: Float32Array = new Float32Array(0);
     if (good.length > 0) {
       const features = (await model.network.extract(good)).data;
-      if (model.standardization) standardizeInPlace(features, model.standardization);
+      prepareInputsInPlace(features, model.manifest.network.dim, model.manifest.config.normalize, model.standardization);
       probabilities = model.head.predictProba(features);
     }
     const classes = model.manifest.classes;

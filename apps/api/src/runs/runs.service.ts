@@ -3,8 +3,8 @@ import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { ArtifactRecord, ArtifactStore, ArtifactUnavailableError, BusClient } from '@featx/bus';
-import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, ListPage, QueuedCancel, QueuedRun, RunArtifacts, RunDetails, RunReport, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
-import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, PageRequest, RunRow, RunsRepository } from '@featx/db';
+import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, ListPage, QueuedCancel, QueuedRun, RunArtifacts, RunCandidateView, RunDetails, RunReport, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
+import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, PageRequest, RunCandidateRow, RunCandidatesRepository, RunRow, RunsRepository } from '@featx/db';
 import { DATABASE } from '@featx/runtime';
 import { rowView } from '../common/row-view';
 import { FieldError, invalidFields } from '../common/zod-body.pipe';
@@ -24,6 +24,7 @@ export class RunsService {
     private readonly client: BusClient,
     @Inject(DATABASE) private readonly database: DatabaseHandle,
     private readonly store: ArtifactStore,
+    private readonly candidates: RunCandidatesRepository,
   ) {}
 
   /**
@@ -57,8 +58,8 @@ export class RunsService {
 
   async get(id: string): Promise<RunDetails> {
     const run = await this.runs.get(id);
-    if (run) return { ...summarize(run), epochMetrics: (await this.runs.epochs(id)).map(epochView) };
-    return { ...(await this.pending(id)), epochMetrics: [] };
+    if (run) return { ...summarize(run), epochMetrics: (await this.runs.epochs(id)).map(epochView), candidates: leaderboard(await this.candidates.list(id)) };
+    return { ...(await this.pending(id)), epochMetrics: [], candidates: [] };
   }
 
   /** Publishes runs.cancel: a queued run is cancelled at once, a running one stops at its next batch. */
@@ -182,4 +183,25 @@ function epochView(row: EpochMetricRow): EpochMetricView {
 function evaluationView(row: EvaluationRow): EvaluationView {
   const columns = rowView(row, ['split', 'accuracy', 'loss', 'perClass', 'macroAvg', 'weightedAvg', 'confusion', 'report']);
   return { ...columns, at: row.createdAt.toISOString() };
+}
+
+/** A search's candidates best first: validation accuracy, then log loss, then grid order. */
+export function leaderboard(rows: RunCandidateRow[]): RunCandidateView[] {
+  const ranked = [...rows].sort(
+    (a, b) => (b.valAccuracy ?? -1) - (a.valAccuracy ?? -1) || (a.valLoss ?? Infinity) - (b.valLoss ?? Infinity) || a.position - b.position,
+  );
+  return ranked.map((row, i) => ({
+    rank: i + 1,
+    name: row.name,
+    settings: row.settings,
+    outcome: row.outcome,
+    epochsTrained: row.epochsTrained,
+    bestEpoch: row.bestEpoch,
+    prunedAfter: row.prunedAfter,
+    valAccuracy: row.valAccuracy,
+    valLoss: row.valLoss,
+    trainAccuracy: row.trainAccuracy,
+    trainLoss: row.trainLoss,
+    chosen: row.chosen,
+  }));
 }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import type { EpochMetricView, QueuedCancel, RunArtifacts, RunDetails, RunReport, RunSummary } from '@featx/contracts';
+import type { EpochMetricView, QueuedCancel, RunArtifacts, RunCandidateView, RunDetails, RunReport, RunSummary } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatCount, formatDuration, printHint, table } from '../format';
 import { getPage, nextPageHint, withPageOptions, withQuery } from '../list-pages';
@@ -40,6 +40,7 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
       const run = await (await client()).get<RunDetails>(`/runs/${encodeURIComponent(id)}`);
       if (opts.json) return print(JSON.stringify(run, null, 2));
       print(describeRun(run));
+      if (run.candidates && run.candidates.length > 0) print(`head chosen by --head auto from ${run.candidates.length} candidates (best first):\n${leaderboardTable(run.candidates)}`);
       if (run.epochMetrics.length === 0) print('no finished epoch yet');
       else print(epochsTable(run.epochMetrics));
     });
@@ -179,7 +180,19 @@ async function downloadPlots(api: ApiClient, runId: string, dir: string, printEr
 
 function headName(config: Record<string, unknown>): string {
   const hidden = config.hidden;
-  return `${String(config.head ?? '?')}${Array.isArray(hidden) ? ` ${hidden.join(',')}` : ''}`;
+  const chosen = (config.search as { chosen?: string } | undefined)?.chosen;
+  return `${String(config.head ?? '?')}${Array.isArray(hidden) ? ` ${hidden.join(',')}` : ''}${chosen ? ' (auto)' : ''}`;
+}
+
+/** A `--head auto` run's leaderboard: rank, candidate, how far it trained, its validation metrics; the chosen one marked. */
+export function leaderboardTable(candidates: RunCandidateView[]): string {
+  const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
+  const trained = (c: RunCandidateView) =>
+    c.outcome === 'baseline' ? 'baseline (never the model)' : `${c.epochsTrained} epochs, best ${c.bestEpoch ?? '-'}${c.outcome === 'pruned' ? `, pruned after ${c.prunedAfter}` : c.outcome === 'early-stopped' ? ', stopped early' : ''}`;
+  return table(
+    ['rank', 'candidate', 'trained', 'val accuracy', 'val loss'],
+    candidates.map((c) => [`${c.rank}${c.chosen ? ' ◀ chosen' : ''}`, c.name, trained(c), percent(c.valAccuracy), fixed(c.valLoss)]),
+  );
 }
 
 /** 0.4123: four decimals, as Keras prints its metrics; '' when there is no value. */

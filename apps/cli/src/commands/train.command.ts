@@ -1,12 +1,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EpochMetricView, HEADS, OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
+import { EpochMetricView, HEAD_CHOICES, NORMALIZATIONS, OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatCount, formatDuration } from '../format';
 import { followLive } from '../follow-live';
 import { integerOption, numberOption } from '../options';
 import { LiveLine, LiveProgressIo, renderProgressBar } from '../progress-bar';
 import { phaseText, waitingText } from './run-phase';
-import { FINISHED_STATUSES, fixed } from './runs.command';
+import { FINISHED_STATUSES, fixed, leaderboardTable } from './runs.command';
 
 const POLL_MS = 500;
 const LIVE_BAR_WIDTH = 20;
@@ -20,7 +20,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
   return new Command('train')
     .description('train a classifier head (MLP or logistic regression) on a complete feature set and follow the run')
     .argument('<featureSetId>', 'feature set id (featx features ls)')
-    .addOption(new Option('--head <head>', 'the head: an MLP, or logistic regression (default mlp)').choices([...HEADS]))
+    .addOption(new Option('--head <head>', 'the head: an MLP, logistic regression, or auto: the best of a search on the validation split (default mlp)').choices([...HEAD_CHOICES]))
     .option('--hidden <sizes>', 'MLP hidden layer sizes, e.g. 256,16 (default: from the input size)', parseSizes)
     .addOption(numberOption('--dropout <x>', 'dropout after each hidden layer, 0-0.95 (default 0)'))
     .addOption(numberOption('--l2 <x>', 'logistic regression L2 strength (default: chosen on the validation split)'))
@@ -32,6 +32,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
     .addOption(integerOption('--batch-size <n>', 'rows per batch (default 32)'))
     .option('--class-weights', 'weight classes by their inverse frequency in the loss')
     .option('--standardize', 'standardize features with the training split’s mean and std')
+    .addOption(new Option('--normalize <how>', 'power: signed square root, then L2 normalization, before any standardization (default none)').choices([...NORMALIZATIONS]))
     .addOption(integerOption('--patience <n>', 'stop early when val_loss has not improved for n epochs'))
     .addOption(integerOption('--seed <n>', 'seed of initialization and shuffling (default 42)'))
     .addOption(integerOption('--shuffle-buffer <n>', 'rows in the shuffle buffer (default 2048)'))
@@ -53,6 +54,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
         batchSize: opts.batchSize,
         classWeights: opts.classWeights,
         standardize: opts.standardize,
+        normalize: opts.normalize,
         earlyStoppingPatience: opts.patience,
         seed: opts.seed,
         shuffleBuffer: opts.shuffleBuffer,
@@ -126,6 +128,11 @@ function printOutcome(print: (text: string) => void, run: RunDetails, report: Ru
   let summary = `run ${run.id} ${run.status}${run.error ? `: ${run.error}` : ''} after ${run.epochsDone}/${run.epochs} epochs${stoppedEarly ? ' (stopped early)' : ''}`;
   if (run.bestEpoch !== null) summary += `; best epoch ${run.bestEpoch}${run.bestValLoss !== null ? ` (val_loss ${fixed(run.bestValLoss)})` : ''}`;
   print(summary);
+  if (run.candidates && run.candidates.length > 0) {
+    const chosen = run.candidates.find((c) => c.chosen);
+    print(`head chosen on the validation split: ${chosen?.name ?? '?'} (${run.candidates.length} candidates; featx runs show ${run.id} for all of them)`);
+    print(leaderboardTable(run.candidates.slice(0, 10)));
+  }
   if (!report) return;
   const evaluation = report.evaluations.find((e) => e.split === 'evaluation') ?? report.evaluations[report.evaluations.length - 1];
   if (!evaluation) return print('no evaluation was recorded');

@@ -5,7 +5,7 @@ import { RunContext } from './run-context';
 export function createRunHead(context: RunContext, l2: number): TrainableHead {
   const { config } = context;
   return createHead(
-    { kind: config.head, inputDim: context.dim, classes: context.classes.length, hidden: config.hidden, dropout: config.dropout, l2 },
+    { kind: config.head === 'auto' ? 'mlp' : config.head, inputDim: context.dim, classes: context.classes.length, hidden: config.hidden, dropout: config.dropout, l2 },
     config.seed,
     config.optimizer === 'adam'
       ? { kind: 'adam', learningRate: config.learningRate, decay: config.decay ?? 0 }

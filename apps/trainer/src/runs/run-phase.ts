@@ -93,6 +93,13 @@ export class RunPhaseReporter {
     else this.flushIfDue(this.now());
   }
 
+  /** choosing-head: epochs done, candidates still training, and the rows/s of the epoch that just finished. */
+  searchEpochsDone(done: number, candidates: number, rowsPerSecond: number): void {
+    const phase = this.expect('searchEpochsDone', (p): p is Extract<RunPhase, { step: 'choosing-head' }> => p.step === 'choosing-head');
+    this.phase = { ...phase, done, total: Math.max(phase.total, done), candidates, rowsPerSecond: Number.isFinite(rowsPerSecond) ? Math.max(0, rowsPerSecond) : null };
+    this.flush();
+  }
+
   /** training: epochs done of planned, and the rows/s of the epoch that just finished. */
   epochsDone(done: number, rowsPerSecond: number): void {
     const phase = this.expect('epochsDone', (p) => p.step === 'training');

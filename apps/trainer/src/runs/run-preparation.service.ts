@@ -41,7 +41,8 @@ export class RunPreparation {
     const artifacts = new RunArtifacts(this.appConfig.training.artifactsDir, run.id);
     await fs.mkdir(artifacts.dir, { recursive: true });
     const context: RunContext = { run, config, set, dim: set.dim, classes: run.classes, shards, artifacts, standardization: null, engine: resolveHeadEngine(this.appConfig.training.engine), flags, phase };
-    context.standardization = config.standardize ? await this.standardization(context) : null;
+    // head auto: the statistics are there for its standardized candidates (and kept only if one wins).
+    context.standardization = config.standardize || config.head === 'auto' ? await this.standardization(context) : null;
     if (config.classWeights) {
       const counts = await this.featureSets.labelCounts(set.id, 'training');
       context.classWeights = classWeightsFrom(run.classes.map((label) => counts.get(label) ?? 0));

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Split } from '@featx/contracts';
 import { BusClient } from '@featx/bus';
-import { standardizeInPlace } from '@featx/learning';
+import { prepareInputsInPlace } from '@featx/learning';
 import { CONFIG, FeatxConfig } from '@featx/runtime';
 import { streamSplit, StreamBatch } from '../data/feature-stream';
 import { openShardRowSource } from '../data/shard-row-sources';
@@ -12,8 +12,10 @@ export interface SplitPass {
   order: 'shuffled' | 'sequential';
   /** Picks the shuffled order (a new one each epoch). */
   epoch: number;
-  /** Standardized with the run's statistics, where it has them (default); false: as stored. */
+  /** Standardized with the run's statistics, where it has them (default); false: not standardized (power-normalized where the run asks for it). */
   standardize?: boolean;
+  /** As stored: neither normalized nor standardized (the head search prepares each candidate's inputs itself). */
+  raw?: boolean;
 }
 
 /**
@@ -51,7 +53,7 @@ export class SplitStreams {
         epoch: pass.epoch,
         shuffleBufferRows: context.config.shuffleBuffer,
       })) {
-        if ((pass.standardize ?? true) && context.standardization) standardizeInPlace(batch.features, context.standardization);
+        if (!pass.raw) prepareInputsInPlace(batch.features.subarray(0, batch.rows * context.dim), context.dim, context.config.normalize, (pass.standardize ?? true) ? context.standardization : null);
         yield batch;
       }
     } finally {

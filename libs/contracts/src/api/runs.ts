@@ -6,7 +6,7 @@ import type { RunStatus } from '../messages/runs';
 /** What the runs endpoints of the admin API return. */
 
 /** The stages of a run, in the order it goes through them (standardizing and choosing-l2 only when asked for). */
-export const RUN_STEPS = ['standardizing', 'choosing-l2', 'training', 'evaluating'] as const;
+export const RUN_STEPS = ['standardizing', 'choosing-l2', 'choosing-head', 'training', 'evaluating'] as const;
 export type RunStep = (typeof RUN_STEPS)[number];
 
 /**
@@ -40,6 +40,8 @@ const stepProgress = {
  * - `choosing-l2`: logistic regression's L2 search, `candidates` heads trained together for
  *   `epochs` epochs: rows read of every epoch's pass over the training split plus the final
  *   validation pass; `epoch` is the epoch (1-based) the candidates are in.
+ * - `choosing-head`: the `head: auto` search, epochs done of the most any candidate trains;
+ *   `candidates` of `of` still training (successive halving and early stopping drop the others).
  * - `training`: the run's own epochs, epochs done of planned (the epochs themselves are in
  *   `epochMetrics`), the last epoch's rows/s.
  * - `evaluating`: the final head on the validation and evaluation splits, rows done.
@@ -59,6 +61,15 @@ export const runPhaseSchema = z
         candidates: z.number().int().min(1),
         epoch: z.number().int().min(1),
         epochs: z.number().int().min(1),
+      })
+      .strict(),
+    z
+      .object({
+        step: z.literal('choosing-head'),
+        unit: z.literal('epochs'),
+        ...stepProgress,
+        candidates: z.number().int().min(0),
+        of: z.number().int().min(1),
       })
       .strict(),
     z.object({ step: z.literal('training'), unit: z.literal('epochs'), ...stepProgress }).strict(),
@@ -117,9 +128,29 @@ export interface EpochMetricView {
   at: string;
 }
 
+/** One candidate of a `head: auto` run's search, as its leaderboard shows it. */
+export interface RunCandidateView {
+  /** Rank by validation accuracy, ties by log loss (the kNN baseline ranks among them). */
+  rank: number;
+  name: string;
+  settings: Record<string, unknown>;
+  /** trained, early-stopped, pruned (successive halving) or baseline (the kNN: listed, never the model). */
+  outcome: 'trained' | 'early-stopped' | 'pruned' | 'baseline';
+  epochsTrained: number;
+  bestEpoch: number | null;
+  prunedAfter: number | null;
+  valAccuracy: number | null;
+  valLoss: number | null;
+  trainAccuracy: number | null;
+  trainLoss: number | null;
+  chosen: boolean;
+}
+
 export interface RunDetails extends RunSummary {
   /** The epochs finished so far, in order. */
   epochMetrics: EpochMetricView[];
+  /** A `head: auto` run's leaderboard, best first; empty for other runs and until its search ends (absent from APIs before it). */
+  candidates?: RunCandidateView[];
 }
 
 export interface ClassMetrics {

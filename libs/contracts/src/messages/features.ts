@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { commandV1, MessageContract, messageV1 } from '../contract';
 import { SPLITS } from './datasets';
 
-export const POOLINGS = ['none', 'avg', 'max'] as const;
+/** `avg+max`: the global average and the global max, concatenated (twice the channels). */
+export const POOLINGS = ['none', 'avg', 'max', 'avg+max'] as const;
 export type Pooling = (typeof POOLINGS)[number];
 export const FEATURE_DTYPES = ['float16', 'float32'] as const;
 export type FeatureDtype = (typeof FEATURE_DTYPES)[number];

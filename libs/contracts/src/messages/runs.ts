@@ -5,6 +5,27 @@ import { FEATURE_DTYPES, FeatureDtype } from './features';
 
 export const HEADS = ['mlp', 'logistic'] as const;
 export type HeadKind = (typeof HEADS)[number];
+/** What a run asks for: a head, or `auto` = the best head a search on the validation split finds. */
+export const HEAD_CHOICES = [...HEADS, 'auto'] as const;
+export type HeadChoice = (typeof HEAD_CHOICES)[number];
+/** What is done to each feature vector before standardization: nothing, or power normalization (signed square root, then L2 normalization). */
+export const NORMALIZATIONS = ['none', 'power'] as const;
+export type Normalization = (typeof NORMALIZATIONS)[number];
+
+/** What `--head auto` chose, recorded in the run's configuration once its search is done (the leaderboard: GET /runs/:id). */
+export const headSearchRecordSchema = z
+  .object({
+    /** The chosen candidate's name, as on the leaderboard. */
+    chosen: z.string().min(1),
+    /** Heads in the grid (the kNN baseline not counted). */
+    candidates: z.number().int().min(1),
+    /** Most epochs a candidate trained, the early-stopping patience, and the successive-halving rungs. */
+    epochs: z.number().int().min(1),
+    patience: z.number().int().min(1),
+    rungs: z.array(z.object({ epoch: z.number().int().min(1), keep: z.number().min(0).max(1) })),
+  })
+  .strict();
+export type HeadSearchRecord = z.infer<typeof headSearchRecordSchema>;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 /**
  * What runs a head's training steps: TF.js (its active backend), ONNX Runtime (a generated step
@@ -25,10 +46,11 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
  * "square root, nearest power of two" rule, SGD with momentum 0.9 and time-based decay, 25 epochs
  * of batch 32.
  */
-export const trainingConfigSchema = z
+const trainingConfigFields = z
   .object({
     featureSetId: z.string().uuid(),
-    head: z.enum(HEADS).default('mlp'),
+    /** `auto`: the head, its optimizer, L2 or dropout and its inputs' preparation are chosen on the validation split (the run's configuration then holds the choice and `search`). */
+    head: z.enum(HEAD_CHOICES).default('mlp'),
     /** MLP hidden layer sizes; default from the input size (the tutorial's 256, 16 for 100,352). */
     hidden: z.array(z.number().int().min(1).max(65536)).min(1).max(8).optional(),
     dropout: z.number().min(0).max(0.95).default(0),
@@ -45,6 +67,10 @@ export const trainingConfigSchema = z
     classWeights: z.boolean().default(false),
     /** Standardize features with mean/std from one streaming pass over the training split. */
     standardize: z.boolean().default(false),
+    /** Power-normalize features (signed square root, then L2 normalization to a value RMS of 1) before any standardization. */
+    normalize: z.enum(NORMALIZATIONS).default('none'),
+    /** Present once a `head: auto` run has chosen: what it chose, from what. */
+    search: headSearchRecordSchema.optional(),
     /** Stop when validation loss has not improved for this many epochs (omitted: never). */
     earlyStoppingPatience: z.number().int().min(1).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
@@ -52,15 +78,28 @@ export const trainingConfigSchema = z
     shuffleBuffer: z.number().int().min(1).max(1_000_000).default(2048),
   })
   .strict();
+
+/** `head: auto` chooses these itself: a given one would be silently overridden, so it is refused. */
+function refuseWhatAutoChooses(config: z.output<typeof trainingConfigFields>, ctx: z.RefinementCtx): void {
+  if (config.head !== 'auto') return;
+  const given = { hidden: config.hidden !== undefined, l2: config.l2 !== undefined, dropout: config.dropout > 0, standardize: config.standardize, normalize: config.normalize !== 'none' };
+  for (const [field, isGiven] of Object.entries(given)) {
+    if (isGiven) ctx.addIssue({ code: 'custom', path: [field], message: `head auto chooses ${field} itself: leave it out` });
+  }
+}
+
+export const trainingConfigSchema = trainingConfigFields.superRefine(refuseWhatAutoChooses);
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 
 export const createRunCommand = commandV1(
   'runs.create',
   (n) => n.subjects.createRun,
-  trainingConfigSchema.extend({
-    /** The run's id, chosen by the sender so it can be followed at once; generated when omitted. */
-    runId: z.string().uuid().optional(),
-  }),
+  trainingConfigFields
+    .extend({
+      /** The run's id, chosen by the sender so it can be followed at once; generated when omitted. */
+      runId: z.string().uuid().optional(),
+    })
+    .superRefine(refuseWhatAutoChooses),
 );
 
 export const cancelRunCommand = commandV1('runs.cancel', (n) => n.subjects.cancelRun, z.object({ runId: z.string().uuid() }).strict());

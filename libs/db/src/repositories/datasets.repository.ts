@@ -187,4 +187,22 @@ export class DatasetsRepository {
       .groupBy(images.split, images.label)
       .orderBy(asc(images.split), asc(images.label));
   }
+
+  /**
+   * Up to `count` present images of a split, taken class by class in turn (the first by path of
+   * each class, then the second…), so that a small sample shows every class: what `npm run demo`
+   * classifies at its end.
+   */
+  async sampleImages(datasetId: string, split: 'training' | 'validation' | 'evaluation', count: number): Promise<Array<{ path: string; label: string }>> {
+    const result = await this.db.execute<{ path: string; label: string }>(sql`
+      SELECT path, label FROM (
+        SELECT ${images.path} AS path, ${images.label} AS label,
+               row_number() OVER (PARTITION BY ${images.label} ORDER BY ${images.path}) AS nth
+        FROM ${images}
+        WHERE ${images.datasetId} = ${datasetId} AND ${images.split} = ${split} AND ${images.status} = 'present'
+      ) ranked
+      ORDER BY nth, label
+      LIMIT ${count}`);
+    return result.rows;
+  }
 }

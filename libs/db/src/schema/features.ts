@@ -16,7 +16,7 @@ export const featureSets = pgTable(
     model: text('model').notNull(),
     /** Layer whose output is the feature map ('' = the network's default feature layer). */
     layer: text('layer').notNull().default(''),
-    pooling: text('pooling', { enum: ['none', 'avg', 'max'] }).notNull(),
+    pooling: text('pooling', { enum: ['none', 'avg', 'max', 'avg+max'] }).notNull(),
     dtype: text('dtype', { enum: ['float16', 'float32'] }).notNull(),
     /** What runs the network: `tfjs`, `onnx` (ONNX Runtime), or `auto` = the fastest each extractor has. */
     engine: text('engine', { enum: ENGINES }).notNull().default('auto'),

@@ -2,3 +2,4 @@ export * from './datasets';
 export * from './bus';
 export * from './features';
 export * from './runs';
+export * from './run-candidates';

@@ -137,6 +137,22 @@ export class InMemoryDatasetsRepository implements Pick<DatasetsRepository, keyo
     return [...counts.values()].sort((a, b) => `${a.split}`.localeCompare(`${b.split}`) || a.label.localeCompare(b.label));
   }
 
+  async sampleImages(datasetId: string, split: Split, count: number): Promise<Array<{ path: string; label: string }>> {
+    const nth = new Map<string, number>();
+    const ranked = this.present(datasetId)
+      .filter((i) => i.split === split)
+      .sort((a, b) => a.path.localeCompare(b.path))
+      .map((i) => {
+        const n = (nth.get(i.label) ?? 0) + 1;
+        nth.set(i.label, n);
+        return { path: i.path, label: i.label, n };
+      });
+    return ranked
+      .sort((a, b) => a.n - b.n || a.label.localeCompare(b.label))
+      .slice(0, count)
+      .map(({ path, label }) => ({ path, label }));
+  }
+
   private present(datasetId: string): ImageRow[] {
     return this.images.filter((i) => i.datasetId === datasetId && i.status === 'present');
   }

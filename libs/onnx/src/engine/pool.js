@@ -7,10 +7,11 @@
 /**
  * Pools a raw network output to row-major [N, D] float32, matching the TF.js engine (poolFeatures):
  * 'none' flattens in NHWC order (an NCHW map is transposed first), 'avg'/'max' reduce over H and W
- * to C values. A 2-D [N, D] output passes through with 'none' only. Averages are summed in float64
+ * to C values, 'avg+max' to both concatenated (2C values). A 2-D [N, D] output passes through with 'none' only. Averages are summed in float64
  * and rounded once, so they may differ from TF.js in the last bit.
  */
 function poolOutput(data, dims, layout, pooling) {
+  if (pooling === 'avg+max') return concatenated(poolOutput(data, dims, layout, 'avg'), poolOutput(data, dims, layout, 'max'));
   if (dims.length === 2) {
     if (pooling !== 'none') throw new Error(`pooling '${pooling}' needs a 4-D feature map, got [${dims.join(',')}]`);
     return { data: data.slice(0, dims[0] * dims[1]), shape: [dims[0], dims[1]] };
@@ -55,6 +56,17 @@ function poolOutput(data, dims, layout, pooling) {
     for (let ch = 0; ch < c; ch++) out[b * c + ch] = pooling === 'avg' ? acc[ch] / hw : acc[ch];
   }
   return { data: out, shape: [n, c] };
+}
+
+/** Two [N, C] poolings as one [N, 2C]: each row the first's values, then the second's. */
+function concatenated(first, second) {
+  const [n, c] = first.shape;
+  const out = new Float32Array(n * 2 * c);
+  for (let b = 0; b < n; b++) {
+    out.set(first.data.subarray(b * c, (b + 1) * c), b * 2 * c);
+    out.set(second.data.subarray(b * c, (b + 1) * c), b * 2 * c + c);
+  }
+  return { data: out, shape: [n, 2 * c] };
 }
 
 /** NHWC float32 batch → NCHW. */

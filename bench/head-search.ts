@@ -1,0 +1,174 @@
+/**
+ * `npm run bench:head-search -- <feature set folder>`: the `--head auto` search on a stored feature
+ * set (its shard files read into memory: this measures the search, not the read path), against one
+ * default fit of the grid's largest candidate (the tutorial's MLP, SGD, on the inputs as stored, 25
+ * epochs with a validation pass each, as `featx train` runs it), on the same batches.
+ *
+ * Then every candidate's best epoch — pruned ones too (keepAllSnapshots) — and the kNN baseline are
+ * scored on the evaluation split: the leaderboard, and how far the search's winner is from the
+ * best candidate measured there.
+ *
+ *   npm run bench:head-search -- .featx/features/<featureSetId>
+ *   BENCH_FULL=1 ...   no pruning: every candidate trains until it stops early (the whole grid's evaluation accuracies)
+ *   BENCH_JSON=out.json ...   the figures as JSON
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Split } from '@featx/contracts';
+import { fromFloat16, readNpy } from '@featx/features';
+import {
+  candidateName,
+  CosineKnn,
+  createHead,
+  defaultSearchPlan,
+  evaluateCandidatesPass,
+  FeatureBatch,
+  HeadSearchPlan,
+  INPUT_VIEWS,
+  RunningStats,
+  searchHeads,
+  trainCandidatesPass,
+  TUTORIAL_SGD,
+  viewOfBatch,
+} from '@featx/learning';
+import { selectBackend } from '@featx/vision';
+import { writeBenchJson } from './bench-json';
+import { runBenchMain } from './bench-main';
+
+interface SplitRows {
+  features: Float32Array;
+  labels: Int32Array;
+  rows: number;
+}
+
+const BATCH = 32;
+
+async function readSplit(folder: string, split: Split): Promise<SplitRows> {
+  const dir = path.join(folder, split);
+  const parts: Array<{ features: Float32Array; labels: Int32Array }> = [];
+  for (const shard of (await fs.readdir(dir)).sort()) {
+    const features = await readNpy(path.join(dir, shard, 'features.npy'));
+    const labels = await readNpy(path.join(dir, shard, 'labels.npy'));
+    const values = features.dtype === '<f2' ? fromFloat16(features.data as Uint16Array) : (features.data as Float32Array);
+    parts.push({ features: values, labels: labels.data as Int32Array });
+  }
+  const rows = parts.reduce((n, p) => n + p.labels.length, 0);
+  const dim = parts[0].features.length / parts[0].labels.length;
+  const out = { features: new Float32Array(rows * dim), labels: new Int32Array(rows), rows };
+  let at = 0;
+  for (const part of parts) {
+    out.features.set(part.features, at * dim);
+    out.labels.set(part.labels, at);
+    at += part.labels.length;
+  }
+  return out;
+}
+
+/** Batches of the split, shuffled by a seeded permutation per epoch (or in stored order). */
+function* batchesOf(split: SplitRows, dim: number, epoch: number | null): Generator<FeatureBatch> {
+  const order = Int32Array.from({ length: split.rows }, (_, i) => i);
+  if (epoch !== null) {
+    let state = (42 + epoch * 7919) >>> 0;
+    for (let i = order.length - 1; i > 0; i--) {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      const j = state % (i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+  }
+  for (let start = 0; start < split.rows; start += BATCH) {
+    const rows = Math.min(BATCH, split.rows - start);
+    const features = new Float32Array(rows * dim);
+    const labels = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const row = order[start + r];
+      features.set(split.features.subarray(row * dim, (row + 1) * dim), r * dim);
+      labels[r] = split.labels[row];
+    }
+    yield { features, labels, rows };
+  }
+}
+
+async function* asAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
+}
+
+async function main() {
+  const folder = process.argv[2];
+  if (!folder) throw new Error('usage: npm run bench:head-search -- <feature set folder (FEATX_FEATURES_DIR/<id>)>');
+  await selectBackend('auto', { log: () => undefined });
+  const [training, validation, evaluation] = await Promise.all((['training', 'validation', 'evaluation'] as const).map((s) => readSplit(folder, s)));
+  const dim = training.features.length / training.rows;
+  const classes = Math.max(...training.labels) + 1;
+  console.log(`${folder}: ${training.rows} / ${validation.rows} / ${evaluation.rows} rows of ${dim}, ${classes} classes`);
+  const stats = new RunningStats(dim);
+  stats.add(training.features, training.rows);
+  const standardization = stats.result();
+  const sources = { training: (epoch: number) => asAsync(batchesOf(training, dim, epoch)), validation: () => asAsync(batchesOf(validation, dim, null)) };
+
+  // One default fit of the largest candidate: the tutorial's MLP and SGD on the inputs as stored.
+  const fitStarted = performance.now();
+  const mlp = createHead({ kind: 'mlp', inputDim: dim, classes }, 42, TUTORIAL_SGD, undefined, { engine: 'auto' });
+  for (let epoch = 0; epoch < 25; epoch++) {
+    await trainCandidatesPass([mlp], sources.training(epoch));
+    await evaluateCandidatesPass([mlp], sources.validation());
+  }
+  const [fitEvaluation] = await evaluateCandidatesPass([mlp], asAsync(batchesOf(evaluation, dim, null)));
+  mlp.dispose();
+  const oneFitS = (performance.now() - fitStarted) / 1000;
+  console.log(`one default fit (mlp sgd raw, 25 epochs): ${oneFitS.toFixed(1)} s, evaluation accuracy ${(fitEvaluation.accuracy * 100).toFixed(1)}%`);
+
+  const plan: HeadSearchPlan = { ...defaultSearchPlan(dim), ...(process.env.BENCH_FULL ? { rungs: [] } : {}) };
+  const searchStarted = performance.now();
+  const result = await searchHeads(plan, sources, {
+    dim,
+    classes,
+    standardization,
+    engine: 'auto',
+    keepAllSnapshots: true,
+    onEpoch: (epoch, candidates) => {
+      const active = candidates.filter((c) => c.epochsTrained === epoch + 1 && c.outcome === 'trained').length;
+      process.stdout.write(`\repoch ${epoch + 1}: ${active} candidates training, ${((performance.now() - searchStarted) / 1000).toFixed(1)} s   `);
+    },
+  });
+  const searchS = (performance.now() - searchStarted) / 1000;
+  console.log(`\nsearch: ${searchS.toFixed(1)} s = ${(searchS / oneFitS).toFixed(2)} default fits; winner ${result.candidates[result.winner].name}`);
+
+  // Every candidate's best epoch on the evaluation split.
+  const scored = [];
+  for (let i = 0; i < result.candidates.length; i++) {
+    const head = result.candidateHead(i);
+    if (!head) continue;
+    const view = result.candidates[i].settings.input;
+    const batches = [...batchesOf(evaluation, dim, null)].map((b) => viewOfBatch(view, b, dim, standardization));
+    const [score] = await evaluateCandidatesPass([head], asAsync(batches));
+    head.dispose();
+    scored.push({ index: i, ...result.candidates[i], evalAccuracy: score.accuracy, evalLoss: score.loss });
+  }
+  result.head.dispose();
+  let knnEval: number | null = null;
+  if (result.knn) {
+    const knn = new CosineKnn(evaluation, dim, classes, [result.knn.k]);
+    for (const batch of batchesOf(training, dim, null)) knn.addTraining(batch);
+    knnEval = knn.result().accuracy;
+    knn.dispose();
+  }
+  scored.sort((a, b) => (b.valAccuracy ?? 0) - (a.valAccuracy ?? 0) || (a.valLoss ?? 0) - (b.valLoss ?? 0));
+  const winner = scored.find((s) => s.index === result.winner)!;
+  const bestOnEvaluation = scored.reduce((a, b) => (b.evalAccuracy > a.evalAccuracy ? b : a));
+  const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
+  console.log('\n| rank | candidate | epochs (best) | outcome | val accuracy | val loss | evaluation accuracy |');
+  console.log('|---|---|---|---|---|---|---|');
+  scored.forEach((s, rank) =>
+    console.log(
+      `| ${rank + 1}${s.index === result.winner ? ' **chosen**' : ''} | ${s.name} | ${s.epochsTrained} (${s.bestEpoch}) | ${s.outcome}${s.prunedAfter ? ` after ${s.prunedAfter}` : ''} | ${pct(s.valAccuracy)} | ${s.valLoss?.toFixed(3)} | ${pct(s.evalAccuracy)} |`,
+    ),
+  );
+  if (result.knn) console.log(`| baseline | cosine kNN k=${result.knn.k} | — | — | ${pct(result.knn.accuracy)} | — | ${pct(knnEval)} |`);
+  console.log(
+    `\nauto (${winner.name}): evaluation ${pct(winner.evalAccuracy)}; best candidate on the evaluation split: ${bestOnEvaluation.name} ${pct(bestOnEvaluation.evalAccuracy)} ` +
+      `(gap ${((bestOnEvaluation.evalAccuracy - winner.evalAccuracy) * 100).toFixed(1)} points, among the ${scored.length} candidates with weights)`,
+  );
+  writeBenchJson({ folder, dim, oneFitS, searchS, ratio: searchS / oneFitS, fitEvaluation: fitEvaluation.accuracy, winner: winner.name, winnerEvaluation: winner.evalAccuracy, bestOnEvaluation, knn: result.knn, knnEval, candidates: scored, views: INPUT_VIEWS, names: plan.candidates.map(candidateName) });
+}
+
+runBenchMain(main);

@@ -1,0 +1,35 @@
+import { boolean, doublePrecision, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { createdAt, ownedBy } from './columns';
+import { trainingRuns } from './runs';
+
+/**
+ * The leaderboard of a `--head auto` run: every candidate of its search (and the kNN baseline),
+ * with its settings, how far it trained and its validation metrics at its best epoch. Written
+ * once, when the search ends; the chosen candidate's settings are also the run's configuration.
+ */
+export const runCandidates = pgTable(
+  'run_candidates',
+  {
+    runId: ownedBy('run_id', () => trainingRuns.id),
+    /** Position in the search's grid (the kNN baseline after the heads). */
+    position: integer('position').notNull(),
+    /** `logistic sgd lr=0.001 l2=0.01 power`, `knn cosine k=10`. */
+    name: text('name').notNull(),
+    /** What makes the candidate: kind, input view, optimizer, learning rate, L2, dropout (or k). */
+    settings: jsonb('settings').$type<Record<string, unknown>>().notNull(),
+    /** trained (to the last epoch), early-stopped, pruned (successive halving), baseline (kNN: never the model). */
+    outcome: text('outcome', { enum: ['trained', 'early-stopped', 'pruned', 'baseline'] }).notNull(),
+    epochsTrained: integer('epochs_trained').notNull(),
+    /** Its epoch of best validation accuracy (ties: lower loss); null for the baseline. */
+    bestEpoch: integer('best_epoch'),
+    /** The rung epoch after which successive halving dropped it. */
+    prunedAfter: integer('pruned_after'),
+    valAccuracy: doublePrecision('val_accuracy'),
+    valLoss: doublePrecision('val_loss'),
+    trainAccuracy: doublePrecision('train_accuracy'),
+    trainLoss: doublePrecision('train_loss'),
+    chosen: boolean('chosen').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.position] })],
+);

@@ -1,0 +1,375 @@
+import { FeatureBatch } from './batches';
+import { CandidateViews, evaluateCandidatesPass, PassResult, trainCandidatesPass } from './candidates';
+import { CosineKnn, KNN_K_GRID, KnnResult } from './cosine-knn';
+import { createHead, HeadEngineChoice, HeadRestore, TrainableHead } from './head';
+import { HeadKind } from './head-spec';
+import { L2_GRID } from './l2-selection';
+import { OptimizerSpec, ResolvedOptimizerSpec, TUTORIAL_SGD } from './optimizers';
+import { powerNormalizeInPlace } from './power-normalization';
+import { Standardization, standardizeInPlace } from './stats';
+
+/**
+ * `--head auto`: candidate heads trained together on one feature set, each batch read once (and
+ * transformed once per input view), judged on the validation split; the winner's best epoch is the
+ * model. Successive halving keeps the search to a few fits: after each rung's epoch only the best
+ * fraction of the candidates trains on, and every candidate stops early on its own.
+ */
+
+/** How a candidate's inputs are prepared: as stored, standardized (training mean and std), or power-normalized. */
+export const INPUT_VIEWS = ['raw', 'standardized', 'power'] as const;
+export type InputView = (typeof INPUT_VIEWS)[number];
+
+/** One point of the grid: everything that makes the candidate, besides the run's seed and batch size. */
+export interface CandidateSettings {
+  kind: HeadKind;
+  input: InputView;
+  optimizer: 'sgd' | 'adam';
+  learningRate: number;
+  l2: number;
+  dropout: number;
+}
+
+/** After `epoch` epochs, the best `keep` fraction of the candidates still in the search trains on (at least one). */
+export interface SearchRung {
+  epoch: number;
+  keep: number;
+}
+
+export interface HeadSearchPlan {
+  candidates: CandidateSettings[];
+  /** Most epochs any candidate trains (SGD's time-based decay is lr / epochs over them, as the tutorial's). */
+  epochs: number;
+  /** A candidate stops once neither its validation accuracy nor its loss improved for this many epochs. */
+  patience: number;
+  rungs: SearchRung[];
+  /** k values of the cosine kNN baseline; empty: no baseline. */
+  knnK: number[];
+  seed: number;
+}
+
+/**
+ * Adam moves every weight by about its learning rate a step, so a logit over d inputs by up to
+ * lr·d: Keras' default 1e-3 suits a pooled vector's one or two thousand values; above 8,192 values
+ * 1e-4 (the rate that took flattened MobileNetV2 features past 90% on clothing-small).
+ */
+export function adamLearningRate(dim: number): number {
+  return dim > 8192 ? 1e-4 : 1e-3;
+}
+
+/** L2 strengths of the logistic candidates (L2_GRID without 1, which never won on our sets and costs as much as any). */
+export const SEARCH_L2_GRID: readonly number[] = L2_GRID.filter((l2) => l2 < 1);
+export const SEARCH_DROPOUTS: readonly number[] = [0, 0.5];
+
+/**
+ * The default plan for `dim` inputs: logistic regression over SEARCH_L2_GRID and the tutorial's MLP
+ * with and without dropout (0.5), each with the tutorial's SGD and with Adam, on raw, standardized
+ * and power-normalized inputs (36 heads), plus the cosine kNN baseline; up to `epochs` epochs,
+ * rungs after epochs 1 (keep a third), 3 (a third of those) and 8 (one), patience 5.
+ */
+export function defaultSearchPlan(dim: number, options: { epochs?: number; seed?: number } = {}): HeadSearchPlan {
+  const epochs = options.epochs ?? 25;
+  const candidates: CandidateSettings[] = [];
+  for (const input of INPUT_VIEWS) {
+    for (const optimizer of ['sgd', 'adam'] as const) {
+      const learningRate = optimizer === 'sgd' ? TUTORIAL_SGD.learningRate : adamLearningRate(dim);
+      for (const l2 of SEARCH_L2_GRID) candidates.push({ kind: 'logistic', input, optimizer, learningRate, l2, dropout: 0 });
+      for (const dropout of SEARCH_DROPOUTS) candidates.push({ kind: 'mlp', input, optimizer, learningRate, l2: 0, dropout });
+    }
+  }
+  const rungs = [
+    { epoch: 1, keep: 1 / 3 },
+    { epoch: 3, keep: 1 / 3 },
+    { epoch: 8, keep: 0 },
+  ].filter((rung) => rung.epoch < epochs);
+  return { candidates, epochs, patience: 5, rungs, knnK: [...KNN_K_GRID], seed: options.seed ?? 42 };
+}
+
+/** A short, stable name: `logistic sgd lr=0.001 l2=0.01 power`, `mlp adam lr=0.0001 dropout=0.5 raw`. */
+export function candidateName(settings: CandidateSettings): string {
+  const regularization = settings.kind === 'logistic' ? `l2=${settings.l2}` : `dropout=${settings.dropout}`;
+  return `${settings.kind} ${settings.optimizer} lr=${settings.learningRate} ${regularization} ${settings.input}`;
+}
+
+/** The optimizer a candidate trains with: SGD with the tutorial's momentum and decay lr / epochs, or Adam without decay. */
+export function candidateOptimizer(settings: CandidateSettings, epochs: number): OptimizerSpec {
+  return settings.optimizer === 'sgd'
+    ? { kind: 'sgd', learningRate: settings.learningRate, momentum: TUTORIAL_SGD.momentum, decay: settings.learningRate / epochs }
+    : { kind: 'adam', learningRate: settings.learningRate, decay: 0 };
+}
+
+/** One epoch of one candidate. */
+export interface CandidateEpoch {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  learningRate: number;
+}
+
+export type CandidateOutcome = 'trained' | 'early-stopped' | 'pruned';
+
+export interface CandidateResult {
+  settings: CandidateSettings;
+  name: string;
+  epochsTrained: number;
+  /** Its epoch of best validation accuracy (ties: lower loss), and the metrics there. */
+  bestEpoch: number | null;
+  valAccuracy: number | null;
+  valLoss: number | null;
+  trainAccuracy: number | null;
+  trainLoss: number | null;
+  outcome: CandidateOutcome;
+  /** The rung epoch it was pruned after. */
+  prunedAfter: number | null;
+  /** Every epoch it trained, in order. */
+  history: CandidateEpoch[];
+}
+
+export interface HeadSearchResult {
+  candidates: CandidateResult[];
+  /** Index of the winner in `candidates`. */
+  winner: number;
+  /** The winner at its best epoch (optimizer state reset): the run's model. The caller disposes it. */
+  head: TrainableHead;
+  knn: KnnResult | null;
+  /** Why there is no kNN result where there is none. */
+  knnSkipped: string | null;
+  /** Candidate `index` at its best epoch, where its weights were kept (all with keepAllSnapshots, else the survivors'); the caller disposes it. */
+  candidateHead(index: number): TrainableHead | undefined;
+}
+
+export interface HeadSearchSources {
+  /** The training split as stored, in epoch `epoch`'s order (0-based). */
+  training(epoch: number): AsyncIterable<FeatureBatch>;
+  /** The validation split as stored. */
+  validation(): AsyncIterable<FeatureBatch>;
+}
+
+export interface HeadSearchOptions {
+  dim: number;
+  classes: number;
+  /** Statistics of the training split, needed where a candidate's input is `standardized`. */
+  standardization: Standardization | null;
+  engine?: HeadEngineChoice;
+  classWeights?: Float32Array;
+  /** The kNN baseline is skipped when its validation copy would take more than this (default 1 GiB). */
+  knnMaxBytes?: number;
+  /** Keep every candidate's best weights, pruned ones included (a benchmark scoring them all); default: the survivors'. */
+  keepAllSnapshots?: boolean;
+  beforeBatch?: () => void;
+  /** An epoch (0-based) begins, with the candidates that train in it. */
+  onEpochStart?: (epoch: number, active: number) => void;
+  onEpoch?: (epoch: number, candidates: readonly CandidateResult[]) => void | Promise<void>;
+}
+
+/** A head's parameters at one epoch, with the names and sizes of its optimizer's slots (rebuilt as zeros). */
+interface Snapshot {
+  step: number;
+  values: Map<string, Float32Array>;
+}
+
+/** Runs the search; the result's head is the winner at its best epoch. */
+export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSources, options: HeadSearchOptions): Promise<HeadSearchResult> {
+  checkPlan(plan, options);
+  const { dim, classes } = options;
+  const heads = plan.candidates.map((settings) =>
+    createHead({ kind: settings.kind, inputDim: dim, classes, dropout: settings.dropout, l2: settings.l2 }, plan.seed, candidateOptimizer(settings, plan.epochs), undefined, {
+      engine: options.engine,
+    }),
+  );
+  const results: CandidateResult[] = plan.candidates.map((settings) => ({
+    settings,
+    name: candidateName(settings),
+    epochsTrained: 0,
+    bestEpoch: null,
+    valAccuracy: null,
+    valLoss: null,
+    trainAccuracy: null,
+    trainLoss: null,
+    outcome: 'trained',
+    prunedAfter: null,
+    history: [],
+  }));
+  // What rebuilds a candidate from its snapshot once its head is gone.
+  const specs = heads.map((h) => ({ spec: h.spec, seed: h.seed, optimizer: h.optimizer.spec }));
+  const disposed = new Set<number>();
+  // A candidate that leaves the search frees its weights and optimizer state at once (its best epoch is in its snapshot).
+  const retire = (i: number) => {
+    active.delete(i);
+    if (!disposed.has(i)) heads[i].dispose();
+    disposed.add(i);
+  };
+  const snapshots: Array<Snapshot | undefined> = heads.map(() => undefined);
+  const sinceImproved = heads.map(() => 0);
+  const bestLoss = heads.map(() => Infinity);
+  const active = new Set(heads.map((_, i) => i));
+  const transforms = viewTransforms(dim, options.standardization);
+  let knn: CosineKnn | undefined;
+  let knnSkipped: string | null = plan.knnK.length === 0 ? 'not asked for' : null;
+  try {
+    if (plan.knnK.length > 0) {
+      const maxBytes = options.knnMaxBytes ?? 2 ** 30;
+      const validation = await readAll(sources.validation(), dim, maxBytes, options.beforeBatch);
+      if (!validation) knnSkipped = `its copy of the validation split would take more than ${Math.round(maxBytes / 2 ** 20)} MiB`;
+      else knn = new CosineKnn(validation, dim, classes, plan.knnK);
+    }
+    for (let epoch = 0; epoch < plan.epochs && active.size > 0; epoch++) {
+      const order = [...active].sort((a, b) => a - b);
+      options.onEpochStart?.(epoch, order.length);
+      const activeHeads = order.map((i) => heads[i]);
+      const views: CandidateViews = { transforms, viewOf: order.map((i) => INPUT_VIEWS.indexOf(plan.candidates[i].input)) };
+      const training = sources.training(epoch);
+      const read = epoch === 0 && knn ? tap(training, (batch) => knn!.addTraining(batch)) : training;
+      const trained = await trainCandidatesPass(activeHeads, read, { classWeights: options.classWeights, beforeBatch: options.beforeBatch, views });
+      if (trained[0].rows === 0) throw new RangeError(`the training split gave no rows in epoch ${epoch + 1}`);
+      const validated = await evaluateCandidatesPass(activeHeads, sources.validation(), { beforeBatch: options.beforeBatch, views });
+      order.forEach((i, k) => {
+        const improved = recordCandidateEpoch(results[i], heads[i], epoch, trained[k], validated[k]);
+        if (improved) snapshots[i] = snapshotOf(heads[i]);
+        // Early stopping on neither metric improving: accuracy alone is coarse on a small split.
+        const lossImproved = validated[k].loss < bestLoss[i];
+        if (lossImproved) bestLoss[i] = validated[k].loss;
+        sinceImproved[i] = improved || lossImproved ? 0 : sinceImproved[i] + 1;
+        if (sinceImproved[i] >= plan.patience || !Number.isFinite(validated[k].loss)) {
+          results[i].outcome = 'early-stopped';
+          retire(i);
+        }
+      });
+      const rung = plan.rungs.find((r) => r.epoch === epoch + 1);
+      if (rung) {
+        for (const i of prune(results, rung)) {
+          results[i].outcome = 'pruned';
+          results[i].prunedAfter = rung.epoch;
+          retire(i);
+          if (!options.keepAllSnapshots) snapshots[i] = undefined;
+        }
+      }
+      await options.onEpoch?.(epoch, results);
+    }
+    const winner = selectWinner(results);
+    const snapshot = snapshots[winner];
+    if (!snapshot) throw new Error(`no weights kept for the winner (${results[winner].name})`);
+    const head = createHead(specs[winner].spec, specs[winner].seed, specs[winner].optimizer, zeroSlots(snapshot, specs[winner].optimizer), { engine: options.engine });
+    return {
+      candidates: results,
+      winner,
+      head,
+      knn: knn?.result() ?? null,
+      knnSkipped,
+      candidateHead: (index) => {
+        const kept = snapshots[index];
+        return kept && createHead(specs[index].spec, specs[index].seed, specs[index].optimizer, zeroSlots(kept, specs[index].optimizer), { engine: options.engine });
+      },
+    };
+  } finally {
+    knn?.dispose();
+    heads.forEach((_, i) => retire(i));
+  }
+}
+
+/** The batch as input view `view` wants it (a copy; raw: the batch itself). */
+export function viewOfBatch(view: InputView, batch: FeatureBatch, dim: number, standardization: Standardization | null): FeatureBatch {
+  if (view === 'raw') return batch;
+  const features = batch.features.slice(0, batch.rows * dim);
+  if (view === 'standardized') {
+    if (!standardization) throw new Error('standardized candidates need the training split statistics');
+    standardizeInPlace(features, standardization);
+  } else powerNormalizeInPlace(features, dim);
+  return { features, labels: batch.labels, rows: batch.rows };
+}
+
+function viewTransforms(dim: number, standardization: Standardization | null): Array<(batch: FeatureBatch) => FeatureBatch> {
+  return INPUT_VIEWS.map((view) => (batch: FeatureBatch) => viewOfBatch(view, batch, dim, standardization));
+}
+
+/** Records the epoch; true when it is the candidate's best so far (higher accuracy, or equal with lower loss). */
+function recordCandidateEpoch(result: CandidateResult, head: TrainableHead, epoch: number, training: PassResult, validation: PassResult): boolean {
+  result.epochsTrained = epoch + 1;
+  result.history.push({ epoch: epoch + 1, trainLoss: training.loss, trainAccuracy: training.accuracy, valLoss: validation.loss, valAccuracy: validation.accuracy, learningRate: head.learningRate });
+  const improved = Number.isFinite(validation.loss) && (result.valAccuracy === null || better(validation, { accuracy: result.valAccuracy, loss: result.valLoss ?? Infinity }));
+  if (improved) {
+    Object.assign(result, { bestEpoch: epoch + 1, valAccuracy: validation.accuracy, valLoss: validation.loss, trainAccuracy: training.accuracy, trainLoss: training.loss });
+  }
+  return improved;
+}
+
+function better(a: { accuracy: number; loss: number }, b: { accuracy: number; loss: number }): boolean {
+  return a.accuracy > b.accuracy || (a.accuracy === b.accuracy && a.loss < b.loss);
+}
+
+/** Ranking: validation accuracy, then log loss, then grid order; never-validated last. */
+export function compareCandidates(a: CandidateResult, b: CandidateResult): number {
+  if (a.valAccuracy === null || b.valAccuracy === null) return a.valAccuracy === null ? (b.valAccuracy === null ? 0 : 1) : -1;
+  if (a.valAccuracy !== b.valAccuracy) return b.valAccuracy - a.valAccuracy;
+  return (a.valLoss ?? Infinity) - (b.valLoss ?? Infinity);
+}
+
+/** The candidates not kept at `rung`: of those not yet pruned, all but the best ⌈keep·n⌉ (at least one). */
+function prune(results: readonly CandidateResult[], rung: SearchRung): number[] {
+  const standing = results.flatMap((r, i) => (r.outcome === 'pruned' ? [] : [i]));
+  const ranked = [...standing].sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
+  const keep = Math.max(1, Math.ceil(rung.keep * standing.length));
+  return ranked.slice(keep);
+}
+
+/** The best candidate not pruned (a pruned one ranked below the kept ones when pruned, and theirs only got better). */
+export function selectWinner(results: readonly CandidateResult[]): number {
+  const ranked = results.flatMap((r, i) => (r.outcome !== 'pruned' && r.valAccuracy !== null ? [i] : [])).sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
+  if (ranked.length === 0) throw new Error(`no candidate reached a finite validation loss (tried ${results.length})`);
+  return ranked[0];
+}
+
+function snapshotOf(head: TrainableHead): Snapshot {
+  const values = new Map<string, Float32Array>();
+  for (const { name, tensor } of head.parameters()) values.set(name, Float32Array.from(tensor.dataSync() as Float32Array));
+  return { step: head.step, values };
+}
+
+/** The snapshot as a checkpoint's values, the optimizer's slots zero (a restored head is only evaluated and exported). */
+function zeroSlots(snapshot: Snapshot, optimizer: ResolvedOptimizerSpec): HeadRestore {
+  const values = new Map(snapshot.values);
+  const slots = optimizer.kind === 'adam' ? ['m', 'v'] : optimizer.momentum > 0 ? ['velocity'] : [];
+  for (const [name, parameter] of snapshot.values) for (const slot of slots) values.set(`${slot}/${name}`, new Float32Array(parameter.length));
+  return { step: snapshot.step, values };
+}
+
+/** The whole split in memory (normalized and transposed by CosineKnn: twice its float32 size), or undefined once that passes `maxBytes`. */
+async function readAll(source: AsyncIterable<FeatureBatch>, dim: number, maxBytes: number, beforeBatch?: () => void): Promise<FeatureBatch | undefined> {
+  const features: Float32Array[] = [];
+  const labels: Int32Array[] = [];
+  let rows = 0;
+  for await (const batch of source) {
+    beforeBatch?.();
+    if (CosineKnn.bytesFor(rows + batch.rows, dim) > maxBytes) return undefined;
+    features.push(batch.features.slice(0, batch.rows * dim));
+    labels.push(batch.labels.slice(0, batch.rows));
+    rows += batch.rows;
+  }
+  const all = new Float32Array(rows * dim);
+  const allLabels = new Int32Array(rows);
+  let at = 0;
+  features.forEach((part, i) => {
+    all.set(part, at * dim);
+    allLabels.set(labels[i], at);
+    at += labels[i].length;
+  });
+  return { features: all, labels: allLabels, rows };
+}
+
+async function* tap(source: AsyncIterable<FeatureBatch>, use: (batch: FeatureBatch) => void): AsyncGenerator<FeatureBatch> {
+  for await (const batch of source) {
+    use(batch);
+    yield batch;
+  }
+}
+
+function checkPlan(plan: HeadSearchPlan, options: HeadSearchOptions): void {
+  if (plan.candidates.length === 0) throw new RangeError('the search plan has no candidates');
+  if (!Number.isInteger(plan.epochs) || plan.epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${plan.epochs}`);
+  if (!Number.isInteger(plan.patience) || plan.patience < 1) throw new RangeError(`patience must be a positive integer, got ${plan.patience}`);
+  for (const rung of plan.rungs) {
+    if (!Number.isInteger(rung.epoch) || rung.epoch < 1 || !(rung.keep >= 0 && rung.keep <= 1)) throw new RangeError(`a rung needs a positive epoch and keep in [0, 1], got ${JSON.stringify(rung)}`);
+  }
+  if (!options.standardization && plan.candidates.some((c) => c.input === 'standardized')) throw new RangeError('standardized candidates need the training split statistics (options.standardization)');
+}

@@ -1,0 +1,170 @@
+import { selectBackend } from '@featx/vision';
+import { FeatureBatch } from './batches';
+import { evaluateCandidatesPass, trainCandidatesPass } from './candidates';
+import { CosineKnn } from './cosine-knn';
+import { createHead } from './head';
+import { candidateName, candidateOptimizer, CandidateSettings, defaultSearchPlan, HeadSearchPlan, searchHeads, viewOfBatch } from './head-search';
+import { powerNormalizeInPlace } from './power-normalization';
+import { RunningStats } from './stats';
+import { batchesOf, clusters, LabelledRows, randomLabelled, slice } from './testing/synthetic';
+
+async function* epochOrder(data: LabelledRows, batchRows: number, epoch: number): AsyncGenerator<FeatureBatch> {
+  const batches = Math.ceil(data.rows / batchRows);
+  for (let b = 0; b < batches; b++) {
+    const start = ((b + epoch * 3) % batches) * batchRows;
+    yield slice(data, start, Math.min(batchRows, data.rows - start));
+  }
+}
+
+function statsOf(data: LabelledRows) {
+  const stats = new RunningStats(data.dim);
+  stats.add(data.features, data.rows);
+  return stats.result();
+}
+
+const settings = (over: Partial<CandidateSettings>): CandidateSettings => ({ kind: 'logistic', input: 'raw', optimizer: 'sgd', learningRate: 0.01, l2: 0, dropout: 0, ...over });
+
+describe('power normalization', () => {
+  it('takes the signed square root, then scales each row to a value RMS of 1; a zero row stays zero', () => {
+    const rows = Float32Array.from([4, -9, 0, 0, 0, 0, 0, 0]);
+    powerNormalizeInPlace(rows, 4);
+    // sqrt: [2, -3, 0, 0], norm √13, scaled to norm √4 = 2.
+    const scale = 2 / Math.sqrt(13);
+    expect(Array.from(rows.subarray(0, 4))).toEqual([2 * scale, -3 * scale, 0, 0].map((x) => Math.fround(x)));
+    expect(Array.from(rows.subarray(4))).toEqual([0, 0, 0, 0]);
+  });
+
+  it('refuses values that are not whole rows', () => {
+    expect(() => powerNormalizeInPlace(new Float32Array(5), 4)).toThrow(/5 values are not whole rows of 4/);
+  });
+});
+
+describe('CosineKnn', () => {
+  beforeAll(() => selectBackend('cpu'));
+
+  it('finds the nearest training rows by angle, whatever their length', () => {
+    const validation = { features: Float32Array.from([1, 0, 0, 1]), labels: Int32Array.from([0, 1]), rows: 2 };
+    const knn = new CosineKnn(validation, 2, 2, [1, 3]);
+    // Long vectors along each axis with the right labels, short ones at 45° with the wrong ones.
+    knn.addTraining({ features: Float32Array.from([10, 0.1, 0.1, 10, 1, 1.2, 1.2, 1]), labels: Int32Array.from([0, 1, 1, 0]), rows: 4 });
+    const result = knn.result();
+    expect(result.byK).toEqual([
+      { k: 1, accuracy: 1 },
+      { k: 3, accuracy: 1 },
+    ]);
+    expect(result.k).toBe(1);
+    knn.dispose();
+  });
+});
+
+describe('trainCandidatesPass with views', () => {
+  beforeAll(() => selectBackend('cpu'));
+
+  it('gives each head exactly the updates it gets trained alone on its view of the batches', async () => {
+    const data = clusters(64, 6, 3, 5);
+    const standardization = statsOf(data);
+    const views = (['raw', 'standardized', 'power'] as const).map((view) => (batch: FeatureBatch) => viewOfBatch(view, batch, 6, standardization));
+    const make = () => [0, 1, 2].map(() => createHead({ kind: 'logistic', inputDim: 6, classes: 3 }, 7, { kind: 'sgd', learningRate: 0.05, momentum: 0.9 }));
+    const together = make();
+    await trainCandidatesPass(together, batchesOf(data, 16), { views: { transforms: views, viewOf: [0, 1, 2] } });
+    const alone = make();
+    for (let v = 0; v < 3; v++) {
+      for await (const batch of batchesOf(data, 16)) {
+        const prepared = views[v](batch);
+        alone[v].trainBatch(prepared.features, prepared.labels.slice(0, prepared.rows));
+      }
+    }
+    together.forEach((head, i) => {
+      const [a, b] = [head, alone[i]].map((h) => h.parameters().map((p) => Array.from(p.tensor.dataSync())));
+      expect(a).toEqual(b);
+    });
+    // The views differ: the three heads do not end equal.
+    expect(together[0].parameters()[0].tensor.dataSync()).not.toEqual(together[2].parameters()[0].tensor.dataSync());
+    [...together, ...alone].forEach((h) => h.dispose());
+  });
+});
+
+describe('searchHeads', () => {
+  beforeAll(() => selectBackend('cpu'));
+
+  const training = clusters(96, 8, 3, 11, 0, 0.6);
+  const validation = clusters(48, 8, 3, 11, 1, 0.6);
+  const sources = { training: (epoch: number) => epochOrder(training, 16, epoch), validation: () => batchesOf(validation, 16) };
+  const options = { dim: 8, classes: 3, standardization: statsOf(training) };
+
+  it('chooses by validation accuracy, and its head is the winner at its best epoch', async () => {
+    const plan: HeadSearchPlan = {
+      // A learning rate too small to learn anything in 4 epochs, and a working one.
+      candidates: [settings({ learningRate: 1e-7 }), settings({ learningRate: 0.05, input: 'standardized' }), settings({ kind: 'mlp', learningRate: 0.05, input: 'power' })],
+      epochs: 4,
+      patience: 10,
+      rungs: [],
+      knnK: [1, 3],
+      seed: 3,
+    };
+    const result = await searchHeads(plan, sources, { ...options, keepAllSnapshots: true });
+    const winner = result.candidates[result.winner];
+    expect(winner.settings.learningRate).toBe(0.05);
+    for (const candidate of result.candidates) {
+      expect(candidate.history).toHaveLength(4);
+      expect(candidate.valAccuracy).toBe(Math.max(...candidate.history.map((e) => e.valAccuracy)));
+      expect(candidate.name).toBe(candidateName(candidate.settings));
+    }
+    expect(result.candidates[0].valAccuracy!).toBeLessThan(winner.valAccuracy!);
+    // The returned head scores what the winner scored at its best epoch.
+    const view = (batch: FeatureBatch) => viewOfBatch(winner.settings.input, batch, 8, options.standardization);
+    const [score] = await evaluateCandidatesPass([result.head], batchesOf(validation, 16), { views: { transforms: [view], viewOf: [0] } });
+    expect(score.accuracy).toBe(winner.valAccuracy);
+    expect(score.loss).toBeCloseTo(winner.valLoss!, 5);
+    expect(result.knn?.byK.map((k) => k.k)).toEqual([1, 3]);
+    result.head.dispose();
+  });
+
+  it('prunes all but the best fraction at each rung and stops a candidate that no longer improves', async () => {
+    const candidates = [1e-7, 1e-6, 0.02, 0.05].map((learningRate) => settings({ learningRate }));
+    const plan: HeadSearchPlan = { candidates, epochs: 6, patience: 10, rungs: [{ epoch: 2, keep: 0.5 }], knnK: [], seed: 3 };
+    const result = await searchHeads(plan, sources, options);
+    const pruned = result.candidates.filter((c) => c.outcome === 'pruned');
+    expect(pruned).toHaveLength(2);
+    pruned.forEach((c) => expect([c.epochsTrained, c.prunedAfter]).toEqual([2, 2]));
+    expect(result.candidates.filter((c) => c.outcome !== 'pruned').every((c) => c.epochsTrained === 6)).toBe(true);
+    expect(result.knn).toBeNull();
+    expect(result.knnSkipped).toBe('not asked for');
+    result.head.dispose();
+
+    // A validation split too large to hold for the kNN baseline: skipped, saying why.
+    const small = await searchHeads({ ...plan, epochs: 1, rungs: [], knnK: [1] }, sources, { ...options, knnMaxBytes: 1000 });
+    expect(small.knn).toBeNull();
+    expect(small.knnSkipped).toMatch(/validation split would take more than 0 MiB/);
+    small.head.dispose();
+
+    // Nothing to learn: validation stops improving, and patience 1 ends the candidate early.
+    const noise = randomLabelled(64, 8, 3, 4);
+    const stalled = await searchHeads(
+      { ...plan, candidates: [settings({ learningRate: 0.05 })], rungs: [], patience: 1 },
+      { training: () => batchesOf(noise, 16), validation: () => batchesOf(randomLabelled(32, 8, 3, 9), 16) },
+      options,
+    );
+    expect(stalled.candidates[0].outcome).toBe('early-stopped');
+    expect(stalled.candidates[0].epochsTrained).toBeLessThan(6);
+    stalled.head.dispose();
+  });
+
+  it('refuses a plan it cannot run, naming what is wrong', async () => {
+    const plan = { ...defaultSearchPlan(8, { epochs: 2 }), knnK: [] };
+    await expect(searchHeads(plan, sources, { ...options, standardization: null })).rejects.toThrow(/standardized candidates need the training split statistics/);
+    await expect(searchHeads({ ...plan, candidates: [] }, sources, options)).rejects.toThrow(/no candidates/);
+  });
+});
+
+describe('defaultSearchPlan', () => {
+  it('covers logistic over the L2 grid and the MLP with and without dropout, SGD and Adam, on three input views', () => {
+    const plan = defaultSearchPlan(62720);
+    expect(plan.candidates).toHaveLength(36);
+    expect(new Set(plan.candidates.map(candidateName)).size).toBe(36);
+    expect(plan.candidates.filter((c) => c.optimizer === 'adam').every((c) => c.learningRate === 1e-4)).toBe(true);
+    expect(defaultSearchPlan(1280).candidates.find((c) => c.optimizer === 'adam')!.learningRate).toBe(1e-3);
+    expect(candidateOptimizer(plan.candidates[0], 25)).toEqual({ kind: 'sgd', learningRate: 1e-3, momentum: 0.9, decay: 1e-3 / 25 });
+    expect(plan.rungs.map((r) => r.epoch)).toEqual([1, 3, 8]);
+  });
+});
