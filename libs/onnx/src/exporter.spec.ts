@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { decodeImage, loadModelFolder, preprocessBatch, selectBackend } from '@featx/vision';
 import { exportLayersModelToOnnx, UnsupportedLayerError, type ExportLayersModelOptions } from './exporter';
-import { itIf } from '@featx/testing';
+import { itIf, typedArraysAcrossRealms } from '@featx/testing';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/models');
 const MOBILENET = path.join(SHARED, 'mobilenet_v2_1.0_224');
@@ -66,13 +66,7 @@ const diffs: Record<string, number> = {};
 describe('exportLayersModelToOnnx', () => {
   beforeAll(async () => {
     await selectBackend('wasm', { log: () => undefined });
-    // Under jest (a vm context per file) onnxruntime-node's native outputs are typed arrays of the
-    // outer realm and fail onnxruntime-common's `instanceof Float32Array`; in this file's realm,
-    // let instanceof check the brand tag instead.
-    for (const ctor of [Float32Array, Int32Array, Uint8Array, BigInt64Array]) {
-      const tag = `[object ${ctor.name}]`;
-      Object.defineProperty(ctor, Symbol.hasInstance, { configurable: true, value: (v: unknown) => Object.prototype.toString.call(v) === tag });
-    }
+    typedArraysAcrossRealms();
   });
   afterAll(() => {
     console.info(`ONNX export max abs diffs: ${JSON.stringify(diffs, null, 1)}`);

@@ -124,6 +124,19 @@ export class DatasetsRepository {
       });
   }
 
+  /**
+   * Up to `count` present images of a split in a fixed pseudo-random order (by the md5 of their
+   * id): the same sample each time, spread over the classes and the folder's order.
+   */
+  async sampleImages(datasetId: string, split: NonNullable<ImageRow['split']>, count: number): Promise<Array<Pick<ImageRow, 'id' | 'path' | 'label'>>> {
+    return this.db
+      .select({ id: images.id, path: images.path, label: images.label })
+      .from(images)
+      .where(and(eq(images.datasetId, datasetId), eq(images.status, 'present'), eq(images.split, split)))
+      .orderBy(sql`md5(${images.id}::text)`)
+      .limit(count);
+  }
+
   /** Marks unchanged images as seen by this scan. */
   async touchImages(ids: number[], seenAt: Date): Promise<void> {
     if (ids.length === 0) return;

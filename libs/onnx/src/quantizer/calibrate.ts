@@ -54,9 +54,9 @@ export async function calibrateRanges(
   try {
     let images = 0;
     for await (const batch of batches()) {
-      const outputs = await session.run({ [inputName]: new ort.Tensor('float32', batch.data, batch.dims) }, [...tensors]);
+      const outputs = await runFor(ort, session, inputName, tensors, batch);
       for (const t of tensors) {
-        const data = outputs[t]!.data as Float32Array;
+        const data = outputs.get(t)!;
         const range = ranges.get(t)!;
         let lo = range.min;
         let hi = range.max;
@@ -101,9 +101,9 @@ async function narrowToPercentile(
   const histograms = new Map(tensors.map((t) => [t, new Float64Array(HISTOGRAM_BINS)]));
   let images = 0;
   for await (const batch of batches()) {
-    const outputs = await session.run({ [inputName]: new ort.Tensor('float32', batch.data, batch.dims) }, [...tensors]);
+    const outputs = await runFor(ort, session, inputName, tensors, batch);
     for (const t of tensors) {
-      const data = outputs[t]!.data as Float32Array;
+      const data = outputs.get(t)!;
       const { min, max } = ranges.get(t)!;
       const histogram = histograms.get(t)!;
       const perBin = HISTOGRAM_BINS / (max - min || 1);
@@ -133,4 +133,11 @@ async function narrowToPercentile(
     range.min = Math.max(range.min, min);
     range.max = Math.min(range.max, max);
   }
+}
+
+/** Each tensor's values for one batch: the input's from the batch itself, the others fetched. */
+async function runFor(ort: typeof ortTypes, session: ortTypes.InferenceSession, inputName: string, tensors: readonly string[], batch: CalibrationBatch): Promise<Map<string, Float32Array>> {
+  const fetched = tensors.filter((t) => t !== inputName);
+  const outputs = fetched.length > 0 ? await session.run({ [inputName]: new ort.Tensor('float32', batch.data, batch.dims) }, fetched) : {};
+  return new Map(tensors.map((t) => [t, t === inputName ? batch.data : (outputs[t]!.data as Float32Array)]));
 }

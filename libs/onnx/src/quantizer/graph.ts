@@ -19,8 +19,8 @@ export class EditableGraph {
     this.model = onnx.ModelProto.decode(bytes);
     const graph = this.model.graph;
     if (!graph) throw new Error('ONNX model has no graph');
-    this.nodes = [...graph.node];
-    for (const init of graph.initializer) this.initializers.set(init.name!, init);
+    this.nodes = [...(graph.node ?? [])];
+    for (const init of graph.initializer ?? []) this.initializers.set(init.name!, init);
     this.reindex();
   }
 

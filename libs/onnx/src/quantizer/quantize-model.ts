@@ -38,7 +38,8 @@ export async function quantizeOnnxModel(fp32: Uint8Array, batches: () => AsyncIt
     `quantizing ${plan.ops.length} node(s), ${plan.activations.length} activation(s) to calibrate (${options.method ?? 'minmax'}); ` +
       `folded ${foldedBatchNorms} BatchNormalization(s), ${foldedPads} Pad(s)`,
   );
-  const ranges = await calibrateRanges(g.encode(plan.activations), plan.activations, batches, options);
+  const inputs = new Set(g.graph.input!.map((i) => i.name!));
+  const ranges = await calibrateRanges(g.encode(plan.activations.filter((t) => !inputs.has(t))), plan.activations, batches, options);
   insertQdq(g, plan, ranges);
   const quantizedOps: Record<string, number> = {};
   for (const op of plan.ops) quantizedOps[op.kind] = (quantizedOps[op.kind] ?? 0) + 1;
