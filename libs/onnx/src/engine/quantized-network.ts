@@ -103,7 +103,9 @@ export async function quantizeFeatureNetwork(options: QuantizeFeatureNetworkOpti
       method,
       threads: options.threads,
       log,
-      progress: (pass, images) => log(`int8 calibration of ${options.name}: ${pass} ${images}/${calibration.length} images`),
+      progress: (pass, images) => {
+        if (images % 64 < CALIBRATION_BATCH || images === calibration.length) log(`int8 calibration of ${options.name}: ${pass} ${images}/${calibration.length} images`);
+      },
     });
     record = {
       key,

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import type * as ortTypes from 'onnxruntime-node';
 
 /** How an activation's range is chosen from what calibration saw. */
@@ -19,6 +20,7 @@ export interface CalibrateOptions {
   method?: CalibrationMethod;
   /** Share of values inside the range for 'percentile' (default 0.99999, on each side). */
   percentile?: number;
+  /** ONNX Runtime threads; default the cores this process may use. */
   threads?: number;
   /** Called after each batch with the images done so far (per pass). */
   progress?: (pass: string, images: number) => void;
@@ -42,7 +44,7 @@ export async function calibrateRanges(
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ort = require('onnxruntime-node') as typeof ortTypes;
   const session = await ort.InferenceSession.create(augmentedModel, {
-    intraOpNumThreads: options.threads ?? 1,
+    intraOpNumThreads: options.threads ?? os.availableParallelism(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'basic', // keeps every named intermediate tensor
