@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { decodeImage, loadModelFolder, preprocessBatch, selectBackend } from '@featx/vision';
 import { exportLayersModelToOnnx, UnsupportedLayerError, type ExportLayersModelOptions } from './exporter';
 import { itIf, typedArraysAcrossRealms } from '@featx/testing';
+import { chain, randomizeWeights } from './test-support/layers-models';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/models');
 const MOBILENET = path.join(SHARED, 'mobilenet_v2_1.0_224');
@@ -36,29 +37,6 @@ async function maxDiff(model: tf.LayersModel, batch = 2, options: ExportLayersMo
   for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(want[i]! - actual.data[i]!));
   tf.dispose([x, expected, onnxIn]);
   return diff;
-}
-
-/** Random non-trivial weights (BN variances positive) so that every parameter matters. */
-function randomizeWeights(model: tf.LayersModel): void {
-  for (const layer of model.layers) {
-    const ws = layer.getWeights();
-    if (ws.length === 0) continue;
-    layer.setWeights(
-      ws.map((w, i) => {
-        const name = layer.weights[i]!.originalName;
-        return name.endsWith('moving_variance') ? tf.randomUniform(w.shape, 0.5, 1.5) : tf.randomNormal(w.shape, 0, 0.5);
-      }),
-    );
-  }
-}
-
-function chain(inputShape: number[], layers: tf.layers.Layer[]): tf.LayersModel {
-  const input = tf.input({ shape: inputShape });
-  let x: tf.SymbolicTensor = input;
-  for (const layer of layers) x = layer.apply(x) as tf.SymbolicTensor;
-  const model = tf.model({ inputs: input, outputs: x });
-  randomizeWeights(model);
-  return model;
 }
 
 const diffs: Record<string, number> = {};

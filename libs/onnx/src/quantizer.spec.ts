@@ -9,6 +9,8 @@ import { exportLayersModelToOnnx } from './exporter';
 import { cosineSimilarity, QuantizationParityError, quantizeFeatureNetwork } from './engine';
 import { activationQuantization, calibrateRanges, countOpTypes, EditableGraph, quantizeOnnxModel, quantizeWeightsPerChannel, type CalibrationBatch } from './quantizer';
 import { onnxModelBytes, onnxNode, onnxValueInfo } from './engine/test-models';
+import { chain as randomChain, randomizeWeights } from './test-support/layers-models';
+
 
 let dir: string;
 
@@ -20,30 +22,8 @@ function seededNormal(count: number, seed: number): Float32Array {
   return out;
 }
 
-function randomizeWeights(model: tf.LayersModel): void {
-  let seed = 7;
-  for (const layer of model.layers) {
-    const weights = layer.getWeights();
-    if (weights.length === 0) continue;
-    layer.setWeights(
-      weights.map((w, i) => {
-        const name = layer.weights[i]!.originalName;
-        const values = seededNormal(w.size, seed++);
-        if (name.endsWith('moving_variance')) return tf.tensor(values.map((v) => 0.5 + Math.abs(v)), w.shape);
-        return tf.tensor(values.map((v) => v * 0.5), w.shape);
-      }),
-    );
-  }
-}
-
-function chain(inputShape: number[], layers: tf.layers.Layer[]): tf.LayersModel {
-  const input = tf.input({ shape: inputShape });
-  let x: tf.SymbolicTensor = input;
-  for (const layer of layers) x = layer.apply(x) as tf.SymbolicTensor;
-  const model = tf.model({ inputs: input, outputs: x });
-  randomizeWeights(model);
-  return model;
-}
+const SEED = 7;
+const chain = (inputShape: number[], layers: tf.layers.Layer[]) => randomChain(inputShape, layers, SEED);
 
 function residual(): tf.LayersModel {
   const input = tf.input({ shape: [8, 8, 3] });
@@ -51,7 +31,7 @@ function residual(): tf.LayersModel {
   const b = tf.layers.conv2d({ filters: 8, kernelSize: 1 }).apply(input) as tf.SymbolicTensor;
   const sum = tf.layers.add().apply([a, b]) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: tf.layers.reLU().apply(sum) as tf.SymbolicTensor });
-  randomizeWeights(model);
+  randomizeWeights(model, SEED);
   return model;
 }
 
