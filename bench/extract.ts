@@ -149,6 +149,37 @@ async function bareLoop(network: string, model: string, engine: Engine, count: n
   extractors.forEach((e) => e.dispose());
 }
 
+/**
+ * fp32 and int8 sessions (1 × all threads each) taking turns batch by batch on the same batches:
+ * the int8 / fp32 ratio of the bare engine with both under the same load, minute by minute (this
+ * machine is shared, and the load moves between two runs made one after the other).
+ */
+async function interleavedBare(network: string, model: string, count: number, cacheDir: string): Promise<void> {
+  const fp32 = await createEngineFeatureExtractor({ model, pooling: 'avg', engine: 'onnx', onnx: { cacheDir }, log: () => undefined });
+  const int8 = await createEngineFeatureExtractor({ model, pooling: 'avg', engine: 'onnx', precision: 'int8', int8: int8Options(), onnx: { cacheDir }, log: () => undefined });
+  const decoded = await Promise.all(manifest(count).map(({ file }) => decodeImage(file, { size: fp32.inputSize })));
+  const batches: tf.Tensor4D[] = [];
+  for (let i = 0; i < decoded.length; i += fp32.batchSize) batches.push(preprocessBatch(decoded.slice(i, i + fp32.batchSize), fp32.preprocessing));
+  await fp32.extract(batches[0]!);
+  await int8.extract(batches[0]!);
+  const seconds = { fp32: 0, int8: 0 };
+  for (const [b, batch] of batches.entries()) {
+    // Alternate which goes first, so that neither always follows the other.
+    for (const precision of b % 2 === 0 ? (['fp32', 'int8'] as const) : (['int8', 'fp32'] as const)) {
+      const started = process.hrtime.bigint();
+      await (precision === 'fp32' ? fp32 : int8).extract(batch);
+      seconds[precision] += Number(process.hrtime.bigint() - started) / 1e9;
+    }
+  }
+  batches.forEach((b) => b.dispose());
+  [fp32, int8].forEach((e) => e.dispose());
+  const [a, b] = [count / seconds.fp32, count / seconds.int8];
+  interleaved.push(`  ${network} bare loop, fp32 and int8 batch by batch (1 session × ${os.availableParallelism()} threads each): fp32 ${a.toFixed(1)}, int8 ${b.toFixed(1)} img/s = ${(b / a).toFixed(2)}`);
+  console.log(interleaved[interleaved.length - 1]);
+}
+
+const interleaved: string[] = [];
+
 /** Machine-wide CPU ticks: [busy, idle] (idle includes iowait). */
 function machineTicks(): [number, number] {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -296,6 +327,7 @@ function printInt8Ratios(): void {
       }
     }
   }
+  lines.push(...interleaved);
   if (lines.length > 0) console.log(`\nint8 / fp32 (same run):\n${lines.join('\n')}`);
 }
 
@@ -383,6 +415,7 @@ async function main() {
         if (fp32) await bareLoop(network, model, 'onnx', IMAGES, cacheDir, sessions);
         if (int8) await bareLoop(network, model, 'onnx', IMAGES, cacheDir, sessions, 'int8');
       }
+      if (fp32 && int8) await interleavedBare(network, model, Math.min(IMAGES, 960), cacheDir);
       if (fp32) await pipeline({ ...common, network, model, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
       if (fp32) await pipeline({ ...common, network, model, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
       if (int8) await pipeline({ ...common, network, model, engine: 'onnx', precision: 'int8', folder, images: IMAGES, replicas: 2, threads: 1 });
