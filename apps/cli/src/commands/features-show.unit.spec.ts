@@ -23,7 +23,7 @@ describe('featx features show: precision', () => {
   it("shows an int8 set's parity to fp32, its calibration and its int8 ops", () => {
     const quantization = { method: 'minmax', calibrationImages: 256, quantizedOps: { Conv: 53, Add: 16 }, parity: { pooling: 'avg', images: 64, meanCosine: 0.999931, minCosine: 0.99975, threshold: 0.99 } };
     expect(describeFeatureSet({ ...set, precision: 'int8', quantization }).split('\n')[2]).toBe(
-      'int8: parity to fp32 mean cosine 0.99993 (min 0.99975) on 64 held-back images (threshold 0.99); calibrated (minmax) on 256 training images; int8 ops Conv 53, Add 16',
+      'int8: parity to fp32 mean cosine 0.99993 (min 0.99975) on 64 held-back images (threshold 0.99); calibrated (minmax) on 256 training images; int8 ops Add 16, Conv 53',
     );
     expect(quantizationLine(null)).toBe('int8: not quantized yet (an extractor quantizes the network when it first loads it)');
   });

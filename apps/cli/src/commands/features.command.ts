@@ -83,11 +83,14 @@ export function describeFeatureSet(set: FeatureSetDetails): string {
   return lines.join('\n');
 }
 
-/** `int8: parity to fp32 mean cosine 0.99712 (min 0.97475) on 64 held-back images (threshold 0.99); calibrated (minmax) on 256 training images; int8 ops Conv 52, Add 10`. */
+/** `int8: parity to fp32 mean cosine 0.99712 (min 0.97475) on 64 held-back images (threshold 0.99); calibrated (minmax) on 256 training images; int8 ops Add 10, Conv 52`. */
 export function quantizationLine(quantization: Record<string, unknown> | null | undefined): string {
   const q = quantization as { method?: string; calibrationImages?: number; quantizedOps?: Record<string, number>; parity?: { meanCosine: number; minCosine: number; images: number; threshold: number } } | null | undefined;
   if (!q?.parity) return 'int8: not quantized yet (an extractor quantizes the network when it first loads it)';
-  const ops = Object.entries(q.quantizedOps ?? {}).map(([op, n]) => `${op} ${n}`).join(', ');
+  const ops = Object.entries(q.quantizedOps ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([op, n]) => `${op} ${n}`)
+    .join(', ');
   const p = q.parity;
   return (
     `int8: parity to fp32 mean cosine ${p.meanCosine.toFixed(5)} (min ${p.minCosine.toFixed(5)}) on ${p.images} held-back images (threshold ${p.threshold}); ` +
