@@ -5,6 +5,7 @@
  */
 import { Client } from 'pg';
 import { ShardReader, shardDir } from '@featx/features';
+import { cosineSimilarity } from '@featx/onnx';
 import { loadConfig } from '@featx/runtime';
 
 async function vectors(db: Client, featuresDir: string, featureSetId: string): Promise<Map<number, Float32Array>> {
@@ -39,16 +40,8 @@ async function main() {
   for (const [image, x] of va) {
     const y = vb.get(image);
     if (!y) continue;
-    let dot = 0;
-    let xx = 0;
-    let yy = 0;
-    for (let i = 0; i < x.length; i++) {
-      dot += x[i]! * y[i]!;
-      xx += x[i]! * x[i]!;
-      yy += y[i]! * y[i]!;
-      maxAbsDiff = Math.max(maxAbsDiff, Math.abs(x[i]! - y[i]!));
-    }
-    const cosine = xx === 0 && yy === 0 ? 1 : dot / Math.sqrt(xx * yy);
+    for (let i = 0; i < x.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(x[i]! - y[i]!));
+    const cosine = cosineSimilarity(x, y);
     compared += 1;
     sumCosine += cosine;
     minCosine = Math.min(minCosine, cosine);

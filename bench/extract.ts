@@ -5,6 +5,9 @@
  *   - the bare engine loop on pre-decoded, preprocessed batches,
  *   - the whole pipeline: work items → extractor(s) → feature store → NumPy shards,
  *     with 1 extractor, 2 extractors, and for ONNX Runtime 1 extractor × 2 threads vs 2 × 1 thread.
+ * On ONNX Runtime each network also runs int8 (quantized, calibrated on 256 training photos) beside fp32,
+ * and the tutorial MLP and logistic regression are trained on MobileNetV2's fp32 and int8 features of
+ * all of clothing-small (BENCH_ACCURACY=false skips that part).
  * Prints images/s, the ratios the targets are stated in, and each process's peak RSS.
  * Photos per run: BENCH_IMAGES (ONNX Runtime runs), BENCH_TFJS_IMAGES, BENCH_SLOW_IMAGES (see below).
  */
@@ -14,8 +17,8 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import * as tf from '@tensorflow/tfjs';
 import { connectBus, publish } from '@featx/bus';
-import { Engine, EngineChoice, extractFeaturesCommand, registerDatasetCommand } from '@featx/contracts';
-import { createEngineFeatureExtractor } from '@featx/onnx';
+import { Engine, EngineChoice, extractFeaturesCommand, Precision, registerDatasetCommand } from '@featx/contracts';
+import { createEngineFeatureExtractor, type Int8Options } from '@featx/onnx';
 import { decodeImage, loadFeatureNetwork, preprocessBatch, selectBackend } from '@featx/vision';
 import { writeKerasH5 } from '../libs/vision/src/test-support/keras-h5-writer';
 import { resnet50KerasLayout } from '../libs/vision/src/test-support/resnet50-keras-layout';
@@ -24,6 +27,7 @@ import { createTestDatabase, SHARED_DIR, testNamespace, createTestBus } from '..
 import { launchServices, serviceInstances } from '../tools/service-launcher';
 import { runBenchMain } from './bench-main';
 import { cpuSeconds, machineTicks, peakRssMiB } from './proc-stats';
+import { evaluationAccuracy, type SplitSet } from './int8-accuracy';
 
 /**
  * Photos per run. A pipeline's rate is read when work items complete, so a run needs many items
@@ -43,6 +47,7 @@ const CLOTHING = path.join(SHARED_DIR, 'datasets/clothing-small');
 interface Row {
   network: string;
   engine: EngineChoice;
+  precision: Precision;
   run: string;
   /** Bare loops: the whole loop; pipelines: the steady state (10% → 90% of the set). */
   imagesPerSecond: number;
@@ -59,7 +64,7 @@ function manifest(count: number): Array<{ split: string; label: string; file: st
   return readFileSync(path.join(CLOTHING, 'manifest.csv'), 'utf8')
     .trim()
     .split('\n')
-    .slice(1, count + 1)
+    .slice(1, count === Infinity ? undefined : count + 1)
     .map((line) => {
       const [split, label, file] = line.split(',');
       return { split, label, file: path.join(CLOTHING, file) };
@@ -106,16 +111,26 @@ async function resnet50Folder(root: string): Promise<string> {
   return dir;
 }
 
+/** int8 calibration as `featx extract --precision int8` does it: 256 training photos, 64 other ones held back. */
+function int8Options(): Int8Options {
+  const training = manifest(Infinity).filter((row) => row.split === 'training');
+  const step = Math.floor(training.length / 320);
+  const sample = training.filter((_, i) => i % step === 0).slice(0, 320);
+  const decodeAll = (rows: typeof sample, size: [number, number]) => Promise.all(rows.map(({ file }) => decodeImage(file, { size })));
+  return { calibrationImages: (size) => decodeAll(sample.slice(0, 256), size), heldBackImages: (size) => decodeAll(sample.slice(256), size) };
+}
+
 /**
  * The engine alone: pre-decoded, preprocessed batches of the engine's batch size, back to back.
  * `sessions` > 1 (ONNX Runtime): that many 1-thread sessions, each on its own worker thread, fed
  * in parallel: the bare counterpart of that many 1-thread extractor replicas.
  */
-async function bareLoop(network: string, model: string, engine: Engine, count: number, cacheDir: string, sessions = 1): Promise<void> {
+async function bareLoop(network: string, model: string, engine: Engine, count: number, cacheDir: string, sessions = 1, precision: Precision = 'fp32'): Promise<void> {
   const threads = sessions > 1 ? 1 : undefined;
   const extractors = [];
   for (let s = 0; s < sessions; s++) {
-    extractors.push(await createEngineFeatureExtractor({ model, pooling: 'avg', engine, onnx: { cacheDir, threads }, log: () => undefined }));
+    const int8 = precision === 'int8' ? int8Options() : undefined;
+    extractors.push(await createEngineFeatureExtractor({ model, pooling: 'avg', engine, precision, int8, onnx: { cacheDir, threads }, log: s === 0 && int8 ? (line) => console.log(`  ${line}`) : () => undefined }));
   }
   const [first] = extractors;
   const decoded = await Promise.all(manifest(count).map(({ file }) => decodeImage(file, { size: first!.inputSize })));
@@ -131,14 +146,46 @@ async function bareLoop(network: string, model: string, engine: Engine, count: n
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   batches.forEach((b) => b.dispose());
   const layout = engine === 'onnx' ? (sessions > 1 ? `, ${sessions} sessions × 1 thread` : `, 1 session × ${os.availableParallelism()} threads`) : '';
-  record({ network, engine, run: `bare engine loop, batch ${first!.batchSize}${layout}`, imagesPerSecond: count / seconds, images: count, peakRssMiB: `${Math.round(process.memoryUsage().rss / 1048576)} (bench process)` });
+  record({ network, engine, precision, run: `bare engine loop, batch ${first!.batchSize}${layout}`, imagesPerSecond: count / seconds, images: count, peakRssMiB: `${Math.round(process.memoryUsage().rss / 1048576)} (bench process)` });
   extractors.forEach((e) => e.dispose());
 }
+
+/**
+ * fp32 and int8 sessions (1 × all threads each) taking turns batch by batch on the same batches:
+ * the int8 / fp32 ratio of the bare engine with both under the same load, minute by minute (this
+ * machine is shared, and the load moves between two runs made one after the other).
+ */
+async function interleavedBare(network: string, model: string, count: number, cacheDir: string): Promise<void> {
+  const fp32 = await createEngineFeatureExtractor({ model, pooling: 'avg', engine: 'onnx', onnx: { cacheDir }, log: () => undefined });
+  const int8 = await createEngineFeatureExtractor({ model, pooling: 'avg', engine: 'onnx', precision: 'int8', int8: int8Options(), onnx: { cacheDir }, log: () => undefined });
+  const decoded = await Promise.all(manifest(count).map(({ file }) => decodeImage(file, { size: fp32.inputSize })));
+  const batches: tf.Tensor4D[] = [];
+  for (let i = 0; i < decoded.length; i += fp32.batchSize) batches.push(preprocessBatch(decoded.slice(i, i + fp32.batchSize), fp32.preprocessing));
+  await fp32.extract(batches[0]!);
+  await int8.extract(batches[0]!);
+  const seconds = { fp32: 0, int8: 0 };
+  for (const [b, batch] of batches.entries()) {
+    // Alternate which goes first, so that neither always follows the other.
+    for (const precision of b % 2 === 0 ? (['fp32', 'int8'] as const) : (['int8', 'fp32'] as const)) {
+      const started = process.hrtime.bigint();
+      await (precision === 'fp32' ? fp32 : int8).extract(batch);
+      seconds[precision] += Number(process.hrtime.bigint() - started) / 1e9;
+    }
+  }
+  batches.forEach((b) => b.dispose());
+  [fp32, int8].forEach((e) => e.dispose());
+  const [a, b] = [count / seconds.fp32, count / seconds.int8];
+  interleaved.push(`  ${network} bare loop, fp32 and int8 batch by batch (1 session × ${os.availableParallelism()} threads each): fp32 ${a.toFixed(1)}, int8 ${b.toFixed(1)} img/s = ${(b / a).toFixed(2)}`);
+  console.log(interleaved[interleaved.length - 1]);
+}
+
+const interleaved: string[] = [];
 
 interface PipelineOptions {
   network: string;
   model: string;
   engine: Engine;
+  precision?: Precision;
   folder: string;
   images: number;
   replicas: number;
@@ -180,7 +227,7 @@ async function pipeline(o: PipelineOptions): Promise<void> {
       datasetId = (await db.query("SELECT id FROM datasets WHERE status = 'ready'")).rows[0]?.id;
       await sleep(100);
     }
-    await publish(bus, extractFeaturesCommand, { v: 1, datasetId, model: o.model, pooling: 'avg', dtype: 'float32', engine: o.engine, batchSize: o.workItemImages ?? WORK_ITEM_IMAGES });
+    await publish(bus, extractFeaturesCommand, { v: 1, datasetId, model: o.model, pooling: 'avg', dtype: 'float32', engine: o.engine, precision: o.precision, batchSize: o.workItemImages ?? WORK_ITEM_IMAGES });
     // Two rates, neither counting network loading (and exporting): from the first stored vector to
     // the last, and the steady state between 10% and 90% of the set done (without the first work
     // items, and without the tail where replicas run out of work in turn — what a long run sees).
@@ -190,6 +237,10 @@ async function pipeline(o: PipelineOptions): Promise<void> {
     const cpuNow = () => Object.fromEntries(Object.entries(services.pids()).map(([label, pid]) => [label, cpuSeconds(pid)]));
     for (;;) {
       const set = (await db.query('SELECT stored, failed, images, status, error FROM feature_sets')).rows[0];
+      if (!set) {
+        const failed = (await db.query("SELECT error FROM commands WHERE type = 'features.extract' AND status = 'failed'")).rows[0];
+        if (failed) throw new Error(`${o.network} on ${o.engine}: the extraction command failed: ${failed.error}`);
+      }
       if (set?.status === 'failed') throw new Error(`${o.network} on ${o.engine}: ${set.error}`);
       const done = set ? set.stored + set.failed : 0;
       const now = Date.now();
@@ -212,6 +263,7 @@ async function pipeline(o: PipelineOptions): Promise<void> {
         record({
           network: o.network,
           engine: o.engine,
+          precision: o.precision ?? 'fp32',
           run: `pipeline, ${o.replicas} extractor${o.replicas > 1 ? 's' : ''}${layout}, ${o.workItemImages ?? WORK_ITEM_IMAGES}-image work items`,
           imagesPerSecond: ((to!.done - from!.done) * 1000) / (to!.at - from!.at),
           firstToLast: (done - first!.done) / seconds,
@@ -234,13 +286,82 @@ async function pipeline(o: PipelineOptions): Promise<void> {
 function record(row: Row): void {
   rows.push(row);
   const whole = row.firstToLast === undefined ? '' : `, first to last vector ${row.firstToLast.toFixed(1)}`;
-  console.log(`${row.network} ${row.engine}: ${row.run}: ${row.imagesPerSecond.toFixed(1)} img/s${whole} (${row.images} photos; peak RSS MiB ${row.peakRssMiB})`);
+  console.log(`${row.network} ${row.engine} ${row.precision}: ${row.run}: ${row.imagesPerSecond.toFixed(1)} img/s${whole} (${row.images} photos; peak RSS MiB ${row.peakRssMiB})`);
 }
 
-function rate(network: string, engine: string, run: RegExp): number {
-  const row = rows.find((r) => r.network === network && r.engine === engine && run.test(r.run));
-  if (!row) throw new Error(`no ${network} ${engine} ${run} row`);
+function rate(network: string, engine: string, run: RegExp, precision: Precision = 'fp32'): number {
+  const row = rows.find((r) => r.network === network && r.engine === engine && r.precision === precision && run.test(r.run));
+  if (!row) throw new Error(`no ${network} ${engine} ${precision} ${run} row`);
   return row.imagesPerSecond;
+}
+
+/** int8 / fp32 in the same run, where both were measured. */
+function printInt8Ratios(): void {
+  const lines: string[] = [];
+  for (const network of ['MobileNetV2', 'ResNet-50']) {
+    for (const [label, run] of [
+      ['bare loop, 1 session × 2 threads', /bare.*1 session/],
+      ['bare loop, 2 sessions × 1 thread', /bare.*2 sessions/],
+      ['pipeline, 2 extractors × 1 thread', /pipeline, 2 /],
+    ] as const) {
+      const pair = ['fp32', 'int8'].map((precision) => rows.find((r) => r.network === network && r.engine === 'onnx' && r.precision === precision && run.test(r.run)));
+      if (pair[0] && pair[1]) {
+        lines.push(`  ${network} ${label}: int8 ${pair[1].imagesPerSecond.toFixed(1)} / fp32 ${pair[0].imagesPerSecond.toFixed(1)} img/s = ${(pair[1].imagesPerSecond / pair[0].imagesPerSecond).toFixed(2)}`);
+      }
+    }
+  }
+  lines.push(...interleaved);
+  if (lines.length > 0) console.log(`\nint8 / fp32 (same run):\n${lines.join('\n')}`);
+}
+
+const accuracies: Array<{ precision: Precision; head: string; accuracy: number; l2?: number }> = [];
+
+/** MobileNetV2 features of all of clothing-small in fp32 and int8, and the two heads' evaluation accuracy on each. */
+async function accuracy(cacheDir: string): Promise<void> {
+  const photos = manifest(Infinity);
+  const classes = [...new Set(photos.map((p) => p.label))].sort();
+  const open = (precision: Precision) =>
+    createEngineFeatureExtractor({ model: MOBILENET, pooling: 'avg', engine: 'onnx', precision, int8: int8Options(), onnx: { cacheDir }, log: () => undefined });
+  const extractors = { fp32: await open('fp32'), int8: await open('int8') };
+  const splits = Object.fromEntries(
+    (['fp32', 'int8'] as const).map((precision) => [precision, { training: [] as number[][], validation: [] as number[][], evaluation: [] as number[][] }]),
+  );
+  const labels = { training: [] as number[], validation: [] as number[], evaluation: [] as number[] };
+  const started = Date.now();
+  for (let start = 0; start < photos.length; start += 64) {
+    const chunk = photos.slice(start, start + 64);
+    const images = await Promise.all(chunk.map(({ file }) => decodeImage(file, { size: extractors.fp32.inputSize })));
+    for (const precision of ['fp32', 'int8'] as const) {
+      const extractor = extractors[precision];
+      for (let b = 0; b < images.length; b += extractor.batchSize) {
+        const { data, shape } = await extractor.extract(images.slice(b, b + extractor.batchSize));
+        for (let i = 0; i < shape[0]; i++) {
+          const split = chunk[b + i]!.split as keyof typeof labels;
+          splits[precision]![split].push(Array.from(data.subarray(i * shape[1], (i + 1) * shape[1])));
+        }
+      }
+    }
+    for (const { split, label } of chunk) labels[split as keyof typeof labels].push(classes.indexOf(label));
+    if (start % 640 === 0) console.log(`  accuracy features: ${start + chunk.length}/${photos.length} photos, ${Math.round((Date.now() - started) / 1000)} s`);
+  }
+  const parity = extractors.int8.quantization?.parity;
+  if (parity) console.log(`  MobileNetV2 int8 parity at quantization: mean cosine ${parity.meanCosine.toFixed(5)}, min ${parity.minCosine.toFixed(5)} on ${parity.images} held-back photos`);
+  Object.values(extractors).forEach((e) => e.dispose());
+  for (const precision of ['fp32', 'int8'] as const) {
+    const set = Object.fromEntries(
+      (['training', 'validation', 'evaluation'] as const).map((split) => {
+        const vectors = splits[precision]![split];
+        const features = new Float32Array(vectors.length * (vectors[0]?.length ?? 0));
+        vectors.forEach((v, i) => features.set(v, i * v.length));
+        return [split, { features, labels: Int32Array.from(labels[split]), rows: vectors.length }];
+      }),
+    ) as unknown as SplitSet;
+    for (const head of ['mlp', 'logistic'] as const) {
+      const result = evaluationAccuracy(head, set, classes.length);
+      accuracies.push({ precision, head, ...result });
+      console.log(`MobileNetV2 ${precision} features: ${head} evaluation accuracy ${(result.accuracy * 100).toFixed(2)}%${result.l2 === undefined ? '' : ` (L2 ${result.l2})`}`);
+    }
+  }
 }
 
 /** BENCH_ONLY (a regular expression on "<network> <engine>", e.g. "ResNet-50 onnx") runs part of the benchmark. */
@@ -265,29 +386,36 @@ async function main() {
       await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder: tfjsFolder, images: TFJS_IMAGES, replicas: 1 });
       await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'tfjs', folder: tfjsFolder, images: TFJS_IMAGES, replicas: 2 });
     }
-    if (only.test(`${mobile} onnx`)) {
-      await bareLoop(mobile, MOBILENET, 'onnx', IMAGES, cacheDir);
-      await bareLoop(mobile, MOBILENET, 'onnx', IMAGES, cacheDir, 2);
-      await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
-      await pipeline({ ...common, network: mobile, model: MOBILENET, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
+    for (const [network, model] of [[mobile, MOBILENET], [res, resnet]] as const) {
+      const fp32 = only.test(`${network} onnx fp32`);
+      const int8 = only.test(`${network} onnx int8`);
+      if (network === res && only.test(`${res} tfjs`)) {
+        await bareLoop(res, resnet, 'tfjs', SLOW_IMAGES, cacheDir);
+        await pipeline({ ...common, network: res, model: resnet, engine: 'tfjs', folder: slowFolder, images: SLOW_IMAGES, replicas: 1, workItemImages: SLOW_WORK_ITEM_IMAGES });
+      }
+      // fp32 and int8 side by side, so that each ratio compares minutes of the same machine load.
+      for (const sessions of [1, 2]) {
+        if (fp32) await bareLoop(network, model, 'onnx', IMAGES, cacheDir, sessions);
+        if (int8) await bareLoop(network, model, 'onnx', IMAGES, cacheDir, sessions, 'int8');
+      }
+      if (fp32 && int8) await interleavedBare(network, model, Math.min(IMAGES, 960), cacheDir);
+      if (fp32) await pipeline({ ...common, network, model, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
+      if (fp32) await pipeline({ ...common, network, model, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
+      if (int8) await pipeline({ ...common, network, model, engine: 'onnx', precision: 'int8', folder, images: IMAGES, replicas: 2, threads: 1 });
     }
-    if (only.test(`${res} tfjs`)) {
-      await bareLoop(res, resnet, 'tfjs', SLOW_IMAGES, cacheDir);
-      await pipeline({ ...common, network: res, model: resnet, engine: 'tfjs', folder: slowFolder, images: SLOW_IMAGES, replicas: 1, workItemImages: SLOW_WORK_ITEM_IMAGES });
-    }
-    if (only.test(`${res} onnx`)) {
-      await bareLoop(res, resnet, 'onnx', IMAGES, cacheDir);
-      await bareLoop(res, resnet, 'onnx', IMAGES, cacheDir, 2);
-      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
-      await pipeline({ ...common, network: res, model: resnet, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
-    }
+    if (only.test('MobileNetV2 accuracy') && process.env.BENCH_ACCURACY !== 'false') await accuracy(cacheDir);
 
-    console.log('\n| network | engine | run | photos | img/s (steady) | img/s (first to last) | peak RSS (MiB) |\n|---|---|---|---|---|---|---|');
+    console.log('\n| network | engine | precision | run | photos | img/s (steady) | img/s (first to last) | peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
-      console.log(`| ${r.network} | ${r.engine} | ${r.run} | ${r.images} | ${r.imagesPerSecond.toFixed(1)} | ${r.firstToLast?.toFixed(1) ?? '—'} | ${r.peakRssMiB} |`);
+      console.log(`| ${r.network} | ${r.engine} | ${r.precision} | ${r.run} | ${r.images} | ${r.imagesPerSecond.toFixed(1)} | ${r.firstToLast?.toFixed(1) ?? '—'} | ${r.peakRssMiB} |`);
+    }
+    printInt8Ratios();
+    if (accuracies.length > 0) {
+      console.log('\n| features (MobileNetV2, avg) | head | evaluation accuracy | L2 chosen |\n|---|---|---|---|');
+      for (const a of accuracies) console.log(`| ${a.precision} | ${a.head} | ${(a.accuracy * 100).toFixed(2)}% | ${a.l2 ?? '—'} |`);
     }
 
-    if (rows.length < 13) return; // part of the benchmark (BENCH_ONLY): no ratios
+    if (rows.filter((r) => r.precision === 'fp32').length < 13) return; // part of the benchmark (BENCH_ONLY): no ratios
     const ratio = (a: number, b: number) => (a / b).toFixed(2);
     const mTfjs1 = rate(mobile, 'tfjs', /pipeline, 1 /);
     const mTfjs2 = rate(mobile, 'tfjs', /pipeline, 2 /);

@@ -6,9 +6,9 @@ import { Client } from 'pg';
 import { BusConnection, connectBus, publish } from '@featx/bus';
 import { featureBatch } from '@featx/contracts';
 import { readNpy, ShardReader, shardDir } from '@featx/features';
-import { createEngineFeatureExtractor } from '@featx/onnx';
+import { cosineSimilarity, createEngineFeatureExtractor } from '@featx/onnx';
 import { decodeImage, FeatureExtractor } from '@featx/vision';
-import { SHARED_DIR, sharedAvailable, TEST_NATS_URL } from '@featx/testing';
+import { SHARED_DIR, sharedAvailable, TEST_NATS_URL, typedArraysAcrossRealms } from '@featx/testing';
 import { startTestServices, TestServices, runTestCli } from './support/test-services';
 
 const MODEL_DIR = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
@@ -33,6 +33,8 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
   const files = new Map<string, string>(); // root-relative image path → absolute path
 
   beforeAll(async () => {
+    // The services run in this jest process; int8 calibration runs ONNX Runtime in it (not on a worker).
+    typedArraysAcrossRealms();
     dataRoot = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-extract-')));
     const folder = path.join(dataRoot, 'clothing-subset');
     for (const [split, count] of Object.entries(PER_SPLIT)) {
@@ -75,8 +77,11 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
 
   const cli = (...args: string[]) => runTestCli(services.apiUrl, args);
 
-  async function featureSet(dtype: string, engine = 'auto') {
-    const { rows } = await db.query("SELECT * FROM feature_sets WHERE dataset_id = $1 AND dtype = $2 AND engine = $3 AND model <> 'resnet50'", [datasetId, dtype, engine]);
+  async function featureSet(dtype: string, engine = 'auto', precision = 'fp32', pooling = 'avg') {
+    const { rows } = await db.query(
+      "SELECT * FROM feature_sets WHERE dataset_id = $1 AND dtype = $2 AND engine = $3 AND precision = $4 AND pooling = $5 AND model <> 'resnet50'",
+      [datasetId, dtype, engine, precision, pooling],
+    );
     return rows[0];
   }
 
@@ -248,6 +253,38 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     expect(record).toMatchObject({ network: 'mobilenet_v2_1.0_224', layer: 'conv_MobileNetV2_Conv2d_18_1', parityInputs: 'images', parityCount: 4 });
     expect(record.maxAbsDiff).toBeLessThan(1e-4 * Math.max(1, record.maxAbsValue));
   });
+
+  it('--precision int8 quantizes on the training photos, records parity to fp32 and shows it; below the threshold the set fails with the numbers', async () => {
+    const run = await cli('extract', datasetId, '--model', MODEL_DIR, '--pool', 'avg', '--precision', 'int8', '--calibration-images', '8', '--parity-images', '8', '--parity-threshold', '0.9');
+    expect(run.code).toBe(0);
+    const int8 = await featureSet('float32', 'auto', 'int8');
+    const fp32 = await featureSet('float32');
+    expect(int8).toMatchObject({ status: 'complete', stored: 24, failed: 2, dim: 1280 });
+    expect(int8.id).not.toBe(fp32.id);
+    // 14 training files (2 unreadable) shared 7 + 7 between calibration and held-back photos.
+    expect(int8.spec.int8.calibration).toHaveLength(7);
+    expect(int8.spec.int8.heldBack).toHaveLength(7);
+    const { parity, quantizedOps } = int8.quantization;
+    expect(quantizedOps).toEqual({ Conv: 52, Add: 10 });
+    expect(parity).toMatchObject({ pooling: 'avg', threshold: 0.9 });
+    expect(parity.images).toBeGreaterThanOrEqual(5);
+    expect(parity.meanCosine).toBeGreaterThanOrEqual(0.9);
+    // The stored int8 vectors are as close to the fp32 set's as the recorded parity says.
+    const [a, b] = [await storedVectors(int8.id), await storedVectors(fp32.id)];
+    const cosines = [...a].map(([id, x]) => cosineSimilarity(x, b.get(id)!));
+    const mean = cosines.reduce((sum, c) => sum + c, 0) / cosines.length;
+    expect(Math.abs(mean - parity.meanCosine)).toBeLessThan(0.02);
+    const shown = await cli('features', 'show', int8.id);
+    expect(shown.out).toContain('precision int8');
+    expect(shown.out).toMatch(/int8: parity to fp32 mean cosine 0\.9\d{4} \(min -?\d\.\d{5}\) on \d+ held-back images \(threshold 0\.9\); calibrated \(minmax\) on \d+ training images; int8 ops Add 10, Conv 52/);
+
+    const strict = await cli('extract', datasetId, '--model', MODEL_DIR, '--pool', 'max', '--precision', 'int8', '--calibration-images', '8', '--parity-images', '8', '--parity-threshold', '1');
+    expect(strict.code).toBe(1);
+    const refused = await featureSet('float32', 'auto', 'int8', 'max');
+    expect(refused.status).toBe('failed');
+    expect(refused.error).toMatch(/int8 features of mobilenet_v2_1\.0_224:conv_MobileNetV2_Conv2d_18_1 are too far from fp32: mean cosine 0\.\d+ \(min -?\d\.\d+\) to fp32 on \d+ held-back images, pooling max, below the threshold 1/);
+    expect(refused.stored).toBe(0);
+  }, 300000);
 
   it('fails the set with the reason when its network cannot be loaded (ResNet-50 weights absent offline)', async () => {
     const run = await cli('extract', datasetId, '--model', 'resnet50', '--pool', 'avg');

@@ -71,7 +71,7 @@ async function classifySample(cli: (...args: string[]) => Promise<string>, confi
     const dataset = await new DatasetsRepository(database.db).get(datasetId);
     const root = (await DataRoots.open(config.dataRoots)).roots.find((r) => r.name === dataset?.root);
     if (!dataset || !root) throw new Error(`dataset ${datasetId} or its data root is gone`);
-    const sample = await new DatasetsRepository(database.db).sampleImages(datasetId, 'evaluation', SAMPLE_PHOTOS);
+    const sample = await new DatasetsRepository(database.db).sampleImagesByClass(datasetId, 'evaluation', SAMPLE_PHOTOS);
     if (sample.length === 0) return say('the dataset has no evaluation photos to classify');
     const files = sample.map((image) => path.join(root.path, image.path));
     const { predictions } = JSON.parse(await cli('predict', runId, ...files, '--format', 'json')) as { predictions: Array<{ label: string | null; probability: number | null; error?: string }> };

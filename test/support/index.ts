@@ -5,3 +5,4 @@ export * from './skip-unless';
 export * from './service-processes';
 export * from './suite-temp-dir';
 export * from './in-memory-backend';
+export * from './cross-realm-typed-arrays';

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { decodeImage, loadModelFolder, preprocessBatch, selectBackend } from '@featx/vision';
 import { exportLayersModelToOnnx, UnsupportedLayerError, type ExportLayersModelOptions } from './exporter';
-import { itIf } from '@featx/testing';
+import { itIf, typedArraysAcrossRealms } from '@featx/testing';
+import { chain, randomizeWeights } from './test-support/layers-models';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/models');
 const MOBILENET = path.join(SHARED, 'mobilenet_v2_1.0_224');
@@ -38,41 +39,12 @@ async function maxDiff(model: tf.LayersModel, batch = 2, options: ExportLayersMo
   return diff;
 }
 
-/** Random non-trivial weights (BN variances positive) so that every parameter matters. */
-function randomizeWeights(model: tf.LayersModel): void {
-  for (const layer of model.layers) {
-    const ws = layer.getWeights();
-    if (ws.length === 0) continue;
-    layer.setWeights(
-      ws.map((w, i) => {
-        const name = layer.weights[i]!.originalName;
-        return name.endsWith('moving_variance') ? tf.randomUniform(w.shape, 0.5, 1.5) : tf.randomNormal(w.shape, 0, 0.5);
-      }),
-    );
-  }
-}
-
-function chain(inputShape: number[], layers: tf.layers.Layer[]): tf.LayersModel {
-  const input = tf.input({ shape: inputShape });
-  let x: tf.SymbolicTensor = input;
-  for (const layer of layers) x = layer.apply(x) as tf.SymbolicTensor;
-  const model = tf.model({ inputs: input, outputs: x });
-  randomizeWeights(model);
-  return model;
-}
-
 const diffs: Record<string, number> = {};
 
 describe('exportLayersModelToOnnx', () => {
   beforeAll(async () => {
     await selectBackend('wasm', { log: () => undefined });
-    // Under jest (a vm context per file) onnxruntime-node's native outputs are typed arrays of the
-    // outer realm and fail onnxruntime-common's `instanceof Float32Array`; in this file's realm,
-    // let instanceof check the brand tag instead.
-    for (const ctor of [Float32Array, Int32Array, Uint8Array, BigInt64Array]) {
-      const tag = `[object ${ctor.name}]`;
-      Object.defineProperty(ctor, Symbol.hasInstance, { configurable: true, value: (v: unknown) => Object.prototype.toString.call(v) === tag });
-    }
+    typedArraysAcrossRealms();
   });
   afterAll(() => {
     console.info(`ONNX export max abs diffs: ${JSON.stringify(diffs, null, 1)}`);

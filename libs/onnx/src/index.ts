@@ -1,2 +1,3 @@
 export * from './exporter';
 export * from './engine';
+export * from './quantizer';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
-import { ExtractFeaturesOptions, extractFeaturesCommand, FeatureFailure, FeatureSetDetails, FeatureSetStoreView, FeatureSetSummary, FeatureShardSummary, FeatureVectorLocation, ListPage, QueuedCommand } from '@featx/contracts';
+import { extractFeaturesCommand, ExtractFeaturesOptions, extractOptionsConflict, FeatureFailure, FeatureSetDetails, FeatureSetStoreView, FeatureSetSummary, FeatureShardSummary, FeatureVectorLocation, ListPage, QueuedCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
 import { CommandsRepository, DatasetsRepository, FeatureSetRow, FeatureSetsRepository, FeatureShardRow, PageRequest } from '@featx/db';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
@@ -45,6 +45,8 @@ export class FeatureSetsService {
     if (!(await this.datasets.get(options.datasetId))) {
       errors.push({ field: 'datasetId', message: `dataset ${options.datasetId} does not exist` });
     }
+    const conflict = extractOptionsConflict(options);
+    if (conflict) errors.push(conflict);
     let model = options.model;
     if (model !== BUILTIN_MODEL) {
       try {
@@ -125,7 +127,7 @@ export class FeatureSetsService {
 }
 
 function summarize(row: FeatureSetRow, now: Date): FeatureSetSummary {
-  const columns = rowView(row, ['id', 'datasetId', 'model', 'layer', 'pooling', 'dtype', 'engine', 'dim', 'status', 'error', 'images', 'stored', 'failed', 'doneAtStart', 'createdAt', 'startedAt', 'finishedAt']);
+  const columns = rowView(row, ['id', 'datasetId', 'model', 'layer', 'pooling', 'dtype', 'engine', 'precision', 'quantization', 'dim', 'status', 'error', 'images', 'stored', 'failed', 'doneAtStart', 'createdAt', 'startedAt', 'finishedAt']);
   return { ...columns, progress: featureSetProgress(row, now) };
 }
 

@@ -52,4 +52,12 @@ describe('FeatureSetsService', () => {
     await expect(service.extract(extractFeaturesOptionsSchema.parse({ datasetId: dataset.id, model: 'models/notes.txt' }))).rejects.toThrow(BadRequestException);
     expect(backend.bus.dispatched).toEqual([]);
   });
+
+  it('refuses precision int8 on the tfjs engine with a 400 naming the field', async () => {
+    const dataset = backend.datasets.addReady({ classes: ['cat'] });
+    const attempt = service.extract(extractFeaturesOptionsSchema.parse({ datasetId: dataset.id, model: 'resnet50', engine: 'tfjs', precision: 'int8' }));
+    const body = (await attempt.catch((error: BadRequestException) => error.getResponse())) as { errors: Array<{ field: string; message: string }> };
+    expect(body.errors).toEqual([{ field: 'precision', message: 'precision int8 runs on ONNX Runtime: use engine onnx or auto, not tfjs' }]);
+    expect(backend.bus.dispatched).toEqual([]);
+  });
 });

@@ -1,9 +1,9 @@
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { ENGINES, FEATURE_DTYPES, FeatureFailure, FeatureSetDetails, ListPage, POOLINGS, QueuedCommand } from '@featx/contracts';
+import { ENGINES, FEATURE_DTYPES, FeatureFailure, FeatureSetDetails, INT8_DEFAULTS, ListPage, POOLINGS, PRECISIONS, QueuedCommand } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { followLive } from '../follow-live';
-import { integerOption } from '../options';
+import { integerOption, numberOption } from '../options';
 import { LiveLine, LiveProgressIo } from '../progress-bar';
 import { waitForCommand } from '../wait-for-command';
 import { describeFeatureSet, printFailures, progressLine, runLine } from './features.command';
@@ -33,6 +33,10 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
     .addOption(new Option('--pool <pooling>', 'pooling of the feature map').choices([...POOLINGS]).default('avg'))
     .addOption(new Option('--dtype <dtype>', 'stored value type').choices([...FEATURE_DTYPES]).default('float32'))
     .addOption(new Option('--engine <engine>', 'what runs the network: onnx (ONNX Runtime), tfjs, or auto = the fastest available').choices([...ENGINES]).default('auto'))
+    .addOption(new Option('--precision <precision>', 'fp32, or int8 = quantized on ONNX Runtime, calibrated on the training split, checked against fp32').choices([...PRECISIONS]).default('fp32'))
+    .addOption(integerOption('--calibration-images <n>', `int8: training images to calibrate on (8-5000, default ${INT8_DEFAULTS.calibrationImages})`, { min: 8, max: 5000 }))
+    .addOption(integerOption('--parity-images <n>', `int8: other training images to compare with fp32 on (8-5000, default ${INT8_DEFAULTS.parityImages})`, { min: 8, max: 5000 }))
+    .addOption(numberOption('--parity-threshold <x>', `int8: lowest accepted mean cosine similarity to fp32 (default ${INT8_DEFAULTS.parityThreshold})`))
     .addOption(integerOption('--batch-size <n>', 'images per work item (1-256, default 64)', { min: 1, max: 256 }))
     .option('--no-wait', 'return once the command is queued')
     .option('--json', 'print JSON')
@@ -45,6 +49,10 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
         pooling: opts.pool,
         dtype: opts.dtype,
         engine: opts.engine,
+        precision: opts.precision,
+        calibrationImages: opts.calibrationImages,
+        parityImages: opts.parityImages,
+        parityThreshold: opts.parityThreshold,
         batchSize: opts.batchSize,
       });
       if (!opts.wait) return print(opts.json ? JSON.stringify(queued) : `queued command ${queued.commandId}`);

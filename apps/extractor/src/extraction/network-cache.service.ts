@@ -2,15 +2,15 @@ import * as os from 'node:os';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataRoots, parseRootRef, resolveRootRef } from '@featx/datasets';
 import { FeatureSetRow } from '@featx/db';
-import { Pooling } from '@featx/contracts';
-import { createEngineFeatureExtractor, detectOnnxAvailable, onnxUnavailableReason } from '@featx/onnx';
-import { DecodedImage, FeatureExtractor } from '@featx/vision';
+import { Int8CalibrationPlan, Pooling } from '@featx/contracts';
+import { createEngineFeatureExtractor, detectOnnxAvailable, EngineFeatureExtractor, onnxUnavailableReason } from '@featx/onnx';
+import { decodeImage, DecodedImage } from '@featx/vision';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 
 /** Networks kept loaded at once; loading ResNet-50 takes seconds, so sets in turn reuse it. */
 const MAX_LOADED = 2;
 
-type NetworkConfig = Pick<FeatureSetRow, 'model' | 'layer' | 'pooling' | 'engine'>;
+type NetworkConfig = Pick<FeatureSetRow, 'id' | 'model' | 'layer' | 'pooling' | 'engine' | 'precision' | 'spec'>;
 
 /**
  * The feature extractor of each feature set, loaded once per process and shared by its work items,
@@ -19,7 +19,7 @@ type NetworkConfig = Pick<FeatureSetRow, 'model' | 'layer' | 'pooling' | 'engine
  */
 @Injectable()
 export class NetworkCache implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly loaded = new Map<string, Promise<FeatureExtractor>>();
+  private readonly loaded = new Map<string, Promise<EngineFeatureExtractor>>();
 
   constructor(
     @Inject(DATA_ROOTS) private readonly roots: DataRoots,
@@ -42,8 +42,9 @@ export class NetworkCache implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** `parityImages`: real images to check a fresh ONNX export on (decoded at the size asked for). */
-  get(set: NetworkConfig, parityImages?: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>): Promise<FeatureExtractor> {
-    const key = `${set.model}|${set.layer}|${set.pooling}|${set.engine}`;
+  get(set: NetworkConfig, parityImages?: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>): Promise<EngineFeatureExtractor> {
+    // An int8 network is calibrated on its set's own dataset: one per set.
+    const key = `${set.model}|${set.layer}|${set.pooling}|${set.engine}|${set.precision === 'int8' ? `int8:${set.id}` : 'fp32'}`;
     let extractor = this.loaded.get(key);
     if (!extractor) {
       extractor = this.load(set, parityImages);
@@ -59,8 +60,10 @@ export class NetworkCache implements OnApplicationBootstrap, OnApplicationShutdo
     this.loaded.clear();
   }
 
-  private async load(set: NetworkConfig, parityImages?: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>): Promise<FeatureExtractor> {
+  private async load(set: NetworkConfig, parityImages?: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>): Promise<EngineFeatureExtractor> {
     const started = Date.now();
+    const plan = set.spec['int8'] as Int8CalibrationPlan | undefined;
+    if (set.precision === 'int8' && !plan) throw new Error(`feature set ${set.id} is int8 but its spec has no calibration plan (plan it again with featx extract)`);
     const model = set.model === 'resnet50' ? 'resnet50' : (await resolveRootRef(this.roots, parseRootRef(set.model))).absolutePath;
     const extractor = await createEngineFeatureExtractor({
       model,
@@ -69,6 +72,12 @@ export class NetworkCache implements OnApplicationBootstrap, OnApplicationShutdo
       engine: set.engine,
       onnx: this.config.vision.onnx,
       parityImages,
+      precision: set.precision,
+      int8: plan && {
+        calibrationImages: (size) => this.decodeAll(plan.calibration, size),
+        heldBackImages: (size) => this.decodeAll(plan.heldBack, size),
+        threshold: plan.threshold,
+      },
       backend: this.config.vision.backend,
       weightsCacheDir: this.config.vision.weightsDir,
       download: this.config.vision.weightsDownload,
@@ -79,6 +88,8 @@ export class NetworkCache implements OnApplicationBootstrap, OnApplicationShutdo
       id: extractor.id,
       dim: extractor.dim,
       engine: extractor.engine,
+      precision: set.precision,
+      parity: extractor.quantization?.parity,
       backend: extractor.backend,
       batchSize: extractor.batchSize,
       ms: Date.now() - started,
@@ -86,9 +97,22 @@ export class NetworkCache implements OnApplicationBootstrap, OnApplicationShutdo
     return extractor;
   }
 
+  /** Calibration and held-back images; one that cannot be read is left out (it fails in its own work item). */
+  private async decodeAll(refs: Int8CalibrationPlan['calibration'], size: [number, number]): Promise<DecodedImage[]> {
+    const images: DecodedImage[] = [];
+    for (const ref of refs) {
+      try {
+        images.push(await decodeImage((await resolveRootRef(this.roots, ref)).absolutePath, { size }));
+      } catch (error) {
+        this.logger.warn('int8 calibration image left out', { ...ref, reason: (error as Error).message });
+      }
+    }
+    return images;
+  }
+
   private evict(): void {
     while (this.loaded.size > MAX_LOADED) {
-      const [oldest, extractor] = this.loaded.entries().next().value as [string, Promise<FeatureExtractor>];
+      const [oldest, extractor] = this.loaded.entries().next().value as [string, Promise<EngineFeatureExtractor>];
       this.loaded.delete(oldest);
       void extractor.then((e) => e.dispose(), () => undefined);
     }

@@ -27,6 +27,8 @@ const PARITY_IMAGES = 4;
 @Injectable()
 export class WorkItemProcessor {
   private inference: Promise<unknown> = Promise.resolve();
+  /** int8 sets whose quantization this process has recorded. */
+  private readonly recordedQuantization = new Set<string>();
 
   constructor(
     private readonly featureSets: FeatureSetsRepository,
@@ -47,6 +49,10 @@ export class WorkItemProcessor {
       await this.featureSets.markFailed(set.id, reason);
       throw new PermanentError(reason);
     });
+    if (network.quantization && !this.recordedQuantization.has(set.id)) {
+      await this.featureSets.recordQuantization(set.id, { ...network.quantization });
+      this.recordedQuantization.add(set.id);
+    }
 
     const failures: Array<{ imageId: number; reason: string }> = [];
     const decoded: Array<{ item: ImageRef; image: DecodedImage }> = [];

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
-import { ExtractFeaturesOptions, extractWorkItem, ImageRef } from '@featx/contracts';
+import { ExtractFeaturesOptions, extractOptionsConflict, extractWorkItem, ImageRef, INT8_DEFAULTS, Int8CalibrationPlan } from '@featx/contracts';
 import { DataRoots, DatasetInputError, formatRootRef, rootRefOf } from '@featx/datasets';
 import { DatasetsRepository, FeatureSetRow, FeatureSetsRepository, PendingImage } from '@featx/db';
 import { DATA_ROOTS, JsonLogger, LOGGER } from '@featx/runtime';
@@ -36,7 +36,10 @@ export class ExtractionPlanner {
     const dataset = await this.datasets.get(options.datasetId);
     if (!dataset) throw new DatasetInputError(`dataset ${options.datasetId} does not exist`);
     if (dataset.status !== 'ready') throw new DatasetInputError(`dataset ${dataset.name} is ${dataset.status}, not ready`);
+    const conflict = extractOptionsConflict(options);
+    if (conflict) throw new DatasetInputError(`${conflict.field}: ${conflict.message}`);
     const model = options.model === 'resnet50' ? 'resnet50' : formatRootRef(rootRefOf(await this.roots.resolve(options.model)));
+    const int8 = options.precision === 'int8' ? await this.int8Calibration(dataset, options) : undefined;
     const set = await this.featureSets.start({
       datasetId: dataset.id,
       model,
@@ -44,7 +47,8 @@ export class ExtractionPlanner {
       pooling: options.pooling,
       dtype: options.dtype,
       engine: options.engine,
-      spec: { classes: dataset.classes, batchSize: options.batchSize },
+      precision: options.precision ?? 'fp32',
+      spec: { classes: dataset.classes, batchSize: options.batchSize, ...(int8 ? { int8 } : {}) },
     });
 
     const classIndex = new Map(dataset.classes.map((name, i) => [name, i]));
@@ -78,7 +82,26 @@ export class ExtractionPlanner {
     }
     await dispatch();
     const plan = { featureSetId: set.id, images: set.images, alreadyDone: set.stored + set.failed, pending, workItems, status: set.status };
-    this.logger.info('extraction planned', { ...plan, model, pooling: options.pooling, dtype: options.dtype, engine: options.engine });
+    this.logger.info('extraction planned', { ...plan, model, pooling: options.pooling, dtype: options.dtype, engine: options.engine, precision: options.precision });
     return plan;
   }
+
+  /** Training-split images to calibrate int8 activations on, and others to check parity on. */
+  private async int8Calibration(dataset: { id: string; name: string; root: string }, options: ExtractFeaturesOptions): Promise<Int8CalibrationPlan> {
+    const { calibrationImages, parityImages, parityThreshold } = { ...INT8_DEFAULTS, ...definedOnly(options) };
+    const wanted = calibrationImages + parityImages;
+    const sample = await this.datasets.sampleImages(dataset.id, 'training', wanted);
+    if (sample.length < 2) {
+      throw new DatasetInputError(`precision int8 calibrates on the training split of dataset ${dataset.name}, which has ${sample.length} image(s); it needs at least 2`);
+    }
+    // A small training split is shared in the asked proportion; the two samples never overlap.
+    const heldBack = Math.max(1, Math.round((sample.length * parityImages) / wanted));
+    const ref = (image: { path: string }) => ({ root: dataset.root, path: image.path });
+    return { calibration: sample.slice(0, sample.length - heldBack).map(ref), heldBack: sample.slice(sample.length - heldBack).map(ref), threshold: parityThreshold };
+  }
+}
+
+function definedOnly(options: ExtractFeaturesOptions): Partial<typeof INT8_DEFAULTS> {
+  const { calibrationImages, parityImages, parityThreshold } = options;
+  return Object.fromEntries(Object.entries({ calibrationImages, parityImages, parityThreshold }).filter(([, v]) => v !== undefined));
 }

@@ -78,4 +78,43 @@ describe('ExtractionPlanner', () => {
     await expect(planner.plan(options(registering.id, 4), () => undefined)).rejects.toThrow('dataset half is registering, not ready');
     expect(backend.bus.dispatched).toEqual([]);
   });
+
+  it('plans int8 sets with a calibration sample and a disjoint held-back sample of the training split, as a separate set', async () => {
+    const ready = dataset(300); // 100 training images
+    const fp32 = await planner.plan(options(ready.id, 64), () => undefined);
+    const int8 = await planner.plan(
+      extractFeaturesOptionsSchema.parse({ datasetId: ready.id, model: 'resnet50', precision: 'int8', calibrationImages: 60, parityImages: 20, parityThreshold: 0.98 }),
+      () => undefined,
+    );
+    expect(int8.featureSetId).not.toBe(fp32.featureSetId);
+    const set = backend.featureSets.sets.get(int8.featureSetId)!;
+    expect(set.precision).toBe('int8');
+    const plan = set.spec['int8'] as { calibration: Array<{ root: string; path: string }>; heldBack: Array<{ root: string; path: string }>; threshold: number };
+    expect(plan.calibration).toHaveLength(60);
+    expect(plan.heldBack).toHaveLength(20);
+    expect(plan.threshold).toBe(0.98);
+    const paths = [...plan.calibration, ...plan.heldBack].map((ref) => ref.path);
+    expect(new Set(paths).size).toBe(80);
+    const training = new Set(backend.datasets.images.filter((i) => i.split === 'training').map((i) => i.path));
+    expect(paths.every((p) => training.has(p))).toBe(true);
+    expect(plan.calibration[0]!.root).toBe('data');
+    // The same sample each time the set is planned.
+    await planner.plan(extractFeaturesOptionsSchema.parse({ datasetId: ready.id, model: 'resnet50', precision: 'int8', calibrationImages: 60, parityImages: 20 }), () => undefined);
+    expect((backend.featureSets.sets.get(int8.featureSetId)!.spec['int8'] as typeof plan).calibration).toEqual(plan.calibration);
+  });
+
+  it('shares a small training split between the two samples, and refuses int8 on tfjs or on fewer than 2 training images', async () => {
+    const small = dataset(30); // 10 training images
+    const planned = await planner.plan(extractFeaturesOptionsSchema.parse({ datasetId: small.id, model: 'resnet50', precision: 'int8' }), () => undefined);
+    const plan = backend.featureSets.sets.get(planned.featureSetId)!.spec['int8'] as { calibration: unknown[]; heldBack: unknown[]; threshold: number };
+    expect([plan.calibration.length, plan.heldBack.length, plan.threshold]).toEqual([8, 2, 0.99]);
+
+    await expect(planner.plan(extractFeaturesOptionsSchema.parse({ datasetId: small.id, model: 'resnet50', precision: 'int8', engine: 'tfjs' }), () => undefined)).rejects.toThrow(
+      'precision: precision int8 runs on ONNX Runtime: use engine onnx or auto, not tfjs',
+    );
+    const tiny = dataset(3); // 1 training image
+    await expect(planner.plan(extractFeaturesOptionsSchema.parse({ datasetId: tiny.id, model: 'resnet50', precision: 'int8' }), () => undefined)).rejects.toThrow(
+      'precision int8 calibrates on the training split of dataset photos, which has 1 image(s); it needs at least 2',
+    );
+  });
 });

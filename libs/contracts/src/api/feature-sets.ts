@@ -1,4 +1,4 @@
-import type { EngineChoice } from '../messages/features';
+import type { EngineChoice, Precision } from '../messages/features';
 import type { FeatureSetStoreView } from './feature-stores';
 
 /** What the feature-sets endpoints of the admin API return. */
@@ -28,6 +28,14 @@ export interface FeatureSetSummary {
   dtype: string;
   /** What runs the network (see the extractor logs for what `auto` chose). */
   engine: EngineChoice;
+  /** fp32, or int8 (quantized on ONNX Runtime; see `quantization`). */
+  precision: Precision;
+  /**
+   * int8: what the extractor's quantization recorded — calibration method and images, the ops made
+   * int8, and `parity` (mean and min cosine similarity to fp32 on held-back images, the threshold).
+   * Null for fp32, and for int8 until an extractor has loaded the network.
+   */
+  quantization: Record<string, unknown> | null;
   /** Values per vector; null until the first batch is stored. */
   dim: number | null;
   status: 'running' | 'complete' | 'failed';

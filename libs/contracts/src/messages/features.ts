@@ -16,6 +16,15 @@ export type Engine = (typeof NETWORK_ENGINES)[number];
  */
 export const ENGINES = ['auto', ...NETWORK_ENGINES] as const;
 export type EngineChoice = (typeof ENGINES)[number];
+/**
+ * The arithmetic a network runs in: `fp32`, or `int8` = statically quantized (QDQ) on ONNX Runtime,
+ * activations calibrated on the dataset's own training images, parity to fp32 checked on held-back ones.
+ */
+export const PRECISIONS = ['fp32', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+/** int8 options left out of a request. */
+export const INT8_DEFAULTS = { calibrationImages: 256, parityImages: 64, parityThreshold: 0.99 } as const;
 
 /** Options of a feature extraction, shared by the bus command and the REST body. */
 export const extractFeaturesOptionsSchema = z
@@ -29,6 +38,14 @@ export const extractFeaturesOptionsSchema = z
     dtype: z.enum(FEATURE_DTYPES).default('float32'),
     /** What runs the network; a different engine is a different feature set. */
     engine: z.enum(ENGINES).default('auto'),
+    /** fp32 (when absent) or int8 (ONNX Runtime only); a different precision is a different feature set. */
+    precision: z.enum(PRECISIONS).optional(),
+    /** int8: training-split images the activations are calibrated on (default INT8_DEFAULTS). */
+    calibrationImages: z.number().int().min(8).max(5000).optional(),
+    /** int8: other training-split images the int8 features are compared with fp32 ones on. */
+    parityImages: z.number().int().min(8).max(5000).optional(),
+    /** int8: lowest accepted mean cosine similarity of int8 to fp32 features on the held-back images. */
+    parityThreshold: z.number().min(0).max(1).optional(),
     /**
      * Images per work item. 64: each item also costs a NATS round trip, a feature-store transaction
      * with fsync and a Postgres commit, which 16-image items made a visible share of the work
@@ -38,6 +55,26 @@ export const extractFeaturesOptionsSchema = z
   })
   .strict();
 export type ExtractFeaturesOptions = z.infer<typeof extractFeaturesOptionsSchema>;
+
+/**
+ * What an int8 feature set's extractors quantize with, planned once (in the set's spec) so that
+ * every replica calibrates on the same images: data-root paths of training-split images, the
+ * calibration sample and a disjoint held-back sample for the parity check.
+ */
+export interface Int8CalibrationPlan {
+  calibration: Array<{ root: string; path: string }>;
+  heldBack: Array<{ root: string; path: string }>;
+  /** Lowest accepted mean cosine similarity of int8 to fp32 features on the held-back images. */
+  threshold: number;
+}
+
+/** Why these options cannot make a feature set, beyond each field's own checks (undefined when they can). */
+export function extractOptionsConflict(options: Pick<ExtractFeaturesOptions, 'precision' | 'engine'>): { field: string; message: string } | undefined {
+  if (options.precision === 'int8' && options.engine === 'tfjs') {
+    return { field: 'precision', message: 'precision int8 runs on ONNX Runtime: use engine onnx or auto, not tfjs' };
+  }
+  return undefined;
+}
 
 export const extractFeaturesCommand = commandV1('features.extract', (n) => n.subjects.extractFeatures, extractFeaturesOptionsSchema);
 

@@ -137,6 +137,19 @@ export class DatasetsRepository {
       });
   }
 
+  /**
+   * Up to `count` present images of a split in a fixed pseudo-random order (by the md5 of their
+   * id): the same sample each time, spread over the classes and the folder's order.
+   */
+  async sampleImages(datasetId: string, split: NonNullable<ImageRow['split']>, count: number): Promise<Array<Pick<ImageRow, 'id' | 'path' | 'label'>>> {
+    return this.db
+      .select({ id: images.id, path: images.path, label: images.label })
+      .from(images)
+      .where(and(eq(images.datasetId, datasetId), eq(images.status, 'present'), eq(images.split, split)))
+      .orderBy(sql`md5(${images.id}::text)`)
+      .limit(count);
+  }
+
   /** Marks unchanged images as seen by this scan. */
   async touchImages(ids: number[], seenAt: Date): Promise<void> {
     if (ids.length === 0) return;
@@ -193,7 +206,7 @@ export class DatasetsRepository {
    * each class, then the second…), so that a small sample shows every class: what `npm run demo`
    * classifies at its end.
    */
-  async sampleImages(datasetId: string, split: 'training' | 'validation' | 'evaluation', count: number): Promise<Array<{ path: string; label: string }>> {
+  async sampleImagesByClass(datasetId: string, split: 'training' | 'validation' | 'evaluation', count: number): Promise<Array<{ path: string; label: string }>> {
     const result = await this.db.execute<{ path: string; label: string }>(sql`
       SELECT path, label FROM (
         SELECT ${images.path} AS path, ${images.label} AS label,

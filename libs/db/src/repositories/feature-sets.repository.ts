@@ -6,7 +6,7 @@ import { oldestFirstPage, rowById } from './table-queries';
 
 export type FeatureSetRow = typeof featureSets.$inferSelect;
 export type FeatureShardRow = typeof featureShards.$inferSelect;
-export type NewFeatureSet = Pick<typeof featureSets.$inferInsert, 'datasetId' | 'model' | 'layer' | 'pooling' | 'dtype' | 'engine' | 'spec'>;
+export type NewFeatureSet = Pick<typeof featureSets.$inferInsert, 'datasetId' | 'model' | 'layer' | 'pooling' | 'dtype' | 'engine' | 'precision' | 'spec'>;
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 export interface PendingImage {
@@ -29,7 +29,7 @@ export class FeatureSetsRepository {
         .insert(featureSets)
         .values(set)
         .onConflictDoUpdate({
-          target: [featureSets.datasetId, featureSets.model, featureSets.layer, featureSets.pooling, featureSets.dtype, featureSets.engine],
+          target: [featureSets.datasetId, featureSets.model, featureSets.layer, featureSets.pooling, featureSets.dtype, featureSets.engine, featureSets.precision],
           set: { spec: set.spec },
         })
         .returning();
@@ -56,6 +56,11 @@ export class FeatureSetsRepository {
         .returning();
       return updated;
     });
+  }
+
+  /** What an extractor's int8 quantization of the set's network measured (its parity to fp32 among it). */
+  async recordQuantization(id: string, quantization: Record<string, unknown>): Promise<void> {
+    await this.db.update(featureSets).set({ quantization }).where(eq(featureSets.id, id));
   }
 
   /** A set that cannot go on (its network does not load): failed with the reason until started again. */

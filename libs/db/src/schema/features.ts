@@ -1,5 +1,5 @@
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
-import { ENGINES } from '@featx/contracts';
+import { ENGINES, PRECISIONS } from '@featx/contracts';
 import { createdAt, ownedBy, timestamptz, uuidPrimaryKey } from './columns';
 import { datasets, images } from './datasets';
 
@@ -20,6 +20,10 @@ export const featureSets = pgTable(
     dtype: text('dtype', { enum: ['float16', 'float32'] }).notNull(),
     /** What runs the network: `tfjs`, `onnx` (ONNX Runtime), or `auto` = the fastest each extractor has. */
     engine: text('engine', { enum: ENGINES }).notNull().default('auto'),
+    /** `fp32`, or `int8`: the network quantized on the onnx engine (see `quantization`). */
+    precision: text('precision', { enum: PRECISIONS }).notNull().default('fp32'),
+    /** int8: the quantization an extractor made and its parity to fp32 (QuantizationReport); null for fp32. */
+    quantization: jsonb('quantization').$type<Record<string, unknown>>(),
     /** Values per vector; known once the first batch is stored. */
     dim: integer('dim'),
     /** Everything the extractor needs to rebuild the network (input size, preprocessing, …). */
@@ -37,7 +41,7 @@ export const featureSets = pgTable(
     finishedAt: timestamptz('finished_at'),
   },
   (t) => [
-    uniqueIndex('feature_sets_config_key').on(t.datasetId, t.model, t.layer, t.pooling, t.dtype, t.engine),
+    uniqueIndex('feature_sets_config_key').on(t.datasetId, t.model, t.layer, t.pooling, t.dtype, t.engine, t.precision),
     // GET /feature-sets pages oldest first, all sets or one dataset's.
     index('feature_sets_created_at_id_idx').on(t.createdAt, t.id),
     index('feature_sets_dataset_created_at_id_idx').on(t.datasetId, t.createdAt, t.id),

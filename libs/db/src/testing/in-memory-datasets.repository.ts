@@ -99,6 +99,15 @@ export class InMemoryDatasetsRepository implements Pick<DatasetsRepository, keyo
     }
   }
 
+  async sampleImages(datasetId: string, split: Split, count: number): Promise<Array<Pick<ImageRow, 'id' | 'path' | 'label'>>> {
+    const md5 = (id: number) => createHash('md5').update(String(id)).digest('hex');
+    return this.images
+      .filter((i) => i.datasetId === datasetId && i.status === 'present' && i.split === split)
+      .sort((a, b) => md5(a.id).localeCompare(md5(b.id)))
+      .slice(0, count)
+      .map((i) => ({ id: i.id, path: i.path, label: i.label }));
+  }
+
   async touchImages(ids: number[], seenAt: Date): Promise<void> {
     const touched = new Set(ids);
     for (const image of this.images) if (touched.has(image.id)) image.seenAt = seenAt;
@@ -137,7 +146,7 @@ export class InMemoryDatasetsRepository implements Pick<DatasetsRepository, keyo
     return [...counts.values()].sort((a, b) => `${a.split}`.localeCompare(`${b.split}`) || a.label.localeCompare(b.label));
   }
 
-  async sampleImages(datasetId: string, split: Split, count: number): Promise<Array<{ path: string; label: string }>> {
+  async sampleImagesByClass(datasetId: string, split: Split, count: number): Promise<Array<{ path: string; label: string }>> {
     const nth = new Map<string, number>();
     const ranked = this.present(datasetId)
       .filter((i) => i.split === split)

@@ -40,6 +40,8 @@ export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository
       pooling: 'avg',
       dtype: 'float32',
       engine: 'auto',
+      precision: 'fp32',
+      quantization: null,
       dim: null,
       spec: {},
       status: 'running',
@@ -59,8 +61,8 @@ export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository
 
   async start(set: NewFeatureSet): Promise<FeatureSetRow> {
     const same = (row: FeatureSetRow) =>
-      row.datasetId === set.datasetId && row.model === set.model && row.layer === (set.layer ?? '') && row.pooling === set.pooling && row.dtype === set.dtype && row.engine === (set.engine ?? 'auto');
-    const row = [...this.sets.values()].find(same) ?? this.add({ ...set, layer: set.layer ?? '', engine: set.engine ?? 'auto' });
+      row.datasetId === set.datasetId && row.model === set.model && row.layer === (set.layer ?? '') && row.pooling === set.pooling && row.dtype === set.dtype && row.engine === (set.engine ?? 'auto') && row.precision === (set.precision ?? 'fp32');
+    const row = [...this.sets.values()].find(same) ?? this.add({ ...set, layer: set.layer ?? '', engine: set.engine ?? 'auto', precision: set.precision ?? 'fp32' });
     const images = this.datasets.images.filter((i) => i.datasetId === set.datasetId && i.status === 'present' && i.split !== null).length;
     const stored = this.vectors.get(row.id)?.size ?? 0;
     const failed = this.failed.get(row.id)?.size ?? 0;

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { EngineChoice } from '@featx/contracts';
+import type { EngineChoice, Precision } from '@featx/contracts';
 import {
   currentBackend,
   ensureBackend,
@@ -18,6 +18,8 @@ import {
 import { cachedExportForSource, exportSource, rememberExportSource } from './export-sources';
 import { defaultOnnxCacheDir, exportFeatureNetwork } from './exported-network';
 import { createOnnxFeatureExtractor, detectOnnxAvailable, onnxUnavailableReason } from './onnx-feature-extractor';
+import { quantizeFeatureNetwork, type QuantizationReport } from './quantized-network';
+import type { CalibrationMethod } from '../quantizer';
 
 /** How this process runs ONNX Runtime (from its configuration, not per feature set). */
 export interface OnnxRuntimeOptions {
@@ -39,7 +41,24 @@ export interface EngineFeatureExtractorOptions extends FeatureExtractorOptions {
   onnx?: OnnxRuntimeOptions;
   /** Real images (of inputSize) to check a fresh ONNX export against TF.js on; seeded noise when absent. */
   parityImages?: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>;
+  /** Default fp32; int8 runs on ONNX Runtime only, quantized with `int8`. */
+  precision?: Precision;
+  int8?: Int8Options;
 }
+
+/** How to quantize a network to int8 (see quantizeFeatureNetwork). */
+export interface Int8Options {
+  /** Images (of inputSize) to calibrate activations on: a sample of the dataset's training split. */
+  calibrationImages: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>;
+  /** Other images to compare int8 with fp32 features on. */
+  heldBackImages: (inputSize: [number, number]) => Promise<readonly DecodedImage[]>;
+  /** Lowest accepted mean cosine similarity; default DEFAULT_PARITY_THRESHOLD. */
+  threshold?: number;
+  method?: CalibrationMethod;
+}
+
+/** A feature extractor, and for int8 what its quantization measured. */
+export type EngineFeatureExtractor = FeatureExtractor & { readonly quantization?: QuantizationReport };
 
 const GPU_PROVIDERS = ['cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'];
 
@@ -50,11 +69,15 @@ const GPU_PROVIDERS = ['cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'];
  * a graph model, a parity failure) `auto` falls back to TF.js and logs why. An explicit engine never
  * falls back: it fails with the reason. `.onnx` models run on ONNX Runtime only.
  */
-export async function createEngineFeatureExtractor(options: EngineFeatureExtractorOptions): Promise<FeatureExtractor> {
+export async function createEngineFeatureExtractor(options: EngineFeatureExtractorOptions): Promise<EngineFeatureExtractor> {
   const log = options.log ?? ((line: string) => console.info(line));
   const preference = options.engine ?? 'auto';
+  const int8 = options.precision === 'int8';
+  if (int8 && preference === 'tfjs') throw new Error(`precision int8 runs on ONNX Runtime; engine 'tfjs' was requested for ${options.model}`);
+  if (int8 && !options.int8) throw new Error(`precision int8 needs calibration and held-back images for ${options.model}`);
   const onnxModel = await findOnnxModel(options);
   if (onnxModel) {
+    if (int8) throw new Error(`${onnxModel.file} is an ONNX model; precision int8 is available for TF.js networks that featx exports to ONNX`);
     if (preference === 'tfjs') throw new Error(`${onnxModel.file} is an ONNX model; engine 'tfjs' cannot run it (use onnx or auto)`);
     requireOnnxRuntime(options.model);
     const extractor = await createOnnxFeatureExtractor({
@@ -76,31 +99,49 @@ export async function createEngineFeatureExtractor(options: EngineFeatureExtract
   const backend = await ensureBackend(options);
   const onnxChoice = preference === 'tfjs' ? undefined : onnxUsable(preference, options.onnx);
   if (preference === 'onnx' && onnxChoice !== true) throw new Error(`engine 'onnx' was requested for ${options.model} but ${onnxChoice}`);
+  if (int8 && onnxChoice !== true) throw new Error(`precision int8 runs on ONNX Runtime, but for ${options.model} ${onnxChoice}`);
   const pooling = options.pooling ?? 'none';
   const onTfjs = (network: FeatureNetwork) => logged(tfjsFeatureExtractor(network, pooling, backend));
-  const onOnnx = async (file: string, network: Pick<FeatureNetwork, 'name' | 'layer' | 'inputSize' | 'preprocessing'>) =>
-    logged(
-      await createOnnxFeatureExtractor({
-        modelPath: file,
-        spec: { layout: 'NHWC', inputSize: network.inputSize, preprocessing: network.preprocessing },
-        pooling,
-        name: network.name,
-        featureName: network.layer,
-        ...runtimeOptions(options.onnx),
-      }),
-    );
+  const cacheDir = options.onnx?.cacheDir ?? defaultOnnxCacheDir();
+  const onOnnx = async (file: string, key: string, network: Pick<FeatureNetwork, 'name' | 'layer' | 'inputSize' | 'preprocessing'>): Promise<EngineFeatureExtractor> => {
+    const quantized = int8 ? await quantize(file, key, network) : undefined;
+    const extractor = await createOnnxFeatureExtractor({
+      modelPath: quantized?.path ?? file,
+      spec: { layout: 'NHWC', inputSize: network.inputSize, preprocessing: network.preprocessing },
+      pooling,
+      name: int8 ? `${network.name}@int8` : network.name,
+      featureName: network.layer,
+      ...runtimeOptions(options.onnx),
+    });
+    return logged(quantized ? Object.assign(extractor, { quantization: quantized.report }) : extractor);
+  };
+  const quantize = (file: string, key: string, network: Pick<FeatureNetwork, 'name' | 'layer' | 'inputSize' | 'preprocessing'>) =>
+    quantizeFeatureNetwork({
+      cacheDir,
+      fp32Path: file,
+      fp32Key: key,
+      name: `${network.name}:${network.layer}`,
+      inputSize: network.inputSize,
+      preprocessing: network.preprocessing,
+      pooling,
+      calibrationImages: () => options.int8!.calibrationImages(network.inputSize),
+      heldBackImages: () => options.int8!.heldBackImages(network.inputSize),
+      method: options.int8!.method,
+      threshold: options.int8!.threshold,
+      threads: options.onnx?.threads,
+      log,
+    });
   if (onnxChoice !== true) {
     if (onnxChoice) log(`engine auto: not onnx (${onnxChoice}); using tfjs`);
     return onTfjs(await loadFeatureNetwork(options));
   }
 
-  const cacheDir = options.onnx?.cacheDir ?? defaultOnnxCacheDir();
   const source = await exportSource(options);
   const cached = source ? await cachedExportForSource(cacheDir, source.key) : undefined;
   if (cached) {
     log(`ONNX export of ${cached.record.network}:${cached.record.layer} from cache ${cached.path} by its source files (max abs diff ${cached.record.maxAbsDiff.toExponential(2)} at export)`);
     const name = options.model === 'resnet50' ? 'resnet50' : path.basename(path.resolve(options.model));
-    return onOnnx(cached.path, { ...cached.record, name });
+    return onOnnx(cached.path, cached.record.key, { ...cached.record, name });
   }
   const network = await loadFeatureNetwork(source?.options ?? options);
   try {
@@ -110,12 +151,12 @@ export async function createEngineFeatureExtractor(options: EngineFeatureExtract
       parityImages: options.parityImages ? () => options.parityImages!(network.inputSize) : undefined,
       log,
     });
-    const extractor = await onOnnx(exported.path, network);
-    network.dispose();
     if (source) await rememberExportSource(cacheDir, source.key, exported.record.key);
+    const extractor = await onOnnx(exported.path, exported.record.key, network);
+    network.dispose();
     return extractor;
   } catch (error) {
-    if (preference === 'onnx') {
+    if (preference === 'onnx' || int8) {
       network.dispose();
       throw error;
     }
@@ -123,7 +164,7 @@ export async function createEngineFeatureExtractor(options: EngineFeatureExtract
     return onTfjs(network);
   }
 
-  function logged(extractor: FeatureExtractor): FeatureExtractor {
+  function logged<E extends FeatureExtractor>(extractor: E): E {
     const detail = extractor.engine === 'onnx' ? `, ${options.onnx?.threads ?? os.availableParallelism()} thread(s)` : '';
     log(`engine: ${extractor.engine} (${extractor.backend}${detail}, batch ${extractor.batchSize}) for ${extractor.id} [requested ${preference}]`);
     return extractor;
