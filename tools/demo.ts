@@ -10,6 +10,7 @@ import { loadConfig, REPO_ROOT } from '../libs/runtime/src/config';
 import { runCli } from '../apps/cli/src/cli';
 import { ensureLocalStack, localServiceEnv } from './local-stack';
 import { launchServices, serviceInstances } from './service-launcher';
+import { ensureWebConsoleBuilt } from './web-console';
 
 const DEFAULT_DATASET = path.resolve(REPO_ROOT, '../shared/datasets/clothing-small');
 const DEFAULT_MODEL = path.resolve(REPO_ROOT, '../shared/models/mobilenet_v2_1.0_224');
@@ -19,6 +20,7 @@ async function main() {
   const folder = path.resolve(process.argv[2] ?? DEFAULT_DATASET);
   const config = loadConfig('api');
   const say = (line: string) => console.log(`[demo] ${line}`);
+  await ensureWebConsoleBuilt(say);
   const stack = await ensureLocalStack({ natsUrl: config.nats.url, databaseUrl: config.database.url, stateDir: config.stateDir, log: say });
   const verbose = process.env.FEATX_DEMO_VERBOSE === 'true';
   const services = launchServices(serviceInstances(Number(process.env.FEATX_EXTRACTOR_REPLICAS ?? 2)), localServiceEnv(stack), (line) => {
@@ -27,6 +29,7 @@ async function main() {
   try {
     say('starting api, ingest, extractor, feature-store and trainer…');
     await services.ready();
+    say(`web console: http://${config.http.host}:${config.http.port}/ (sign in with the API token); it follows the extraction and the run live`);
     const cli = async (...args: string[]) => {
       say(`featx ${args.join(' ')}`);
       const out: string[] = [];
@@ -49,7 +52,7 @@ async function main() {
     const run = runs.filter((r) => r.status === 'succeeded').at(-1)!;
     await cli('runs', 'report', run.id, '--out', path.join(config.stateDir, 'demo-report'));
     await cli('predict', run.id, NEW_PHOTOS);
-    say('done. `npm run dev` keeps the services running; the API docs are then at http://127.0.0.1:3000/docs');
+    say(`done. \`npm run dev\` keeps the services running; the console is then at http://${config.http.host}:${config.http.port}/ and the API docs at /docs`);
   } finally {
     await services.stop();
     await stack.stop();
