@@ -1,47 +1,24 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
-import { BrowserContext, chromium, Page } from 'playwright-core';
-import { loadConfig, REPO_ROOT, startMessageHandlers } from '@featx/runtime';
+import { Page } from 'playwright-core';
+import { loadConfig, startMessageHandlers } from '@featx/runtime';
 import { TrainerModule } from '../apps/trainer/src/trainer.module';
 import { ensureWebConsoleBuilt, WEB_DIST_DIR } from '../tools/web-console';
 import { createSyntheticFeatureSet } from './support/synthetic-features';
 import { TEST_NATS_URL } from './support/test-bus';
 import { callTestApi, startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
 import { describeIf } from './support/skip-unless';
+import { browserUnavailable, BrowserWindow, launchTestBrowser, TestBrowser, WEB_CONSOLE_ARTIFACTS } from './support/browser';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** Debian's chromium; never a browser download (none can work here). */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-/** Screenshots and timings of each run of this suite, kept for people to look at. */
-export const WEB_CONSOLE_ARTIFACTS = path.join(REPO_ROOT, '.featx', 'test-artifacts', 'web-console');
 const BUNDLE_LIMIT_GZIP_BYTES = 250 * 1024;
 const CLASSES = ['alpha', 'beta', 'gamma'];
 const EPOCHS = 6;
-
-/** Whether chromium starts here (a headless --dump-dom of a blank page); under CI=true the suite runs anyway and fails without it. */
-function chromiumStarts(): string | null {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (.ci/run installs it with apt)`;
-  const profile = path.join(os.tmpdir(), `featx-chromium-probe-${process.pid}`);
-  const probe = spawnSync(CHROMIUM, [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, '--dump-dom', 'about:blank'], { timeout: 30000, encoding: 'utf8' });
-  spawnSync('rm', ['-rf', profile]);
-  return probe.status === 0 ? null : `${CHROMIUM} does not start: ${(probe.error?.message ?? probe.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`;
-}
-
-/** What the page functions below read of the browser's window (this file is compiled without the DOM's types). */
-interface BrowserWindow {
-  document: { documentElement: { scrollWidth: number } };
-  sessionStorage: { getItem(key: string): string | null };
-  localStorage: { length: number };
-  axe: { run(context: unknown): Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: unknown[] }> }> };
-}
-
-const unavailable = process.env.CI === 'true' ? null : chromiumStarts();
+const unavailable = browserUnavailable();
 
 /**
  * The web console in a real Chromium against the real services (API, feature store, trainer on
@@ -54,16 +31,13 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
   let root: string;
   let services: TestServices;
   let db: Client;
-  let context: BrowserContext;
+  let browser: TestBrowser;
   let page: Page;
-  let profileDir: string;
   let trainer: INestApplication | undefined;
-  const consoleErrors: string[] = [];
   const timings: Record<string, number> = {};
 
   beforeAll(async () => {
     await ensureWebConsoleBuilt(() => undefined);
-    await fs.mkdir(WEB_CONSOLE_ARTIFACTS, { recursive: true });
     root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-web-')));
     services = await startTestServices({
       dataRoots: `data=${root}`,
@@ -72,32 +46,21 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
     });
     db = new Client({ connectionString: services.database.url });
     await db.connect();
-    profileDir = await fs.mkdtemp(path.join(os.tmpdir(), 'featx-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchTestBrowser('run');
+    page = browser.page;
   }, 180000);
 
   afterAll(async () => {
-    await fs.writeFile(path.join(WEB_CONSOLE_ARTIFACTS, 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`).catch(() => undefined);
-    await context?.close();
+    await fs.writeFile(path.join(WEB_CONSOLE_ARTIFACTS, 'run', 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`).catch(() => undefined);
+    await browser?.close();
     await trainer?.close();
     await db?.end();
     await services?.close();
-    if (profileDir) await fs.rm(profileDir, { recursive: true, force: true });
     if (root) await fs.rm(root, { recursive: true, force: true });
   }, 60000);
 
-  const shot = (name: string) => page.screenshot({ path: path.join(WEB_CONSOLE_ARTIFACTS, `${name}.png`), fullPage: true });
-
-  async function expectAccessible(where: string) {
-    await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-    const violations = await page.evaluate(async () => {
-      const window = globalThis as unknown as BrowserWindow;
-      const result = await window.axe.run(window.document);
-      return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length }));
-    });
-    expect({ where, serious: violations.filter((v) => v.impact === 'serious' || v.impact === 'critical') }).toEqual({ where, serious: [] });
-  }
+  const shot = (name: string) => browser.shot(name);
+  const expectAccessible = async (where: string) => expect({ where, serious: await browser.seriousViolations() }).toEqual({ where, serious: [] });
 
   it('keeps the JS bundle within 250 KB gzip', () => {
     const assets = path.join(WEB_DIST_DIR, 'assets');
@@ -106,6 +69,20 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
     const gzipBytes = scripts.reduce((sum, file) => sum + gzipSync(readFileSync(path.join(assets, file)), { level: 9 }).length, 0);
     timings.bundleGzipBytes = gzipBytes;
     expect(gzipBytes).toBeLessThanOrEqual(BUNDLE_LIMIT_GZIP_BYTES);
+  });
+
+  it('is served at / on the API\'s port, beside /docs and the REST API, its hashed assets cached for good', async () => {
+    const index = await fetch(`${services.apiUrl}/`);
+    expect(index.status).toBe(200);
+    const html = await index.text();
+    expect(html).toContain('<div id="root"></div>');
+    const script = html.match(/src="\.\/(assets\/[^"]+\.js)"/)![1];
+    const asset = await fetch(`${services.apiUrl}/${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await fetch(`${services.apiUrl}/docs/json`)).status).toBe(200);
+    expect((await callTestApi(services.apiUrl, 'GET', '/runs', undefined, null)).status).toBe(401);
+    expect((await fetch(`${services.apiUrl}/events/feature-sets`)).status).toBe(401);
   });
 
   it('tells a wrong token clearly and keeps it out of the URL', async () => {
@@ -124,8 +101,7 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
   });
 
   it('signs in, keeps the token for the tab only, and lists the runs', async () => {
-    page.on('console', (message) => message.type() === 'error' && consoleErrors.push(message.text()));
-    page.on('pageerror', (error) => consoleErrors.push(error.message));
+    browser.watchErrors();
     await page.getByLabel('API token').fill(TEST_API_TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
@@ -217,6 +193,6 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
   });
 
   it('logged no console errors once signed in', () => {
-    expect(consoleErrors).toEqual([]);
+    expect(browser.errors).toEqual([]);
   });
 });

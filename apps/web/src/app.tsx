@@ -1,8 +1,12 @@
 import { useEffect, useState } from 'react';
 import { LoginPage } from './auth/login-page';
 import { tokenStore } from './auth/token-store';
+import { ComparePage } from './pages/compare-page';
+import { DatasetPage } from './pages/dataset-page';
 import { DatasetsPage } from './pages/datasets-page';
+import { FeatureSetPage } from './pages/feature-set-page';
 import { FeatureSetsPage } from './pages/feature-sets-page';
+import { PredictPage } from './pages/predict-page';
 import { RunPage } from './pages/run-page';
 import { RunsPage } from './pages/runs-page';
 
@@ -22,6 +26,7 @@ const NAV = [
   { path: 'runs', label: 'Runs' },
   { path: 'feature-sets', label: 'Feature sets' },
   { path: 'datasets', label: 'Datasets' },
+  { path: 'predict', label: 'Predict' },
 ];
 
 export function App() {
@@ -42,7 +47,7 @@ export function App() {
       <nav className="top-nav" aria-label="Main">
         <span className="brand">featx</span>
         {NAV.map((item) => (
-          <a key={item.path} href={`#/${item.path}`} aria-current={section === item.path ? 'page' : undefined}>
+          <a key={item.path} href={`#/${item.path}`} aria-current={section === item.path || (item.path === 'runs' && section === 'compare') ? 'page' : undefined}>
             {item.label}
           </a>
         ))}
@@ -64,7 +69,11 @@ export function App() {
 function page(section: string, id?: string) {
   if (section === 'runs' && id) return <RunPage key={id} runId={id} />;
   if (section === 'runs') return <RunsPage />;
+  if (section === 'compare') return <ComparePage runIds={(id ?? '').split(',').filter(Boolean)} />;
+  if (section === 'feature-sets' && id) return <FeatureSetPage key={id} featureSetId={id} />;
   if (section === 'feature-sets') return <FeatureSetsPage />;
+  if (section === 'datasets' && id) return <DatasetPage key={id} datasetId={id} />;
   if (section === 'datasets') return <DatasetsPage />;
+  if (section === 'predict') return <PredictPage />;
   return <p role="alert">No page "{section}": choose one above.</p>;
 }

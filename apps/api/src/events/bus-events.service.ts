@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { Subscription } from '@nats-io/nats-core';
 import { filter, Observable, Subject } from 'rxjs';
-import { decodeMessage, epochFinishedEvent, featureSetProgressEvent, MessageContract, MessageOf, parseMessage, runStatusEvent } from '@featx/contracts';
+import { commandFinishedEvent, decodeMessage, epochFinishedEvent, featureSetProgressEvent, MessageContract, MessageOf, parseMessage, runStatusEvent } from '@featx/contracts';
 import type { BusConnection } from '@featx/bus';
 import { BUS, JsonLogger, LOGGER } from '@featx/runtime';
 
@@ -9,12 +9,13 @@ import { BUS, JsonLogger, LOGGER } from '@featx/runtime';
 export type LiveEvent =
   | { type: 'runs.epoch'; data: MessageOf<typeof epochFinishedEvent> }
   | { type: 'runs.status'; data: MessageOf<typeof runStatusEvent> }
-  | { type: 'features.progress'; data: MessageOf<typeof featureSetProgressEvent> };
+  | { type: 'features.progress'; data: MessageOf<typeof featureSetProgressEvent> }
+  | { type: 'commands.finished'; data: MessageOf<typeof commandFinishedEvent> };
 
-const LIVE_CONTRACTS: MessageContract[] = [epochFinishedEvent, runStatusEvent, featureSetProgressEvent];
+const LIVE_CONTRACTS: MessageContract[] = [epochFinishedEvent, runStatusEvent, featureSetProgressEvent, commandFinishedEvent];
 
 /**
- * The run and feature-set events of this API's namespace as they are published, for Server-Sent
+ * The run, feature-set and command events of this API's namespace as they are published, for Server-Sent
  * Events. A core NATS subscription (JetStream stores the events too, but the console wants what
  * happens from now on, and a durable consumer per browser tab would outlive the tab); one
  * subscription per subject for the whole API, opened when the first viewer comes, shared by every
@@ -40,6 +41,12 @@ export class BusEventsService implements OnModuleDestroy {
   featureSets(): Observable<LiveEvent> {
     this.open();
     return this.events.pipe(filter((event) => event.type === 'features.progress'));
+  }
+
+  /** The commands.finished event of one command (its result or its error). */
+  command(commandId: string): Observable<LiveEvent> {
+    this.open();
+    return this.events.pipe(filter((event) => event.type === 'commands.finished' && event.data.commandId === commandId));
   }
 
   onModuleDestroy(): void {

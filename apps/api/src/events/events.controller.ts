@@ -24,6 +24,14 @@ export class EventsController {
     return this.events.run(id).pipe(map(toMessageEvent));
   }
 
+  @Sse('commands/:id')
+  @ApiOperation({ summary: 'A command\'s commands.finished event (status, result or error) when it comes; GET /commands/{id} has its state until then' })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({ status: 200, description: 'The event stream, open until the client leaves' })
+  command(@UuidParam() id: string): Observable<MessageEvent> {
+    return this.events.command(id).pipe(map(toMessageEvent));
+  }
+
   @Sse('feature-sets')
   @ApiOperation({ summary: 'Every feature set\'s features.progress events as they happen (images, stored, failed, status)' })
   @ApiProduces('text/event-stream')

@@ -43,3 +43,23 @@ export async function postJson<T>(route: string, body?: unknown): Promise<T> {
   if (!response.ok) throw await errorOf(response);
   return (await response.json()) as T;
 }
+
+/** POST a multipart form (uploads) with this tab's token; the browser sets its content type. */
+export async function postForm<T>(route: string, form: FormData): Promise<T> {
+  const response = await fetch(route, { method: 'POST', headers: authorizedHeaders(), body: form });
+  if (!response.ok) throw await errorOf(response);
+  return (await response.json()) as T;
+}
+
+/**
+ * Saves an API file (an export) with this tab's token: fetched, then handed to the browser as a
+ * blob, since a plain link could not send the Authorization header.
+ */
+export async function downloadFile(route: string, fileName: string): Promise<void> {
+  const response = await fetch(route, { headers: authorizedHeaders() });
+  if (!response.ok) throw await errorOf(response);
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement('a'), { href: url, download: fileName });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}

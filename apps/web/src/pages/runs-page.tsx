@@ -1,20 +1,34 @@
+import { useState } from 'react';
 import type { RunSummary } from '@featx/contracts';
 import { useApi } from '../api/use-api';
 import { ErrorMessage, formatTime, Page, shortId, StatusBadge } from './common';
 
-/** Every run, newest first. (GET /runs answers oldest first and whole; see README for pagination.) */
+/** Every run, newest first; two or more chosen open side by side. (GET /runs answers whole, oldest first.) */
 export function RunsPage() {
   const runs = useApi<RunSummary[]>('/runs');
+  const [chosen, setChosen] = useState<string[]>([]);
   const rows = [...(runs.data ?? [])].reverse();
+  const toggle = (id: string) => setChosen((ids) => (ids.includes(id) ? ids.filter((x) => x !== id) : [...ids, id]));
   return (
-    <Page title="Runs" actions={<button onClick={runs.reload}>Refresh</button>}>
+    <Page
+      title="Runs"
+      actions={
+        <span className="actions">
+          <a className={chosen.length < 2 ? 'button disabled' : 'button'} aria-disabled={chosen.length < 2} href={chosen.length < 2 ? undefined : `#/compare/${chosen.join(',')}`}>
+            Compare {chosen.length > 0 ? chosen.length : ''} runs
+          </a>
+          <button onClick={runs.reload}>Refresh</button>
+        </span>
+      }
+    >
       <ErrorMessage error={runs.error} />
-      {runs.data && rows.length === 0 && <p>No runs yet: train one with `featx train &lt;feature-set&gt;`.</p>}
+      {runs.data && rows.length === 0 && <p>No runs yet: train one from a complete feature set's page.</p>}
       {rows.length > 0 && (
         <div className="table-scroll">
           <table>
             <thead>
               <tr>
+                <th scope="col">Compare</th>
                 <th scope="col">Run</th>
                 <th scope="col">Status</th>
                 <th scope="col">Head</th>
@@ -28,6 +42,9 @@ export function RunsPage() {
               {rows.map((run) => (
                 <tr key={run.id}>
                   <td>
+                    <input type="checkbox" aria-label={`compare run ${shortId(run.id)}`} checked={chosen.includes(run.id)} onChange={() => toggle(run.id)} />
+                  </td>
+                  <td>
                     <a href={`#/runs/${run.id}`}>{shortId(run.id)}</a>
                   </td>
                   <td>
@@ -38,7 +55,9 @@ export function RunsPage() {
                     {run.epochsDone} / {run.epochs}
                   </td>
                   <td>{run.bestValLoss === null ? '–' : run.bestValLoss.toFixed(4)}</td>
-                  <td>{shortId(run.featureSetId)}</td>
+                  <td>
+                    <a href={`#/feature-sets/${run.featureSetId}`}>{shortId(run.featureSetId)}</a>
+                  </td>
                   <td>{formatTime(run.startedAt)}</td>
                 </tr>
               ))}
