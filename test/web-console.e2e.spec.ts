@@ -2,15 +2,10 @@ import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
 import { Page } from 'playwright-core';
-import { loadConfig, startMessageHandlers } from '@featx/runtime';
-import { TrainerModule } from '../apps/trainer/src/trainer.module';
 import { ensureWebConsoleBuilt, WEB_DIST_DIR } from '../tools/web-console';
 import { createSyntheticFeatureSet } from './support/synthetic-features';
-import { TEST_NATS_URL } from './support/test-bus';
 import { callTestApi, startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
 import { describeIf } from './support/skip-unless';
 import { browserUnavailable, BrowserWindow, launchTestBrowser, TestBrowser, WEB_CONSOLE_ARTIFACTS } from './support/browser';
@@ -33,7 +28,6 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
   let db: Client;
   let browser: TestBrowser;
   let page: Page;
-  let trainer: INestApplication | undefined;
   const timings: Record<string, number> = {};
 
   beforeAll(async () => {
@@ -53,7 +47,6 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
   afterAll(async () => {
     await fs.writeFile(path.join(WEB_CONSOLE_ARTIFACTS, 'run', 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`).catch(() => undefined);
     await browser?.close();
-    await trainer?.close();
     await db?.end();
     await services?.close();
     if (root) await fs.rm(root, { recursive: true, force: true });
@@ -129,24 +122,7 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
     await page.getByTestId('live-indicator').getByText('live').waitFor();
     await shot('run-queued');
 
-    trainer = await NestFactory.create(
-      TrainerModule.register(
-        loadConfig('trainer', {
-          FEATX_NATS_URL: TEST_NATS_URL,
-          FEATX_NAMESPACE: services.namespace,
-          FEATX_DATABASE_URL: services.database.url,
-          FEATX_MIGRATE_ON_START: 'false',
-          FEATX_DATA_ROOTS: `data=${root}`,
-          FEATX_ARTIFACTS_DIR: path.join(root, 'artifacts'),
-          FEATX_STATE_DIR: services.stateDir,
-          FEATX_TF_BACKEND: 'wasm',
-          FEATX_LOG_LEVEL: 'error',
-        }),
-      ),
-      { logger: false },
-    );
-    await trainer.init();
-    await startMessageHandlers(trainer);
+    await services.startWorker('trainer');
 
     await page.getByTestId('run-status').getByText('succeeded').waitFor({ timeout: 90000 });
     await page.getByTestId('run-epochs').getByText(`${EPOCHS} / ${EPOCHS}`).waitFor();

@@ -36,3 +36,23 @@ export function formatSeconds(seconds: number | null | undefined): string {
 }
 
 export const shortId = (id: string) => id.slice(0, 8);
+
+/** A table of rows under header cells, scrolling sideways on narrow screens. */
+export function DataTable({ columns, children, testId }: { columns: string[]; children: ReactNode; testId?: string }) {
+  return (
+    <div className="table-scroll">
+      <table data-testid={testId}>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}

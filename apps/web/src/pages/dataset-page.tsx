@@ -4,7 +4,7 @@ import { postJson } from '../api/client';
 import { useApi } from '../api/use-api';
 import { ENGINES, FEATURE_DTYPES, POOLINGS } from '../options';
 import { ErrorMessage, formatTime, Page, StatusBadge } from './common';
-import { Choice, Field, SubmissionStatus, useSubmission } from './forms';
+import { Choice, Field, Form, SubmissionStatus, useSubmission } from './forms';
 
 const SPLITS = ['training', 'validation', 'evaluation', 'unassigned'];
 
@@ -82,14 +82,7 @@ function ExtractForm({ datasetId }: { datasetId: string }) {
       return 'Extraction queued.';
     });
   return (
-    <form
-      className="inline-form"
-      aria-label="Extract features"
-      onSubmit={(event) => {
-        event.preventDefault();
-        void submit();
-      }}
-    >
+    <Form label="Extract features" onSubmit={() => void submit()}>
       <h2>Extract features</h2>
       <Field label="Model" hint="resnet50, or a TF.js / ONNX model under a data root">
         {(id) => <input id={id} value={model} onChange={(event) => setModel(event.target.value)} required />}
@@ -102,6 +95,6 @@ function ExtractForm({ datasetId }: { datasetId: string }) {
         {submission.busy ? 'Queueing…' : 'Extract'}
       </button>
       <SubmissionStatus error={submission.error} done={submission.done} />
-    </form>
+    </Form>
   );
 }

@@ -4,8 +4,8 @@ import { postJson } from '../api/client';
 import { waitForCommand } from '../api/commands';
 import { useApi } from '../api/use-api';
 import { DATASET_LAYOUTS } from '../options';
-import { ErrorMessage, formatTime, Page, StatusBadge } from './common';
-import { Choice, Field, SubmissionStatus, useSubmission } from './forms';
+import { DataTable, ErrorMessage, Page, StatusBadge, formatTime } from './common';
+import { Choice, Field, Form, SubmissionStatus, useSubmission } from './forms';
 
 /** The registered datasets, and a form to register one (or re-scan it: the same path again). */
 export function DatasetsPage() {
@@ -17,41 +17,26 @@ export function DatasetsPage() {
       <ErrorMessage error={datasets.error} />
       {datasets.data && rows.length === 0 && <p>No datasets yet.</p>}
       {rows.length > 0 && (
-        <div className="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Location</th>
-                <th scope="col">Layout</th>
-                <th scope="col">Classes</th>
-                <th scope="col">Images</th>
-                <th scope="col">Status</th>
-                <th scope="col">Scanned</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((dataset) => (
-                <tr key={dataset.id}>
-                  <td>
-                    <a href={`#/datasets/${dataset.id}`}>{dataset.name}</a>
-                  </td>
-                  <td>
-                    {dataset.root}:{dataset.path}
-                  </td>
-                  <td>{dataset.layout}</td>
-                  <td>{dataset.classes.join(', ')}</td>
-                  <td>{dataset.imageCount}</td>
-                  <td>
-                    <StatusBadge status={dataset.status} />
-                    {dataset.error && <span className="error"> {dataset.error}</span>}
-                  </td>
-                  <td>{formatTime(dataset.scannedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Name', 'Location', 'Layout', 'Classes', 'Images', 'Status', 'Scanned']}>
+          {rows.map((dataset) => (
+            <tr key={dataset.id}>
+              <td>
+                <a href={`#/datasets/${dataset.id}`}>{dataset.name}</a>
+              </td>
+              <td>
+                {dataset.root}:{dataset.path}
+              </td>
+              <td>{dataset.layout}</td>
+              <td>{dataset.classes.join(', ')}</td>
+              <td>{dataset.imageCount}</td>
+              <td>
+                <StatusBadge status={dataset.status} />
+                {dataset.error && <span className="error"> {dataset.error}</span>}
+              </td>
+              <td>{formatTime(dataset.scannedAt)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Page>
   );
@@ -72,14 +57,7 @@ function AddDatasetForm({ onAdded }: { onAdded(): void }) {
       return `Registered ${folder}: ${r.images} images (${r.added} added, ${r.changed} changed, ${r.removed} removed since the last scan).`;
     });
   return (
-    <form
-      className="inline-form"
-      aria-label="Add a dataset"
-      onSubmit={(event) => {
-        event.preventDefault();
-        void submit();
-      }}
-    >
+    <Form label="Add a dataset" onSubmit={() => void submit()}>
       <Field label="Folder" hint="under a data root: absolute, or relative to the first root">
         {(id) => <input id={id} value={folder} onChange={(event) => setFolder(event.target.value)} required />}
       </Field>
@@ -89,6 +67,6 @@ function AddDatasetForm({ onAdded }: { onAdded(): void }) {
         {submission.busy ? 'Registering…' : 'Add dataset'}
       </button>
       <SubmissionStatus error={submission.error} done={submission.done} />
-    </form>
+    </Form>
   );
 }

@@ -4,8 +4,8 @@ import { downloadFile, postJson } from '../api/client';
 import { progressOf, useFeatureSetProgress } from '../api/use-feature-set-progress';
 import { useApi } from '../api/use-api';
 import { HEADS } from '../options';
-import { ErrorMessage, formatSeconds, formatTime, Page, shortId, StatusBadge } from './common';
-import { Choice, Field, SubmissionStatus, useSubmission } from './forms';
+import { DataTable, ErrorMessage, Page, StatusBadge, formatSeconds, formatTime, shortId } from './common';
+import { Choice, Field, Form, SubmissionStatus, useSubmission } from './forms';
 
 const SPLITS = ['training', 'validation', 'evaluation'] as const;
 
@@ -64,24 +64,14 @@ export function FeatureSetPage({ featureSetId }: { featureSetId: string }) {
       <h2>Failed images ({failures.data?.length ?? 0})</h2>
       <ErrorMessage error={failures.error} />
       {failures.data && failures.data.length > 0 && (
-        <div className="table-scroll">
-          <table data-testid="failures">
-            <thead>
-              <tr>
-                <th scope="col">Image</th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {failures.data.map((failure) => (
-                <tr key={failure.imageId}>
-                  <td>{failure.path}</td>
-                  <td className="reason">{failure.reason}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Image', 'Reason']} testId="failures">
+          {failures.data.map((failure) => (
+            <tr key={failure.imageId}>
+              <td>{failure.path}</td>
+              <td className="reason">{failure.reason}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Page>
   );
@@ -99,14 +89,7 @@ function TrainForm({ featureSetId }: { featureSetId: string }) {
       return 'Run queued.';
     });
   return (
-    <form
-      className="inline-form"
-      aria-label="Train a head"
-      onSubmit={(event) => {
-        event.preventDefault();
-        void submit();
-      }}
-    >
+    <Form label="Train a head" onSubmit={() => void submit()}>
       <h2>Train a head</h2>
       <Choice label="Head" value={head} options={HEADS} onChange={setHead} />
       <Field label="Epochs">{(id) => <input id={id} type="number" min={1} value={epochs} onChange={(event) => setEpochs(event.target.value)} />}</Field>
@@ -115,6 +98,6 @@ function TrainForm({ featureSetId }: { featureSetId: string }) {
         {submission.busy ? 'Queueing…' : 'Train'}
       </button>
       <SubmissionStatus error={submission.error} done={submission.done} />
-    </form>
+    </Form>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect } from 'react';
 import type { FeatureSetSummary } from '@featx/contracts';
 import { progressOf, useFeatureSetProgress } from '../api/use-feature-set-progress';
 import { useApi } from '../api/use-api';
-import { ErrorMessage, formatSeconds, Page, shortId, StatusBadge } from './common';
+import { DataTable, ErrorMessage, Page, StatusBadge, formatSeconds, shortId } from './common';
 
 /**
  * Feature sets with their progress, pushed: each features.progress event from the bus (over SSE)
@@ -23,46 +23,31 @@ export function FeatureSetsPage() {
       <ErrorMessage error={sets.error} />
       {sets.data && rows.length === 0 && <p>No feature sets yet: extract one from a dataset's page.</p>}
       {rows.length > 0 && (
-        <div className="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Set</th>
-                <th scope="col">Model / layer</th>
-                <th scope="col">Status</th>
-                <th scope="col">Progress</th>
-                <th scope="col">Images/s</th>
-                <th scope="col">ETA</th>
-                <th scope="col">Failed</th>
+        <DataTable columns={['Set', 'Model / layer', 'Status', 'Progress', 'Images/s', 'ETA', 'Failed']}>
+          {rows.map((set) => {
+            const now = live[set.id];
+            const { done, total, percent, status } = progressOf(set, now);
+            return (
+              <tr key={set.id} data-testid={`feature-set-${set.id}`}>
+                <td>
+                  <a href={`#/feature-sets/${set.id}`}>{shortId(set.id)}</a>
+                </td>
+                <td>
+                  {set.model.split('/').pop()} / {set.layer} ({set.pooling}, {set.dtype})
+                </td>
+                <td>
+                  <StatusBadge status={status} />
+                </td>
+                <td data-testid="progress">
+                  <progress max={100} value={percent} aria-label={`feature set ${shortId(set.id)} progress`} /> {done} / {total} ({percent}%)
+                </td>
+                <td>{set.progress.imagesPerSecond}</td>
+                <td>{status === 'running' ? formatSeconds(set.progress.etaSeconds) : '–'}</td>
+                <td>{now?.failed ?? set.failed}</td>
               </tr>
-            </thead>
-            <tbody>
-              {rows.map((set) => {
-                const now = live[set.id];
-                const { done, total, percent, status } = progressOf(set, now);
-                return (
-                  <tr key={set.id} data-testid={`feature-set-${set.id}`}>
-                    <td>
-                      <a href={`#/feature-sets/${set.id}`}>{shortId(set.id)}</a>
-                    </td>
-                    <td>
-                      {set.model.split('/').pop()} / {set.layer} ({set.pooling}, {set.dtype})
-                    </td>
-                    <td>
-                      <StatusBadge status={status} />
-                    </td>
-                    <td data-testid="progress">
-                      <progress max={100} value={percent} aria-label={`feature set ${shortId(set.id)} progress`} /> {done} / {total} ({percent}%)
-                    </td>
-                    <td>{set.progress.imagesPerSecond}</td>
-                    <td>{status === 'running' ? formatSeconds(set.progress.etaSeconds) : '–'}</td>
-                    <td>{now?.failed ?? set.failed}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       )}
     </Page>
   );

@@ -1,4 +1,4 @@
-import { useId, useState, type ReactNode } from 'react';
+import { useId, useState, type FormHTMLAttributes, type ReactNode } from 'react';
 import { ApiError } from '../api/client';
 
 /** A labelled control; `children` gets the id to put on the control. */
@@ -24,6 +24,23 @@ export function Choice<T extends string>({ label, value, options, onChange }: { 
         </select>
       )}
     </Field>
+  );
+}
+
+/** A form named for assistive technology, whose submit runs `onSubmit` instead of loading a page. */
+export function Form({ label, className = 'inline-form', onSubmit, children, ...events }: { label: string; className?: string; onSubmit(): void; children: ReactNode } & Pick<FormHTMLAttributes<HTMLFormElement>, 'onDragOver' | 'onDragLeave' | 'onDrop'>) {
+  return (
+    <form
+      className={className}
+      aria-label={label}
+      onSubmit={(event) => {
+        event.preventDefault();
+        onSubmit();
+      }}
+      {...events}
+    >
+      {children}
+    </form>
   );
 }
 

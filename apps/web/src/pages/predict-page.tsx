@@ -2,8 +2,8 @@ import { useState } from 'react';
 import type { PredictResponse, RunSummary } from '@featx/contracts';
 import { postForm } from '../api/client';
 import { useApi } from '../api/use-api';
-import { ErrorMessage, Page, shortId } from './common';
-import { Field, SubmissionStatus, useSubmission } from './forms';
+import { DataTable, ErrorMessage, Page, shortId } from './common';
+import { Field, Form, SubmissionStatus, useSubmission } from './forms';
 
 const TOP = 3;
 
@@ -28,13 +28,10 @@ export function PredictPage() {
     <Page title="Predict">
       <ErrorMessage error={runs.error} />
       {runs.data && succeeded.length === 0 && <p>No succeeded run yet: train one first.</p>}
-      <form
+      <Form
+        label="Classify images"
         className={dragging ? 'inline-form drop dragging' : 'inline-form drop'}
-        aria-label="Classify images"
-        onSubmit={(event) => {
-          event.preventDefault();
-          void submit();
-        }}
+        onSubmit={() => void submit()}
         onDragOver={(event) => {
           event.preventDefault();
           setDragging(true);
@@ -64,42 +61,32 @@ export function PredictPage() {
           {submission.busy ? 'Classifying…' : 'Classify'}
         </button>
         <SubmissionStatus error={submission.error} done={submission.done} />
-      </form>
+      </Form>
       {result && (
-        <div className="table-scroll">
-          <table data-testid="predictions">
-            <thead>
-              <tr>
-                <th scope="col">Image</th>
-                <th scope="col">Top classes</th>
-              </tr>
-            </thead>
-            <tbody>
-              {result.predictions.map((prediction) => (
-                <tr key={prediction.image}>
-                  <td>{prediction.image}</td>
-                  <td>
-                    {prediction.error ? (
-                      <span className="error">{prediction.error}</span>
-                    ) : (
-                      <ol className="top-classes">
-                        {Object.entries(prediction.probabilities ?? {})
-                          .sort((a, b) => b[1] - a[1])
-                          .slice(0, TOP)
-                          .map(([label, probability]) => (
-                            <li key={label}>
-                              <span className="bar" style={{ width: `${Math.round(probability * 100)}%` }} />
-                              {label} {(probability * 100).toFixed(1)}%
-                            </li>
-                          ))}
-                      </ol>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Image', 'Top classes']} testId="predictions">
+          {result.predictions.map((prediction) => (
+            <tr key={prediction.image}>
+              <td>{prediction.image}</td>
+              <td>
+                {prediction.error ? (
+                  <span className="error">{prediction.error}</span>
+                ) : (
+                  <ol className="top-classes">
+                    {Object.entries(prediction.probabilities ?? {})
+                      .sort((a, b) => b[1] - a[1])
+                      .slice(0, TOP)
+                      .map(([label, probability]) => (
+                        <li key={label}>
+                          <span className="bar" style={{ width: `${Math.round(probability * 100)}%` }} />
+                          {label} {(probability * 100).toFixed(1)}%
+                        </li>
+                      ))}
+                  </ol>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Page>
   );

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { RunSummary } from '@featx/contracts';
 import { useApi } from '../api/use-api';
-import { ErrorMessage, formatTime, Page, shortId, StatusBadge } from './common';
+import { DataTable, ErrorMessage, Page, StatusBadge, formatTime, shortId } from './common';
 
 /** Every run, newest first; two or more chosen open side by side. (GET /runs answers whole, oldest first.) */
 export function RunsPage() {
@@ -24,46 +24,30 @@ export function RunsPage() {
       <ErrorMessage error={runs.error} />
       {runs.data && rows.length === 0 && <p>No runs yet: train one from a complete feature set's page.</p>}
       {rows.length > 0 && (
-        <div className="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Compare</th>
-                <th scope="col">Run</th>
-                <th scope="col">Status</th>
-                <th scope="col">Head</th>
-                <th scope="col">Epochs</th>
-                <th scope="col">Best val. loss</th>
-                <th scope="col">Feature set</th>
-                <th scope="col">Started</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((run) => (
-                <tr key={run.id}>
-                  <td>
-                    <input type="checkbox" aria-label={`compare run ${shortId(run.id)}`} checked={chosen.includes(run.id)} onChange={() => toggle(run.id)} />
-                  </td>
-                  <td>
-                    <a href={`#/runs/${run.id}`}>{shortId(run.id)}</a>
-                  </td>
-                  <td>
-                    <StatusBadge status={run.status} />
-                  </td>
-                  <td>{String(run.config.head ?? '–')}</td>
-                  <td>
-                    {run.epochsDone} / {run.epochs}
-                  </td>
-                  <td>{run.bestValLoss === null ? '–' : run.bestValLoss.toFixed(4)}</td>
-                  <td>
-                    <a href={`#/feature-sets/${run.featureSetId}`}>{shortId(run.featureSetId)}</a>
-                  </td>
-                  <td>{formatTime(run.startedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Compare', 'Run', 'Status', 'Head', 'Epochs', 'Best val. loss', 'Feature set', 'Started']}>
+          {rows.map((run) => (
+            <tr key={run.id}>
+              <td>
+                <input type="checkbox" aria-label={`compare run ${shortId(run.id)}`} checked={chosen.includes(run.id)} onChange={() => toggle(run.id)} />
+              </td>
+              <td>
+                <a href={`#/runs/${run.id}`}>{shortId(run.id)}</a>
+              </td>
+              <td>
+                <StatusBadge status={run.status} />
+              </td>
+              <td>{String(run.config.head ?? '–')}</td>
+              <td>
+                {run.epochsDone} / {run.epochs}
+              </td>
+              <td>{run.bestValLoss === null ? '–' : run.bestValLoss.toFixed(4)}</td>
+              <td>
+                <a href={`#/feature-sets/${run.featureSetId}`}>{shortId(run.featureSetId)}</a>
+              </td>
+              <td>{formatTime(run.startedAt)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Page>
   );
