@@ -6,6 +6,8 @@ import { Client } from 'pg';
 import { Page } from 'playwright-core';
 import { ensureWebConsoleBuilt, WEB_DIST_DIR } from '../tools/web-console';
 import { createSyntheticFeatureSet } from './support/synthetic-features';
+import { connectBus } from '@featx/bus';
+import { TEST_NATS_URL } from './support/test-bus';
 import { callTestApi, startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
 import { describeIf } from './support/skip-unless';
 import { browserUnavailable, BrowserWindow, launchTestBrowser, TestBrowser, WEB_CONSOLE_ARTIFACTS } from './support/browser';
@@ -154,6 +156,35 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
     await shot('runs');
     await expectAccessible('runs');
   }, 150000);
+
+  it('cancels a running run from its page', async () => {
+    const featureSetId = (await db.query('SELECT id FROM feature_sets LIMIT 1')).rows[0].id;
+    const queued = await callTestApi(services.apiUrl, 'POST', '/runs', { featureSetId, epochs: 5000 });
+    await page.goto(`${services.apiUrl}/#/runs/${queued.body.runId}`);
+    await page.getByTestId('run-status').getByText('running').waitFor({ timeout: 30000 });
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.getByTestId('run-status').getByText('cancelled').waitFor({ timeout: 30000 });
+    expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+  }, 90000);
+
+  it('shows a message the bus rejected on the activity page', async () => {
+    const bus = await connectBus({ url: TEST_NATS_URL, name: 'web-console-test', namespace: services.namespace });
+    try {
+      await bus.js.publish(bus.names.subjects.createRun, new TextEncoder().encode('this is not a command'));
+    } finally {
+      await bus.nc.close();
+    }
+    for (let tries = 0; (await db.query('SELECT 1 FROM rejected_messages')).rowCount === 0; tries++) {
+      if (tries > 100) throw new Error('the trainer did not reject the message within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await page.getByRole('link', { name: 'Activity' }).click();
+    const row = page.getByTestId('rejected-messages').getByRole('row', { name: new RegExp(bus.names.subjects.createRun.replace(/\./g, '\\.')) });
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/decode/);
+    await shot('activity');
+    await expectAccessible('activity');
+  });
 
   it('lists the feature sets and the datasets', async () => {
     await page.getByRole('link', { name: 'Feature sets' }).click();

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { LoginPage } from './auth/login-page';
 import { tokenStore } from './auth/token-store';
+import { ActivityPage } from './pages/activity-page';
 import { ComparePage } from './pages/compare-page';
 import { DatasetPage } from './pages/dataset-page';
 import { DatasetsPage } from './pages/datasets-page';
@@ -27,6 +28,7 @@ const NAV = [
   { path: 'feature-sets', label: 'Feature sets' },
   { path: 'datasets', label: 'Datasets' },
   { path: 'predict', label: 'Predict' },
+  { path: 'activity', label: 'Activity' },
 ];
 
 export function App() {
@@ -75,5 +77,6 @@ function page(section: string, id?: string) {
   if (section === 'datasets' && id) return <DatasetPage key={id} datasetId={id} />;
   if (section === 'datasets') return <DatasetsPage />;
   if (section === 'predict') return <PredictPage />;
+  if (section === 'activity') return <ActivityPage />;
   return <p role="alert">No page "{section}": choose one above.</p>;
 }
