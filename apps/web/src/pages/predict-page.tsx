@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { PredictResponse, RunSummary } from '@featx/contracts';
 import { postForm } from '../api/client';
 import { useApi } from '../api/use-api';
@@ -17,6 +17,7 @@ export function PredictPage() {
   const [dragging, setDragging] = useState(false);
   const submission = useSubmission();
   const chosenRun = runId || succeeded[0]?.id || '';
+  const previews = usePreviews(files);
   const submit = () =>
     submission.run(async () => {
       const form = new FormData();
@@ -90,4 +91,15 @@ export function PredictPage() {
       )}
     </Page>
   );
+}
+
+/** Object URLs of the chosen files by name, for previews of what was classified (revoked when the files change). */
+function usePreviews(files: File[]): Record<string, string> {
+  const [urls, setUrls] = useState<Record<string, string>>({});
+  useEffect(() => {
+    const made = Object.fromEntries(files.map((file) => [file.name, URL.createObjectURL(file)]));
+    setUrls(made);
+    return () => Object.values(made).forEach((url) => URL.revokeObjectURL(url));
+  }, [files]);
+  return urls;
 }
