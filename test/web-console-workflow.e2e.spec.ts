@@ -6,7 +6,7 @@ import { SHARED_DIR, sharedAvailable } from './support/shared-folder';
 import { describeIf } from './support/skip-unless';
 import { startTestServices, TestServices } from './support/test-services';
 import { ensureWebConsoleBuilt } from '../tools/web-console';
-import { browserUnavailable, launchTestBrowser, TestBrowser } from './support/browser';
+import { browserUnavailable, BrowserWindow, launchTestBrowser, TestBrowser } from './support/browser';
 
 const MODEL_DIR = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
 const PHOTOS = path.join(SHARED_DIR, 'models/test_images');
@@ -154,6 +154,20 @@ describeIf(unavailable === null, unavailable ?? '')('web console workflow in Chr
     await browser.shot('predict');
     await expectAccessible('predict');
   }, 90000);
+
+  it('fits every page in a 390 px wide screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const loaded: Record<string, string> = { Runs: 'main table', 'Feature sets': 'main table', Datasets: 'main table', Predict: 'main form', Activity: 'main h2' };
+    for (const [link, content] of Object.entries(loaded)) {
+      await page.getByRole('link', { name: link }).click();
+      await page.getByRole('heading', { name: link, level: 1 }).waitFor();
+      await page.locator(content).first().waitFor();
+      const width = await page.evaluate(() => (globalThis as unknown as BrowserWindow).document.documentElement.scrollWidth);
+      expect({ link, width }).toEqual({ link, width: 390 });
+      await browser.shot(`${link.toLowerCase().replace(' ', '-')}-390px`);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
 
   it('logged no console errors', () => {
     expect(browser.errors).toEqual([]);

@@ -75,6 +75,8 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
     const asset = await fetch(`${services.apiUrl}/${script}`);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    expect((await fetch(`${services.apiUrl}/index.html`)).status).toBe(404); // only / and /assets/ are the console's
     expect((await fetch(`${services.apiUrl}/docs/json`)).status).toBe(200);
     expect((await callTestApi(services.apiUrl, 'GET', '/runs', undefined, null)).status).toBe(401);
     expect((await fetch(`${services.apiUrl}/events/feature-sets`)).status).toBe(401);

@@ -19,19 +19,25 @@ export function webConsoleDir(env: NodeJS.ProcessEnv = process.env, from = __dir
 }
 
 /**
- * The web console at `/` on the API's port: its static files, public like /docs (they hold no data:
- * every API call the console makes sends the bearer token). The console routes with the URL's
- * hash (#/runs/...), so no console path can shadow an API route. Not built: `/` says how to build it.
+ * The web console at `/` on the API's port: index.html at `/` and Vite's hashed files under
+ * `/assets/`, public like /docs (they hold no data: every API call the console makes sends the
+ * bearer token). Only those two paths touch the disk, so API requests pay nothing for it. The
+ * console routes with the URL's hash (#/runs/...), so no console path can shadow an API route.
+ * Not built: `/` says how to build it.
  */
 export function serveWebConsole(app: NestExpressApplication, dir = webConsoleDir()): void {
-  if (dir && existsSync(path.join(dir, 'index.html'))) {
-    app.useStaticAssets(dir, { index: 'index.html', maxAge: 0, setHeaders: (res, file) => {
-      // Vite names assets by content hash: they never change; index.html must be read anew.
-      if (file.includes(`${path.sep}assets${path.sep}`)) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
-    } });
+  const http = app.getHttpAdapter();
+  const index = dir && path.join(dir, 'index.html');
+  if (index && existsSync(index)) {
+    // Vite names assets by content hash: they never change; index.html is read anew each time.
+    app.useStaticAssets(path.join(dir, 'assets'), { prefix: '/assets/', immutable: true, maxAge: '365d', index: false });
+    http.get('/', (_request: unknown, response: { setHeader(name: string, value: string): void; sendFile(file: string): void }) => {
+      response.setHeader('cache-control', 'no-cache');
+      response.sendFile(index);
+    });
     return;
   }
-  app.getHttpAdapter().get('/', (_request: unknown, response: { status(code: number): { type(t: string): { send(body: string): void } } }) => {
-    response.status(404).type('text/plain').send('The featx web console is not built: run `npx nx build web` (npm run dev and npm run demo build it), or set FEATX_WEB_DIR. The API is here; its docs are at /docs.\n');
+  http.get('/', (_request: unknown, response: { status(code: number): { type(t: string): { send(body: string): void } } }) => {
+    response.status(404).type('text/plain').send('The featx web console is not built: run `npm run build:web` (npm run dev and npm run demo build it), or set FEATX_WEB_DIR. The API is here; its docs are at /docs.\n');
   });
 }
