@@ -28,9 +28,12 @@ export function ConfusionMatrix({ title, classes, confusion }: ConfusionMatrixPr
   return (
     <figure className="chart confusion">
       <figcaption id={titleId}>{title}</figcaption>
-      <svg viewBox={`0 0 ${size} ${size + 20}`} role="group" aria-labelledby={titleId} style={{ maxWidth: size * 1.4 }} data-testid="confusion-matrix">
+      <svg viewBox={`0 0 ${size} ${size}`} role="group" aria-labelledby={titleId} style={{ maxWidth: size * 1.4 }} data-testid="confusion-matrix">
         <text x={LABEL + (CELL * n) / 2} y={12} textAnchor="middle" className="axis-label">
           predicted
+        </text>
+        <text x={12} y={LABEL + (CELL * n) / 2} textAnchor="middle" className="axis-label" transform={`rotate(-90 12 ${LABEL + (CELL * n) / 2})`}>
+          true
         </text>
         {classes.map((name, i) => (
           <text key={`p${name}`} x={LABEL + CELL * i + CELL / 2} y={LABEL - 6} textAnchor="start" className="tick" transform={`rotate(-45 ${LABEL + CELL * i + CELL / 2} ${LABEL - 6})`}>
