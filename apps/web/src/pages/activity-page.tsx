@@ -1,17 +1,9 @@
+import type { Rejection } from '@featx/bus';
 import { useApi } from '../api/use-api';
 import { DataTable, ErrorMessage, formatTime, Page } from './common';
 
-interface RejectedMessage {
-  id: number;
-  kind: string;
-  stream: string;
-  consumer: string;
-  subject: string;
-  streamSequence: number;
-  deliveryCount: number;
-  reason: string;
-  createdAt: string;
-}
+/** A row of GET /rejected-messages: the rejection as recorded (its payload as base64, unused here). */
+type RejectedMessage = Omit<Rejection, 'payload'> & { id: number; createdAt: string };
 
 const LIMIT = 100;
 
