@@ -99,8 +99,11 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
 
   it('signs in, keeps the token for the tab only, and lists the runs', async () => {
     browser.watchErrors();
-    await page.getByLabel('API token').fill(TEST_API_TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // By keyboard alone: the token field, then Enter.
+    await page.getByLabel('API token').fill('');
+    await page.getByLabel('API token').focus();
+    await page.keyboard.type(TEST_API_TOKEN);
+    await page.keyboard.press('Enter');
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
     expect(await page.evaluate(() => (globalThis as unknown as BrowserWindow).sessionStorage.getItem('featx.apiToken'))).toBe(TEST_API_TOKEN);
     expect(await page.evaluate(() => (globalThis as unknown as BrowserWindow).localStorage.length)).toBe(0);
@@ -139,6 +142,14 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
     const box = (await lossChart.boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.4);
     expect(await lossChart.getByTestId('chart-hover').textContent()).toMatch(/epoch \d+training loss: [\d.]+validation loss: [\d.]+/);
+    // The same values by keyboard: focus the chart, arrow keys step through the epochs.
+    await page.mouse.move(0, 0);
+    await lossChart.focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    expect(await lossChart.getByTestId('chart-hover').textContent()).toMatch(/^epoch 2training loss: [\d.]+validation loss: [\d.]+$/);
+    await page.keyboard.press('Tab'); // on to the next focusable element; the readout goes with the focus
+    expect(await lossChart.getByTestId('chart-hover').count()).toBe(0);
 
     const matrix = page.getByTestId('confusion-matrix').last();
     const cells = await matrix.locator('[data-testid^="confusion-cell-"]').count();
