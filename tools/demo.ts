@@ -14,6 +14,7 @@ import { table } from '../apps/cli/src/format';
 import { runCli } from '../apps/cli/src/cli';
 import { ensureLocalStack, localServiceEnv } from './local-stack';
 import { launchServices, serviceInstances } from './service-launcher';
+import { ensureWebConsoleBuilt } from './web-console';
 
 const DEFAULT_DATASET = path.resolve(REPO_ROOT, '../shared/datasets/clothing-small');
 const DEFAULT_MODEL = path.resolve(REPO_ROOT, '../shared/models/mobilenet_v2_1.0_224');
@@ -24,6 +25,7 @@ async function main() {
   const folder = path.resolve(process.argv[2] ?? DEFAULT_DATASET);
   const config = loadConfig('api');
   const say = (line: string) => console.log(`[demo] ${line}`);
+  await ensureWebConsoleBuilt(say);
   const stack = await ensureLocalStack({ natsUrl: config.nats.url, databaseUrl: config.database.url, stateDir: config.stateDir, log: say });
   const verbose = process.env.FEATX_DEMO_VERBOSE === 'true';
   const services = launchServices(serviceInstances(Number(process.env.FEATX_EXTRACTOR_REPLICAS ?? 2)), localServiceEnv(stack), (line) => {
@@ -32,6 +34,7 @@ async function main() {
   try {
     say('starting api, ingest, extractor, feature-store and trainer…');
     await services.ready();
+    say(`web console: http://${config.http.host}:${config.http.port}/ (sign in with the API token); it follows the extraction and the run live`);
     const run = async (args: string[], echo: boolean) => {
       // Long lists of photos are named by their count.
       const shown = args.filter((a) => !path.isAbsolute(a) || !/\.(jpe?g|png|webp|bmp|gif|tiff?)$/i.test(a));
@@ -57,7 +60,7 @@ async function main() {
     const trained = runs.filter((r) => r.status === 'succeeded').at(-1)!;
     await cli('runs', 'report', trained.id, '--out', path.join(config.stateDir, 'demo-report'));
     await classifySample((...args) => run(args, false), config, stack.databaseUrl, added.dataset.id, trained.id, say);
-    say('done. `npm run dev` keeps the services running; the API docs are then at http://127.0.0.1:3000/docs');
+    say(`done. \`npm run dev\` keeps the services running; the console is then at http://${config.http.host}:${config.http.port}/ and the API docs at /docs`);
   } finally {
     await services.stop();
     await stack.stop();

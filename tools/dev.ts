@@ -6,9 +6,11 @@ import * as path from 'node:path';
 import { loadConfig } from '../libs/runtime/src/config';
 import { ensureLocalStack, localServiceEnv } from './local-stack';
 import { launchServices, serviceInstances } from './service-launcher';
+import { ensureWebConsoleBuilt } from './web-console';
 
 async function main() {
   const config = loadConfig('api');
+  await ensureWebConsoleBuilt((line) => console.log(`[dev] ${line}`));
   const stack = await ensureLocalStack({
     natsUrl: config.nats.url,
     databaseUrl: config.database.url,
@@ -36,6 +38,7 @@ async function main() {
   });
   await services.ready();
   console.log(`[dev] all services ready; API at http://${config.http.host}:${config.http.port} (docs at /docs), state in ${path.relative(process.cwd(), config.stateDir) || '.'}`);
+  console.log(`[dev] web console: http://${config.http.host}:${config.http.port}/ (sign in with the API token)`);
 }
 
 main().catch((error) => {

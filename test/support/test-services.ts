@@ -22,6 +22,8 @@ export interface TestServices {
   database: TestDatabase;
   namespace: string;
   stateDir: string;
+  /** One more worker service in this process, with the others' settings (and `env` on top); closed with them. */
+  startWorker(service: WorkerName, env?: Record<string, string>): Promise<INestApplication>;
   close(): Promise<void>;
 }
 
@@ -66,13 +68,17 @@ export async function startTestServices(options: TestServicesOptions): Promise<T
   };
   const configFor = (service: ServiceName, extra: Record<string, string> = {}) => loadConfig(service, { ...env, ...extra });
   const apps: INestApplication[] = [];
+  const startWorker = async (service: WorkerName, extra: Record<string, string> = {}) => {
+    const app = await NestFactory.create(WORKER_MODULES[service](configFor(service, extra)), { logger: false });
+    await app.init();
+    apps.push(app);
+    await startMessageHandlers(app);
+    return app;
+  };
   try {
     for (const worker of options.workers ?? ['ingest']) {
       const { service, env: extra } = typeof worker === 'string' ? { service: worker, env: {} } : worker;
-      const app = await NestFactory.create(WORKER_MODULES[service](configFor(service, extra)), { logger: false });
-      await app.init();
-      apps.push(app);
-      await startMessageHandlers(app);
+      await startWorker(service, extra);
     }
     const apiConfig = configFor('api');
     const api = await startTestApi(apiConfig);
@@ -83,6 +89,7 @@ export async function startTestServices(options: TestServicesOptions): Promise<T
       database,
       namespace,
       stateDir,
+      startWorker,
       async close() {
         for (const app of apps.reverse()) await app.close();
         await deleteStreams(namespace);

@@ -7,6 +7,8 @@ import { CommandsController } from './commands/commands.controller';
 import { InvalidCursorFilter } from './common/page-query';
 import { DatasetsController } from './datasets/datasets.controller';
 import { DatasetsService } from './datasets/datasets.service';
+import { BusEventsService } from './events/bus-events.service';
+import { EventsController } from './events/events.controller';
 import { FeatureSetsController } from './feature-sets/feature-sets.controller';
 import { FeatureSetsService } from './feature-sets/feature-sets.service';
 import { FeatureStoresController } from './feature-stores/feature-stores.controller';
@@ -23,8 +25,8 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [CoreModule.forService('api', config)],
-      controllers: [DatasetsController, FeatureSetsController, FeatureStoresController, RunsController, PredictionsController, CommandsController],
-      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: InvalidCursorFilter }, DatasetsService, FeatureSetsService, FeatureStoresService, RunsService, TrainedModelsService, PredictionsService],
+      controllers: [DatasetsController, FeatureSetsController, FeatureStoresController, RunsController, PredictionsController, CommandsController, EventsController],
+      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: InvalidCursorFilter }, DatasetsService, FeatureSetsService, FeatureStoresService, RunsService, TrainedModelsService, PredictionsService, BusEventsService],
     };
   }
 }

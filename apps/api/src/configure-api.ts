@@ -2,8 +2,9 @@ import { INestApplication } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { FeatxConfig } from '@featx/runtime';
+import { serveWebConsole } from './web/web-console';
 
-/** HTTP concerns of the API: body size limit and the OpenAPI document at /docs. */
+/** HTTP concerns of the API: body size limit, the OpenAPI document at /docs and the web console at /. */
 export function configureApi(app: INestApplication, config: FeatxConfig): void {
   const express = app as NestExpressApplication;
   express.useBodyParser('json', { limit: config.api.bodyLimit });
@@ -17,4 +18,5 @@ export function configureApi(app: INestApplication, config: FeatxConfig): void {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  serveWebConsole(express);
 }

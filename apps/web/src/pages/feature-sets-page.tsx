@@ -1,0 +1,54 @@
+import { useEffect } from 'react';
+import type { FeatureSetSummary } from '@featx/contracts';
+import { progressOf, useFeatureSetProgress } from '../api/use-feature-set-progress';
+import { useApi } from '../api/use-api';
+import { DataTable, ErrorMessage, Page, StatusBadge, formatSeconds, shortId } from './common';
+
+/**
+ * Feature sets with their progress, pushed: each features.progress event from the bus (over SSE)
+ * updates its set's counts; rates and ETA are the API's as of the last GET, read again when a set
+ * finishes or an unknown set shows up.
+ */
+export function FeatureSetsPage() {
+  const sets = useApi<FeatureSetSummary[]>('/feature-sets');
+  const live = useFeatureSetProgress(sets.reload);
+  const unknown = Object.keys(live).some((id) => !(sets.data ?? []).some((set) => set.id === id));
+  useEffect(() => {
+    if (unknown && !sets.loading) sets.reload();
+  }, [unknown, sets.loading, sets.reload]);
+
+  const rows = [...(sets.data ?? [])].reverse();
+  return (
+    <Page title="Feature sets" actions={<button onClick={sets.reload}>Refresh</button>}>
+      <ErrorMessage error={sets.error} />
+      {sets.data && rows.length === 0 && <p>No feature sets yet: extract one from a dataset's page.</p>}
+      {rows.length > 0 && (
+        <DataTable columns={['Set', 'Model / layer', 'Status', 'Progress', 'Images/s', 'ETA', 'Failed']}>
+          {rows.map((set) => {
+            const now = live[set.id];
+            const { done, total, percent, status } = progressOf(set, now);
+            return (
+              <tr key={set.id} data-testid={`feature-set-${set.id}`}>
+                <td>
+                  <a href={`#/feature-sets/${set.id}`}>{shortId(set.id)}</a>
+                </td>
+                <td>
+                  {set.model.split('/').pop()} / {set.layer} ({set.pooling}, {set.dtype})
+                </td>
+                <td>
+                  <StatusBadge status={status} />
+                </td>
+                <td data-testid="progress">
+                  <progress max={100} value={percent} aria-label={`feature set ${shortId(set.id)} progress`} /> {done} / {total} ({percent}%)
+                </td>
+                <td>{set.progress.imagesPerSecond}</td>
+                <td>{status === 'running' ? formatSeconds(set.progress.etaSeconds) : '–'}</td>
+                <td>{now?.failed ?? set.failed}</td>
+              </tr>
+            );
+          })}
+        </DataTable>
+      )}
+    </Page>
+  );
+}
