@@ -13,7 +13,7 @@ export function LoginPage({ onToken }: { onToken(token: string): void }) {
     setChecking(true);
     setError(null);
     try {
-      await getJson('/runs', undefined, token.trim());
+      await getJson('/runs?limit=1', undefined, token.trim());
       onToken(token.trim());
     } catch (failure) {
       setError(

@@ -1,24 +1,44 @@
 import type { Rejection } from '@featx/bus';
-import { useApi } from '../api/use-api';
-import { DataTable, ErrorMessage, formatTime, Page } from './common';
+import type { CommandState } from '@featx/contracts';
+import { usePagedApi } from '../api/use-paged-api';
+import { DataTable, ErrorMessage, formatTime, MorePages, Page, StatusBadge } from './common';
 
 /** A row of GET /rejected-messages: the rejection as recorded (its payload as base64, unused here). */
 type RejectedMessage = Omit<Rejection, 'payload'> & { id: number; createdAt: string };
 
-const LIMIT = 100;
-
-/**
- * Bus messages the services rejected (undecodable, invalid, poison), newest first: the latest
- * LIMIT, as GET /rejected-messages answers today. (The API lists no commands, only one by id.)
- */
+/** Commands and what became of them, and bus messages the services rejected (undecodable, invalid, poison): newest first, 100 a page each. */
 export function ActivityPage() {
-  const rejected = useApi<RejectedMessage[]>(`/rejected-messages?limit=${LIMIT}`);
-  const rows = rejected.data ?? [];
+  const commands = usePagedApi<CommandState>('/commands');
+  const rejected = usePagedApi<RejectedMessage>('/rejected-messages');
+  const rows = rejected.items;
+  const reload = () => {
+    commands.reload();
+    rejected.reload();
+  };
   return (
-    <Page title="Activity" actions={<button onClick={rejected.reload}>Refresh</button>}>
+    <Page title="Activity" actions={<button onClick={reload}>Refresh</button>}>
+      <h2>Commands</h2>
+      <ErrorMessage error={commands.error} />
+      {commands.loaded && commands.items.length === 0 && <p>No commands yet.</p>}
+      {commands.items.length > 0 && (
+        <DataTable columns={['When', 'Type', 'Status', 'Finished', 'Error']} testId="commands">
+          {commands.items.map((command) => (
+            <tr key={command.id}>
+              <td>{formatTime(command.createdAt)}</td>
+              <td>{command.type}</td>
+              <td>
+                <StatusBadge status={command.status} />
+              </td>
+              <td>{formatTime(command.finishedAt)}</td>
+              <td className="reason">{command.error ?? ''}</td>
+            </tr>
+          ))}
+        </DataTable>
+      )}
+      <MorePages pages={commands} what="commands" />
       <h2>Rejected bus messages</h2>
       <ErrorMessage error={rejected.error} />
-      {rejected.data && rows.length === 0 && <p>No message has been rejected.</p>}
+      {rejected.loaded && rows.length === 0 && <p>No message has been rejected.</p>}
       {rows.length > 0 && (
         <DataTable columns={['When', 'Kind', 'Subject', 'Consumer', 'Stream seq.', 'Deliveries', 'Reason']} testId="rejected-messages">
           {rows.map((message) => (
@@ -34,7 +54,7 @@ export function ActivityPage() {
           ))}
         </DataTable>
       )}
-      {rows.length === LIMIT && <p>Showing the latest {LIMIT}.</p>}
+      <MorePages pages={rejected} what="rejected messages" />
     </Page>
   );
 }

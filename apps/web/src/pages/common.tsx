@@ -56,3 +56,14 @@ export function DataTable({ columns, children, testId }: { columns: string[]; ch
     </div>
   );
 }
+
+/** "Load more" under a paged list while the API has rows past those shown. */
+export function MorePages({ pages, what }: { pages: { hasMore: boolean; loading: boolean; more(): void }; what: string }) {
+  return pages.hasMore ? (
+    <p>
+      <button onClick={pages.more} disabled={pages.loading}>
+        Load more {what}
+      </button>
+    </p>
+  ) : null;
+}

@@ -2,20 +2,20 @@ import { useState } from 'react';
 import type { DatasetSummary } from '@featx/contracts';
 import { postJson } from '../api/client';
 import { waitForCommand } from '../api/commands';
-import { useApi } from '../api/use-api';
+import { usePagedApi } from '../api/use-paged-api';
 import { DATASET_LAYOUTS } from '../options';
-import { DataTable, ErrorMessage, Page, StatusBadge, formatTime } from './common';
+import { DataTable, ErrorMessage, MorePages, Page, StatusBadge, formatTime } from './common';
 import { Choice, Field, Form, SubmissionStatus, useSubmission } from './forms';
 
 /** The registered datasets, and a form to register one (or re-scan it: the same path again). */
 export function DatasetsPage() {
-  const datasets = useApi<DatasetSummary[]>('/datasets');
-  const rows = datasets.data ?? [];
+  const datasets = usePagedApi<DatasetSummary>('/datasets');
+  const rows = datasets.items;
   return (
     <Page title="Datasets" actions={<button onClick={datasets.reload}>Refresh</button>}>
       <AddDatasetForm onAdded={datasets.reload} />
       <ErrorMessage error={datasets.error} />
-      {datasets.data && rows.length === 0 && <p>No datasets yet.</p>}
+      {datasets.loaded && rows.length === 0 && <p>No datasets yet.</p>}
       {rows.length > 0 && (
         <DataTable columns={['Name', 'Location', 'Layout', 'Classes', 'Images', 'Status', 'Scanned']}>
           {rows.map((dataset) => (
@@ -38,6 +38,7 @@ export function DatasetsPage() {
           ))}
         </DataTable>
       )}
+      <MorePages pages={datasets} what="datasets" />
     </Page>
   );
 }

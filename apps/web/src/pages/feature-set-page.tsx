@@ -3,8 +3,9 @@ import type { FeatureFailure, FeatureSetDetails } from '@featx/contracts';
 import { downloadFile, postJson } from '../api/client';
 import { progressOf, useFeatureSetProgress } from '../api/use-feature-set-progress';
 import { useApi } from '../api/use-api';
+import { usePagedApi } from '../api/use-paged-api';
 import { HEADS } from '../options';
-import { DataTable, ErrorMessage, Page, StatusBadge, formatSeconds, formatTime, shortId } from './common';
+import { DataTable, ErrorMessage, MorePages, Page, StatusBadge, formatSeconds, formatTime, shortId } from './common';
 import { Choice, Field, Form, SubmissionStatus, useSubmission } from './forms';
 
 const SPLITS = ['training', 'validation', 'evaluation'] as const;
@@ -12,7 +13,7 @@ const SPLITS = ['training', 'validation', 'evaluation'] as const;
 /** One feature set: live progress, the images that failed with their reasons, exports, and training a head on it. */
 export function FeatureSetPage({ featureSetId }: { featureSetId: string }) {
   const set = useApi<FeatureSetDetails>(`/feature-sets/${featureSetId}`);
-  const failures = useApi<FeatureFailure[]>(`/feature-sets/${featureSetId}/failures`);
+  const failures = usePagedApi<FeatureFailure>(`/feature-sets/${featureSetId}/failures`);
   const live = useFeatureSetProgress(() => {
     set.reload();
     failures.reload();
@@ -61,11 +62,11 @@ export function FeatureSetPage({ featureSetId }: { featureSetId: string }) {
           {data.status === 'complete' && <TrainForm featureSetId={featureSetId} />}
         </>
       )}
-      <h2>Failed images ({failures.data?.length ?? 0})</h2>
+      <h2>Failed images ({failures.items.length}{failures.hasMore ? '+' : ''})</h2>
       <ErrorMessage error={failures.error} />
-      {failures.data && failures.data.length > 0 && (
+      {failures.items.length > 0 && (
         <DataTable columns={['Image', 'Reason']} testId="failures">
-          {failures.data.map((failure) => (
+          {failures.items.map((failure) => (
             <tr key={failure.imageId}>
               <td>{failure.path}</td>
               <td className="reason">{failure.reason}</td>
@@ -73,6 +74,7 @@ export function FeatureSetPage({ featureSetId }: { featureSetId: string }) {
           ))}
         </DataTable>
       )}
+      <MorePages pages={failures} what="failed images" />
     </Page>
   );
 }

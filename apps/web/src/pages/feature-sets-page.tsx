@@ -1,8 +1,8 @@
 import { useEffect } from 'react';
 import type { FeatureSetSummary } from '@featx/contracts';
 import { progressOf, useFeatureSetProgress } from '../api/use-feature-set-progress';
-import { useApi } from '../api/use-api';
-import { DataTable, ErrorMessage, Page, StatusBadge, formatSeconds, shortId } from './common';
+import { usePagedApi } from '../api/use-paged-api';
+import { DataTable, ErrorMessage, MorePages, Page, StatusBadge, formatSeconds, shortId } from './common';
 
 /**
  * Feature sets with their progress, pushed: each features.progress event from the bus (over SSE)
@@ -10,18 +10,20 @@ import { DataTable, ErrorMessage, Page, StatusBadge, formatSeconds, shortId } fr
  * finishes or an unknown set shows up.
  */
 export function FeatureSetsPage() {
-  const sets = useApi<FeatureSetSummary[]>('/feature-sets');
+  const sets = usePagedApi<FeatureSetSummary>('/feature-sets');
   const live = useFeatureSetProgress(sets.reload);
-  const unknown = Object.keys(live).some((id) => !(sets.data ?? []).some((set) => set.id === id));
+  // A set not on the pages loaded: a new one, at the list's end (oldest first), shown by a reload
+  // when every page is loaded; otherwise it is on a page still to load.
+  const unknown = !sets.hasMore && Object.keys(live).some((id) => !sets.items.some((set) => set.id === id));
   useEffect(() => {
     if (unknown && !sets.loading) sets.reload();
   }, [unknown, sets.loading, sets.reload]);
 
-  const rows = [...(sets.data ?? [])].reverse();
+  const rows = sets.items;
   return (
     <Page title="Feature sets" actions={<button onClick={sets.reload}>Refresh</button>}>
       <ErrorMessage error={sets.error} />
-      {sets.data && rows.length === 0 && <p>No feature sets yet: extract one from a dataset's page.</p>}
+      {sets.loaded && rows.length === 0 && <p>No feature sets yet: extract one from a dataset's page.</p>}
       {rows.length > 0 && (
         <DataTable columns={['Set', 'Model / layer', 'Status', 'Progress', 'Images/s', 'ETA', 'Failed']}>
           {rows.map((set) => {
@@ -49,6 +51,7 @@ export function FeatureSetsPage() {
           })}
         </DataTable>
       )}
+      <MorePages pages={sets} what="feature sets" />
     </Page>
   );
 }

@@ -1,16 +1,16 @@
 import { useEffect, useState } from 'react';
 import type { PredictResponse, RunSummary } from '@featx/contracts';
 import { postForm } from '../api/client';
-import { useApi } from '../api/use-api';
-import { DataTable, ErrorMessage, Page, shortId } from './common';
+import { usePagedApi } from '../api/use-paged-api';
+import { DataTable, ErrorMessage, MorePages, Page, shortId } from './common';
 import { Field, Form, SubmissionStatus, useSubmission } from './forms';
 
 const TOP = 3;
 
 /** Classify images dropped or chosen here with a succeeded run (POST /runs/{id}/predict/upload). */
 export function PredictPage() {
-  const runs = useApi<RunSummary[]>('/runs');
-  const succeeded = [...(runs.data ?? [])].reverse().filter((run) => run.status === 'succeeded');
+  const runs = usePagedApi<RunSummary>('/runs');
+  const succeeded = runs.items.filter((run) => run.status === 'succeeded');
   const [runId, setRunId] = useState('');
   const [files, setFiles] = useState<File[]>([]);
   const [result, setResult] = useState<PredictResponse>();
@@ -28,7 +28,8 @@ export function PredictPage() {
   return (
     <Page title="Predict">
       <ErrorMessage error={runs.error} />
-      {runs.data && succeeded.length === 0 && <p>No succeeded run yet: train one first.</p>}
+      {runs.loaded && !runs.hasMore && succeeded.length === 0 && <p>No succeeded run yet: train one first.</p>}
+      <MorePages pages={runs} what="runs to choose from" />
       <Form
         label="Classify images"
         className={dragging ? 'inline-form drop dragging' : 'inline-form drop'}

@@ -1,13 +1,13 @@
 import { useState } from 'react';
 import type { RunSummary } from '@featx/contracts';
-import { useApi } from '../api/use-api';
-import { DataTable, ErrorMessage, Page, StatusBadge, formatTime, shortId } from './common';
+import { usePagedApi } from '../api/use-paged-api';
+import { DataTable, ErrorMessage, MorePages, Page, StatusBadge, formatTime, shortId } from './common';
 
-/** Every run, newest first; two or more chosen open side by side. (GET /runs answers whole, oldest first.) */
+/** Every run, oldest first as GET /runs pages them (100 a page, more on demand); two or more chosen open side by side. */
 export function RunsPage() {
-  const runs = useApi<RunSummary[]>('/runs');
+  const runs = usePagedApi<RunSummary>('/runs');
   const [chosen, setChosen] = useState<string[]>([]);
-  const rows = [...(runs.data ?? [])].reverse();
+  const rows = runs.items;
   const toggle = (id: string) => setChosen((ids) => (ids.includes(id) ? ids.filter((x) => x !== id) : [...ids, id]));
   return (
     <Page
@@ -22,7 +22,7 @@ export function RunsPage() {
       }
     >
       <ErrorMessage error={runs.error} />
-      {runs.data && rows.length === 0 && <p>No runs yet: train one from a complete feature set's page.</p>}
+      {runs.loaded && rows.length === 0 && <p>No runs yet: train one from a complete feature set's page.</p>}
       {rows.length > 0 && (
         <DataTable columns={['Compare', 'Run', 'Status', 'Head', 'Epochs', 'Best val. loss', 'Feature set', 'Started']}>
           {rows.map((run) => (
@@ -49,6 +49,7 @@ export function RunsPage() {
           ))}
         </DataTable>
       )}
+      <MorePages pages={runs} what="runs" />
     </Page>
   );
 }
