@@ -7,6 +7,7 @@ describe("the console's form choices", () => {
     expect([...options.POOLINGS].sort()).toEqual([...contracts.POOLINGS].sort());
     expect([...options.FEATURE_DTYPES].sort()).toEqual([...contracts.FEATURE_DTYPES].sort());
     expect([...options.ENGINES].sort()).toEqual([...contracts.ENGINES].sort());
-    expect([...options.HEADS].sort()).toEqual([...contracts.HEADS].sort());
+    expect([...options.HEADS].sort()).toEqual([...contracts.HEAD_CHOICES].sort());
+    expect([...options.PRECISIONS].sort()).toEqual([...contracts.PRECISIONS].sort());
   });
 });

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { DatasetDetails } from '@featx/contracts';
 import { postJson } from '../api/client';
 import { useApi } from '../api/use-api';
-import { ENGINES, FEATURE_DTYPES, POOLINGS } from '../options';
+import { ENGINES, FEATURE_DTYPES, POOLINGS, PRECISIONS } from '../options';
 import { ErrorMessage, formatTime, Page, StatusBadge } from './common';
 import { Choice, Field, Form, SubmissionStatus, useSubmission } from './forms';
 
@@ -74,10 +74,11 @@ function ExtractForm({ datasetId }: { datasetId: string }) {
   const [pooling, setPooling] = useState<(typeof POOLINGS)[number]>('avg');
   const [dtype, setDtype] = useState<(typeof FEATURE_DTYPES)[number]>('float32');
   const [engine, setEngine] = useState<(typeof ENGINES)[number]>('auto');
+  const [precision, setPrecision] = useState<(typeof PRECISIONS)[number]>('fp32');
   const submission = useSubmission();
   const submit = () =>
     submission.run(async () => {
-      await postJson('/feature-sets', { datasetId, model: model.trim(), pooling, dtype, engine, ...(layer.trim() ? { layer: layer.trim() } : {}) });
+      await postJson('/feature-sets', { datasetId, model: model.trim(), pooling, dtype, engine, precision, ...(layer.trim() ? { layer: layer.trim() } : {}) });
       window.location.hash = '#/feature-sets';
       return 'Extraction queued.';
     });
@@ -91,6 +92,7 @@ function ExtractForm({ datasetId }: { datasetId: string }) {
       <Choice label="Pooling" value={pooling} options={POOLINGS} onChange={setPooling} />
       <Choice label="Data type" value={dtype} options={FEATURE_DTYPES} onChange={setDtype} />
       <Choice label="Engine" value={engine} options={ENGINES} onChange={setEngine} />
+      <Choice label="Precision" value={precision} options={PRECISIONS} onChange={setPrecision} />
       <button type="submit" disabled={submission.busy || model.trim() === ''}>
         {submission.busy ? 'Queueing…' : 'Extract'}
       </button>
