@@ -183,7 +183,7 @@ describe('feature sets (API, bus, CLI)', () => {
       expect(queued).toMatchObject({ code: 0, err: '' });
       const { commandId } = JSON.parse(queued.out);
       const { rows } = await db.query('SELECT payload FROM commands WHERE id = $1', [commandId]);
-      expect(rows[0].payload).toEqual({ datasetId, model: modelDir, pooling: 'avg', dtype: 'float16', engine: 'auto', batchSize: 4 });
+      expect(rows[0].payload).toEqual({ datasetId, model: modelDir, pooling: 'avg', dtype: 'float16', engine: 'auto', precision: 'fp32', batchSize: 4 });
 
       expect(await cli('extract', datasetId, '--pool', 'median')).toMatchObject({ code: 2 });
       expect(await cli('extract', datasetId, '--batch-size', '0')).toMatchObject({ code: 2 });
@@ -301,7 +301,7 @@ describe('feature sets (API, bus, CLI)', () => {
       const show = await cli('features', 'show', id);
       expect(show.code).toBe(0);
       expect(show.out).toContain(`feature set ${id} — dataset food (${datasetId})`);
-      expect(show.out).toContain('model resnet50, layer (default), pooling max, float16, engine auto, dim 2048');
+      expect(show.out).toContain('model resnet50, layer (default), pooling max, float16, engine auto, precision fp32, dim 2048');
       expect(show.out).toMatch(/progress: \[█{15}░{5}\] 3\/4 75% · 0\.\d\d img\/s · ETA \d+s · 1 failed/);
       expect(show.out).toMatch(/status running — 2 stored, 1 failed of 4, dim 2048, running for 3\d\.\d s/);
       expect(show.out).toMatch(/│ training\s+│ 0\s+│ 2\s+│ 16\.1 KiB\s+│ sealed\s+│ ab12cd34ef56\s+│ x\/training\/000000\s+│/);
@@ -318,7 +318,7 @@ describe('feature sets (API, bus, CLI)', () => {
     it('ls: a table of the sets', async () => {
       const ls = await cli('features', 'ls', '--dataset', datasetId);
       expect(ls.code).toBe(0);
-      expect(ls.out).toMatch(/│ resnet50\s+│ \(default\)\s+│ max\s+│ float16\s+│ auto\s+│ 2048\s+│ running\s+│ 3\/4 \(75%\)\s+│ 1\s+│/);
+      expect(ls.out).toMatch(/│ resnet50\s+│ \(default\)\s+│ max\s+│ float16\s+│ auto\s+│ fp32\s+│ 2048\s+│ running\s+│ 3\/4 \(75%\)\s+│ 1\s+│/);
       const none = await cli('features', 'ls', '--dataset', '6f1c1a52-0000-4000-8000-00000000ffff');
       expect(none.out).toMatch(/no feature sets yet/);
     });
@@ -328,7 +328,7 @@ describe('feature sets (API, bus, CLI)', () => {
     it('waits for the command, shows progress, prints the summary and failures, exits 0 when complete', async () => {
       const running = cli('extract', datasetId, '--model', 'resnet50', '--layer', 'conv3_block4_out');
       const command = await waitForQueued((p) => p.layer === 'conv3_block4_out');
-      expect(command.payload).toEqual({ datasetId, model: 'resnet50', layer: 'conv3_block4_out', pooling: 'avg', dtype: 'float32', engine: 'auto', batchSize: 64 });
+      expect(command.payload).toEqual({ datasetId, model: 'resnet50', layer: 'conv3_block4_out', pooling: 'avg', dtype: 'float32', engine: 'auto', precision: 'fp32', batchSize: 64 });
 
       // The feature-store's part: start the set, finish the command, store, complete.
       const id = await insertSet({ model: 'resnet50', layer: 'conv3_block4_out', images: 4, stored: 1, doneAtStart: 1, startedAt: "now() - interval '1 second'" });
