@@ -52,12 +52,15 @@ async function main() {
     await cli('datasets', 'show', added.dataset.id);
     await cli('extract', added.dataset.id, '--model', process.env.FEATX_DEMO_MODEL ?? DEFAULT_MODEL, '--pool', 'avg');
     await cli('features', 'ls', '--dataset', added.dataset.id);
-    const sets = JSON.parse(await cli('features', 'ls', '--dataset', added.dataset.id, '--json')) as Array<{ id: string; pooling: string; status: string }>;
-    const featureSet = sets.find((set) => set.pooling === 'avg' && set.status === 'complete');
+    // A page of the dataset's feature sets (the CLI prints one page: --limit 1000 holds any demo's).
+    const sets = JSON.parse(await cli('features', 'ls', '--dataset', added.dataset.id, '--limit', '1000', '--json')) as { items: Array<{ id: string; pooling: string; status: string }> };
+    const featureSet = sets.items.find((set) => set.pooling === 'avg' && set.status === 'complete');
     if (!featureSet) throw new Error('the extraction did not complete');
-    await cli('train', featureSet.id, '--head', 'auto');
-    const runs = JSON.parse(await cli('runs', 'ls', '--feature-set', featureSet.id, '--json')) as Array<{ id: string; status: string }>;
-    const trained = runs.filter((r) => r.status === 'succeeded').at(-1)!;
+    const training = await cli('train', featureSet.id, '--head', 'auto');
+    // `featx train` names the run it queued and exits 0 only once it succeeded.
+    const runId = /run ([0-9a-f-]{36}) queued/.exec(training)?.[1];
+    if (!runId) throw new Error('featx train did not name the run it queued');
+    const trained = { id: runId };
     await cli('runs', 'report', trained.id, '--out', path.join(config.stateDir, 'demo-report'));
     await classifySample((...args) => run(args, false), config, stack.databaseUrl, added.dataset.id, trained.id, say);
     say(`done. \`npm run dev\` keeps the services running; the console is then at http://${config.http.host}:${config.http.port}/ and the API docs at /docs`);
