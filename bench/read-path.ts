@@ -15,7 +15,7 @@
  *   node -r ./tools/register.js bench/read-path.ts     BENCH_READ_ROWS, BENCH_READ_DIM, BENCH_READ_RUNS, BENCH_READ_ONLY
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -31,6 +31,7 @@ import { DEFAULT_READ_AHEAD_BYTES, streamSplit } from '../apps/trainer/src/data/
 import { ShardFilesReader } from '../apps/trainer/src/data/shard-files.reader';
 import { ShardRef, ShardRowSource, ShardRowsClient } from '@featx/shard-reads';
 import { writeBenchJson } from './bench-json';
+import { cpuSeconds, peakRssMiB } from './proc-stats';
 import { registerNativeFloat16Decoder } from '@featx/learning';
 
 const DIM = Number(process.env.BENCH_READ_DIM ?? 100352);
@@ -106,18 +107,6 @@ async function startNats(dir: string, maxPayload?: number): Promise<{ url: strin
   };
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function peakRssMiB(): number {
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
-  return Math.round(kb / 1024);
-}
-
 /** One shuffled epoch of every row, as the trainer streams it; returns its seconds. */
 async function epoch(source: ShardRowSource, shards: ShardRef[], chunkRows: number, readAheadBytes: number, seed: number): Promise<number> {
   const started = performance.now();
@@ -169,13 +158,13 @@ async function measureOn(natsUrl: string, natsPid: number, featuresDir: string, 
       const storePid = store.pids()['feature-store']!;
       const gigabytes = (ROWS * DIM * 2) / 1e9;
       for (let run = 0; run < runs; run++) {
-        const before = { reader: process.cpuUsage(), store: cpuSecondsOf(storePid), nats: cpuSecondsOf(natsPid) };
+        const before = { reader: process.cpuUsage(), store: cpuSeconds(storePid), nats: cpuSeconds(natsPid) };
         seconds.push(await epoch(source, shards, chunkRows, c.readAhead, run));
         const reader = process.cpuUsage(before.reader);
         cpu.reader.push((reader.user + reader.system) / 1e6 / gigabytes);
         // Direct reads touch neither the store nor NATS.
-        cpu.store.push(c.source === 'bus' ? (cpuSecondsOf(storePid) - before.store) / gigabytes : 0);
-        cpu.nats.push(c.source === 'bus' ? (cpuSecondsOf(natsPid) - before.nats) / gigabytes : 0);
+        cpu.store.push(c.source === 'bus' ? (cpuSeconds(storePid) - before.store) / gigabytes : 0);
+        cpu.nats.push(c.source === 'bus' ? (cpuSeconds(natsPid) - before.nats) / gigabytes : 0);
       }
       await source.close();
       results.push({
@@ -186,7 +175,7 @@ async function measureOn(natsUrl: string, natsPid: number, featuresDir: string, 
         rowsPerSecond: seconds.map((s) => ROWS / s),
         float32MBps: seconds.map((s) => (ROWS * DIM * 4) / s / 1e6),
         storedMBps: seconds.map((s) => (ROWS * DIM * 2) / s / 1e6),
-        peakRssMiB: peakRssMiB(),
+        peakRssMiB: peakRssMiB(process.pid),
         cpuSecondsPerGB: { reader: median(cpu.reader), store: median(cpu.store), nats: median(cpu.nats) },
       });
     }

@@ -28,6 +28,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FeatureBatch, HeadEngine, HeadSpec, OptimizerSpec, TUTORIAL_SGD, createHead, trainEpoch } from '@featx/learning';
 import { selectBackend } from '@featx/vision';
 import { denseAddonStatus } from '../libs/learning/src/onednn/dense-addon';
+import { peakRssMiB } from './proc-stats';
 import type { EngineFigures } from './train-engines';
 import type { ReadPathMeasurement } from './read-path';
 import type { FlatTrainerFigures } from './trainer-flat';
@@ -82,12 +83,6 @@ const CASES: BenchCase[] = [
   { name: 'flat-100352 keras-trainOnBatch', features: 'ResNet-50 flattened', inputDim: 100352, classes: 2, kind: 'keras-trainOnBatch', optimizer: TUTORIAL_SGD, scale: '1x', rows: 160 },
 ];
 
-/** Process-wide peak resident memory so far. */
-function peakRssMiB(): number {
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
-  return Math.round(kb / 1024);
-}
-
 /**
  * One class centre per label and uniform noise around it, drawn batch by batch from a seeded
  * mulberry32 stream: cheap enough (no transcendental functions) not to dominate the measurement.
@@ -133,7 +128,7 @@ async function runCase(c: BenchCase): Promise<BenchResult> {
     trainRowsPerSecond: (epoch.rows * 1000) / epoch.trainMs,
     loss: epoch.loss,
     accuracy: epoch.accuracy,
-    peakRssMiB: peakRssMiB(),
+    peakRssMiB: peakRssMiB(process.pid),
   };
 }
 
@@ -177,7 +172,7 @@ async function runKerasBaseline(c: BenchCase): Promise<BenchResult> {
     trainRowsPerSecond: (rows * 1000) / trainMs,
     loss: lossSum / rows,
     accuracy: accuracySum / rows,
-    peakRssMiB: peakRssMiB(),
+    peakRssMiB: peakRssMiB(process.pid),
   };
 }
 

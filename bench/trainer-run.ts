@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { connectBus, publish } from '@featx/bus';
 import { createRunCommand } from '@featx/contracts';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
 import { BenchStack } from './bench-stack';
+import { peakRssMiB } from './proc-stats';
 
 /** A run's options besides its feature set (the createRunCommand body). */
 export type BenchRunOptions = Omit<Parameters<typeof publish<typeof createRunCommand>>[2], 'v' | 'featureSetId'>;
@@ -19,10 +19,6 @@ export interface BenchRunResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function peakRssMiB(pid: number): number {
-  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
-}
 
 /**
  * Starts a feature-store and a trainer process on `stack` (as a deployment runs them, `env` on top
