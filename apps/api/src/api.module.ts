@@ -13,10 +13,13 @@ import { FeatureSetsController } from './feature-sets/feature-sets.controller';
 import { FeatureSetsService } from './feature-sets/feature-sets.service';
 import { FeatureStoresController } from './feature-stores/feature-stores.controller';
 import { FeatureStoresService } from './feature-stores/feature-stores.service';
+import { ImagesController } from './images/images.controller';
+import { ThumbnailsService } from './images/thumbnails.service';
 import { PredictionsController } from './predictions/predictions.controller';
 import { PredictionsService } from './predictions/predictions.service';
 import { TrainedModelsService } from './predictions/trained-models.service';
 import { RunsController } from './runs/runs.controller';
+import { RunPredictionsService } from './runs/run-predictions.service';
 import { RunsService } from './runs/runs.service';
 
 @Module({})
@@ -25,8 +28,8 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [CoreModule.forService('api', config)],
-      controllers: [DatasetsController, FeatureSetsController, FeatureStoresController, RunsController, PredictionsController, CommandsController, EventsController],
-      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: InvalidCursorFilter }, DatasetsService, FeatureSetsService, FeatureStoresService, RunsService, TrainedModelsService, PredictionsService, BusEventsService],
+      controllers: [DatasetsController, FeatureSetsController, FeatureStoresController, RunsController, PredictionsController, CommandsController, EventsController, ImagesController],
+      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: InvalidCursorFilter }, DatasetsService, FeatureSetsService, FeatureStoresService, RunsService, TrainedModelsService, PredictionsService, BusEventsService, RunPredictionsService, ThumbnailsService],
     };
   }
 }
