@@ -1,4 +1,4 @@
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { images, runImagePredictions } from '../schema';
 import { decodeCursor, Page, PageRequest, toPage } from './keyset-page';
@@ -29,8 +29,13 @@ export interface ConfusionCell {
   predictedClass?: number;
 }
 
-/** Rows per INSERT: 6 parameters a row keeps a chunk far under Postgres's 65,535. */
-const INSERT_CHUNK_ROWS = 5000;
+/**
+ * Rows per INSERT: each column goes as one array parameter and Postgres unnests them, which costs
+ * a twentieth of the CPU a VALUES row per prediction cost (measured 2026-12-02: 50,000 rows in
+ * 0.10-0.13 s of this process's CPU against 2.2-2.7 s; 2.3-2.7 s wall, Postgres's share, against
+ * 3.0-5.8 s), and one statement stays under a megabyte.
+ */
+const INSERT_CHUNK_ROWS = 50000;
 
 /** Each held-out image's prediction by a run's final head. */
 export class RunImagePredictionsRepository {
@@ -49,11 +54,13 @@ export class RunImagePredictionsRepository {
     await this.db.transaction(async (tx) => {
       await tx.delete(runImagePredictions).where(and(eq(runImagePredictions.runId, runId), eq(runImagePredictions.split, split)));
       for (let start = 0; start < rows; start += INSERT_CHUNK_ROWS) {
-        const values = [];
-        for (let i = start; i < Math.min(rows, start + INSERT_CHUNK_ROWS); i++) {
-          values.push({ runId, split, imageId: imageIds[i], trueClass: trueClasses[i], predictedClass: predictedClasses[i], probability: probabilities[i] });
-        }
-        await tx.insert(runImagePredictions).values(values);
+        const end = Math.min(rows, start + INSERT_CHUNK_ROWS);
+        // One parameter per column: drizzle would expand a bare array into a parameter per value.
+        const column = (values: ArrayLike<number>) => sql.param(Array.prototype.slice.call(values, start, end) as number[]);
+        const t = runImagePredictions;
+        await tx.execute(sql`
+          INSERT INTO ${t} (${sql.identifier(t.runId.name)}, ${sql.identifier(t.split.name)}, ${sql.identifier(t.imageId.name)}, ${sql.identifier(t.trueClass.name)}, ${sql.identifier(t.predictedClass.name)}, ${sql.identifier(t.probability.name)})
+          SELECT ${runId}, ${split}, * FROM unnest(${column(imageIds)}::bigint[], ${column(trueClasses)}::smallint[], ${column(predictedClasses)}::smallint[], ${column(probabilities)}::real[])`);
       }
     });
   }
