@@ -34,7 +34,8 @@ const NAV = [
 
 export function App() {
   // Before the route is read: a sign-in link's code leaves the address bar at once.
-  const [signInCode] = useState(takeSignInCode);
+  // Spent once signed in: signing out later must not trade it again.
+  const [signInCode, setSignInCode] = useState(takeSignInCode);
   const [token, setToken] = useState(tokenStore.get);
   const [section = 'runs', id] = useHashRoute();
   if (!token) {
@@ -43,6 +44,7 @@ export function App() {
         signInCode={signInCode}
         onToken={(value) => {
           tokenStore.set(value);
+          setSignInCode(null);
           setToken(value);
         }}
       />
