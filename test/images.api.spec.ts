@@ -211,6 +211,9 @@ describe('image thumbnails, confusion-cell images and files by status (API)', ()
       await expect(predictions.replace(oldRunId, 'validation', { imageIds: [1, 2], trueClasses: [0], predictedClasses: [0, 0], probabilities: [1, 1] })).rejects.toThrow(
         `predictions of run ${oldRunId} (validation): 2 image ids, 1 true classes, 2 predicted classes, 2 probabilities`,
       );
+      await expect(predictions.replace(oldRunId, 'validation', { imageIds: [imageIds[0], NaN], trueClasses: [0, 0], predictedClasses: [0, 0], probabilities: [1, 1] })).rejects.toThrow(
+        `predictions of run ${oldRunId} (validation): row 1 has no image id (NaN): the shard rows were read without their ids`,
+      );
     });
   });
 });

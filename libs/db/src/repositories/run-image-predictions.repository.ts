@@ -51,6 +51,9 @@ export class RunImagePredictionsRepository {
     if (trueClasses.length !== rows || predictedClasses.length !== rows || probabilities.length !== rows) {
       throw new RangeError(`predictions of run ${runId} (${split}): ${rows} image ids, ${trueClasses.length} true classes, ${predictedClasses.length} predicted classes, ${probabilities.length} probabilities`);
     }
+    for (let i = 0; i < rows; i++) {
+      if (!Number.isSafeInteger(imageIds[i])) throw new RangeError(`predictions of run ${runId} (${split}): row ${i} has no image id (${imageIds[i]}): the shard rows were read without their ids`);
+    }
     await this.db.transaction(async (tx) => {
       await tx.delete(runImagePredictions).where(and(eq(runImagePredictions.runId, runId), eq(runImagePredictions.split, split)));
       for (let start = 0; start < rows; start += INSERT_CHUNK_ROWS) {
