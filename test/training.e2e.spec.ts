@@ -70,6 +70,21 @@ describe('training runs', () => {
     expect(evaluation.accuracy).toBeGreaterThan(0.95);
     expect(evaluation.report).toMatch(/precision\s+recall\s+f1-score\s+support/);
     expect(evaluation.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(ROWS.evaluation);
+    // Each held-out image's prediction, once: the images behind every cell of the matrix.
+    const { rows: predictions } = await db.query(
+      "SELECT p.image_id, p.true_class, p.predicted_class, p.probability, i.split, i.label FROM run_image_predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = $1 AND p.split = 'evaluation'",
+      [runId],
+    );
+    expect(predictions).toHaveLength(ROWS.evaluation);
+    expect(new Set(predictions.map((p) => p.image_id)).size).toBe(ROWS.evaluation);
+    for (const p of predictions) {
+      expect({ split: p.split, label: p.label }).toEqual({ split: 'evaluation', label: CLASSES[p.true_class] });
+      expect(p.probability).toBeGreaterThanOrEqual(1 / CLASSES.length);
+      expect(p.probability).toBeLessThanOrEqual(1);
+    }
+    const cells = CLASSES.map((_, t) => CLASSES.map((__, q) => predictions.filter((p) => p.true_class === t && p.predicted_class === q).length));
+    expect(cells).toEqual(evaluation.confusion);
+    expect((await db.query("SELECT count(*)::int AS n FROM run_image_predictions WHERE run_id = $1 AND split = 'validation'", [runId])).rows[0].n).toBe(ROWS.validation);
     const artifacts = path.join(root, 'artifacts', runId);
     for (const file of ['model/model.json', 'model/featx-head.json', 'curves.svg', 'curves.png', 'confusion.svg', 'confusion.png', 'checkpoint']) {
       expect(existsSync(path.join(artifacts, file))).toBe(true);

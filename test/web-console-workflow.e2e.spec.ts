@@ -85,6 +85,7 @@ describeIf(unavailable === null, unavailable ?? '')('web console workflow in Chr
     const counts = page.getByTestId('split-class-counts');
     await counts.waitFor();
     expect(await counts.getByRole('row', { name: /^hat/ }).textContent()).toBe('hat73313'); // one more training file: not-an-image.jpg
+    await page.getByText('No file has gone missing since it was registered.').waitFor();
     await browser.shot('dataset');
     await expectAccessible('dataset');
   }, 90000);
@@ -104,6 +105,16 @@ describeIf(unavailable === null, unavailable ?? '')('web console workflow in Chr
     expect(await failures.getByRole('row').count()).toBe(3);
     expect(await failures.getByRole('row', { name: /not-an-image\.jpg/ }).textContent()).toMatch(/not-an-image\.jpg\S/);
     expect(await failures.getByRole('row', { name: /truncated\.jpg/ }).textContent()).toMatch(/truncated\.jpg\S/);
+    // A failed image has no thumbnail either: its place says so, with the API's reason on hover.
+    for (const name of ['not-an-image.jpg', 'truncated.jpg']) {
+      const placeholder = failures.getByRole('row', { name: new RegExp(name.replace('.', '\\.')) }).getByRole('img', { name: /no preview$/ });
+      await placeholder.waitFor();
+      expect(await placeholder.getAttribute('title')).toMatch(/^image \d+ \(data:clothing-subset\/training\/\w+\/[\w.-]+\) cannot be read as an image: .+/);
+    }
+    // The browser logs the refused thumbnail requests itself (one per failed image); nothing else may be logged.
+    const logged = browser.errors.splice(0);
+    expect(logged.length).toBeGreaterThanOrEqual(2);
+    expect(logged.filter((error) => !/status of 422 \(Unprocessable Entity\)$/.test(error))).toEqual([]);
     await browser.shot('feature-set');
     await expectAccessible('feature-set');
   }, 150000);
@@ -118,13 +129,48 @@ describeIf(unavailable === null, unavailable ?? '')('web console workflow in Chr
     return page.url().split('#/runs/')[1];
   }
 
+  /** Opens the first non-empty cell of the evaluation split's confusion matrix by keyboard: its images, each with its thumbnail, classes and probability. */
+  async function openConfusionCell() {
+    const matrix = page.getByTestId('confusion-matrix').last();
+    const cells = matrix.getByRole('button', { name: /show its images$/ });
+    expect(await cells.count()).toBe(CLASSES.length ** 2);
+    let cell = cells.first();
+    let label = '';
+    for (let i = 0; i < CLASSES.length ** 2; i++) {
+      label = (await cells.nth(i).getAttribute('aria-label'))!;
+      cell = cells.nth(i);
+      if (!/: 0 \(/.test(label)) break;
+    }
+    const [, trueClass, predictedClass, count] = label.match(/^true (\w+), predicted (\w+): (\d+) /)!;
+    await cell.focus();
+    await page.keyboard.press('Enter');
+    const images = page.getByTestId('cell-images');
+    await images.getByRole('heading', { name: `evaluation split: true ${trueClass}, predicted ${predictedClass} (${count} ${count === '1' ? 'image' : 'images'})` }).waitFor();
+    const items = images.getByTestId('cell-image');
+    await items.nth(Number(count) - 1).waitFor();
+    expect(await items.count()).toBe(Number(count));
+    for (let i = 0; i < Number(count); i++) {
+      const item = items.nth(i);
+      expect(await item.textContent()).toMatch(new RegExp(`^clothing-subset/evaluation/${trueClass}/[^/]+true ${trueClass}, predicted ${predictedClass} \\d+\\.\\d%$`));
+      // The thumbnail came with the token (an object URL), decoded by the browser.
+      const thumbnail = item.getByRole('img');
+      await item.locator('img[src^="blob:"]').waitFor();
+      expect(await thumbnail.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(192);
+    }
+    await browser.shot('confusion-cell');
+    await expectAccessible('confusion-cell');
+  }
+
   it('trains two runs from the feature set page and compares them side by side', async () => {
     const featureSetUrl = page.url();
     const first = await train(8, '0.01');
     await page.getByTestId('confusion-matrix').first().waitFor();
     await browser.shot('workflow-run');
+    await openConfusionCell();
     await page.goto(featureSetUrl);
     const second = await train(4, '0.001');
+    // The feature set's page asked again for its failed images' thumbnails (refused, as before): nothing else may be logged.
+    expect(browser.errors.splice(0).filter((error) => !/status of 422 \(Unprocessable Entity\)$/.test(error))).toEqual([]);
 
     await page.getByRole('link', { name: 'Runs' }).click();
     await page.getByLabel(`compare run ${first.slice(0, 8)}`).check();

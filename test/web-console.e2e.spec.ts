@@ -212,6 +212,41 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
     await expectAccessible('datasets');
   });
 
+  it('signs in with a one-use link that carries a code, not the token, and tells a used link clearly', async () => {
+    const issued = await callTestApi(services.apiUrl, 'POST', '/auth/sign-in-codes');
+    expect(issued).toMatchObject({ status: 201, body: { path: expect.stringMatching(/^\/#\/sign-in\/[\w-]{24}$/) } });
+    expect(JSON.stringify(issued.body)).not.toContain(TEST_API_TOKEN);
+    expect((await callTestApi(services.apiUrl, 'POST', '/auth/sign-in-codes', undefined, null)).status).toBe(401);
+    const readToken = () => page.evaluate(() => (globalThis as unknown as BrowserWindow).sessionStorage.getItem('featx.apiToken'));
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').waitFor();
+    expect(await readToken()).toBeNull();
+    // As a link opened in a new tab: a fresh load of the page.
+    await page.goto('about:blank');
+    await page.goto(`${services.apiUrl}${issued.body.path}`);
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    expect(await readToken()).toBe(TEST_API_TOKEN);
+    // The code is gone from the address bar, and Back does not lead to it.
+    expect(page.url()).toBe(`${services.apiUrl}/#/runs`);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.goto('about:blank');
+    await page.goto(`${services.apiUrl}${issued.body.path}`);
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe(
+      'The sign-in link did not work: this sign-in link was used already, or this API did not issue it (it may have restarted): ask for a new link, or sign in with the API token',
+    );
+    expect(page.url()).toBe(`${services.apiUrl}/#/runs`);
+    expect(await readToken()).toBeNull();
+    await shot('sign-in-link-used');
+    await expectAccessible('sign-in-link-used');
+    // The browser logs the refused exchange itself; nothing else may be logged.
+    expect(browser.errors.splice(0)).toEqual([expect.stringMatching(/status of 401 \(Unauthorized\)$/)]);
+    await browser.signIn(services.apiUrl);
+  });
+
   it('logged no console errors once signed in', () => {
     expect(browser.errors).toEqual([]);
   });

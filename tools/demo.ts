@@ -14,7 +14,7 @@ import { table } from '../apps/cli/src/format';
 import { runCli } from '../apps/cli/src/cli';
 import { ensureLocalStack, localServiceEnv } from './local-stack';
 import { launchServices, serviceInstances } from './service-launcher';
-import { ensureWebConsoleBuilt } from './web-console';
+import { consoleAddress, ensureWebConsoleBuilt } from './web-console';
 
 const DEFAULT_DATASET = path.resolve(REPO_ROOT, '../shared/datasets/clothing-small');
 const DEFAULT_MODEL = path.resolve(REPO_ROOT, '../shared/models/mobilenet_v2_1.0_224');
@@ -34,7 +34,7 @@ async function main() {
   try {
     say('starting api, ingest, extractor, feature-store and trainer…');
     await services.ready();
-    say(`web console: http://${config.http.host}:${config.http.port}/ (sign in with the API token); it follows the extraction and the run live`);
+    say(`web console: ${await consoleAddress(`http://${config.http.host}:${config.http.port}`, config.stateDir)}; it follows the extraction and the run live`);
     const run = async (args: string[], echo: boolean) => {
       // Long lists of photos are named by their count.
       const shown = args.filter((a) => !path.isAbsolute(a) || !/\.(jpe?g|png|webp|bmp|gif|tiff?)$/i.test(a));

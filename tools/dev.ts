@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { loadConfig } from '../libs/runtime/src/config';
 import { ensureLocalStack, localServiceEnv } from './local-stack';
 import { launchServices, serviceInstances } from './service-launcher';
-import { ensureWebConsoleBuilt } from './web-console';
+import { consoleAddress, ensureWebConsoleBuilt } from './web-console';
 
 async function main() {
   const config = loadConfig('api');
@@ -38,7 +38,7 @@ async function main() {
   });
   await services.ready();
   console.log(`[dev] all services ready; API at http://${config.http.host}:${config.http.port} (docs at /docs), state in ${path.relative(process.cwd(), config.stateDir) || '.'}`);
-  console.log(`[dev] web console: http://${config.http.host}:${config.http.port}/ (sign in with the API token)`);
+  console.log(`[dev] web console: ${await consoleAddress(`http://${config.http.host}:${config.http.port}`, config.stateDir)}`);
 }
 
 main().catch((error) => {

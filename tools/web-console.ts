@@ -9,6 +9,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../libs/runtime/src/config';
+import { ApiClient, defaultToken } from '../apps/cli/src/api-client';
 
 export const WEB_SOURCE_DIR = path.join(REPO_ROOT, 'apps', 'web');
 export const WEB_DIST_DIR = path.join(REPO_ROOT, 'dist', 'apps', 'web');
@@ -71,4 +72,19 @@ if (require.main === module) {
       process.exit(1);
     },
   );
+}
+
+/**
+ * How to open the console of the API at `apiUrl` (whose state folder is `stateDir`): a single-use
+ * sign-in link (`POST /auth/sign-in-codes` with the API token; the link carries a code, never the
+ * token), or the plain address when no link can be had (no token here, authentication disabled).
+ */
+export async function consoleAddress(apiUrl: string, stateDir: string): Promise<string> {
+  const token = await defaultToken({ ...process.env, FEATX_STATE_DIR: stateDir });
+  try {
+    const issued = await new ApiClient({ url: apiUrl, token }).post<{ path: string; expiresAt: string }>('/auth/sign-in-codes', {});
+    return `${apiUrl}${issued.path} (a sign-in link: one use, until ${new Date(issued.expiresAt).toLocaleTimeString()}; or ${apiUrl}/ with the API token)`;
+  } catch (error) {
+    return `${apiUrl}/ (sign in with the API token; no sign-in link: ${(error as Error).message})`;
+  }
 }

@@ -60,7 +60,7 @@ describe('hostile API use', () => {
     ] as const) {
       it(`answers 401 to ${what}, on reads and writes`, async () => {
         const before = await written();
-        for (const [method, route, body] of [['GET', '/datasets'], ['GET', `/datasets/${datasetId}`], ['GET', '/rejected-messages'], ['POST', '/datasets', JSON.stringify({ path: 'ok' })]] as const) {
+        for (const [method, route, body] of [['GET', '/datasets'], ['GET', `/datasets/${datasetId}`], ['GET', '/rejected-messages'], ['GET', '/images/1/thumbnail'], ['POST', '/datasets', JSON.stringify({ path: 'ok' })], ['POST', '/auth/sign-in-codes']] as const) {
           const response = await request(method, route, body, headers as Record<string, string>);
           expect({ route, status: response.status }).toEqual({ route, status: 401 });
         }

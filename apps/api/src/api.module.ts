@@ -3,6 +3,8 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CoreModule, FeatxConfig, loadConfig } from '@featx/runtime';
 import { ApiTokenGuard } from './auth/api-token.guard';
 import { ApiTokenService } from './auth/api-token.service';
+import { SignInCodesService } from './auth/sign-in-codes.service';
+import { SignInController } from './auth/sign-in.controller';
 import { CommandsController } from './commands/commands.controller';
 import { InvalidCursorFilter } from './common/page-query';
 import { DatasetsController } from './datasets/datasets.controller';
@@ -13,10 +15,13 @@ import { FeatureSetsController } from './feature-sets/feature-sets.controller';
 import { FeatureSetsService } from './feature-sets/feature-sets.service';
 import { FeatureStoresController } from './feature-stores/feature-stores.controller';
 import { FeatureStoresService } from './feature-stores/feature-stores.service';
+import { ImagesController } from './images/images.controller';
+import { ThumbnailsService } from './images/thumbnails.service';
 import { PredictionsController } from './predictions/predictions.controller';
 import { PredictionsService } from './predictions/predictions.service';
 import { TrainedModelsService } from './predictions/trained-models.service';
 import { RunsController } from './runs/runs.controller';
+import { RunPredictionsService } from './runs/run-predictions.service';
 import { RunsService } from './runs/runs.service';
 
 @Module({})
@@ -25,8 +30,8 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [CoreModule.forService('api', config)],
-      controllers: [DatasetsController, FeatureSetsController, FeatureStoresController, RunsController, PredictionsController, CommandsController, EventsController],
-      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: InvalidCursorFilter }, DatasetsService, FeatureSetsService, FeatureStoresService, RunsService, TrainedModelsService, PredictionsService, BusEventsService],
+      controllers: [DatasetsController, FeatureSetsController, FeatureStoresController, RunsController, PredictionsController, CommandsController, EventsController, ImagesController, SignInController],
+      providers: [ApiTokenService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: InvalidCursorFilter }, DatasetsService, FeatureSetsService, FeatureStoresService, RunsService, TrainedModelsService, PredictionsService, BusEventsService, RunPredictionsService, ThumbnailsService, SignInCodesService],
     };
   }
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { LoginPage } from './auth/login-page';
+import { takeSignInCode } from './auth/sign-in-link';
 import { tokenStore } from './auth/token-store';
 import { ActivityPage } from './pages/activity-page';
 import { ComparePage } from './pages/compare-page';
@@ -32,13 +33,18 @@ const NAV = [
 ];
 
 export function App() {
+  // Before the route is read: a sign-in link's code leaves the address bar at once.
+  // Spent once signed in: signing out later must not trade it again.
+  const [signInCode, setSignInCode] = useState(takeSignInCode);
   const [token, setToken] = useState(tokenStore.get);
   const [section = 'runs', id] = useHashRoute();
   if (!token) {
     return (
       <LoginPage
+        signInCode={signInCode}
         onToken={(value) => {
           tokenStore.set(value);
+          setSignInCode(null);
           setToken(value);
         }}
       />

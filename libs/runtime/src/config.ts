@@ -85,6 +85,7 @@ const envSchema = z.object({
   FEATX_ONNX_BATCH_SIZE: z.coerce.number().int().min(1).max(256).optional(),
   FEATX_EXTRACT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   FEATX_ARTIFACTS_DIR: z.string().optional(),
+  FEATX_THUMBNAILS_DIR: z.string().optional(),
   FEATX_TRAINER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   FEATX_TRAINER_READ: z.enum(TRAINER_READ_MODES).default('bus'),
   FEATX_TRAINER_READ_AHEAD_MB: z.coerce.number().positive().max(4096).default(16),
@@ -114,7 +115,14 @@ export interface FeatxConfig {
   dataRoots: string;
   stateDir: string;
   http: { host: string; port: number };
-  api: { token?: string; tokenFile?: string; authDisabled: boolean; bodyLimit: string };
+  api: {
+    token?: string;
+    tokenFile?: string;
+    authDisabled: boolean;
+    bodyLimit: string;
+    /** The API's cache of image thumbnails, by content hash and size. */
+    thumbnailsDir: string;
+  };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   shutdownTimeoutMs: number;
   /**
@@ -238,6 +246,7 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       tokenFile: e.FEATX_API_TOKEN_FILE,
       authDisabled: e.FEATX_AUTH_DISABLED,
       bodyLimit: e.FEATX_API_BODY_LIMIT,
+      thumbnailsDir: path.resolve(e.FEATX_THUMBNAILS_DIR ?? path.join(e.FEATX_STATE_DIR, 'thumbnails')),
     },
     logLevel: e.FEATX_LOG_LEVEL,
     shutdownTimeoutMs: e.FEATX_SHUTDOWN_TIMEOUT_MS,

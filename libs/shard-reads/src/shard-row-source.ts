@@ -17,7 +17,7 @@ export interface ShardRef {
  */
 export interface ShardRows extends Pick<StoredShardBatch, 'start' | 'dtype' | 'features' | 'labels'> {
   rows: number;
-  /** The rows' image ids, where the source reads them (the bus client does; the trainer needs none). */
+  /** The rows' image ids, where the source reads them (the bus client and the shard files do): the trainer's evaluation records each image's prediction. */
   imageIds?: ArrayLike<number>;
 }
 

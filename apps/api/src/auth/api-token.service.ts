@@ -31,6 +31,12 @@ export class ApiTokenService implements OnModuleInit {
     this.token = Buffer.from(await this.resolveToken());
   }
 
+  /** The token itself, for a holder of a sign-in code (SignInCodesService). */
+  current(): string {
+    if (!this.token) throw new Error('the API token is not loaded (authentication disabled, or the module is not initialized)');
+    return this.token.toString();
+  }
+
   matches(candidate: string): boolean {
     if (!this.token) return false;
     const given = Buffer.from(candidate);

@@ -1,6 +1,7 @@
-import { Body } from '@nestjs/common';
+import { BadRequestException, Body, PipeTransform, Query } from '@nestjs/common';
+import { ApiQuery } from '@nestjs/swagger';
 import { RegisterDatasetOptions, registerDatasetOptionsSchema } from '@featx/contracts';
-import type { PageRequest } from '@featx/db';
+import type { ImageRow, PageRequest } from '@featx/db';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
 import { PagedList, PageQuery } from '../common/page-query';
@@ -8,6 +9,17 @@ import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
 import { ZodBodyPipe } from '../common/zod-body.pipe';
 import { UuidParam } from '../common/uuid-param.pipe';
 import { DatasetsService } from './datasets.service';
+
+const IMAGE_STATUSES = ['present', 'missing', 'failed'] as const;
+
+/** An optional image status in the query string: present, missing or failed. */
+class ImageStatusPipe implements PipeTransform<unknown, ImageRow['status'] | undefined> {
+  transform(value: unknown): ImageRow['status'] | undefined {
+    if (value === undefined || value === '') return undefined;
+    if (!(IMAGE_STATUSES as readonly unknown[]).includes(value)) throw new BadRequestException(`status: "${String(value)}" is not one of ${IMAGE_STATUSES.join(', ')}`);
+    return value as ImageRow['status'];
+  }
+}
 
 @AdminController('datasets', 'datasets')
 export class DatasetsController {
@@ -30,8 +42,9 @@ export class DatasetsController {
 
   @ReadEndpoint(':id/images', { summary: 'The images of a dataset in id order (registration order): split, label, path, size, sha256, status', notFound: 'No such dataset' })
   @PagedList('the images of the dataset')
-  images(@UuidParam() id: string, @PageQuery() page: PageRequest) {
-    return this.service.images(id, page);
+  @ApiQuery({ name: 'status', required: false, enum: IMAGE_STATUSES, description: 'only these: missing (gone at the last scan) or failed (unreadable) files, or present ones' })
+  images(@UuidParam() id: string, @PageQuery() page: PageRequest, @Query('status', new ImageStatusPipe()) status?: ImageRow['status']) {
+    return this.service.images(id, page, status);
   }
 
   @ReadEndpoint(':id', { summary: 'A dataset with its image counts per split and class', notFound: 'No such dataset' })

@@ -40,9 +40,9 @@ export class DatasetsService {
     return { items: items.map(summarize), next };
   }
 
-  async images(id: string, page: PageRequest): Promise<ListPage<DatasetImage>> {
+  async images(id: string, page: PageRequest, status?: DatasetImage['status']): Promise<ListPage<DatasetImage>> {
     foundOrThrow(await this.datasets.get(id), 'dataset', id);
-    const { items, next } = await this.datasets.imagesPage(id, page);
+    const { items, next } = await this.datasets.imagesPage(id, page, status);
     return { items: items.map((image) => rowView(image, ['id', 'split', 'label', 'path', 'bytes', 'sha256', 'status', 'error', 'createdAt', 'updatedAt'])), next };
   }
 

@@ -1,14 +1,15 @@
-import { Body, Get, HttpCode, NotFoundException, Param, PipeTransform, Post, StreamableFile } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiProduces, ApiResponse } from '@nestjs/swagger';
+import { BadRequestException, Body, Get, HttpCode, NotFoundException, Param, PipeTransform, Post, Query, StreamableFile } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { runPhaseSchema, TrainingConfig, trainingConfigSchema } from '@featx/contracts';
-import type { PageRequest } from '@featx/db';
+import type { PageRequest, RunImagePredictionSplit } from '@featx/db';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
 import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
 import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
-import { PageQuery } from '../common/page-query';
+import { PagedList, PageQuery } from '../common/page-query';
 import { UuidParam, UuidQuery } from '../common/uuid-param.pipe';
 import { PLOT_FILES, PlotFile } from './run-plots';
+import { RunPredictionsService } from './run-predictions.service';
 import { RunsService } from './runs.service';
 
 /** The plots there are; any other name is a 404, like any other unknown route. */
@@ -16,6 +17,28 @@ class PlotFilePipe implements PipeTransform<string, PlotFile> {
   transform(value: string): PlotFile {
     if (!(PLOT_FILES as readonly string[]).includes(value)) throw new NotFoundException(`no plot "${value}": expected one of ${PLOT_FILES.join(', ')}`);
     return value as PlotFile;
+  }
+}
+
+const PREDICTION_SPLITS = ['validation', 'evaluation'] as const;
+
+/** The held-out split whose predictions are listed: validation or evaluation (absent: evaluation). */
+class PredictionSplitPipe implements PipeTransform<unknown, RunImagePredictionSplit> {
+  transform(value: unknown): RunImagePredictionSplit {
+    if (value === undefined || value === '') return 'evaluation';
+    if (!(PREDICTION_SPLITS as readonly unknown[]).includes(value)) throw new BadRequestException(`split: "${String(value)}" is not one of ${PREDICTION_SPLITS.join(', ')}`);
+    return value as RunImagePredictionSplit;
+  }
+}
+
+/** A class name in the query string (checked against the run's classes by the service); absent: any. */
+class OptionalClassPipe implements PipeTransform<unknown, string | undefined> {
+  constructor(private readonly name: string) {}
+
+  transform(value: unknown): string | undefined {
+    if (value === undefined || value === '') return undefined;
+    if (typeof value !== 'string' || value.length > 200) throw new BadRequestException(`${this.name}: expected one class name`);
+    return value;
   }
 }
 
@@ -39,7 +62,10 @@ const RUN_VIEW = {
 
 @AdminController('runs', 'runs')
 export class RunsController {
-  constructor(private readonly service: RunsService) {}
+  constructor(
+    private readonly service: RunsService,
+    private readonly predictions: RunPredictionsService,
+  ) {}
 
   @CommandEndpoint({
     summary: 'Train a classifier head on a complete feature set; published as the runs.create bus command with the run id chosen here',
@@ -89,6 +115,25 @@ export class RunsController {
   })
   report(@UuidParam() id: string) {
     return this.service.report(id);
+  }
+
+  @ReadEndpoint(':id/predictions', {
+    summary: 'The images behind a confusion matrix: each held-out image\'s true class, the class the run\'s final head predicted and its probability, in image id order',
+    notFound: 'No such run',
+  })
+  @PagedList('the predictions of the split, narrowed to a confusion cell by true and predicted')
+  @ApiQuery({ name: 'split', required: false, enum: PREDICTION_SPLITS, description: 'default evaluation' })
+  @ApiQuery({ name: 'true', required: false, description: 'only images of this true class (a class name of the run)' })
+  @ApiQuery({ name: 'predicted', required: false, description: 'only images predicted as this class' })
+  @ApiResponse({ status: 409, description: 'The run has no per-image predictions: not evaluated yet, or trained before they were recorded' })
+  predictionsOf(
+    @UuidParam() id: string,
+    @PageQuery() page: PageRequest,
+    @Query('split', new PredictionSplitPipe()) split: RunImagePredictionSplit,
+    @Query('true', new OptionalClassPipe('true')) trueClass: string | undefined,
+    @Query('predicted', new OptionalClassPipe('predicted')) predictedClass: string | undefined,
+  ) {
+    return this.predictions.list(id, { split, trueClass, predictedClass }, page);
   }
 
   @ReadEndpoint(':id/artifacts', {

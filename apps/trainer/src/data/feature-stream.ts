@@ -6,6 +6,8 @@ import { ShardRef, ShardRows, ShardRowSource } from '@featx/shard-reads';
 export interface StreamBatch {
   features: Float32Array;
   labels: Int32Array;
+  /** The rows' image ids in sequential order, where the source reads them; NaN otherwise (shuffled passes need none). */
+  imageIds: Float64Array;
   rows: number;
 }
 
@@ -86,8 +88,9 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
   let filled = 0;
   let batch = batches[0];
   /** Counts a row written into the batch; the batch when that filled it. */
-  const added = (label: number): StreamBatch | undefined => {
+  const added = (label: number, imageId = NaN): StreamBatch | undefined => {
     batch.labels[batch.rows] = label;
+    batch.imageIds[batch.rows] = imageId;
     batch.rows += 1;
     if (batch.rows < batchRows) return undefined;
     const full = batch;
@@ -108,7 +111,7 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
       let out: StreamBatch | undefined;
       if (!shuffled) {
         decodeRow(rows, i, dim, batch.features, batch.rows);
-        out = added(rows.labels[i]);
+        out = added(rows.labels[i], rows.imageIds?.[i]);
       } else if (buffered < capacity) {
         buffer.keep(buffered, rows, i);
         bufferLabels[buffered++] = rows.labels[i];
@@ -128,7 +131,7 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
     const out = emitBuffered(k);
     if (out) yield out;
   }
-  if (batch.rows > 0) yield { features: batch.features.subarray(0, batch.rows * dim), labels: batch.labels.subarray(0, batch.rows), rows: batch.rows };
+  if (batch.rows > 0) yield { features: batch.features.subarray(0, batch.rows * dim), labels: batch.labels.subarray(0, batch.rows), imageIds: batch.imageIds.subarray(0, batch.rows), rows: batch.rows };
 }
 
 /** Chunk reads to keep in flight for `readAheadBytes`: at least one. */
@@ -179,5 +182,5 @@ class ShuffleSlots {
 }
 
 function newBatch(rows: number, dim: number): StreamBatch {
-  return { features: new Float32Array(rows * dim), labels: new Int32Array(rows), rows: 0 };
+  return { features: new Float32Array(rows * dim), labels: new Int32Array(rows), imageIds: new Float64Array(rows), rows: 0 };
 }

@@ -19,7 +19,7 @@ class MemorySource implements ShardRowSource {
     await new Promise((resolve) => setImmediate(resolve));
     this.inFlight--;
     const features = this.halves.get(shard.id)!.slice(start * dim, (start + count) * dim);
-    return { start, rows: count, dtype: 'float16', features, labels: Int32Array.from({ length: count }, (_, r) => start + r) };
+    return { start, rows: count, dtype: 'float16', features, labels: Int32Array.from({ length: count }, (_, r) => start + r), imageIds: Float64Array.from({ length: count }, (_, r) => 1000 + start + r) };
   }
 
   async close(): Promise<void> {}
@@ -29,13 +29,13 @@ describe('streamSplit', () => {
   const values = Float32Array.from({ length: 100 * DIM }, (_, i) => Math.cos(i) * 50);
   const shard: ShardRef = { id: 's', writer: 'store', path: 'set/training/store-00000', rows: 100 };
 
-  it('decodes float16 rows straight into batches, in stored order', async () => {
+  it('decodes float16 rows straight into batches, in stored order, with their image ids', async () => {
     const source = new MemorySource(new Map([['s', toFloat16(values)]]));
     const batches = [];
     const seen = new Set<Float32Array>();
     for await (const batch of streamSplit(source, [shard], { dim: DIM, dtype: 'float16', chunkRows: 7, batchRows: 8, order: 'sequential' })) {
       if (batch.rows === 8) seen.add(batch.features);
-      batches.push({ rows: batch.rows, features: batch.features.slice(), labels: batch.labels.slice(0, batch.rows) });
+      batches.push({ rows: batch.rows, features: batch.features.slice(), labels: batch.labels.slice(0, batch.rows), imageIds: batch.imageIds.slice(0, batch.rows) });
     }
     // Two batch buffers filled in turn, not one allocation per batch.
     expect(seen.size).toBe(2);
@@ -43,6 +43,7 @@ describe('streamSplit', () => {
     const features = new Float32Array(batches.flatMap((b) => Array.from(b.features)));
     expect(features).toEqual(fromFloat16(toFloat16(values)));
     expect(batches.flatMap((b) => Array.from(b.labels))).toEqual(Array.from({ length: 100 }, (_, r) => r));
+    expect(batches.flatMap((b) => Array.from(b.imageIds))).toEqual(Array.from({ length: 100 }, (_, r) => 1000 + r));
   });
 
   it('keeps as many chunk reads in flight as readAheadBytes of stored rows take', async () => {

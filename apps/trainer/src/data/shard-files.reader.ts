@@ -22,7 +22,7 @@ export class ShardFilesReader implements ShardRowSource {
     if (reader.dim !== dim) throw new Error(`shard ${shard.id} has ${reader.dim} values per row, expected ${dim}`);
     if (start + count > reader.rows) throw new Error(`rows ${start} to ${start + count} are outside shard ${shard.id} (${reader.rows} committed rows)`);
     const stored = await reader.readStored(start, count);
-    return { start, rows: count, dtype: stored.dtype, features: stored.features, labels: stored.labels };
+    return { start, rows: count, dtype: stored.dtype, features: stored.features, labels: stored.labels, imageIds: Float64Array.from(stored.imageIds, Number) };
   }
 
   close(): Promise<void> {

@@ -15,6 +15,9 @@ export interface EvaluationPass {
   accuracy: number;
   truth: number[];
   predicted: number[];
+  /** Per row, in the same order: the image, and the head's probability of the class it predicted. */
+  imageIds: number[];
+  probabilities: number[];
 }
 
 /** One pass of a head over a split: an epoch of training, or an evaluation. Both stop between batches when the run is interrupted. */
@@ -46,16 +49,22 @@ export class HeadPasses {
     let correct = 0;
     const truth: number[] = [];
     const predicted: number[] = [];
+    const imageIds: number[] = [];
+    const probabilities: number[] = [];
+    const classes = context.classes.length;
     for await (const batch of this.streams.stream(context, split, { order: 'sequential', epoch: 0 })) {
       throwIfInterrupted(context.flags);
       const result = head.evaluateBatch(batch.features, batch.labels);
+      const proba = head.predictProba(batch.features);
       lossSum += result.lossSum;
       correct += result.correct;
       rows += batch.rows;
       truth.push(...batch.labels);
       predicted.push(...result.predicted);
+      imageIds.push(...batch.imageIds);
+      for (let row = 0; row < batch.rows; row++) probabilities.push(proba[row * classes + result.predicted[row]]);
       onRows?.(batch.rows);
     }
-    return { loss: lossSum / Math.max(rows, 1), accuracy: correct / Math.max(rows, 1), truth, predicted };
+    return { loss: lossSum / Math.max(rows, 1), accuracy: correct / Math.max(rows, 1), truth, predicted, imageIds, probabilities };
   }
 }

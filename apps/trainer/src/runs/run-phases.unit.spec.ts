@@ -33,7 +33,7 @@ class ClockedStreams implements Pick<SplitStreams, 'stream'> {
       this.clock.now += BATCH_MS;
       const rows = Math.min(BATCH, ROWS[split] - start);
       const labels = Int32Array.from({ length: rows }, (_, r) => (start + r) % 2);
-      yield { features: Float32Array.from({ length: rows * DIM }, (_, i) => labels[Math.floor(i / DIM)] * 2 - 1 + Math.sin(start + i)), labels, rows };
+      yield { features: Float32Array.from({ length: rows * DIM }, (_, i) => labels[Math.floor(i / DIM)] * 2 - 1 + Math.sin(start + i)), labels, imageIds: Float64Array.from({ length: rows }, (_, r) => start + r + 1), rows };
     }
   }
 }

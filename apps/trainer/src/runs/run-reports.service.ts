@@ -1,20 +1,22 @@
 import { promises as fs } from 'node:fs';
 import { Injectable } from '@nestjs/common';
-import { RunsRepository } from '@featx/db';
+import { RunImagePredictionsRepository, RunsRepository } from '@featx/db';
 import { TrainableHead } from '@featx/learning';
 import { classificationReport, confusionMatrixSvg, formatClassificationReport, svgToPng, trainingCurvesSvg } from '@featx/reports';
 import { HeadPasses } from './head-passes.service';
 import { RunContext, splitRows } from './run-context';
 
 /**
- * The final head's results: a classification report per held-out split on record, the evaluation
- * split's confusion matrix and the training curves as pictures in the run's folder. The run's
- * phase is `evaluating` meanwhile: rows of the held-out splits done.
+ * The final head's results: a classification report per held-out split on record with each of its
+ * images' prediction (the images behind each confusion cell), the evaluation split's confusion
+ * matrix and the training curves as pictures in the run's folder. The run's phase is `evaluating`
+ * meanwhile: rows of the held-out splits done.
  */
 @Injectable()
 export class RunReports {
   constructor(
     private readonly runs: RunsRepository,
+    private readonly predictions: RunImagePredictionsRepository,
     private readonly passes: HeadPasses,
   ) {}
 
@@ -41,6 +43,7 @@ export class RunReports {
         confusion: report.confusion,
         report: formatClassificationReport(report),
       });
+      await this.predictions.replace(run.id, split, { imageIds: result.imageIds, trueClasses: result.truth, predictedClasses: result.predicted, probabilities: result.probabilities });
       if (split === 'evaluation') {
         const svg = confusionMatrixSvg(report.confusion, classes, { title: `Confusion matrix — evaluation split (accuracy ${(report.accuracy * 100).toFixed(1)}%)` });
         await fs.writeFile(artifacts.file('confusion.svg'), svg);

@@ -33,6 +33,13 @@ export async function getJson<T>(route: string, signal?: AbortSignal, token?: st
   return (await response.json()) as T;
 }
 
+/** GET a file of the API (a thumbnail) with this tab's token, as a blob. */
+export async function getBlob(route: string, signal?: AbortSignal): Promise<Blob> {
+  const response = await fetch(route, { headers: authorizedHeaders(), signal });
+  if (!response.ok) throw await errorOf(response);
+  return response.blob();
+}
+
 /** POST JSON to the API with this tab's token. */
 export async function postJson<T>(route: string, body?: unknown): Promise<T> {
   const response = await fetch(route, {

@@ -1,14 +1,29 @@
-import { useState } from 'react';
-import { ApiError, getJson } from '../api/client';
+import { useEffect, useRef, useState } from 'react';
+import { ApiError, getJson, postJson } from '../api/client';
 
 /**
  * Asks for the API token once per tab. It is checked with one GET before it is kept, so a wrong
- * token is told at once, with the API's reason.
+ * token is told at once, with the API's reason. With a sign-in link's code, trades the code for
+ * the token first (once); a used or expired code is told, and the form stays.
  */
-export function LoginPage({ onToken }: { onToken(token: string): void }) {
+export function LoginPage({ onToken, signInCode }: { onToken(token: string): void; signInCode?: string | null }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [checking, setChecking] = useState(false);
+  // A code is good once: StrictMode's second effect run must not spend it again.
+  const traded = useRef(false);
+  useEffect(() => {
+    if (!signInCode || traded.current) return;
+    traded.current = true;
+    setChecking(true);
+    postJson<{ token: string }>('/auth/sign-in', { code: signInCode }).then(
+      (answer) => onToken(answer.token),
+      (failure: Error) => {
+        setError(`The sign-in link did not work: ${failure.message}`);
+        setChecking(false);
+      },
+    );
+  }, [signInCode, onToken]);
   const submit = async () => {
     setChecking(true);
     setError(null);

@@ -5,6 +5,10 @@ interface ConfusionMatrixProps {
   classes: string[];
   /** confusion[true][predicted] = rows. */
   confusion: number[][];
+  /** Makes each cell a button (click, Enter or Space) that opens its images. */
+  onSelect?: (cell: { t: number; p: number }) => void;
+  /** The cell whose images are open, outlined. */
+  selected?: { t: number; p: number } | null;
 }
 
 const CELL = 44;
@@ -12,9 +16,10 @@ const LABEL = 96;
 
 /**
  * The confusion matrix as SVG: rows are the true class, columns the predicted one, each cell's
- * shade its share of the row. Hovering or focusing a cell tells what it holds.
+ * shade its share of the row. Hovering or focusing a cell tells what it holds; with `onSelect`,
+ * activating it opens its images.
  */
-export function ConfusionMatrix({ title, classes, confusion }: ConfusionMatrixProps) {
+export function ConfusionMatrix({ title, classes, confusion, onSelect, selected }: ConfusionMatrixProps) {
   const titleId = useId();
   const [hover, setHover] = useState<{ t: number; p: number } | null>(null);
   const n = classes.length;
@@ -48,19 +53,31 @@ export function ConfusionMatrix({ title, classes, confusion }: ConfusionMatrixPr
         {confusion.map((row, t) =>
           row.map((count, p) => {
             const share = rowTotals[t] ? count / rowTotals[t] : 0;
+            const isSelected = selected?.t === t && selected.p === p;
+            const select = onSelect && (() => onSelect({ t, p }));
             return (
               <g
                 key={`${t}-${p}`}
                 tabIndex={0}
-                role="img"
-                aria-label={describe(t, p)}
+                role={select ? 'button' : 'img'}
+                aria-label={select ? `${describe(t, p)}; show its images` : describe(t, p)}
+                aria-pressed={select ? isSelected : undefined}
+                onClick={select}
+                onKeyDown={
+                  select &&
+                  ((event) => {
+                    if (event.key !== 'Enter' && event.key !== ' ') return;
+                    event.preventDefault();
+                    select();
+                  })
+                }
                 data-testid={`confusion-cell-${t}-${p}`}
                 onMouseEnter={() => setHover({ t, p })}
                 onMouseLeave={() => setHover(null)}
                 onFocus={() => setHover({ t, p })}
                 onBlur={() => setHover(null)}
               >
-                <rect x={LABEL + CELL * p} y={LABEL + CELL * t} width={CELL - 2} height={CELL - 2} fill={`rgba(37, 99, 235, ${0.08 + 0.92 * share})`} className={hover?.t === t && hover.p === p ? 'cell hovered' : 'cell'} />
+                <rect x={LABEL + CELL * p} y={LABEL + CELL * t} width={CELL - 2} height={CELL - 2} fill={`rgba(37, 99, 235, ${0.08 + 0.92 * share})`} className={['cell', hover?.t === t && hover.p === p ? 'hovered' : '', isSelected ? 'selected' : ''].join(' ').trim()} />
                 <text x={LABEL + CELL * p + CELL / 2 - 1} y={LABEL + CELL * t + CELL / 2 + 4} textAnchor="middle" className={share > 0.5 ? 'count light' : 'count'}>
                   {count}
                 </text>
@@ -70,7 +87,7 @@ export function ConfusionMatrix({ title, classes, confusion }: ConfusionMatrixPr
         )}
       </svg>
       <p className="hover-readout" aria-live="polite" data-testid="confusion-readout">
-        {hover ? describe(hover.t, hover.p) : 'Hover or focus a cell for its details (rows: true class, columns: predicted).'}
+        {hover ? describe(hover.t, hover.p) : `Hover or focus a cell for its details (rows: true class, columns: predicted)${onSelect ? '; click it or press Enter for its images' : ''}.`}
       </p>
     </figure>
   );

@@ -1,9 +1,10 @@
 import { useState } from 'react';
-import type { DatasetDetails } from '@featx/contracts';
+import type { DatasetDetails, DatasetImage } from '@featx/contracts';
 import { postJson } from '../api/client';
 import { useApi } from '../api/use-api';
+import { usePagedApi } from '../api/use-paged-api';
 import { ENGINES, FEATURE_DTYPES, POOLINGS, PRECISIONS } from '../options';
-import { ErrorMessage, formatTime, Page, StatusBadge } from './common';
+import { DataTable, ErrorMessage, formatTime, MorePages, Page, StatusBadge } from './common';
 import { Choice, Field, Form, SubmissionStatus, useSubmission } from './forms';
 
 const SPLITS = ['training', 'validation', 'evaluation', 'unassigned'];
@@ -61,10 +62,42 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
               </tbody>
             </table>
           </div>
+          <FilesWithStatus datasetId={datasetId} status="missing" title="Missing files" none="No file has gone missing since it was registered." />
+          <FilesWithStatus datasetId={datasetId} status="failed" title="Unreadable files" none="Every file could be read when the dataset was scanned." />
           <ExtractForm datasetId={datasetId} />
         </>
       )}
     </Page>
+  );
+}
+
+/**
+ * The dataset's files in one status, a page at a time: missing (gone at the last scan; a re-scan
+ * that finds them again makes them present) or failed (unreadable when scanned). A file whose
+ * content changed is re-hashed by the scan and stays present.
+ */
+function FilesWithStatus({ datasetId, status, title, none }: { datasetId: string; status: 'missing' | 'failed'; title: string; none: string }) {
+  const files = usePagedApi<DatasetImage>(`/datasets/${datasetId}/images?status=${status}`);
+  return (
+    <>
+      <h2>{title}</h2>
+      <ErrorMessage error={files.error} />
+      {files.loaded && files.items.length === 0 && <p>{none}</p>}
+      {files.items.length > 0 && (
+        <DataTable columns={['File', 'Split', 'Class', 'Since', ...(status === 'failed' ? ['Reason'] : [])]} testId={`${status}-files`}>
+          {files.items.map((file) => (
+            <tr key={file.id}>
+              <td>{file.path}</td>
+              <td>{file.split ?? 'unassigned'}</td>
+              <td>{file.label}</td>
+              <td>{formatTime(file.updatedAt)}</td>
+              {status === 'failed' && <td className="reason">{file.error}</td>}
+            </tr>
+          ))}
+        </DataTable>
+      )}
+      <MorePages pages={files} what={title.toLowerCase()} />
+    </>
   );
 }
 

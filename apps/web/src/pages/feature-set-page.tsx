@@ -1,9 +1,10 @@
-import { useState } from 'react';
+import { useCallback, useState } from 'react';
 import type { FeatureFailure, FeatureSetDetails } from '@featx/contracts';
 import { downloadFile, postJson } from '../api/client';
 import { progressOf, useFeatureSetProgress } from '../api/use-feature-set-progress';
 import { useApi } from '../api/use-api';
 import { usePagedApi } from '../api/use-paged-api';
+import { Thumbnail } from '../images/thumbnail';
 import { HEADS } from '../options';
 import { DataTable, ErrorMessage, MorePages, Page, StatusBadge, formatSeconds, formatTime, shortId } from './common';
 import { Choice, Field, Form, SubmissionStatus, useSubmission } from './forms';
@@ -14,10 +15,14 @@ const SPLITS = ['training', 'validation', 'evaluation'] as const;
 export function FeatureSetPage({ featureSetId }: { featureSetId: string }) {
   const set = useApi<FeatureSetDetails>(`/feature-sets/${featureSetId}`);
   const failures = usePagedApi<FeatureFailure>(`/feature-sets/${featureSetId}/failures`);
-  const live = useFeatureSetProgress(() => {
-    set.reload();
-    failures.reload();
-  });
+  const { reload: reloadSet } = set;
+  const { reload: reloadFailures } = failures;
+  // Stable, so that the event stream stays open across renders.
+  const reload = useCallback(() => {
+    reloadSet();
+    reloadFailures();
+  }, [reloadSet, reloadFailures]);
+  const live = useFeatureSetProgress(reload);
   const exporting = useSubmission();
   const data = set.data;
   const progress = data ? progressOf(data, live[featureSetId]) : undefined;
@@ -37,7 +42,7 @@ export function FeatureSetPage({ featureSetId }: { featureSetId: string }) {
             </dd>
             <dt>Rate, ETA</dt>
             <dd>
-              {data.progress.imagesPerSecond} images/s, ETA {progress.status === 'running' ? formatSeconds(data.progress.etaSeconds) : '–'}
+              {progress.imagesPerSecond} images/s, ETA {formatSeconds(progress.etaSeconds)}
             </dd>
             <dt>Dataset</dt>
             <dd>
@@ -68,7 +73,12 @@ export function FeatureSetPage({ featureSetId }: { featureSetId: string }) {
         <DataTable columns={['Image', 'Reason']} testId="failures">
           {failures.items.map((failure) => (
             <tr key={failure.imageId}>
-              <td>{failure.path}</td>
+              <td>
+                <span className="failure-image">
+                  <Thumbnail imageId={failure.imageId} alt={failure.path} size={64} />
+                  {failure.path}
+                </span>
+              </td>
               <td className="reason">{failure.reason}</td>
             </tr>
           ))}

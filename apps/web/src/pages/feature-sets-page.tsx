@@ -6,8 +6,9 @@ import { DataTable, ErrorMessage, MorePages, Page, StatusBadge, formatSeconds, s
 
 /**
  * Feature sets with their progress, pushed: each features.progress event from the bus (over SSE)
- * updates its set's counts; rates and ETA are the API's as of the last GET, read again when a set
- * finishes or an unknown set shows up.
+ * updates its set's counts, and the events of the last seconds its images/s and ETA (the API's as
+ * of the last GET until two events have come). The list is read again when a set finishes or an
+ * unknown set shows up.
  */
 export function FeatureSetsPage() {
   const sets = usePagedApi<FeatureSetSummary>('/feature-sets');
@@ -28,7 +29,7 @@ export function FeatureSetsPage() {
         <DataTable columns={['Set', 'Model / layer', 'Status', 'Progress', 'Images/s', 'ETA', 'Failed']}>
           {rows.map((set) => {
             const now = live[set.id];
-            const { done, total, percent, status } = progressOf(set, now);
+            const { done, total, percent, status, imagesPerSecond, etaSeconds } = progressOf(set, now);
             return (
               <tr key={set.id} data-testid={`feature-set-${set.id}`}>
                 <td>
@@ -43,9 +44,9 @@ export function FeatureSetsPage() {
                 <td data-testid="progress">
                   <progress max={100} value={percent} aria-label={`feature set ${shortId(set.id)} progress`} /> {done} / {total} ({percent}%)
                 </td>
-                <td>{set.progress.imagesPerSecond}</td>
-                <td>{status === 'running' ? formatSeconds(set.progress.etaSeconds) : '–'}</td>
-                <td>{now?.failed ?? set.failed}</td>
+                <td data-testid="rate">{imagesPerSecond}</td>
+                <td>{formatSeconds(etaSeconds)}</td>
+                <td>{now?.event.failed ?? set.failed}</td>
               </tr>
             );
           })}

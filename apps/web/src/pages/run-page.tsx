@@ -5,6 +5,7 @@ import { followEvents } from '../api/event-stream';
 import { useApi } from '../api/use-api';
 import { ConfusionMatrix } from '../charts/confusion-matrix';
 import { LineChart } from '../charts/line-chart';
+import { CellImages } from './cell-images';
 import { ErrorMessage, formatTime, Page, shortId, StatusBadge } from './common';
 
 type EpochEvent = Omit<EpochMetricView, 'learningRate' | 'at'> & { runId: string };
@@ -21,6 +22,7 @@ export function RunPage({ runId }: { runId: string }) {
   const [liveStatus, setLiveStatus] = useState<{ status: string; error: string | null } | null>(null);
   const [cancelError, setCancelError] = useState<Error | undefined>();
   const [streamOpen, setStreamOpen] = useState(false);
+  const [openCell, setOpenCell] = useState<{ split: string; t: number; p: number } | null>(null);
   const { reload: reloadDetails } = details;
   const { reload: reloadReport } = report;
 
@@ -123,19 +125,39 @@ export function RunPage({ runId }: { runId: string }) {
       )}
       {run && epochs.length === 0 && <p>No epoch has finished yet; the curves appear as the trainer reports each one.</p>}
       <ErrorMessage error={report.error} />
-      {report.data?.evaluations.map((evaluation) => (
-        <section key={evaluation.split} className="evaluation">
-          <h2>
-            {evaluation.split} split: accuracy {(evaluation.accuracy * 100).toFixed(1)}%
-          </h2>
-          <div className="evaluation-body">
-            <pre className="report" data-testid={`report-${evaluation.split}`}>
-              {evaluation.report}
-            </pre>
-            <ConfusionMatrix title={`Confusion matrix, ${evaluation.split} split`} classes={report.data!.classes} confusion={evaluation.confusion} />
-          </div>
-        </section>
-      ))}
+      {report.data?.evaluations.map((evaluation) => {
+        const classes = report.data!.classes;
+        const cell = openCell?.split === evaluation.split ? openCell : null;
+        return (
+          <section key={evaluation.split} className="evaluation">
+            <h2>
+              {evaluation.split} split: accuracy {(evaluation.accuracy * 100).toFixed(1)}%
+            </h2>
+            <div className="evaluation-body">
+              <pre className="report" data-testid={`report-${evaluation.split}`}>
+                {evaluation.report}
+              </pre>
+              <ConfusionMatrix
+                title={`Confusion matrix, ${evaluation.split} split`}
+                classes={classes}
+                confusion={evaluation.confusion}
+                selected={cell}
+                onSelect={({ t, p }) => setOpenCell({ split: evaluation.split, t, p })}
+              />
+            </div>
+            {cell && (
+              <CellImages
+                runId={runId}
+                split={evaluation.split}
+                trueClass={classes[cell.t]}
+                predictedClass={classes[cell.p]}
+                count={evaluation.confusion[cell.t]?.[cell.p] ?? 0}
+                onClose={() => setOpenCell(null)}
+              />
+            )}
+          </section>
+        );
+      })}
     </Page>
   );
 }

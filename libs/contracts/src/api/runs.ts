@@ -183,6 +183,17 @@ export interface RunReport {
   evaluations: EvaluationView[];
 }
 
+/** One held-out image's prediction by a run's final head, as GET /runs/:id/predictions lists them. */
+export interface RunImagePrediction {
+  imageId: number;
+  /** Path of the image relative to its data root. */
+  path: string;
+  trueClass: string;
+  predictedClass: string;
+  /** The head's probability of the predicted class. */
+  probability: number;
+}
+
 /**
  * What a run's trainer published to the namespace's artifacts bucket (JetStream object store):
  * the model folder (`model/...`, all prediction needs) and the report pictures it drew.

@@ -63,17 +63,29 @@ export class DatasetsRepository {
     return rowById(this.db, datasets, id);
   }
 
+  /** An image with the data root of its dataset: where its file is. */
+  async image(id: number): Promise<(ImageRow & { root: string }) | undefined> {
+    const [row] = await this.db.select({ image: images, root: datasets.root }).from(images).innerJoin(datasets, eq(datasets.id, images.datasetId)).where(eq(images.id, id));
+    return row && { ...row.image, root: row.root };
+  }
+
   /** A page of the datasets, oldest first. */
   list(page: PageRequest): Promise<Page<DatasetRow>> {
     return oldestFirstPage(this.db, datasets, page);
   }
 
-  /** A page of a dataset's images in id order (the order they were first registered in). */
-  async imagesPage(datasetId: string, page: PageRequest): Promise<Page<ImageRow>> {
+  /** A page of a dataset's images in id order (the order they were first registered in); `status`: only those. */
+  async imagesPage(datasetId: string, page: PageRequest, status?: ImageRow['status']): Promise<Page<ImageRow>> {
     const rows = await this.db
       .select()
       .from(images)
-      .where(and(eq(images.datasetId, datasetId), page.cursor === undefined ? undefined : gt(images.id, decodeCursor(page.cursor, 'number'))))
+      .where(
+        and(
+          eq(images.datasetId, datasetId),
+          status === undefined ? undefined : eq(images.status, status),
+          page.cursor === undefined ? undefined : gt(images.id, decodeCursor(page.cursor, 'number')),
+        ),
+      )
       .orderBy(asc(images.id))
       .limit(page.limit + 1);
     return toPage(rows, page.limit, (row) => row.id);

@@ -64,5 +64,7 @@ export const images = pgTable(
     index('images_dataset_split_label_idx').on(t.datasetId, t.split, t.label),
     // Pages of one dataset's images in id order: GET /datasets/:id/images and the extraction planner.
     index('images_dataset_id_idx').on(t.datasetId, t.id),
+    // A dataset's missing or unreadable files in id order: GET /datasets/:id/images?status=.
+    index('images_dataset_status_id_idx').on(t.datasetId, t.status, t.id),
   ],
 );

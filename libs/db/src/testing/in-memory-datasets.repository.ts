@@ -61,8 +61,14 @@ export class InMemoryDatasetsRepository implements Pick<DatasetsRepository, keyo
     return inMemoryPage([...this.datasets.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()), page, (row) => row.id);
   }
 
-  async imagesPage(datasetId: string, page: PageRequest): Promise<Page<ImageRow>> {
-    return inMemoryPage(this.images.filter((image) => image.datasetId === datasetId).sort((a, b) => a.id - b.id), page, (row) => row.id);
+  async imagesPage(datasetId: string, page: PageRequest, status?: ImageRow['status']): Promise<Page<ImageRow>> {
+    const rows = this.images.filter((image) => image.datasetId === datasetId && (status === undefined || image.status === status));
+    return inMemoryPage(rows.sort((a, b) => a.id - b.id), page, (row) => row.id);
+  }
+
+  async image(id: number): Promise<(ImageRow & { root: string }) | undefined> {
+    const image = this.images.find((row) => row.id === id);
+    return image && { ...image, root: this.datasets.get(image.datasetId)!.root };
   }
 
   async finish(id: string, update: { status: 'ready' | 'failed'; error?: string; scannedAt?: Date; classes?: string[] }): Promise<void> {
