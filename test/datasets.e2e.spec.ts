@@ -142,6 +142,7 @@ describe('registering datasets (API, bus, ingest, CLI)', () => {
       expect(again.dataset.id).toBe(first.dataset.id);
       expect(again.result).toMatchObject({ images: 6, added: 0, changed: 0, unchanged: 6, removed: 0 });
       expect((await db.query('SELECT id, path, sha256, updated_at FROM images WHERE dataset_id = $1 ORDER BY id', [first.dataset.id])).rows).toEqual(snapshot);
+      expect((await api('GET', `/datasets/${first.dataset.id}/images?status=changed`)).body).toEqual({ items: [], next: null });
       expect((await db.query('SELECT count(*)::int AS n FROM datasets WHERE path = $1', ['rescan'])).rows[0].n).toBe(1);
     });
 
@@ -158,6 +159,10 @@ describe('registering datasets (API, bus, ingest, CLI)', () => {
       expect(after.sha256).not.toBe(before.sha256);
       const { rows: [gone] } = await db.query("SELECT status FROM images WHERE path = 'rescan/evaluation/x/1.jpg'");
       expect(gone.status).toBe('missing');
+      // Listed as changed, with when: only the file whose content changed (not the new one, not the gone one).
+      const changed = (await api('GET', `/datasets/${dataset.id}/images?status=changed`)).body;
+      expect(changed.items.map((i: { path: string }) => i.path)).toEqual(['rescan/training/x/0.jpg']);
+      expect(Date.parse(changed.items[0].changedAt)).toBeGreaterThan(Date.parse(changed.items[0].createdAt));
     });
   });
 

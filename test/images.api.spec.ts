@@ -137,7 +137,7 @@ describe('image thumbnails, confusion-cell images and files by status (API)', ()
       expect(missing.body.items.map((image: { path: string }) => image.path)).toEqual(['photos/non_food/gone.jpg']);
       expect((await api(`/datasets/${datasetId}/images?status=present`)).body.items).toHaveLength(4);
       expect(await api(`/images/${ids['gone.jpg']}/thumbnail`)).toMatchObject({ status: 404, body: { message: `image ${ids['gone.jpg']} (data:photos/non_food/gone.jpg): the file was gone at the dataset's last scan` } });
-      expect(await api(`/datasets/${datasetId}/images?status=lost`)).toMatchObject({ status: 400, body: { message: 'status: "lost" is not one of present, missing, failed' } });
+      expect(await api(`/datasets/${datasetId}/images?status=lost`)).toMatchObject({ status: 400, body: { message: 'status: "lost" is not one of present, missing, failed, changed' } });
     });
   });
 

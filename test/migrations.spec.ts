@@ -24,7 +24,7 @@ describe('migrations', () => {
       const journal = require('../migrations/meta/_journal.json');
       expect(applied[0].n).toBe(journal.entries.length);
       const { rows: indexes } = await client.query("SELECT indexname FROM pg_indexes WHERE tablename = 'images' ORDER BY 1");
-      expect(indexes.map((i) => i.indexname)).toEqual(['images_dataset_id_idx', 'images_dataset_path_key', 'images_dataset_split_label_idx', 'images_dataset_status_id_idx', 'images_pkey']);
+      expect(indexes.map((i) => i.indexname)).toEqual(['images_dataset_changed_id_idx', 'images_dataset_id_idx', 'images_dataset_path_key', 'images_dataset_split_label_idx', 'images_dataset_status_id_idx', 'images_pkey']);
     } finally {
       await client.end();
     }

@@ -1,7 +1,7 @@
 import { BadRequestException, Body, PipeTransform, Query } from '@nestjs/common';
 import { ApiQuery } from '@nestjs/swagger';
 import { RegisterDatasetOptions, registerDatasetOptionsSchema } from '@featx/contracts';
-import type { ImageRow, PageRequest } from '@featx/db';
+import { IMAGE_FILTERS, type ImageFilter, type PageRequest } from '@featx/db';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
 import { PagedList, PageQuery } from '../common/page-query';
@@ -10,14 +10,12 @@ import { ZodBodyPipe } from '../common/zod-body.pipe';
 import { UuidParam } from '../common/uuid-param.pipe';
 import { DatasetsService } from './datasets.service';
 
-const IMAGE_STATUSES = ['present', 'missing', 'failed'] as const;
-
-/** An optional image status in the query string: present, missing or failed. */
-class ImageStatusPipe implements PipeTransform<unknown, ImageRow['status'] | undefined> {
-  transform(value: unknown): ImageRow['status'] | undefined {
+/** An optional image filter in the query string: present, missing, failed or changed. */
+class ImageFilterPipe implements PipeTransform<unknown, ImageFilter | undefined> {
+  transform(value: unknown): ImageFilter | undefined {
     if (value === undefined || value === '') return undefined;
-    if (!(IMAGE_STATUSES as readonly unknown[]).includes(value)) throw new BadRequestException(`status: "${String(value)}" is not one of ${IMAGE_STATUSES.join(', ')}`);
-    return value as ImageRow['status'];
+    if (!(IMAGE_FILTERS as readonly unknown[]).includes(value)) throw new BadRequestException(`status: "${String(value)}" is not one of ${IMAGE_FILTERS.join(', ')}`);
+    return value as ImageFilter;
   }
 }
 
@@ -42,8 +40,13 @@ export class DatasetsController {
 
   @ReadEndpoint(':id/images', { summary: 'The images of a dataset in id order (registration order): split, label, path, size, sha256, status', notFound: 'No such dataset' })
   @PagedList('the images of the dataset')
-  @ApiQuery({ name: 'status', required: false, enum: IMAGE_STATUSES, description: 'only these: missing (gone at the last scan) or failed (unreadable) files, or present ones' })
-  images(@UuidParam() id: string, @PageQuery() page: PageRequest, @Query('status', new ImageStatusPipe()) status?: ImageRow['status']) {
+  @ApiQuery({
+    name: 'status',
+    required: false,
+    enum: IMAGE_FILTERS,
+    description: 'only these: missing (gone at the last scan), failed (unreadable) or present files, or changed ones (a re-scan found their content, label or split different: changedAt)',
+  })
+  images(@UuidParam() id: string, @PageQuery() page: PageRequest, @Query('status', new ImageFilterPipe()) status?: ImageFilter) {
     return this.service.images(id, page, status);
   }
 

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@featx/bus';
 import { DatasetDetails, DatasetImage, DatasetSummary, ListPage, QueuedCommand, RegisterDatasetOptions, registerDatasetCommand } from '@featx/contracts';
 import { DataRoots, DatasetInputError } from '@featx/datasets';
-import { CommandsRepository, DatasetRow, DatasetsRepository, PageRequest } from '@featx/db';
+import { CommandsRepository, DatasetRow, DatasetsRepository, ImageFilter, PageRequest } from '@featx/db';
 import { DATA_ROOTS } from '@featx/runtime';
 import { foundOrThrow } from '../common/not-found';
 import { rowView } from '../common/row-view';
@@ -40,10 +40,10 @@ export class DatasetsService {
     return { items: items.map(summarize), next };
   }
 
-  async images(id: string, page: PageRequest, status?: DatasetImage['status']): Promise<ListPage<DatasetImage>> {
+  async images(id: string, page: PageRequest, filter?: ImageFilter): Promise<ListPage<DatasetImage>> {
     foundOrThrow(await this.datasets.get(id), 'dataset', id);
-    const { items, next } = await this.datasets.imagesPage(id, page, status);
-    return { items: items.map((image) => rowView(image, ['id', 'split', 'label', 'path', 'bytes', 'sha256', 'status', 'error', 'createdAt', 'updatedAt'])), next };
+    const { items, next } = await this.datasets.imagesPage(id, page, filter);
+    return { items: items.map((image) => rowView(image, ['id', 'split', 'label', 'path', 'bytes', 'sha256', 'status', 'error', 'createdAt', 'updatedAt', 'changedAt'])), next };
   }
 
   async get(id: string): Promise<DatasetDetails> {

@@ -64,6 +64,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
           </div>
           <FilesWithStatus datasetId={datasetId} status="missing" title="Missing files" none="No file has gone missing since it was registered." />
           <FilesWithStatus datasetId={datasetId} status="failed" title="Unreadable files" none="Every file could be read when the dataset was scanned." />
+          <FilesWithStatus datasetId={datasetId} status="changed" title="Changed files" none="No re-scan has found a file's content, class or split changed." />
           <ExtractForm datasetId={datasetId} />
         </>
       )}
@@ -73,10 +74,10 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
 
 /**
  * The dataset's files in one status, a page at a time: missing (gone at the last scan; a re-scan
- * that finds them again makes them present) or failed (unreadable when scanned). A file whose
- * content changed is re-hashed by the scan and stays present.
+ * that finds them again makes them present), failed (unreadable when scanned) or changed (a
+ * re-scan found their content, class or split different; they stay present, re-hashed).
  */
-function FilesWithStatus({ datasetId, status, title, none }: { datasetId: string; status: 'missing' | 'failed'; title: string; none: string }) {
+function FilesWithStatus({ datasetId, status, title, none }: { datasetId: string; status: 'missing' | 'failed' | 'changed'; title: string; none: string }) {
   const files = usePagedApi<DatasetImage>(`/datasets/${datasetId}/images?status=${status}`);
   return (
     <>
@@ -90,7 +91,7 @@ function FilesWithStatus({ datasetId, status, title, none }: { datasetId: string
               <td>{file.path}</td>
               <td>{file.split ?? 'unassigned'}</td>
               <td>{file.label}</td>
-              <td>{formatTime(file.updatedAt)}</td>
+              <td>{formatTime(status === 'changed' ? (file.changedAt ?? file.updatedAt) : file.updatedAt)}</td>
               {status === 'failed' && <td className="reason">{file.error}</td>}
             </tr>
           ))}

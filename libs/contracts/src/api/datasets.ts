@@ -42,4 +42,6 @@ export interface DatasetImage {
   error: string | null;
   createdAt: string;
   updatedAt: string;
+  /** When a re-scan last found its content, label or split changed; null: as first registered. */
+  changedAt: string | null;
 }

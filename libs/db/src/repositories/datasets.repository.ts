@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, lt, ne, sql } from 'drizzle-orm';
 import type { Database } from '../database';
 import { datasets, images } from '../schema';
 import { decodeCursor, Page, PageRequest, toPage } from './keyset-page';
@@ -7,6 +7,9 @@ import { oldestFirstPage, rowById } from './table-queries';
 export type DatasetRow = typeof datasets.$inferSelect;
 export type NewDataset = Pick<typeof datasets.$inferInsert, 'name' | 'root' | 'path' | 'layout' | 'classes' | 'splitSeed' | 'splitRatios'>;
 export type ImageRow = typeof images.$inferSelect;
+/** Which of a dataset's images a page lists: those in one status, or those a re-scan found changed. */
+export type ImageFilter = ImageRow['status'] | 'changed';
+export const IMAGE_FILTERS = ['present', 'missing', 'failed', 'changed'] as const satisfies readonly ImageFilter[];
 
 export interface KnownImage {
   id: number;
@@ -74,15 +77,15 @@ export class DatasetsRepository {
     return oldestFirstPage(this.db, datasets, page);
   }
 
-  /** A page of a dataset's images in id order (the order they were first registered in); `status`: only those. */
-  async imagesPage(datasetId: string, page: PageRequest, status?: ImageRow['status']): Promise<Page<ImageRow>> {
+  /** A page of a dataset's images in id order (the order they were first registered in); `filter`: only those (see ImageFilter). */
+  async imagesPage(datasetId: string, page: PageRequest, filter?: ImageFilter): Promise<Page<ImageRow>> {
     const rows = await this.db
       .select()
       .from(images)
       .where(
         and(
           eq(images.datasetId, datasetId),
-          status === undefined ? undefined : eq(images.status, status),
+          filter === undefined ? undefined : filter === 'changed' ? isNotNull(images.changedAt) : eq(images.status, filter),
           page.cursor === undefined ? undefined : gt(images.id, decodeCursor(page.cursor, 'number')),
         ),
       )
@@ -145,6 +148,7 @@ export class DatasetsRepository {
           error: null,
           seenAt: sql`excluded.seen_at`,
           updatedAt: sql`now()`,
+          changedAt: sql`CASE WHEN ${images.sha256} <> excluded.sha256 OR ${images.label} <> excluded.label OR ${images.split} IS DISTINCT FROM (${keepSplit ? sql`${images.split}` : sql`excluded.split`}) THEN now() ELSE ${images.changedAt} END`,
         },
       });
   }

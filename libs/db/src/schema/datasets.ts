@@ -58,6 +58,8 @@ export const images = pgTable(
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
     /** Start of the last scan that saw the file; older than the dataset's last scan means it is gone. */
     seenAt: timestamptz('seen_at').notNull().defaultNow(),
+    /** When a re-scan last found the file's content, label or split changed; null: as first registered. */
+    changedAt: timestamptz('changed_at'),
   },
   (t) => [
     uniqueIndex('images_dataset_path_key').on(t.datasetId, t.path),
@@ -66,5 +68,7 @@ export const images = pgTable(
     index('images_dataset_id_idx').on(t.datasetId, t.id),
     // A dataset's missing or unreadable files in id order: GET /datasets/:id/images?status=.
     index('images_dataset_status_id_idx').on(t.datasetId, t.status, t.id),
+    // A dataset's changed files in id order (GET /datasets/:id/images?status=changed): few rows, so partial.
+    index('images_dataset_changed_id_idx').on(t.datasetId, t.id).where(sql`${t.changedAt} IS NOT NULL`),
   ],
 );

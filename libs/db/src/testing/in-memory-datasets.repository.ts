@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { DatasetRow, DatasetsRepository, ImageRow, ImageUpsert, KnownImage, NewDataset, SplitClassCount } from '../repositories/datasets.repository';
+import type { DatasetRow, DatasetsRepository, ImageFilter, ImageRow, ImageUpsert, KnownImage, NewDataset, SplitClassCount } from '../repositories/datasets.repository';
 import type { Page, PageRequest } from '../repositories/keyset-page';
 import { inMemoryPage } from './in-memory-page';
 
@@ -61,8 +61,9 @@ export class InMemoryDatasetsRepository implements Pick<DatasetsRepository, keyo
     return inMemoryPage([...this.datasets.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()), page, (row) => row.id);
   }
 
-  async imagesPage(datasetId: string, page: PageRequest, status?: ImageRow['status']): Promise<Page<ImageRow>> {
-    const rows = this.images.filter((image) => image.datasetId === datasetId && (status === undefined || image.status === status));
+  async imagesPage(datasetId: string, page: PageRequest, filter?: ImageFilter): Promise<Page<ImageRow>> {
+    const matches = (image: ImageRow) => filter === undefined || (filter === 'changed' ? image.changedAt !== null : image.status === filter);
+    const rows = this.images.filter((image) => image.datasetId === datasetId && matches(image));
     return inMemoryPage(rows.sort((a, b) => a.id - b.id), page, (row) => row.id);
   }
 
@@ -101,7 +102,9 @@ export class InMemoryDatasetsRepository implements Pick<DatasetsRepository, keyo
         this.insertImage(datasetId, row, seenAt);
         continue;
       }
-      Object.assign(existing, { ...row, split: keepSplit ? existing.split : row.split, status: 'present', error: null, seenAt, updatedAt: new Date() });
+      const split = keepSplit ? existing.split : row.split;
+      const changed = existing.sha256 !== row.sha256 || existing.label !== row.label || existing.split !== split;
+      Object.assign(existing, { ...row, split, status: 'present', error: null, seenAt, updatedAt: new Date(), changedAt: changed ? new Date() : existing.changedAt });
     }
   }
 
@@ -173,7 +176,7 @@ export class InMemoryDatasetsRepository implements Pick<DatasetsRepository, keyo
   }
 
   private insertImage(datasetId: string, row: ImageUpsert, seenAt: Date): void {
-    this.images.push({ ...row, id: this.nextImageId++, datasetId, status: 'present', error: null, createdAt: new Date(), updatedAt: new Date(), seenAt });
+    this.images.push({ ...row, id: this.nextImageId++, datasetId, status: 'present', error: null, createdAt: new Date(), updatedAt: new Date(), seenAt, changedAt: null });
   }
 }
 

@@ -1,0 +1,2 @@
+ALTER TABLE "images" ADD COLUMN "changed_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "images_dataset_changed_id_idx" ON "images" USING btree ("dataset_id","id") WHERE "images"."changed_at" IS NOT NULL;
