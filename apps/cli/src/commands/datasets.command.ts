@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DATASET_LAYOUTS, DatasetDetails, DatasetImage, DatasetSummary, QueuedCommand, SPLITS } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatDuration, printHint, table } from '../format';
-import { getPage, nextPageHint, withPageOptions } from '../list-pages';
+import { getPage, nextPageHint, withPageOptions, withQuery } from '../list-pages';
 import { integerOption } from '../options';
 import { waitForCommand } from '../wait-for-command';
 
@@ -56,12 +56,13 @@ export function datasetsCommand(client: () => Promise<ApiClient>, print: (text: 
     });
 
   withPageOptions(datasets.command('images').description("a dataset's images in registration order").argument('<id>', 'dataset id'))
+    .option('--status <status>', 'only present, missing, failed (unreadable) or changed (at a re-scan) files')
     .option('--json', 'print JSON: {items, next}')
     .action(async (id: string, opts) => {
-      const page = await getPage<DatasetImage>(await client(), `/datasets/${encodeURIComponent(id)}/images`, opts);
+      const page = await getPage<DatasetImage>(await client(), withQuery(`/datasets/${encodeURIComponent(id)}/images`, { status: opts.status }), opts);
       if (opts.json) return print(JSON.stringify(page, null, 2));
       print(table(['id', 'split', 'label', 'path', 'bytes', 'status'], page.items.map((i) => [i.id, i.split ?? '', i.label, i.path, i.bytes, i.status])));
-      printHint(print, nextPageHint(page, `featx datasets images ${id}`));
+      printHint(print, nextPageHint(page, `featx datasets images ${id}${opts.status ? ` --status ${opts.status}` : ''}`));
     });
 
   datasets
