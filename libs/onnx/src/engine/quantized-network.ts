@@ -66,8 +66,19 @@ export interface QuantizeFeatureNetworkOptions {
   heldBackImages: () => Promise<readonly DecodedImage[]>;
   method?: CalibrationMethod;
   threshold?: number;
+  /**
+   * The content key the int8 model must have (a head trained on its features records it): taken
+   * from the cache without decoding the calibration images when there, else made again from them
+   * and refused if they give another key.
+   */
+  expectedKey?: string;
   threads?: number;
   log?: (line: string) => void;
+}
+
+/** The int8 model made from the recorded calibration settings is not the one expected (QuantizeFeatureNetworkOptions.expectedKey). */
+export class QuantizationMismatchError extends Error {
+  override readonly name = 'QuantizationMismatchError';
 }
 
 const CALIBRATION_BATCH = 8;
@@ -83,16 +94,26 @@ export async function quantizeFeatureNetwork(options: QuantizeFeatureNetworkOpti
   const method = options.method ?? 'minmax';
   const threshold = options.threshold ?? DEFAULT_PARITY_THRESHOLD;
   if (!(threshold >= -1 && threshold <= 1)) throw new Error(`parity threshold must be a cosine similarity in [-1, 1], got ${threshold}`);
-  const calibration = await options.calibrationImages();
-  if (calibration.length === 0) throw new Error('int8 quantization needs calibration images, and none could be read');
-  const key = createHash('sha256')
-    .update(`${QUANTIZER_FORMAT}\0${options.fp32Key}\0${method}\0${imagesDigest(calibration)}`)
-    .digest('hex')
-    .slice(0, 32);
-  const file = path.join(options.cacheDir, `${key}.int8.onnx`);
-  const recordFile = path.join(options.cacheDir, `${key}.int8.json`);
+  const cachedFiles = (key: string) => ({ file: path.join(options.cacheDir, `${key}.int8.onnx`), recordFile: path.join(options.cacheDir, `${key}.int8.json`) });
+  const inCache = ({ file, recordFile }: { file: string; recordFile: string }) => existsSync(file) && existsSync(recordFile);
+  let key = options.expectedKey;
+  let calibration: readonly DecodedImage[] = [];
+  if (!key || !inCache(cachedFiles(key))) {
+    calibration = await options.calibrationImages();
+    if (calibration.length === 0) throw new Error('int8 quantization needs calibration images, and none could be read');
+    key = createHash('sha256')
+      .update(`${QUANTIZER_FORMAT}\0${options.fp32Key}\0${method}\0${imagesDigest(calibration)}`)
+      .digest('hex')
+      .slice(0, 32);
+    if (options.expectedKey && key !== options.expectedKey) {
+      throw new QuantizationMismatchError(
+        `the int8 model ${options.expectedKey} of ${options.name} is not in the cache ${options.cacheDir}, and quantizing again from the recorded calibration settings (${method}, ${calibration.length} images) gives another one (${key}): a calibration image, the fp32 export or the quantizer (format ${QUANTIZER_FORMAT}) has changed since, so its features would not be the ones recorded`,
+      );
+    }
+  }
+  const { file, recordFile } = cachedFiles(key);
   let record: QuantizationRecord;
-  const cached = existsSync(file) && existsSync(recordFile);
+  const cached = inCache({ file, recordFile });
   if (cached) {
     record = JSON.parse(await readFile(recordFile, 'utf8')) as QuantizationRecord;
     log(`int8 model of ${options.name} from cache ${file}`);
