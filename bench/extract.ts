@@ -8,8 +8,10 @@
  * On ONNX Runtime each network also runs int8 (quantized, calibrated on 256 training photos) beside fp32,
  * and the tutorial MLP and logistic regression are trained on MobileNetV2's fp32 and int8 features of
  * all of clothing-small (BENCH_ACCURACY=false skips that part).
- * Prints images/s, the ratios the targets are stated in, and each process's peak RSS.
- * Photos per run: BENCH_IMAGES (ONNX Runtime runs), BENCH_TFJS_IMAGES, BENCH_SLOW_IMAGES (see below).
+ * Prints images/s, the ratios the targets are stated in, each process's peak RSS, and for each
+ * pipeline the CPU ms per image of its services (the measure a shared machine's load moves least).
+ * Photos per run: BENCH_IMAGES (ONNX Runtime runs), BENCH_TFJS_IMAGES, BENCH_SLOW_IMAGES (see below);
+ * BENCH_ROUNDS runs the fp32 and int8 pipelines in turns, BENCH_PIPELINES_ONLY=true only those.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -41,6 +43,13 @@ const SLOW_IMAGES = Number(process.env.BENCH_SLOW_IMAGES ?? 192);
 const SLOW_WORK_ITEM_IMAGES = 8;
 /** Images per work item (featx extract --batch-size; default 64 as the command's). */
 const WORK_ITEM_IMAGES = Number(process.env.BENCH_WORK_ITEM_IMAGES ?? 64);
+/**
+ * Rounds of the fp32 and int8 pipelines (2 extractors × 1 thread), taking turns (fp32 first in odd
+ * rounds, int8 first in even ones), so that each int8 / fp32 ratio compares minutes of the same load.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+/** BENCH_PIPELINES_ONLY=true: on ONNX Runtime only the 2 extractors × 1 thread pipelines (no bare loops, no 1 × 2-thread pipeline). */
+const OTHER_RUNS = process.env.BENCH_PIPELINES_ONLY !== 'true';
 const MOBILENET = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
 const CLOTHING = path.join(SHARED_DIR, 'datasets/clothing-small');
 
@@ -55,6 +64,10 @@ interface Row {
   firstToLast?: number;
   images: number;
   peakRssMiB: string;
+  /** Pipelines: CPU ms per image of the services together (ingest, extractors, feature store), first to last vector. */
+  cpuMsPerImage?: number;
+  /** Pipelines run in rounds (BENCH_ROUNDS): which. */
+  round?: number;
 }
 
 const rows: Row[] = [];
@@ -195,6 +208,7 @@ interface PipelineOptions {
   workItemImages?: number;
   cacheDir: string;
   root: string;
+  round?: number;
 }
 
 async function pipeline(o: PipelineOptions): Promise<void> {
@@ -250,9 +264,11 @@ async function pipeline(o: PipelineOptions): Promise<void> {
       if (set?.status === 'complete') {
         const seconds = (now - first!.at) / 1000;
         const cpu = cpuNow();
-        const perImage = Object.entries(cpu)
-          .map(([label, s]) => `${label} ${(((s - first!.cpu[label]!) * 1000) / (done - first!.done)).toFixed(1)}`)
-          .join(', ');
+        const msPerImage = (label: string) => ((cpu[label]! - first!.cpu[label]!) * 1000) / (done - first!.done);
+        const cpuMsPerImage = Object.keys(cpu).reduce((sum, label) => sum + msPerImage(label), 0);
+        const perImage = `${Object.keys(cpu)
+          .map((label) => `${label} ${msPerImage(label).toFixed(1)}`)
+          .join(', ')}; all ${cpuMsPerImage.toFixed(1)}`;
         const [busy, idle] = machineTicks();
         const busyShare = (busy - first!.ticks[0]) / (busy - first!.ticks[0] + idle - first!.ticks[1]);
         console.log(`  CPU ms per image while measuring: ${perImage}; machine busy ${(busyShare * 100).toFixed(0)}%`);
@@ -269,6 +285,8 @@ async function pipeline(o: PipelineOptions): Promise<void> {
           firstToLast: (done - first!.done) / seconds,
           images: o.images,
           peakRssMiB: rss,
+          cpuMsPerImage,
+          round: o.round,
         });
         return;
       }
@@ -286,7 +304,8 @@ async function pipeline(o: PipelineOptions): Promise<void> {
 function record(row: Row): void {
   rows.push(row);
   const whole = row.firstToLast === undefined ? '' : `, first to last vector ${row.firstToLast.toFixed(1)}`;
-  console.log(`${row.network} ${row.engine} ${row.precision}: ${row.run}: ${row.imagesPerSecond.toFixed(1)} img/s${whole} (${row.images} photos; peak RSS MiB ${row.peakRssMiB})`);
+  const round = row.round === undefined ? '' : ` [round ${row.round}]`;
+  console.log(`${row.network} ${row.engine} ${row.precision}${round}: ${row.run}: ${row.imagesPerSecond.toFixed(1)} img/s${whole} (${row.images} photos; peak RSS MiB ${row.peakRssMiB})`);
 }
 
 function rate(network: string, engine: string, run: RegExp, precision: Precision = 'fp32'): number {
@@ -308,6 +327,17 @@ function printInt8Ratios(): void {
       if (pair[0] && pair[1]) {
         lines.push(`  ${network} ${label}: int8 ${pair[1].imagesPerSecond.toFixed(1)} / fp32 ${pair[0].imagesPerSecond.toFixed(1)} img/s = ${(pair[1].imagesPerSecond / pair[0].imagesPerSecond).toFixed(2)}`);
       }
+    }
+  }
+  for (const network of ['MobileNetV2', 'ResNet-50']) {
+    const pipelines = rows.filter((r) => r.network === network && r.engine === 'onnx' && r.round !== undefined);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const [a, b] = (['fp32', 'int8'] as const).map((precision) => pipelines.find((r) => r.round === round && r.precision === precision));
+      if (!a || !b) continue;
+      lines.push(
+        `  ${network} pipeline round ${round} (2 extractors × 1 thread): int8 ${b.imagesPerSecond.toFixed(1)} / fp32 ${a.imagesPerSecond.toFixed(1)} img/s = ${(b.imagesPerSecond / a.imagesPerSecond).toFixed(2)}; ` +
+          `CPU ms per image (services) fp32 ${a.cpuMsPerImage!.toFixed(1)} / int8 ${b.cpuMsPerImage!.toFixed(1)} = ${(a.cpuMsPerImage! / b.cpuMsPerImage!).toFixed(2)}`,
+      );
     }
   }
   lines.push(...interleaved);
@@ -394,20 +424,25 @@ async function main() {
         await pipeline({ ...common, network: res, model: resnet, engine: 'tfjs', folder: slowFolder, images: SLOW_IMAGES, replicas: 1, workItemImages: SLOW_WORK_ITEM_IMAGES });
       }
       // fp32 and int8 side by side, so that each ratio compares minutes of the same machine load.
-      for (const sessions of [1, 2]) {
+      for (const sessions of OTHER_RUNS ? [1, 2] : []) {
         if (fp32) await bareLoop(network, model, 'onnx', IMAGES, cacheDir, sessions);
         if (int8) await bareLoop(network, model, 'onnx', IMAGES, cacheDir, sessions, 'int8');
       }
-      if (fp32 && int8) await interleavedBare(network, model, Math.min(IMAGES, 960), cacheDir);
-      if (fp32) await pipeline({ ...common, network, model, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
-      if (fp32) await pipeline({ ...common, network, model, engine: 'onnx', folder, images: IMAGES, replicas: 2, threads: 1 });
-      if (int8) await pipeline({ ...common, network, model, engine: 'onnx', precision: 'int8', folder, images: IMAGES, replicas: 2, threads: 1 });
+      if (OTHER_RUNS && fp32 && int8) await interleavedBare(network, model, Math.min(IMAGES, 960), cacheDir);
+      if (OTHER_RUNS && fp32) await pipeline({ ...common, network, model, engine: 'onnx', folder, images: IMAGES, replicas: 1 });
+      for (let round = 1; round <= ROUNDS; round++) {
+        const order = round % 2 === 1 ? (['fp32', 'int8'] as const) : (['int8', 'fp32'] as const);
+        for (const precision of order.filter((p) => (p === 'fp32' ? fp32 : int8))) {
+          await pipeline({ ...common, network, model, engine: 'onnx', precision, folder, images: IMAGES, replicas: 2, threads: 1, round });
+        }
+      }
     }
     if (only.test('MobileNetV2 accuracy') && process.env.BENCH_ACCURACY !== 'false') await accuracy(cacheDir);
 
-    console.log('\n| network | engine | precision | run | photos | img/s (steady) | img/s (first to last) | peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|');
+    console.log('\n| network | engine | precision | run | photos | img/s (steady) | img/s (first to last) | CPU ms per image (services) | peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
-      console.log(`| ${r.network} | ${r.engine} | ${r.precision} | ${r.run} | ${r.images} | ${r.imagesPerSecond.toFixed(1)} | ${r.firstToLast?.toFixed(1) ?? '—'} | ${r.peakRssMiB} |`);
+      const run = r.round === undefined ? r.run : `${r.run} (round ${r.round})`;
+      console.log(`| ${r.network} | ${r.engine} | ${r.precision} | ${run} | ${r.images} | ${r.imagesPerSecond.toFixed(1)} | ${r.firstToLast?.toFixed(1) ?? '—'} | ${r.cpuMsPerImage?.toFixed(1) ?? '—'} | ${r.peakRssMiB} |`);
     }
     printInt8Ratios();
     if (accuracies.length > 0) {

@@ -286,6 +286,53 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     expect(refused.stored).toBe(0);
   }, 300000);
 
+  it('predicts through the int8 network with a head trained on int8 features, quantized again from the recorded photos where the cache lost it', async () => {
+    const int8 = await featureSet('float32', 'auto', 'int8');
+    const fp32 = await featureSet('float32');
+    const cacheDir = path.join(services.stateDir, 'onnx');
+    const int8Model = path.join(cacheDir, `${int8.quantization.key}.int8.onnx`);
+    const int8Bytes = await fs.readFile(int8Model);
+    const [int8Vectors, fp32Vectors] = [await storedVectors(int8.id), await storedVectors(fp32.id)];
+    const { rows: images } = await db.query('SELECT id, path FROM images WHERE id = ANY($1)', [[...int8Vectors.keys()]]);
+    const farthest = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...CLASSES.map((_, k) => Math.abs(a[k] - b[k])));
+
+    /**
+     * A run trained on the int8 set, and for the stored photo its head tells int8 from fp32 best: the prediction's distance
+     * to the head on the photo's stored int8 vector and to the head on its stored fp32 vector.
+     */
+    async function trainAndPredict(epochs: string) {
+      expect((await cli('train', int8.id, '--epochs', epochs, '--optimizer', 'adam', '--lr', '0.01')).code).toBe(0);
+      const { rows: [run] } = await db.query("SELECT id FROM training_runs WHERE feature_set_id = $1 AND status = 'succeeded' ORDER BY created_at DESC LIMIT 1", [int8.id]);
+      const { loadTrainedModel } = await import('@featx/learning');
+      const saved = await loadTrainedModel(path.join(services.stateDir, 'artifacts', run.id, 'model'));
+      expect(saved.manifest.network).toMatchObject({ precision: 'int8', int8: { key: int8.quantization.key, method: 'minmax', calibration: int8.spec.int8.calibration, heldBack: int8.spec.int8.heldBack } });
+      const heads = images.map((image) => ({
+        path: image.path as string,
+        onInt8: saved.head.predictProba(int8Vectors.get(Number(image.id))!),
+        onFp32: saved.head.predictProba(fp32Vectors.get(Number(image.id))!),
+      }));
+      saved.head.dispose();
+      const telling = heads.reduce((best, h) => (farthest(h.onInt8, h.onFp32) > farthest(best.onInt8, best.onFp32) ? h : best));
+      const predicted = await cli('predict', run.id, files.get(telling.path)!, '--format', 'json');
+      expect(predicted.code).toBe(0);
+      const probabilities = CLASSES.map((label) => JSON.parse(predicted.out).predictions[0].probabilities[label] as number);
+      return { toInt8: farthest(probabilities, telling.onInt8), toFp32: farthest(probabilities, telling.onFp32) };
+    }
+
+    // The prediction is the head on the stored int8 vector (the int8 graph), not on the fp32 one.
+    const cached = await trainAndPredict('10');
+    expect(cached.toInt8).toBeLessThan(1e-4);
+    expect(cached.toFp32).toBeGreaterThan(10 * Math.max(cached.toInt8, 1e-5));
+
+    // This host's cache lost the int8 model: a new run's network is quantized again on the set's own calibration photos, the same model.
+    await fs.rm(int8Model);
+    await fs.rm(int8Model.replace(/\.onnx$/, '.json'));
+    const remade = await trainAndPredict('11');
+    expect((await fs.readFile(int8Model)).equals(int8Bytes)).toBe(true);
+    expect(remade.toInt8).toBeLessThan(1e-4);
+    expect(remade.toFp32).toBeGreaterThan(10 * Math.max(remade.toInt8, 1e-5));
+  }, 300000);
+
   it('fails the set with the reason when its network cannot be loaded (ResNet-50 weights absent offline)', async () => {
     const run = await cli('extract', datasetId, '--model', 'resnet50', '--pool', 'avg');
     expect(run.code).toBe(1);

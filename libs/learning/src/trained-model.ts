@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { ENGINES, FEATURE_DTYPES, formatIssues, POOLINGS, trainingConfigSchema } from '@featx/contracts';
+import { ENGINES, FEATURE_DTYPES, formatIssues, int8NetworkSchema, POOLINGS, PRECISIONS, trainingConfigSchema } from '@featx/contracts';
 import { readNpy, writeNpy } from '@featx/features';
 import { writeFileAtomic } from '@featx/files';
 import { TrainableHead } from './head';
@@ -38,7 +38,12 @@ export const trainedModelManifestSchema = z.object({
     dim: z.number().int().min(1),
     /** Absent in heads trained before the onnx engine existed: their features came from tfjs. */
     engine: z.enum(ENGINES).default('tfjs'),
-  }),
+    /** Absent in heads trained before precision was recorded (the API then checks the feature set's). */
+    precision: z.enum(PRECISIONS).optional(),
+    /** int8: the quantized network the features came from; null for fp32. */
+    int8: int8NetworkSchema.nullable().optional(),
+  })
+  .refine((network) => network.precision !== 'int8' || network.int8, { message: 'precision int8 needs int8 (the quantized network the features came from)', path: ['int8'] }),
   /** Class names, in the order of the head's outputs. */
   classes: z.array(z.string().min(1)).min(2),
   /** Float32 mean and std per value, applied to features before the head; null: features as extracted. */

@@ -127,4 +127,25 @@ describe('trained model folder (featx-head.json + TF.js model)', () => {
     await expect(saveTrainedModel(newFolder(), { ...contents(), runId: 'run-7' })).rejects.toThrow(/cannot save a trained model to .*: field "runId": Invalid UUID/);
     await expect(saveTrainedModel(newFolder(), { ...contents(), classes: ['cat', 'dog'] })).rejects.toThrow(/the head maps 6 values to 3 classes, the manifest says network\.dim 6 and 2 classes/);
   });
+
+  it('records the int8 network a head was trained on, and refuses int8 without it', async () => {
+    const int8 = {
+      key: 'a'.repeat(32),
+      method: 'minmax' as const,
+      calibration: [{ root: 'data', path: 'set/training/cat/1.jpg' }],
+      heldBack: [{ root: 'data', path: 'set/training/dog/2.jpg' }],
+      threshold: 0.99,
+    };
+    const dir = newFolder();
+    await saveTrainedModel(dir, { ...contents(), network: { ...contents().network, precision: 'int8', int8 } });
+    const loaded = await loadTrainedModel(dir);
+    loaded.head.dispose();
+    expect(loaded.manifest.network).toMatchObject({ precision: 'int8', int8 });
+    await expect(saveTrainedModel(newFolder(), { ...contents(), network: { ...contents().network, precision: 'int8', int8: null } })).rejects.toThrow(
+      /field "network\.int8": precision int8 needs int8 \(the quantized network the features came from\)/,
+    );
+    await expect(saveTrainedModel(newFolder(), { ...contents(), network: { ...contents().network, precision: 'int8', int8: { ...int8, key: 'not-a-key' } } })).rejects.toThrow(
+      /field "network\.int8\.key": expected the 32 hex digits of a quantized model's content key/,
+    );
+  });
 });

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { selectBackend, type DecodedImage } from '@featx/vision';
 import { typedArraysAcrossRealms } from '@featx/testing';
 import { exportLayersModelToOnnx } from './exporter';
-import { cosineSimilarity, QuantizationParityError, quantizeFeatureNetwork } from './engine';
+import { cosineSimilarity, QuantizationMismatchError, QuantizationParityError, quantizeFeatureNetwork } from './engine';
 import { activationQuantization, calibrateRanges, countOpTypes, EditableGraph, quantizeOnnxModel, quantizeWeightsPerChannel, type CalibrationBatch } from './quantizer';
 import { onnxModelBytes, onnxNode, onnxValueInfo } from './engine/test-models';
 import { chain as randomChain, randomizeWeights } from './test-support/layers-models';
@@ -210,6 +210,29 @@ describe('int8 quantization (QDQ)', () => {
       expect(other.report.cached).toBe(false);
       expect(other.path).not.toBe(first.path);
       expect(new EditableGraph(readFileSync(other.path)).nodes.some((n) => n.opType === 'QuantizeLinear')).toBe(true);
+    });
+
+    it('with an expected key: the cached model without decoding calibration images, else the same model made again, else a refusal', async () => {
+      const first = await quantizeFeatureNetwork(options());
+      const bytes = readFileSync(first.path);
+      const neverRead = async (): Promise<DecodedImage[]> => {
+        throw new Error('calibration images read although the expected model is cached');
+      };
+      const fromCache = await quantizeFeatureNetwork({ ...options(), calibrationImages: neverRead, expectedKey: first.report.key });
+      expect(fromCache).toMatchObject({ path: first.path, report: { cached: true, key: first.report.key } });
+
+      // The cache lost it: the recorded calibration images make the same model, byte for byte.
+      rmSync(first.path);
+      const remade = await quantizeFeatureNetwork({ ...options(), expectedKey: first.report.key });
+      expect(remade).toMatchObject({ path: first.path, report: { cached: false, key: first.report.key } });
+      expect(readFileSync(remade.path).equals(bytes)).toBe(true);
+
+      // A changed calibration image gives another model: refused, naming both keys.
+      rmSync(first.path);
+      const changed = quantizeFeatureNetwork({ ...options(), calibrationImages: async () => [image(999), ...calibration.slice(1)], expectedKey: first.report.key });
+      await expect(changed).rejects.toThrow(QuantizationMismatchError);
+      await expect(changed).rejects.toThrow(new RegExp(`the int8 model ${first.report.key} of test is not in the cache .*gives another one \\([0-9a-f]{32}\\)`));
+      expect(existsSync(first.path)).toBe(false);
     });
 
     it('refuses an int8 network below the parity threshold, with the numbers', async () => {

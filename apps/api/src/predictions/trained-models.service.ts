@@ -4,11 +4,11 @@ import * as path from 'node:path';
 import { ConflictException, Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ArtifactRecord, ArtifactStore, artifactsInFolder, ArtifactUnavailableError } from '@featx/bus';
 import { DataRoots, parseRootRef, resolveRootRef } from '@featx/datasets';
-import { RunRow, RunsRepository } from '@featx/db';
+import { FeatureSetsRepository, RunRow, RunsRepository } from '@featx/db';
 import { loadTrainedModel, TrainedModel } from '@featx/learning';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { FeatureExtractor, selectBackend } from '@featx/vision';
-import { createEngineFeatureExtractor } from '@featx/onnx';
+import { createEngineFeatureExtractor, int8OptionsFromPlan, QuantizationMismatchError, QuantizationParityError } from '@featx/onnx';
 import { foundOrThrow } from '../common/not-found';
 
 /** A run's trained model with the network that makes its features: images in, class probabilities out. */
@@ -34,6 +34,7 @@ export class TrainedModelsService implements OnApplicationShutdown {
 
   constructor(
     private readonly runs: RunsRepository,
+    private readonly featureSets: FeatureSetsRepository,
     private readonly artifacts: ArtifactStore,
     @Inject(DATA_ROOTS) private readonly roots: DataRoots,
     @Inject(CONFIG) private readonly config: FeatxConfig,
@@ -73,14 +74,26 @@ export class TrainedModelsService implements OnApplicationShutdown {
     await selectBackend(this.config.vision.backend, { log: (line) => this.logger.info(line) });
     const trained = await this.download(run.id, published);
     try {
-      const { model, layer, pooling, engine } = trained.manifest.network;
+      const { model, layer, pooling, engine, precision, int8 } = trained.manifest.network;
+      if (!precision && (await this.featureSets.get(run.featureSetId))?.precision === 'int8') {
+        throw new ConflictException(`run ${run.id} was trained on int8 features before trained models recorded their int8 network: retrain it (featx train ${run.featureSetId})`);
+      }
       const modelPath = model === 'resnet50' ? 'resnet50' : (await resolveRootRef(this.roots, parseRootRef(model))).absolutePath;
-      // The feature set's engine: the same network on another engine differs in the last bits only, but is not what was trained on.
+      // The feature set's engine and precision: the same network on another engine differs in the last bits only, in int8 by
+      // more, and neither is what was trained on. The int8 model is the extractors' by its content key: from this host's
+      // cache, else quantized again on the set's own calibration photos, and refused if that does not give the same key.
       const network = await createEngineFeatureExtractor({
         model: modelPath,
         layer: layer ?? undefined,
         pooling,
         engine,
+        precision: precision ?? 'fp32',
+        int8: int8
+          ? int8OptionsFromPlan(int8, {
+              resolve: async (ref) => (await resolveRootRef(this.roots, ref)).absolutePath,
+              onUnreadable: (ref, reason) => this.logger.warn('int8 calibration image unreadable', { runId: run.id, ...ref, reason }),
+            })
+          : undefined,
         onnx: this.config.vision.onnx,
         backend: this.config.vision.backend,
         weightsCacheDir: this.config.vision.weightsDir,
@@ -91,6 +104,7 @@ export class TrainedModelsService implements OnApplicationShutdown {
       return { ...trained, network };
     } catch (error) {
       trained.head.dispose();
+      if (error instanceof QuantizationMismatchError || error instanceof QuantizationParityError) throw new ConflictException(`run ${run.id} cannot predict: ${error.message}`);
       throw error;
     }
   }

@@ -3,8 +3,8 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { DataRoots, parseRootRef, resolveRootRef } from '@featx/datasets';
 import { FeatureSetRow } from '@featx/db';
 import { Int8CalibrationPlan, Pooling } from '@featx/contracts';
-import { createEngineFeatureExtractor, detectOnnxAvailable, EngineFeatureExtractor, onnxUnavailableReason } from '@featx/onnx';
-import { decodeImage, DecodedImage } from '@featx/vision';
+import { createEngineFeatureExtractor, detectOnnxAvailable, EngineFeatureExtractor, int8OptionsFromPlan, onnxUnavailableReason } from '@featx/onnx';
+import { DecodedImage } from '@featx/vision';
 import { CONFIG, DATA_ROOTS, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 
 /** Networks kept loaded at once; loading ResNet-50 takes seconds, so sets in turn reuse it. */
@@ -73,11 +73,13 @@ export class NetworkCache implements OnApplicationBootstrap, OnApplicationShutdo
       onnx: this.config.vision.onnx,
       parityImages,
       precision: set.precision,
-      int8: plan && {
-        calibrationImages: (size) => this.decodeAll(plan.calibration, size),
-        heldBackImages: (size) => this.decodeAll(plan.heldBack, size),
-        threshold: plan.threshold,
-      },
+      int8:
+        plan &&
+        int8OptionsFromPlan(plan, {
+          resolve: async (ref) => (await resolveRootRef(this.roots, ref)).absolutePath,
+          // It fails in its own work item.
+          onUnreadable: (ref, reason) => this.logger.warn('int8 calibration image left out', { ...ref, reason }),
+        }),
       backend: this.config.vision.backend,
       weightsCacheDir: this.config.vision.weightsDir,
       download: this.config.vision.weightsDownload,
@@ -95,19 +97,6 @@ export class NetworkCache implements OnApplicationBootstrap, OnApplicationShutdo
       ms: Date.now() - started,
     });
     return extractor;
-  }
-
-  /** Calibration and held-back images; one that cannot be read is left out (it fails in its own work item). */
-  private async decodeAll(refs: Int8CalibrationPlan['calibration'], size: [number, number]): Promise<DecodedImage[]> {
-    const images: DecodedImage[] = [];
-    for (const ref of refs) {
-      try {
-        images.push(await decodeImage((await resolveRootRef(this.roots, ref)).absolutePath, { size }));
-      } catch (error) {
-        this.logger.warn('int8 calibration image left out', { ...ref, reason: (error as Error).message });
-      }
-    }
-    return images;
   }
 
   private evict(): void {

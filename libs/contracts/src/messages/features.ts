@@ -68,6 +68,28 @@ export interface Int8CalibrationPlan {
   threshold: number;
 }
 
+/** How an int8 activation's range is chosen from what calibration saw. */
+export const CALIBRATION_METHODS = ['minmax', 'percentile'] as const;
+export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
+
+const rootPathSchema = z.object({ root: z.string().min(1), path: z.string().min(1) }).strict();
+
+/**
+ * The int8 network an int8 feature set's vectors came from, as a head trained on them records it:
+ * the content key of the quantized model (cached by the extractors and the API under that key) and
+ * the plan and method that make the same model again where the cache does not hold it.
+ */
+export const int8NetworkSchema = z
+  .object({
+    key: z.string().regex(/^[0-9a-f]{32}$/, "expected the 32 hex digits of a quantized model's content key"),
+    method: z.enum(CALIBRATION_METHODS),
+    calibration: z.array(rootPathSchema).min(1),
+    heldBack: z.array(rootPathSchema).min(1),
+    threshold: z.number().min(-1).max(1),
+  })
+  .strict();
+export type Int8Network = z.infer<typeof int8NetworkSchema>;
+
 /** Why these options cannot make a feature set, beyond each field's own checks (undefined when they can). */
 export function extractOptionsConflict(options: Pick<ExtractFeaturesOptions, 'precision' | 'engine'>): { field: string; message: string } | undefined {
   if (options.precision === 'int8' && options.engine === 'tfjs') {

@@ -66,11 +66,29 @@ export interface QuantizeFeatureNetworkOptions {
   heldBackImages: () => Promise<readonly DecodedImage[]>;
   method?: CalibrationMethod;
   threshold?: number;
+  /**
+   * The content key the int8 model must have (a head trained on its features records it): taken
+   * from the cache without decoding the calibration images when there, else made again from them
+   * and refused if they give another key.
+   */
+  expectedKey?: string;
   threads?: number;
   log?: (line: string) => void;
 }
 
-const CALIBRATION_BATCH = 8;
+/** The int8 model made from the recorded calibration settings is not the one expected (QuantizeFeatureNetworkOptions.expectedKey). */
+export class QuantizationMismatchError extends Error {
+  override readonly name = 'QuantizationMismatchError';
+}
+
+/**
+ * Images per calibration run. Every quantized tensor is an output then (~40 MB an image for
+ * ResNet-50), so a batch of 8 took the extractor to 1.8 GiB; 2 gives the same ranges (each image's
+ * activations do not depend on its batch) at half the peak memory.
+ */
+const CALIBRATION_BATCH = 2;
+/** Images per forward pass when measuring parity (features only). */
+const PARITY_BATCH = 8;
 
 /**
  * The fp32 export quantized to int8 (QDQ), from the cache when the same export was calibrated on
@@ -83,16 +101,26 @@ export async function quantizeFeatureNetwork(options: QuantizeFeatureNetworkOpti
   const method = options.method ?? 'minmax';
   const threshold = options.threshold ?? DEFAULT_PARITY_THRESHOLD;
   if (!(threshold >= -1 && threshold <= 1)) throw new Error(`parity threshold must be a cosine similarity in [-1, 1], got ${threshold}`);
-  const calibration = await options.calibrationImages();
-  if (calibration.length === 0) throw new Error('int8 quantization needs calibration images, and none could be read');
-  const key = createHash('sha256')
-    .update(`${QUANTIZER_FORMAT}\0${options.fp32Key}\0${method}\0${imagesDigest(calibration)}`)
-    .digest('hex')
-    .slice(0, 32);
-  const file = path.join(options.cacheDir, `${key}.int8.onnx`);
-  const recordFile = path.join(options.cacheDir, `${key}.int8.json`);
+  const cachedFiles = (key: string) => ({ file: path.join(options.cacheDir, `${key}.int8.onnx`), recordFile: path.join(options.cacheDir, `${key}.int8.json`) });
+  const inCache = ({ file, recordFile }: { file: string; recordFile: string }) => existsSync(file) && existsSync(recordFile);
+  let key = options.expectedKey;
+  let calibration: readonly DecodedImage[] = [];
+  if (!key || !inCache(cachedFiles(key))) {
+    calibration = await options.calibrationImages();
+    if (calibration.length === 0) throw new Error('int8 quantization needs calibration images, and none could be read');
+    key = createHash('sha256')
+      .update(`${QUANTIZER_FORMAT}\0${options.fp32Key}\0${method}\0${imagesDigest(calibration)}`)
+      .digest('hex')
+      .slice(0, 32);
+    if (options.expectedKey && key !== options.expectedKey) {
+      throw new QuantizationMismatchError(
+        `the int8 model ${options.expectedKey} of ${options.name} is not in the cache ${options.cacheDir}, and quantizing again from the recorded calibration settings (${method}, ${calibration.length} images) gives another one (${key}): a calibration image, the fp32 export or the quantizer (format ${QUANTIZER_FORMAT}) has changed since, so its features would not be the ones recorded`,
+      );
+    }
+  }
+  const { file, recordFile } = cachedFiles(key);
   let record: QuantizationRecord;
-  const cached = existsSync(file) && existsSync(recordFile);
+  const cached = inCache({ file, recordFile });
   if (cached) {
     record = JSON.parse(await readFile(recordFile, 'utf8')) as QuantizationRecord;
     log(`int8 model of ${options.name} from cache ${file}`);
@@ -150,8 +178,8 @@ async function measureParity(options: QuantizeFeatureNetworkOptions, int8Path: s
   const [fp32, int8] = [await open(options.fp32Path), await open(int8Path)];
   try {
     const cosines: number[] = [];
-    for (let start = 0; start < images.length; start += CALIBRATION_BATCH) {
-      const batch = images.slice(start, start + CALIBRATION_BATCH);
+    for (let start = 0; start < images.length; start += PARITY_BATCH) {
+      const batch = images.slice(start, start + PARITY_BATCH);
       const [a, b] = [await fp32.extract(batch), await int8.extract(batch)];
       const dim = a.shape[1];
       for (let i = 0; i < batch.length; i++) cosines.push(cosineSimilarity(a.data.subarray(i * dim, (i + 1) * dim), b.data.subarray(i * dim, (i + 1) * dim)));

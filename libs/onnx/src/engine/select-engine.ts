@@ -55,6 +55,8 @@ export interface Int8Options {
   /** Lowest accepted mean cosine similarity; default DEFAULT_PARITY_THRESHOLD. */
   threshold?: number;
   method?: CalibrationMethod;
+  /** The content key the int8 model must have (see QuantizeFeatureNetworkOptions.expectedKey). */
+  expectedKey?: string;
 }
 
 /** A feature extractor, and for int8 what its quantization measured. */
@@ -128,6 +130,7 @@ export async function createEngineFeatureExtractor(options: EngineFeatureExtract
       heldBackImages: () => options.int8!.heldBackImages(network.inputSize),
       method: options.int8!.method,
       threshold: options.int8!.threshold,
+      expectedKey: options.int8!.expectedKey,
       threads: options.onnx?.threads,
       log,
     });

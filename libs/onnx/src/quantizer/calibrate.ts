@@ -1,9 +1,9 @@
 import * as os from 'node:os';
 import type * as ortTypes from 'onnxruntime-node';
 
-/** How an activation's range is chosen from what calibration saw. */
-export const CALIBRATION_METHODS = ['minmax', 'percentile'] as const;
-export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
+import { CALIBRATION_METHODS, type CalibrationMethod } from '@featx/contracts';
+
+export { CALIBRATION_METHODS, type CalibrationMethod };
 
 export interface TensorRange {
   min: number;
