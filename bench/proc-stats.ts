@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 
 /** What benches read of processes and the machine from /proc (Linux). */
@@ -26,6 +26,40 @@ export function loadLine(): string {
 export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+}
+
+/** CPU seconds of each of these processes so far; one that has ended is left out. */
+export function cpuSecondsByPid(pids: Iterable<number>): Map<number, number> {
+  const seconds = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      seconds.set(pid, cpuSeconds(pid));
+    } catch {
+      // ended
+    }
+  }
+  return seconds;
+}
+
+/** CPU seconds used between two cpuSecondsByPid readings; a process absent at `from` started since and counts whole. */
+export function cpuSecondsBetween(from: Map<number, number>, to: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of to) total += seconds - (from.get(pid) ?? 0);
+  return total;
+}
+
+/** The processes whose command name (/proc/<pid>/comm) is `name`, e.g. `nats-server`. */
+export function processesNamed(name: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) pids.push(Number(entry));
+    } catch {
+      // ended while listed
+    }
+  }
+  return pids;
 }
 
 function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {

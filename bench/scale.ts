@@ -6,13 +6,16 @@
  *   extract   feature-store + 2 extractors (MobileNetV2, onnx, avg pooling, float16): img/s around 10%,
  *             50% and 90% done, every service's RSS along the way;
  *   vectors   N synthetic vectors (1,280 float16 values, 64 per batch) published on the real bus into
- *             the real feature store (no network): vectors/s, peak RSS, shards, fdatasync calls (strace);
+ *             the real feature store (no network): vectors/s, CPU per 1,000 vectors of each process on
+ *             the path, peak RSS, shards, fdatasync calls (strace);
+ *   train     one epoch of the trainer (MLP) over those N vectors, read from a feature-store process
+ *             over the bus: rows/s, CPU per 1,000 rows, peak RSS (needs vectors in the same run);
  *   postgres  rows and bytes per table and index, bytes per row, EXPLAIN ANALYZE of the hot queries
  *             at N rows (images, vectors, failures, commands, rejected messages, runs: synthetic rows);
  *   lists     the API's list endpoints over those N-row tables: first, middle and last page, ms.
  * BENCH_SCALE_DISTINCT=100000 draws only that many files and makes the other N - 100000 hard links to
  * them (ingest at 1M here: 1M drawn files would take ~1.5 h and ~27 GB).
- * BENCH_SCALE_ONLY=vectors,postgres,lists picks stages (postgres and lists share one database);
+ * BENCH_SCALE_ONLY=vectors,train,postgres,lists picks stages (they share one database);
  * results go to .featx/bench-scale/results-<N>.json and, when named, BENCH_JSON.
  */
 import { spawn } from 'node:child_process';
@@ -28,11 +31,12 @@ import { REPO_ROOT } from '@featx/runtime';
 import { createTestBus, createTestDatabase, SHARED_DIR, testNamespace, TestDatabase } from '../test/support';
 import { launchServices, LaunchedServices, serviceInstances } from '../tools/service-launcher';
 import { writeBenchJson } from './bench-json';
+import { benchTrainerRun } from './trainer-run';
 import { runBenchMain } from './bench-main';
-import { busyShare, cpuSeconds, loadLine, machineTicks, peakRssMiB, rssMiB } from './proc-stats';
+import { busyShare, cpuSeconds, cpuSecondsBetween, cpuSecondsByPid, loadLine, machineTicks, peakRssMiB, processesNamed, rssMiB } from './proc-stats';
 import { generateScaleImages, linkScaleImages, SCALE_CLASSES } from './scale-images';
 
-const STAGES = ['generate', 'ingest', 'extract', 'vectors', 'postgres', 'lists'] as const;
+const STAGES = ['generate', 'ingest', 'extract', 'vectors', 'train', 'postgres', 'lists'] as const;
 type Stage = (typeof STAGES)[number];
 const CACHE = process.env.BENCH_SCALE_CACHE ?? path.join(REPO_ROOT, '.featx/bench-scale');
 const MOBILENET = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
@@ -41,6 +45,8 @@ const VECTORS_PER_BATCH = 64;
 /** Batches published and not yet acknowledged by the stream. */
 const PUBLISH_WINDOW = 32;
 const API_TOKEN = 'bench-scale-token-0123456789';
+/** The feature store the vectors stage writes through, and the train stage reads from. */
+const VECTORS_STORE_ID = 'bench-store';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Results = Record<string, unknown>;
@@ -52,6 +58,7 @@ function parseArguments(): { count: number; stages: Set<Stage> } {
   const asked = (process.env.BENCH_SCALE_ONLY ?? STAGES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = asked.filter((s) => !(STAGES as readonly string[]).includes(s));
   if (unknown.length > 0) throw new Error(`BENCH_SCALE_ONLY: unknown stage(s) ${unknown.join(', ')}; expected some of ${STAGES.join(', ')}`);
+  if (asked.includes('train') && !asked.includes('vectors')) throw new Error('BENCH_SCALE_ONLY: train needs vectors too (it trains on the vectors that stage stores)');
   return { count, stages: new Set(asked as Stage[]) };
 }
 
@@ -259,7 +266,7 @@ function startTracedFeatureStore(stack: StageStack, traceFile: string): { pid: (
   const profile = process.env.BENCH_SCALE_STORE_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SCALE_STORE_PROFILE}`] : [];
   const node = [process.execPath, ...profile, '-r', path.join(REPO_ROOT, 'tools/register.js'), path.join(REPO_ROOT, 'apps/feature-store/src/main.ts')];
   const child = spawn('strace', ['-f', '--seccomp-bpf', '-qq', '-c', '-e', 'trace=fdatasync,fsync', '-o', traceFile, ...node], {
-    env: { ...stack.env, FEATX_HTTP_PORT: '3902', FEATX_STORE_ID: 'bench-store' },
+    env: { ...stack.env, FEATX_HTTP_PORT: '3902', FEATX_STORE_ID: VECTORS_STORE_ID },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr!.on('data', (d: Buffer) => /error|fatal/i.test(d.toString()) && process.stderr.write(d));
@@ -295,7 +302,8 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`${url} did not answer in ${timeoutMs} ms`);
 }
 
-async function vectors(count: number, stack: StageStack, results: Results): Promise<void> {
+/** Stores N synthetic vectors through the real feature store and measures it; the feature set's id. */
+async function vectors(count: number, stack: StageStack, results: Results): Promise<string> {
   const datasetId = await insertSyntheticImages(stack.db, count);
   const { rows: sets } = await stack.db.query("INSERT INTO feature_sets (dataset_id, model, pooling, dtype, spec, images) VALUES ($1, 'synthetic', 'avg', 'float16', '{}', $2) RETURNING id", [datasetId, count]);
   const featureSetId = sets[0].id as string;
@@ -305,12 +313,14 @@ async function vectors(count: number, stack: StageStack, results: Results): Prom
     await waitReady('http://127.0.0.1:3902/health/ready', 120000);
     // One float16 block reused for every batch: values in [0, 1), content is not what is measured.
     const values = Uint16Array.from({ length: VECTORS_PER_BATCH * DIM }, () => 0x3000 + Math.floor(Math.random() * 0x0c00));
-    const bytes = new Uint8Array(values.buffer);
+    const bytes = Buffer.from(values.buffer); // msgpack bin, as the extractors send them
     const batchSize = VECTORS_PER_BATCH;
     let nextImage = 0;
     const firstId = Number((await stack.db.query('SELECT min(id) AS id FROM images WHERE dataset_id = $1', [datasetId])).rows[0].id);
     const ticks = machineTicks();
     const storeCpuAtStart = cpuSeconds(store.pid()!);
+    const cpuAtStart = await pathCpu(stack.db);
+    const loadAtStart = loadLine();
     const started = Date.now();
     const inFlight = new Set<Promise<unknown>>();
     let published = 0;
@@ -367,6 +377,15 @@ async function vectors(count: number, stack: StageStack, results: Results): Prom
     const peak = pid ? peakRssMiB(pid) : rssPeak;
     // CPU the store spent per vector: what its rate would be with a core of its own on this shared machine.
     const storeCpuSeconds = pid ? cpuSeconds(pid) - storeCpuAtStart : NaN;
+    const cpuAtEnd = await pathCpu(stack.db);
+    const perThousand = (seconds: number) => Number(((seconds * 1e6) / count).toFixed(1));
+    const cpuMsPer1000Vectors = {
+      featureStore: perThousand(storeCpuSeconds),
+      publisher: perThousand(cpuAtEnd.publisher - cpuAtStart.publisher),
+      natsServer: perThousand(cpuSecondsBetween(cpuAtStart.nats, cpuAtEnd.nats)),
+      postgresBackends: perThousand(cpuSecondsBetween(cpuAtStart.postgres, cpuAtEnd.postgres)),
+    };
+    const pathMs = Object.values(cpuMsPer1000Vectors).reduce((a, b) => a + b, 0);
     const { rows: shardRows } = await stack.db.query('SELECT count(*)::int AS shards, sum(bytes)::bigint AS bytes FROM feature_shards WHERE feature_set_id = $1', [featureSetId]);
     await store.stop();
     const trace = existsSync(traceFile) ? readFileSync(traceFile, 'utf8') : '';
@@ -380,6 +399,11 @@ async function vectors(count: number, stack: StageStack, results: Results): Prom
       peakRssMiB: peak,
       storeCpuMsPer1000Vectors: Number(((storeCpuSeconds * 1e6) / count).toFixed(1)),
       vectorsPerStoreCpuSecond: Math.round(count / storeCpuSeconds),
+      cpuMsPer1000Vectors,
+      // What the whole path's CPU allows on this machine's cores with nothing else running.
+      vectorsPerSecondTheCoresAllow: Math.round((os.availableParallelism() * 1e6) / pathMs),
+      loadAtStart,
+      loadAtEnd: loadLine(),
       shards: shardRows[0].shards,
       shardBytes: Number(shardRows[0].bytes),
       fdatasyncCalls: syncs,
@@ -388,13 +412,63 @@ async function vectors(count: number, stack: StageStack, results: Results): Prom
     };
     console.log(
       `vectors: ${count} in ${seconds.toFixed(1)} s = ${figures.vectorsPerSecond}/s (steady 10-90% ${figures.steadyVectorsPerSecond}/s; published in ${publishSeconds.toFixed(1)} s), ` +
-        `feature-store CPU ${figures.storeCpuMsPer1000Vectors} ms per 1,000 vectors (${figures.vectorsPerStoreCpuSecond} vectors per CPU second), peak RSS ${peak} MiB, ${figures.shards} shards (${mib(figures.shardBytes)}), ${syncs} fdatasync/fsync calls (${figures.fdatasyncPerBatch} per ${batchSize}-vector batch) (machine ${(busy * 100).toFixed(0)}% busy)`,
+        `CPU ms per 1,000 vectors ${JSON.stringify(cpuMsPer1000Vectors)} (the store ${figures.vectorsPerStoreCpuSecond} vectors per CPU second; the whole path's CPU allows ${figures.vectorsPerSecondTheCoresAllow}/s on ${os.availableParallelism()} cores), peak RSS ${peak} MiB, ${figures.shards} shards (${mib(figures.shardBytes)}), ${syncs} fdatasync/fsync calls (${figures.fdatasyncPerBatch} per ${batchSize}-vector batch) (machine ${(busy * 100).toFixed(0)}% busy; ${loadAtStart} at the start)`,
     );
     results.vectors = figures;
+    return featureSetId;
   } finally {
     await store.stop();
     await fs.rm(traceFile, { force: true });
   }
+}
+
+/**
+ * One epoch of the trainer over the set the vectors stage stored (N rows of 1,280 float16 values:
+ * 80% training, 10% validation, 10% evaluation), its rows read from a feature-store process over the
+ * bus as in a deployment: the trainer's rows/s, its CPU per 1,000 rows and peak RSS, to compare
+ * at 100k and 1M (the trainer holds prefetched chunks and a shuffle buffer, never the set).
+ */
+async function train(count: number, stack: StageStack, featureSetId: string, results: Results): Promise<void> {
+  const trainingRows = Math.floor((count * 8) / 10);
+  const loadAtStart = loadLine();
+  const ticks = machineTicks();
+  const run = await benchTrainerRun(
+    { featureSetId, namespace: stack.namespace, db: stack.db, env: { ...stack.env, FEATX_STORE_ID: VECTORS_STORE_ID } },
+    { head: 'mlp', dropout: 0, optimizer: 'sgd', learningRate: 0.001, momentum: 0.9, epochs: 1, batchSize: 32, classWeights: false, standardize: false, normalize: 'none', seed: 42, shuffleBuffer: 2048 },
+    {},
+    trainingRows,
+  );
+  const figures = {
+    trainingRows,
+    epochRowsPerSecond: Math.round(run.bestEpochRowsPerSecond),
+    wholeRunSeconds: Number(run.wallSeconds.toFixed(1)),
+    trainerCpuMsPer1000Rows: Number(((run.cpuSeconds.trainer * 1e6) / trainingRows).toFixed(1)),
+    featureStoreCpuMsPer1000Rows: Number(((run.cpuSeconds.featureStore * 1e6) / trainingRows).toFixed(1)),
+    peakRssMiB: run.peakRssMiB,
+    machineBusy: Number(busyShare(ticks, machineTicks()).toFixed(2)),
+    loadAtStart,
+    loadAtEnd: loadLine(),
+  };
+  console.log(
+    `train: one epoch over ${trainingRows} training rows at ${figures.epochRowsPerSecond} rows/s (the whole run, validation, evaluation and report included: ${figures.wholeRunSeconds} s); ` +
+      `CPU ms per 1,000 training rows: trainer ${figures.trainerCpuMsPer1000Rows}, feature-store ${figures.featureStoreCpuMsPer1000Rows}; peak RSS MiB trainer ${run.peakRssMiB.trainer}, feature-store ${run.peakRssMiB.featureStore} (machine ${(figures.machineBusy * 100).toFixed(0)}% busy; ${loadAtStart} at the start)`,
+  );
+  results.train = figures;
+}
+
+/**
+ * CPU seconds so far of what the vector path runs on besides the store: this process (the
+ * publisher), nats-server (shared with whatever else uses it) and the Postgres backends connected
+ * to the stage's database (this process's own polling connection left out).
+ */
+async function pathCpu(db: Client): Promise<{ publisher: number; nats: Map<number, number>; postgres: Map<number, number> }> {
+  const { rows } = await db.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+  const usage = process.cpuUsage();
+  return {
+    publisher: (usage.user + usage.system) / 1e6,
+    nats: cpuSecondsByPid(processesNamed('nats-server')),
+    postgres: cpuSecondsByPid(rows.map((r) => Number(r.pid))),
+  };
 }
 
 /** Fills the tables the lists read up to `count` rows each (images and vectors come from the vectors stage where it ran). */
@@ -551,6 +625,7 @@ async function main() {
   const { count, stages } = parseArguments();
   const results: Results = { images: count, date: new Date().toISOString(), stages: [...stages], loadAtStart: loadLine(), cpu: os.cpus()[0]?.model };
   console.log(`bench:scale — ${count} images, stages ${[...stages].join(', ')}; ${loadLine()}`);
+  await fs.mkdir(CACHE, { recursive: true }); // the vectors stage's strace writes its count there
   const needsFiles = stages.has('generate') || stages.has('ingest') || stages.has('extract');
   const folder = needsFiles ? await generate(count) : '';
   if (stages.has('ingest')) await ingest(count, folder, results);
@@ -558,7 +633,10 @@ async function main() {
   if (stages.has('vectors') || stages.has('postgres') || stages.has('lists')) {
     const stack = await openStack('rows');
     try {
-      if (stages.has('vectors')) await vectors(count, stack, results);
+      if (stages.has('vectors')) {
+        const featureSetId = await vectors(count, stack, results);
+        if (stages.has('train')) await train(count, stack, featureSetId, results);
+      }
       if (stages.has('postgres') || stages.has('lists')) {
         const ids = await fillLists(stack.db, count);
         if (stages.has('postgres')) await postgres(count, stack.db, ids, results);

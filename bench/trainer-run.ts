@@ -2,7 +2,7 @@ import { connectBus, publish } from '@featx/bus';
 import { createRunCommand } from '@featx/contracts';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
 import { BenchStack } from './bench-stack';
-import { peakRssMiB } from './proc-stats';
+import { cpuSeconds, peakRssMiB } from './proc-stats';
 
 /** A run's options besides its feature set (the createRunCommand body). */
 export type BenchRunOptions = Omit<Parameters<typeof publish<typeof createRunCommand>>[2], 'v' | 'featureSetId'>;
@@ -16,6 +16,8 @@ export interface BenchRunResult {
   evaluationAccuracy: number | null;
   /** Peak RSS (VmHWM) of each service process, MiB. */
   peakRssMiB: { trainer: number; featureStore: number };
+  /** CPU seconds each service process used from the command to the run's end (its start left out). */
+  cpuSeconds: { trainer: number; featureStore: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,12 +27,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * of the stack's), publishes one training run, waits for it and reads its metrics and each
  * process's peak RSS.
  */
-export async function benchTrainerRun(stack: BenchStack, run: BenchRunOptions, env: NodeJS.ProcessEnv = {}, trainingRows?: number): Promise<BenchRunResult> {
+export async function benchTrainerRun(stack: Pick<BenchStack, 'featureSetId' | 'namespace' | 'db' | 'env'>, run: BenchRunOptions, env: NodeJS.ProcessEnv = {}, trainingRows?: number): Promise<BenchRunResult> {
   const instances = serviceInstances(1, 950).filter((i) => i.service === 'feature-store' || i.service === 'trainer');
   const services = launchServices(instances, { ...stack.env, ...env }, (line) => /"level":"error"/.test(line) && console.error(line));
   const bus = await connectBus({ url: process.env.FEATX_NATS_URL ?? 'nats://127.0.0.1:4222', name: 'bench-trainer', namespace: stack.namespace });
   try {
     await services.ready(60000);
+    const cpuAtStart = { trainer: cpuSeconds(services.pids().trainer), featureStore: cpuSeconds(services.pids()['feature-store']) };
     const earlier = (await stack.db.query('SELECT id FROM training_runs')).rows.map((r) => r.id as string);
     const started = Date.now();
     await publish(bus, createRunCommand, { v: 1, featureSetId: stack.featureSetId, ...run });
@@ -49,6 +52,7 @@ export async function benchTrainerRun(stack: BenchStack, run: BenchRunOptions, e
           wallSeconds,
           evaluationAccuracy: evaluated[0]?.accuracy ?? null,
           peakRssMiB: { trainer: peakRssMiB(pids.trainer), featureStore: peakRssMiB(pids['feature-store']) },
+          cpuSeconds: { trainer: cpuSeconds(pids.trainer) - cpuAtStart.trainer, featureStore: cpuSeconds(pids['feature-store']) - cpuAtStart.featureStore },
         };
       }
       await sleep(200);

@@ -195,6 +195,36 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     expect((await featureSet('float32')).stored).toBe(24);
   });
 
+  it('rejects a batch naming images that are not its dataset\'s, alone, saying which, and stores nothing of it', async () => {
+    const set = await featureSet('float32');
+    const before = await storedVectors(set.id);
+    const [imageId, vector] = [...before.entries()][0];
+    const { rows: [other] } = await db.query("INSERT INTO datasets (name, root, path, layout, classes, status) VALUES ('other', 'data', 'other', 'split-class', '[]', 'ready') RETURNING id");
+    const { rows: [foreign] } = await db.query("INSERT INTO images (dataset_id, split, label, path, bytes, sha256, mtime_ms) VALUES ($1, 'training', 'a', 'other/a.jpg', 1, repeat('0', 64), 0) RETURNING id", [other.id]);
+    const unknown = Number(foreign.id) + 1000;
+    await publish(bus, featureBatch, {
+      v: 1,
+      featureSetId: set.id,
+      workId: 'foreign',
+      part: 0,
+      dtype: 'float32',
+      dim: 1280,
+      imageIds: [imageId, Number(foreign.id), unknown],
+      labels: [0, 0, 0],
+      splits: ['training', 'training', 'training'],
+      vectors: Buffer.from(Float32Array.from([...vector, ...vector, ...vector]).buffer),
+      failures: [],
+    });
+    let reason: string | undefined;
+    for (let i = 0; i < 100 && !reason; i++) {
+      reason = (await db.query("SELECT reason FROM rejected_messages WHERE reason LIKE 'batch foreign:0:%'")).rows[0]?.reason;
+      if (!reason) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(reason).toBe(`batch foreign:0: image ids ${foreign.id}, ${unknown} are not images of dataset ${datasetId}`);
+    expect((await storedVectors(set.id)).size).toBe(before.size);
+    expect((await featureSet('float32')).stored).toBe(24);
+  });
+
   it('resumes the same set when run again, doing only missing images', async () => {
     const set = await featureSet('float32');
     await db.query("DELETE FROM feature_failures WHERE feature_set_id = $1 AND image_id = (SELECT id FROM images WHERE path LIKE '%truncated.jpg')", [set.id]);

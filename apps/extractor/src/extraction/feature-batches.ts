@@ -36,7 +36,9 @@ export function cutFeatureBatches(rows: ExtractedRow[], vectors: Float32Array, d
       imageIds: chunk.map((r) => r.item.imageId),
       labels: chunk.map((r) => r.item.label),
       splits: chunk.map((r) => r.item.split),
-      vectors: new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength),
+      // A Buffer travels as msgpack bin, which the feature store reads in place; a plain Uint8Array
+      // would be msgpackr's typed-array extension, copied out on every decode.
+      vectors: Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength),
     });
   }
   return parts;

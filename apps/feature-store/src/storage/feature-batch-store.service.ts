@@ -19,9 +19,11 @@ let appends = 0;
 /**
  * The most vector bytes one group commit takes (the rest waits for the next group): enough that
  * the per-transaction and per-fdatasync costs are shared by many batches, little enough to bound
- * the memory a group copies into its shard append.
+ * the memory a group copies into its shard append. About 50 of the extractors' 64-vector batches
+ * (1,280 float16 values): fewer than the 128 the consumer takes at once, so that the next group
+ * gathers while one commits.
  */
-const MAX_GROUP_VECTOR_BYTES = 16 * 1024 * 1024;
+const MAX_GROUP_VECTOR_BYTES = 8 * 1024 * 1024;
 
 interface WaitingBatch {
   batch: FeatureBatch;
@@ -64,6 +66,8 @@ export class FeatureBatchStore implements OnApplicationShutdown {
   /** Sets whose groups are being stored now. */
   private readonly draining = new Set<string>();
   private readonly lastProgressEvent = new Map<string, number>();
+  /** Each draining set's buffer for gathering a group's vectors (gatherBuffer). */
+  private readonly gathering = new Map<string, ArrayBuffer>();
 
   constructor(
     private readonly featureSets: FeatureSetsRepository,
@@ -108,6 +112,7 @@ export class FeatureBatchStore implements OnApplicationShutdown {
       }
     } finally {
       this.waiting.delete(featureSetId);
+      this.gathering.delete(featureSetId);
       this.draining.delete(featureSetId);
     }
   }
@@ -142,11 +147,18 @@ export class FeatureBatchStore implements OnApplicationShutdown {
           ? new PermanentError(`batch dim ${batch.dim} does not match feature set ${set.id} (${dim})`)
           : undefined,
     );
+    const idsOf = (batch: FeatureBatch) => [...batch.imageIds, ...batch.failures.map((failure) => failure.imageId)];
+    const checked = await this.featureSets.checkImages(tx, set, group.flatMap((batch, b) => (invalid[b] ? [] : idsOf(batch))));
+    // A batch naming images of another dataset (or none) is rejected alone, like a wrong dim.
+    group.forEach((batch, b) => {
+      const foreign = invalid[b] ? [] : idsOf(batch).filter((imageId) => checked.foreign.has(imageId));
+      if (foreign.length > 0) invalid[b] = new PermanentError(`batch ${batch.workId}:${batch.part}: image ids ${foreign.slice(0, 10).join(', ')}${foreign.length > 10 ? ', …' : ''} are not images of dataset ${set.datasetId}`);
+    });
     const batches = group.filter((_, b) => invalid[b] === undefined);
     if (batches.length === 0) return invalid as PermanentError[];
     const first = batches[0]!;
 
-    const alreadyStored = await this.featureSets.storedAmong(tx, set.id, batches.flatMap((batch) => batch.imageIds));
+    const alreadyStored = checked.stored;
     // Rows of the group to store, each once: [batch, row in batch], by split in arrival order.
     const seen = new Set<number>();
     const bySplit = new Map<Split, Array<[FeatureBatch, number]>>();
@@ -164,13 +176,14 @@ export class FeatureBatchStore implements OnApplicationShutdown {
     });
 
     const { storeId } = this.config.features;
-    const vectorsOf = new Map(batches.map((batch) => [batch, typedVectors(batch)]));
+    const rowBytes = dim * (first.dtype === 'float16' ? 2 : 4);
     for (const [split, rows] of bySplit) {
       const shard = await this.featureSets.openShard(tx, set.id, split, storeId, (index) => shardPath({ featureSetId: set.id, split, storeId, index }));
       touched.add(shard.id);
       const writer = await this.writerFor(shard, first);
-      const features = first.dtype === 'float16' ? new Uint16Array(rows.length * dim) : new Float32Array(rows.length * dim);
-      rows.forEach(([batch, row], k) => features.set(vectorsOf.get(batch)!.subarray(row * dim, (row + 1) * dim), k * dim));
+      const bytes = this.gatherBuffer(set.id, rows.length * rowBytes);
+      gatherRows(bytes, rows, rowBytes);
+      const features = first.dtype === 'float16' ? new Uint16Array(bytes.buffer, 0, bytes.byteLength / 2) : new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
       const imageIds = rows.map(([batch, row]) => batch.imageIds[row]!);
       await writer.append({ features, labels: Int32Array.from(rows.map(([batch, row]) => batch.labels[row]!)), imageIds });
       if (CRASH_AFTER_APPEND > 0 && ++appends === CRASH_AFTER_APPEND) process.kill(process.pid, 'SIGKILL');
@@ -194,6 +207,20 @@ export class FeatureBatchStore implements OnApplicationShutdown {
       const stored = storedPerBatch[valid++]!;
       return { stored, duplicates: batch.imageIds.length - stored, failed, set: updated };
     });
+  }
+
+  /**
+   * The set's buffer for gathering a group's vectors, `bytes` long, reused from group to group
+   * (a set's groups are stored one at a time): a fresh 8 MiB buffer each group, zeroed, then
+   * garbage, was a good part of the store's CPU.
+   */
+  private gatherBuffer(featureSetId: string, bytes: number): Uint8Array {
+    let buffer = this.gathering.get(featureSetId);
+    if (!buffer || buffer.byteLength < bytes) {
+      buffer = new ArrayBuffer(Math.max(bytes, MAX_GROUP_VECTOR_BYTES));
+      this.gathering.set(featureSetId, buffer);
+    }
+    return new Uint8Array(buffer, 0, bytes);
   }
 
   private async writerFor(shard: FeatureShardRow, batch: FeatureBatch): Promise<ShardWriter> {
@@ -220,10 +247,17 @@ export class FeatureBatchStore implements OnApplicationShutdown {
   }
 }
 
-/** The batch's vectors as float32 or raw float16 values, copied when the bytes are not aligned. */
-function typedVectors(batch: FeatureBatch): Float32Array | Uint16Array {
-  const width = batch.dtype === 'float16' ? 2 : 4;
-  const bytes = batch.vectors.byteOffset % width === 0 ? batch.vectors : batch.vectors.slice();
-  const count = bytes.byteLength / width;
-  return width === 2 ? new Uint16Array(bytes.buffer, bytes.byteOffset, count) : new Float32Array(bytes.buffer, bytes.byteOffset, count);
+/**
+ * Copies the rows' vector bytes into `into`, one after another: a run of consecutive rows of one
+ * batch (usually all of it) at a time. Bytes, so a batch's vectors need no alignment: they are read
+ * where the message put them.
+ */
+function gatherRows(into: Uint8Array, rows: Array<[FeatureBatch, number]>, rowBytes: number): void {
+  for (let start = 0; start < rows.length; ) {
+    const [batch, firstRow] = rows[start]!;
+    let end = start + 1;
+    while (end < rows.length && rows[end]![0] === batch && rows[end]![1] === firstRow + (end - start)) end += 1;
+    into.set(batch.vectors.subarray(firstRow * rowBytes, (firstRow + end - start) * rowBytes), start * rowBytes);
+    start = end;
+  }
 }

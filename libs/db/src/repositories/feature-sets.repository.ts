@@ -190,9 +190,28 @@ export class FeatureSetsRepository {
     });
   }
 
-  /** Of these images, the ones that already have a vector (inside a `withSetLock` transaction). */
-  storedAmong(tx: Transaction, featureSetId: string, imageIds: number[]): Promise<Set<number>> {
-    return this.imagesAmong(tx, featureVectors, featureSetId, imageIds);
+  /**
+   * Of these images, the ones that already have a vector and the ones that are not images of the
+   * set's dataset (inside a `withSetLock` transaction): one query for a whole group, in place of
+   * Postgres checking each vector row's image on its own (see `featureVectors`). Only those rows
+   * come back, none in the usual case. Each id is two index probes whatever the tables' sizes: as
+   * joins, a group of thousands of ids made the planner hash whole tables (a scan of all images).
+   */
+  async checkImages(tx: Transaction, set: Pick<FeatureSetRow, 'id' | 'datasetId'>, imageIds: number[]): Promise<{ stored: Set<number>; foreign: Set<number> }> {
+    const stored = new Set<number>();
+    const foreign = new Set<number>();
+    if (imageIds.length === 0) return { stored, foreign };
+    const { rows } = await tx.execute<{ image_id: string; is_foreign: boolean }>(sql`
+      SELECT asked.image_id, known.id IS NULL AS is_foreign
+      FROM unnest(${idArray(imageIds)}::bigint[]) AS asked(image_id)
+      LEFT JOIN LATERAL (SELECT ${images.id} FROM ${images} WHERE ${images.id} = asked.image_id AND ${images.datasetId} = ${set.datasetId} LIMIT 1) known ON true
+      LEFT JOIN LATERAL (
+        SELECT ${featureVectors.imageId} AS stored_id FROM ${featureVectors}
+        WHERE ${featureVectors.featureSetId} = ${set.id} AND ${featureVectors.imageId} = asked.image_id LIMIT 1
+      ) done ON true
+      WHERE known.id IS NULL OR done.stored_id IS NOT NULL`);
+    for (const row of rows) (row.is_foreign ? foreign : stored).add(Number(row.image_id));
+    return { stored, foreign };
   }
 
   /** Of these images, the ones that already have a failure (inside a `withSetLock` transaction). */
