@@ -15,6 +15,7 @@
  *   npm run bench:head-search -- .featx/features/<featureSetId>
  *   BENCH_FULL=1 ...   no pruning: every candidate trains until it stops early (the whole grid's evaluation accuracies)
  *   BENCH_NO_FIT=1 ...   skip the default fit (the search's cost is then not compared)
+ *   BENCH_ONLY='<candidate name>[;<name>…]' ...   only these candidates, no kNN baseline: a fixed head with and without hflip, at a fraction of the grid's cost
  *   BENCH_JSON=out.json ...   the figures as JSON
  */
 import { promises as fs } from 'node:fs';
@@ -158,6 +159,12 @@ async function searchAndScore(label: string, training: SplitRows, validation: Sp
   const standardization = stats.result();
   const sources = { training: (epoch: number) => asAsync(batchesOf(training, dim, epoch)), validation: () => asAsync(batchesOf(validation, dim, null)) };
   const plan: HeadSearchPlan = { ...defaultSearchPlan(dim), ...(process.env.BENCH_FULL ? { rungs: [] } : {}) };
+  if (process.env.BENCH_ONLY) {
+    const only = process.env.BENCH_ONLY.split(';');
+    plan.candidates = plan.candidates.filter((c) => only.includes(candidateName(c)));
+    if (plan.candidates.length !== only.length) throw new Error(`BENCH_ONLY: ${only.join('; ')} are not all candidates of the grid (${defaultSearchPlan(dim).candidates.map(candidateName).join('; ')})`);
+    Object.assign(plan, { rungs: [], knnK: [] });
+  }
   const searchStarted = performance.now();
   const result = await searchHeads(plan, sources, {
     dim,
