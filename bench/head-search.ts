@@ -8,8 +8,14 @@
  * scored on the evaluation split: the leaderboard, and how far the search's winner is from the
  * best candidate measured there.
  *
+ * A set extracted with `--augment hflip` (a `training-hflip` folder beside `training`) is searched
+ * twice on the same images: without the augmented rows, then with them in the training split
+ * (validation and evaluation are the images alone either way), one leaderboard each.
+ *
  *   npm run bench:head-search -- .featx/features/<featureSetId>
  *   BENCH_FULL=1 ...   no pruning: every candidate trains until it stops early (the whole grid's evaluation accuracies)
+ *   BENCH_NO_FIT=1 ...   skip the default fit (the search's cost is then not compared)
+ *   BENCH_ONLY='<candidate name>[;<name>…]' ...   only these candidates, no kNN baseline: a fixed head with and without hflip, at a fraction of the grid's cost
  *   BENCH_JSON=out.json ...   the figures as JSON
  */
 import { promises as fs } from 'node:fs';
@@ -43,7 +49,8 @@ interface SplitRows {
 
 const BATCH = 32;
 
-async function readSplit(folder: string, split: Split): Promise<SplitRows> {
+/** The rows of a folder of shards (`<split>` or `<split>-<augment>`). */
+async function readSplit(folder: string, split: Split | 'training-hflip'): Promise<SplitRows> {
   const dir = path.join(folder, split);
   const parts: Array<{ features: Float32Array; labels: Int32Array }> = [];
   for (const shard of (await fs.readdir(dir)).sort()) {
@@ -92,32 +99,72 @@ async function* asAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
   yield* items;
 }
 
+function concatRows(a: SplitRows, b: SplitRows): SplitRows {
+  const features = new Float32Array(a.features.length + b.features.length);
+  features.set(a.features);
+  features.set(b.features, a.features.length);
+  const labels = new Int32Array(a.rows + b.rows);
+  labels.set(a.labels);
+  labels.set(b.labels, a.rows);
+  return { features, labels, rows: a.rows + b.rows };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(() => true, () => false);
+}
+
+const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
+
 async function main() {
   const folder = process.argv[2];
   if (!folder) throw new Error('usage: npm run bench:head-search -- <feature set folder (FEATX_FEATURES_DIR/<id>)>');
   await selectBackend('auto', { log: () => undefined });
   const [training, validation, evaluation] = await Promise.all((['training', 'validation', 'evaluation'] as const).map((s) => readSplit(folder, s)));
+  const mirrored = (await exists(path.join(folder, 'training-hflip'))) ? await readSplit(folder, 'training-hflip') : null;
   const dim = training.features.length / training.rows;
   const classes = Math.max(...training.labels) + 1;
-  console.log(`${folder}: ${training.rows} / ${validation.rows} / ${evaluation.rows} rows of ${dim}, ${classes} classes`);
+  console.log(`${folder}: ${training.rows} / ${validation.rows} / ${evaluation.rows} rows of ${dim}, ${classes} classes${mirrored ? `, ${mirrored.rows} augmented (hflip) training rows` : ''}`);
+
+  const oneFit = process.env.BENCH_NO_FIT ? null : await defaultFit(training, validation, evaluation, dim, classes);
+  const results = [await searchAndScore('without hflip', training, validation, evaluation, dim, classes, oneFit)];
+  if (mirrored) results.push(await searchAndScore('with hflip', concatRows(training, mirrored), validation, evaluation, dim, classes, oneFit));
+  if (results.length > 1) {
+    console.log('\n| training rows | auto chose | val accuracy | evaluation accuracy | best candidate on evaluation | search (s) |');
+    console.log('|---|---|---|---|---|---|');
+    for (const r of results) console.log(`| ${r.label} (${r.trainingRows}) | ${r.winner.name} | ${pct(r.winner.valAccuracy)} | **${pct(r.winner.evalAccuracy)}** | ${r.bestOnEvaluation.name} ${pct(r.bestOnEvaluation.evalAccuracy)} | ${r.searchS.toFixed(1)} |`);
+  }
+  writeBenchJson({ folder, dim, oneFit, results });
+}
+
+/** One default fit of the largest candidate: the tutorial's MLP and SGD on the inputs as stored, 25 epochs. */
+async function defaultFit(training: SplitRows, validation: SplitRows, evaluation: SplitRows, dim: number, classes: number) {
+  const fitStarted = performance.now();
+  const mlp = createHead({ kind: 'mlp', inputDim: dim, classes }, 42, TUTORIAL_SGD, undefined, { engine: 'auto' });
+  for (let epoch = 0; epoch < 25; epoch++) {
+    await trainCandidatesPass([mlp], asAsync(batchesOf(training, dim, epoch)));
+    await evaluateCandidatesPass([mlp], asAsync(batchesOf(validation, dim, null)));
+  }
+  const [fitEvaluation] = await evaluateCandidatesPass([mlp], asAsync(batchesOf(evaluation, dim, null)));
+  mlp.dispose();
+  const seconds = (performance.now() - fitStarted) / 1000;
+  console.log(`one default fit (mlp sgd raw, 25 epochs): ${seconds.toFixed(1)} s, evaluation accuracy ${(fitEvaluation.accuracy * 100).toFixed(1)}%`);
+  return { seconds, evaluationAccuracy: fitEvaluation.accuracy };
+}
+
+/** The search on these training rows, then every candidate's best epoch (and the kNN baseline) scored on the evaluation split. */
+async function searchAndScore(label: string, training: SplitRows, validation: SplitRows, evaluation: SplitRows, dim: number, classes: number, oneFit: { seconds: number } | null) {
+  console.log(`\n## ${label}: ${training.rows} training rows`);
   const stats = new RunningStats(dim);
   stats.add(training.features, training.rows);
   const standardization = stats.result();
   const sources = { training: (epoch: number) => asAsync(batchesOf(training, dim, epoch)), validation: () => asAsync(batchesOf(validation, dim, null)) };
-
-  // One default fit of the largest candidate: the tutorial's MLP and SGD on the inputs as stored.
-  const fitStarted = performance.now();
-  const mlp = createHead({ kind: 'mlp', inputDim: dim, classes }, 42, TUTORIAL_SGD, undefined, { engine: 'auto' });
-  for (let epoch = 0; epoch < 25; epoch++) {
-    await trainCandidatesPass([mlp], sources.training(epoch));
-    await evaluateCandidatesPass([mlp], sources.validation());
-  }
-  const [fitEvaluation] = await evaluateCandidatesPass([mlp], asAsync(batchesOf(evaluation, dim, null)));
-  mlp.dispose();
-  const oneFitS = (performance.now() - fitStarted) / 1000;
-  console.log(`one default fit (mlp sgd raw, 25 epochs): ${oneFitS.toFixed(1)} s, evaluation accuracy ${(fitEvaluation.accuracy * 100).toFixed(1)}%`);
-
   const plan: HeadSearchPlan = { ...defaultSearchPlan(dim), ...(process.env.BENCH_FULL ? { rungs: [] } : {}) };
+  if (process.env.BENCH_ONLY) {
+    const only = process.env.BENCH_ONLY.split(';');
+    plan.candidates = plan.candidates.filter((c) => only.includes(candidateName(c)));
+    if (plan.candidates.length !== only.length) throw new Error(`BENCH_ONLY: ${only.join('; ')} are not all candidates of the grid (${defaultSearchPlan(dim).candidates.map(candidateName).join('; ')})`);
+    Object.assign(plan, { rungs: [], knnK: [] });
+  }
   const searchStarted = performance.now();
   const result = await searchHeads(plan, sources, {
     dim,
@@ -131,7 +178,8 @@ async function main() {
     },
   });
   const searchS = (performance.now() - searchStarted) / 1000;
-  console.log(`\nsearch: ${searchS.toFixed(1)} s = ${(searchS / oneFitS).toFixed(2)} default fits; winner ${result.candidates[result.winner].name}`);
+  const fits = oneFit ? ` = ${(searchS / oneFit.seconds).toFixed(2)} default fits` : '';
+  console.log(`\nsearch: ${searchS.toFixed(1)} s${fits}; winner ${result.candidates[result.winner].name}`);
 
   // Every candidate's best epoch on the evaluation split.
   const scored = [];
@@ -155,7 +203,6 @@ async function main() {
   scored.sort((a, b) => (b.valAccuracy ?? 0) - (a.valAccuracy ?? 0) || (a.valLoss ?? 0) - (b.valLoss ?? 0));
   const winner = scored.find((s) => s.index === result.winner)!;
   const bestOnEvaluation = scored.reduce((a, b) => (b.evalAccuracy > a.evalAccuracy ? b : a));
-  const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
   console.log('\n| rank | candidate | epochs (best) | outcome | val accuracy | val loss | evaluation accuracy |');
   console.log('|---|---|---|---|---|---|---|');
   scored.forEach((s, rank) =>
@@ -168,7 +215,7 @@ async function main() {
     `\nauto (${winner.name}): evaluation ${pct(winner.evalAccuracy)}; best candidate on the evaluation split: ${bestOnEvaluation.name} ${pct(bestOnEvaluation.evalAccuracy)} ` +
       `(gap ${((bestOnEvaluation.evalAccuracy - winner.evalAccuracy) * 100).toFixed(1)} points, among the ${scored.length} candidates with weights)`,
   );
-  writeBenchJson({ folder, dim, oneFitS, searchS, ratio: searchS / oneFitS, fitEvaluation: fitEvaluation.accuracy, winner: winner.name, winnerEvaluation: winner.evalAccuracy, bestOnEvaluation, knn: result.knn, knnEval, candidates: scored, views: INPUT_VIEWS, names: plan.candidates.map(candidateName) });
+  return { label, trainingRows: training.rows, searchS, winner, bestOnEvaluation, knn: result.knn, knnEval, candidates: scored, views: INPUT_VIEWS, names: plan.candidates.map(candidateName) };
 }
 
 runBenchMain(main);

@@ -7,9 +7,9 @@ import { BusConnection, connectBus, publish } from '@featx/bus';
 import { featureBatch } from '@featx/contracts';
 import { readNpy, ShardReader, shardDir } from '@featx/features';
 import { cosineSimilarity, createEngineFeatureExtractor } from '@featx/onnx';
-import { decodeImage, FeatureExtractor } from '@featx/vision';
+import { decodeImage, FeatureExtractor, mirrorImage } from '@featx/vision';
 import { SHARED_DIR, sharedAvailable, TEST_NATS_URL, typedArraysAcrossRealms } from '@featx/testing';
-import { startTestServices, TestServices, runTestCli } from './support/test-services';
+import { callTestApi, startTestServices, TestServices, runTestCli, TEST_API_TOKEN } from './support/test-services';
 
 const MODEL_DIR = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
 const CLOTHING = path.join(SHARED_DIR, 'datasets/clothing-small');
@@ -77,17 +77,17 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
 
   const cli = (...args: string[]) => runTestCli(services.apiUrl, args);
 
-  async function featureSet(dtype: string, engine = 'auto', precision = 'fp32', pooling = 'avg') {
+  async function featureSet(dtype: string, engine = 'auto', precision = 'fp32', pooling = 'avg', augment = 'none') {
     const { rows } = await db.query(
-      "SELECT * FROM feature_sets WHERE dataset_id = $1 AND dtype = $2 AND engine = $3 AND precision = $4 AND pooling = $5 AND model <> 'resnet50'",
-      [datasetId, dtype, engine, precision, pooling],
+      "SELECT * FROM feature_sets WHERE dataset_id = $1 AND dtype = $2 AND engine = $3 AND precision = $4 AND pooling = $5 AND augment = $6 AND model <> 'resnet50'",
+      [datasetId, dtype, engine, precision, pooling, augment],
     );
     return rows[0];
   }
 
-  /** Every stored row of a set, read back from its shards: imageId → vector. */
-  async function storedVectors(featureSetId: string): Promise<Map<number, Float32Array>> {
-    const { rows: shards } = await db.query('SELECT path, rows FROM feature_shards WHERE feature_set_id = $1', [featureSetId]);
+  /** Every stored row of a set (the images', or the augmented rows of `augment`), read back from its shards: imageId → vector. */
+  async function storedVectors(featureSetId: string, augment = 'none'): Promise<Map<number, Float32Array>> {
+    const { rows: shards } = await db.query('SELECT path, rows FROM feature_shards WHERE feature_set_id = $1 AND augment = $2', [featureSetId, augment]);
     const vectors = new Map<number, Float32Array>();
     for (const shard of shards) {
       const reader = await ShardReader.open(shardDir(path.join(dataRoot, 'features'), shard.path), { rows: shard.rows });
@@ -102,9 +102,15 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     return vectors;
   }
 
-  async function expected(imagePath: string): Promise<Float32Array> {
+  async function expected(imagePath: string, mirrored = false): Promise<Float32Array> {
     const image = await decodeImage(files.get(imagePath)!, { size: reference.inputSize });
-    return (await reference.extract([image])).data;
+    return (await reference.extract([mirrored ? mirrorImage(image) : image])).data;
+  }
+
+  function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+    let max = 0;
+    for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+    return max;
   }
 
   it('stores one vector of 1,280 values per good image and records each bad one with its reason', async () => {
@@ -409,5 +415,99 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     const outside = await cli('predict', run.id, '/etc/hostname');
     expect(outside.code).toBe(1);
     expect(outside.err).toMatch(/outside the data roots/);
+  }, 180000);
+
+  it('--augment hflip stores each training photo\'s mirror once, tagged augmented in shards of its own; validation and evaluation never', async () => {
+    const run = await cli('extract', datasetId, '--model', MODEL_DIR, '--pool', 'avg', '--augment', 'hflip', '--batch-size', '5');
+    expect(run.code).toBe(0);
+    const set = await featureSet('float32', 'auto', 'fp32', 'avg', 'hflip');
+    expect(set.id).not.toBe((await featureSet('float32')).id);
+    // Progress counts images; the 12 good training photos' mirrors are counted apart.
+    expect(set).toMatchObject({ status: 'complete', images: 26, stored: 24, failed: 2, augmented: 12, dim: 1280 });
+    const { rows: shards } = await db.query('SELECT split, augment, sum(rows)::int AS rows, min(path) AS path FROM feature_shards WHERE feature_set_id = $1 GROUP BY 1, 2 ORDER BY 1, 2', [set.id]);
+    expect(shards.map(({ split, augment, rows }) => ({ split, augment, rows }))).toEqual([
+      { split: 'evaluation', augment: 'none', rows: 6 },
+      { split: 'training', augment: 'hflip', rows: 12 },
+      { split: 'training', augment: 'none', rows: 12 },
+      { split: 'validation', augment: 'none', rows: 6 },
+    ]);
+    expect(shards[1].path).toMatch(new RegExp(`^${set.id}/training-hflip/`));
+
+    // Each augmented row is the network's vector of the photo's mirror, under the photo's id.
+    const own = await storedVectors(set.id);
+    const mirrors = await storedVectors(set.id, 'hflip');
+    const { rows: training } = await db.query("SELECT id, path FROM images WHERE dataset_id = $1 AND split = 'training' AND path NOT LIKE '%truncated%' AND path NOT LIKE '%not-an-image%' ORDER BY id", [datasetId]);
+    expect([...mirrors.keys()].sort((a, b) => a - b)).toEqual(training.map((image) => Number(image.id)));
+    for (const image of training.slice(0, 3)) {
+      const id = Number(image.id);
+      expect(maxAbsDiff(mirrors.get(id)!, await expected(image.path, true))).toBeLessThan(1e-5);
+      expect(maxAbsDiff(own.get(id)!, await expected(image.path))).toBeLessThan(1e-5);
+      expect(maxAbsDiff(mirrors.get(id)!, own.get(id)!)).toBeGreaterThan(1e-2);
+    }
+
+    // A redelivered batch with an augmented row stores nothing twice.
+    const [imageId, vector] = [...mirrors.entries()][0];
+    const replayed = { v: 1 as const, featureSetId: set.id, workId: 'replayed-hflip', part: 0, dtype: 'float32' as const, dim: 1280, imageIds: [imageId, imageId], labels: [0, 0], splits: ['training' as const, 'training' as const], augmented: [false, true], vectors: new Uint8Array(Float32Array.from([...own.get(imageId)!, ...vector]).buffer), failures: [] };
+    const published = await publish(bus, featureBatch, replayed, { msgId: 'replayed-hflip:0' });
+    for (let i = 0; i < 100; i++) {
+      const info = await bus.jsm.consumers.info(bus.names.streams.features, 'feature-store');
+      if (info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq >= published.seq) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await storedVectors(set.id, 'hflip')).size).toBe(12);
+    expect(await featureSet('float32', 'auto', 'fp32', 'avg', 'hflip')).toMatchObject({ stored: 24, augmented: 12 });
+
+    // Exports leave the augmented rows out unless asked for them alone.
+    const exported = async (query: string) => fetch(`${services.apiUrl}/feature-sets/${set.id}/export?${query}`, { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
+    const plain = await exported('format=csv&split=training');
+    expect(plain.headers.get('x-featx-rows')).toBe('12');
+    const augmented = await exported('format=npy&split=training&augment=hflip&array=image_ids');
+    expect(augmented.headers.get('x-featx-rows')).toBe('12');
+    expect(augmented.headers.get('content-disposition')).toContain(`featx-${set.id.slice(0, 8)}-training-hflip-image_ids.npy`);
+    expect((await exported('format=csv&split=evaluation&augment=hflip')).status).toBe(409);
+    expect((await exported('format=csv&split=training&augment=vflip')).status).toBe(400);
+  }, 180000);
+
+  it('a head trains on the augmented rows too; predict --tta hflip averages the photo\'s and its mirror\'s probabilities', async () => {
+    const set = await featureSet('float32', 'auto', 'fp32', 'avg', 'hflip');
+    const trained = await cli('train', set.id, '--epochs', '3', '--standardize');
+    expect(trained.code).toBe(0);
+    const { rows: [run] } = await db.query("SELECT id FROM training_runs WHERE feature_set_id = $1 AND status = 'succeeded'", [set.id]);
+
+    // The standardization statistics are the training split's: the photos' rows and their mirrors'.
+    const own = await storedVectors(set.id);
+    const mirrors = await storedVectors(set.id, 'hflip');
+    const trainingIds = [...mirrors.keys()];
+    const mean = new Float64Array(1280);
+    for (const id of trainingIds) for (const v of [own.get(id)!, mirrors.get(id)!]) v.forEach((x, i) => (mean[i] += x / (2 * trainingIds.length)));
+    const savedMean = (await readNpy(path.join(services.stateDir, 'artifacts', run.id, 'standardization', 'mean.npy'))).data as Float32Array;
+    expect(maxAbsDiff(savedMean, Float32Array.from(mean))).toBeLessThan(1e-4);
+
+    const [imagePath] = [...files.keys()].filter((p) => p.includes('/training/shoes/'));
+    const { rows: [image] } = await db.query('SELECT id FROM images WHERE path = $1', [imagePath]);
+    const predict = async (...args: string[]) => JSON.parse((await cli('predict', run.id, files.get(imagePath)!, '--format', 'json', ...args)).out);
+    const single = await predict();
+    const tta = await predict('--tta', 'hflip');
+    const uploaded = await predict('--tta', 'hflip', '--upload');
+    expect(tta.tta).toBe('hflip');
+    expect(uploaded.predictions[0].probabilities).toEqual(tta.predictions[0].probabilities);
+    const { loadTrainedModel, standardizeInPlace } = await import('@featx/learning');
+    const savedModel = await loadTrainedModel(path.join(services.stateDir, 'artifacts', run.id, 'model'));
+    const probabilities = (vector: Float32Array) => {
+      const prepared = vector.slice();
+      standardizeInPlace(prepared, savedModel.standardization!);
+      return savedModel.head.predictProba(prepared);
+    };
+    const [p, q] = [probabilities(own.get(Number(image.id))!), probabilities(mirrors.get(Number(image.id))!)];
+    savedModel.head.dispose();
+    CLASSES.forEach((label, k) => {
+      expect(single.predictions[0].probabilities[label]).toBeCloseTo(p[k], 4);
+      expect(tta.predictions[0].probabilities[label]).toBeCloseTo((p[k] + q[k]) / 2, 4);
+    });
+
+    const refused = await callTestApi(services.apiUrl, 'POST', `/runs/${run.id}/predict`, { paths: [files.get(imagePath)], tta: 'vflip' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(/^tta: Invalid option: expected one of "none"\|"hflip"$/);
+    expect((await cli('predict', run.id, files.get(imagePath)!, '--tta', 'vflip')).code).toBe(2);
   }, 180000);
 });

@@ -134,6 +134,8 @@ describe('feature sets (API, bus, CLI)', () => {
         [{ datasetId, model: '' }, /^model: /],
         [{ datasetId, model: 'resnet50', pooling: 'median' }, /^pooling: /],
         [{ datasetId, model: 'resnet50', dtype: 'float64' }, /^dtype: /],
+        [{ datasetId, model: 'resnet50', augment: 'rotate' }, /^augment: Invalid option: expected one of "none"\|"hflip"$/],
+        [{ datasetId, model: 'resnet50', augment: true }, /^augment: /],
         [{ datasetId, model: 'resnet50', batchSize: 0 }, /^batchSize: /],
         [{ datasetId, model: 'resnet50', batchSize: 1.5 }, /^batchSize: /],
         [{ datasetId, model: 'resnet50', extra: 1 }, /extra/],
@@ -183,9 +185,10 @@ describe('feature sets (API, bus, CLI)', () => {
       expect(queued).toMatchObject({ code: 0, err: '' });
       const { commandId } = JSON.parse(queued.out);
       const { rows } = await db.query('SELECT payload FROM commands WHERE id = $1', [commandId]);
-      expect(rows[0].payload).toEqual({ datasetId, model: modelDir, pooling: 'avg', dtype: 'float16', engine: 'auto', precision: 'fp32', batchSize: 4 });
+      expect(rows[0].payload).toEqual({ datasetId, model: modelDir, pooling: 'avg', dtype: 'float16', engine: 'auto', precision: 'fp32', augment: 'none', batchSize: 4 });
 
       expect(await cli('extract', datasetId, '--pool', 'median')).toMatchObject({ code: 2 });
+      expect(await cli('extract', datasetId, '--augment', 'vflip')).toMatchObject({ code: 2 });
       expect(await cli('extract', datasetId, '--batch-size', '0')).toMatchObject({ code: 2 });
       const outsideModel = await cli('extract', datasetId, '--model', outside);
       expect(outsideModel.code).toBe(1);
@@ -328,7 +331,7 @@ describe('feature sets (API, bus, CLI)', () => {
     it('waits for the command, shows progress, prints the summary and failures, exits 0 when complete', async () => {
       const running = cli('extract', datasetId, '--model', 'resnet50', '--layer', 'conv3_block4_out');
       const command = await waitForQueued((p) => p.layer === 'conv3_block4_out');
-      expect(command.payload).toEqual({ datasetId, model: 'resnet50', layer: 'conv3_block4_out', pooling: 'avg', dtype: 'float32', engine: 'auto', precision: 'fp32', batchSize: 64 });
+      expect(command.payload).toEqual({ datasetId, model: 'resnet50', layer: 'conv3_block4_out', pooling: 'avg', dtype: 'float32', engine: 'auto', precision: 'fp32', augment: 'none', batchSize: 64 });
 
       // The feature-store's part: start the set, finish the command, store, complete.
       const id = await insertSet({ model: 'resnet50', layer: 'conv3_block4_out', images: 4, stored: 1, doneAtStart: 1, startedAt: "now() - interval '1 second'" });

@@ -440,7 +440,7 @@ describe('exporting feature sets (API, CLI)', () => {
     it.each(['csv', 'npy'])('cuts the %s transfer when a store stops answering mid-stream for longer than the export waits', async (kind) => {
       // A store that answers the export's probe and its first reply, then nothing: the export
       // waits FEATX_EXPORT_STORE_WAIT_MS (here 300 ms) asking again, then cuts the download.
-      const shard = { id: '6f1c1a52-0000-4000-8000-000000000001', split: 'training', index: 0, path: 'x/training/store-x-00000', rows: 400, writer: 'store-x', status: 'sealed' };
+      const shard = { id: '6f1c1a52-0000-4000-8000-000000000001', split: 'training', augment: 'none', index: 0, path: 'x/training/store-x-00000', rows: 400, writer: 'store-x', status: 'sealed' };
       const set = { id: '6f1c1a52-0000-4000-8000-0000000000aa', dim: DIM, dtype: 'float32' };
       let replies = 0;
       const asked: number[] = [];

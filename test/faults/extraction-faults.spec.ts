@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { BusConnection, connectBus, publish } from '@featx/bus';
-import { createRunCommand, extractFeaturesCommand, registerDatasetCommand } from '@featx/contracts';
+import { Augment, createRunCommand, extractFeaturesCommand, registerDatasetCommand } from '@featx/contracts';
 import { ShardReader } from '@featx/features';
 import { SHARED_DIR, sharedAvailable } from '@featx/testing';
 import { launchServices, LaunchedServices, ServiceExit } from '../../tools/service-launcher';
@@ -104,8 +104,8 @@ describeFaults('faults during extraction and training (own NATS and Postgres, re
     }
   }
 
-  async function extract(datasetId: string, pooling: 'avg' | 'max', dtype: 'float16' | 'float32'): Promise<void> {
-    await publish(bus, extractFeaturesCommand, { v: 1, id: randomUUID(), datasetId, model: MODEL_DIR, pooling, dtype, engine: 'tfjs', batchSize: 16 }); // tfjs: the kill timings were tuned to its speed
+  async function extract(datasetId: string, pooling: 'avg' | 'max', dtype: 'float16' | 'float32', augment: Augment = 'none'): Promise<void> {
+    await publish(bus, extractFeaturesCommand, { v: 1, id: randomUUID(), datasetId, model: MODEL_DIR, pooling, dtype, engine: 'tfjs', augment, batchSize: 16 }); // tfjs: the kill timings were tuned to its speed
   }
 
   async function setOf(datasetId: string, pooling: string, dtype: string): Promise<{ id: string; images: number; done: number; status: string }> {
@@ -128,13 +128,13 @@ describeFaults('faults during extraction and training (own NATS and Postgres, re
    * Waits for the set to complete; if it stalls, runs the documented resume command (the same
    * `featx extract` again = features.extract for the same set) once, and waits again.
    */
-  async function finish(fault: string, datasetId: string, pooling: 'avg' | 'max', dtype: 'float16' | 'float32', featureSetId: string, started: number): Promise<FaultResult> {
+  async function finish(fault: string, datasetId: string, pooling: 'avg' | 'max', dtype: 'float16' | 'float32', featureSetId: string, started: number, augment: Augment = 'none'): Promise<FaultResult> {
     let resumeCommands = 0;
     try {
       await pollUntil(() => progress(featureSetId), (p) => p.status === 'complete', 90000, `${fault}: set complete`);
     } catch {
       resumeCommands += 1;
-      await extract(datasetId, pooling, dtype);
+      await extract(datasetId, pooling, dtype, augment);
       await pollUntil(() => progress(featureSetId), (p) => p.status === 'complete', 90000, `${fault}: set complete after the resume command`);
     }
     // Let redeliveries of work already stored (ack wait) arrive: they must change nothing.
@@ -237,11 +237,11 @@ describeFaults('faults during extraction and training (own NATS and Postgres, re
     await finish('extractor SIGKILL ×3 mid-batch', datasets.a, 'avg', 'float32', set.id, started);
   }, 240000);
 
-  it('the feature store killed between the shard append and the database commit', async () => {
+  it('the feature store killed between the shard append and the database commit (an hflip set: images and their mirrors)', async () => {
     const started = Date.now();
     await running.get('feature-store')!.stop(10000);
     const crashing = await start('feature-store', { FEATX_FAULT_CRASH_AFTER_APPEND: '4' });
-    await extract(datasets.a, 'avg', 'float16');
+    await extract(datasets.a, 'avg', 'float16', 'hflip');
     const exit = await crashing.exited;
     expect(exit.signal).toBe('SIGKILL');
     const set = await setOf(datasets.a, 'avg', 'float16');
@@ -249,11 +249,13 @@ describeFaults('faults during extraction and training (own NATS and Postgres, re
     expect(set.done).toBeLessThan(set.images);
     // The crash left appended rows that were never committed: more rows on disk than in the database.
     const onDisk = await rowsOnDisk(path.join(root, 'features', set.id));
+    // Both kinds of rows: the images' and their mirrors'.
     const committed = Number((await query<{ count: string }>('SELECT count(*) FROM feature_vectors WHERE feature_set_id = $1', [set.id]))[0].count);
     expect(onDisk).toBeGreaterThan(committed);
     console.log(`feature store crashed with ${onDisk} rows on disk, ${committed} committed; restarting it truncates the rest`);
     await start('feature-store');
-    await finish('feature store SIGKILL after append, before commit', datasets.a, 'avg', 'float16', set.id, started);
+    const result = await finish('feature store SIGKILL after append, before commit (hflip)', datasets.a, 'avg', 'float16', set.id, started, 'hflip');
+    expect(result.check.augmented).toBeGreaterThan(0);
   }, 240000);
 
   it('NATS restarted mid-extraction (same store folder)', async () => {

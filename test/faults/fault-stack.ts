@@ -142,6 +142,14 @@ export interface SetCheck {
   missing: number;
   /** shards whose file length differs from the committed rows in the database */
   shardsOffCommitted: number;
+  /** Augmented rows (an hflip set's mirrors): feature_sets.augmented, their feature_vectors and shard rows. */
+  augmented: number;
+  augmentedVectorRows: number;
+  augmentedShardRows: number;
+  /** image ids among the augmented rows more than once */
+  augmentedDuplicated: number;
+  /** an hflip set's stored training images with no augmented row */
+  augmentedMissing: number;
 }
 
 /** A shard as feature_shards records it. */
@@ -179,6 +187,10 @@ export function expectExactlyOnce(check: SetCheck): void {
   expect(check.duplicated).toBe(0);
   expect(check.missing).toBe(0);
   expect(check.shardsOffCommitted).toBe(0);
+  expect(check.augmentedVectorRows).toBe(check.augmented);
+  expect(check.augmentedShardRows).toBe(check.augmented);
+  expect(check.augmentedDuplicated).toBe(0);
+  expect(check.augmentedMissing).toBe(0);
 }
 
 /** One query on a client of its own: the test's view survives a Postgres restart or a host cut off. */
@@ -199,19 +211,25 @@ export async function queryOnce<T = Record<string, unknown>>(databaseUrl: string
  */
 export async function checkFeatureSet(db: Client, shardsFrom: string | ShardImageIds, featureSetId: string): Promise<SetCheck> {
   const readShard = typeof shardsFrom === 'string' ? shardFiles(shardsFrom) : shardsFrom;
-  const set = (await db.query('SELECT dataset_id, images, stored, failed, status FROM feature_sets WHERE id = $1', [featureSetId])).rows[0];
-  const vectorRows = Number((await db.query('SELECT count(*) FROM feature_vectors WHERE feature_set_id = $1', [featureSetId])).rows[0].count);
+  const set = (await db.query('SELECT dataset_id, images, stored, failed, augment, augmented, status FROM feature_sets WHERE id = $1', [featureSetId])).rows[0];
+  const vectorCounts = (await db.query("SELECT count(*) FILTER (WHERE augment = 'none') AS own, count(*) FILTER (WHERE augment <> 'none') AS augmented FROM feature_vectors WHERE feature_set_id = $1", [featureSetId])).rows[0];
+  const vectorRows = Number(vectorCounts.own);
   const failures = (await db.query('SELECT image_id FROM feature_failures WHERE feature_set_id = $1', [featureSetId])).rows.map((r) => Number(r.image_id));
-  const shards: ShardRecord[] = (await db.query('SELECT id, path, rows, writer FROM feature_shards WHERE feature_set_id = $1', [featureSetId])).rows;
+  const shards: Array<ShardRecord & { augment: string }> = (await db.query('SELECT id, path, rows, writer, augment FROM feature_shards WHERE feature_set_id = $1', [featureSetId])).rows;
   const seen = new Map<number, number>();
+  const seenAugmented = new Map<number, number>();
   let shardRows = 0;
+  let augmentedShardRows = 0;
   let shardsOffCommitted = 0;
   for (const shard of shards) {
     const { rows, imageIds } = await readShard(shard);
     if (rows !== shard.rows) shardsOffCommitted += 1;
-    shardRows += rows;
-    for (const id of imageIds) seen.set(id, (seen.get(id) ?? 0) + 1);
+    const counts = shard.augment === 'none' ? seen : seenAugmented;
+    if (shard.augment === 'none') shardRows += rows;
+    else augmentedShardRows += rows;
+    for (const id of imageIds) counts.set(id, (counts.get(id) ?? 0) + 1);
   }
+  const training = new Set((await db.query("SELECT id FROM images WHERE dataset_id = $1 AND split = 'training'", [set.dataset_id])).rows.map((r) => Number(r.id)));
   const failed = new Set(failures);
   const imageIds = (await db.query("SELECT id FROM images WHERE dataset_id = $1 AND status <> 'missing'", [set.dataset_id])).rows.map((r) => Number(r.id));
   return {
@@ -225,5 +243,10 @@ export async function checkFeatureSet(db: Client, shardsFrom: string | ShardImag
     duplicated: [...seen.values()].filter((n) => n > 1).length,
     missing: imageIds.filter((id) => !seen.has(id) && !failed.has(id)).length,
     shardsOffCommitted,
+    augmented: set.augmented,
+    augmentedVectorRows: Number(vectorCounts.augmented),
+    augmentedShardRows,
+    augmentedDuplicated: [...seenAugmented.values()].filter((n) => n > 1).length,
+    augmentedMissing: set.augment === 'none' ? 0 : [...seen.keys()].filter((id) => training.has(id) && !seenAugmented.has(id)).length,
   };
 }

@@ -3,6 +3,7 @@ export * from './bmp';
 export * from './errors';
 export * from './file-io-handler';
 export * from './image-decode';
+export * from './mirror';
 export * from './keras-h5';
 export * from './model-folder';
 export * from './model-spec';

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ConflictException, InternalServerErrorException, ServiceUnavailableException } from '@nestjs/common';
 import { z } from 'zod';
-import { SPLITS, type Split } from '@featx/contracts';
+import { AUGMENTS, SPLITS, type Split } from '@featx/contracts';
 import type { FeatureSetsRepository, FeatureShardRow } from '@featx/db';
 import { csvOfRows, NPY_EXPORT_ARRAYS, planNpyRows, type RowsExportShape, type StoredRows } from '@featx/features';
 import { rowsInOrder, ShardPart, ShardReadBus, ShardRows, ShardRowsClient, StoreUnavailableError, StoreWait } from '@featx/shard-reads';
@@ -35,6 +35,11 @@ export const exportQuerySchema = z
     format: oneOf(FORMATS),
     split: oneOf(SPLITS),
     array: oneOf(NPY_EXPORT_ARRAYS).optional(),
+    /**
+     * Which rows: `none` (default) the images' own; `hflip` the split's augmented rows alone (an
+     * hflip set's mirrored training images), a file of their own so that no reader mixes them up.
+     */
+    augment: oneOf(AUGMENTS).optional(),
     snapshot: z
       .string({ error: 'give it once' })
       .max(100_000)
@@ -99,18 +104,20 @@ export class FeatureSetExporter {
    */
   async prepare(id: string, query: ExportQuery): Promise<FeatureSetExport> {
     const set = foundOrThrow(await this.featureSets.get(id), 'feature set', id);
-    const shards = await this.featureSets.shards(id, query.split);
-    if (shards.length === 0) throw new ConflictException(`feature set ${id} has no shards for split ${query.split} yet`);
+    const augment = query.augment ?? 'none';
+    const shards = (await this.featureSets.shards(id, query.split)).filter((shard) => shard.augment === augment);
+    const rowsName = augment === 'none' ? `split ${query.split}` : `the ${augment} rows of split ${query.split}`;
+    if (shards.length === 0) throw new ConflictException(`feature set ${id} has no shards for ${rowsName} yet`);
     const rowsPerShard = query.snapshot === undefined ? shards.map((shard) => shard.rows) : fromSnapshot(query.snapshot, shards);
     const parts: Array<ShardPart & { index: number }> = [];
     shards.forEach((shard, i) => {
       if (rowsPerShard[i]! > 0) parts.push({ shard: { id: shard.id, writer: shard.writer, path: shard.path, rows: shard.rows }, rows: rowsPerShard[i]!, index: shard.index });
     });
-    if (parts.length === 0 || set.dim === null) throw new ConflictException(`feature set ${id} has no committed rows for split ${query.split} yet`);
+    if (parts.length === 0 || set.dim === null) throw new ConflictException(`feature set ${id} has no committed rows for ${rowsName} yet`);
     await this.checkStores(id, query.split, parts, set.dim);
     const shape: RowsExportShape = { dtype: set.dtype, dim: set.dim, rows: parts.reduce((sum, part) => sum + part.rows, 0) };
     const snapshot = toSnapshot(rowsPerShard);
-    const stem = `featx-${id.slice(0, 8)}-${query.split}`;
+    const stem = `featx-${id.slice(0, 8)}-${query.split}${augment === 'none' ? '' : `-${augment}`}`;
     // The labels or image ids alone are asked for without the features (a flattened vector is 200 KB a row).
     const rows = (features: boolean) =>
       storedRows(rowsInOrder(this.client(`${stem} export`), parts, { dim: shape.dim, dtype: shape.dtype, readAheadBytes: this.options.readAheadBytes, features }));

@@ -115,7 +115,7 @@ export class FeatureSetsService {
         const held = shards.filter((shard) => shard.writer === status.store);
         return {
           ...status,
-          shards: held.map((shard) => ({ id: shard.id, split: shard.split, index: shard.index, rows: shard.rows, status: shard.status })),
+          shards: held.map((shard) => ({ id: shard.id, split: shard.split, augment: shard.augment, index: shard.index, rows: shard.rows, status: shard.status })),
           rows: held.reduce((sum, shard) => sum + shard.rows, 0),
         };
       });
@@ -127,10 +127,10 @@ export class FeatureSetsService {
 }
 
 function summarize(row: FeatureSetRow, now: Date): FeatureSetSummary {
-  const columns = rowView(row, ['id', 'datasetId', 'model', 'layer', 'pooling', 'dtype', 'engine', 'precision', 'quantization', 'dim', 'status', 'error', 'images', 'stored', 'failed', 'doneAtStart', 'createdAt', 'startedAt', 'finishedAt']);
+  const columns = rowView(row, ['id', 'datasetId', 'model', 'layer', 'pooling', 'dtype', 'engine', 'precision', 'augment', 'quantization', 'dim', 'status', 'error', 'images', 'stored', 'failed', 'augmented', 'doneAtStart', 'createdAt', 'startedAt', 'finishedAt']);
   return { ...columns, progress: featureSetProgress(row, now) };
 }
 
 function shardSummary(row: FeatureShardRow): FeatureShardSummary {
-  return rowView(row, ['id', 'split', 'index', 'path', 'rows', 'bytes', 'checksum', 'status', 'writer', 'createdAt', 'updatedAt']);
+  return rowView(row, ['id', 'split', 'augment', 'index', 'path', 'rows', 'bytes', 'checksum', 'status', 'writer', 'createdAt', 'updatedAt']);
 }

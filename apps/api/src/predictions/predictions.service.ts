@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Prediction, PredictResponse } from '@featx/contracts';
+import type { Prediction, PredictResponse, TestTimeAugment } from '@featx/contracts';
 import { DataRoots, DatasetInputError, isImageFileName, isSkipped, walkFiles } from '@featx/datasets';
 import { prepareInputsInPlace } from '@featx/learning';
 import { DATA_ROOTS } from '@featx/runtime';
-import { decodeImage, DecodedImage } from '@featx/vision';
+import { decodeImage, DecodedImage, mirrorImage } from '@featx/vision';
 import { invalidFields } from '../common/zod-body.pipe';
 import { Classifier, TrainedModelsService } from './trained-models.service';
 
@@ -23,6 +23,8 @@ export interface ImageInput {
 /**
  * Classifies new images with a trained run: the same decoding and preprocessing as extraction,
  * then the network, then the head. An unreadable image gets its reason; the others go on.
+ * With test-time augmentation `hflip`, each image's mirror goes through the network and the head
+ * too, and the two probability vectors are averaged.
  */
 @Injectable()
 export class PredictionsService {
@@ -58,14 +60,14 @@ export class PredictionsService {
     return images;
   }
 
-  async predict(runId: string, images: ImageInput[]): Promise<PredictResponse> {
+  async predict(runId: string, images: ImageInput[], tta: TestTimeAugment = 'none'): Promise<PredictResponse> {
     const model = await this.models.get(runId);
     const predictions: Prediction[] = [];
-    for (let start = 0; start < images.length; start += BATCH) predictions.push(...(await this.predictBatch(model, images.slice(start, start + BATCH))));
-    return { runId, classes: model.manifest.classes, predictions };
+    for (let start = 0; start < images.length; start += BATCH) predictions.push(...(await this.predictBatch(model, images.slice(start, start + BATCH), tta)));
+    return { runId, tta, classes: model.manifest.classes, predictions };
   }
 
-  private async predictBatch(model: Classifier, images: ImageInput[]): Promise<Prediction[]> {
+  private async predictBatch(model: Classifier, images: ImageInput[], tta: TestTimeAugment): Promise<Prediction[]> {
     const decoded = await Promise.all(
       images.map((image) =>
         decodeImage(image.source, { size: model.network.inputSize, sourceName: image.name }).then(
@@ -77,9 +79,11 @@ export class PredictionsService {
     const good = decoded.filter((d): d is DecodedImage => !(d instanceof Error));
     let probabilities: Float32Array = new Float32Array(0);
     if (good.length > 0) {
-      const features = (await model.network.extract(good)).data;
+      const inputs = tta === 'hflip' ? [...good, ...good.map(mirrorImage)] : good;
+      const features = (await model.network.extract(inputs)).data;
       prepareInputsInPlace(features, model.manifest.network.dim, model.manifest.config.normalize, model.standardization);
       probabilities = model.head.predictProba(features);
+      if (tta === 'hflip') probabilities = averageHalves(probabilities, good.length * model.manifest.classes.length);
     }
     const classes = model.manifest.classes;
     let row = 0;
@@ -93,4 +97,17 @@ export class PredictionsService {
       return { image: image.name, label: classes[best], probability: p[best], probabilities: Object.fromEntries(classes.map((c, k) => [c, p[k]])), error: null };
     });
   }
+}
+
+/**
+ * The mean of the first and second halves of `values` (`half` values each): an image's and its
+ * mirror's probabilities. Probabilities rather than feature vectors: the head was trained on one
+ * view's vector at a time, and the mean of two vectors is a vector of neither view (its norm and
+ * spread shrink, which the power normalization and an MLP's ReLUs do not take linearly); averaged
+ * probabilities are the usual test-time ensemble, and still sum to 1.
+ */
+function averageHalves(values: Float32Array, half: number): Float32Array {
+  const mean = new Float32Array(half);
+  for (let i = 0; i < half; i++) mean[i] = (values[i]! + values[half + i]!) / 2;
+  return mean;
 }

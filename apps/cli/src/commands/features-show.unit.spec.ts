@@ -27,4 +27,11 @@ describe('featx features show: precision', () => {
     );
     expect(quantizationLine(null)).toBe('int8: not quantized yet (an extractor quantizes the network when it first loads it)');
   });
+
+  it('counts an hflip set\'s augmented rows apart from its images', () => {
+    expect(describeFeatureSet({ ...set, precision: 'fp32', quantization: null, augment: 'hflip', augmented: 3068 }).split('\n')[2]).toBe(
+      "augment hflip: 3068 augmented rows (the training images' mirrors, in training-hflip shards)",
+    );
+    expect(describeFeatureSet({ ...set, precision: 'fp32', quantization: null, augment: 'none', augmented: 0 }).split('\n')).toHaveLength(2);
+  });
 });

@@ -3,12 +3,19 @@ import { BusClient, BusConnection, PermanentError } from '@featx/bus';
 import { extractWorkItem, featureBatch, FeatureDtype, ImageRef, MessageOf } from '@featx/contracts';
 import { DataRoots, mapConcurrent, resolveRootRef } from '@featx/datasets';
 import { FeatureSetsRepository } from '@featx/db';
-import { decodeImage, DecodedImage, FeatureExtractor } from '@featx/vision';
+import { decodeImage, DecodedImage, FeatureExtractor, mirrorImage } from '@featx/vision';
 import { BUS, DATA_ROOTS, JsonLogger, LOGGER } from '@featx/runtime';
 import { cutFeatureBatches, ExtractedRow } from './feature-batches';
 import { NetworkCache } from './network-cache.service';
 
 type WorkItem = MessageOf<typeof extractWorkItem>;
+
+/** One forward pass's input: an image, or (an hflip set's training image) its mirror. */
+interface NetworkInput {
+  item: ImageRef;
+  image: DecodedImage;
+  augmented: boolean;
+}
 
 /**
  * Images of a work item handed to sharp at once. All of them: sharp decodes on libuv's thread
@@ -62,7 +69,11 @@ export class WorkItemProcessor {
     }
     context.working();
 
-    const { rows, vectors } = await this.exclusively(() => this.infer(decoded, network, context));
+    // An hflip set: each training image's mirror right after it, so that both go in one batch.
+    const inputs = decoded.flatMap(({ item, image }): NetworkInput[] =>
+      set.augment === 'hflip' && item.split === 'training' ? [{ item, image, augmented: false }, { item, image: mirrorImage(image), augmented: true }] : [{ item, image, augmented: false }],
+    );
+    const { rows, vectors } = await this.exclusively(() => this.infer(inputs, network, context));
     const parts = cutFeatureBatches(rows, vectors, network.dim, set.dtype as FeatureDtype, this.bus.maxPayload);
     if (parts.length === 0) parts.push({ imageIds: [], labels: [], splits: [], vectors: new Uint8Array(0) });
     for (const [index, part] of parts.entries()) {
@@ -72,7 +83,7 @@ export class WorkItemProcessor {
         { msgId: `${work.workId}:${index}` },
       );
     }
-    return { stored: rows.length, failed: failures.length };
+    return { stored: decoded.length, failed: failures.length };
   }
 
   private async decode(item: ImageRef, size: [number, number]): Promise<{ item: ImageRef; image: DecodedImage } | { item: ImageRef; reason: string }> {
@@ -94,14 +105,14 @@ export class WorkItemProcessor {
     return images;
   }
 
-  private async infer(decoded: Array<{ item: ImageRef; image: DecodedImage }>, network: FeatureExtractor, context: { working(): void }) {
-    const vectors = new Float32Array(decoded.length * network.dim);
+  private async infer(inputs: NetworkInput[], network: FeatureExtractor, context: { working(): void }) {
+    const vectors = new Float32Array(inputs.length * network.dim);
     const rows: ExtractedRow[] = [];
-    for (let start = 0; start < decoded.length; start += network.batchSize) {
-      const chunk = decoded.slice(start, start + network.batchSize);
+    for (let start = 0; start < inputs.length; start += network.batchSize) {
+      const chunk = inputs.slice(start, start + network.batchSize);
       const features = await network.extract(chunk.map((d) => d.image));
       vectors.set(features.data, start * network.dim);
-      chunk.forEach((d, k) => rows.push({ item: d.item, offset: (start + k) * network.dim }));
+      chunk.forEach((d, k) => rows.push({ item: d.item, augmented: d.augmented, offset: (start + k) * network.dim }));
       context.working();
     }
     return { rows, vectors };

@@ -48,6 +48,7 @@ export class ExtractionPlanner {
       dtype: options.dtype,
       engine: options.engine,
       precision: options.precision ?? 'fp32',
+      augment: options.augment ?? 'none',
       spec: { classes: dataset.classes, batchSize: options.batchSize, ...(int8 ? { int8 } : {}) },
     });
 
@@ -82,7 +83,7 @@ export class ExtractionPlanner {
     }
     await dispatch();
     const plan = { featureSetId: set.id, images: set.images, alreadyDone: set.stored + set.failed, pending, workItems, status: set.status };
-    this.logger.info('extraction planned', { ...plan, model, pooling: options.pooling, dtype: options.dtype, engine: options.engine, precision: options.precision });
+    this.logger.info('extraction planned', { ...plan, model, pooling: options.pooling, dtype: options.dtype, engine: options.engine, precision: options.precision, augment: options.augment });
     return plan;
   }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { BusClient, PermanentError } from '@featx/bus';
-import { featureBatch, featureSetProgressEvent, MessageOf, Split } from '@featx/contracts';
+import { Augment, featureBatch, featureSetProgressEvent, MessageOf, Split } from '@featx/contracts';
 import { FeatureSetNotFoundError, FeatureSetRow, FeatureSetsRepository, FeatureShardRow, Transaction } from '@featx/db';
 import { shardDir, shardPath, ShardWriter } from '@featx/features';
 import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
@@ -50,7 +50,9 @@ export interface StoreOutcome {
 }
 
 /**
- * Appends feature batches to NumPy shards, exactly once per (feature set, image).
+ * Appends feature batches to NumPy shards, exactly once per (feature set, image, augment): an
+ * augmented row (an hflip set's mirrored training image) is one more row of its image, kept in
+ * shards of its own (`<split>-<augment>/` folders) so that the images' shards stay as they were.
  *
  * Each batch is stored inside one Postgres transaction that holds the feature set's row lock:
  * already-stored images are dropped, the rest are appended to the shard files and fsync'ed, then
@@ -158,27 +160,37 @@ export class FeatureBatchStore implements OnApplicationShutdown {
     if (batches.length === 0) return invalid as PermanentError[];
     const first = batches[0]!;
 
-    const alreadyStored = checked.stored;
-    // Rows of the group to store, each once: [batch, row in batch], by split in arrival order.
-    const seen = new Set<number>();
-    const bySplit = new Map<Split, Array<[FeatureBatch, number]>>();
+    const augmentOf = (batch: FeatureBatch, row: number): Augment => (batch.augmented?.[row] ? set.augment : 'none');
+    if (set.augment === 'none' && batches.some((batch) => batch.augmented?.includes(true))) {
+      throw new PermanentError(`feature set ${set.id} has no augmentation, yet a batch holds augmented rows`);
+    }
+    const alreadyStored = {
+      none: checked.stored,
+      hflip: set.augment === 'hflip' ? await this.featureSets.storedAmong(tx, set.id, batches.flatMap((batch) => batch.imageIds), 'hflip') : new Set<number>(),
+    };
+    // Rows of the group to store, each once: [batch, row in batch], by (split, augment) in arrival order.
+    const seen = { none: new Set<number>(), hflip: new Set<number>() };
+    const byPlace = new Map<string, { split: Split; augment: Augment; rows: Array<[FeatureBatch, number]> }>();
     const storedPerBatch = batches.map(() => 0);
     batches.forEach((batch, b) => {
       batch.imageIds.forEach((imageId, i) => {
-        if (alreadyStored.has(imageId) || seen.has(imageId)) return;
-        seen.add(imageId);
+        const augment = augmentOf(batch, i);
+        if (alreadyStored[augment].has(imageId) || seen[augment].has(imageId)) return;
+        seen[augment].add(imageId);
         const split = batch.splits[i]!;
-        const rows = bySplit.get(split) ?? [];
-        rows.push([batch, i]);
-        bySplit.set(split, rows);
+        const key = `${split}:${augment}`;
+        const place = byPlace.get(key) ?? { split, augment, rows: [] };
+        place.rows.push([batch, i]);
+        byPlace.set(key, place);
         storedPerBatch[b] += 1;
       });
     });
 
     const { storeId } = this.config.features;
     const rowBytes = dim * (first.dtype === 'float16' ? 2 : 4);
-    for (const [split, rows] of bySplit) {
-      const shard = await this.featureSets.openShard(tx, set.id, split, storeId, (index) => shardPath({ featureSetId: set.id, split, storeId, index }));
+    for (const { split, augment, rows } of byPlace.values()) {
+      const folder = augment === 'none' ? split : `${split}-${augment}`;
+      const shard = await this.featureSets.openShard(tx, { featureSetId: set.id, split, augment }, storeId, (index) => shardPath({ featureSetId: set.id, split: folder, storeId, index }));
       touched.add(shard.id);
       const writer = await this.writerFor(shard, first);
       const bytes = this.gatherBuffer(set.id, rows.length * rowBytes);
@@ -195,11 +207,11 @@ export class FeatureBatchStore implements OnApplicationShutdown {
       }
     }
 
-    const storedIds = [...seen];
+    const storedIds = [...seen.none];
     const cleared = await this.featureSets.clearFailures(tx, set.id, storedIds);
-    const failures = batches.flatMap((batch) => batch.failures).filter((f) => !alreadyStored.has(f.imageId) && !seen.has(f.imageId));
+    const failures = batches.flatMap((batch) => batch.failures).filter((f) => !alreadyStored.none.has(f.imageId) && !seen.none.has(f.imageId));
     const failed = await this.featureSets.recordFailures(tx, set.id, failures);
-    const updated = await this.featureSets.addCounts(tx, set, { stored: storedIds.length, failed: failed - cleared, dim });
+    const updated = await this.featureSets.addCounts(tx, set, { stored: storedIds.length, augmented: seen.hflip.size, failed: failed - cleared, dim });
     // Per batch: its own rows stored and dropped; the failures recorded are the group's.
     let valid = 0;
     return group.map((batch, b) => {

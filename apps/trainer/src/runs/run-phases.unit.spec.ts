@@ -61,7 +61,7 @@ describe('the phases a run records', () => {
     const clock = { now: 0 };
     const { reporter, written } = recordingReporter(clock);
     const set = backend.featureSets.add({ datasetId: 'd', dim: DIM, status: 'complete' });
-    backend.featureSets.shardRows.push({ ...shard('training'), featureSetId: set.id, split: 'training', index: 0, bytes: 0, checksum: null, status: 'sealed', createdAt: new Date(), updatedAt: new Date() });
+    backend.featureSets.shardRows.push({ ...shard('training'), featureSetId: set.id, split: 'training', augment: 'none', index: 0, bytes: 0, checksum: null, status: 'sealed', createdAt: new Date(), updatedAt: new Date() });
     const run = await backend.runs.createQueued({ id: '5e7a0c1d-0000-4000-8000-0000000000aa', featureSetId: set.id, config: { featureSetId: set.id, standardize: true }, classes: ['a', 'b'] });
     const config = loadConfig('trainer', { FEATX_TF_BACKEND: 'wasm', FEATX_ARTIFACTS_DIR: artifactsDir.path() });
     const preparation = new RunPreparation(standIn(backend.featureSets), standIn(new ClockedStreams(clock)), config, new JsonLogger('trainer', 'error'));

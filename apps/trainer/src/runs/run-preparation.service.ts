@@ -36,7 +36,12 @@ export class RunPreparation {
     if (!set) throw new Error(`feature set ${run.featureSetId} no longer exists`);
     if (!set.dim) throw new Error(`feature set ${set.id} has no vectors`);
     const shards: Record<Split, ShardRef[]> = { training: [], validation: [], evaluation: [] };
-    for (const shard of await this.featureSets.shards(set.id)) if (shard.rows > 0) shards[shard.split].push({ id: shard.id, writer: shard.writer, path: shard.path, rows: shard.rows });
+    for (const shard of await this.featureSets.shards(set.id)) {
+      // Augmented rows (an hflip set's mirrored training images) are training rows: their shards are
+      // shuffled in with the images' chunk by chunk. Validation and evaluation score the images alone.
+      const used = shard.rows > 0 && (shard.augment === 'none' || shard.split === 'training');
+      if (used) shards[shard.split].push({ id: shard.id, writer: shard.writer, path: shard.path, rows: shard.rows });
+    }
     if (shards.training.length === 0) throw new Error(`feature set ${set.id} has no training rows`);
     const artifacts = new RunArtifacts(this.appConfig.training.artifactsDir, run.id);
     await fs.mkdir(artifacts.dir, { recursive: true });

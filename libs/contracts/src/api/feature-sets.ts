@@ -1,4 +1,4 @@
-import type { EngineChoice, Precision } from '../messages/features';
+import type { Augment, EngineChoice, Precision } from '../messages/features';
 import type { FeatureSetStoreView } from './feature-stores';
 
 /** What the feature-sets endpoints of the admin API return. */
@@ -36,13 +36,18 @@ export interface FeatureSetSummary {
    * Null for fp32, and for int8 until an extractor has loaded the network.
    */
   quantization: Record<string, unknown> | null;
+  /** `hflip`: the training images' mirrors are stored too, as augmented rows (`augmented` of them, in shards of their own). */
+  augment: Augment;
   /** Values per vector; null until the first batch is stored. */
   dim: number | null;
   status: 'running' | 'complete' | 'failed';
   error: string | null;
   images: number;
+  /** Images with a vector (progress counts images: an augmented row is not one). */
   stored: number;
   failed: number;
+  /** Augmented rows stored: one per stored training image of an hflip set, 0 otherwise. */
+  augmented: number;
   doneAtStart: number;
   createdAt: string;
   startedAt: string;
@@ -59,6 +64,8 @@ export interface FeatureSetDetails extends FeatureSetSummary {
 export interface FeatureShardSummary {
   id: string;
   split: string;
+  /** `none`: the images' own rows; `hflip`: augmented rows (their mirrors'), never mixed in one shard. */
+  augment: Augment;
   index: number;
   /** Folder of the shard, relative to the feature store's root. */
   path: string;

@@ -1,3 +1,4 @@
+import type { Augment } from '../messages/features';
 /**
  * Feature-store replicas as the registry (feature_stores) knows them, and the one rule that says
  * whether a store is up: it records itself every `heartbeatMs`; one not seen for
@@ -38,6 +39,6 @@ export interface FeatureSetStoreView {
   state: FeatureStoreState;
   lastSeenAt: string | null;
   host: string | null;
-  shards: Array<{ id: string; split: string; index: number; rows: number; status: 'open' | 'sealed' }>;
+  shards: Array<{ id: string; split: string; augment: Augment; index: number; rows: number; status: 'open' | 'sealed' }>;
   rows: number;
 }

@@ -23,6 +23,15 @@ export type EngineChoice = (typeof ENGINES)[number];
 export const PRECISIONS = ['fp32', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
+/**
+ * Feature-level augmentation of a feature set: `hflip` = the extractor also stores the vector of
+ * each training-split image's horizontal mirror, as an extra row tagged augmented (its own
+ * shards). Validation and evaluation rows are never augmented. A different augment is a
+ * different feature set.
+ */
+export const AUGMENTS = ['none', 'hflip'] as const;
+export type Augment = (typeof AUGMENTS)[number];
+
 /** int8 options left out of a request. */
 export const INT8_DEFAULTS = { calibrationImages: 256, parityImages: 64, parityThreshold: 0.99 } as const;
 
@@ -40,6 +49,8 @@ export const extractFeaturesOptionsSchema = z
     engine: z.enum(ENGINES).default('auto'),
     /** fp32 (when absent) or int8 (ONNX Runtime only); a different precision is a different feature set. */
     precision: z.enum(PRECISIONS).optional(),
+    /** `none` (when absent) or `hflip`: also the mirrored training images' vectors, tagged augmented (see AUGMENTS). */
+    augment: z.enum(AUGMENTS).optional(),
     /** int8: training-split images the activations are calibrated on (default INT8_DEFAULTS). */
     calibrationImages: z.number().int().min(8).max(5000).optional(),
     /** int8: other training-split images the int8 features are compared with fp32 ones on. */
@@ -132,6 +143,12 @@ const featureBatchFields = messageV1('features.batch', (n) => n.subjects.feature
   imageIds: z.array(z.number().int().positive()),
   labels: z.array(z.number().int().min(0)),
   splits: z.array(z.enum(SPLITS)),
+  /**
+   * Per row: the vector of the image's horizontal mirror (an `augment: hflip` set's training
+   * rows), not of the image. Absent: no row is. A mirrored row travels in the same batch as its
+   * image's, so both are stored in one transaction or neither.
+   */
+  augmented: z.array(z.boolean()).optional(),
   vectors: z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'expected binary data (msgpack bin)' }),
   failures: z.array(z.object({ imageId: z.number().int().positive(), reason: z.string() })),
 });
@@ -141,6 +158,7 @@ export const featureBatch = {
   schema: featureBatchFields.schema.superRefine((b, ctx) => {
     const rows = b.imageIds.length;
     if (b.labels.length !== rows || b.splits.length !== rows) ctx.addIssue({ code: 'custom', message: 'imageIds, labels and splits must have the same length', path: ['labels'] });
+    if (b.augmented !== undefined && b.augmented.length !== rows) ctx.addIssue({ code: 'custom', message: 'augmented must have one flag per row of imageIds', path: ['augmented'] });
     const expected = rows * b.dim * (b.dtype === 'float16' ? 2 : 4);
     if (b.vectors.byteLength !== expected) ctx.addIssue({ code: 'custom', message: `expected ${expected} bytes of vectors, got ${b.vectors.byteLength}`, path: ['vectors'] });
   }),

@@ -6,7 +6,8 @@ import { oldestFirstPage, rowById } from './table-queries';
 
 export type FeatureSetRow = typeof featureSets.$inferSelect;
 export type FeatureShardRow = typeof featureShards.$inferSelect;
-export type NewFeatureSet = Pick<typeof featureSets.$inferInsert, 'datasetId' | 'model' | 'layer' | 'pooling' | 'dtype' | 'engine' | 'precision' | 'spec'>;
+export type NewFeatureSet = Pick<typeof featureSets.$inferInsert, 'datasetId' | 'model' | 'layer' | 'pooling' | 'dtype' | 'engine' | 'precision' | 'augment' | 'spec'>;
+export type AugmentName = FeatureShardRow['augment'];
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 export interface PendingImage {
@@ -29,7 +30,7 @@ export class FeatureSetsRepository {
         .insert(featureSets)
         .values(set)
         .onConflictDoUpdate({
-          target: [featureSets.datasetId, featureSets.model, featureSets.layer, featureSets.pooling, featureSets.dtype, featureSets.engine, featureSets.precision],
+          target: [featureSets.datasetId, featureSets.model, featureSets.layer, featureSets.pooling, featureSets.dtype, featureSets.engine, featureSets.precision, featureSets.augment],
           set: { spec: set.spec },
         })
         .returning();
@@ -37,7 +38,10 @@ export class FeatureSetsRepository {
         .select({ total: sql<number>`count(*)::int` })
         .from(images)
         .where(and(eq(images.datasetId, set.datasetId), eq(images.status, 'present'), sql`${images.split} IS NOT NULL`));
-      const [{ stored }] = await tx.select({ stored: sql<number>`count(*)::int` }).from(featureVectors).where(eq(featureVectors.featureSetId, row.id));
+      const [{ stored, augmented }] = await tx
+        .select({ stored: sql<number>`(count(*) FILTER (WHERE ${featureVectors.augment} = 'none'))::int`, augmented: sql<number>`(count(*) FILTER (WHERE ${featureVectors.augment} <> 'none'))::int` })
+        .from(featureVectors)
+        .where(eq(featureVectors.featureSetId, row.id));
       const [{ failed }] = await tx.select({ failed: sql<number>`count(*)::int` }).from(featureFailures).where(eq(featureFailures.featureSetId, row.id));
       const complete = stored + failed >= total;
       const [updated] = await tx
@@ -46,6 +50,7 @@ export class FeatureSetsRepository {
           images: total,
           stored,
           failed,
+          augmented,
           doneAtStart: stored + failed,
           status: complete ? 'complete' : 'running',
           error: null,
@@ -110,25 +115,35 @@ export class FeatureSetsRepository {
     return row;
   }
 
-  async shards(featureSetId: string, split?: string): Promise<FeatureShardRow[]> {
+  /** The set's shards (of one split), the images' own and, with `augmented`, also those of augmented rows. */
+  async shards(featureSetId: string, split?: string, options: { augmented: boolean } = { augmented: true }): Promise<FeatureShardRow[]> {
     return this.db
       .select()
       .from(featureShards)
-      .where(and(eq(featureShards.featureSetId, featureSetId), split ? eq(featureShards.split, split as FeatureShardRow['split']) : undefined))
-      .orderBy(asc(featureShards.split), asc(featureShards.index));
+      .where(
+        and(
+          eq(featureShards.featureSetId, featureSetId),
+          split ? eq(featureShards.split, split as FeatureShardRow['split']) : undefined,
+          options.augmented ? undefined : eq(featureShards.augment, 'none'),
+        ),
+      )
+      .orderBy(asc(featureShards.split), asc(featureShards.augment), asc(featureShards.index));
   }
 
   shard(id: string): Promise<FeatureShardRow | undefined> {
     return rowById(this.db, featureShards, id);
   }
 
-  /** Stored vectors per class label of one split (for class weights), from the database alone. */
+  /**
+   * Stored vectors per class label of one split (for class weights), from the database alone:
+   * images, not augmented rows (every stored training image has its mirror, so the proportions are the same).
+   */
   async labelCounts(featureSetId: string, split: FeatureShardRow['split']): Promise<Map<string, number>> {
     const rows = await this.db
       .select({ label: images.label, count: sql<number>`count(*)::int` })
       .from(featureVectors)
       .innerJoin(images, eq(images.id, featureVectors.imageId))
-      .where(and(eq(featureVectors.featureSetId, featureSetId), eq(images.split, split)))
+      .where(and(eq(featureVectors.featureSetId, featureSetId), eq(featureVectors.augment, 'none'), eq(images.split, split)))
       .groupBy(images.label);
     return new Map(rows.map((r) => [r.label, r.count]));
   }
@@ -170,12 +185,18 @@ export class FeatureSetsRepository {
     return toPage(rows, page.limit, (row) => row.imageId);
   }
 
-  /** A page of where the set's vectors live (shard and row), in image id order (the primary key's). */
+  /** A page of where the set's images' vectors live (shard and row), in image id order; augmented rows are in their shards. */
   async vectorsPage(featureSetId: string, page: PageRequest): Promise<Page<{ imageId: number; shardId: string; row: number }>> {
     const rows = await this.db
       .select({ imageId: featureVectors.imageId, shardId: featureVectors.shardId, row: featureVectors.row })
       .from(featureVectors)
-      .where(and(eq(featureVectors.featureSetId, featureSetId), page.cursor === undefined ? undefined : gt(featureVectors.imageId, decodeCursor(page.cursor, 'number'))))
+      .where(
+        and(
+          eq(featureVectors.featureSetId, featureSetId),
+          eq(featureVectors.augment, 'none'),
+          page.cursor === undefined ? undefined : gt(featureVectors.imageId, decodeCursor(page.cursor, 'number')),
+        ),
+      )
       .orderBy(asc(featureVectors.imageId))
       .limit(page.limit + 1);
     return toPage(rows, page.limit, (row) => row.imageId);
@@ -191,7 +212,7 @@ export class FeatureSetsRepository {
   }
 
   /**
-   * Of these images, the ones that already have a vector and the ones that are not images of the
+   * Of these images, the ones that already have their own vector (augment `none`) and the ones that are not images of the
    * set's dataset (inside a `withSetLock` transaction): one query for a whole group, in place of
    * Postgres checking each vector row's image on its own (see `featureVectors`). Only those rows
    * come back, none in the usual case. Each id is two index probes whatever the tables' sizes: as
@@ -207,11 +228,16 @@ export class FeatureSetsRepository {
       LEFT JOIN LATERAL (SELECT ${images.id} FROM ${images} WHERE ${images.id} = asked.image_id AND ${images.datasetId} = ${set.datasetId} LIMIT 1) known ON true
       LEFT JOIN LATERAL (
         SELECT ${featureVectors.imageId} AS stored_id FROM ${featureVectors}
-        WHERE ${featureVectors.featureSetId} = ${set.id} AND ${featureVectors.imageId} = asked.image_id LIMIT 1
+        WHERE ${featureVectors.featureSetId} = ${set.id} AND ${featureVectors.imageId} = asked.image_id AND ${featureVectors.augment} = 'none' LIMIT 1
       ) done ON true
       WHERE known.id IS NULL OR done.stored_id IS NOT NULL`);
     for (const row of rows) (row.is_foreign ? foreign : stored).add(Number(row.image_id));
     return { stored, foreign };
+  }
+
+  /** Of these images, the ones that already have a vector of this augment (inside a `withSetLock` transaction). */
+  storedAmong(tx: Transaction, featureSetId: string, imageIds: number[], augment: AugmentName = 'none'): Promise<Set<number>> {
+    return this.imagesAmong(tx, featureVectors, featureSetId, imageIds, augment);
   }
 
   /** Of these images, the ones that already have a failure (inside a `withSetLock` transaction). */
@@ -219,20 +245,27 @@ export class FeatureSetsRepository {
     return this.imagesAmong(tx, featureFailures, featureSetId, imageIds);
   }
 
-  /** The shard this writer appends to for (set, split), created when there is none open. */
-  async openShard(tx: Transaction, featureSetId: string, split: FeatureShardRow['split'], writer: string, pathOf: (index: number) => string): Promise<FeatureShardRow> {
+  /** The shard this writer appends to for (set, split, augment), created when there is none open. */
+  async openShard(
+    tx: Transaction,
+    place: { featureSetId: string; split: FeatureShardRow['split']; augment: AugmentName },
+    writer: string,
+    pathOf: (index: number) => string,
+  ): Promise<FeatureShardRow> {
+    const { featureSetId, split, augment } = place;
+    const ofPlace = and(eq(featureShards.featureSetId, featureSetId), eq(featureShards.split, split), eq(featureShards.augment, augment));
     const [open] = await tx
       .select()
       .from(featureShards)
-      .where(and(eq(featureShards.featureSetId, featureSetId), eq(featureShards.split, split), eq(featureShards.writer, writer), eq(featureShards.status, 'open')))
+      .where(and(ofPlace, eq(featureShards.writer, writer), eq(featureShards.status, 'open')))
       .orderBy(desc(featureShards.index))
       .limit(1);
     if (open) return open;
     const [{ next }] = await tx
       .select({ next: sql<number>`coalesce(max(${featureShards.index}) + 1, 0)::int` })
       .from(featureShards)
-      .where(and(eq(featureShards.featureSetId, featureSetId), eq(featureShards.split, split)));
-    const [created] = await tx.insert(featureShards).values({ featureSetId, split, index: next, path: pathOf(next), writer }).returning();
+      .where(ofPlace);
+    const [created] = await tx.insert(featureShards).values({ featureSetId, split, augment, index: next, path: pathOf(next), writer }).returning();
     return created;
   }
 
@@ -241,8 +274,8 @@ export class FeatureSetsRepository {
     // The ids as one array parameter: drizzle building a 4-column VALUES row per vector was a third
     // of the store's CPU at 1,000-vector group commits (bench:scale).
     await tx.execute(sql`
-      INSERT INTO ${featureVectors} (feature_set_id, image_id, shard_id, row)
-      SELECT ${shard.featureSetId}, image_id, ${shard.id}, ${shard.rows}::int + ordinality::int - 1
+      INSERT INTO ${featureVectors} (feature_set_id, image_id, augment, shard_id, row)
+      SELECT ${shard.featureSetId}, image_id, ${shard.augment}, ${shard.id}, ${shard.rows}::int + ordinality::int - 1
       FROM unnest(${idArray(imageIds)}::bigint[]) WITH ORDINALITY AS appended(image_id, ordinality)`);
     await tx
       .update(featureShards)
@@ -276,8 +309,8 @@ export class FeatureSetsRepository {
     return deleted.length;
   }
 
-  /** Moves the counts on and completes the set when every image has a vector or a failure. */
-  async addCounts(tx: Transaction, set: FeatureSetRow, delta: { stored: number; failed: number; dim?: number }): Promise<FeatureSetRow> {
+  /** Moves the counts on and completes the set when every image has a vector or a failure (augmented rows come with their image's). */
+  async addCounts(tx: Transaction, set: FeatureSetRow, delta: { stored: number; failed: number; augmented?: number; dim?: number }): Promise<FeatureSetRow> {
     const stored = set.stored + delta.stored;
     const failed = set.failed + delta.failed;
     const complete = stored + failed >= set.images;
@@ -286,6 +319,7 @@ export class FeatureSetsRepository {
       .set({
         stored,
         failed,
+        augmented: set.augmented + (delta.augmented ?? 0),
         ...(delta.dim && set.dim === null ? { dim: delta.dim } : {}),
         status: complete ? 'complete' : set.status === 'failed' ? 'failed' : 'running',
         finishedAt: complete && set.status !== 'complete' ? sql`now()` : set.finishedAt,
@@ -296,12 +330,18 @@ export class FeatureSetsRepository {
   }
 
   /** Of these images, the ones with a row in `table` (vectors or failures) for the set. */
-  private async imagesAmong(tx: Transaction | Database, table: typeof featureVectors | typeof featureFailures, featureSetId: string, imageIds: number[]): Promise<Set<number>> {
+  private async imagesAmong(tx: Transaction | Database, table: typeof featureVectors | typeof featureFailures, featureSetId: string, imageIds: number[], augment: AugmentName = 'none'): Promise<Set<number>> {
     if (imageIds.length === 0) return new Set();
     const rows = await tx
       .select({ imageId: table.imageId })
       .from(table)
-      .where(and(eq(table.featureSetId, featureSetId), sql`${table.imageId} = ANY(${idArray(imageIds)}::bigint[])`));
+      .where(
+        and(
+          eq(table.featureSetId, featureSetId),
+          table === featureVectors ? eq(featureVectors.augment, augment) : undefined,
+          sql`${table.imageId} = ANY(${idArray(imageIds)}::bigint[])`,
+        ),
+      );
     return new Set(rows.map((r) => r.imageId));
   }
 }

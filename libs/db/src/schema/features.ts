@@ -1,5 +1,5 @@
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { ENGINES, PRECISIONS } from '@featx/contracts';
+import { AUGMENTS, ENGINES, PRECISIONS } from '@featx/contracts';
 import { createdAt, ownedBy, timestamptz, uuidPrimaryKey } from './columns';
 import { datasets, images } from './datasets';
 
@@ -22,6 +22,8 @@ export const featureSets = pgTable(
     engine: text('engine', { enum: ENGINES }).notNull().default('auto'),
     /** `fp32`, or `int8`: the network quantized on the onnx engine (see `quantization`). */
     precision: text('precision', { enum: PRECISIONS }).notNull().default('fp32'),
+    /** `hflip`: the training images' mirrors are stored too, as augmented rows (their own shards); `none`: not. */
+    augment: text('augment', { enum: AUGMENTS }).notNull().default('none'),
     /** int8: the quantization an extractor made and its parity to fp32 (QuantizationReport); null for fp32. */
     quantization: jsonb('quantization').$type<Record<string, unknown>>(),
     /** Values per vector; known once the first batch is stored. */
@@ -31,8 +33,11 @@ export const featureSets = pgTable(
     status: text('status', { enum: ['running', 'complete', 'failed'] }).notNull().default('running'),
     /** Images of the dataset when the set was (re)planned. */
     images: integer('images').notNull().default(0),
+    /** Images with a vector (augmented rows are not images: see `augmented`). */
     stored: integer('stored').notNull().default(0),
     failed: integer('failed').notNull().default(0),
+    /** Augmented rows stored (an hflip set: one per stored training image). */
+    augmented: integer('augmented').notNull().default(0),
     /** stored + failed when the set was last (re)started: the rate counts only this run's work. */
     doneAtStart: integer('done_at_start').notNull().default(0),
     error: text('error'),
@@ -41,7 +46,7 @@ export const featureSets = pgTable(
     finishedAt: timestamptz('finished_at'),
   },
   (t) => [
-    uniqueIndex('feature_sets_config_key').on(t.datasetId, t.model, t.layer, t.pooling, t.dtype, t.engine, t.precision),
+    uniqueIndex('feature_sets_config_key').on(t.datasetId, t.model, t.layer, t.pooling, t.dtype, t.engine, t.precision, t.augment),
     // GET /feature-sets pages oldest first, all sets or one dataset's.
     index('feature_sets_created_at_id_idx').on(t.createdAt, t.id),
     index('feature_sets_dataset_created_at_id_idx').on(t.datasetId, t.createdAt, t.id),
@@ -59,7 +64,9 @@ export const featureShards = pgTable(
     id: uuidPrimaryKey(),
     featureSetId: ownedBy('feature_set_id', () => featureSets.id),
     split: text('split', { enum: ['training', 'validation', 'evaluation'] }).notNull(),
-    /** Sequence number within (feature set, split). */
+    /** `none`: the images' own vectors; `hflip`: their mirrors' (augmented rows are never in the same shard as the images'). */
+    augment: text('augment', { enum: AUGMENTS }).notNull().default('none'),
+    /** Sequence number within (feature set, split, augment). */
     index: integer('index').notNull(),
     /** Folder of the shard, relative to the feature store's root. */
     path: text('path').notNull(),
@@ -73,7 +80,7 @@ export const featureShards = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('feature_shards_set_split_index_key').on(t.featureSetId, t.split, t.index)],
+  (t) => [uniqueIndex('feature_shards_set_split_augment_index_key').on(t.featureSetId, t.split, t.augment, t.index)],
 );
 
 /** The image of a feature set a row is about: at most one vector and one failure each. */
@@ -85,8 +92,8 @@ const featureSetImage = () => ({
 });
 
 /**
- * Where each image's one vector lives: the primary key is what makes a redelivered batch harmless.
- * One row per vector, so every per-row cost is paid 20,000 times a second at the target rate: the
+ * Where each image's one vector lives (and, in an augmented set, its mirror's one vector): the
+ * primary key is what makes a redelivered batch harmless. One row per vector, so every per-row cost is paid 20,000 times a second at the target rate: the
  * feature set is the only foreign key (deleting a set deletes its vectors). The image and the shard
  * are checked by the feature store instead (its images are the set's dataset's, checked per group
  * in one query; its shards are its own, made in the same transaction), and nothing deletes either
@@ -98,10 +105,12 @@ export const featureVectors = pgTable(
   {
     featureSetId: ownedBy('feature_set_id', () => featureSets.id),
     imageId: bigint('image_id', { mode: 'number' }).notNull(),
+    /** `none`: the image's vector; `hflip`: its mirror's (in a shard of that augment). */
+    augment: text('augment', { enum: AUGMENTS }).notNull().default('none'),
     shardId: uuid('shard_id').notNull(),
     row: integer('row').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.featureSetId, t.imageId] })],
+  (t) => [primaryKey({ columns: [t.featureSetId, t.imageId, t.augment] })],
 );
 
 /** Images that could not be turned into a vector (unreadable, corrupt, gone), with the reason. */

@@ -41,6 +41,7 @@ export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository
       dtype: 'float32',
       engine: 'auto',
       precision: 'fp32',
+      augment: 'none',
       quantization: null,
       dim: null,
       spec: {},
@@ -48,6 +49,7 @@ export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository
       images: 0,
       stored: 0,
       failed: 0,
+      augmented: 0,
       doneAtStart: 0,
       error: null,
       createdAt: new Date(),
@@ -61,8 +63,8 @@ export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository
 
   async start(set: NewFeatureSet): Promise<FeatureSetRow> {
     const same = (row: FeatureSetRow) =>
-      row.datasetId === set.datasetId && row.model === set.model && row.layer === (set.layer ?? '') && row.pooling === set.pooling && row.dtype === set.dtype && row.engine === (set.engine ?? 'auto') && row.precision === (set.precision ?? 'fp32');
-    const row = [...this.sets.values()].find(same) ?? this.add({ ...set, layer: set.layer ?? '', engine: set.engine ?? 'auto', precision: set.precision ?? 'fp32' });
+      row.datasetId === set.datasetId && row.model === set.model && row.layer === (set.layer ?? '') && row.pooling === set.pooling && row.dtype === set.dtype && row.engine === (set.engine ?? 'auto') && row.precision === (set.precision ?? 'fp32') && row.augment === (set.augment ?? 'none');
+    const row = [...this.sets.values()].find(same) ?? this.add({ ...set, layer: set.layer ?? '', engine: set.engine ?? 'auto', precision: set.precision ?? 'fp32', augment: set.augment ?? 'none' });
     const images = this.datasets.images.filter((i) => i.datasetId === set.datasetId && i.status === 'present' && i.split !== null).length;
     const stored = this.vectors.get(row.id)?.size ?? 0;
     const failed = this.failed.get(row.id)?.size ?? 0;
@@ -109,8 +111,8 @@ export class InMemoryFeatureSetsRepository implements Pick<FeatureSetsRepository
     return (await this.datasets.get(set.datasetId))!;
   }
 
-  async shards(featureSetId: string, split?: string): Promise<FeatureShardRow[]> {
-    return this.shardRows.filter((s) => s.featureSetId === featureSetId && (split === undefined || s.split === split));
+  async shards(featureSetId: string, split?: string, options: { augmented: boolean } = { augmented: true }): Promise<FeatureShardRow[]> {
+    return this.shardRows.filter((s) => s.featureSetId === featureSetId && (split === undefined || s.split === split) && (options.augmented || s.augment === 'none'));
   }
 
   async shardsPage(featureSetId: string, page: PageRequest): Promise<Page<FeatureShardRow>> {
