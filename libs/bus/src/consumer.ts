@@ -71,6 +71,8 @@ const MAX_RECORDED_PAYLOAD = 4096;
  * default made a cluster's consumers stall 30 s after losing a node; 5 s makes it about 5.
  */
 const PULL_EXPIRES_MS = 5000;
+/** Pause before pulling again after a pull failed. */
+const PULL_RETRY_MS = 500;
 
 /**
  * A durable pull consumer with explicit acks. Every message is decoded and validated first; one
@@ -100,7 +102,6 @@ export class BusConsumer<T> {
     });
     const consumer = new BusConsumer(bus, full);
     const jsConsumer = await bus.js.consumers.get(full.stream, full.durable);
-    consumer.messages = await jsConsumer.consume({ max_messages: full.concurrency, expires: PULL_EXPIRES_MS });
     consumer.loop = consumer.run(jsConsumer);
     return consumer;
   }
@@ -115,16 +116,40 @@ export class BusConsumer<T> {
     ]);
   }
 
-  private async run(_consumer: Consumer): Promise<void> {
+  /**
+   * Pulls only as many messages as there are free slots, and only when there are: a replica takes
+   * work when it can start it, so replicas share a stream's backlog by how fast they work. (nats.js's
+   * `consume()` queues a pull each time its heartbeats go missing — as they do while the process is
+   * busy for a while, loading a network for instance — and sends them all once the loop reads on: a
+   * replica back from a long load asked for the whole backlog and kept it, while the other replica
+   * went idle; bench:extract showed it.)
+   */
+  private async run(consumer: Consumer): Promise<void> {
     const slots = this.spec.concurrency;
-    for await (const message of this.messages!) {
-      if (this.stopping) {
-        message.nak();
+    while (!this.stopping) {
+      if (this.inFlight.size >= slots) {
+        await Promise.race(this.inFlight);
+        // Let the other handlers that finished with it free their slots too: one pull for all.
+        await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
-      const task = this.handle(message).finally(() => this.inFlight.delete(task));
-      this.inFlight.add(task);
-      if (this.inFlight.size >= slots) await Promise.race(this.inFlight);
+      try {
+        this.messages = await consumer.fetch({ max_messages: slots - this.inFlight.size, expires: PULL_EXPIRES_MS });
+        for await (const message of this.messages) {
+          if (this.stopping) {
+            message.nak();
+            continue;
+          }
+          const task = this.handle(message).finally(() => this.inFlight.delete(task));
+          this.inFlight.add(task);
+        }
+      } catch (error) {
+        // A pull that failed (its leader gone, heartbeats missed, the connection reconnecting) is
+        // made again; whatever it had delivered is being handled.
+        if (this.stopping) break;
+        this.spec.logger.warn('pull failed, pulling again', { stream: this.spec.stream, consumer: this.spec.durable, error: (error as Error)?.message ?? String(error) });
+        await new Promise((resolve) => setTimeout(resolve, PULL_RETRY_MS));
+      }
     }
   }
 
