@@ -1,23 +1,15 @@
-import { BadRequestException, Body, PipeTransform, Query } from '@nestjs/common';
+import { Body, Query } from '@nestjs/common';
 import { ApiQuery } from '@nestjs/swagger';
 import { RegisterDatasetOptions, registerDatasetOptionsSchema } from '@featx/contracts';
 import { IMAGE_FILTERS, type ImageFilter, type PageRequest } from '@featx/db';
 import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
+import { OneOfQueryPipe } from '../common/one-of-query.pipe';
 import { PagedList, PageQuery } from '../common/page-query';
 import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
 import { ZodBodyPipe } from '../common/zod-body.pipe';
 import { UuidParam } from '../common/uuid-param.pipe';
 import { DatasetsService } from './datasets.service';
-
-/** An optional image filter in the query string: present, missing, failed or changed. */
-class ImageFilterPipe implements PipeTransform<unknown, ImageFilter | undefined> {
-  transform(value: unknown): ImageFilter | undefined {
-    if (value === undefined || value === '') return undefined;
-    if (!(IMAGE_FILTERS as readonly unknown[]).includes(value)) throw new BadRequestException(`status: "${String(value)}" is not one of ${IMAGE_FILTERS.join(', ')}`);
-    return value as ImageFilter;
-  }
-}
 
 @AdminController('datasets', 'datasets')
 export class DatasetsController {
@@ -46,7 +38,7 @@ export class DatasetsController {
     enum: IMAGE_FILTERS,
     description: 'only these: missing (gone at the last scan), failed (unreadable) or present files, or changed ones (a re-scan found their content, label or split different: changedAt)',
   })
-  images(@UuidParam() id: string, @PageQuery() page: PageRequest, @Query('status', new ImageFilterPipe()) status?: ImageFilter) {
+  images(@UuidParam() id: string, @PageQuery() page: PageRequest, @Query('status', new OneOfQueryPipe<ImageFilter>('status', IMAGE_FILTERS)) status?: ImageFilter) {
     return this.service.images(id, page, status);
   }
 

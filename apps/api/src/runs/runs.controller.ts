@@ -6,6 +6,7 @@ import { AdminController } from '../common/admin-controller.decorator';
 import { CommandEndpoint } from '../common/command-endpoint.decorator';
 import { ListEndpoint, ReadEndpoint } from '../common/read-endpoint.decorator';
 import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
+import { OneOfQueryPipe } from '../common/one-of-query.pipe';
 import { PagedList, PageQuery } from '../common/page-query';
 import { UuidParam, UuidQuery } from '../common/uuid-param.pipe';
 import { PLOT_FILES, PlotFile } from './run-plots';
@@ -21,15 +22,6 @@ class PlotFilePipe implements PipeTransform<string, PlotFile> {
 }
 
 const PREDICTION_SPLITS = ['validation', 'evaluation'] as const;
-
-/** The held-out split whose predictions are listed: validation or evaluation (absent: evaluation). */
-class PredictionSplitPipe implements PipeTransform<unknown, RunImagePredictionSplit> {
-  transform(value: unknown): RunImagePredictionSplit {
-    if (value === undefined || value === '') return 'evaluation';
-    if (!(PREDICTION_SPLITS as readonly unknown[]).includes(value)) throw new BadRequestException(`split: "${String(value)}" is not one of ${PREDICTION_SPLITS.join(', ')}`);
-    return value as RunImagePredictionSplit;
-  }
-}
 
 /** A class name in the query string (checked against the run's classes by the service); absent: any. */
 class OptionalClassPipe implements PipeTransform<unknown, string | undefined> {
@@ -129,7 +121,8 @@ export class RunsController {
   predictionsOf(
     @UuidParam() id: string,
     @PageQuery() page: PageRequest,
-    @Query('split', new PredictionSplitPipe()) split: RunImagePredictionSplit,
+    // The held-out split whose predictions are listed (absent: evaluation).
+    @Query('split', new OneOfQueryPipe<RunImagePredictionSplit>('split', PREDICTION_SPLITS, 'evaluation')) split: RunImagePredictionSplit,
     @Query('true', new OptionalClassPipe('true')) trueClass: string | undefined,
     @Query('predicted', new OptionalClassPipe('predicted')) predictedClass: string | undefined,
   ) {

@@ -164,10 +164,7 @@ export class FeatureBatchStore implements OnApplicationShutdown {
     if (set.augment === 'none' && batches.some((batch) => batch.augmented?.includes(true))) {
       throw new PermanentError(`feature set ${set.id} has no augmentation, yet a batch holds augmented rows`);
     }
-    const alreadyStored = {
-      none: checked.stored,
-      hflip: set.augment === 'hflip' ? await this.featureSets.storedAmong(tx, set.id, batches.flatMap((batch) => batch.imageIds), 'hflip') : new Set<number>(),
-    };
+    const alreadyStored = checked.stored;
     // Rows of the group to store, each once: [batch, row in batch], by (split, augment) in arrival order.
     const seen = { none: new Set<number>(), hflip: new Set<number>() };
     const byPlace = new Map<string, { split: Split; augment: Augment; rows: Array<[FeatureBatch, number]> }>();

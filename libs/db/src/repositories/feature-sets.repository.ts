@@ -212,32 +212,35 @@ export class FeatureSetsRepository {
   }
 
   /**
-   * Of these images, the ones that already have their own vector (augment `none`) and the ones that are not images of the
-   * set's dataset (inside a `withSetLock` transaction): one query for a whole group, in place of
-   * Postgres checking each vector row's image on its own (see `featureVectors`). Only those rows
-   * come back, none in the usual case. Each id is two index probes whatever the tables' sizes: as
-   * joins, a group of thousands of ids made the planner hash whole tables (a scan of all images).
+   * Of these images, the ones that already have a vector, by augment (the image's own: `none`; its
+   * mirror's: `hflip`), and the ones that are not images of the set's dataset (inside a
+   * `withSetLock` transaction): one query for a whole group, in place of Postgres checking each
+   * vector row's image on its own (see `featureVectors`). Only those rows come back, none in the
+   * usual case. Each id is two index probes whatever the tables' sizes: as joins, a group of
+   * thousands of ids made the planner hash whole tables (a scan of all images).
    */
-  async checkImages(tx: Transaction, set: Pick<FeatureSetRow, 'id' | 'datasetId'>, imageIds: number[]): Promise<{ stored: Set<number>; foreign: Set<number> }> {
-    const stored = new Set<number>();
+  async checkImages(
+    tx: Transaction,
+    set: Pick<FeatureSetRow, 'id' | 'datasetId'>,
+    imageIds: number[],
+  ): Promise<{ stored: Record<AugmentName, Set<number>>; foreign: Set<number> }> {
+    const stored: Record<AugmentName, Set<number>> = { none: new Set(), hflip: new Set() };
     const foreign = new Set<number>();
     if (imageIds.length === 0) return { stored, foreign };
-    const { rows } = await tx.execute<{ image_id: string; is_foreign: boolean }>(sql`
-      SELECT asked.image_id, known.id IS NULL AS is_foreign
+    const { rows } = await tx.execute<{ image_id: string; is_foreign: boolean; augment: AugmentName | null }>(sql`
+      SELECT asked.image_id, known.id IS NULL AS is_foreign, done.augment
       FROM unnest(${idArray(imageIds)}::bigint[]) AS asked(image_id)
       LEFT JOIN LATERAL (SELECT ${images.id} FROM ${images} WHERE ${images.id} = asked.image_id AND ${images.datasetId} = ${set.datasetId} LIMIT 1) known ON true
       LEFT JOIN LATERAL (
-        SELECT ${featureVectors.imageId} AS stored_id FROM ${featureVectors}
-        WHERE ${featureVectors.featureSetId} = ${set.id} AND ${featureVectors.imageId} = asked.image_id AND ${featureVectors.augment} = 'none' LIMIT 1
+        SELECT ${featureVectors.augment} AS augment FROM ${featureVectors}
+        WHERE ${featureVectors.featureSetId} = ${set.id} AND ${featureVectors.imageId} = asked.image_id
       ) done ON true
-      WHERE known.id IS NULL OR done.stored_id IS NOT NULL`);
-    for (const row of rows) (row.is_foreign ? foreign : stored).add(Number(row.image_id));
+      WHERE known.id IS NULL OR done.augment IS NOT NULL`);
+    for (const row of rows) {
+      if (row.is_foreign) foreign.add(Number(row.image_id));
+      else stored[row.augment!].add(Number(row.image_id));
+    }
     return { stored, foreign };
-  }
-
-  /** Of these images, the ones that already have a vector of this augment (inside a `withSetLock` transaction). */
-  storedAmong(tx: Transaction, featureSetId: string, imageIds: number[], augment: AugmentName = 'none'): Promise<Set<number>> {
-    return this.imagesAmong(tx, featureVectors, featureSetId, imageIds, augment);
   }
 
   /** Of these images, the ones that already have a failure (inside a `withSetLock` transaction). */
@@ -329,8 +332,8 @@ export class FeatureSetsRepository {
     return row;
   }
 
-  /** Of these images, the ones with a row in `table` (vectors or failures) for the set. */
-  private async imagesAmong(tx: Transaction | Database, table: typeof featureVectors | typeof featureFailures, featureSetId: string, imageIds: number[], augment: AugmentName = 'none'): Promise<Set<number>> {
+  /** Of these images, the ones with a row in `table` for the set (their own vector, not a mirror's; or a failure). */
+  private async imagesAmong(tx: Transaction | Database, table: typeof featureVectors | typeof featureFailures, featureSetId: string, imageIds: number[]): Promise<Set<number>> {
     if (imageIds.length === 0) return new Set();
     const rows = await tx
       .select({ imageId: table.imageId })
@@ -338,7 +341,7 @@ export class FeatureSetsRepository {
       .where(
         and(
           eq(table.featureSetId, featureSetId),
-          table === featureVectors ? eq(featureVectors.augment, augment) : undefined,
+          table === featureVectors ? eq(featureVectors.augment, 'none') : undefined,
           sql`${table.imageId} = ANY(${idArray(imageIds)}::bigint[])`,
         ),
       );
