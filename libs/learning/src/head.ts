@@ -44,6 +44,12 @@ export interface TrainableHead {
   readonly learningRate: number;
   /** One optimizer step on the batch. `features` is rows × inputDim, row-major. */
   trainBatch(features: Float32Array, labels: Int32Array, options?: TrainBatchOptions): TrainBatchResult;
+  /**
+   * The same step, where the engine can run it off the JavaScript thread (onednn): the thread is
+   * free meanwhile (see trainedBatches). `features` may not change, and the head may not be used,
+   * until the promise settles.
+   */
+  trainBatchAsync?(features: Float32Array, labels: Int32Array, options?: TrainBatchOptions): Promise<TrainBatchResult>;
   /** trainBatch on a batch already uploaded, which other heads may share (see trainCandidates). */
   trainOn(batch: UploadedBatch, options?: TrainBatchOptions): TrainBatchResult;
   /** Loss and predictions without updating anything. */

@@ -8,6 +8,7 @@ export * from './tfjs-export';
 export * from './stats';
 export * from './batches';
 export * from './epoch';
+export * from './trained-batches';
 export * from './candidates';
 export * from './l2-selection';
 export type { NamedTensor, TensorValues } from './named-tensors';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Split } from '@featx/contracts';
-import { TrainableHead } from '@featx/learning';
+import { TrainableHead, trainedBatches } from '@featx/learning';
 import { RunContext, throwIfInterrupted } from './run-context';
 import { SplitStreams } from './split-streams.service';
 
@@ -25,15 +25,14 @@ export interface EvaluationPass {
 export class HeadPasses {
   constructor(private readonly streams: SplitStreams) {}
 
-  /** One epoch over the training split, in the epoch's shuffled order. */
+  /** One epoch over the training split, in the epoch's shuffled order; the next batch is read while a step runs (trainedBatches). */
   async train(context: RunContext, head: TrainableHead, epoch: number): Promise<TrainingPass> {
     const started = Date.now();
     let rows = 0;
     let lossSum = 0;
     let correct = 0;
-    for await (const batch of this.streams.stream(context, 'training', { order: 'shuffled', epoch })) {
-      throwIfInterrupted(context.flags);
-      const result = head.trainBatch(batch.features, batch.labels, { classWeights: context.classWeights });
+    const batches = this.streams.stream(context, 'training', { order: 'shuffled', epoch });
+    for await (const { batch, result } of trainedBatches(head, batches, { classWeights: context.classWeights, beforeStep: () => throwIfInterrupted(context.flags) })) {
       lossSum += result.loss * batch.rows;
       correct += result.correct;
       rows += batch.rows;

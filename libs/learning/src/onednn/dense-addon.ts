@@ -68,6 +68,14 @@ export interface DenseAddon {
     chunk: number,
     forward: KernelForward | null,
   ): number;
+  /**
+   * The three passes above on a libuv worker thread (same arguments, same results): a promise of
+   * what the sync call returns, rejected with its error. The JavaScript thread runs on meanwhile
+   * (the trainer reads and decodes its next batch); the arrays may not be touched until it settles.
+   */
+  kernelForwardAsync(kernel: Float32Array, units: number, inputs: number, chunk: number, forward: KernelForward): Promise<number>;
+  sgdKernelUpdateAsync(...args: Parameters<DenseAddon['sgdKernelUpdate']>): Promise<number>;
+  adamKernelUpdateAsync(...args: Parameters<DenseAddon['adamKernelUpdate']>): Promise<number>;
   /** IEEE half bits → floats, exactly (F16C where the CPU has it); out.length === halves.length. */
   float16ToFloat32(halves: Uint16Array, out: Float32Array): void;
   /** y += α·x, over the threads. */

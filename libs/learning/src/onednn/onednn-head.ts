@@ -45,6 +45,8 @@ export class OnednnHead extends RowArrayHead {
   protected steps: number;
   /** TF.js copies handed out by parameters()/state(), valid until the next update. */
   private views?: Map<string, tf.Tensor>;
+  /** A trainBatchAsync pass is running on a worker thread. */
+  private passOut = false;
 
   constructor(
     readonly spec: ResolvedHeadSpec,
@@ -96,11 +98,31 @@ export class OnednnHead extends RowArrayHead {
   }
 
   trainBatch(features: Float32Array, labels: Int32Array, options: TrainBatchOptions = {}): TrainBatchResult {
+    const step = this.startStep(features, labels, options);
+    return this.finishStep(step, this.forward(features, step.rows, step.work, step.masks, this.spec.l2 > 0, true));
+  }
+
+  /**
+   * trainBatch with the first layer's pass (its pending update and this batch's forward product:
+   * nearly all of the step's time on a large input) on a libuv worker thread, so that the
+   * JavaScript thread reads and decodes the next batch meanwhile. The same arithmetic, bit for bit.
+   * `features` may not change, and the head may not be used, until the promise settles.
+   */
+  async trainBatchAsync(features: Float32Array, labels: Int32Array, options: TrainBatchOptions = {}): Promise<TrainBatchResult> {
+    const step = this.startStep(features, labels, options);
+    return this.finishStep(step, await this.forwardAsync(features, step.rows, step.work, step.masks, this.spec.l2 > 0, true));
+  }
+
+  private startStep(features: Float32Array, labels: Int32Array, options: TrainBatchOptions): StepStart {
+    this.checkIdle();
     const { rows, sampleWeights } = checkedTrainingBatch(features, labels, this.spec, options.classWeights);
-    const { classes, hidden, dropout, l2 } = this.spec;
-    const work = this.workspaceFor(rows);
-    const masks = stepDropoutMasks(this.seed, this.steps, rows, hidden, dropout);
-    const { logitsT, squares, kept } = this.forward(features, rows, work, masks, l2 > 0, true);
+    const { hidden, dropout } = this.spec;
+    return { labels, rows, sampleWeights, work: this.workspaceFor(rows), masks: stepDropoutMasks(this.seed, this.steps, rows, hidden, dropout) };
+  }
+
+  /** The loss, the backward pass and the updates (each kernel's deferred to its next pass) of a step whose forward has run. */
+  private finishStep({ labels, rows, sampleWeights, work }: StepStart, { logitsT, squares, kept }: ForwardResult): TrainBatchResult {
+    const { classes, l2 } = this.spec;
     const summary = logitsSummary(rowMajor(logitsT, classes, rows, work.logits), labels, classes, sampleWeights);
 
     // SGD folds −lr_t into the upstream gradient (optimizers.ts); Adam takes the plain gradient.
@@ -158,15 +180,47 @@ export class OnednnHead extends RowArrayHead {
    * transposed ([classes, rows]), Σw² of the kernels it used when `squares`, and, when `training`,
    * each layer's input as the pass copied it (for this step's deferred updates).
    */
-  private forward(
-    features: Float32Array,
+  private forward(features: Float32Array, rows: number, work: Workspace, masks: Float32Array[] | undefined, squares: boolean, training: boolean): ForwardResult {
+    const first = this.firstLayerForward(features, rows, work, squares, training);
+    return this.forwardOnwards(first, this.kernelPass(this.layers[0], first), rows, work, masks, squares, training);
+  }
+
+  /** forward, with the first layer's pass on a worker thread (trainBatchAsync). */
+  private async forwardAsync(features: Float32Array, rows: number, work: Workspace, masks: Float32Array[] | undefined, squares: boolean, training: boolean): Promise<ForwardResult> {
+    const first = this.firstLayerForward(features, rows, work, squares, training);
+    const layer = this.layers[0];
+    this.passOut = true;
+    let sum: number;
+    try {
+      sum = layer.pending ? await this.applyUpdateAsync(layer, first) : await this.addon.kernelForwardAsync(layer.kernel, layer.units, layer.inputs, this.chunkColumns, first);
+    } finally {
+      this.passOut = false;
+    }
+    return this.forwardOnwards(first, sum, rows, work, masks, squares, training);
+  }
+
+  private firstLayerForward(input: Float32Array, rows: number, work: Workspace, squares: boolean, training: boolean): KernelForward {
+    const layer = this.layers[0];
+    return { input, rows, zT: work.zT[0].subarray(0, layer.units * rows), squares, keep: training ? freeInputArray(layer, rows) : null };
+  }
+
+  /**
+   * The forward pass of `rows` rows once the first layer's kernel pass (`first`, whose Σw² is
+   * `firstSquares`) has run: per layer Zᵀ = W·Aᵀ + b — in one pass with the kernel's pending
+   * update, if any — and, below the last, A = (Zᵀ·gate)ᵀ with gate = step(Zᵀ)·mask (relu(z)·mask,
+   * the gate kept for the backward pass, as dense-network.ts). Returns the logits, transposed
+   * ([classes, rows]), Σw² of the kernels it used when `squares`, and, when `training`, each
+   * layer's input as the pass copied it (for this step's deferred updates).
+   */
+  private forwardOnwards(
+    first: KernelForward,
+    firstSquares: number,
     rows: number,
     work: Workspace,
     masks: Float32Array[] | undefined,
     squares: boolean,
     training: boolean,
-  ): { logitsT: Float32Array; squares: number; kept: Float32Array[] } {
-    let input = features;
+  ): ForwardResult {
     let sum = 0;
     const kept: Float32Array[] = [];
     const last = this.layers.length - 1;
@@ -174,8 +228,8 @@ export class OnednnHead extends RowArrayHead {
       const layer = this.layers[l];
       const { units, bias } = layer;
       const zT = work.zT[l].subarray(0, units * rows);
-      const keep = training ? freeInputArray(layer, rows) : null;
-      sum += this.kernelPass(layer, { input, rows, zT, squares, keep });
+      const keep = l === 0 ? first.keep : training ? freeInputArray(layer, rows) : null;
+      sum += l === 0 ? firstSquares : this.kernelPass(layer, { input: work.activations[l - 1].subarray(0, rows * layer.inputs), rows, zT, squares, keep });
       if (keep) kept.push(keep);
       for (let u = 0; u < units; u++) for (let i = u * rows, end = i + rows; i < end; i++) zT[i] += bias[u];
       if (l === last) return { logitsT: zT, squares: sum, kept };
@@ -191,13 +245,13 @@ export class OnednnHead extends RowArrayHead {
           activation[r * units + u] = z * g;
         }
       }
-      input = activation.subarray(0, rows * units);
     }
     throw new Error('a head has at least one layer');
   }
 
   /** Logits [rows, classes] of any number of rows, in blocks of at most max(INFERENCE_ROWS, the largest training batch). */
   protected logits(features: Float32Array, rows: number): Float32Array {
+    this.checkIdle();
     this.applyPendingUpdates();
     const { inputDim, classes } = this.spec;
     const block = Math.min(rows, Math.max(INFERENCE_ROWS, this.workspace?.capacity ?? 0));
@@ -228,34 +282,41 @@ export class OnednnHead extends RowArrayHead {
 
   /** The layer's pending kernel update (native: gradient GEMM and optimizer), then `forward` if given, in one pass. */
   private applyUpdate(layer: DenseLayerValues, forward: KernelForward | null): number {
-    const { units, inputs, kernel, kernelSlots } = layer;
-    const update = layer.pending!;
-    const squares =
-      this.optimizerSpec.kind === 'sgd'
-        ? this.addon.sgdKernelUpdate(kernel, kernelSlots[0] ?? null, update.dzT, update.input, units, inputs, update.rows, update.step.momentum, update.kernelDecay, this.chunkColumns, forward)
-        : this.addon.adamKernelUpdate(
-            kernel,
-            kernelSlots[0],
-            kernelSlots[1],
-            update.dzT,
-            update.input,
-            units,
-            inputs,
-            update.rows,
-            update.step.alpha,
-            this.optimizerSpec.beta1,
-            this.optimizerSpec.beta2,
-            this.optimizerSpec.epsilon,
-            update.kernelDecay,
-            this.chunkColumns,
-            forward,
-          );
+    const squares = this.optimizerSpec.kind === 'sgd' ? this.addon.sgdKernelUpdate(...this.sgdArguments(layer, forward)) : this.addon.adamKernelUpdate(...this.adamArguments(layer, forward));
     layer.pending = undefined;
     return squares;
   }
 
+  /** applyUpdate on a worker thread. */
+  private async applyUpdateAsync(layer: DenseLayerValues, forward: KernelForward): Promise<number> {
+    const squares = await (this.optimizerSpec.kind === 'sgd'
+      ? this.addon.sgdKernelUpdateAsync(...this.sgdArguments(layer, forward))
+      : this.addon.adamKernelUpdateAsync(...this.adamArguments(layer, forward)));
+    layer.pending = undefined;
+    return squares;
+  }
+
+  private sgdArguments(layer: DenseLayerValues, forward: KernelForward | null): Parameters<DenseAddon['sgdKernelUpdate']> {
+    const { units, inputs, kernel, kernelSlots } = layer;
+    const update = layer.pending!;
+    return [kernel, kernelSlots[0] ?? null, update.dzT, update.input, units, inputs, update.rows, update.step.momentum, update.kernelDecay, this.chunkColumns, forward];
+  }
+
+  private adamArguments(layer: DenseLayerValues, forward: KernelForward | null): Parameters<DenseAddon['adamKernelUpdate']> {
+    const { units, inputs, kernel, kernelSlots } = layer;
+    const update = layer.pending!;
+    const { beta1, beta2, epsilon } = this.optimizerSpec as Extract<ResolvedOptimizerSpec, { kind: 'adam' }>;
+    return [kernel, kernelSlots[0], kernelSlots[1], update.dzT, update.input, units, inputs, update.rows, update.step.alpha, beta1, beta2, epsilon, update.kernelDecay, this.chunkColumns, forward];
+  }
+
+  /** While trainBatchAsync's pass is out, the weights and the workspace are the worker thread's. */
+  private checkIdle(): void {
+    if (this.passOut) throw new Error('this onednn head is still running a step: await trainBatchAsync before using the head again');
+  }
+
   /** Applies every kernel update still pending (before anything reads the weights). */
   private applyPendingUpdates(): void {
+    this.checkIdle();
     const pending = this.layers.filter((layer) => layer.pending);
     if (pending.length === 0) return;
     pending.forEach((layer) => this.applyUpdate(layer, null));
@@ -297,6 +358,22 @@ const INFERENCE_ROWS = 256;
 
 // Module-level bindings: global lookups (Math) are slow inside jest's vm context.
 const { exp, log, fround, sqrt } = Math;
+
+/** What a training step has checked and prepared before its forward pass. */
+interface StepStart {
+  labels: Int32Array;
+  rows: number;
+  sampleWeights: Float32Array | undefined;
+  work: Workspace;
+  masks: Float32Array[] | undefined;
+}
+
+interface ForwardResult {
+  /** [classes, rows]. */
+  logitsT: Float32Array;
+  squares: number;
+  kept: Float32Array[];
+}
 
 interface DenseLayerValues {
   inputs: number;

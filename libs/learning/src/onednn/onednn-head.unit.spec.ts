@@ -67,6 +67,48 @@ describeIf(addon.available, skipReason)('oneDNN head (engine onednn) against the
     }
   });
 
+  it('takes exactly the same steps with trainBatchAsync (the first layer\'s pass on a worker thread), and refuses other use while a pass is out', async () => {
+    const spec: HeadSpec = { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16, 260], dropout: 0.2, l2: 0.01 };
+    for (const optimizer of [{ kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 }, { kind: 'sgd', learningRate: 0.05 }, { kind: 'adam', learningRate: 0.01 }] as OptimizerSpec[]) {
+      const [sync, async] = [0, 1].map(() => createHead(spec, 5, optimizer, undefined, { engine: 'onednn' }));
+      expect(async.trainBatchAsync).toBeDefined();
+      for (const batch of batches) {
+        const options = { classWeights: CLASS_WEIGHTS };
+        const expected = sync.trainBatch(batch.features, batch.labels, options);
+        const step = async.trainBatchAsync!(batch.features, batch.labels, options);
+        expect(() => async.trainBatch(batch.features, batch.labels)).toThrow(/still running a step: await trainBatchAsync/);
+        expect(() => async.predictProba(batch.features)).toThrow(/still running a step/);
+        expect(() => async.parameters()).toThrow(/still running a step/);
+        expect(await step).toEqual(expected);
+      }
+      expect(async.evaluateBatch(data.features, data.labels)).toEqual(sync.evaluateBatch(data.features, data.labels));
+      expect(snapshot(async)).toEqual(snapshot(sync));
+      [sync, async].forEach((head) => head.dispose());
+    }
+  });
+
+  it('runs the addon\'s passes as promises with the sync results; bad arguments throw at the call', async () => {
+    const dense = requireDenseAddon();
+    const [units, inputs, rows] = [3, 7, 2];
+    const kernel = Float32Array.from({ length: units * inputs }, (_, i) => Math.sin(i));
+    const input = Float32Array.from({ length: rows * inputs }, (_, i) => Math.cos(i));
+    const [zSync, zAsync] = [0, 1].map(() => new Float32Array(units * rows));
+    const squares = dense.kernelForward(kernel, units, inputs, 4, { input, rows, zT: zSync, squares: true });
+    const pending = dense.kernelForwardAsync(kernel, units, inputs, 4, { input, rows, zT: zAsync, squares: true });
+    expect(typeof pending.then).toBe('function');
+    expect(await pending).toBe(squares);
+    expect(zAsync).toEqual(zSync);
+    // Bad arguments throw at the call, as the sync functions do; nothing is queued.
+    expect(() => dense.kernelForwardAsync(kernel, units, inputs + 1, 4, { input, rows, zT: zAsync, squares: true })).toThrow(/kernelForwardAsync: kernel holds 21 values, expected 24/);
+    // An update without a forward resolves with 0, and has updated the kernel as the sync call does.
+    const dzT = Float32Array.from({ length: units * rows }, (_, i) => 0.1 * (i - 2));
+    const [kSync, kAsync] = [0, 1].map(() => kernel.slice());
+    dense.sgdKernelUpdate(kSync, null, dzT, input, units, inputs, rows, 0, 0, 4, null);
+    await expect(dense.sgdKernelUpdateAsync(kAsync, null, dzT, input, units, inputs, rows, 0, 0, 4, null)).resolves.toBe(0);
+    expect(kAsync).toEqual(kSync);
+    expect(kAsync).not.toEqual(kernel);
+  });
+
   it('cuts a kernel into tiles (256 units × chunk columns) without changing a step', () => {
     // 260 units: two unit blocks; chunks of 5 columns: five chunks of the first kernel, some short.
     const spec = resolveHeadSpec({ kind: 'mlp', inputDim: DIM, classes: 3, hidden: [260, 4], dropout: 0.2, l2: 0.01 });

@@ -33,7 +33,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -512,39 +514,136 @@ bool checkUpdateShapes(Call& call, const FloatArray& kernel, const FloatArray& d
          disjoint(call, kernel, input);
 }
 
-napi_value passResult(Call& call, float* kernel, int64_t units, int64_t inputs, int64_t chunk, const Update& update, const Forward& forward) {
+/** A kernel pass as checked from a call's arguments. */
+struct PassArgs {
+  float* kernel = nullptr;
+  int64_t units = 0, inputs = 0, chunk = 0;
+  Update update;
+  Forward forward;
+  double result(double squares) const { return forward.input && forward.squares ? squares : 0; }
+};
+
+napi_value passResult(Call& call, const PassArgs& args) {
   double squares = 0;
   std::string error;
-  if (!kernelPass(kernel, units, inputs, chunk, update, forward, squares, error)) {
+  if (!kernelPass(args.kernel, args.units, args.inputs, args.chunk, args.update, args.forward, squares, error)) {
     napi_throw_error(call.env, nullptr, (std::string(call.function) + ": " + error).c_str());
     return nullptr;
   }
-  return numberValue(call.env, forward.input && forward.squares ? squares : 0);
+  return numberValue(call.env, args.result(squares));
+}
+
+// The *Async variants run the same pass on a libuv worker thread and return a promise of what the
+// sync call returns (rejected with its error). Why: the trainer's step blocked its JavaScript thread
+// for the whole pass, so reading and decoding the next batch waited for it; now they run beside it.
+// The arrays are held by references until the promise settles; the caller must not touch them
+// before (OnednnHead refuses other calls while a pass is out).
+struct PassWork {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  std::vector<napi_ref> held;
+  std::string function;
+  PassArgs args;
+  int threads = 1;
+  double squares = 0;
+  bool ok = false;
+  std::string error;
+};
+
+void hold(napi_env env, napi_value value, PassWork& work) {
+  napi_valuetype kind;
+  napi_typeof(env, value, &kind);
+  napi_ref ref;
+  if (kind == napi_object && napi_create_reference(env, value, 1, &ref) == napi_ok) work.held.push_back(ref);
+}
+
+/** References to every array of the call: the typed arrays given, and forward's. */
+void holdArguments(Call& call, PassWork& work) {
+  for (size_t i = 0; i < call.argc; i++) {
+    hold(call.env, call.argv[i], work);
+    napi_valuetype kind;
+    napi_typeof(call.env, call.argv[i], &kind);
+    bool isTypedArray = false;
+    napi_is_typedarray(call.env, call.argv[i], &isTypedArray);
+    if (kind != napi_object || isTypedArray) continue;
+    for (const char* field : {"input", "zT", "keep"}) {
+      napi_value value;
+      if (napi_get_named_property(call.env, call.argv[i], field, &value) == napi_ok) hold(call.env, value, work);
+    }
+  }
+}
+
+void runPassWork(napi_env, void* data) {
+  PassWork* work = static_cast<PassWork*>(data);
+  // OpenMP's thread count is per calling thread: the JavaScript thread's (setThreads) is carried over.
+  omp_set_num_threads(work->threads);
+  work->ok = kernelPass(work->args.kernel, work->args.units, work->args.inputs, work->args.chunk, work->args.update, work->args.forward, work->squares, work->error);
+}
+
+void settlePassWork(napi_env env, napi_status status, void* data) {
+  std::unique_ptr<PassWork> work(static_cast<PassWork*>(data));
+  for (napi_ref ref : work->held) napi_delete_reference(env, ref);
+  napi_delete_async_work(env, work->work);
+  if (status == napi_ok && work->ok) {
+    napi_resolve_deferred(env, work->deferred, numberValue(env, work->args.result(work->squares)));
+    return;
+  }
+  napi_value message, error;
+  const std::string text = work->function + ": " + (status == napi_ok ? work->error : std::string("the pass was cancelled"));
+  napi_create_string_utf8(env, text.c_str(), NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, nullptr, message, &error);
+  napi_reject_deferred(env, work->deferred, error);
+}
+
+napi_value queuePass(Call& call, const PassArgs& args) {
+  std::unique_ptr<PassWork> work(new PassWork());
+  work->function = call.function;
+  work->args = args;
+  work->threads = omp_get_max_threads();
+  napi_value promise, name;
+  if (napi_create_promise(call.env, &work->deferred, &promise) != napi_ok || napi_create_string_utf8(call.env, call.function, NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(call.env, nullptr, name, runPassWork, settlePassWork, work.get(), &work->work) != napi_ok) {
+    napi_throw_error(call.env, nullptr, (std::string(call.function) + ": cannot queue the pass").c_str());
+    return nullptr;
+  }
+  holdArguments(call, *work);
+  if (napi_queue_async_work(call.env, work->work) != napi_ok) {
+    for (napi_ref ref : work->held) napi_delete_reference(call.env, ref);
+    napi_delete_async_work(call.env, work->work);
+    napi_throw_error(call.env, nullptr, (std::string(call.function) + ": cannot queue the pass").c_str());
+    return nullptr;
+  }
+  work.release();
+  return promise;
+}
+
+template <bool (*Parse)(Call&, PassArgs&)>
+napi_value passEntry(Call& call, bool async) {
+  PassArgs args;
+  if (!Parse(call, args)) return nullptr;
+  return async ? queuePass(call, args) : passResult(call, args);
 }
 
 // kernelForward(kernel, units, inputs, chunk, forward) → Σ w² (0 unless forward.squares):
 // forward.zT [units, rows] = kernel·forward.inputᵀ, in the tiles and order of the updates' forward
 // (so a forward gives the same numbers whether an update ran in its pass or before it).
-napi_value KernelForward(napi_env env, napi_callback_info info) {
-  Call call;
-  if (!start(call, env, info, "kernelForward", 5)) return nullptr;
+bool parseKernelForward(Call& call, PassArgs& out) {
   FloatArray kernel;
   int64_t units, inputs, chunk;
   Forward forward;
   if (!floatArray(call, 0, "kernel", kernel) || !integer(call, 1, "units", 1, units) || !integer(call, 2, "inputs", 1, inputs) ||
       !integer(call, 3, "chunk", 1, chunk) || !sized(call, kernel, units * inputs, "units × inputs = " + std::to_string(units) + " × " + std::to_string(inputs)) ||
       !forwardArgument(call, 4, units, inputs, false, forward, {&kernel}, {}))
-    return nullptr;
-  return passResult(call, kernel.data, units, inputs, chunk, Update{}, forward);
+    return false;
+  out = PassArgs{kernel.data, units, inputs, chunk, Update{}, forward};
+  return true;
 }
 
 // sgdKernelUpdate(kernel, velocity | null, dzT, input, units, inputs, rows, momentum, kernelDecay,
 // chunk, forward | null) → Σ w² of the updated weights (0 unless forward.squares).
 // dzT carries −lr_t (and class weights, 1/rows) already. With velocity: v = m·v + g' + decay·w,
 // w += v (Keras). Without: w += g' + decay·w. kernelDecay = 2λ·(−lr_t) for an L2 penalty λ.
-napi_value SgdKernelUpdate(napi_env env, napi_callback_info info) {
-  Call call;
-  if (!start(call, env, info, "sgdKernelUpdate", 11)) return nullptr;
+bool parseSgdKernelUpdate(Call& call, PassArgs& out) {
   FloatArray kernel, velocity, dzT, input;
   int64_t units, inputs, rows, chunk;
   double momentum, decay;
@@ -552,17 +651,17 @@ napi_value SgdKernelUpdate(napi_env env, napi_callback_info info) {
       !floatArray(call, 3, "input", input) || !integer(call, 4, "units", 1, units) || !integer(call, 5, "inputs", 1, inputs) ||
       !integer(call, 6, "rows", 1, rows) || !number(call, 7, "momentum", momentum) || !number(call, 8, "kernelDecay", decay) ||
       !integer(call, 9, "chunk", 1, chunk) || !checkUpdateShapes(call, kernel, dzT, input, units, inputs, rows))
-    return nullptr;
+    return false;
   const bool withVelocity = velocity.present();
   if (withVelocity && (!sized(call, velocity, units * inputs, "the kernel's size") || !disjoint(call, velocity, kernel) || !disjoint(call, velocity, dzT) ||
                        !disjoint(call, velocity, input)))
-    return nullptr;
+    return false;
   if (!withVelocity && momentum != 0) {
     call.rangeError("momentum " + std::to_string(momentum) + " needs a velocity array");
-    return nullptr;
+    return false;
   }
   Forward forward;
-  if (!forwardArgument(call, 10, units, inputs, true, forward, {&kernel, &velocity}, {&dzT, &input})) return nullptr;
+  if (!forwardArgument(call, 10, units, inputs, true, forward, {&kernel, &velocity}, {&dzT, &input})) return false;
   Update update;
   update.kind = Update::kSgd;
   update.dzT = dzT.data;
@@ -571,16 +670,15 @@ napi_value SgdKernelUpdate(napi_env env, napi_callback_info info) {
   update.velocity = withVelocity ? velocity.data : nullptr;
   update.momentum = static_cast<float>(momentum);
   update.decay = static_cast<float>(decay);
-  return passResult(call, kernel.data, units, inputs, chunk, update, forward);
+  out = PassArgs{kernel.data, units, inputs, chunk, update, forward};
+  return true;
 }
 
 // adamKernelUpdate(kernel, m, v, dzT, input, units, inputs, rows, alpha, beta1, beta2, epsilon,
 // kernelDecay, chunk, forward | null) → Σ w² of the updated weights (0 unless forward.squares).
 // dzT carries class weights and 1/rows (Adam's gradient scale is 1); alpha = lr_t·√(1−β2ᵗ)/(1−β1ᵗ);
 // kernelDecay = 2λ for an L2 penalty λ.
-napi_value AdamKernelUpdate(napi_env env, napi_callback_info info) {
-  Call call;
-  if (!start(call, env, info, "adamKernelUpdate", 15)) return nullptr;
+bool parseAdamKernelUpdate(Call& call, PassArgs& out) {
   FloatArray kernel, mSlot, vSlot, dzT, input;
   int64_t units, inputs, rows, chunk;
   double alpha, beta1, beta2, epsilon, decay;
@@ -589,14 +687,14 @@ napi_value AdamKernelUpdate(napi_env env, napi_callback_info info) {
       !integer(call, 7, "rows", 1, rows) || !number(call, 8, "alpha", alpha) || !number(call, 9, "beta1", beta1) || !number(call, 10, "beta2", beta2) ||
       !number(call, 11, "epsilon", epsilon) || !number(call, 12, "kernelDecay", decay) || !integer(call, 13, "chunk", 1, chunk) ||
       !checkUpdateShapes(call, kernel, dzT, input, units, inputs, rows))
-    return nullptr;
+    return false;
   const std::string size = "the kernel's size";
-  if (!sized(call, mSlot, units * inputs, size) || !sized(call, vSlot, units * inputs, size)) return nullptr;
+  if (!sized(call, mSlot, units * inputs, size) || !sized(call, vSlot, units * inputs, size)) return false;
   for (const FloatArray* slot : {&mSlot, &vSlot})
-    if (!disjoint(call, *slot, kernel) || !disjoint(call, *slot, dzT) || !disjoint(call, *slot, input)) return nullptr;
-  if (!disjoint(call, mSlot, vSlot)) return nullptr;
+    if (!disjoint(call, *slot, kernel) || !disjoint(call, *slot, dzT) || !disjoint(call, *slot, input)) return false;
+  if (!disjoint(call, mSlot, vSlot)) return false;
   Forward forward;
-  if (!forwardArgument(call, 14, units, inputs, true, forward, {&kernel, &mSlot, &vSlot}, {&dzT, &input})) return nullptr;
+  if (!forwardArgument(call, 14, units, inputs, true, forward, {&kernel, &mSlot, &vSlot}, {&dzT, &input})) return false;
   Update update;
   update.kind = Update::kAdam;
   update.dzT = dzT.data;
@@ -606,8 +704,24 @@ napi_value AdamKernelUpdate(napi_env env, napi_callback_info info) {
   update.v = vSlot.data;
   update.adam = AdamConstants{static_cast<float>(alpha),        static_cast<float>(beta1),  static_cast<float>(1 - beta1), static_cast<float>(beta2),
                               static_cast<float>(1 - beta2), static_cast<float>(epsilon), static_cast<float>(decay)};
-  return passResult(call, kernel.data, units, inputs, chunk, update, forward);
+  out = PassArgs{kernel.data, units, inputs, chunk, update, forward};
+  return true;
 }
+
+// The entry points of the three passes, each sync and async (same arguments; see PassWork).
+#define FEATX_PASS_ENTRY(Name, name, argc, Parse, async)                       \
+  napi_value Name(napi_env env, napi_callback_info info) {                     \
+    Call call;                                                                 \
+    if (!start(call, env, info, name, argc)) return nullptr;                   \
+    return passEntry<Parse>(call, async);                                      \
+  }
+FEATX_PASS_ENTRY(KernelForward, "kernelForward", 5, parseKernelForward, false)
+FEATX_PASS_ENTRY(KernelForwardAsync, "kernelForwardAsync", 5, parseKernelForward, true)
+FEATX_PASS_ENTRY(SgdKernelUpdate, "sgdKernelUpdate", 11, parseSgdKernelUpdate, false)
+FEATX_PASS_ENTRY(SgdKernelUpdateAsync, "sgdKernelUpdateAsync", 11, parseSgdKernelUpdate, true)
+FEATX_PASS_ENTRY(AdamKernelUpdate, "adamKernelUpdate", 15, parseAdamKernelUpdate, false)
+FEATX_PASS_ENTRY(AdamKernelUpdateAsync, "adamKernelUpdateAsync", 15, parseAdamKernelUpdate, true)
+#undef FEATX_PASS_ENTRY
 
 // axpy(alpha, x, y): y += α·x over the threads (the engine bench's memory bandwidth with this
 // addon's threads and loops).
@@ -738,6 +852,9 @@ NAPI_MODULE_INIT() {
       {"kernelForward", nullptr, KernelForward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sgdKernelUpdate", nullptr, SgdKernelUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"adamKernelUpdate", nullptr, AdamKernelUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"kernelForwardAsync", nullptr, KernelForwardAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sgdKernelUpdateAsync", nullptr, SgdKernelUpdateAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adamKernelUpdateAsync", nullptr, AdamKernelUpdateAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"axpy", nullptr, Axpy, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"float16ToFloat32", nullptr, Float16ToFloat32, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
