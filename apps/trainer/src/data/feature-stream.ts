@@ -94,8 +94,10 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
     batch.rows += 1;
     if (batch.rows < batchRows) return undefined;
     const full = batch;
-    batch = batches[++filled % 2];
-    batch.rows = 0;
+    // The other buffer's arrays under a new batch object: the one just yielded keeps its rows while
+    // its consumer still steps on it (trainedBatches is one batch ahead of the step).
+    const next = batches[++filled % 2];
+    batch = batches[filled % 2] = { ...next, rows: 0 };
     return full;
   };
   const emitBuffered = (k: number): StreamBatch | undefined => {

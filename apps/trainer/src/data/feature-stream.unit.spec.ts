@@ -46,6 +46,23 @@ describe('streamSplit', () => {
     expect(batches.flatMap((b) => Array.from(b.imageIds))).toEqual(Array.from({ length: 100 }, (_, r) => 1000 + r));
   });
 
+  it('leaves a yielded batch whole (rows, features, labels) until the one after the next is asked for', async () => {
+    for (const order of ['sequential', 'shuffled'] as const) {
+      const source = new MemorySource(new Map([['s', toFloat16(values)]]));
+      const iterator = streamSplit(source, [shard], { dim: DIM, dtype: 'float16', chunkRows: 7, batchRows: 8, order, seed: 3 });
+      let previous = (await iterator.next()).value!;
+      for (;;) {
+        const copy = { rows: previous.rows, features: previous.features.slice(), labels: previous.labels.slice() };
+        const next = await iterator.next(); // what trainedBatches does while previous's step runs
+        expect(previous.rows).toBe(copy.rows);
+        expect(previous.features).toEqual(copy.features);
+        expect(previous.labels).toEqual(copy.labels);
+        if (next.done) break;
+        previous = next.value;
+      }
+    }
+  });
+
   it('keeps as many chunk reads in flight as readAheadBytes of stored rows take', async () => {
     const chunkBytes = 5 * DIM * 2;
     for (const [readAheadBytes, expected] of [
