@@ -1,6 +1,6 @@
 import { selectBackend } from '@featx/vision';
 import { FeatureBatch } from './batches';
-import { CandidateSettings, defaultSearchPlan, HeadSearchPlan, searchHeads } from './head-search';
+import { CandidateSettings, defaultSearchPlan, HeadSearchPlan, HeadSearchResult, searchHeads } from './head-search';
 import { selectSharedWinner, sharePlan, splitSearch } from './search-shares';
 import { RunningStats } from './stats';
 import { batchesOf, clusters, LabelledRows, slice } from './testing/synthetic';
@@ -69,7 +69,7 @@ describe('a search in shares', () => {
     };
     const whole = await searchHeads(plan, sources, options);
     const shares = splitSearch(plan.candidates.length, 2, plan.seed);
-    const parts = [];
+    const parts: HeadSearchResult[] = [];
     for (const share of shares) parts.push(await searchHeads(sharePlan(plan, share), sources, options));
     const byPosition = shares.flatMap((share, s) => share.positions.map((position, k) => ({ position, result: parts[s].candidates[k] })));
     for (const { position, result } of byPosition) {

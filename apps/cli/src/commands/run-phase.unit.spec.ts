@@ -32,6 +32,8 @@ describe('the run as the CLI shows it', () => {
   const run: RunDetails = {
     id: '0123abcd-0000-4000-8000-000000000001',
     featureSetId: 'f',
+    kind: 'model',
+    parentRunId: null,
     status: 'running',
     error: null,
     config: { head: 'logistic', optimizer: 'sgd', learningRate: 0.001, momentum: 0.9, epochs: 25, batchSize: 32 },

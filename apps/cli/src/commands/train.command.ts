@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EpochMetricView, HEAD_CHOICES, NORMALIZATIONS, OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
+import { DEFAULT_SEARCH_SHARES, EpochMetricView, HEAD_CHOICES, NORMALIZATIONS, OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatCount, formatDuration } from '../format';
 import { followLive } from '../follow-live';
@@ -36,6 +36,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
     .addOption(integerOption('--patience <n>', 'stop early when val_loss has not improved for n epochs'))
     .addOption(integerOption('--seed <n>', 'seed of initialization and shuffling (default 42)'))
     .addOption(integerOption('--shuffle-buffer <n>', 'rows in the shuffle buffer (default 2048)'))
+    .addOption(integerOption('--search-shares <n>', `--head auto: child runs the search is split into, trained by any trainer replicas (default ${DEFAULT_SEARCH_SHARES}, one per input view; 1: all in one trainer)`))
     .option('--no-wait', 'return once the run is queued')
     .option('--json', 'print JSON')
     .action(async (featureSetId: string, opts) => {
@@ -58,6 +59,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
         earlyStoppingPatience: opts.patience,
         seed: opts.seed,
         shuffleBuffer: opts.shuffleBuffer,
+        searchShares: opts.searchShares,
       });
       if (!opts.wait) return print(opts.json ? JSON.stringify(queued) : `queued run ${queued.runId} (command ${queued.commandId})`);
       if (!opts.json) print(`run ${queued.runId} queued — featx runs show ${queued.runId} to look at it, featx runs cancel ${queued.runId} to stop it`);

@@ -127,6 +127,11 @@ function refuseWhatAutoChooses(config: z.output<typeof trainingConfigFields>, ct
 export const trainingConfigSchema = trainingConfigFields.superRefine(refuseWhatAutoChooses);
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 
+/** Child runs a run's search is split into: 1 unless `head: auto` (then searchShares, default DEFAULT_SEARCH_SHARES). */
+export function searchSharesOf(config: Pick<TrainingConfig, 'head' | 'searchShares'>): number {
+  return config.head === 'auto' ? (config.searchShares ?? DEFAULT_SEARCH_SHARES) : 1;
+}
+
 export const createRunCommand = commandV1(
   'runs.create',
   (n) => n.subjects.createRun,
