@@ -253,7 +253,7 @@ describe('training runs (API, bus, CLI)', () => {
 
       const docs = (await (await fetch(`${services.apiUrl}/docs/json`)).json()) as { paths: Record<string, { get: { responses: Record<string, { content: Record<string, { schema: { properties: Record<string, { oneOf: Array<{ properties: { step: { const: string } } }> }> } }> }> } }> };
       const documented = docs.paths['/runs/{id}'].get.responses['200'].content['application/json'].schema.properties.phase;
-      expect(documented.oneOf.map((s) => s.properties.step.const)).toEqual(['standardizing', 'choosing-l2', 'choosing-head', 'training', 'evaluating']);
+      expect(documented.oneOf.map((s) => s.properties.step.const)).toEqual(['standardizing', 'choosing-l2', 'choosing-head', 'waiting-for-shares', 'training', 'evaluating']);
     });
 
     it('lists runs, optionally of one feature set; 404 for an unknown run, 400 for a bad id', async () => {
