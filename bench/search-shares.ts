@@ -16,6 +16,7 @@ import { createRunCommand, extractFeaturesCommand, registerDatasetCommand, train
 import { createTestBus, createTestDatabase, SHARED_DIR, testNamespace } from '../test/support';
 import { launchServices, serviceInstances } from '../tools/service-launcher';
 import { runBenchMain } from './bench-main';
+import { cpuSeconds } from './proc-stats';
 
 const CONFIGS = (process.env.BENCH_CONFIGS ?? '1x1,1x3,2x3,2x6').split(',').map((c) => {
   const [trainers, shares] = c.split('x').map(Number);
@@ -73,6 +74,7 @@ async function main() {
         await launched.ready(120000);
         const runId = randomUUID();
         const loadBefore = load();
+        const cpuBefore = Object.values(launched.pids()).map(cpuSeconds);
         const started = Date.now();
         await publish(bus, createRunCommand, { v: 1, runId, ...trainingConfigSchema.parse({ featureSetId, head: 'auto', searchShares: shares }) });
         let run;
@@ -82,13 +84,14 @@ async function main() {
           await sleep(500);
         }
         const seconds = (Date.now() - started) / 1000;
+        const cpu = Object.values(launched.pids()).map((pid, i) => cpuSeconds(pid) - cpuBefore[i]);
         if (run.status !== 'succeeded') throw new Error(`run ${runId} ${run.status}: ${run.error}`);
         const evaluation = (await db.query("SELECT accuracy FROM evaluations WHERE run_id = $1 AND split = 'evaluation'", [runId])).rows[0];
         const chosen = (await db.query('SELECT name, val_accuracy FROM run_candidates WHERE run_id = $1 AND chosen', [runId])).rows[0];
         const parts = (await db.query("SELECT worker, extract(epoch FROM finished_at - started_at)::float AS s FROM training_runs WHERE parent_run_id = $1 ORDER BY (share->>'index')::int", [runId])).rows;
         const workers = new Set(parts.map((p) => p.worker)).size;
         console.log(
-          `${trainers} trainer(s), searchShares ${shares}: ${seconds.toFixed(1)} s (load before ${loadBefore}, after ${load()}); chosen ${chosen.name} ` +
+          `${trainers} trainer(s), searchShares ${shares}: ${seconds.toFixed(1)} s (load before ${loadBefore}, after ${load()}; trainer CPU ${cpu.map((c) => `${c.toFixed(0)} s`).join(' + ')}); chosen ${chosen.name} ` +
             `(validation ${(chosen.val_accuracy * 100).toFixed(1)}%, evaluation ${(evaluation.accuracy * 100).toFixed(1)}%)` +
             (parts.length ? `; shares ${parts.map((p) => `${p.s.toFixed(1)} s`).join(', ')} on ${workers} trainer(s)` : ''),
         );
