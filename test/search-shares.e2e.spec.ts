@@ -43,6 +43,8 @@ describe('head auto in search shares over two trainer replicas', () => {
       FEATX_NAMESPACE: services.namespace,
       FEATX_MIGRATE_ON_START: 'false',
       FEATX_RUN_STALE_MS: '3000',
+      // A run that leaves searchShares open is split in three.
+      FEATX_SEARCH_SHARES: '3',
       FEATX_TF_BACKEND: 'wasm',
       FEATX_LOG_LEVEL: 'warn',
     };
@@ -138,7 +140,8 @@ describe('head auto in search shares over two trainer replicas', () => {
 
   it('resumes a share whose trainer was killed on the other replica; cancelling a run cancels its shares', async () => {
     const { featureSetId } = await createSyntheticFeatureSet(db, { classes: CLASSES, dim: 32, rows: ROWS, separable: true, seed: 22, storeId: 'store-s', featuresDir: path.join(root, 'features') });
-    const queued = await cli('train', featureSetId, '--head', 'auto', '--epochs', '5', '--batch-size', '8', '--search-shares', '3', '--no-wait', '--json');
+    // searchShares left open: the trainers' FEATX_SEARCH_SHARES, on record once the run starts.
+    const queued = await cli('train', featureSetId, '--head', 'auto', '--epochs', '5', '--batch-size', '8', '--no-wait', '--json');
     const { runId } = JSON.parse(queued.out);
     let killed: { shareId: string; pid: number } | undefined;
     const { run } = await follow(runId, 400, async (polled) => {
@@ -151,6 +154,8 @@ describe('head auto in search shares over two trainer replicas', () => {
     });
     expect(killed).toBeDefined();
     expect(run.status).toBe('succeeded');
+    expect(run.config.search).toMatchObject({ shares: 3 });
+    expect(run.shares).toHaveLength(3);
     const resumed = run.shares!.find((s) => s.id === killed!.shareId)!;
     expect(resumed.status).toBe('succeeded');
     expect(resumed.resumes).toBeGreaterThanOrEqual(1);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_SEARCH_SHARES, EpochMetricView, HEAD_CHOICES, NORMALIZATIONS, OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
+import { EpochMetricView, HEAD_CHOICES, NORMALIZATIONS, OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatCount, formatDuration } from '../format';
 import { followLive } from '../follow-live';
@@ -36,7 +36,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
     .addOption(integerOption('--patience <n>', 'stop early when val_loss has not improved for n epochs'))
     .addOption(integerOption('--seed <n>', 'seed of initialization and shuffling (default 42)'))
     .addOption(integerOption('--shuffle-buffer <n>', 'rows in the shuffle buffer (default 2048)'))
-    .addOption(integerOption('--search-shares <n>', `--head auto: child runs the search is split into, trained by any trainer replicas (default ${DEFAULT_SEARCH_SHARES}, one per input view; 1: all in one trainer)`))
+    .addOption(integerOption('--search-shares <n>', '--head auto: child runs the search is split into, trained by any trainer replicas (3: one per input view; 1: all in one trainer; default: the trainers\' FEATX_SEARCH_SHARES, 1 unless set)'))
     .option('--no-wait', 'return once the run is queued')
     .option('--json', 'print JSON')
     .action(async (featureSetId: string, opts) => {

@@ -87,7 +87,7 @@ export class HeadSearch {
     const { run, artifacts } = context;
     const winner = result.candidates[result.winner];
     await this.candidates.replace(run.id, leaderboardRows(result));
-    const record: HeadSearchRecord = { chosen: winner.name, candidates: plan.candidates.length, epochs: plan.epochs, patience: plan.patience, rungs: plan.rungs };
+    const record: HeadSearchRecord = { chosen: winner.name, candidates: plan.candidates.length, epochs: plan.epochs, patience: plan.patience, rungs: plan.rungs, shares: 1 };
     const resolved = winnerConfig(context.config, plan, winner, record);
     if (!resolved.standardize) context.standardization = null;
     const best = winner.history[winner.bestEpoch! - 1];

@@ -47,7 +47,7 @@ export class RunPreparation {
     const artifacts = new RunArtifacts(this.appConfig.training.artifactsDir, run.id);
     await fs.mkdir(artifacts.dir, { recursive: true });
     const context: RunContext = { run, config, set, dim: set.dim, classes: run.classes, shards, artifacts, standardization: null, engine: resolveHeadEngine(this.appConfig.training.engine), flags, phase };
-    context.standardization = needsStatistics(run, config, set.dim) ? await this.standardization(context) : null;
+    context.standardization = needsStatistics(run, config, set.dim, this.appConfig.training.searchShares) ? await this.standardization(context) : null;
     if (config.classWeights) {
       const counts = await this.featureSets.labelCounts(set.id, 'training');
       context.classWeights = classWeightsFrom(run.classes.map((label) => counts.get(label) ?? 0));
@@ -82,7 +82,7 @@ export class RunPreparation {
  * holding standardized candidates. A search split into shares computes them only if its winner is
  * standardized, once the shares are done.
  */
-function needsStatistics(run: RunRow, config: TrainingConfig, dim: number): boolean {
+function needsStatistics(run: RunRow, config: TrainingConfig, dim: number, searchShares: number): boolean {
   if (run.kind === 'search-share') return sharePlan(defaultSearchPlan(dim), shareOf(run)).candidates.some((c) => c.input === 'standardized');
-  return config.standardize || (config.head === 'auto' && searchSharesOf(config) === 1);
+  return config.standardize || (config.head === 'auto' && searchSharesOf(config, searchShares) === 1);
 }

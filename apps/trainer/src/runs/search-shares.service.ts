@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ArtifactStore, artifactsInFolder } from '@featx/bus';
-import { HeadSearchRecord, searchSharesOf } from '@featx/contracts';
+import { HeadSearchRecord } from '@featx/contracts';
 import { RunCandidateRow, RunCandidatesRepository, RunRow, RunSharesRepository, RunsRepository } from '@featx/db';
 import { CandidateSettings, HeadSearchPlan, loadCheckpoint, selectSharedWinner, splitSearch } from '@featx/learning';
 import { JsonLogger, LOGGER } from '@featx/runtime';
@@ -41,7 +41,7 @@ export class SearchShares {
     const { run, config } = context;
     if (context.shards.validation.length === 0) throw new Error(`head auto chooses on the validation split, and feature set ${context.set.id} has no validation rows`);
     const plan = this.headSearch.plan(context);
-    const parts = splitSearch(plan.candidates.length, searchSharesOf(config), plan.seed);
+    const parts = splitSearch(plan.candidates.length, config.searchShares ?? 1, plan.seed);
     const { searchShares: _shares, ...shareConfig } = config;
     const shares = await this.shares.createOnce(
       run,

@@ -31,8 +31,6 @@ export type HeadSearchRecord = z.infer<typeof headSearchRecordSchema>;
 
 /** Most child runs a `head: auto` search is split into (the default grid has 36 heads). */
 export const MAX_SEARCH_SHARES = 36;
-/** Child runs of a `head: auto` search unless the run says: one per input view (raw, standardized, power), each reading a batch once and preparing it once. */
-export const DEFAULT_SEARCH_SHARES = 3;
 
 /**
  * A search share: one child run of a `head: auto` run, training part of its grid (successive
@@ -100,8 +98,9 @@ const trainingConfigFields = z
     search: headSearchRecordSchema.optional(),
     /**
      * `head: auto` only: child runs its grid is split into, each claimed by any trainer (replicas
-     * search in parallel). Default DEFAULT_SEARCH_SHARES (one per input view); 1: the whole search
-     * in the run's own trainer, every batch read once for all 36 candidates.
+     * search in parallel; 3 = one per input view). 1: the whole search in the run's own trainer,
+     * every batch read once for all 36 candidates. Omitted: the trainer's FEATX_SEARCH_SHARES
+     * (default 1), written into the run's configuration when it starts.
      */
     searchShares: z.number().int().min(1).max(MAX_SEARCH_SHARES).optional(),
     /** Stop when validation loss has not improved for this many epochs (omitted: never). */
@@ -127,9 +126,9 @@ function refuseWhatAutoChooses(config: z.output<typeof trainingConfigFields>, ct
 export const trainingConfigSchema = trainingConfigFields.superRefine(refuseWhatAutoChooses);
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 
-/** Child runs a run's search is split into: 1 unless `head: auto` (then searchShares, default DEFAULT_SEARCH_SHARES). */
-export function searchSharesOf(config: Pick<TrainingConfig, 'head' | 'searchShares'>): number {
-  return config.head === 'auto' ? (config.searchShares ?? DEFAULT_SEARCH_SHARES) : 1;
+/** Child runs a run's search is split into: 1 unless `head: auto` (then searchShares, or `otherwise` where the run leaves it open). */
+export function searchSharesOf(config: Pick<TrainingConfig, 'head' | 'searchShares'>, otherwise: number): number {
+  return config.head === 'auto' ? (config.searchShares ?? otherwise) : 1;
 }
 
 export const createRunCommand = commandV1(
