@@ -253,7 +253,7 @@ describe('training runs (API, bus, CLI)', () => {
 
       const docs = (await (await fetch(`${services.apiUrl}/docs/json`)).json()) as { paths: Record<string, { get: { responses: Record<string, { content: Record<string, { schema: { properties: Record<string, { oneOf: Array<{ properties: { step: { const: string } } }> }> } }> }> } }> };
       const documented = docs.paths['/runs/{id}'].get.responses['200'].content['application/json'].schema.properties.phase;
-      expect(documented.oneOf.map((s) => s.properties.step.const)).toEqual(['standardizing', 'choosing-l2', 'choosing-head', 'training', 'evaluating']);
+      expect(documented.oneOf.map((s) => s.properties.step.const)).toEqual(['standardizing', 'choosing-l2', 'choosing-head', 'waiting-for-shares', 'training', 'evaluating']);
     });
 
     it('lists runs, optionally of one feature set; 404 for an unknown run, 400 for a bad id', async () => {
@@ -514,7 +514,7 @@ describe('training runs (API, bus, CLI)', () => {
   });
 
   describe('train output', () => {
-    const run = { id: '0123abcd-0000-4000-8000-000000000001', featureSetId: 'x', status: 'running' as const, error: null, config: {}, classes: [], epochs: 4, epochsDone: 1, bestEpoch: null, bestValLoss: null, resumes: 0, cancelRequested: false, worker: 'w', heartbeatAt: null, phase: null, createdAt: '', startedAt: '', finishedAt: null };
+    const run = { id: '0123abcd-0000-4000-8000-000000000001', featureSetId: 'x', kind: 'model' as const, parentRunId: null, status: 'running' as const, error: null, config: {}, classes: [], epochs: 4, epochsDone: 1, bestEpoch: null, bestValLoss: null, resumes: 0, cancelRequested: false, worker: 'w', heartbeatAt: null, phase: null, createdAt: '', startedAt: '', finishedAt: null };
     const epoch = { epoch: 1, trainLoss: 0.41234, trainAccuracy: 0.87123, valLoss: 0.389, valAccuracy: 0.88271, learningRate: 0.001, durationMs: 2000, rowsPerSecond: 1500, at: '' };
 
     it('the live line: queued, then the epoch running with epochs done of planned, rows/s and an ETA from the mean epoch time', () => {

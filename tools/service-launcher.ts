@@ -73,6 +73,10 @@ export function launchServices(
   // (2 replicas × 1 thread beat 1 × 2 threads here: see the README's engine benchmark).
   const extractors = instances.filter((i) => i.service === 'extractor').length;
   const onnxThreads = env.FEATX_ONNX_THREADS ?? String(Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, extractors))));
+  // Likewise trainer replicas: the onednn engine's OpenMP threads spin while they wait, and two
+  // replicas with a thread per core each on one machine took 2.5x as long per search share.
+  const trainers = instances.filter((i) => i.service === 'trainer').length;
+  const openMpThreads = env.OMP_NUM_THREADS ?? (trainers > 1 ? String(Math.max(1, Math.floor(os.availableParallelism() / trainers))) : undefined);
   const children: ChildProcess[] = [];
   const exits: Array<Promise<ServiceExit>> = [];
   for (const instance of instances) {
@@ -85,6 +89,7 @@ export function launchServices(
         FEATX_HTTP_PORT: String(instance.port),
         ...(instance.host ? { FEATX_HTTP_HOST: instance.host } : {}),
         ...(instance.service === 'extractor' ? { FEATX_ONNX_THREADS: onnxThreads } : {}),
+        ...(instance.service === 'trainer' && openMpThreads ? { OMP_NUM_THREADS: openMpThreads } : {}),
         ...instance.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

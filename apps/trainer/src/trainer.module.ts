@@ -12,6 +12,9 @@ import { RunPreparation } from './runs/run-preparation.service';
 import { RunPublication } from './runs/run-publication.service';
 import { RunReports } from './runs/run-reports.service';
 import { RunScheduler } from './runs/run-scheduler.service';
+import { SearchShares } from './runs/search-shares.service';
+import { ShareSearch } from './runs/share-search.service';
+import { TrainerSlots } from './runs/trainer-slots';
 import { SplitStreams } from './runs/split-streams.service';
 import { TrainingStart } from './runs/training-start.service';
 
@@ -31,6 +34,9 @@ export class TrainerModule {
         RunPreparation,
         L2Search,
         HeadSearch,
+        TrainerSlots,
+        ShareSearch,
+        SearchShares,
         TrainingStart,
         EpochLoop,
         RunReports,

@@ -9,4 +9,5 @@ export * from './repositories/runs.repository';
 export * from './repositories/feature-stores.repository';
 export * from './repositories/keyset-page';
 export * from './repositories/run-candidates.repository';
+export * from './repositories/run-shares.repository';
 export * from './repositories/run-image-predictions.repository';

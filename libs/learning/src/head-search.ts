@@ -299,7 +299,7 @@ function better(a: { accuracy: number; loss: number }, b: { accuracy: number; lo
 }
 
 /** Ranking: validation accuracy, then log loss, then grid order; never-validated last. */
-export function compareCandidates(a: CandidateResult, b: CandidateResult): number {
+export function compareCandidates(a: Pick<CandidateResult, 'valAccuracy' | 'valLoss'>, b: Pick<CandidateResult, 'valAccuracy' | 'valLoss'>): number {
   if (a.valAccuracy === null || b.valAccuracy === null) return a.valAccuracy === null ? (b.valAccuracy === null ? 0 : 1) : -1;
   if (a.valAccuracy !== b.valAccuracy) return b.valAccuracy - a.valAccuracy;
   return (a.valLoss ?? Infinity) - (b.valLoss ?? Infinity);

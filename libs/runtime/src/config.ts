@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { formatIssues, HEAD_ENGINE_CHOICES, HeadEngineChoice } from '@featx/contracts';
+import { formatIssues, HEAD_ENGINE_CHOICES, HeadEngineChoice, MAX_SEARCH_SHARES } from '@featx/contracts';
 
 /**
  * The repository root (in the image, /app); local defaults (data roots, state folder) are relative
@@ -87,6 +87,7 @@ const envSchema = z.object({
   FEATX_ARTIFACTS_DIR: z.string().optional(),
   FEATX_THUMBNAILS_DIR: z.string().optional(),
   FEATX_TRAINER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  FEATX_SEARCH_SHARES: z.coerce.number().int().min(1).max(MAX_SEARCH_SHARES).default(1),
   FEATX_TRAINER_READ: z.enum(TRAINER_READ_MODES).default('bus'),
   FEATX_TRAINER_READ_AHEAD_MB: z.coerce.number().positive().max(4096).default(16),
   FEATX_TRAINER_ENGINE: z.enum(HEAD_ENGINE_CHOICES).default('auto'),
@@ -173,6 +174,8 @@ export interface FeatxConfig {
     artifactsDir: string;
     /** Runs one trainer process trains at once. */
     concurrency: number;
+    /** Search shares of a `head: auto` run that leaves searchShares open (1: searched in one trainer). */
+    searchShares: number;
     /** A running run whose heartbeat is older than this is taken over and resumed from its checkpoint. */
     staleAfterMs: number;
     /**
@@ -263,6 +266,7 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
     training: {
       artifactsDir: path.resolve(e.FEATX_ARTIFACTS_DIR ?? path.join(e.FEATX_STATE_DIR, 'artifacts')),
       concurrency: e.FEATX_TRAINER_CONCURRENCY,
+      searchShares: e.FEATX_SEARCH_SHARES,
       staleAfterMs: e.FEATX_RUN_STALE_MS,
       read: e.FEATX_TRAINER_READ,
       readAheadBytes: Math.round(e.FEATX_TRAINER_READ_AHEAD_MB * 1024 * 1024),

@@ -27,6 +27,12 @@ describe('configuration from environment variables', () => {
     expect(() => loadConfig('trainer', { FEATX_TRAINER_READ_AHEAD_MB: '0' })).toThrow(/variable "FEATX_TRAINER_READ_AHEAD_MB"/);
   });
 
+  it('searches head auto in one trainer unless FEATX_SEARCH_SHARES splits it (1-36)', () => {
+    expect(loadConfig('trainer', {}).training.searchShares).toBe(1);
+    expect(loadConfig('trainer', { FEATX_SEARCH_SHARES: '3' }).training.searchShares).toBe(3);
+    expect(() => loadConfig('trainer', { FEATX_SEARCH_SHARES: '37' })).toThrow(/variable "FEATX_SEARCH_SHARES"/);
+  });
+
   describe('secrets from files (FEATX_NATS_PASSWORD_FILE, FEATX_NATS_TOKEN_FILE, FEATX_DATABASE_URL_FILE)', () => {
     let dir: string;
     const secret = (name: string, content: string) => {

@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ArtifactStore, BusClient, BusConnection, connectBus, drainBus, JetStreamServer, provisionStreams } from '@featx/bus';
-import { CommandsRepository, DatabaseHandle, DatasetsRepository, FeatureSetsRepository, FeatureStoresRepository, RunsRepository, RunCandidatesRepository, RunImagePredictionsRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
+import { CommandsRepository, DatabaseHandle, DatasetsRepository, FeatureSetsRepository, FeatureStoresRepository, RunsRepository, RunCandidatesRepository, RunSharesRepository, RunImagePredictionsRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
 import { FeatxConfig, loadConfig, ServiceName } from './config';
 import { JsonLogger } from './logger';
 import { LoggingModule } from './logging.module';
@@ -79,13 +79,14 @@ export class CoreModule {
         { provide: FeatureSetsRepository, useFactory: (d: DatabaseHandle) => new FeatureSetsRepository(d.db), inject: [DATABASE] },
         { provide: RunsRepository, useFactory: (d: DatabaseHandle) => new RunsRepository(d.db), inject: [DATABASE] },
         { provide: RunCandidatesRepository, useFactory: (d: DatabaseHandle) => new RunCandidatesRepository(d.db), inject: [DATABASE] },
+        { provide: RunSharesRepository, useFactory: (d: DatabaseHandle) => new RunSharesRepository(d.db), inject: [DATABASE] },
         { provide: RunImagePredictionsRepository, useFactory: (d: DatabaseHandle) => new RunImagePredictionsRepository(d.db), inject: [DATABASE] },
         { provide: FeatureStoresRepository, useFactory: (d: DatabaseHandle) => new FeatureStoresRepository(d.db), inject: [DATABASE] },
         { provide: CommandsRepository, useFactory: (d: DatabaseHandle) => new CommandsRepository(d.db), inject: [DATABASE] },
         { provide: RejectedMessagesRepository, useFactory: (d: DatabaseHandle) => new RejectedMessagesRepository(d.db), inject: [DATABASE] },
         ConnectionCloser,
       ],
-      exports: [CONFIG, LOGGER, BUS, BusClient, ArtifactStore, JetStreamServer, DATABASE, DATA_ROOTS, DatasetsRepository, FeatureSetsRepository, FeatureStoresRepository, RunsRepository, RunCandidatesRepository, RunImagePredictionsRepository, CommandsRepository, RejectedMessagesRepository],
+      exports: [CONFIG, LOGGER, BUS, BusClient, ArtifactStore, JetStreamServer, DATABASE, DATA_ROOTS, DatasetsRepository, FeatureSetsRepository, FeatureStoresRepository, RunsRepository, RunCandidatesRepository, RunSharesRepository, RunImagePredictionsRepository, CommandsRepository, RejectedMessagesRepository],
     };
   }
 }

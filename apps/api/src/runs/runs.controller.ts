@@ -46,7 +46,8 @@ const RUN_VIEW = {
       nullable: true,
       description:
         'What the run is doing now, recorded by its trainer at most about once a second: standardizing (rows of the training split), ' +
-        'choosing-l2 (the L2 candidates trained together: rows of their epochs, epoch k of epochs), training (epochs done of planned) ' +
+        'choosing-l2 (the L2 candidates trained together: rows of their epochs, epoch k of epochs), choosing-head (head auto: epochs, candidates still training), ' +
+        'waiting-for-shares (head auto split into child runs: shares done of total, how many training), training (epochs done of planned) ' +
         'or evaluating (rows of the validation and evaluation splits), with rowsPerSecond; null unless a trainer is working on the run',
     },
   },
@@ -70,16 +71,17 @@ export class RunsController {
   }
 
   @ListEndpoint({
-    summary: 'List training runs, oldest first, each with its status, progress and phase (runs the trainer has not taken yet are not listed)',
+    summary: 'List training runs, oldest first, each with its status, progress and phase (runs the trainer has not taken yet are not listed; nor are search shares unless parentRunId asks for them)',
     filter: { name: 'featureSetId', description: 'only the runs on this feature set' },
   })
+  @ApiQuery({ name: 'parentRunId', required: false, description: 'list the search shares (child runs) of this head auto run instead' })
   @ApiResponse({
     status: 200,
     description: '{items, next}: the runs, each as GET /runs/{id} without epochMetrics; next is the cursor of the following page, null on the last',
     schema: { type: 'object', properties: { items: { type: 'array', items: RUN_VIEW }, next: { type: 'string', nullable: true } } },
   })
-  list(@PageQuery() page: PageRequest, @UuidQuery('featureSetId') featureSetId?: string) {
-    return this.service.list(page, featureSetId);
+  list(@PageQuery() page: PageRequest, @UuidQuery('featureSetId') featureSetId?: string, @UuidQuery('parentRunId') parentRunId?: string) {
+    return this.service.list(page, featureSetId, parentRunId);
   }
 
   @ReadEndpoint(':id', {

@@ -3,8 +3,8 @@ import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { ArtifactRecord, ArtifactStore, ArtifactUnavailableError, BusClient } from '@featx/bus';
-import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, ListPage, QueuedCancel, QueuedRun, RunArtifacts, RunCandidateView, RunDetails, RunReport, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
-import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, PageRequest, RunCandidateRow, RunCandidatesRepository, RunRow, RunsRepository } from '@featx/db';
+import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, ListPage, QueuedCancel, QueuedRun, RunArtifacts, RunCandidateView, RunDetails, RunReport, RunShareView, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
+import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, PageRequest, RunCandidateRow, RunCandidatesRepository, RunRow, RunSharesRepository, RunsRepository } from '@featx/db';
 import { DATABASE } from '@featx/runtime';
 import { rowView } from '../common/row-view';
 import { FieldError, invalidFields } from '../common/zod-body.pipe';
@@ -25,6 +25,7 @@ export class RunsService {
     @Inject(DATABASE) private readonly database: DatabaseHandle,
     private readonly store: ArtifactStore,
     private readonly candidates: RunCandidatesRepository,
+    private readonly shares: RunSharesRepository,
   ) {}
 
   /**
@@ -51,15 +52,18 @@ export class RunsService {
     return { commandId: id, runId, type: createRunCommand.name, status: 'queued' };
   }
 
-  async list(page: PageRequest, featureSetId?: string): Promise<ListPage<RunSummary>> {
-    const { items, next } = await this.runs.list(page, featureSetId);
+  /** The runs users started, or (given parentRunId) the search shares of that run. */
+  async list(page: PageRequest, featureSetId?: string, parentRunId?: string): Promise<ListPage<RunSummary>> {
+    const { items, next } = await this.runs.list(page, featureSetId, parentRunId);
     return { items: items.map(summarize), next };
   }
 
   async get(id: string): Promise<RunDetails> {
     const run = await this.runs.get(id);
-    if (run) return { ...summarize(run), epochMetrics: (await this.runs.epochs(id)).map(epochView), candidates: leaderboard(await this.candidates.list(id)) };
-    return { ...(await this.pending(id)), epochMetrics: [], candidates: [] };
+    if (!run) return { ...(await this.pending(id)), epochMetrics: [], candidates: [], shares: [] };
+    const details: RunDetails = { ...summarize(run), epochMetrics: (await this.runs.epochs(id)).map(epochView), candidates: leaderboard(await this.candidates.list(id)) };
+    if (run.share) return { ...details, share: run.share };
+    return { ...details, shares: run.kind === 'model' ? (await this.shares.of(id)).map(shareView) : [] };
   }
 
   /** Publishes runs.cancel: a queued run is cancelled at once, a running one stops at its next batch. */
@@ -140,7 +144,7 @@ export class RunsService {
 
 function summarize(row: RunRow): RunSummary {
   const columns = rowView(row, [
-    'id', 'featureSetId', 'status', 'error', 'config', 'classes', 'epochsDone', 'bestEpoch', 'bestValLoss',
+    'id', 'featureSetId', 'kind', 'parentRunId', 'status', 'error', 'config', 'classes', 'epochsDone', 'bestEpoch', 'bestValLoss',
     'resumes', 'cancelRequested', 'worker', 'heartbeatAt', 'phase', 'createdAt', 'startedAt', 'finishedAt',
   ]);
   return { ...columns, epochs: plannedEpochs(row.config) };
@@ -152,6 +156,8 @@ function pendingSummary(id: string, command: CommandRow): RunSummary {
   return {
     id,
     featureSetId: String(config.featureSetId),
+    kind: 'model',
+    parentRunId: null,
     status: refused ? 'failed' : 'queued',
     error: refused ? (command.error ?? `the ${createRunCommand.name} command was ${command.status}`) : null,
     config,
@@ -168,6 +174,25 @@ function pendingSummary(id: string, command: CommandRow): RunSummary {
     createdAt: command.createdAt.toISOString(),
     startedAt: null,
     finishedAt: refused ? (command.finishedAt?.toISOString() ?? null) : null,
+  };
+}
+
+/** A search share as its parent run lists it. */
+function shareView(row: RunRow): RunShareView {
+  const share = row.share!;
+  return {
+    id: row.id,
+    index: share.index,
+    status: row.status,
+    error: row.error,
+    worker: row.worker,
+    resumes: row.resumes,
+    positions: share.positions,
+    seed: share.seed,
+    knn: share.knn,
+    phase: row.phase,
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
   };
 }
 

@@ -27,7 +27,7 @@ describe('RunsService', () => {
   beforeEach(() => {
     datasetId = backend.datasets.addReady({ classes: ['cat', 'dog'] }).id;
     // Only a run the trainer has not created yet is looked up in the database: not in these tests.
-    service = new RunsService(standIn(backend.runs), standIn(backend.featureSets), standIn(backend.commands), backend.bus, standIn({}), ArtifactStore.over(objects, 'test-artifacts'), standIn({ list: async () => [] }));
+    service = new RunsService(standIn(backend.runs), standIn(backend.featureSets), standIn(backend.commands), backend.bus, standIn({}), ArtifactStore.over(objects, 'test-artifacts'), standIn({ list: async () => [] }), standIn({ of: async () => [] }));
   });
 
   it('records runs.create with a run id chosen here, then dispatches it with the command id as msg id', async () => {

@@ -15,6 +15,7 @@ export interface PhaseTextOptions {
  *     standardizing [██████░░░░░░░░░░░░░░] 1,024/3,068 rows 33% · 2,100 rows/s · ETA 1s
  *     choosing L2 (5 candidates): epoch 3/10 [██████░░░░░░░░░░░░░░] 30% · 1,480 rows/s · ETA 40s
  *     choosing a head (12 of 36 candidates training): [██░░░░░░░░░░░░░░░░░░] 2/25 epochs 8% · 3,100 rows/s
+ *     waiting for its search shares (2 training): [██████░░░░░░░░░░░░░░] 1/3 shares done 33%
  *     training [██░░░░░░░░░░░░░░░░░░] 3/25 epochs 12% · 1,460 rows/s
  *     evaluating [█████████░░░░░░░░░░░] 341/713 rows 47% · 2,000 rows/s · ETA 1s
  *
@@ -43,6 +44,8 @@ function stepText(phase: RunPhase, options: PhaseTextOptions): string {
       return `choosing L2 (${phase.candidates} candidates)${cancelling}: epoch ${phase.epoch}/${phase.epochs} ${bar} ${percent}% · ${rate} · ${eta}`;
     case 'choosing-head':
       return `choosing a head (${phase.candidates} of ${phase.of} candidates training)${cancelling}: ${bar} ${done}/${total} epochs ${percent}% · ${rate}`;
+    case 'waiting-for-shares':
+      return `waiting for its search shares (${phase.training} training)${cancelling}: ${bar} ${done}/${total} shares done ${percent}%`;
     case 'training':
       return `training${cancelling} ${bar} ${done}/${total} epochs ${percent}% · ${rate}`;
     case 'standardizing':

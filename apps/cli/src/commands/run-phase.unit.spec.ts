@@ -13,6 +13,12 @@ describe('phaseText', () => {
     expect(phaseText({ ...search, done: 0, rowsPerSecond: null, epoch: 1 }, { width: 10 })).toBe('choosing L2 (5 candidates): epoch 1/10 [░░░░░░░░░░] 0% · -- rows/s · ETA --');
   });
 
+  it('a head auto run waiting for its search shares: shares done of total, and how many train now', () => {
+    expect(phaseText({ step: 'waiting-for-shares', unit: 'shares', done: 1, total: 3, rowsPerSecond: null, training: 2 }, { width: 6 })).toBe(
+      'waiting for its search shares (2 training): [██░░░░] 1/3 shares done 33%',
+    );
+  });
+
   it('the statistics pass and the evaluation: rows done of total', () => {
     expect(phaseText(standardizing, { width: 6 })).toBe('standardizing [██░░░░] 1,024/3,068 rows 33% · 2,100 rows/s · ETA 1s');
     expect(phaseText({ step: 'evaluating', unit: 'rows', done: 713, total: 713, rowsPerSecond: 2000 }, { width: 6 })).toBe('evaluating [██████] 713/713 rows 100% · 2,000 rows/s · ETA 0s');
@@ -32,6 +38,8 @@ describe('the run as the CLI shows it', () => {
   const run: RunDetails = {
     id: '0123abcd-0000-4000-8000-000000000001',
     featureSetId: 'f',
+    kind: 'model',
+    parentRunId: null,
     status: 'running',
     error: null,
     config: { head: 'logistic', optimizer: 'sgd', learningRate: 0.001, momentum: 0.9, epochs: 25, batchSize: 32 },

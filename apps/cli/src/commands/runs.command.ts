@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import type { EpochMetricView, QueuedCancel, RunArtifacts, RunCandidateView, RunDetails, RunReport, RunSummary } from '@featx/contracts';
+import type { EpochMetricView, QueuedCancel, RunArtifacts, RunCandidateView, RunDetails, RunReport, RunShareView, RunSummary } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatCount, formatDuration, printHint, table } from '../format';
 import { getPage, nextPageHint, withPageOptions, withQuery } from '../list-pages';
@@ -15,11 +15,12 @@ export const FINISHED_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'fai
 export function runsCommand(client: () => Promise<ApiClient>, print: (text: string) => void, printError: (text: string) => void): Command {
   const runs = new Command('runs').description('inspect, report on and cancel training runs (start them with featx train)');
 
-  withPageOptions(runs.command('ls').description('list training runs, oldest first'))
+  withPageOptions(runs.command('ls').description('list training runs, oldest first (a head auto run\'s search shares: --shares-of <run>)'))
     .option('--feature-set <id>', 'only the runs on this feature set')
+    .option('--shares-of <runId>', 'list the search shares (child runs) of this head auto run instead')
     .option('--json', 'print JSON: {items, next}')
     .action(async (opts) => {
-      const page = await getPage<RunSummary>(await client(), withQuery('/runs', { featureSetId: opts.featureSet }), opts);
+      const page = await getPage<RunSummary>(await client(), withQuery('/runs', { featureSetId: opts.featureSet, parentRunId: opts.sharesOf }), opts);
       if (opts.json) return print(JSON.stringify(page, null, 2));
       if (page.items.length === 0 && !opts.cursor) return print('no training runs yet: featx train <featureSetId>');
       print(
@@ -28,7 +29,7 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
           page.items.map((r) => [r.id, r.featureSetId, headName(r.config), r.status, `${r.epochsDone}/${r.epochs}`, r.bestEpoch, fixed(r.bestValLoss), r.createdAt]),
         ),
       );
-      printHint(print, nextPageHint(page, `featx runs ls${opts.featureSet ? ` --feature-set ${opts.featureSet}` : ''}`));
+      printHint(print, nextPageHint(page, `featx runs ls${opts.featureSet ? ` --feature-set ${opts.featureSet}` : ''}${opts.sharesOf ? ` --shares-of ${opts.sharesOf}` : ''}`));
     });
 
   runs
@@ -40,6 +41,8 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
       const run = await (await client()).get<RunDetails>(`/runs/${encodeURIComponent(id)}`);
       if (opts.json) return print(JSON.stringify(run, null, 2));
       print(describeRun(run));
+      if (run.share) print(`search share ${run.share.index + 1} of ${run.share.of} of run ${run.parentRunId}: grid positions ${run.share.positions.join(',')}, seed ${run.share.seed}${run.share.knn ? ', with the kNN baseline' : ''}`);
+      if (run.shares && run.shares.length > 0) print(`search split into ${run.shares.length} shares (child runs):\n${sharesTable(run.shares)}`);
       if (run.candidates && run.candidates.length > 0) print(`head chosen by --head auto from ${run.candidates.length} candidates (best first):\n${leaderboardTable(run.candidates)}`);
       if (run.epochMetrics.length === 0) print('no finished epoch yet');
       else print(epochsTable(run.epochMetrics));
@@ -128,6 +131,7 @@ export function describeConfig(c: Record<string, unknown>): string {
   if (has('earlyStoppingPatience')) parts.push(`patience ${c.earlyStoppingPatience}`);
   if (has('seed')) parts.push(`seed ${c.seed}`);
   if (has('shuffleBuffer')) parts.push(`shuffle buffer ${c.shuffleBuffer}`);
+  if (has('searchShares')) parts.push(`search shares ${c.searchShares}`);
   return parts.join(', ');
 }
 
@@ -192,6 +196,14 @@ export function leaderboardTable(candidates: RunCandidateView[]): string {
   return table(
     ['rank', 'candidate', 'trained', 'val accuracy', 'val loss'],
     candidates.map((c) => [`${c.rank}${c.chosen ? ' ◀ chosen' : ''}`, c.name, trained(c), percent(c.valAccuracy), fixed(c.valLoss)]),
+  );
+}
+
+/** A split search's shares: index, run, status, the trainer holding it, its candidates. */
+export function sharesTable(shares: RunShareView[]): string {
+  return table(
+    ['share', 'run', 'status', 'trainer', 'resumes', 'candidates'],
+    shares.map((s) => [s.index + 1, s.id, `${s.status}${s.error ? `: ${s.error}` : ''}`, s.worker ?? '', s.resumes, `${s.positions.length} (${s.positions[0]}-${s.positions[s.positions.length - 1]})${s.knn ? ' + kNN' : ''}`]),
   );
 }
 

@@ -36,6 +36,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
     .addOption(integerOption('--patience <n>', 'stop early when val_loss has not improved for n epochs'))
     .addOption(integerOption('--seed <n>', 'seed of initialization and shuffling (default 42)'))
     .addOption(integerOption('--shuffle-buffer <n>', 'rows in the shuffle buffer (default 2048)'))
+    .addOption(integerOption('--search-shares <n>', '--head auto: child runs the search is split into, trained by any trainer replicas (3: one per input view; 1: all in one trainer; default: the trainers\' FEATX_SEARCH_SHARES, 1 unless set)'))
     .option('--no-wait', 'return once the run is queued')
     .option('--json', 'print JSON')
     .action(async (featureSetId: string, opts) => {
@@ -58,6 +59,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
         earlyStoppingPatience: opts.patience,
         seed: opts.seed,
         shuffleBuffer: opts.shuffleBuffer,
+        searchShares: opts.searchShares,
       });
       if (!opts.wait) return print(opts.json ? JSON.stringify(queued) : `queued run ${queued.runId} (command ${queued.commandId})`);
       if (!opts.json) print(`run ${queued.runId} queued — featx runs show ${queued.runId} to look at it, featx runs cancel ${queued.runId} to stop it`);

@@ -30,10 +30,27 @@ export class HeadSearch {
   ) {}
 
   async run(context: RunContext): Promise<TrainingState> {
-    const { run, config } = context;
-    if (context.shards.validation.length === 0) throw new Error(`head auto chooses on the validation split, and feature set ${context.set.id} has no validation rows`);
+    const plan = this.plan(context);
+    const { result, epochMs, trainingRows } = await this.search(context, plan);
+    try {
+      return await this.adopt(context, plan, result, epochMs, trainingRows);
+    } catch (error) {
+      result.head.dispose();
+      throw error;
+    }
+  }
+
+  /** The run's grid: the default plan for its inputs, its epochs, seed and patience. */
+  plan(context: RunContext): HeadSearchPlan {
+    const { config } = context;
     const plan = defaultSearchPlan(context.dim, { epochs: config.epochs, seed: config.seed });
     plan.patience = config.earlyStoppingPatience ?? SEARCH_PATIENCE;
+    return plan;
+  }
+
+  /** Searches `plan` on the run's splits (the whole grid, or a search share's part), the phase `choosing-head` meanwhile. */
+  async search(context: RunContext, plan: HeadSearchPlan): Promise<{ result: HeadSearchResult; epochMs: number[]; trainingRows: number }> {
+    if (context.shards.validation.length === 0) throw new Error(`head auto chooses on the validation split, and feature set ${context.set.id} has no validation rows`);
     const trainingRows = splitRows(context, 'training');
     context.phase.begin({ step: 'choosing-head', unit: 'epochs', done: 0, total: plan.epochs, rowsPerSecond: null, candidates: plan.candidates.length, of: plan.candidates.length });
     const epochMs: number[] = [];
@@ -62,12 +79,7 @@ export class HeadSearch {
         },
       },
     );
-    try {
-      return await this.adopt(context, plan, result, epochMs, trainingRows);
-    } catch (error) {
-      result.head.dispose();
-      throw error;
-    }
+    return { result, epochMs, trainingRows };
   }
 
   /** The winner becomes the run: leaderboard, configuration, epochs, checkpoint. */
@@ -75,7 +87,7 @@ export class HeadSearch {
     const { run, artifacts } = context;
     const winner = result.candidates[result.winner];
     await this.candidates.replace(run.id, leaderboardRows(result));
-    const record: HeadSearchRecord = { chosen: winner.name, candidates: plan.candidates.length, epochs: plan.epochs, patience: plan.patience, rungs: plan.rungs };
+    const record: HeadSearchRecord = { chosen: winner.name, candidates: plan.candidates.length, epochs: plan.epochs, patience: plan.patience, rungs: plan.rungs, shares: 1 };
     const resolved = winnerConfig(context.config, plan, winner, record);
     if (!resolved.standardize) context.standardization = null;
     const best = winner.history[winner.bestEpoch! - 1];
@@ -104,11 +116,13 @@ export class HeadSearch {
 }
 
 /** The winner's settings as a run configuration: what it trained with, the epochs it trained, and the search it won. */
-export function winnerConfig(config: TrainingConfig, plan: HeadSearchPlan, winner: CandidateResult, search: HeadSearchRecord): TrainingConfig {
+export function winnerConfig(config: TrainingConfig, plan: HeadSearchPlan, winner: Pick<CandidateResult, 'settings' | 'epochsTrained'>, search: HeadSearchRecord): TrainingConfig {
   const { settings } = winner;
   const optimizer = candidateOptimizer(settings, plan.epochs);
+  // The search is over: its split is on record in `search.shares`, and a chosen head takes no searchShares.
+  const { searchShares: _shares, ...rest } = config;
   return {
-    ...config,
+    ...rest,
     head: settings.kind,
     l2: settings.l2,
     dropout: settings.dropout,
@@ -124,10 +138,14 @@ export function winnerConfig(config: TrainingConfig, plan: HeadSearchPlan, winne
   };
 }
 
-/** Every candidate and the kNN baseline, as the run's leaderboard rows. */
-function leaderboardRows(result: HeadSearchResult): NewRunCandidate[] {
-  const rows: NewRunCandidate[] = result.candidates.map((c, position) => ({
-    position,
+/**
+ * Every candidate and the kNN baseline, as leaderboard rows; `positionOf` maps a candidate of the
+ * result to its place in the run's grid (a search share's part), the baseline after the grid's
+ * `gridSize` heads.
+ */
+export function leaderboardRows(result: HeadSearchResult, positionOf: (index: number) => number = (index) => index, gridSize = result.candidates.length): NewRunCandidate[] {
+  const rows: NewRunCandidate[] = result.candidates.map((c, index) => ({
+    position: positionOf(index),
     name: c.name,
     settings: { ...c.settings },
     outcome: c.outcome,
@@ -138,11 +156,11 @@ function leaderboardRows(result: HeadSearchResult): NewRunCandidate[] {
     valLoss: c.valLoss,
     trainAccuracy: c.trainAccuracy,
     trainLoss: c.trainLoss,
-    chosen: position === result.winner,
+    chosen: index === result.winner,
   }));
   if (result.knn) {
     rows.push({
-      position: rows.length,
+      position: gridSize,
       name: `knn cosine k=${result.knn.k}`,
       settings: { kind: 'knn', metric: 'cosine', k: result.knn.k, byK: result.knn.byK },
       outcome: 'baseline',

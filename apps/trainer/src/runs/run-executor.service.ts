@@ -8,6 +8,7 @@ import { RunPhaseReporter } from './run-phase';
 import { RunPreparation } from './run-preparation.service';
 import { RunPublication } from './run-publication.service';
 import { RunReports } from './run-reports.service';
+import { ShareSearch } from './share-search.service';
 import { TrainingStart } from './training-start.service';
 
 export type RunOutcome = { status: 'succeeded' | 'failed' | 'cancelled'; error?: string } | { status: 'released' };
@@ -29,6 +30,7 @@ export class RunExecutor {
     private readonly epochs: EpochLoop,
     private readonly reports: RunReports,
     private readonly publication: RunPublication,
+    private readonly shareSearch: ShareSearch,
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
 
@@ -38,6 +40,11 @@ export class RunExecutor {
     const phase = this.phaseOnRecord(run.id, worker);
     try {
       const context = await this.preparation.prepare(run, flags, phase);
+      // A search share's result is its leaderboard rows and its best candidate, published: no model of its own.
+      if (run.kind === 'search-share') {
+        await this.shareSearch.run(context, worker);
+        return { status: 'succeeded' };
+      }
       const head = await this.epochs.run(context, await this.start.begin(context));
       try {
         await this.reports.write(context, head);

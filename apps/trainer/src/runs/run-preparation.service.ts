@@ -1,16 +1,17 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import { Split, trainingConfigSchema } from '@featx/contracts';
+import { searchSharesOf, Split, TrainingConfig, trainingConfigSchema } from '@featx/contracts';
 import { FeatureSetsRepository, RunRow } from '@featx/db';
 import { readNpy, writeNpy } from '@featx/features';
-import { classWeightsFrom, resolveHeadEngine, RunningStats, Standardization } from '@featx/learning';
+import { classWeightsFrom, defaultSearchPlan, resolveHeadEngine, RunningStats, sharePlan, Standardization } from '@featx/learning';
 import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { selectBackend } from '@featx/vision';
 import { ShardRef } from '@featx/shard-reads';
 import { RunArtifacts } from './artifacts';
 import { RunContext, RunFlags, splitRows } from './run-context';
 import { RunPhaseReporter } from './run-phase';
+import { shareOf } from './share-search.service';
 import { SplitStreams } from './split-streams.service';
 
 /**
@@ -46,8 +47,7 @@ export class RunPreparation {
     const artifacts = new RunArtifacts(this.appConfig.training.artifactsDir, run.id);
     await fs.mkdir(artifacts.dir, { recursive: true });
     const context: RunContext = { run, config, set, dim: set.dim, classes: run.classes, shards, artifacts, standardization: null, engine: resolveHeadEngine(this.appConfig.training.engine), flags, phase };
-    // head auto: the statistics are there for its standardized candidates (and kept only if one wins).
-    context.standardization = config.standardize || config.head === 'auto' ? await this.standardization(context) : null;
+    context.standardization = needsStatistics(run, config, set.dim, this.appConfig.training.searchShares) ? await this.standardization(context) : null;
     if (config.classWeights) {
       const counts = await this.featureSets.labelCounts(set.id, 'training');
       context.classWeights = classWeightsFrom(run.classes.map((label) => counts.get(label) ?? 0));
@@ -56,7 +56,7 @@ export class RunPreparation {
   }
 
   /** Mean and std per value from one streaming pass over the training split (kept for resuming and prediction). */
-  private async standardization(context: RunContext): Promise<Standardization> {
+  async standardization(context: RunContext): Promise<Standardization> {
     const folder = context.artifacts.file('standardization');
     if (await context.artifacts.exists(path.join(folder, 'std.npy'))) {
       return { mean: (await readNpy(path.join(folder, 'mean.npy'))).data as Float32Array, std: (await readNpy(path.join(folder, 'std.npy'))).data as Float32Array };
@@ -74,4 +74,15 @@ export class RunPreparation {
     });
     return { mean, std };
   }
+}
+
+/**
+ * Whether the run needs the training split's statistics before it trains: `--standardize`; head
+ * auto searched here, for its standardized candidates (kept only if one wins); a search share
+ * holding standardized candidates. A search split into shares computes them only if its winner is
+ * standardized, once the shares are done.
+ */
+function needsStatistics(run: RunRow, config: TrainingConfig, dim: number, searchShares: number): boolean {
+  if (run.kind === 'search-share') return sharePlan(defaultSearchPlan(dim), shareOf(run)).candidates.some((c) => c.input === 'standardized');
+  return config.standardize || (config.head === 'auto' && searchSharesOf(config, searchShares) === 1);
 }

@@ -44,6 +44,17 @@ export class RunPublication implements OnApplicationBootstrap {
     return records;
   }
 
+  /**
+   * Publishes one local folder of the run as `<run>/<folder>/...` (a search share's best candidate)
+   * and records it on the run, as `publish` does the model.
+   */
+  async publishFolder(runId: string, folder: string, localDir: string, worker: string): Promise<ArtifactRecord[]> {
+    const records = await this.withRetries(runId, () => this.store.putFolder(runId, folder, localDir));
+    if (!(await this.runs.recordPublishedArtifacts(runId, worker, records))) throw new Interrupted();
+    this.logger.info('run artifacts published', { runId, bucket: this.store.bucket, objects: records.length, bytes: totalBytes(records) });
+    return records;
+  }
+
   /** Succeeded runs with nothing published whose model folder is on this trainer's disk; returns how many it published. */
   async publishEarlierRuns(): Promise<number> {
     let published = 0;

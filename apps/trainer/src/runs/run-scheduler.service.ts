@@ -4,6 +4,7 @@ import { RunRow, RunsRepository } from '@featx/db';
 import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { RunEvents } from './run-events.service';
 import { RunExecutor, RunOutcome } from './run-executor.service';
+import { TrainerSlots } from './trainer-slots';
 
 const POLL_MS = 1000;
 
@@ -27,7 +28,11 @@ export class RunScheduler implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly events: RunEvents,
     @Inject(CONFIG) private readonly config: FeatxConfig,
     @Inject(LOGGER) private readonly logger: JsonLogger,
-  ) {}
+    private readonly slots: TrainerSlots = new TrainerSlots(),
+  ) {
+    // A run waiting for its search shares frees its slot: claim a share (or any run) at once.
+    slots.onSlotFreed(() => this.wake());
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => this.wake(), POLL_MS);
@@ -52,7 +57,8 @@ export class RunScheduler implements OnApplicationBootstrap, BeforeApplicationSh
     if (this.claiming || this.stopping) return;
     this.claiming = true;
     try {
-      while (!this.stopping && this.active.size < this.config.training.concurrency) {
+      // Runs waiting for their search shares train nothing: their slots take other work.
+      while (!this.stopping && this.active.size - this.slots.waitingRuns < this.config.training.concurrency) {
         const run = await this.runs.claimNext(this.worker, new Date(Date.now() - this.config.training.staleAfterMs));
         if (!run) break;
         this.start(run);

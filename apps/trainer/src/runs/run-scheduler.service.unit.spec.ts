@@ -6,6 +6,7 @@ import { JsonLogger, loadConfig } from '@featx/runtime';
 import type { RunExecutor, RunOutcome } from './run-executor.service';
 import { RunEvents } from './run-events.service';
 import { RunScheduler } from './run-scheduler.service';
+import { TrainerSlots } from './trainer-slots';
 
 /** An executor whose runs end when the test says so. */
 class ControlledExecutor implements Pick<RunExecutor, 'execute'> {
@@ -34,11 +35,13 @@ describe('RunScheduler', () => {
   const backend = inMemoryBackend();
   let executor: ControlledExecutor;
   let scheduler: RunScheduler;
+  let slots: TrainerSlots;
 
   beforeEach(async () => {
     executor = new ControlledExecutor();
+    slots = new TrainerSlots();
     const config = loadConfig('trainer', { FEATX_TRAINER_CONCURRENCY: '2', FEATX_SHUTDOWN_TIMEOUT_MS: '200' });
-    scheduler = new RunScheduler(standIn(backend.runs), standIn(executor), new RunEvents(backend.bus), config, new JsonLogger('trainer', 'error'));
+    scheduler = new RunScheduler(standIn(backend.runs), standIn(executor), new RunEvents(backend.bus), config, new JsonLogger('trainer', 'error'), slots);
     for (const n of [1, 2, 3]) await backend.runs.createQueued({ id: runId(n), featureSetId: 'set', config: {}, classes: [] });
   });
   afterEach(() => scheduler.beforeApplicationShutdown());
@@ -56,6 +59,27 @@ describe('RunScheduler', () => {
     expect(executor.started).toEqual([runId(1), runId(2), runId(3)]);
     expect(await backend.runs.get(runId(1))).toMatchObject({ status: 'succeeded', error: null, worker: scheduler.worker });
     expect(statuses()).toEqual(['run-1:running', 'run-2:running', 'run-1:succeeded', 'run-3:running']);
+  });
+
+  it('a run waiting for its search shares frees its slot at once: the next run is claimed in its place, and none once it stops waiting', async () => {
+    scheduler.wake();
+    await settle();
+    expect(executor.started).toEqual([runId(1), runId(2)]);
+    let stopWaiting!: () => void;
+    const waiting = slots.whileWaiting(runId(1), () => new Promise<void>((resolve) => (stopWaiting = resolve)));
+    await settle();
+    expect(executor.started).toEqual([runId(1), runId(2), runId(3)]);
+    stopWaiting();
+    await waiting;
+    await backend.runs.createQueued({ id: runId(4), featureSetId: 'set', config: {}, classes: [] });
+    scheduler.wake();
+    await settle();
+    // Three runs held, none waiting: over concurrency until one ends.
+    expect(executor.started).toEqual([runId(1), runId(2), runId(3)]);
+    executor.end(runId(3), { status: 'succeeded' });
+    executor.end(runId(2), { status: 'succeeded' });
+    await settle();
+    expect(executor.started).toEqual([runId(1), runId(2), runId(3), runId(4)]);
   });
 
   it('records a failure with its reason and announces it', async () => {

@@ -6,7 +6,7 @@ import type { RunStatus } from '../messages/runs';
 /** What the runs endpoints of the admin API return. */
 
 /** The stages of a run, in the order it goes through them (standardizing and choosing-l2 only when asked for). */
-export const RUN_STEPS = ['standardizing', 'choosing-l2', 'choosing-head', 'training', 'evaluating'] as const;
+export const RUN_STEPS = ['standardizing', 'choosing-l2', 'choosing-head', 'waiting-for-shares', 'training', 'evaluating'] as const;
 export type RunStep = (typeof RUN_STEPS)[number];
 
 /**
@@ -42,6 +42,9 @@ const stepProgress = {
  *   validation pass; `epoch` is the epoch (1-based) the candidates are in.
  * - `choosing-head`: the `head: auto` search, epochs done of the most any candidate trains;
  *   `candidates` of `of` still training (successive halving and early stopping drop the others).
+ * - `waiting-for-shares`: a `head: auto` run split into child runs (searchShares) waits for them:
+ *   `done` shares finished of `total`, `training` of them held by a trainer now (its own trainer
+ *   trains shares too while it waits).
  * - `training`: the run's own epochs, epochs done of planned (the epochs themselves are in
  *   `epochMetrics`), the last epoch's rows/s.
  * - `evaluating`: the final head on the validation and evaluation splits, rows done.
@@ -72,6 +75,14 @@ export const runPhaseSchema = z
         of: z.number().int().min(1),
       })
       .strict(),
+    z
+      .object({
+        step: z.literal('waiting-for-shares'),
+        unit: z.literal('shares'),
+        ...stepProgress,
+        training: z.number().int().min(0),
+      })
+      .strict(),
     z.object({ step: z.literal('training'), unit: z.literal('epochs'), ...stepProgress }).strict(),
     z.object({ step: z.literal('evaluating'), unit: z.literal('rows'), ...stepProgress }).strict(),
   ])
@@ -91,6 +102,10 @@ export function parseRunPhase(value: unknown): RunPhase {
 export interface RunSummary {
   id: string;
   featureSetId: string;
+  /** model: a run that trains a model; search-share: a child run training part of a `head: auto` run's grid. */
+  kind: 'model' | 'search-share';
+  /** The `head: auto` run a search share belongs to; null for model runs. */
+  parentRunId: string | null;
   status: RunStatus;
   error: string | null;
   /** The training configuration, defaults filled in (contracts' trainingConfigSchema). */
@@ -146,9 +161,32 @@ export interface RunCandidateView {
   chosen: boolean;
 }
 
+/** One child run of a `head: auto` run split into shares (GET /runs/:id `shares`). */
+export interface RunShareView {
+  id: string;
+  /** 0-based, of the parent's searchShares. */
+  index: number;
+  status: RunStatus;
+  error: string | null;
+  /** The trainer holding it (or that held it last). */
+  worker: string | null;
+  resumes: number;
+  /** Candidates it trains (grid positions), its seed, whether it scores the kNN baseline. */
+  positions: number[];
+  seed: number;
+  knn: boolean;
+  phase: RunPhase | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
 export interface RunDetails extends RunSummary {
   /** The epochs finished so far, in order. */
   epochMetrics: EpochMetricView[];
+  /** A `head: auto` run's child runs when its search is split (searchShares > 1), by index; empty otherwise. */
+  shares?: RunShareView[];
+  /** A search share's part of the grid (index, positions, seed); absent for model runs. */
+  share?: { index: number; of: number; positions: number[]; seed: number; knn: boolean };
   /** A `head: auto` run's leaderboard, best first; empty for other runs and until its search ends (absent from APIs before it). */
   candidates?: RunCandidateView[];
 }

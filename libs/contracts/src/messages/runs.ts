@@ -23,9 +23,34 @@ export const headSearchRecordSchema = z
     epochs: z.number().int().min(1),
     patience: z.number().int().min(1),
     rungs: z.array(z.object({ epoch: z.number().int().min(1), keep: z.number().min(0).max(1) })),
+    /** Child runs the grid was split into (searchShares); absent or 1: searched in the run's own trainer. */
+    shares: z.number().int().min(1).optional(),
   })
   .strict();
 export type HeadSearchRecord = z.infer<typeof headSearchRecordSchema>;
+
+/** Most child runs a `head: auto` search is split into (the default grid has 36 heads). */
+export const MAX_SEARCH_SHARES = 36;
+
+/**
+ * A search share: one child run of a `head: auto` run, training part of its grid (successive
+ * halving and early stopping within the share) with its own seed, as any trainer claims it.
+ */
+export const searchShareSchema = z
+  .object({
+    /** 0-based, of `of` shares. */
+    index: z.number().int().min(0),
+    of: z.number().int().min(1).max(MAX_SEARCH_SHARES),
+    /** The candidates it trains: positions in the parent's grid (defaultSearchPlan), in grid order. */
+    positions: z.array(z.number().int().min(0)).min(1),
+    /** Seed of its heads and batch order, derived from the parent's (searchShareSeed) and kept here. */
+    seed: z.number().int().min(0).max(2 ** 31 - 1),
+    /** Whether it also scores the cosine kNN baseline (one share does). */
+    knn: z.boolean(),
+  })
+  .strict()
+  .refine((share) => share.index < share.of, { path: ['index'], message: 'must be less than of' });
+export type SearchShare = z.infer<typeof searchShareSchema>;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 /**
  * What runs a head's training steps: TF.js (its active backend), ONNX Runtime (a generated step
@@ -71,6 +96,13 @@ const trainingConfigFields = z
     normalize: z.enum(NORMALIZATIONS).default('none'),
     /** Present once a `head: auto` run has chosen: what it chose, from what. */
     search: headSearchRecordSchema.optional(),
+    /**
+     * `head: auto` only: child runs its grid is split into, each claimed by any trainer (replicas
+     * search in parallel; 3 = one per input view). 1: the whole search in the run's own trainer,
+     * every batch read once for all 36 candidates. Omitted: the trainer's FEATX_SEARCH_SHARES
+     * (default 1), written into the run's configuration when it starts.
+     */
+    searchShares: z.number().int().min(1).max(MAX_SEARCH_SHARES).optional(),
     /** Stop when validation loss has not improved for this many epochs (omitted: never). */
     earlyStoppingPatience: z.number().int().min(1).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
@@ -81,6 +113,9 @@ const trainingConfigFields = z
 
 /** `head: auto` chooses these itself: a given one would be silently overridden, so it is refused. */
 function refuseWhatAutoChooses(config: z.output<typeof trainingConfigFields>, ctx: z.RefinementCtx): void {
+  if (config.head !== 'auto' && config.searchShares !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['searchShares'], message: 'only head auto searches: leave it out or use head auto' });
+  }
   if (config.head !== 'auto') return;
   const given = { hidden: config.hidden !== undefined, l2: config.l2 !== undefined, dropout: config.dropout > 0, standardize: config.standardize, normalize: config.normalize !== 'none' };
   for (const [field, isGiven] of Object.entries(given)) {
@@ -90,6 +125,11 @@ function refuseWhatAutoChooses(config: z.output<typeof trainingConfigFields>, ct
 
 export const trainingConfigSchema = trainingConfigFields.superRefine(refuseWhatAutoChooses);
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
+
+/** Child runs a run's search is split into: 1 unless `head: auto` (then searchShares, or `otherwise` where the run leaves it open). */
+export function searchSharesOf(config: Pick<TrainingConfig, 'head' | 'searchShares'>, otherwise: number): number {
+  return config.head === 'auto' ? (config.searchShares ?? otherwise) : 1;
+}
 
 export const createRunCommand = commandV1(
   'runs.create',

@@ -24,9 +24,13 @@ export class RunsRepository {
     return rowById(this.db, trainingRuns, id);
   }
 
-  /** A page of the runs (on one feature set, given its id), oldest first. */
-  list(page: PageRequest, featureSetId?: string): Promise<Page<RunRow>> {
-    return oldestFirstPage(this.db, trainingRuns, page, trainingRuns.featureSetId, featureSetId);
+  /**
+   * A page of the runs (on one feature set, given its id), oldest first: the runs users started,
+   * or, given `parentRunId`, that run's search shares (a share is never listed among the others).
+   */
+  list(page: PageRequest, featureSetId?: string, parentRunId?: string): Promise<Page<RunRow>> {
+    const parent = parentRunId === undefined ? isNull(trainingRuns.parentRunId) : eq(trainingRuns.parentRunId, parentRunId);
+    return oldestFirstPage(this.db, trainingRuns, page, trainingRuns.featureSetId, featureSetId, parent);
   }
 
   /**
@@ -96,13 +100,19 @@ export class RunsRepository {
       .where(and(eq(trainingRuns.id, id), eq(trainingRuns.worker, worker), eq(trainingRuns.status, 'running')));
   }
 
-  /** A queued run is cancelled at once; a running one is flagged and stops at its next batch. */
+  /**
+   * A queued run is cancelled at once; a running one is flagged and stops at its next batch. The
+   * run's search shares (if any) with it: a cancelled search trains nothing more.
+   */
   async requestCancel(id: string): Promise<RunRow | undefined> {
-    await this.db
-      .update(trainingRuns)
-      .set({ status: 'cancelled', cancelRequested: true, finishedAt: sql`now()` })
-      .where(and(eq(trainingRuns.id, id), eq(trainingRuns.status, 'queued')));
-    await this.db.update(trainingRuns).set({ cancelRequested: true }).where(and(eq(trainingRuns.id, id), eq(trainingRuns.status, 'running')));
+    const runOrShares = or(eq(trainingRuns.id, id), eq(trainingRuns.parentRunId, id));
+    await this.db.transaction(async (tx) => {
+      await tx
+        .update(trainingRuns)
+        .set({ status: 'cancelled', cancelRequested: true, finishedAt: sql`now()` })
+        .where(and(runOrShares, eq(trainingRuns.status, 'queued')));
+      await tx.update(trainingRuns).set({ cancelRequested: true }).where(and(runOrShares, eq(trainingRuns.status, 'running')));
+    });
     return this.get(id);
   }
 

@@ -1,4 +1,4 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Database } from '../database';
 import { afterRow, decodeCursor, Page, PageRequest, toPage } from './keyset-page';
@@ -16,7 +16,7 @@ export async function rowById<T extends PgTable & { id: AnyPgColumn }>(db: Datab
 
 /**
  * A page of the rows of `table`, oldest first (created_at, then id); given an `ownerId`, only the
- * rows whose `ownerColumn` holds it. Read through an index on (owner, created_at, id) or
+ * rows whose `ownerColumn` holds it (and `where`, given it). Read through an index on (owner, created_at, id) or
  * (created_at, id) (see the schema), so a page costs the same however many rows there are.
  */
 export async function oldestFirstPage<T extends PgTable & { createdAt: AnyPgColumn; id: AnyPgColumn }>(
@@ -25,6 +25,7 @@ export async function oldestFirstPage<T extends PgTable & { createdAt: AnyPgColu
   page: PageRequest,
   ownerColumn?: AnyPgColumn,
   ownerId?: string,
+  where?: SQL,
 ): Promise<Page<T['$inferSelect']>> {
   const rows = await db
     .select()
@@ -32,6 +33,7 @@ export async function oldestFirstPage<T extends PgTable & { createdAt: AnyPgColu
     .where(
       and(
         ownerColumn && ownerId ? eq(ownerColumn, ownerId) : undefined,
+        where,
         page.cursor === undefined ? undefined : afterRow(table, table.id, [table.createdAt, table.id], decodeCursor(page.cursor, 'string')),
       ),
     )

@@ -1,5 +1,5 @@
-import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
-import type { RunPhase } from '@featx/contracts';
+import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import type { RunPhase, SearchShare } from '@featx/contracts';
 import { createdAt, ownedBy, timestamptz, uuidPrimaryKey, workTimestamps } from './columns';
 import { featureSets } from './features';
 
@@ -13,6 +13,17 @@ export const trainingRuns = pgTable(
   {
     id: uuidPrimaryKey(),
     featureSetId: ownedBy('feature_set_id', () => featureSets.id),
+    /**
+     * model: a run that trains a head into a model (every run a user starts). search-share: a share
+     * of a `head: auto` run's candidate grid, trained by whichever trainer claims it; its result is
+     * its candidates' leaderboard rows and its best candidate's weights, published to the artifacts
+     * bucket for the parent run to adopt.
+     */
+    kind: text('kind', { enum: ['model', 'search-share'] }).notNull().default('model'),
+    /** The `head: auto` run a search share belongs to; null for model runs. Deleting the parent deletes its shares. */
+    parentRunId: uuid('parent_run_id').references((): AnyPgColumn => trainingRuns.id, { onDelete: 'cascade' }),
+    /** A search share's part of the grid and its seed (contracts' searchShareSchema); null for model runs. */
+    share: jsonb('share').$type<SearchShare>(),
     /** The full training configuration, defaults filled in (contracts' trainingConfigSchema). */
     config: jsonb('config').$type<Record<string, unknown>>().notNull(),
     status: text('status', { enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] }).notNull().default('queued'),
@@ -53,6 +64,8 @@ export const trainingRuns = pgTable(
     // GET /runs pages oldest first, all runs or one feature set's.
     index('training_runs_created_at_id_idx').on(t.createdAt, t.id),
     index('training_runs_feature_set_created_at_id_idx').on(t.featureSetId, t.createdAt, t.id),
+    // A parent's shares, in order (its wait polls them; GET /runs?parentRunId= lists them).
+    index('training_runs_parent_created_at_id_idx').on(t.parentRunId, t.createdAt, t.id),
   ],
 );
 

@@ -30,6 +30,9 @@ export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
     if (!this.runs.has(run.id)) {
       this.runs.set(run.id, {
         ...run,
+        kind: 'model',
+        parentRunId: null,
+        share: null,
         status: 'queued',
         error: null,
         cancelRequested: false,
@@ -55,8 +58,9 @@ export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
     return this.runs.get(id);
   }
 
-  async list(page: PageRequest, featureSetId?: string): Promise<Page<RunRow>> {
-    return inMemoryPage(this.byAge().filter((r) => featureSetId === undefined || r.featureSetId === featureSetId), page, (row) => row.id);
+  async list(page: PageRequest, featureSetId?: string, parentRunId?: string): Promise<Page<RunRow>> {
+    const listed = (r: RunRow) => (featureSetId === undefined || r.featureSetId === featureSetId) && r.parentRunId === (parentRunId ?? null);
+    return inMemoryPage(this.byAge().filter(listed), page, (row) => row.id);
   }
 
   /** The oldest queued run, or running one whose heartbeat is older than `staleBefore` (a resume). */
@@ -90,9 +94,10 @@ export class InMemoryRunsRepository implements Pick<RunsRepository, Used> {
   }
 
   async requestCancel(id: string): Promise<RunRow | undefined> {
-    const run = this.runs.get(id);
-    if (run?.status === 'queued') this.runs.set(id, { ...run, status: 'cancelled', cancelRequested: true, finishedAt: new Date() });
-    if (run?.status === 'running') this.runs.set(id, { ...run, cancelRequested: true });
+    for (const run of this.byAge().filter((r) => r.id === id || r.parentRunId === id)) {
+      if (run.status === 'queued') this.runs.set(run.id, { ...run, status: 'cancelled', cancelRequested: true, finishedAt: new Date() });
+      if (run.status === 'running') this.runs.set(run.id, { ...run, cancelRequested: true });
+    }
     return this.runs.get(id);
   }
 
