@@ -267,6 +267,23 @@ struct Scratch {
 };
 thread_local Scratch scratch;
 
+/** GEMMs of fewer multiply-adds than this run on the calling thread alone (as small passes). */
+constexpr int64_t kParallelMultiplyAdds = 1 << 22;
+
+/** OpenMP's thread count of this thread for the scope (oneDNN's sgemm follows it outside a parallel region). */
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(int threads) : saved_(omp_get_max_threads()) {
+    if (threads != saved_) omp_set_num_threads(threads);
+  }
+  ~ScopedThreads() {
+    if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
+  }
+
+ private:
+  int saved_;
+};
+
 // ---------------------------------------------------------------------------------------------
 // gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc): C = α·op(A)·op(B) + β·C,
 // row-major (dnnl_sgemm's convention), op(A) m × k, op(B) k × n, C m × n. Offsets: pass views
@@ -301,6 +318,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   if (!holds(call, a, span(aRows, aCols, lda), matrix(aRows, aCols, "lda", lda)) || !holds(call, b, span(bRows, bCols, ldb), matrix(bRows, bCols, "ldb", ldb)) ||
       !holds(call, c, span(m, n, ldc), matrix(m, n, "ldc", ldc)) || !disjoint(call, c, a) || !disjoint(call, c, b))
     return nullptr;
+  ScopedThreads team(m * n * k < kParallelMultiplyAdds ? 1 : omp_get_max_threads());
   if (!dnnlOk(call, dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', m, n, k, static_cast<float>(alpha), a.data, lda, b.data, ldb, static_cast<float>(beta), c.data, ldc)))
     return nullptr;
   return undefinedValue(env);
@@ -327,6 +345,13 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
 
 constexpr int64_t kTileUnits = 256;
 constexpr int64_t kItemsPerUnitBlock = 32;
+/**
+ * Kernels smaller than this (weights) are passed on the calling thread alone: a pooled head's
+ * kernel (1,280 × 32: 41k weights, microseconds of work) cost more in OpenMP's fork, join and
+ * spinning threads than it saved, most of all on a loaded machine (the pooled head search took
+ * 35-71 s with a thread per core against 10-12 s with one).
+ */
+constexpr int64_t kParallelWeights = 1 << 18;
 
 /**
  * Flush-to-zero and denormals-are-zero on this thread for the scope (restored after: the calling
@@ -393,7 +418,9 @@ bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, con
   float* gradients = reinterpret_cast<float*>(memory + sumBytes + partialBytes);
   int failed = 0;
   FlushDenormals flush;
-#pragma omp parallel num_threads(threads) reduction(| : failed) if (items > 1)
+  const bool parallel = items > 1 && units * inputs >= kParallelWeights;
+  ScopedThreads team(parallel ? threads : 1);
+#pragma omp parallel num_threads(parallel ? threads : 1) reduction(| : failed) if (parallel)
   {
     FlushDenormals flushHere;
     float* g = gradients + gradientFloats * omp_get_thread_num();
