@@ -17,3 +17,4 @@ export { registerNativeFloat16Decoder } from './onednn/dense-addon';
 export * from './power-normalization';
 export * from './cosine-knn';
 export * from './head-search';
+export * from './probability-scores';

@@ -38,12 +38,14 @@ export class RunExecutor {
     const phase = this.phaseOnRecord(run.id, worker);
     try {
       const context = await this.preparation.prepare(run, flags, phase);
-      const head = await this.epochs.run(context, await this.start.begin(context));
+      let head;
       try {
+        head = await this.epochs.run(context, await this.start.begin(context));
         await this.reports.write(context, head);
         await saveRunModel(context, head);
       } finally {
-        head.dispose();
+        head?.dispose();
+        context.members.forEach((member) => member.head.dispose());
       }
       await this.publication.publish(run.id, context.artifacts, worker);
       return { status: 'succeeded' };
