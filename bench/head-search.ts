@@ -16,6 +16,7 @@
  *   BENCH_FULL=1 ...   no pruning: every candidate trains until it stops early (the whole grid's evaluation accuracies)
  *   BENCH_NO_FIT=1 ...   skip the default fit (the search's cost is then not compared)
  *   BENCH_ONLY='<candidate name>[;<name>…]' ...   only these candidates, no kNN baseline: a fixed head with and without hflip, at a fraction of the grid's cost
+ *   BENCH_SEED=n, BENCH_ENSEMBLE_MAX=k ...   the plan's seed (initial weights, dropout), the most candidates its model may average
  *   BENCH_HFLIP_ONLY=1 ...   an hflip set: only the search with the augmented training rows
  *   BENCH_NO_TTA=1 ...   an hflip set with mirrored validation and evaluation rows: score without averaging each image with its mirror
  *   BENCH_JSON=out.json ...   the figures as JSON
@@ -191,6 +192,8 @@ async function searchAndScore(
     ...(tta ? { validationMirrors: () => asAsync(batchesOf(tta.validation, dim, null)) } : {}),
   };
   const plan: HeadSearchPlan = { ...defaultSearchPlan(dim), ...(process.env.BENCH_FULL ? { rungs: [] } : {}) };
+  if (process.env.BENCH_SEED) plan.seed = Number(process.env.BENCH_SEED);
+  if (process.env.BENCH_ENSEMBLE_MAX) plan.ensembleMax = Number(process.env.BENCH_ENSEMBLE_MAX);
   if (process.env.BENCH_ONLY) {
     const only = process.env.BENCH_ONLY.split(';');
     plan.candidates = plan.candidates.filter((c) => only.includes(candidateName(c)));

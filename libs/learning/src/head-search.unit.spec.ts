@@ -162,9 +162,9 @@ describe('searchHeads', () => {
       expect(score.accuracy).toBe(k.valAccuracy);
       expect(score.loss).toBeCloseTo(k.valLoss, 5);
     }
-    const best = Math.max(...byK.map((k) => k.valAccuracy));
-    expect(result.ensemble.valAccuracy).toBe(best);
-    expect(members).toEqual(byK.find((k) => k.valAccuracy === best && k.valLoss === Math.min(...byK.filter((b) => b.valAccuracy === best).map((b) => b.valLoss)))!.members);
+    const best = Math.min(...byK.map((k) => k.valLoss));
+    expect(result.ensemble.valLoss).toBe(best);
+    expect(members).toEqual(byK.find((k) => k.valLoss === best)!.members);
     result.head.dispose();
   });
 
@@ -233,7 +233,7 @@ describe('chooseEnsemble', () => {
   });
   const labels = Int32Array.from([0, 1, 1]);
 
-  it('takes the winner and the next best by the ranking, k by validation accuracy, then loss, then the smaller k', () => {
+  it('takes the winner and the next best by the ranking, k by validation loss, then accuracy, then the smaller k', () => {
     const results = [candidate(0.6, 0.5), candidate(0.7, 0.4), candidate(0.65, 0.5)];
     // Winner 1 alone gets rows 0 and 1 right; with 2 (next by rank) all three; 0 adds nothing.
     const probabilities = [Float32Array.from([0.9, 0.1, 0.9, 0.1, 0.9, 0.1]), Float32Array.from([0.6, 0.4, 0.4, 0.6, 0.55, 0.45]), Float32Array.from([0.5, 0.5, 0.5, 0.5, 0.2, 0.8])];
@@ -247,7 +247,7 @@ describe('chooseEnsemble', () => {
     expect(() => chooseEnsemble(results, 1, [], labels, 2, 3)).toThrow(/no validation probabilities kept for the winner/);
   });
 
-  it('prefers the smaller ensemble when accuracy and loss tie', () => {
+  it('prefers the smaller ensemble when loss and accuracy tie', () => {
     const same = Float32Array.from([0.8, 0.2, 0.3, 0.7, 0.3, 0.7]);
     expect(chooseEnsemble([candidate(1, 0.3), candidate(1, 0.3)], 0, [same, same], labels, 2, 2).members).toEqual([0]);
   });
