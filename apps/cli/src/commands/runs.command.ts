@@ -40,7 +40,10 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
       const run = await (await client()).get<RunDetails>(`/runs/${encodeURIComponent(id)}`);
       if (opts.json) return print(JSON.stringify(run, null, 2));
       print(describeRun(run));
-      if (run.candidates && run.candidates.length > 0) print(`head chosen by --head auto from ${run.candidates.length} candidates (best first):\n${leaderboardTable(run.candidates)}`);
+      if (run.candidates && run.candidates.length > 0) {
+        print(`head chosen by --head auto from ${run.candidates.length} candidates (best first):\n${leaderboardTable(run.candidates, membersOf(run.config))}`);
+        print(searchedModelLine(run.config));
+      }
       if (run.epochMetrics.length === 0) print('no finished epoch yet');
       else print(epochsTable(run.epochMetrics));
     });
@@ -184,15 +187,29 @@ function headName(config: Record<string, unknown>): string {
   return `${String(config.head ?? '?')}${Array.isArray(hidden) ? ` ${hidden.join(',')}` : ''}${chosen ? ' (auto)' : ''}`;
 }
 
-/** A `--head auto` run's leaderboard: rank, candidate, how far it trained, its validation metrics; the chosen one marked. */
-export function leaderboardTable(candidates: RunCandidateView[]): string {
+/** What a `--head auto` run's model is: how many candidates it averages and whether it mirrors each image ('' for other runs). */
+export function searchedModelLine(config: Record<string, unknown>): string {
+  const search = config.search as { members?: string[]; testTimeAugment?: string } | undefined;
+  if (!search) return '';
+  const members = search.members ?? [];
+  const model = members.length > 1 ? `the mean of its best ${members.length} candidates' probabilities` : 'the chosen candidate';
+  return `model: ${model}${search.testTimeAugment === 'hflip' ? ', each image averaged with its mirror (test-time augmentation; predict --tta none turns it off)' : ''}`;
+}
+
+/** A `--head auto` run's leaderboard: rank, candidate, how far it trained, its validation metrics; the chosen one and the ensemble's other members marked. */
+export function leaderboardTable(candidates: RunCandidateView[], members: readonly string[] = []): string {
   const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
   const trained = (c: RunCandidateView) =>
     c.outcome === 'baseline' ? 'baseline (never the model)' : `${c.epochsTrained} epochs, best ${c.bestEpoch ?? '-'}${c.outcome === 'pruned' ? `, pruned after ${c.prunedAfter}` : c.outcome === 'early-stopped' ? ', stopped early' : ''}`;
   return table(
     ['rank', 'candidate', 'trained', 'val accuracy', 'val loss'],
-    candidates.map((c) => [`${c.rank}${c.chosen ? ' ◀ chosen' : ''}`, c.name, trained(c), percent(c.valAccuracy), fixed(c.valLoss)]),
+    candidates.map((c) => [`${c.rank}${c.chosen ? ' ◀ chosen' : !c.chosen && members.slice(1).includes(c.name) ? ' ◀ member' : ''}`, c.name, trained(c), percent(c.valAccuracy), fixed(c.valLoss)]),
   );
+}
+
+/** The candidates a searched run's model averages (best first), from its configuration. */
+export function membersOf(config: Record<string, unknown>): string[] {
+  return (config.search as { members?: string[] } | undefined)?.members ?? [];
 }
 
 /** 0.4123: four decimals, as Keras prints its metrics; '' when there is no value. */
