@@ -16,14 +16,27 @@
  *   BENCH_FULL=1 ...   no pruning: every candidate trains until it stops early (the whole grid's evaluation accuracies)
  *   BENCH_NO_FIT=1 ...   skip the default fit (the search's cost is then not compared)
  *   BENCH_ONLY='<candidate name>[;<name>…]' ...   only these candidates, no kNN baseline: a fixed head with and without hflip, at a fraction of the grid's cost
+ *   BENCH_SEED=n, BENCH_ENSEMBLE_MAX=k ...   the plan's seed (initial weights, dropout), the most candidates its model may average
+ *   BENCH_HFLIP_ONLY=1 ...   an hflip set: only the search with the augmented training rows
+ *   BENCH_NO_TTA=1 ...   an hflip set with mirrored validation and evaluation rows: score without averaging each image with its mirror
  *   BENCH_JSON=out.json ...   the figures as JSON
+ *
+ * A set extracted with `--augment hflip` since validation and evaluation images are mirrored too
+ * (`validation-hflip`, `evaluation-hflip` folders) is scored as the trainer scores it: each
+ * image's probabilities averaged with its mirror's, on validation (selection) and evaluation; the
+ * evaluation accuracy without that average is shown beside it. The chosen ensemble (the average of
+ * the best k candidates, k chosen on validation) is scored on the evaluation split too.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Split } from '@featx/contracts';
 import { fromFloat16, readNpy } from '@featx/features';
 import {
+  averageWithMirrors,
   candidateName,
+  meanProbabilities,
+  probabilitiesPass,
+  scoreProbabilities,
   CosineKnn,
   createHead,
   defaultSearchPlan,
@@ -50,7 +63,7 @@ interface SplitRows {
 const BATCH = 32;
 
 /** The rows of a folder of shards (`<split>` or `<split>-<augment>`). */
-async function readSplit(folder: string, split: Split | 'training-hflip'): Promise<SplitRows> {
+async function readSplit(folder: string, split: Split | `${Split}-hflip`): Promise<SplitRows> {
   const dir = path.join(folder, split);
   const parts: Array<{ features: Float32Array; labels: Int32Array }> = [];
   for (const shard of (await fs.readdir(dir)).sort()) {
@@ -121,13 +134,20 @@ async function main() {
   await selectBackend('auto', { log: () => undefined });
   const [training, validation, evaluation] = await Promise.all((['training', 'validation', 'evaluation'] as const).map((s) => readSplit(folder, s)));
   const mirrored = (await exists(path.join(folder, 'training-hflip'))) ? await readSplit(folder, 'training-hflip') : null;
+  // Mirrors of validation and evaluation rows, row for row (one store writer appends an image and its mirror in the same order).
+  const tta =
+    !process.env.BENCH_NO_TTA && (await exists(path.join(folder, 'validation-hflip'))) && (await exists(path.join(folder, 'evaluation-hflip')))
+      ? { validation: await readSplit(folder, 'validation-hflip'), evaluation: await readSplit(folder, 'evaluation-hflip') }
+      : null;
+  if (tta) console.log('validation and evaluation scored with each image averaged with its mirror (test-time augmentation)');
   const dim = training.features.length / training.rows;
   const classes = Math.max(...training.labels) + 1;
   console.log(`${folder}: ${training.rows} / ${validation.rows} / ${evaluation.rows} rows of ${dim}, ${classes} classes${mirrored ? `, ${mirrored.rows} augmented (hflip) training rows` : ''}`);
 
   const oneFit = process.env.BENCH_NO_FIT ? null : await defaultFit(training, validation, evaluation, dim, classes);
-  const results = [await searchAndScore('without hflip', training, validation, evaluation, dim, classes, oneFit)];
-  if (mirrored) results.push(await searchAndScore('with hflip', concatRows(training, mirrored), validation, evaluation, dim, classes, oneFit));
+  const results = [];
+  if (!(mirrored && process.env.BENCH_HFLIP_ONLY)) results.push(await searchAndScore('without hflip', training, validation, evaluation, dim, classes, oneFit, tta));
+  if (mirrored) results.push(await searchAndScore('with hflip', concatRows(training, mirrored), validation, evaluation, dim, classes, oneFit, tta));
   if (results.length > 1) {
     console.log('\n| training rows | auto chose | val accuracy | evaluation accuracy | best candidate on evaluation | search (s) |');
     console.log('|---|---|---|---|---|---|');
@@ -152,13 +172,28 @@ async function defaultFit(training: SplitRows, validation: SplitRows, evaluation
 }
 
 /** The search on these training rows, then every candidate's best epoch (and the kNN baseline) scored on the evaluation split. */
-async function searchAndScore(label: string, training: SplitRows, validation: SplitRows, evaluation: SplitRows, dim: number, classes: number, oneFit: { seconds: number } | null) {
+async function searchAndScore(
+  label: string,
+  training: SplitRows,
+  validation: SplitRows,
+  evaluation: SplitRows,
+  dim: number,
+  classes: number,
+  oneFit: { seconds: number } | null,
+  tta: { validation: SplitRows; evaluation: SplitRows } | null,
+) {
   console.log(`\n## ${label}: ${training.rows} training rows`);
   const stats = new RunningStats(dim);
   stats.add(training.features, training.rows);
   const standardization = stats.result();
-  const sources = { training: (epoch: number) => asAsync(batchesOf(training, dim, epoch)), validation: () => asAsync(batchesOf(validation, dim, null)) };
+  const sources = {
+    training: (epoch: number) => asAsync(batchesOf(training, dim, epoch)),
+    validation: () => asAsync(batchesOf(validation, dim, null)),
+    ...(tta ? { validationMirrors: () => asAsync(batchesOf(tta.validation, dim, null)) } : {}),
+  };
   const plan: HeadSearchPlan = { ...defaultSearchPlan(dim), ...(process.env.BENCH_FULL ? { rungs: [] } : {}) };
+  if (process.env.BENCH_SEED) plan.seed = Number(process.env.BENCH_SEED);
+  if (process.env.BENCH_ENSEMBLE_MAX) plan.ensembleMax = Number(process.env.BENCH_ENSEMBLE_MAX);
   if (process.env.BENCH_ONLY) {
     const only = process.env.BENCH_ONLY.split(';');
     plan.candidates = plan.candidates.filter((c) => only.includes(candidateName(c)));
@@ -181,17 +216,31 @@ async function searchAndScore(label: string, training: SplitRows, validation: Sp
   const fits = oneFit ? ` = ${(searchS / oneFit.seconds).toFixed(2)} default fits` : '';
   console.log(`\nsearch: ${searchS.toFixed(1)} s${fits}; winner ${result.candidates[result.winner].name}`);
 
-  // Every candidate's best epoch on the evaluation split.
+  // Every candidate's best epoch on the evaluation split (mirror-averaged where the set has mirrors).
   const scored = [];
+  const evalProbabilities = new Map<number, Float32Array>();
   for (let i = 0; i < result.candidates.length; i++) {
     const head = result.candidateHead(i);
     if (!head) continue;
     const view = result.candidates[i].settings.input;
     const batches = [...batchesOf(evaluation, dim, null)].map((b) => viewOfBatch(view, b, dim, standardization));
-    const [score] = await evaluateCandidatesPass([head], asAsync(batches));
+    const images = await probabilitiesPass([head], asAsync(batches));
+    let probabilities = images.probabilities[0];
+    if (tta) {
+      const mirrorBatches = [...batchesOf(tta.evaluation, dim, null)].map((b) => viewOfBatch(view, b, dim, standardization));
+      probabilities = averageWithMirrors(probabilities, (await probabilitiesPass([head], asAsync(mirrorBatches))).probabilities[0], classes, null);
+    }
     head.dispose();
-    scored.push({ index: i, ...result.candidates[i], evalAccuracy: score.accuracy, evalLoss: score.loss });
+    evalProbabilities.set(i, probabilities);
+    const plain = scoreProbabilities(images.probabilities[0], images.labels, classes);
+    const score = scoreProbabilities(probabilities, images.labels, classes);
+    scored.push({ index: i, ...result.candidates[i], evalAccuracy: score.accuracy, evalLoss: score.loss, evalPlainAccuracy: plain.accuracy });
   }
+  const ensembleEval = (members: number[]) => scoreProbabilities(meanProbabilities(members.map((m) => evalProbabilities.get(m)!)), evaluation.labels, classes).accuracy;
+  const byK = result.ensemble.byK.map((k) => ({ ...k, evalAccuracy: ensembleEval(k.members) }));
+  console.log(`\nensembles of the best k (validation${tta ? ', mirror-averaged' : ''}):`);
+  for (const k of byK) console.log(`  k=${k.k}: validation ${pct(k.valAccuracy)} (loss ${k.valLoss.toFixed(3)}), evaluation ${pct(k.evalAccuracy)}${k.k === result.ensemble.members.length ? '  **chosen**' : ''}`);
+  const ensemble = { members: result.ensemble.members.map((m) => result.candidates[m].name), valAccuracy: result.ensemble.valAccuracy, evalAccuracy: ensembleEval(result.ensemble.members) };
   result.head.dispose();
   let knnEval: number | null = null;
   if (result.knn) {
@@ -203,19 +252,20 @@ async function searchAndScore(label: string, training: SplitRows, validation: Sp
   scored.sort((a, b) => (b.valAccuracy ?? 0) - (a.valAccuracy ?? 0) || (a.valLoss ?? 0) - (b.valLoss ?? 0));
   const winner = scored.find((s) => s.index === result.winner)!;
   const bestOnEvaluation = scored.reduce((a, b) => (b.evalAccuracy > a.evalAccuracy ? b : a));
-  console.log('\n| rank | candidate | epochs (best) | outcome | val accuracy | val loss | evaluation accuracy |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(`\n| rank | candidate | epochs (best) | outcome | val accuracy | val loss | evaluation accuracy${tta ? ' (mirror-averaged) | without the mirror' : ''} |`);
+  console.log(`|---|---|---|---|---|---|---|${tta ? '---|' : ''}`);
   scored.forEach((s, rank) =>
     console.log(
-      `| ${rank + 1}${s.index === result.winner ? ' **chosen**' : ''} | ${s.name} | ${s.epochsTrained} (${s.bestEpoch}) | ${s.outcome}${s.prunedAfter ? ` after ${s.prunedAfter}` : ''} | ${pct(s.valAccuracy)} | ${s.valLoss?.toFixed(3)} | ${pct(s.evalAccuracy)} |`,
+      `| ${rank + 1}${s.index === result.winner ? ' **chosen**' : ''} | ${s.name} | ${s.epochsTrained} (${s.bestEpoch}) | ${s.outcome}${s.prunedAfter ? ` after ${s.prunedAfter}` : ''} | ${pct(s.valAccuracy)} | ${s.valLoss?.toFixed(3)} | ${pct(s.evalAccuracy)} |${tta ? ` ${pct(s.evalPlainAccuracy)} |` : ''}`,
     ),
   );
   if (result.knn) console.log(`| baseline | cosine kNN k=${result.knn.k} | — | — | ${pct(result.knn.accuracy)} | — | ${pct(knnEval)} |`);
+  console.log(`\nauto's model: ${ensemble.members.length === 1 ? ensemble.members[0] : `the mean of ${ensemble.members.join(', ')}`}: validation ${pct(ensemble.valAccuracy)}, evaluation **${pct(ensemble.evalAccuracy)}**`);
   console.log(
-    `\nauto (${winner.name}): evaluation ${pct(winner.evalAccuracy)}; best candidate on the evaluation split: ${bestOnEvaluation.name} ${pct(bestOnEvaluation.evalAccuracy)} ` +
+    `best single candidate ${winner.name}: evaluation ${pct(winner.evalAccuracy)}; best candidate on the evaluation split: ${bestOnEvaluation.name} ${pct(bestOnEvaluation.evalAccuracy)} ` +
       `(gap ${((bestOnEvaluation.evalAccuracy - winner.evalAccuracy) * 100).toFixed(1)} points, among the ${scored.length} candidates with weights)`,
   );
-  return { label, trainingRows: training.rows, searchS, winner, bestOnEvaluation, knn: result.knn, knnEval, candidates: scored, views: INPUT_VIEWS, names: plan.candidates.map(candidateName) };
+  return { label, trainingRows: training.rows, searchS, winner, ensemble, byK, testTimeMirrors: result.testTimeMirrors, bestOnEvaluation, knn: result.knn, knnEval, candidates: scored, views: INPUT_VIEWS, names: plan.candidates.map(candidateName) };
 }
 
 runBenchMain(main);

@@ -417,27 +417,31 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     expect(outside.err).toMatch(/outside the data roots/);
   }, 180000);
 
-  it('--augment hflip stores each training photo\'s mirror once, tagged augmented in shards of its own; validation and evaluation never', async () => {
+  it('--augment hflip stores each photo\'s mirror once, tagged augmented in shards of its own (validation and evaluation too, for test-time augmentation)', async () => {
     const run = await cli('extract', datasetId, '--model', MODEL_DIR, '--pool', 'avg', '--augment', 'hflip', '--batch-size', '5');
     expect(run.code).toBe(0);
     const set = await featureSet('float32', 'auto', 'fp32', 'avg', 'hflip');
     expect(set.id).not.toBe((await featureSet('float32')).id);
-    // Progress counts images; the 12 good training photos' mirrors are counted apart.
-    expect(set).toMatchObject({ status: 'complete', images: 26, stored: 24, failed: 2, augmented: 12, dim: 1280 });
+    // Progress counts images; the 24 good photos' mirrors are counted apart.
+    expect(set).toMatchObject({ status: 'complete', images: 26, stored: 24, failed: 2, augmented: 24, dim: 1280 });
     const { rows: shards } = await db.query('SELECT split, augment, sum(rows)::int AS rows, min(path) AS path FROM feature_shards WHERE feature_set_id = $1 GROUP BY 1, 2 ORDER BY 1, 2', [set.id]);
     expect(shards.map(({ split, augment, rows }) => ({ split, augment, rows }))).toEqual([
+      { split: 'evaluation', augment: 'hflip', rows: 6 },
       { split: 'evaluation', augment: 'none', rows: 6 },
       { split: 'training', augment: 'hflip', rows: 12 },
       { split: 'training', augment: 'none', rows: 12 },
+      { split: 'validation', augment: 'hflip', rows: 6 },
       { split: 'validation', augment: 'none', rows: 6 },
     ]);
-    expect(shards[1].path).toMatch(new RegExp(`^${set.id}/training-hflip/`));
+    expect(shards[2].path).toMatch(new RegExp(`^${set.id}/training-hflip/`));
+    expect(shards[4].path).toMatch(new RegExp(`^${set.id}/validation-hflip/`));
 
     // Each augmented row is the network's vector of the photo's mirror, under the photo's id.
     const own = await storedVectors(set.id);
     const mirrors = await storedVectors(set.id, 'hflip');
     const { rows: training } = await db.query("SELECT id, path FROM images WHERE dataset_id = $1 AND split = 'training' AND path NOT LIKE '%truncated%' AND path NOT LIKE '%not-an-image%' ORDER BY id", [datasetId]);
-    expect([...mirrors.keys()].sort((a, b) => a - b)).toEqual(training.map((image) => Number(image.id)));
+    const { rows: good } = await db.query("SELECT id FROM images WHERE dataset_id = $1 AND path NOT LIKE '%truncated%' AND path NOT LIKE '%not-an-image%' ORDER BY id", [datasetId]);
+    expect([...mirrors.keys()].sort((a, b) => a - b)).toEqual(good.map((image) => Number(image.id)));
     for (const image of training.slice(0, 3)) {
       const id = Number(image.id);
       expect(maxAbsDiff(mirrors.get(id)!, await expected(image.path, true))).toBeLessThan(1e-5);
@@ -454,8 +458,8 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
       if (info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq >= published.seq) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect((await storedVectors(set.id, 'hflip')).size).toBe(12);
-    expect(await featureSet('float32', 'auto', 'fp32', 'avg', 'hflip')).toMatchObject({ stored: 24, augmented: 12 });
+    expect((await storedVectors(set.id, 'hflip')).size).toBe(24);
+    expect(await featureSet('float32', 'auto', 'fp32', 'avg', 'hflip')).toMatchObject({ stored: 24, augmented: 24 });
 
     // Exports leave the augmented rows out unless asked for them alone.
     const exported = async (query: string) => fetch(`${services.apiUrl}/feature-sets/${set.id}/export?${query}`, { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
@@ -464,7 +468,7 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     const augmented = await exported('format=npy&split=training&augment=hflip&array=image_ids');
     expect(augmented.headers.get('x-featx-rows')).toBe('12');
     expect(augmented.headers.get('content-disposition')).toContain(`featx-${set.id.slice(0, 8)}-training-hflip-image_ids.npy`);
-    expect((await exported('format=csv&split=evaluation&augment=hflip')).status).toBe(409);
+    expect((await exported('format=csv&split=evaluation&augment=hflip')).headers.get('x-featx-rows')).toBe('6');
     expect((await exported('format=csv&split=training&augment=vflip')).status).toBe(400);
   }, 180000);
 
@@ -477,7 +481,9 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     // The standardization statistics are the training split's: the photos' rows and their mirrors'.
     const own = await storedVectors(set.id);
     const mirrors = await storedVectors(set.id, 'hflip');
-    const trainingIds = [...mirrors.keys()];
+    const { rows: trainingImages } = await db.query("SELECT id FROM images WHERE dataset_id = $1 AND split = 'training'", [datasetId]);
+    const trainingIds = trainingImages.map((image) => Number(image.id)).filter((id) => mirrors.has(id));
+    expect(trainingIds).toHaveLength(12);
     const mean = new Float64Array(1280);
     for (const id of trainingIds) for (const v of [own.get(id)!, mirrors.get(id)!]) v.forEach((x, i) => (mean[i] += x / (2 * trainingIds.length)));
     const savedMean = (await readNpy(path.join(services.stateDir, 'artifacts', run.id, 'standardization', 'mean.npy'))).data as Float32Array;
@@ -510,4 +516,60 @@ const available = sharedAvailable('models/mobilenet_v2_1.0_224') && sharedAvaila
     expect(refused.body.message).toMatch(/^tta: Invalid option: expected one of "none"\|"hflip"$/);
     expect((await cli('predict', run.id, files.get(imagePath)!, '--tta', 'vflip')).code).toBe(2);
   }, 180000);
+
+  it('--head auto on an hflip set selects and evaluates on each photo averaged with its mirror, may average its best candidates, and predicts so by default', async () => {
+    const set = await featureSet('float32', 'auto', 'fp32', 'avg', 'hflip');
+    const trained = await cli('train', set.id, '--head', 'auto', '--epochs', '4');
+    expect(trained.code).toBe(0);
+    const { rows: [run] } = await db.query("SELECT id, config FROM training_runs WHERE feature_set_id = $1 AND status = 'succeeded' AND config->'search' IS NOT NULL", [set.id]);
+    const search = run.config.search;
+    expect(search.testTimeAugment).toBe('hflip');
+    expect(search.members[0]).toBe(search.chosen);
+    expect(search.ensembles.map((e: { k: number }) => e.k)).toEqual(search.ensembles.map((_: unknown, i: number) => i + 1));
+    const { loadTrainedModel, meanProbabilities, prepareInputsInPlace } = await import('@featx/learning');
+    const model = await loadTrainedModel(path.join(services.stateDir, 'artifacts', run.id, 'model'));
+    try {
+      expect(model.manifest.testTimeAugment).toBe('hflip');
+      expect(model.members).toHaveLength(search.members.length - 1);
+      const heads = [{ head: model.head, normalize: model.manifest.config.normalize, standardization: model.standardization }, ...model.members];
+      // The model's probabilities for a photo: every head on its own preparation, of the photo and of its mirror, averaged.
+      const own = await storedVectors(set.id);
+      const mirrors = await storedVectors(set.id, 'hflip');
+      const modelProbabilities = (id: number) =>
+        meanProbabilities(
+          [own.get(id)!, mirrors.get(id)!].flatMap((vector) =>
+            heads.map((member) => {
+              const prepared = vector.slice();
+              prepareInputsInPlace(prepared, 1280, member.normalize, member.standardization);
+              return member.head.predictProba(prepared);
+            }),
+          ),
+        );
+      // The evaluation on record is that model's, photo by photo.
+      const { rows: recorded } = await db.query("SELECT image_id, predicted_class, probability FROM run_image_predictions WHERE run_id = $1 AND split = 'evaluation'", [run.id]);
+      expect(recorded).toHaveLength(6);
+      for (const row of recorded) {
+        const p = modelProbabilities(Number(row.image_id));
+        const best = p.indexOf(Math.max(...p));
+        expect(best).toBe(row.predicted_class);
+        expect(p[best]).toBeCloseTo(row.probability, 4);
+      }
+
+      // Prediction averages the photo and its mirror unless told otherwise.
+      const [imagePath] = [...files.keys()].filter((p) => p.includes('/evaluation/'));
+      const { rows: [image] } = await db.query('SELECT id FROM images WHERE path = $1', [imagePath]);
+      const predict = async (...args: string[]) => JSON.parse((await cli('predict', run.id, files.get(imagePath)!, '--format', 'json', ...args)).out);
+      const byDefault = await predict();
+      expect(byDefault.tta).toBe('hflip');
+      expect(byDefault.predictions[0].probabilities).toEqual((await predict('--tta', 'hflip')).predictions[0].probabilities);
+      const p = modelProbabilities(Number(image.id));
+      CLASSES.forEach((label, k) => expect(byDefault.predictions[0].probabilities[label]).toBeCloseTo(p[k], 4));
+      const alone = await predict('--tta', 'none');
+      expect(alone.tta).toBe('none');
+      expect(alone.predictions[0].probabilities).not.toEqual(byDefault.predictions[0].probabilities);
+    } finally {
+      model.head.dispose();
+      model.members.forEach((member) => member.head.dispose());
+    }
+  }, 300000);
 });

@@ -266,7 +266,14 @@ describe('training runs', () => {
     expect(model.manifest.config.search?.chosen).toBe(row.config.search.chosen);
     expect(model.manifest.config.normalize).toBe(chosen.name.endsWith(' power') ? 'power' : 'none');
     expect(model.standardization !== null).toBe(chosen.name.endsWith(' standardized'));
+    // The model: the chosen candidate and the next best its ensemble took (k chosen on validation); no mirrors, no test-time augmentation.
+    expect(row.config.search.members[0]).toBe(row.config.search.chosen);
+    expect(row.config.search.testTimeAugment).toBe('none');
+    expect(model.manifest.testTimeAugment).toBe('none');
+    expect(model.members.map((m) => m.normalize)).toEqual(row.config.search.members.slice(1).map((name: string) => (name.endsWith(' power') ? 'power' : 'none')));
+    expect(model.members.map((m) => m.standardization !== null)).toEqual(row.config.search.members.slice(1).map((name: string) => name.endsWith(' standardized')));
     model.head.dispose();
+    model.members.forEach((m) => m.head.dispose());
 
     const shown = await cli('runs', 'show', row.id);
     expect(shown.code).toBe(0);

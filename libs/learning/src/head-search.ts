@@ -1,11 +1,12 @@
 import { FeatureBatch } from './batches';
-import { CandidateViews, evaluateCandidatesPass, PassResult, trainCandidatesPass } from './candidates';
+import { CandidateViews, PassResult, trainCandidatesPass } from './candidates';
 import { CosineKnn, KNN_K_GRID, KnnResult } from './cosine-knn';
 import { createHead, HeadEngineChoice, HeadRestore, TrainableHead } from './head';
 import { HeadKind } from './head-spec';
 import { L2_GRID } from './l2-selection';
 import { OptimizerSpec, ResolvedOptimizerSpec, TUTORIAL_SGD } from './optimizers';
 import { powerNormalizeInPlace } from './power-normalization';
+import { averageWithMirrors, meanProbabilities, mirrorRowsOf, probabilitiesPass, scoreProbabilities } from './probability-scores';
 import { Standardization, standardizeInPlace } from './stats';
 
 /**
@@ -45,7 +46,15 @@ export interface HeadSearchPlan {
   /** k values of the cosine kNN baseline; empty: no baseline. */
   knnK: number[];
   seed: number;
+  /**
+   * The model may be the average of the best k candidates (k from 1 to this, chosen on the
+   * validation split, the smallest on ties); absent or 1: the best candidate alone.
+   */
+  ensembleMax?: number;
 }
+
+/** Most candidates the default plan's model averages. */
+export const ENSEMBLE_MAX = 5;
 
 /**
  * Adam moves every weight by about its learning rate a step, so a logit over d inputs by up to
@@ -81,7 +90,7 @@ export function defaultSearchPlan(dim: number, options: { epochs?: number; seed?
     { epoch: 3, keep: 1 / 3 },
     { epoch: 8, keep: 0 },
   ].filter((rung) => rung.epoch < epochs);
-  return { candidates, epochs, patience: 5, rungs, knnK: [...KNN_K_GRID], seed: options.seed ?? 42 };
+  return { candidates, epochs, patience: 5, rungs, knnK: [...KNN_K_GRID], seed: options.seed ?? 42, ensembleMax: ENSEMBLE_MAX };
 }
 
 /** A short, stable name: `logistic sgd lr=0.001 l2=0.01 power`, `mlp adam lr=0.0001 dropout=0.5 raw`. */
@@ -126,10 +135,24 @@ export interface CandidateResult {
   history: CandidateEpoch[];
 }
 
+/** The model the search chose: its best `members.length` candidates' probabilities averaged (one: the winner alone). */
+export interface EnsembleChoice {
+  /** Candidate indices, best first; members[0] is the winner. */
+  members: number[];
+  valAccuracy: number;
+  valLoss: number;
+  /** Each k tried: its members and validation scores. */
+  byK: Array<{ k: number; members: number[]; valAccuracy: number; valLoss: number }>;
+}
+
 export interface HeadSearchResult {
   candidates: CandidateResult[];
   /** Index of the winner in `candidates`. */
   winner: number;
+  /** The chosen average of the best candidates (members[0] = winner). */
+  ensemble: EnsembleChoice;
+  /** Validation was scored with each image's probabilities averaged with its mirror's. */
+  testTimeMirrors: boolean;
   /** The winner at its best epoch (optimizer state reset): the run's model. The caller disposes it. */
   head: TrainableHead;
   knn: KnnResult | null;
@@ -144,6 +167,12 @@ export interface HeadSearchSources {
   training(epoch: number): AsyncIterable<FeatureBatch>;
   /** The validation split as stored. */
   validation(): AsyncIterable<FeatureBatch>;
+  /**
+   * The validation images' mirrors (an hflip set's augmented validation rows): present, each
+   * candidate is scored on an image's probabilities averaged with its mirror's (test-time
+   * augmentation). Row mirrorOf[i] (options.validationMirrorOf; absent: row i) mirrors validation row i.
+   */
+  validationMirrors?(): AsyncIterable<FeatureBatch>;
 }
 
 export interface HeadSearchOptions {
@@ -155,8 +184,10 @@ export interface HeadSearchOptions {
   classWeights?: Float32Array;
   /** The kNN baseline is skipped when its validation copy would take more than this (default 1 GiB). */
   knnMaxBytes?: number;
-  /** Keep every candidate's best weights, pruned ones included (a benchmark scoring them all); default: the survivors'. */
+  /** Keep every candidate's best weights, pruned ones included (a benchmark scoring them all); default: the survivors' and the best plan.ensembleMax. */
   keepAllSnapshots?: boolean;
+  /** With sources.validationMirrors: the mirror row of each validation row; absent: paired by the batches' image ids where they carry them, else the same row. */
+  validationMirrorOf?: Int32Array | null;
   beforeBatch?: () => void;
   /** An epoch (0-based) begins, with the candidates that train in it. */
   onEpochStart?: (epoch: number, active: number) => void;
@@ -201,6 +232,10 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
     disposed.add(i);
   };
   const snapshots: Array<Snapshot | undefined> = heads.map(() => undefined);
+  // Each candidate's validation probabilities at its best epoch (mirror-averaged where mirrored): what ensembles are chosen by.
+  const bestProbabilities: Array<Float32Array | undefined> = heads.map(() => undefined);
+  const ensembleMax = Math.max(1, plan.ensembleMax ?? 1);
+  let validationLabels: Int32Array = new Int32Array(0);
   const sinceImproved = heads.map(() => 0);
   const bestLoss = heads.map(() => Infinity);
   const active = new Set(heads.map((_, i) => i));
@@ -223,10 +258,14 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
       const read = epoch === 0 && knn ? tap(training, (batch) => knn!.addTraining(batch)) : training;
       const trained = await trainCandidatesPass(activeHeads, read, { classWeights: options.classWeights, beforeBatch: options.beforeBatch, views });
       if (trained[0].rows === 0) throw new RangeError(`the training split gave no rows in epoch ${epoch + 1}`);
-      const validated = await evaluateCandidatesPass(activeHeads, sources.validation(), { beforeBatch: options.beforeBatch, views });
+      const { scores: validated, probabilities, labels } = await validateCandidates(activeHeads, sources, classes, { beforeBatch: options.beforeBatch, views, mirrorOf: options.validationMirrorOf ?? null });
+      validationLabels = labels;
       order.forEach((i, k) => {
         const improved = recordCandidateEpoch(results[i], heads[i], epoch, trained[k], validated[k]);
-        if (improved) snapshots[i] = snapshotOf(heads[i]);
+        if (improved) {
+          snapshots[i] = snapshotOf(heads[i]);
+          bestProbabilities[i] = probabilities[k];
+        }
         // Early stopping on neither metric improving: accuracy alone is coarse on a small split.
         const lossImproved = validated[k].loss < bestLoss[i];
         if (lossImproved) bestLoss[i] = validated[k].loss;
@@ -242,18 +281,31 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
           results[i].outcome = 'pruned';
           results[i].prunedAfter = rung.epoch;
           retire(i);
-          if (!options.keepAllSnapshots) snapshots[i] = undefined;
+        }
+        // A pruned candidate's weights stay while it is among the best ensembleMax (a possible member).
+        if (!options.keepAllSnapshots) {
+          const ranked = results.map((_, i) => i).sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
+          const wanted = new Set(ranked.slice(0, ensembleMax));
+          results.forEach((r, i) => {
+            if (r.outcome === 'pruned' && !wanted.has(i)) {
+              snapshots[i] = undefined;
+              bestProbabilities[i] = undefined;
+            }
+          });
         }
       }
       await options.onEpoch?.(epoch, results);
     }
     const winner = selectWinner(results);
+    const ensemble = chooseEnsemble(results, winner, bestProbabilities, validationLabels, classes, ensembleMax);
     const snapshot = snapshots[winner];
     if (!snapshot) throw new Error(`no weights kept for the winner (${results[winner].name})`);
     const head = createHead(specs[winner].spec, specs[winner].seed, specs[winner].optimizer, zeroSlots(snapshot, specs[winner].optimizer), { engine: options.engine });
     return {
       candidates: results,
       winner,
+      ensemble,
+      testTimeMirrors: Boolean(sources.validationMirrors),
       head,
       knn: knn?.result() ?? null,
       knnSkipped,
@@ -266,6 +318,56 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
     knn?.dispose();
     heads.forEach((_, i) => retire(i));
   }
+}
+
+/**
+ * The candidates' validation scores from their probabilities: each image's alone, or averaged with
+ * its mirror's where the sources have mirrors (both passes prepared as the candidate's view).
+ */
+async function validateCandidates(
+  heads: readonly TrainableHead[],
+  sources: HeadSearchSources,
+  classes: number,
+  options: { beforeBatch?: () => void; views: CandidateViews; mirrorOf: Int32Array | null },
+): Promise<{ scores: PassResult[]; probabilities: Float32Array[]; labels: Int32Array }> {
+  const images = await probabilitiesPass(heads, sources.validation(), options);
+  let probabilities = images.probabilities;
+  if (sources.validationMirrors) {
+    const mirrors = await probabilitiesPass(heads, sources.validationMirrors(), options);
+    const mirrorOf = options.mirrorOf ?? (images.imageIds && mirrors.imageIds ? mirrorRowsOf(images.imageIds, mirrors.imageIds) : null);
+    probabilities = probabilities.map((p, k) => averageWithMirrors(p, mirrors.probabilities[k], classes, mirrorOf));
+  }
+  const scores = probabilities.map((p) => scoreProbabilities(p, images.labels, classes));
+  return { scores, probabilities, labels: images.labels };
+}
+
+/**
+ * The model: the winner alone, or the mean of the winner and the next best candidates (by the
+ * ranking, those whose best validation probabilities were kept), k from 1 to `max`, chosen by
+ * validation log loss, then accuracy, then the smaller k. Loss rather than accuracy: on a few
+ * hundred validation rows accuracy moves in steps of a row, and chose k no better than chance
+ * (clothing-small, four seeds: README, "The best head without flags").
+ */
+export function chooseEnsemble(
+  results: readonly CandidateResult[],
+  winner: number,
+  probabilities: ReadonlyArray<Float32Array | undefined>,
+  labels: Int32Array,
+  classes: number,
+  max: number,
+): EnsembleChoice {
+  const others = results
+    .map((_, i) => i)
+    .filter((i) => i !== winner && probabilities[i] && results[i].valAccuracy !== null)
+    .sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
+  const order = [winner, ...others].slice(0, Math.max(1, max));
+  if (!probabilities[winner]) throw new Error(`no validation probabilities kept for the winner (${results[winner].name})`);
+  const byK = order.map((_, k) => {
+    const score = scoreProbabilities(meanProbabilities(order.slice(0, k + 1).map((i) => probabilities[i]!)), labels, classes);
+    return { k: k + 1, members: order.slice(0, k + 1), valAccuracy: score.accuracy, valLoss: score.loss };
+  });
+  const best = byK.reduce((a, b) => (b.valLoss < a.valLoss || (b.valLoss === a.valLoss && b.valAccuracy > a.valAccuracy) ? b : a));
+  return { members: order.slice(0, best.k), valAccuracy: best.valAccuracy, valLoss: best.valLoss, byK };
 }
 
 /** The batch as input view `view` wants it (a copy; raw: the batch itself). */

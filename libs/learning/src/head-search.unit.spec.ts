@@ -3,7 +3,8 @@ import { FeatureBatch } from './batches';
 import { evaluateCandidatesPass, trainCandidatesPass } from './candidates';
 import { CosineKnn } from './cosine-knn';
 import { createHead } from './head';
-import { candidateName, candidateOptimizer, CandidateSettings, defaultSearchPlan, HeadSearchPlan, searchHeads, viewOfBatch } from './head-search';
+import { candidateName, candidateOptimizer, CandidateResult, CandidateSettings, chooseEnsemble, defaultSearchPlan, HeadSearchPlan, searchHeads, viewOfBatch } from './head-search';
+import { averageWithMirrors, meanProbabilities, probabilitiesPass, scoreProbabilities } from './probability-scores';
 import { powerNormalizeInPlace } from './power-normalization';
 import { RunningStats } from './stats';
 import { batchesOf, clusters, LabelledRows, randomLabelled, slice } from './testing/synthetic';
@@ -120,6 +121,53 @@ describe('searchHeads', () => {
     result.head.dispose();
   });
 
+  it('with validation mirrors, scores each candidate on image and mirror averaged, and may choose the mean of its best candidates', async () => {
+    // The mirrors: the validation rows of another draw of the same clusters, in reverse order, paired by mirrorOf.
+    const mirrored = clusters(48, 8, 3, 11, 2, 0.6);
+    const reversed = { ...mirrored, features: new Float32Array(mirrored.features.length), labels: Int32Array.from(mirrored.labels).reverse() };
+    for (let r = 0; r < 48; r++) reversed.features.set(mirrored.features.subarray(r * 8, (r + 1) * 8), (47 - r) * 8);
+    const mirrorOf = Int32Array.from({ length: 48 }, (_, r) => 47 - r);
+    const plan: HeadSearchPlan = {
+      candidates: [settings({ learningRate: 0.05 }), settings({ learningRate: 0.02, input: 'standardized' }), settings({ kind: 'mlp', learningRate: 0.05, input: 'power' })],
+      epochs: 3,
+      patience: 10,
+      rungs: [],
+      knnK: [],
+      seed: 3,
+      ensembleMax: 3,
+    };
+    const result = await searchHeads(plan, { ...sources, validationMirrors: () => batchesOf(reversed, 16) }, { ...options, validationMirrorOf: mirrorOf, keepAllSnapshots: true });
+    expect(result.testTimeMirrors).toBe(true);
+    // Each candidate's recorded best is its best epoch's head on image and mirror averaged.
+    const probabilitiesOf = async (i: number) => {
+      const head = result.candidateHead(i)!;
+      const view = { transforms: [(b: FeatureBatch) => viewOfBatch(plan.candidates[i].input, b, 8, options.standardization)], viewOf: [0] };
+      const images = await probabilitiesPass([head], batchesOf(validation, 16), { views: view });
+      const mirrors = await probabilitiesPass([head], batchesOf(reversed, 16), { views: view });
+      head.dispose();
+      return averageWithMirrors(images.probabilities[0], mirrors.probabilities[0], 3, mirrorOf);
+    };
+    const averaged = await Promise.all(plan.candidates.map((_, i) => probabilitiesOf(i)));
+    averaged.forEach((p, i) => {
+      const score = scoreProbabilities(p, validation.labels, 3);
+      expect(score.accuracy).toBe(result.candidates[i].valAccuracy);
+      expect(score.loss).toBeCloseTo(result.candidates[i].valLoss!, 5);
+    });
+    // The ensemble: k = 1..3 of the ranking, winner first, each k's mean scored as recorded, the best chosen.
+    const { members, byK } = result.ensemble;
+    expect(members[0]).toBe(result.winner);
+    expect(byK.map((k) => k.k)).toEqual([1, 2, 3]);
+    for (const k of byK) {
+      const score = scoreProbabilities(meanProbabilities(k.members.map((i) => averaged[i])), validation.labels, 3);
+      expect(score.accuracy).toBe(k.valAccuracy);
+      expect(score.loss).toBeCloseTo(k.valLoss, 5);
+    }
+    const best = Math.min(...byK.map((k) => k.valLoss));
+    expect(result.ensemble.valLoss).toBe(best);
+    expect(members).toEqual(byK.find((k) => k.valLoss === best)!.members);
+    result.head.dispose();
+  });
+
   it('prunes all but the best fraction at each rung and stops a candidate that no longer improves', async () => {
     const candidates = [1e-7, 1e-6, 0.02, 0.05].map((learningRate) => settings({ learningRate }));
     const plan: HeadSearchPlan = { candidates, epochs: 6, patience: 10, rungs: [{ epoch: 2, keep: 0.5 }], knnK: [], seed: 3 };
@@ -166,5 +214,41 @@ describe('defaultSearchPlan', () => {
     expect(defaultSearchPlan(1280).candidates.find((c) => c.optimizer === 'adam')!.learningRate).toBe(1e-3);
     expect(candidateOptimizer(plan.candidates[0], 25)).toEqual({ kind: 'sgd', learningRate: 1e-3, momentum: 0.9, decay: 1e-3 / 25 });
     expect(plan.rungs.map((r) => r.epoch)).toEqual([1, 3, 8]);
+  });
+});
+
+describe('chooseEnsemble', () => {
+  const candidate = (valAccuracy: number, valLoss: number): CandidateResult => ({
+    settings: settings({}),
+    name: `c${valAccuracy}`,
+    epochsTrained: 1,
+    bestEpoch: 1,
+    valAccuracy,
+    valLoss,
+    trainAccuracy: null,
+    trainLoss: null,
+    outcome: 'trained',
+    prunedAfter: null,
+    history: [],
+  });
+  const labels = Int32Array.from([0, 1, 1]);
+
+  it('takes the winner and the next best by the ranking, k by validation loss, then accuracy, then the smaller k', () => {
+    const results = [candidate(0.6, 0.5), candidate(0.7, 0.4), candidate(0.65, 0.5)];
+    // Winner 1 alone gets rows 0 and 1 right; with 2 (next by rank) all three; 0 adds nothing.
+    const probabilities = [Float32Array.from([0.9, 0.1, 0.9, 0.1, 0.9, 0.1]), Float32Array.from([0.6, 0.4, 0.4, 0.6, 0.55, 0.45]), Float32Array.from([0.5, 0.5, 0.5, 0.5, 0.2, 0.8])];
+    const chosen = chooseEnsemble(results, 1, probabilities, labels, 2, 3);
+    expect(chosen.byK.map((k) => k.members)).toEqual([[1], [1, 2], [1, 2, 0]]);
+    expect(chosen.members).toEqual([1, 2]);
+    expect(chosen.valAccuracy).toBe(1);
+    // max 1: the winner alone; a candidate without kept probabilities is never a member.
+    expect(chooseEnsemble(results, 1, probabilities, labels, 2, 1).members).toEqual([1]);
+    expect(chooseEnsemble(results, 1, [probabilities[0], probabilities[1], undefined], labels, 2, 3).byK.map((k) => k.members)).toEqual([[1], [1, 0]]);
+    expect(() => chooseEnsemble(results, 1, [], labels, 2, 3)).toThrow(/no validation probabilities kept for the winner/);
+  });
+
+  it('prefers the smaller ensemble when loss and accuracy tie', () => {
+    const same = Float32Array.from([0.8, 0.2, 0.3, 0.7, 0.3, 0.7]);
+    expect(chooseEnsemble([candidate(1, 0.3), candidate(1, 0.3)], 0, [same, same], labels, 2, 2).members).toEqual([0]);
   });
 });

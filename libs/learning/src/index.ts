@@ -19,3 +19,4 @@ export * from './power-normalization';
 export * from './cosine-knn';
 export * from './head-search';
 export * from './search-shares';
+export * from './probability-scores';

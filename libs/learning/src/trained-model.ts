@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { ENGINES, FEATURE_DTYPES, formatIssues, int8NetworkSchema, POOLINGS, PRECISIONS, trainingConfigSchema } from '@featx/contracts';
+import { ENGINES, FEATURE_DTYPES, formatIssues, int8NetworkSchema, Normalization, NORMALIZATIONS, POOLINGS, PRECISIONS, TEST_TIME_AUGMENTS, trainingConfigSchema } from '@featx/contracts';
 import { readNpy, writeNpy } from '@featx/features';
 import { writeFileAtomic } from '@featx/files';
 import { TrainableHead } from './head';
@@ -12,6 +12,8 @@ import { exportTfjsModel, loadTrainedHead, TrainedHead } from './tfjs-export';
  * A trained model folder — everything prediction needs, written by the trainer, read by the API:
  *   model.json + weights-*.bin             the head as a TF.js layers model (tfjs-export.ts)
  *   standardization-{mean,std}.npy         float32 [dim], when the run standardized its features
+ *   member-<k>/                            an ensemble's further heads (`--head auto`), each a TF.js
+ *                                          model with its own standardization files
  *   featx-head.json                        this manifest, written last: it names the rest
  */
 export const TRAINED_MODEL_MANIFEST = 'featx-head.json';
@@ -50,12 +52,31 @@ export const trainedModelManifestSchema = z.object({
   standardization: z.object({ mean: fileInFolder, std: fileInFolder }).nullable(),
   /** The run's training configuration, with the L2 and decay it resolved. */
   config: trainingConfigSchema,
+  /**
+   * The heads averaged with the main one (an ensemble that `--head auto` chose), each in a folder
+   * of its own with how its inputs are prepared. Absent in older folders: the main head alone.
+   */
+  members: z
+    .array(z.object({ folder: fileInFolder, normalize: z.enum(NORMALIZATIONS), standardization: z.object({ mean: fileInFolder, std: fileInFolder }).nullable() }))
+    .default([]),
+  /** `hflip`: the head was selected and evaluated on images averaged with their mirrors; prediction does so unless asked otherwise. */
+  testTimeAugment: z.enum(TEST_TIME_AUGMENTS).default('none'),
 });
 export type TrainedModelManifest = z.output<typeof trainedModelManifestSchema>;
 
 /** What saveTrainedModel writes: the head, its standardization, and the manifest's facts. */
-export interface TrainedModelContents extends Omit<TrainedModelManifest, 'version' | 'standardization'> {
+export interface TrainedModelContents extends Omit<TrainedModelManifest, 'version' | 'standardization' | 'members' | 'testTimeAugment'> {
   head: TrainableHead;
+  standardization: Standardization | null;
+  /** Further heads whose probabilities are averaged with the main one's. */
+  members?: Array<{ head: TrainableHead; normalize: Normalization; standardization: Standardization | null }>;
+  testTimeAugment?: TrainedModelManifest['testTimeAugment'];
+}
+
+/** One head of a loaded model with its inputs' preparation. */
+export interface TrainedMember {
+  head: TrainedHead;
+  normalize: Normalization;
   standardization: Standardization | null;
 }
 
@@ -64,6 +85,8 @@ export interface TrainedModel {
   manifest: TrainedModelManifest;
   head: TrainedHead;
   standardization: Standardization | null;
+  /** The heads averaged with `head` (manifest.members), loaded; empty for a single head. */
+  members: TrainedMember[];
 }
 
 /**
@@ -72,20 +95,39 @@ export interface TrainedModel {
  * is read), committed atomically.
  */
 export async function saveTrainedModel(dir: string, contents: TrainedModelContents): Promise<TrainedModelManifest> {
-  const { head, standardization, ...facts } = contents;
-  const checked = trainedModelManifestSchema.safeParse({ version: TRAINED_MODEL_VERSION, ...facts, standardization: standardization ? STANDARDIZATION_FILES : null });
+  const { head, standardization, members = [], ...facts } = contents;
+  const checked = trainedModelManifestSchema.safeParse({
+    version: TRAINED_MODEL_VERSION,
+    ...facts,
+    standardization: standardization ? STANDARDIZATION_FILES : null,
+    members: members.map((member, k) => ({ folder: `member-${k + 1}`, normalize: member.normalize, standardization: member.standardization ? STANDARDIZATION_FILES : null })),
+  });
   if (!checked.success) throw new Error(`cannot save a trained model to ${dir}: ${formatIssues(checked.error)}`);
   const manifest = checked.data;
-  if (head.spec.inputDim !== manifest.network.dim || head.spec.classes !== manifest.classes.length) {
-    throw new Error(`cannot save a trained model to ${dir}: the head maps ${head.spec.inputDim} values to ${head.spec.classes} classes, the manifest says network.dim ${manifest.network.dim} and ${manifest.classes.length} classes`);
+  for (const [k, one] of [head, ...members.map((m) => m.head)].entries()) {
+    if (one.spec.inputDim !== manifest.network.dim || one.spec.classes !== manifest.classes.length) {
+      throw new Error(
+        `cannot save a trained model to ${dir}: ${k === 0 ? 'the head' : `member ${k}`} maps ${one.spec.inputDim} values to ${one.spec.classes} classes, the manifest says network.dim ${manifest.network.dim} and ${manifest.classes.length} classes`,
+      );
+    }
   }
+  await writeHead(dir, head, standardization, manifest);
+  for (const [k, member] of members.entries()) {
+    const folder = path.join(dir, manifest.members[k].folder);
+    await fs.mkdir(folder, { recursive: true });
+    await writeHead(folder, member.head, member.standardization, manifest);
+  }
+  await writeFileAtomic(path.join(dir, TRAINED_MODEL_MANIFEST), JSON.stringify(manifest, null, 2));
+  return manifest;
+}
+
+/** One head's TF.js model and standardization files in `dir`. */
+async function writeHead(dir: string, head: TrainableHead, standardization: Standardization | null, manifest: TrainedModelManifest): Promise<void> {
   await exportTfjsModel(head, dir, { metadata: { classes: manifest.classes } });
   if (standardization) {
     await writeNpy(path.join(dir, STANDARDIZATION_FILES.mean), '<f4', [manifest.network.dim], standardization.mean);
     await writeNpy(path.join(dir, STANDARDIZATION_FILES.std), '<f4', [manifest.network.dim], standardization.std);
   }
-  await writeFileAtomic(path.join(dir, TRAINED_MODEL_MANIFEST), JSON.stringify(manifest, null, 2));
-  return manifest;
 }
 
 /**
@@ -95,22 +137,36 @@ export async function saveTrainedModel(dir: string, contents: TrainedModelConten
  */
 export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   const manifest = await readTrainedModelManifest(dir);
-  const head = await loadTrainedHead(dir);
+  const loaded: TrainedHead[] = [];
   try {
-    if (head.inputDim !== manifest.network.dim || head.classes !== manifest.classes.length) {
-      throw new Error(
-        `${path.join(dir, 'model.json')}: the head maps ${head.inputDim} values to ${head.classes} classes, ` +
-          `but ${TRAINED_MODEL_MANIFEST} says network.dim ${manifest.network.dim} and ${manifest.classes.length} classes`,
-      );
-    }
-    const standardization = manifest.standardization
-      ? { mean: await readValues(dir, manifest.standardization.mean, manifest.network.dim), std: await readValues(dir, manifest.standardization.std, manifest.network.dim) }
-      : null;
-    return { manifest, head, standardization };
+    const main = await loadHead(dir, manifest, manifest.standardization, manifest.config.normalize, loaded);
+    const members: TrainedMember[] = [];
+    for (const member of manifest.members) members.push(await loadHead(path.join(dir, member.folder), manifest, member.standardization, member.normalize, loaded));
+    return { manifest, head: main.head, standardization: main.standardization, members };
   } catch (error) {
-    head.dispose();
+    loaded.forEach((head) => head.dispose());
     throw error;
   }
+}
+
+/** A head of the folder (the main one, or a member's in its folder), checked against the manifest. */
+async function loadHead(
+  dir: string,
+  manifest: TrainedModelManifest,
+  files: { mean: string; std: string } | null,
+  normalize: Normalization,
+  loaded: TrainedHead[],
+): Promise<TrainedMember> {
+  const head = await loadTrainedHead(dir);
+  loaded.push(head);
+  if (head.inputDim !== manifest.network.dim || head.classes !== manifest.classes.length) {
+    throw new Error(
+      `${path.join(dir, 'model.json')}: the head maps ${head.inputDim} values to ${head.classes} classes, ` +
+        `but ${TRAINED_MODEL_MANIFEST} says network.dim ${manifest.network.dim} and ${manifest.classes.length} classes`,
+    );
+  }
+  const standardization = files ? { mean: await readValues(dir, files.mean, manifest.network.dim), std: await readValues(dir, files.std, manifest.network.dim) } : null;
+  return { head, normalize, standardization };
 }
 
 /** featx-head.json of the folder, checked against the schema (defaults filled for older folders). */

@@ -72,6 +72,53 @@ describe('trained model folder (featx-head.json + TF.js model)', () => {
     loaded.head.dispose();
   });
 
+  it('carries an ensemble\'s further heads, each in its folder with its preparation, and the test-time augmentation', async () => {
+    const other = createHead({ kind: 'logistic', inputDim: DIM, classes: CLASSES.length }, 4, { kind: 'sgd', learningRate: 0.1 });
+    const data = clusters(30, DIM, CLASSES.length, 6);
+    for (let i = 0; i < 5; i++) other.trainBatch(data.features, data.labels);
+    const dir = newFolder();
+    const saved = await saveTrainedModel(dir, {
+      ...contents(),
+      members: [
+        { head: other, normalize: 'power', standardization: null },
+        { head: other, normalize: 'none', standardization },
+      ],
+      testTimeAugment: 'hflip',
+    });
+    expect(saved.members).toEqual([
+      { folder: 'member-1', normalize: 'power', standardization: null },
+      { folder: 'member-2', normalize: 'none', standardization: { mean: 'standardization-mean.npy', std: 'standardization-std.npy' } },
+    ]);
+    expect((await fs.readdir(path.join(dir, 'member-1'))).filter((name) => !name.startsWith('weights-'))).toEqual(['model.json']);
+    const loaded = await loadTrainedModel(dir);
+    expect(loaded.manifest.testTimeAugment).toBe('hflip');
+    expect(loaded.members.map((m) => [m.normalize, m.standardization])).toEqual([
+      ['power', null],
+      ['none', standardization],
+    ]);
+    const x = clusters(8, DIM, CLASSES.length, 5, 1).features;
+    const expected = other.predictProba(x);
+    loaded.members[0].head.predictProba(x).forEach((p, i) => expect(p).toBeCloseTo(expected[i], 6));
+    [loaded.head, ...loaded.members.map((m) => m.head)].forEach((h) => h.dispose());
+
+    // A member whose head does not fit the manifest is refused, naming it.
+    const wrong = createHead({ kind: 'logistic', inputDim: DIM + 1, classes: CLASSES.length }, 4, { kind: 'sgd', learningRate: 0.1 });
+    await expect(saveTrainedModel(newFolder(), { ...contents(), members: [{ head: wrong, normalize: 'none', standardization: null }] })).rejects.toThrow(/member 1 maps 7 values to 3 classes/);
+    wrong.dispose();
+    other.dispose();
+  });
+
+  it('reads a folder written before ensembles as one head without test-time augmentation', async () => {
+    const dir = await savedThenEdited((manifest) => {
+      delete manifest.members;
+      delete manifest.testTimeAugment;
+    });
+    const loaded = await loadTrainedModel(dir);
+    expect(loaded.members).toEqual([]);
+    expect(loaded.manifest.testTimeAugment).toBe('none');
+    loaded.head.dispose();
+  });
+
   it('saves a model without standardization with standardization null', async () => {
     const dir = newFolder();
     await saveTrainedModel(dir, { ...contents(), standardization: null });

@@ -37,7 +37,7 @@ export const exportQuerySchema = z
     array: oneOf(NPY_EXPORT_ARRAYS).optional(),
     /**
      * Which rows: `none` (default) the images' own; `hflip` the split's augmented rows alone (an
-     * hflip set's mirrored training images), a file of their own so that no reader mixes them up.
+     * hflip set's mirrored images), a file of their own so that no reader mixes them up.
      */
     augment: oneOf(AUGMENTS).optional(),
     snapshot: z

@@ -8,7 +8,7 @@ import { UuidParam } from '../common/uuid-param.pipe';
 import { openApiSchema, ZodBodyPipe } from '../common/zod-body.pipe';
 import { PredictionsService } from './predictions.service';
 
-/** `tta`: none (when absent), or hflip = each image and its mirror, probabilities averaged. */
+/** `tta`: none, or hflip = each image and its mirror, probabilities averaged; absent: the model's own (hflip where it was selected that way, else none). */
 const ttaSchema = z.enum(TEST_TIME_AUGMENTS).optional();
 const predictPathsSchema = z.object({ paths: z.array(z.string().min(1).max(4096)).min(1).max(1000), tta: ttaSchema }).strict();
 const predictUploadFieldsSchema = z.object({ tta: ttaSchema }).strict();

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Prediction, PredictResponse, TestTimeAugment } from '@featx/contracts';
 import { DataRoots, DatasetInputError, isImageFileName, isSkipped, walkFiles } from '@featx/datasets';
-import { prepareInputsInPlace } from '@featx/learning';
+import { meanProbabilities, prepareInputsInPlace } from '@featx/learning';
 import { DATA_ROOTS } from '@featx/runtime';
 import { decodeImage, DecodedImage, mirrorImage } from '@featx/vision';
 import { invalidFields } from '../common/zod-body.pipe';
@@ -24,7 +24,9 @@ export interface ImageInput {
  * Classifies new images with a trained run: the same decoding and preprocessing as extraction,
  * then the network, then the head. An unreadable image gets its reason; the others go on.
  * With test-time augmentation `hflip`, each image's mirror goes through the network and the head
- * too, and the two probability vectors are averaged.
+ * too, and the two probability vectors are averaged: by default where the model was selected and
+ * evaluated that way (its manifest's `testTimeAugment`), else when asked. A model of several heads
+ * (an ensemble `--head auto` chose) averages their probabilities, each head on its own preparation.
  */
 @Injectable()
 export class PredictionsService {
@@ -60,8 +62,9 @@ export class PredictionsService {
     return images;
   }
 
-  async predict(runId: string, images: ImageInput[], tta: TestTimeAugment = 'none'): Promise<PredictResponse> {
+  async predict(runId: string, images: ImageInput[], asked?: TestTimeAugment): Promise<PredictResponse> {
     const model = await this.models.get(runId);
+    const tta = asked ?? model.manifest.testTimeAugment;
     const predictions: Prediction[] = [];
     for (let start = 0; start < images.length; start += BATCH) predictions.push(...(await this.predictBatch(model, images.slice(start, start + BATCH), tta)));
     return { runId, tta, classes: model.manifest.classes, predictions };
@@ -80,9 +83,16 @@ export class PredictionsService {
     let probabilities: Float32Array = new Float32Array(0);
     if (good.length > 0) {
       const inputs = tta === 'hflip' ? [...good, ...good.map(mirrorImage)] : good;
-      const features = (await model.network.extract(inputs)).data;
-      prepareInputsInPlace(features, model.manifest.network.dim, model.manifest.config.normalize, model.standardization);
-      probabilities = model.head.predictProba(features);
+      const extracted = (await model.network.extract(inputs)).data;
+      const heads = [{ head: model.head, normalize: model.manifest.config.normalize, standardization: model.standardization }, ...model.members];
+      probabilities = meanProbabilities(
+        heads.map((member, k) => {
+          // The last head may prepare the extracted vectors in place; the others take a copy.
+          const features = k === heads.length - 1 ? extracted : extracted.slice();
+          prepareInputsInPlace(features, model.manifest.network.dim, member.normalize, member.standardization);
+          return member.head.predictProba(features);
+        }),
+      );
       if (tta === 'hflip') probabilities = averageHalves(probabilities, good.length * model.manifest.classes.length);
     }
     const classes = model.manifest.classes;

@@ -104,6 +104,7 @@ export class TrainedModelsService implements OnApplicationShutdown {
       return { ...trained, network };
     } catch (error) {
       trained.head.dispose();
+      trained.members.forEach((member) => member.head.dispose());
       if (error instanceof QuantizationMismatchError || error instanceof QuantizationParityError) throw new ConflictException(`run ${run.id} cannot predict: ${error.message}`);
       throw error;
     }
@@ -126,4 +127,5 @@ export class TrainedModelsService implements OnApplicationShutdown {
 function dispose(model: Classifier): void {
   model.network.dispose();
   model.head.dispose();
+  model.members.forEach((member) => member.head.dispose());
 }

@@ -34,7 +34,7 @@ export function extractCommand(client: () => Promise<ApiClient>, print: (text: s
     .addOption(new Option('--dtype <dtype>', 'stored value type').choices([...FEATURE_DTYPES]).default('float32'))
     .addOption(new Option('--engine <engine>', 'what runs the network: onnx (ONNX Runtime), tfjs, or auto = the fastest available').choices([...ENGINES]).default('auto'))
     .addOption(new Option('--precision <precision>', 'fp32, or int8 = quantized on ONNX Runtime, calibrated on the training split, checked against fp32').choices([...PRECISIONS]).default('fp32'))
-    .addOption(new Option('--augment <augment>', 'hflip = also store the mirrored training images\' vectors (tagged augmented) for heads to train on').choices([...AUGMENTS]).default('none'))
+    .addOption(new Option('--augment <augment>', 'hflip = also store each image\'s mirror\'s vector (tagged augmented): training rows for heads, and test-time augmentation of validation and evaluation').choices([...AUGMENTS]).default('none'))
     .addOption(integerOption('--calibration-images <n>', `int8: training images to calibrate on (8-5000, default ${INT8_DEFAULTS.calibrationImages})`, { min: 8, max: 5000 }))
     .addOption(integerOption('--parity-images <n>', `int8: other training images to compare with fp32 on (8-5000, default ${INT8_DEFAULTS.parityImages})`, { min: 8, max: 5000 }))
     .addOption(numberOption('--parity-threshold <x>', `int8: lowest accepted mean cosine similarity to fp32 (default ${INT8_DEFAULTS.parityThreshold})`))

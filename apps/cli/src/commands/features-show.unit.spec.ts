@@ -30,7 +30,7 @@ describe('featx features show: precision', () => {
 
   it('counts an hflip set\'s augmented rows apart from its images', () => {
     expect(describeFeatureSet({ ...set, precision: 'fp32', quantization: null, augment: 'hflip', augmented: 3068 }).split('\n')[2]).toBe(
-      "augment hflip: 3068 augmented rows (the training images' mirrors, in training-hflip shards)",
+      "augment hflip: 3068 augmented rows (the images' mirrors, in <split>-hflip shards: training rows, and test-time augmentation of validation and evaluation)",
     );
     expect(describeFeatureSet({ ...set, precision: 'fp32', quantization: null, augment: 'none', augmented: 0 }).split('\n')).toHaveLength(2);
   });

@@ -97,7 +97,7 @@ export function describeFeatureSet(set: FeatureSetDetails): string {
     `model ${set.model}, layer ${layerName(set.layer)}, pooling ${set.pooling}, ${set.dtype}, engine ${set.engine}, precision ${set.precision ?? 'fp32'}, dim ${set.dim ?? 'not known yet'}`,
   ];
   if (set.precision === 'int8') lines.push(quantizationLine(set.quantization));
-  if (set.augment === 'hflip') lines.push(`augment hflip: ${set.augmented} augmented rows (the training images' mirrors, in training-hflip shards)`);
+  if (set.augment === 'hflip') lines.push(`augment hflip: ${set.augmented} augmented rows (the images' mirrors, in <split>-hflip shards: training rows, and test-time augmentation of validation and evaluation)`);
   return lines.join('\n');
 }
 

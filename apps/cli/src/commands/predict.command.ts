@@ -21,9 +21,9 @@ export function predictCommand(client: () => Promise<ApiClient>, print: (text: s
     .argument('<runId>', 'training run id (featx runs ls)')
     .argument('<paths...>', 'image files or folders')
     .option('--upload', 'send the image files themselves (for images outside the data roots)')
-    .addOption(new Option('--tta <augment>', 'test-time augmentation: hflip = classify each image and its mirror, probabilities averaged').choices([...TEST_TIME_AUGMENTS]).default('none'))
+    .addOption(new Option('--tta <augment>', "test-time augmentation: hflip = classify each image and its mirror, probabilities averaged; none = the image alone (default: the model's, hflip where it was selected that way)").choices([...TEST_TIME_AUGMENTS]))
     .addOption(new Option('--format <format>', 'output').choices(['table', 'json', 'csv']).default('table'))
-    .action(async (runId: string, paths: string[], opts: { upload?: boolean; tta: TestTimeAugment; format: 'table' | 'json' | 'csv' }) => {
+    .action(async (runId: string, paths: string[], opts: { upload?: boolean; tta?: TestTimeAugment; format: 'table' | 'json' | 'csv' }) => {
       const api = await client();
       const absolute = paths.map((p) => path.resolve(p));
       const responses: PredictResponse[] = [];
@@ -31,7 +31,7 @@ export function predictCommand(client: () => Promise<ApiClient>, print: (text: s
         const files = await expandFiles(absolute);
         for (let i = 0; i < files.length; i += FILES_PER_UPLOAD) {
           const form = new FormData();
-          form.append('tta', opts.tta);
+          if (opts.tta) form.append('tta', opts.tta);
           for (const file of files.slice(i, i + FILES_PER_UPLOAD)) form.append('images', new Blob([await fs.readFile(file)]), file);
           responses.push(await api.postForm<PredictResponse>(`/runs/${encodeURIComponent(runId)}/predict/upload`, form));
         }
@@ -42,7 +42,7 @@ export function predictCommand(client: () => Promise<ApiClient>, print: (text: s
       }
       const classes = responses[0]?.classes ?? [];
       const predictions = responses.flatMap((r) => r.predictions);
-      if (opts.format === 'json') return print(JSON.stringify({ runId, tta: opts.tta, classes, predictions }, null, 2));
+      if (opts.format === 'json') return print(JSON.stringify({ runId, tta: responses[0]?.tta ?? opts.tta, classes, predictions }, null, 2));
       if (opts.format === 'csv') {
         print(['image', 'label', 'probability', ...classes].map(csvCell).join(','));
         for (const p of predictions) print([p.image, p.label ?? '', p.probability ?? '', ...classes.map((c) => p.probabilities?.[c] ?? '')].map(csvCell).join(','));

@@ -43,7 +43,10 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
       print(describeRun(run));
       if (run.share) print(`search share ${run.share.index + 1} of ${run.share.of} of run ${run.parentRunId}: grid positions ${run.share.positions.join(',')}, seed ${run.share.seed}${run.share.knn ? ', with the kNN baseline' : ''}`);
       if (run.shares && run.shares.length > 0) print(`search split into ${run.shares.length} shares (child runs):\n${sharesTable(run.shares)}`);
-      if (run.candidates && run.candidates.length > 0) print(`head chosen by --head auto from ${run.candidates.length} candidates (best first):\n${leaderboardTable(run.candidates)}`);
+      if (run.candidates && run.candidates.length > 0) {
+        print(`head chosen by --head auto from ${run.candidates.length} candidates (best first):\n${leaderboardTable(run.candidates, membersOf(run.config))}`);
+        print(searchedModelLine(run.config));
+      }
       if (run.epochMetrics.length === 0) print('no finished epoch yet');
       else print(epochsTable(run.epochMetrics));
     });
@@ -188,14 +191,23 @@ function headName(config: Record<string, unknown>): string {
   return `${String(config.head ?? '?')}${Array.isArray(hidden) ? ` ${hidden.join(',')}` : ''}${chosen ? ' (auto)' : ''}`;
 }
 
-/** A `--head auto` run's leaderboard: rank, candidate, how far it trained, its validation metrics; the chosen one marked. */
-export function leaderboardTable(candidates: RunCandidateView[]): string {
+/** What a `--head auto` run's model is: how many candidates it averages and whether it mirrors each image ('' for other runs). */
+export function searchedModelLine(config: Record<string, unknown>): string {
+  const search = config.search as { members?: string[]; testTimeAugment?: string } | undefined;
+  if (!search) return '';
+  const members = search.members ?? [];
+  const model = members.length > 1 ? `the mean of its best ${members.length} candidates' probabilities` : 'the chosen candidate';
+  return `model: ${model}${search.testTimeAugment === 'hflip' ? ', each image averaged with its mirror (test-time augmentation; predict --tta none turns it off)' : ''}`;
+}
+
+/** A `--head auto` run's leaderboard: rank, candidate, how far it trained, its validation metrics; the chosen one and the ensemble's other members marked. */
+export function leaderboardTable(candidates: RunCandidateView[], members: readonly string[] = []): string {
   const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
   const trained = (c: RunCandidateView) =>
     c.outcome === 'baseline' ? 'baseline (never the model)' : `${c.epochsTrained} epochs, best ${c.bestEpoch ?? '-'}${c.outcome === 'pruned' ? `, pruned after ${c.prunedAfter}` : c.outcome === 'early-stopped' ? ', stopped early' : ''}`;
   return table(
     ['rank', 'candidate', 'trained', 'val accuracy', 'val loss'],
-    candidates.map((c) => [`${c.rank}${c.chosen ? ' ◀ chosen' : ''}`, c.name, trained(c), percent(c.valAccuracy), fixed(c.valLoss)]),
+    candidates.map((c) => [`${c.rank}${c.chosen ? ' ◀ chosen' : !c.chosen && members.slice(1).includes(c.name) ? ' ◀ member' : ''}`, c.name, trained(c), percent(c.valAccuracy), fixed(c.valLoss)]),
   );
 }
 
@@ -205,6 +217,11 @@ export function sharesTable(shares: RunShareView[]): string {
     ['share', 'run', 'status', 'trainer', 'resumes', 'candidates'],
     shares.map((s) => [s.index + 1, s.id, `${s.status}${s.error ? `: ${s.error}` : ''}`, s.worker ?? '', s.resumes, `${s.positions.length} (${s.positions[0]}-${s.positions[s.positions.length - 1]})${s.knn ? ' + kNN' : ''}`]),
   );
+}
+
+/** The candidates a searched run's model averages (best first), from its configuration. */
+export function membersOf(config: Record<string, unknown>): string[] {
+  return (config.search as { members?: string[] } | undefined)?.members ?? [];
 }
 
 /** 0.4123: four decimals, as Keras prints its metrics; '' when there is no value. */

@@ -6,7 +6,7 @@ import { followLive } from '../follow-live';
 import { integerOption, numberOption } from '../options';
 import { LiveLine, LiveProgressIo, renderProgressBar } from '../progress-bar';
 import { phaseText, waitingText } from './run-phase';
-import { FINISHED_STATUSES, fixed, leaderboardTable } from './runs.command';
+import { FINISHED_STATUSES, fixed, leaderboardTable, membersOf, searchedModelLine } from './runs.command';
 
 const POLL_MS = 500;
 const LIVE_BAR_WIDTH = 20;
@@ -133,7 +133,8 @@ function printOutcome(print: (text: string) => void, run: RunDetails, report: Ru
   if (run.candidates && run.candidates.length > 0) {
     const chosen = run.candidates.find((c) => c.chosen);
     print(`head chosen on the validation split: ${chosen?.name ?? '?'} (${run.candidates.length} candidates; featx runs show ${run.id} for all of them)`);
-    print(leaderboardTable(run.candidates.slice(0, 10)));
+    print(leaderboardTable(run.candidates.slice(0, 10), membersOf(run.config)));
+    print(searchedModelLine(run.config));
   }
   if (!report) return;
   const evaluation = report.evaluations.find((e) => e.split === 'evaluation') ?? report.evaluations[report.evaluations.length - 1];

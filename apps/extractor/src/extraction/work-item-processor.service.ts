@@ -69,9 +69,11 @@ export class WorkItemProcessor {
     }
     context.working();
 
-    // An hflip set: each training image's mirror right after it, so that both go in one batch.
+    // An hflip set: each image's mirror right after it, so that both go in one batch. Training
+    // mirrors are extra training rows; validation and evaluation mirrors are what the trainer
+    // averages with their images (test-time augmentation in selection and evaluation).
     const inputs = decoded.flatMap(({ item, image }): NetworkInput[] =>
-      set.augment === 'hflip' && item.split === 'training' ? [{ item, image, augmented: false }, { item, image: mirrorImage(image), augmented: true }] : [{ item, image, augmented: false }],
+      set.augment === 'hflip' ? [{ item, image, augmented: false }, { item, image: mirrorImage(image), augmented: true }] : [{ item, image, augmented: false }],
     );
     const { rows, vectors } = await this.exclusively(() => this.infer(inputs, network, context));
     const parts = cutFeatureBatches(rows, vectors, network.dim, set.dtype as FeatureDtype, this.bus.maxPayload);

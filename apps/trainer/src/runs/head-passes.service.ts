@@ -1,6 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { Split } from '@featx/contracts';
-import { TrainableHead, trainedBatches } from '@featx/learning';
+import {
+  averageWithMirrors,
+  CandidateViews,
+  FeatureBatch,
+  InputView,
+  meanProbabilities,
+  mirrorRowsOf,
+  probabilitiesPass,
+  scoreProbabilities,
+  TrainableHead,
+  trainedBatches,
+  viewOfBatch,
+} from '@featx/learning';
 import { RunContext, throwIfInterrupted } from './run-context';
 import { SplitStreams } from './split-streams.service';
 
@@ -43,6 +55,7 @@ export class HeadPasses {
 
   /** The head on a split, in stored order; `onRows` is told each batch's rows once evaluated. */
   async evaluate(context: RunContext, head: TrainableHead, split: Split, onRows?: (rows: number) => void): Promise<EvaluationPass> {
+    if (context.members.length > 0 || testTimeMirrors(context)) return this.evaluateAveraged(context, head, split, onRows);
     let rows = 0;
     let lossSum = 0;
     let correct = 0;
@@ -65,5 +78,57 @@ export class HeadPasses {
       onRows?.(batch.rows);
     }
     return { loss: lossSum / Math.max(rows, 1), accuracy: correct / Math.max(rows, 1), truth, predicted, imageIds, probabilities };
+  }
+
+  /**
+   * The model's probabilities where they are an average: of the run's head and its ensemble's
+   * members (each on its own preparation of the rows as stored), and of each image and its mirror
+   * where the run was searched with test-time augmentation.
+   */
+  private async evaluateAveraged(context: RunContext, head: TrainableHead, split: Split, onRows?: (rows: number) => void): Promise<EvaluationPass> {
+    const classes = context.classes.length;
+    const members = [{ head, input: inputViewOf(context), standardization: context.standardization }, ...context.members];
+    const views: CandidateViews = {
+      transforms: members.map((member) => (batch: FeatureBatch) => viewOfBatch(member.input, batch, context.dim, member.standardization)),
+      viewOf: members.map((_, k) => k),
+    };
+    const heads = members.map((member) => member.head);
+    const beforeBatch = () => throwIfInterrupted(context.flags);
+    const images = await probabilitiesPass(heads, counted(this.streams.stream(context, split, { order: 'sequential', epoch: 0, raw: true }), onRows), { views, beforeBatch });
+    let perHead = images.probabilities;
+    if (testTimeMirrors(context)) {
+      const mirrors = await probabilitiesPass(heads, this.streams.stream(context, split, { order: 'sequential', epoch: 0, raw: true, mirrors: true }), { views, beforeBatch });
+      const mirrorOf = mirrorRowsOf(images.imageIds!, mirrors.imageIds!);
+      perHead = perHead.map((p, k) => averageWithMirrors(p, mirrors.probabilities[k], classes, mirrorOf));
+    }
+    const averaged = meanProbabilities(perHead);
+    const score = scoreProbabilities(averaged, images.labels, classes);
+    const predicted: number[] = [];
+    const probabilities: number[] = [];
+    for (let row = 0; row < images.rows; row++) {
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (averaged[row * classes + c] > averaged[row * classes + best]) best = c;
+      predicted.push(best);
+      probabilities.push(averaged[row * classes + best]);
+    }
+    return { loss: score.loss, accuracy: score.accuracy, truth: [...images.labels], predicted, imageIds: [...images.imageIds!], probabilities };
+  }
+}
+
+/** The run was searched on images averaged with their mirrors, and its set has them. */
+export function testTimeMirrors(context: Pick<RunContext, 'config' | 'mirrors'>): boolean {
+  return context.config.search?.testTimeAugment === 'hflip' && context.mirrors !== null;
+}
+
+/** How the run's own head takes its inputs, from its configuration. */
+function inputViewOf(context: RunContext): InputView {
+  if (context.config.normalize === 'power') return 'power';
+  return context.config.standardize ? 'standardized' : 'raw';
+}
+
+async function* counted<T extends { rows: number }>(source: AsyncIterable<T>, onRows?: (rows: number) => void): AsyncGenerator<T> {
+  for await (const batch of source) {
+    yield batch;
+    onRows?.(batch.rows);
   }
 }

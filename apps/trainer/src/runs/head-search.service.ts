@@ -5,6 +5,7 @@ import { CandidateResult, candidateOptimizer, defaultSearchPlan, HeadSearchPlan,
 import { JsonLogger, LOGGER } from '@featx/runtime';
 import { RunContext, splitRows, throwIfInterrupted } from './run-context';
 import { saveRunCheckpoint, TrainingProgress, TrainingState } from './run-checkpoints';
+import { saveRunMembers } from './run-members';
 import { SplitStreams } from './split-streams.service';
 
 /** Epochs without improvement after which a candidate stops, unless the run gives --patience. */
@@ -36,6 +37,8 @@ export class HeadSearch {
       return await this.adopt(context, plan, result, epochMs, trainingRows);
     } catch (error) {
       result.head.dispose();
+      context.members.forEach((member) => member.head.dispose());
+      context.members = [];
       throw error;
     }
   }
@@ -60,6 +63,8 @@ export class HeadSearch {
       {
         training: (epoch) => this.streams.stream(context, 'training', { order: 'shuffled', epoch, raw: true }),
         validation: () => this.streams.stream(context, 'validation', { order: 'sequential', epoch: 0, raw: true }),
+        // An hflip set with mirrored validation images: each candidate judged on image and mirror averaged.
+        ...(context.mirrors ? { validationMirrors: () => this.streams.stream(context, 'validation', { order: 'sequential', epoch: 0, raw: true, mirrors: true }) } : {}),
       },
       {
         dim: context.dim,
@@ -87,9 +92,26 @@ export class HeadSearch {
     const { run, artifacts } = context;
     const winner = result.candidates[result.winner];
     await this.candidates.replace(run.id, leaderboardRows(result));
-    const record: HeadSearchRecord = { chosen: winner.name, candidates: plan.candidates.length, epochs: plan.epochs, patience: plan.patience, rungs: plan.rungs, shares: 1 };
+    const record: HeadSearchRecord = {
+      chosen: winner.name,
+      candidates: plan.candidates.length,
+      epochs: plan.epochs,
+      patience: plan.patience,
+      rungs: plan.rungs,
+      members: result.ensemble.members.map((i) => result.candidates[i].name),
+      ensembles: result.ensemble.byK.map(({ k, valAccuracy, valLoss }) => ({ k, valAccuracy, valLoss })),
+      testTimeAugment: result.testTimeMirrors ? 'hflip' : 'none',
+    };
     const resolved = winnerConfig(context.config, plan, winner, record);
+    context.statistics = context.standardization;
     if (!resolved.standardize) context.standardization = null;
+    // The ensemble's further members, kept before the configuration goes on record (a trainer taking over rebuilds them).
+    context.members = result.ensemble.members.slice(1).map((i) => ({
+      head: result.candidateHead(i)!,
+      input: result.candidates[i].settings.input,
+      standardization: result.candidates[i].settings.input === 'standardized' ? context.statistics : null,
+    }));
+    await saveRunMembers(artifacts, context.members);
     const best = winner.history[winner.bestEpoch! - 1];
     const progress: TrainingProgress = { epochsDone: winner.epochsTrained, bestEpoch: winner.bestEpoch, bestValLoss: best.valLoss, epochsSinceBest: winner.epochsTrained - winner.bestEpoch! };
     // The checkpoint first: a trainer that dies before the configuration is on record searches again.
@@ -106,6 +128,9 @@ export class HeadSearch {
     this.logger.info('head chosen on the validation split', {
       runId: run.id,
       chosen: winner.name,
+      members: record.members,
+      ensembleValAccuracy: result.ensemble.valAccuracy,
+      testTimeAugment: record.testTimeAugment,
       valAccuracy: winner.valAccuracy,
       bestEpoch: winner.bestEpoch,
       knn: result.knn,

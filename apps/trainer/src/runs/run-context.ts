@@ -3,6 +3,7 @@ import { FeatureSetRow, RunRow } from '@featx/db';
 import { HeadEngine, Standardization } from '@featx/learning';
 import { ShardRef } from '@featx/shard-reads';
 import { RunArtifacts } from './artifacts';
+import { RunMember } from './run-members';
 import { RunPhaseReporter } from './run-phase';
 
 /** What stops a run between two batches: a cancel request, a lost claim, or the trainer shutting down. */
@@ -30,8 +31,18 @@ export interface RunContext {
   classes: string[];
   /** Non-empty shards of the feature set by split. */
   shards: Record<Split, ShardRef[]>;
+  /**
+   * An hflip set whose validation and evaluation images all have their mirror: the mirrors'
+   * shards, for test-time augmentation (`head: auto` selects and evaluates on each image averaged
+   * with its mirror). Null for other sets (and hflip sets extracted before those were mirrored).
+   */
+  mirrors: Record<'validation' | 'evaluation', ShardRef[]> | null;
   artifacts: RunArtifacts;
   standardization: Standardization | null;
+  /** The training split's statistics where a `head: auto` run has them (its standardized candidates and members use them). */
+  statistics: Standardization | null;
+  /** The heads averaged with the run's own (an ensemble `head: auto` chose); empty for one head. The executor disposes them. */
+  members: RunMember[];
   classWeights?: Float32Array;
   /** What runs the run's heads (the trainer's FEATX_TRAINER_ENGINE, `auto` resolved). */
   engine: HeadEngine;

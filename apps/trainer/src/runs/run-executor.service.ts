@@ -45,12 +45,14 @@ export class RunExecutor {
         await this.shareSearch.run(context, worker);
         return { status: 'succeeded' };
       }
-      const head = await this.epochs.run(context, await this.start.begin(context));
+      let head;
       try {
+        head = await this.epochs.run(context, await this.start.begin(context));
         await this.reports.write(context, head);
         await saveRunModel(context, head);
       } finally {
-        head.dispose();
+        head?.dispose();
+        context.members.forEach((member) => member.head.dispose());
       }
       await this.publication.publish(run.id, context.artifacts, worker);
       return { status: 'succeeded' };

@@ -1,6 +1,7 @@
 import type { Int8CalibrationPlan, Int8Network } from '@featx/contracts';
 import type { FeatureSetRow } from '@featx/db';
 import { saveTrainedModel, TrainableHead } from '@featx/learning';
+import { testTimeMirrors } from './head-passes.service';
 import { RunContext } from './run-context';
 
 /** Writes the run's model folder — all prediction needs — replacing any earlier one whole. */
@@ -24,6 +25,8 @@ export async function saveRunModel(context: RunContext, head: TrainableHead): Pr
       classes: context.classes,
       standardization: context.standardization,
       config: context.config,
+      members: context.members.map((member) => ({ head: member.head, normalize: member.input === 'power' ? 'power' : 'none', standardization: member.standardization })),
+      testTimeAugment: testTimeMirrors(context) ? 'hflip' : 'none',
     });
   });
 }

@@ -37,17 +37,44 @@ export class RunPreparation {
     if (!set) throw new Error(`feature set ${run.featureSetId} no longer exists`);
     if (!set.dim) throw new Error(`feature set ${set.id} has no vectors`);
     const shards: Record<Split, ShardRef[]> = { training: [], validation: [], evaluation: [] };
+    const mirrorShards: Record<Split, ShardRef[]> = { training: [], validation: [], evaluation: [] };
     for (const shard of await this.featureSets.shards(set.id)) {
       // Augmented rows (an hflip set's mirrored training images) are training rows: their shards are
-      // shuffled in with the images' chunk by chunk. Validation and evaluation score the images alone.
-      const used = shard.rows > 0 && (shard.augment === 'none' || shard.split === 'training');
-      if (used) shards[shard.split].push({ id: shard.id, writer: shard.writer, path: shard.path, rows: shard.rows });
+      // shuffled in with the images' chunk by chunk. Validation and evaluation rows are the images;
+      // their mirrors serve test-time augmentation only.
+      if (shard.rows === 0) continue;
+      const ref = { id: shard.id, writer: shard.writer, path: shard.path, rows: shard.rows };
+      if (shard.augment === 'none' || shard.split === 'training') shards[shard.split].push(ref);
+      else mirrorShards[shard.split].push(ref);
     }
     if (shards.training.length === 0) throw new Error(`feature set ${set.id} has no training rows`);
     const artifacts = new RunArtifacts(this.appConfig.training.artifactsDir, run.id);
     await fs.mkdir(artifacts.dir, { recursive: true });
-    const context: RunContext = { run, config, set, dim: set.dim, classes: run.classes, shards, artifacts, standardization: null, engine: resolveHeadEngine(this.appConfig.training.engine), flags, phase };
-    context.standardization = needsStatistics(run, config, set.dim, this.appConfig.training.searchShares) ? await this.standardization(context) : null;
+    const mirrors = mirroredSplits(shards, mirrorShards);
+    if (set.augment === 'hflip' && !mirrors) this.logger.info('no test-time augmentation: the set has no mirror of every validation and evaluation image (extracted before those were mirrored)', { runId: run.id, featureSetId: set.id });
+    const context: RunContext = {
+      run,
+      config,
+      set,
+      dim: set.dim,
+      classes: run.classes,
+      shards,
+      mirrors,
+      artifacts,
+      standardization: null,
+      statistics: null,
+      members: [],
+      engine: resolveHeadEngine(this.appConfig.training.engine),
+      flags,
+      phase,
+    };
+    // head auto: the statistics are there for its standardized candidates (and kept only if one wins,
+    // or, in `statistics`, for the members of its ensemble); see needsStatistics.
+    const ensemble = (config.search?.members?.length ?? 0) > 1;
+    const searched = config.head === 'auto' || ensemble;
+    const statistics = needsStatistics(run, config, set.dim, this.appConfig.training.searchShares) || ensemble ? await this.standardization(context) : null;
+    context.standardization = config.standardize || config.head === 'auto' ? statistics : null;
+    context.statistics = searched ? statistics : null;
     if (config.classWeights) {
       const counts = await this.featureSets.labelCounts(set.id, 'training');
       context.classWeights = classWeightsFrom(run.classes.map((label) => counts.get(label) ?? 0));
@@ -85,4 +112,11 @@ export class RunPreparation {
 function needsStatistics(run: RunRow, config: TrainingConfig, dim: number, searchShares: number): boolean {
   if (run.kind === 'search-share') return sharePlan(defaultSearchPlan(dim), shareOf(run)).candidates.some((c) => c.input === 'standardized');
   return config.standardize || (config.head === 'auto' && searchSharesOf(config, searchShares) === 1);
+}
+
+/** The validation and evaluation mirrors, where every row of both splits has one (row counts equal); else null. */
+function mirroredSplits(shards: Record<Split, ShardRef[]>, mirrors: Record<Split, ShardRef[]>): RunContext['mirrors'] {
+  const rows = (refs: ShardRef[]) => refs.reduce((n, ref) => n + ref.rows, 0);
+  const complete = rows(mirrors.validation) > 0 && (['validation', 'evaluation'] as const).every((split) => rows(mirrors[split]) === rows(shards[split]));
+  return complete ? { validation: mirrors.validation, evaluation: mirrors.evaluation } : null;
 }

@@ -93,7 +93,18 @@ export class SearchShares {
     const head = await loadCheckpoint(folder, { engine: context.engine });
     try {
       await this.candidates.replace(run.id, rows.map(({ row }) => leaderboardRow(row, row.position === best.position)));
-      const record: HeadSearchRecord = { chosen: best.name, candidates: plan.candidates.length, epochs: plan.epochs, patience: plan.patience, rungs: plan.rungs, shares: shares.length };
+      // Shares scored their candidates as the whole search does (each image with its mirror on a set
+      // mirrored throughout); the model is the best candidate alone: ensembles across shares are not built.
+      const record: HeadSearchRecord = {
+        chosen: best.name,
+        candidates: plan.candidates.length,
+        epochs: plan.epochs,
+        patience: plan.patience,
+        rungs: plan.rungs,
+        shares: shares.length,
+        members: [best.name],
+        testTimeAugment: context.mirrors ? 'hflip' : 'none',
+      };
       const resolved = winnerConfig(context.config, plan, { settings: best.settings as unknown as CandidateSettings, epochsTrained: best.epochsTrained }, record);
       // Its statistics are only needed where the winner is standardized (the run's preparation left them to now).
       context.standardization = resolved.standardize ? (context.standardization ?? (await this.preparation.standardization(context))) : null;

@@ -16,6 +16,8 @@ export interface SplitPass {
   standardize?: boolean;
   /** As stored: neither normalized nor standardized (the head search prepares each candidate's inputs itself). */
   raw?: boolean;
+  /** The split's mirrors (context.mirrors: validation or evaluation) instead of its images. */
+  mirrors?: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export class SplitStreams {
       beforeRetry: () => throwIfInterrupted(context.flags),
     });
     try {
-      for await (const batch of streamSplit(source, context.shards[split], {
+      for await (const batch of streamSplit(source, pass.mirrors ? mirrorShards(context, split) : context.shards[split], {
         dim: context.dim,
         dtype: context.set.dtype,
         // One chunk per bus reply, whichever source reads it, so that epochs do not depend on it.
@@ -60,4 +62,9 @@ export class SplitStreams {
       await source.close();
     }
   }
+}
+
+function mirrorShards(context: RunContext, split: Split) {
+  if (!context.mirrors || split === 'training') throw new Error(`run ${context.run.id} has no mirrors of its ${split} split`);
+  return context.mirrors[split];
 }

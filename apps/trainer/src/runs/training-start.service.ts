@@ -8,6 +8,7 @@ import { RunContext } from './run-context';
 import { loadRunCheckpoint, NO_PROGRESS, TrainingState } from './run-checkpoints';
 import { createRunHead } from './run-head';
 import { SearchShares } from './search-shares.service';
+import { loadRunMembers } from './run-members';
 
 /**
  * Where a run's training starts: its checkpoint when it has trained before (a trainer restarted or
@@ -31,6 +32,16 @@ export class TrainingStart {
     const resumed = run.epochsDone > 0 ? await loadRunCheckpoint(context.artifacts, context.engine) : undefined;
     if (resumed) {
       this.logger.info('resumed from checkpoint', { runId: run.id, epochsDone: resumed.progress.epochsDone });
+      // A searched run whose model is an ensemble: its further members were kept beside the checkpoint.
+      const members = config.search?.members?.length ?? 1;
+      if (members > 1) {
+        try {
+          context.members = await loadRunMembers(context.artifacts, members - 1, context.engine, context.statistics);
+        } catch (error) {
+          resumed.head.dispose();
+          throw error;
+        }
+      }
       return resumed;
     }
     if (config.head === 'auto') {

@@ -25,6 +25,19 @@ export const headSearchRecordSchema = z
     rungs: z.array(z.object({ epoch: z.number().int().min(1), keep: z.number().min(0).max(1) })),
     /** Child runs the grid was split into (searchShares); absent or 1: searched in the run's own trainer. */
     shares: z.number().int().min(1).optional(),
+    /**
+     * The model's candidates, best first (`chosen` is the first): their probabilities averaged.
+     * Absent in runs searched before ensembles: the chosen candidate alone.
+     */
+    members: z.array(z.string().min(1)).min(1).optional(),
+    /** Each ensemble size tried (the best k candidates), with its validation scores; the model is the best. */
+    ensembles: z.array(z.object({ k: z.number().int().min(1), valAccuracy: z.number(), valLoss: z.number() })).optional(),
+    /**
+     * `hflip`: selection and evaluation scored each image's probabilities averaged with its
+     * mirror's (an hflip set whose validation and evaluation images are mirrored too), and
+     * prediction does the same by default; `none` or absent: the image alone.
+     */
+    testTimeAugment: z.enum(['none', 'hflip']).optional(),
   })
   .strict();
 export type HeadSearchRecord = z.infer<typeof headSearchRecordSchema>;

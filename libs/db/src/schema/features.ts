@@ -22,7 +22,7 @@ export const featureSets = pgTable(
     engine: text('engine', { enum: ENGINES }).notNull().default('auto'),
     /** `fp32`, or `int8`: the network quantized on the onnx engine (see `quantization`). */
     precision: text('precision', { enum: PRECISIONS }).notNull().default('fp32'),
-    /** `hflip`: the training images' mirrors are stored too, as augmented rows (their own shards); `none`: not. */
+    /** `hflip`: the images' mirrors are stored too, as augmented rows (their own shards): training rows, and test-time augmentation of validation and evaluation; `none`: not. (Sets extracted before validation and evaluation were mirrored hold training mirrors only.) */
     augment: text('augment', { enum: AUGMENTS }).notNull().default('none'),
     /** int8: the quantization an extractor made and its parity to fp32 (QuantizationReport); null for fp32. */
     quantization: jsonb('quantization').$type<Record<string, unknown>>(),
@@ -36,7 +36,7 @@ export const featureSets = pgTable(
     /** Images with a vector (augmented rows are not images: see `augmented`). */
     stored: integer('stored').notNull().default(0),
     failed: integer('failed').notNull().default(0),
-    /** Augmented rows stored (an hflip set: one per stored training image). */
+    /** Augmented rows stored (an hflip set: one per stored image). */
     augmented: integer('augmented').notNull().default(0),
     /** stored + failed when the set was last (re)started: the rate counts only this run's work. */
     doneAtStart: integer('done_at_start').notNull().default(0),
