@@ -67,9 +67,19 @@ export class DatasetRegistrationService {
       let lastProgress = Date.now();
       let chunk: ScannedImage[] = [];
 
+      // One chunk is stored (compared, hashed, written) while the walk gathers the next: stored one
+      // after the other, the walk and each chunk's round trips and commits waited on each other
+      // (1,402 files/s at 100k with the machine 67% busy). At most two chunks are in hand.
+      let storing: Promise<void> = Promise.resolve();
       const flush = async () => {
-        for (const outcome of await this.storeChunk(dataset.id, folder.relativePath, chunk, scanStartedAt, scan.layout === 'class')) counts[outcome] += 1;
+        const files = chunk;
         chunk = [];
+        const previous = storing;
+        storing = (async () => {
+          for (const outcome of await this.storeChunk(dataset.id, folder.relativePath, files, scanStartedAt, scan.layout === 'class')) counts[outcome] += 1;
+        })();
+        storing.catch(() => undefined); // surfaced by the next flush, or after the walk
+        await previous;
         if (Date.now() - lastProgress > PROGRESS_EVERY_MS) {
           lastProgress = Date.now();
           onProgress();
@@ -87,6 +97,7 @@ export class DatasetRegistrationService {
         if (chunk.length >= CHUNK_SIZE) await flush();
       }
       await flush();
+      await storing;
 
       const removed = await this.datasets.markUnseenMissing(dataset.id, scanStartedAt);
       if (splitRatios) await this.datasets.assignStratifiedSplits(dataset.id, options.seed, splitRatios);
