@@ -21,6 +21,8 @@ export interface ProbabilityScore {
   loss: number;
   accuracy: number;
   rows: number;
+  /** Each row's most probable class (the first on ties). */
+  predicted: Int32Array;
 }
 
 /** The smallest probability a loss term takes: a confident miss costs −log(1e-12) ≈ 27.6, not infinity. */
@@ -106,13 +108,15 @@ export function scoreProbabilities(probabilities: Float32Array, labels: Int32Arr
   if (probabilities.length !== rows * classes) throw new RangeError(`${probabilities.length} probabilities for ${rows} rows of ${classes} classes`);
   let correct = 0;
   let lossSum = 0;
+  const predicted = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     let best = 0;
     for (let c = 1; c < classes; c++) if (probabilities[r * classes + c] > probabilities[r * classes + best]) best = c;
+    predicted[r] = best;
     if (best === labels[r]) correct++;
     lossSum -= Math.log(Math.max(probabilities[r * classes + labels[r]], MIN_PROBABILITY));
   }
-  return { loss: lossSum / Math.max(rows, 1), accuracy: correct / Math.max(rows, 1), rows };
+  return { loss: lossSum / Math.max(rows, 1), accuracy: correct / Math.max(rows, 1), rows, predicted };
 }
 
 function concat<T extends Float32Array | Int32Array | Float64Array>(parts: T[], Array: new (length: number) => T): T {

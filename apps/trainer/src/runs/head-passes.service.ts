@@ -103,15 +103,8 @@ export class HeadPasses {
     }
     const averaged = meanProbabilities(perHead);
     const score = scoreProbabilities(averaged, images.labels, classes);
-    const predicted: number[] = [];
-    const probabilities: number[] = [];
-    for (let row = 0; row < images.rows; row++) {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (averaged[row * classes + c] > averaged[row * classes + best]) best = c;
-      predicted.push(best);
-      probabilities.push(averaged[row * classes + best]);
-    }
-    return { loss: score.loss, accuracy: score.accuracy, truth: [...images.labels], predicted, imageIds: [...images.imageIds!], probabilities };
+    const probabilities = Array.from(score.predicted, (best, row) => averaged[row * classes + best]);
+    return { loss: score.loss, accuracy: score.accuracy, truth: [...images.labels], predicted: [...score.predicted], imageIds: [...images.imageIds!], probabilities };
   }
 }
 

@@ -4,7 +4,7 @@ import { HeadSearchRecord } from '@featx/contracts';
 import { RunCandidateRow, RunCandidatesRepository, RunRow, RunSharesRepository, RunsRepository } from '@featx/db';
 import { CandidateSettings, HeadSearchPlan, loadCheckpoint, selectSharedWinner, splitSearch } from '@featx/learning';
 import { JsonLogger, LOGGER } from '@featx/runtime';
-import { HeadSearch, winnerConfig } from './head-search.service';
+import { HeadSearch, requireValidationRows, winnerConfig } from './head-search.service';
 import { Interrupted, RunContext, throwIfInterrupted } from './run-context';
 import { saveRunCheckpoint, TrainingProgress, TrainingState } from './run-checkpoints';
 import { RunPreparation } from './run-preparation.service';
@@ -39,7 +39,7 @@ export class SearchShares {
 
   async run(context: RunContext): Promise<TrainingState> {
     const { run, config } = context;
-    if (context.shards.validation.length === 0) throw new Error(`head auto chooses on the validation split, and feature set ${context.set.id} has no validation rows`);
+    requireValidationRows(context);
     const plan = this.headSearch.plan(context);
     const parts = splitSearch(plan.candidates.length, config.searchShares ?? 1, plan.seed);
     const { searchShares: _shares, ...shareConfig } = config;
