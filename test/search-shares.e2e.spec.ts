@@ -89,22 +89,22 @@ describe('head auto in search shares over two trainer replicas', () => {
     expect(run).toMatchObject({ status: 'succeeded', kind: 'model', parentRunId: null });
     expect(phases).toContain('waiting-for-shares');
 
-    // Four shares of nine candidates, every one succeeded, trained by both replicas.
+    // Four shares of eleven candidates, every one succeeded, trained by both replicas.
     expect(run.shares!.map((s) => [s.index, s.status, s.positions.length, s.seed, s.knn])).toEqual([
-      [0, 'succeeded', 9, 42, true],
-      [1, 'succeeded', 9, 42, false],
-      [2, 'succeeded', 9, 42, false],
-      [3, 'succeeded', 9, 42, false],
+      [0, 'succeeded', 11, 42, true],
+      [1, 'succeeded', 11, 42, false],
+      [2, 'succeeded', 11, 42, false],
+      [3, 'succeeded', 11, 42, false],
     ]);
     expect(new Set(run.shares!.map((s) => pidOf(s.worker)))).toEqual(new Set(Object.values(trainers.pids())));
 
     // The whole grid and the baseline on the parent's leaderboard; the chosen one is the best across the shares by the search's rule.
     const { rows: candidates } = await db.query('SELECT position, name, outcome, val_accuracy, val_loss, chosen FROM run_candidates WHERE run_id = $1 ORDER BY position', [runId]);
-    expect(candidates.map((c) => c.position)).toEqual(Array.from({ length: 37 }, (_, i) => i));
+    expect(candidates.map((c) => c.position)).toEqual(Array.from({ length: 45 }, (_, i) => i));
     expect(candidates.at(-1).outcome).toBe('baseline');
     const best = selectSharedWinner(candidates.map((c) => ({ position: c.position, outcome: c.outcome, valAccuracy: c.val_accuracy, valLoss: c.val_loss })));
     expect(candidates.filter((c) => c.chosen).map((c) => c.position)).toEqual([best.position]);
-    expect(run.config.search).toMatchObject({ chosen: candidates[best.position].name, candidates: 36, shares: 4, epochs: 5 });
+    expect(run.config.search).toMatchObject({ chosen: candidates[best.position].name, candidates: 44, shares: 4, epochs: 5 });
     expect(run.config.searchShares).toBeUndefined();
     // Each share chose its own best; the parent's winner is one of them, and its epochs are that share's.
     const owner = run.shares!.find((s) => s.positions.includes(best.position))!;
@@ -130,10 +130,10 @@ describe('head auto in search shares over two trainer replicas', () => {
     expect(shares.map((r) => [r.kind, r.parentRunId])).toEqual(Array(4).fill(['search-share', runId]));
     const share = await details(shares[1].id);
     expect(share.share).toMatchObject({ index: 1, of: 4, seed: 42 });
-    expect(share.candidates!.map((c) => c.name)).toHaveLength(9);
+    expect(share.candidates!.map((c) => c.name)).toHaveLength(11);
     const shown = await cli('runs', 'show', runId);
     expect(shown.out).toMatch(/search split into 4 shares \(child runs\)/);
-    expect(shown.out).toMatch(/head chosen by --head auto from 37 candidates/);
+    expect(shown.out).toMatch(/head chosen by --head auto from 45 candidates/);
     const sharesListed = await cli('runs', 'ls', '--shares-of', runId);
     expect(sharesListed.out).toContain(shares[3].id);
   }, 480000);
@@ -161,7 +161,7 @@ describe('head auto in search shares over two trainer replicas', () => {
     expect(resumed.resumes).toBeGreaterThanOrEqual(1);
     expect(pidOf(resumed.worker)).not.toBe(killed!.pid);
     const { rows: [{ n }] } = await db.query('SELECT count(*)::int AS n FROM run_candidates WHERE run_id = $1', [runId]);
-    expect(n).toBe(37);
+    expect(n).toBe(45);
 
     // The one replica left: a cancel of the run reaches its shares, queued and running (rows enough that none ends first).
     const large = await createSyntheticFeatureSet(db, { classes: CLASSES, dim: 32, rows: { ...ROWS, training: 40000 }, separable: true, seed: 23, storeId: 'store-s', featuresDir: path.join(root, 'features') });

@@ -245,13 +245,13 @@ describe('training runs', () => {
 
     const result = await cli('train', featureSetId, '--head', 'auto', '--epochs', '4');
     expect(result.code).toBe(0);
-    expect(result.out).toMatch(/head chosen on the validation split: (logistic|mlp) (sgd|adam) .* \(37 candidates/);
+    expect(result.out).toMatch(/head chosen on the validation split: (logistic|mlp) (sgd|adam|lbfgs) .* \(45 candidates/);
     const row = (await db.query('SELECT id, config, epochs_done FROM training_runs WHERE feature_set_id = $1', [featureSetId])).rows[0];
     // The run's configuration is the winner's, with what the search was.
     expect(row.config.head).toMatch(/^(logistic|mlp)$/);
-    expect(row.config.search).toMatchObject({ candidates: 36, epochs: 4, patience: 5 });
+    expect(row.config.search).toMatchObject({ candidates: 44, epochs: 4, patience: 5 });
     const { rows: candidates } = await db.query('SELECT name, outcome, val_accuracy, chosen FROM run_candidates WHERE run_id = $1 ORDER BY position', [row.id]);
-    expect(candidates).toHaveLength(37);
+    expect(candidates).toHaveLength(45);
     expect(candidates.filter((c) => c.chosen).map((c) => c.name)).toEqual([row.config.search.chosen]);
     expect(candidates.at(-1)).toMatchObject({ outcome: 'baseline' });
     expect(candidates.filter((c) => c.outcome === 'pruned').length).toBeGreaterThan(20);
@@ -277,7 +277,7 @@ describe('training runs', () => {
 
     const shown = await cli('runs', 'show', row.id);
     expect(shown.code).toBe(0);
-    expect(shown.out).toMatch(/head chosen by --head auto from 37 candidates/);
+    expect(shown.out).toMatch(/head chosen by --head auto from 45 candidates/);
     expect(shown.out).toMatch(/◀ chosen/);
     expect(shown.out).toMatch(/knn cosine k=\d+/);
   }, 240000);

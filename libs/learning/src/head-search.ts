@@ -4,6 +4,7 @@ import { CosineKnn, KNN_K_GRID, KnnResult } from './cosine-knn';
 import { createHead, HeadEngineChoice, HeadRestore, TrainableHead } from './head';
 import { HeadKind } from './head-spec';
 import { L2_GRID } from './l2-selection';
+import { fitLogisticRegression, LogisticWeights } from './logistic-lbfgs';
 import { OptimizerSpec, ResolvedOptimizerSpec, TUTORIAL_SGD } from './optimizers';
 import { powerNormalizeInPlace } from './power-normalization';
 import { averageWithMirrors, meanProbabilities, mirrorRowsOf, probabilitiesPass, scoreProbabilities } from './probability-scores';
@@ -20,11 +21,16 @@ import { Standardization, standardizeInPlace } from './stats';
 export const INPUT_VIEWS = ['raw', 'standardized', 'power'] as const;
 export type InputView = (typeof INPUT_VIEWS)[number];
 
-/** One point of the grid: everything that makes the candidate, besides the run's seed and batch size. */
+/**
+ * One point of the grid: everything that makes the candidate, besides the run's seed and batch size.
+ * `lbfgs`: logistic regression fit to convergence on the whole training split held in memory
+ * (fitLogisticRegression) after the first epoch's read, instead of trained by steps; its
+ * learningRate is L-BFGS' first trial step length (1).
+ */
 export interface CandidateSettings {
   kind: HeadKind;
   input: InputView;
-  optimizer: 'sgd' | 'adam';
+  optimizer: 'sgd' | 'adam' | 'lbfgs';
   learningRate: number;
   l2: number;
   dropout: number;
@@ -70,10 +76,31 @@ export const SEARCH_L2_GRID: readonly number[] = L2_GRID.filter((l2) => l2 < 1);
 export const SEARCH_DROPOUTS: readonly number[] = [0, 0.5];
 
 /**
+ * L2 strengths of the converged (`lbfgs`) logistic candidates, strongest first: each fit starts
+ * from the previous one's solution (a regularization path), which converges in fewer iterations.
+ * Half-decades, since without early stopping the strength alone sets how far the fit goes; 0.1
+ * never won on our sets (and took the most iterations).
+ */
+export const CONVERGED_L2_GRID: readonly number[] = [0.03, 0.01, 0.003, 0.001];
+/**
+ * The views the converged candidates fit on: a fit's L2 penalty depends on the inputs' scale, which
+ * raw features do not set (raw fits never ranked above the standardized and power ones here).
+ */
+export const CONVERGED_INPUTS: readonly InputView[] = ['standardized', 'power'];
+
+/**
+ * Most bytes of training rows (float32) the converged candidates hold; a larger split skips them
+ * (they need every row at once; the fit holds a prepared copy of one view besides).
+ */
+export const CONVERGED_MAX_BYTES = 256 * 2 ** 20;
+
+/**
  * The default plan for `dim` inputs: logistic regression over SEARCH_L2_GRID and the tutorial's MLP
- * with and without dropout (0.5), each with the tutorial's SGD and with Adam, on raw, standardized
- * and power-normalized inputs (36 heads), plus the cosine kNN baseline; up to `epochs` epochs,
- * rungs after epochs 1 (keep a third), 3 (a third of those) and 8 (one), patience 5.
+ * with and without dropout (0.5), each with the tutorial's SGD and with Adam, and logistic
+ * regression fit to convergence by L-BFGS over CONVERGED_L2_GRID, on raw, standardized and
+ * power-normalized inputs (the lbfgs ones on standardized and power-normalized inputs: 44 heads, in
+ * view order), plus the cosine kNN baseline; up to
+ * `epochs` epochs, rungs after epochs 1 (keep a third), 3 (a third of those) and 8 (one), patience 5.
  */
 export function defaultSearchPlan(dim: number, options: { epochs?: number; seed?: number } = {}): HeadSearchPlan {
   const epochs = options.epochs ?? 25;
@@ -84,6 +111,7 @@ export function defaultSearchPlan(dim: number, options: { epochs?: number; seed?
       for (const l2 of SEARCH_L2_GRID) candidates.push({ kind: 'logistic', input, optimizer, learningRate, l2, dropout: 0 });
       for (const dropout of SEARCH_DROPOUTS) candidates.push({ kind: 'mlp', input, optimizer, learningRate, l2: 0, dropout });
     }
+    if (CONVERGED_INPUTS.includes(input)) for (const l2 of CONVERGED_L2_GRID) candidates.push({ kind: 'logistic', input, optimizer: 'lbfgs', learningRate: 1, l2, dropout: 0 });
   }
   const rungs = [
     { epoch: 1, keep: 1 / 3 },
@@ -93,14 +121,20 @@ export function defaultSearchPlan(dim: number, options: { epochs?: number; seed?
   return { candidates, epochs, patience: 5, rungs, knnK: [...KNN_K_GRID], seed: options.seed ?? 42, ensembleMax: ENSEMBLE_MAX };
 }
 
-/** A short, stable name: `logistic sgd lr=0.001 l2=0.01 power`, `mlp adam lr=0.0001 dropout=0.5 raw`. */
+/** A short, stable name: `logistic sgd lr=0.001 l2=0.01 power`, `mlp adam lr=0.0001 dropout=0.5 raw`, `logistic lbfgs l2=0.01 power`. */
 export function candidateName(settings: CandidateSettings): string {
   const regularization = settings.kind === 'logistic' ? `l2=${settings.l2}` : `dropout=${settings.dropout}`;
-  return `${settings.kind} ${settings.optimizer} lr=${settings.learningRate} ${regularization} ${settings.input}`;
+  const rate = settings.optimizer === 'lbfgs' ? '' : ` lr=${settings.learningRate}`;
+  return `${settings.kind} ${settings.optimizer}${rate} ${regularization} ${settings.input}`;
 }
 
-/** The optimizer a candidate trains with: SGD with the tutorial's momentum and decay lr / epochs, or Adam without decay. */
+/**
+ * The optimizer a candidate trains with: SGD with the tutorial's momentum and decay lr / epochs, or
+ * Adam without decay. An `lbfgs` candidate takes no steps: its head gets plain SGD at its
+ * learningRate only because a head has an optimizer (checkpoints record it).
+ */
 export function candidateOptimizer(settings: CandidateSettings, epochs: number): OptimizerSpec {
+  if (settings.optimizer === 'lbfgs') return { kind: 'sgd', learningRate: settings.learningRate, momentum: 0, decay: 0 };
   return settings.optimizer === 'sgd'
     ? { kind: 'sgd', learningRate: settings.learningRate, momentum: TUTORIAL_SGD.momentum, decay: settings.learningRate / epochs }
     : { kind: 'adam', learningRate: settings.learningRate, decay: 0 };
@@ -116,7 +150,8 @@ export interface CandidateEpoch {
   learningRate: number;
 }
 
-export type CandidateOutcome = 'trained' | 'early-stopped' | 'pruned';
+/** `fit`: an lbfgs candidate fit on the whole split; `skipped`: one whose split was too large to hold. */
+export type CandidateOutcome = 'trained' | 'early-stopped' | 'pruned' | 'fit' | 'skipped';
 
 export interface CandidateResult {
   settings: CandidateSettings;
@@ -158,6 +193,8 @@ export interface HeadSearchResult {
   knn: KnnResult | null;
   /** Why there is no kNN result where there is none. */
   knnSkipped: string | null;
+  /** Why the plan's lbfgs candidates were not fit, where they were not. */
+  convergedSkipped: string | null;
   /** Candidate `index` at its best epoch, where its weights were kept (all with keepAllSnapshots, else the survivors'); the caller disposes it. */
   candidateHead(index: number): TrainableHead | undefined;
 }
@@ -184,6 +221,8 @@ export interface HeadSearchOptions {
   classWeights?: Float32Array;
   /** The kNN baseline is skipped when its validation copy would take more than this (default 1 GiB). */
   knnMaxBytes?: number;
+  /** The `lbfgs` candidates are skipped when the training split as float32 would take more than this (default CONVERGED_MAX_BYTES). */
+  convergedMaxBytes?: number;
   /** Keep every candidate's best weights, pruned ones included (a benchmark scoring them all); default: the survivors' and the best plan.ensembleMax. */
   keepAllSnapshots?: boolean;
   /** With sources.validationMirrors: the mirror row of each validation row; absent: paired by the batches' image ids where they carry them, else the same row. */
@@ -238,10 +277,15 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
   let validationLabels: Int32Array = new Int32Array(0);
   const sinceImproved = heads.map(() => 0);
   const bestLoss = heads.map(() => Infinity);
-  const active = new Set(heads.map((_, i) => i));
+  // The lbfgs candidates take no steps: they are fit once the first epoch has read the training split.
+  const converged = plan.candidates.flatMap((c, i) => (c.optimizer === 'lbfgs' ? [i] : []));
+  const active = new Set(heads.flatMap((_, i) => (plan.candidates[i].optimizer === 'lbfgs' ? [] : [i])));
   const transforms = viewTransforms(dim, options.standardization);
   let knn: CosineKnn | undefined;
   let knnSkipped: string | null = plan.knnK.length === 0 ? 'not asked for' : null;
+  const convergedMaxBytes = options.convergedMaxBytes ?? CONVERGED_MAX_BYTES;
+  const held = converged.length > 0 ? new HeldRows(dim, convergedMaxBytes) : undefined;
+  let convergedSkipped: string | null = converged.length === 0 ? 'not asked for' : null;
   try {
     if (plan.knnK.length > 0) {
       const maxBytes = options.knnMaxBytes ?? 2 ** 30;
@@ -249,15 +293,51 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
       if (!validation) knnSkipped = `its copy of the validation split would take more than ${Math.round(maxBytes / 2 ** 20)} MiB`;
       else knn = new CosineKnn(validation, dim, classes, plan.knnK);
     }
-    for (let epoch = 0; epoch < plan.epochs && active.size > 0; epoch++) {
-      const order = [...active].sort((a, b) => a - b);
-      options.onEpochStart?.(epoch, order.length);
-      const activeHeads = order.map((i) => heads[i]);
-      const views: CandidateViews = { transforms, viewOf: order.map((i) => INPUT_VIEWS.indexOf(plan.candidates[i].input)) };
+    for (let epoch = 0; epoch < plan.epochs && (active.size > 0 || (epoch === 0 && converged.length > 0)); epoch++) {
+      const stepping = [...active].sort((a, b) => a - b);
+      options.onEpochStart?.(epoch, stepping.length + (epoch === 0 ? converged.length : 0));
       const training = sources.training(epoch);
-      const read = epoch === 0 && knn ? tap(training, (batch) => knn!.addTraining(batch)) : training;
-      const trained = await trainCandidatesPass(activeHeads, read, { classWeights: options.classWeights, beforeBatch: options.beforeBatch, views });
-      if (trained[0].rows === 0) throw new RangeError(`the training split gave no rows in epoch ${epoch + 1}`);
+      const read =
+        epoch === 0 && (knn || held)
+          ? tap(training, (batch) => {
+              knn?.addTraining(batch);
+              held?.add(batch);
+            })
+          : training;
+      const viewsOf = (indices: number[]): CandidateViews => ({ transforms, viewOf: indices.map((i) => INPUT_VIEWS.indexOf(plan.candidates[i].input)) });
+      let trained: PassResult[] = [];
+      if (stepping.length > 0) {
+        trained = await trainCandidatesPass(
+          stepping.map((i) => heads[i]),
+          read,
+          { classWeights: options.classWeights, beforeBatch: options.beforeBatch, views: viewsOf(stepping) },
+        );
+      } else {
+        // Nobody steps (a share of lbfgs candidates only): the read is for the fits.
+        for await (const _batch of read) options.beforeBatch?.();
+      }
+      let order = stepping;
+      if (epoch === 0 && held) {
+        const fits = fitConverged(plan, converged, held, { dim, classes, standardization: options.standardization, classWeights: options.classWeights });
+        if (typeof fits === 'string') {
+          convergedSkipped = fits;
+          for (const i of converged) results[i].outcome = 'skipped';
+        } else {
+          fits.forEach((fit, k) => {
+            const i = converged[k];
+            heads[i].dispose();
+            heads[i] = createHead(specs[i].spec, specs[i].seed, specs[i].optimizer, zeroSlots({ step: 0, values: new Map([['dense_1/kernelT', fit.kernelT], ['dense_1/bias', fit.bias]]) }, specs[i].optimizer), {
+              engine: options.engine,
+            });
+          });
+          order = [...stepping, ...converged];
+          trained = [...trained, ...fits.map((fit) => ({ loss: fit.loss, accuracy: fit.accuracy, rows: held.rows }))];
+        }
+        held.release();
+      }
+      if ((trained[0]?.rows ?? held?.rows ?? 0) === 0) throw new RangeError(`the training split gave no rows in epoch ${epoch + 1}`);
+      const activeHeads = order.map((i) => heads[i]);
+      const views = viewsOf(order);
       const { scores: validated, probabilities, labels } = await validateCandidates(activeHeads, sources, classes, { beforeBatch: options.beforeBatch, views, mirrorOf: options.validationMirrorOf ?? null });
       validationLabels = labels;
       order.forEach((i, k) => {
@@ -270,7 +350,11 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
         const lossImproved = validated[k].loss < bestLoss[i];
         if (lossImproved) bestLoss[i] = validated[k].loss;
         sinceImproved[i] = improved || lossImproved ? 0 : sinceImproved[i] + 1;
-        if (sinceImproved[i] >= plan.patience || !Number.isFinite(validated[k].loss)) {
+        if (plan.candidates[i].optimizer === 'lbfgs') {
+          // Fit once, on every row: nothing more to train (its weights are in its snapshot).
+          results[i].outcome = 'fit';
+          retire(i);
+        } else if (sinceImproved[i] >= plan.patience || !Number.isFinite(validated[k].loss)) {
           results[i].outcome = 'early-stopped';
           retire(i);
         }
@@ -309,6 +393,7 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
       head,
       knn: knn?.result() ?? null,
       knnSkipped,
+      convergedSkipped,
       candidateHead: (index) => {
         const kept = snapshots[index];
         return kept && createHead(specs[index].spec, specs[index].seed, specs[index].optimizer, zeroSlots(kept, specs[index].optimizer), { engine: options.engine });
@@ -316,7 +401,82 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
     };
   } finally {
     knn?.dispose();
+    held?.release();
     heads.forEach((_, i) => retire(i));
+  }
+}
+
+/**
+ * The lbfgs candidates fit on the held training rows, view by view (each view's copy prepared once,
+ * its strengths fit strongest first, each from the previous solution), in the order of `indices`;
+ * or why they cannot be.
+ */
+function fitConverged(
+  plan: HeadSearchPlan,
+  indices: readonly number[],
+  held: HeldRows,
+  options: { dim: number; classes: number; standardization: Standardization | null; classWeights?: Float32Array },
+): Array<LogisticWeights & { loss: number; accuracy: number; iterations: number }> | string {
+  const all = held.all();
+  if (!all) return `the training split as float32 would take more than ${Math.round(held.maxBytes / 2 ** 20)} MiB`;
+  if (all.rows === 0) return 'the training split gave no rows';
+  const fits = new Array<LogisticWeights & { loss: number; accuracy: number; iterations: number }>(indices.length);
+  for (const view of INPUT_VIEWS) {
+    const mine = indices.map((i, k) => ({ k, settings: plan.candidates[i] })).filter(({ settings }) => settings.input === view);
+    if (mine.length === 0) continue;
+    const prepared = viewOfBatch(view, all, options.dim, options.standardization);
+    let start: LogisticWeights | undefined;
+    for (const { k, settings } of [...mine].sort((a, b) => b.settings.l2 - a.settings.l2)) {
+      const fit = fitLogisticRegression(
+        { features: prepared.features, labels: prepared.labels, rows: all.rows, dim: options.dim, classes: options.classes },
+        { l2: settings.l2, classWeights: options.classWeights, start },
+      );
+      fits[k] = fit;
+      start = fit;
+    }
+  }
+  return fits;
+}
+
+/** Training rows kept (copies) as they stream past, until they would pass `maxBytes`; then none. */
+class HeldRows {
+  private parts: FeatureBatch[] = [];
+  rows = 0;
+  private overflowed = false;
+
+  constructor(
+    private readonly dim: number,
+    readonly maxBytes: number,
+  ) {}
+
+  add(batch: FeatureBatch): void {
+    if (this.overflowed) return;
+    if ((this.rows + batch.rows) * this.dim * 4 > this.maxBytes) {
+      this.overflowed = true;
+      this.parts = [];
+      return;
+    }
+    this.parts.push({ features: batch.features.slice(0, batch.rows * this.dim), labels: batch.labels.slice(0, batch.rows), rows: batch.rows });
+    this.rows += batch.rows;
+  }
+
+  /** Every row in one batch (the parts freed), or undefined if they did not fit. */
+  all(): FeatureBatch | undefined {
+    if (this.overflowed) return undefined;
+    const features = new Float32Array(this.rows * this.dim);
+    const labels = new Int32Array(this.rows);
+    let at = 0;
+    for (const part of this.parts) {
+      features.set(part.features, at * this.dim);
+      labels.set(part.labels, at);
+      at += part.rows;
+    }
+    this.parts = [];
+    return { features, labels, rows: this.rows };
+  }
+
+  release(): void {
+    this.parts = [];
   }
 }
 
@@ -409,7 +569,7 @@ export function compareCandidates(a: Pick<CandidateResult, 'valAccuracy' | 'valL
 
 /** The candidates not kept at `rung`: of those not yet pruned, all but the best ⌈keep·n⌉ (at least one). */
 function prune(results: readonly CandidateResult[], rung: SearchRung): number[] {
-  const standing = results.flatMap((r, i) => (r.outcome === 'pruned' ? [] : [i]));
+  const standing = results.flatMap((r, i) => (r.outcome === 'pruned' || r.outcome === 'skipped' ? [] : [i]));
   const ranked = [...standing].sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
   const keep = Math.max(1, Math.ceil(rung.keep * standing.length));
   return ranked.slice(keep);
@@ -417,7 +577,7 @@ function prune(results: readonly CandidateResult[], rung: SearchRung): number[] 
 
 /** The best candidate not pruned (a pruned one ranked below the kept ones when pruned, and theirs only got better). */
 export function selectWinner(results: readonly CandidateResult[]): number {
-  const ranked = results.flatMap((r, i) => (r.outcome !== 'pruned' && r.valAccuracy !== null ? [i] : [])).sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
+  const ranked = results.flatMap((r, i) => (r.outcome !== 'pruned' && r.outcome !== 'skipped' && r.valAccuracy !== null ? [i] : [])).sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
   if (ranked.length === 0) throw new Error(`no candidate reached a finite validation loss (tried ${results.length})`);
   return ranked[0];
 }

@@ -3,7 +3,19 @@ import { FeatureBatch } from './batches';
 import { evaluateCandidatesPass, trainCandidatesPass } from './candidates';
 import { CosineKnn } from './cosine-knn';
 import { createHead } from './head';
-import { candidateName, candidateOptimizer, CandidateResult, CandidateSettings, chooseEnsemble, defaultSearchPlan, HeadSearchPlan, searchHeads, viewOfBatch } from './head-search';
+import {
+  candidateName,
+  candidateOptimizer,
+  CandidateResult,
+  CandidateSettings,
+  chooseEnsemble,
+  CONVERGED_L2_GRID,
+  defaultSearchPlan,
+  HeadSearchPlan,
+  searchHeads,
+  viewOfBatch,
+} from './head-search';
+import { fitLogisticRegression } from './logistic-lbfgs';
 import { averageWithMirrors, meanProbabilities, probabilitiesPass, scoreProbabilities } from './probability-scores';
 import { powerNormalizeInPlace } from './power-normalization';
 import { RunningStats } from './stats';
@@ -205,11 +217,72 @@ describe('searchHeads', () => {
   });
 });
 
+describe('searchHeads with converged (lbfgs) candidates', () => {
+  beforeAll(() => selectBackend('cpu'));
+
+  const training = clusters(96, 8, 3, 11, 0, 0.6);
+  const validation = clusters(48, 8, 3, 11, 1, 0.6);
+  const sources = { training: (epoch: number) => epochOrder(training, 16, epoch), validation: () => batchesOf(validation, 16) };
+  const options = { dim: 8, classes: 3, standardization: statsOf(training) };
+  const stepping = [settings({ learningRate: 0.05 }), settings({ kind: 'mlp', learningRate: 0.05, input: 'standardized' })];
+  const fits = [settings({ optimizer: 'lbfgs', learningRate: 1, l2: 0.01, input: 'power' }), settings({ optimizer: 'lbfgs', learningRate: 1, l2: 0.001, input: 'power' })];
+  const plan: HeadSearchPlan = { candidates: [...stepping, ...fits], epochs: 3, patience: 10, rungs: [], knnK: [], seed: 3 };
+
+  it('fits them on the whole training split after the first read, scores them, and keeps them as they are', async () => {
+    const result = await searchHeads(plan, sources, { ...options, keepAllSnapshots: true });
+    expect(result.convergedSkipped).toBeNull();
+    for (const i of [2, 3]) {
+      const candidate = result.candidates[i];
+      expect([candidate.outcome, candidate.epochsTrained, candidate.bestEpoch]).toEqual(['fit', 1, 1]);
+      expect(candidate.valAccuracy).not.toBeNull();
+      // Its weights are the fit of every training row in its view.
+      const all = viewOfBatch('power', { features: training.features, labels: training.labels, rows: training.rows }, 8, null);
+      const fit = fitLogisticRegression({ ...all, dim: 8, classes: 3 }, { l2: plan.candidates[i].l2 });
+      expect(candidate.trainLoss).toBeCloseTo(fit.loss, 4);
+      const head = result.candidateHead(i)!;
+      const kernel = head.parameters().find((p) => p.name === 'dense_1/kernelT')!.tensor.dataSync();
+      Array.from(kernel).forEach((w, k) => expect(w).toBeCloseTo(fit.kernelT[k], 2));
+      // And it is scored as any candidate: its head on the validation split gives its recorded metrics.
+      const [score] = await evaluateCandidatesPass([head], batchesOf(validation, 16), { views: { transforms: [(b) => viewOfBatch('power', b, 8, null)], viewOf: [0] } });
+      expect(score.accuracy).toBe(candidate.valAccuracy);
+      expect(score.loss).toBeCloseTo(candidate.valLoss!, 5);
+      head.dispose();
+    }
+    // The stepping candidates trained on as usual.
+    expect(result.candidates.slice(0, 2).map((c) => c.epochsTrained)).toEqual([3, 3]);
+    result.head.dispose();
+  });
+
+  it('skips them when the training split is too large to hold, saying why, and the search is the one without them', async () => {
+    const skipped = await searchHeads(plan, sources, { ...options, convergedMaxBytes: 1000 });
+    expect(skipped.convergedSkipped).toMatch(/training split as float32 would take more than 0 MiB/);
+    expect(skipped.candidates.slice(2).map((c) => [c.outcome, c.valAccuracy])).toEqual([
+      ['skipped', null],
+      ['skipped', null],
+    ]);
+    const without = await searchHeads({ ...plan, candidates: stepping }, sources, options);
+    expect(skipped.candidates.slice(0, 2)).toEqual(without.candidates);
+    expect(skipped.winner).toBe(without.winner);
+    [skipped, without].forEach((r) => r.head.dispose());
+  });
+
+  it('runs a plan of converged candidates alone (a search share of them)', async () => {
+    const result = await searchHeads({ ...plan, candidates: fits }, sources, options);
+    expect(result.candidates.map((c) => c.outcome)).toEqual(['fit', 'fit']);
+    expect(result.candidates[result.winner].valAccuracy).toBeGreaterThan(0.5);
+    result.head.dispose();
+  });
+});
+
 describe('defaultSearchPlan', () => {
-  it('covers logistic over the L2 grid and the MLP with and without dropout, SGD and Adam, on three input views', () => {
+  it('covers logistic over the L2 grid and the MLP with and without dropout, SGD and Adam, on three input views, and converged logistic fits', () => {
     const plan = defaultSearchPlan(62720);
-    expect(plan.candidates).toHaveLength(36);
-    expect(new Set(plan.candidates.map(candidateName)).size).toBe(36);
+    expect(plan.candidates).toHaveLength(44);
+    expect(new Set(plan.candidates.map(candidateName)).size).toBe(44);
+    const converged = plan.candidates.filter((c) => c.optimizer === 'lbfgs');
+    expect(converged.map((c) => `${c.input} ${c.l2}`)).toEqual(['standardized', 'power'].flatMap((input) => CONVERGED_L2_GRID.map((l2) => `${input} ${l2}`)));
+    expect(candidateName(converged[0])).toBe('logistic lbfgs l2=0.03 standardized');
+    expect(candidateOptimizer(converged[0], 25)).toEqual({ kind: 'sgd', learningRate: 1, momentum: 0, decay: 0 });
     expect(plan.candidates.filter((c) => c.optimizer === 'adam').every((c) => c.learningRate === 1e-4)).toBe(true);
     expect(defaultSearchPlan(1280).candidates.find((c) => c.optimizer === 'adam')!.learningRate).toBe(1e-3);
     expect(candidateOptimizer(plan.candidates[0], 25)).toEqual({ kind: 'sgd', learningRate: 1e-3, momentum: 0.9, decay: 1e-3 / 25 });

@@ -204,7 +204,13 @@ export function searchedModelLine(config: Record<string, unknown>): string {
 export function leaderboardTable(candidates: RunCandidateView[], members: readonly string[] = []): string {
   const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
   const trained = (c: RunCandidateView) =>
-    c.outcome === 'baseline' ? 'baseline (never the model)' : `${c.epochsTrained} epochs, best ${c.bestEpoch ?? '-'}${c.outcome === 'pruned' ? `, pruned after ${c.prunedAfter}` : c.outcome === 'early-stopped' ? ', stopped early' : ''}`;
+    c.outcome === 'baseline'
+      ? 'baseline (never the model)'
+      : c.outcome === 'fit'
+        ? 'fit on the whole split (L-BFGS)'
+        : c.outcome === 'skipped'
+          ? 'skipped (training split too large to hold)'
+          : `${c.epochsTrained} epochs, best ${c.bestEpoch ?? '-'}${c.outcome === 'pruned' ? `, pruned after ${c.prunedAfter}` : c.outcome === 'early-stopped' ? ', stopped early' : ''}`;
   return table(
     ['rank', 'candidate', 'trained', 'val accuracy', 'val loss'],
     candidates.map((c) => [`${c.rank}${c.chosen ? ' ◀ chosen' : !c.chosen && members.slice(1).includes(c.name) ? ' ◀ member' : ''}`, c.name, trained(c), percent(c.valAccuracy), fixed(c.valLoss)]),

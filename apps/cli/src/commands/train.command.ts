@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EpochMetricView, HEAD_CHOICES, NORMALIZATIONS, OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
+import { EpochMetricView, HEAD_CHOICES, NORMALIZATIONS, STEP_OPTIMIZERS, QueuedRun, RunDetails, RunReport } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatCount, formatDuration } from '../format';
 import { followLive } from '../follow-live';
@@ -24,7 +24,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
     .option('--hidden <sizes>', 'MLP hidden layer sizes, e.g. 256,16 (default: from the input size)', parseSizes)
     .addOption(numberOption('--dropout <x>', 'dropout after each hidden layer, 0-0.95 (default 0)'))
     .addOption(numberOption('--l2 <x>', 'logistic regression L2 strength (default: chosen on the validation split)'))
-    .addOption(new Option('--optimizer <optimizer>', 'optimizer (default sgd)').choices([...OPTIMIZERS]))
+    .addOption(new Option('--optimizer <optimizer>', 'optimizer (default sgd)').choices([...STEP_OPTIMIZERS]))
     .addOption(numberOption('--lr <x>', 'learning rate (default 0.001)'))
     .addOption(numberOption('--momentum <x>', 'SGD momentum (default 0.9)'))
     .addOption(numberOption('--decay <x>', 'time-based learning rate decay (default lr / epochs)'))

@@ -24,6 +24,14 @@ describe('winnerConfig', () => {
     expect(config).toMatchObject({ head: 'mlp', dropout: 0.5, momentum: 0.9, decay: 1e-3 / 25, standardize: true, normalize: 'none' });
   });
 
+  it('records a converged winner as lbfgs, which only a chosen configuration may hold', () => {
+    const config = winnerConfig(requested, plan, { ...winner({ kind: 'logistic', input: 'power', optimizer: 'lbfgs', learningRate: 1, l2: 3e-3, dropout: 0 }), epochsTrained: 1 }, search);
+    expect(trainingConfigSchema.parse(config)).toEqual(config);
+    expect(config).toMatchObject({ head: 'logistic', optimizer: 'lbfgs', l2: 3e-3, normalize: 'power', epochs: 1, decay: 0 });
+    const asked = trainingConfigSchema.safeParse({ featureSetId: requested.featureSetId, head: 'logistic', optimizer: 'lbfgs' });
+    expect(asked.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['optimizer: lbfgs is chosen by head auto only (its converged logistic candidates); ask for sgd or adam']);
+  });
+
   it('refuses, for head auto, the settings auto chooses itself', () => {
     const result = trainingConfigSchema.safeParse({ featureSetId: requested.featureSetId, head: 'auto', l2: 0.1, standardize: true });
     expect(result.success).toBe(false);

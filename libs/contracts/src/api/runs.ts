@@ -149,8 +149,12 @@ export interface RunCandidateView {
   rank: number;
   name: string;
   settings: Record<string, unknown>;
-  /** trained, early-stopped, pruned (successive halving) or baseline (the kNN: listed, never the model). */
-  outcome: 'trained' | 'early-stopped' | 'pruned' | 'baseline';
+  /**
+   * trained, early-stopped, pruned (successive halving), fit (L-BFGS on the whole training split),
+   * skipped (an L-BFGS candidate whose training split was too large to hold) or baseline (the kNN:
+   * listed, never the model).
+   */
+  outcome: 'trained' | 'early-stopped' | 'pruned' | 'fit' | 'skipped' | 'baseline';
   epochsTrained: number;
   bestEpoch: number | null;
   prunedAfter: number | null;

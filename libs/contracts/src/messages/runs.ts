@@ -64,7 +64,13 @@ export const searchShareSchema = z
   .strict()
   .refine((share) => share.index < share.of, { path: ['index'], message: 'must be less than of' });
 export type SearchShare = z.infer<typeof searchShareSchema>;
-export const OPTIMIZERS = ['sgd', 'adam'] as const;
+/**
+ * `lbfgs` is what `head: auto`'s converged logistic candidates are fit with (the whole training
+ * split in memory): a chosen configuration may hold it; a run cannot ask for it (STEP_OPTIMIZERS).
+ */
+export const OPTIMIZERS = ['sgd', 'adam', 'lbfgs'] as const;
+/** The optimizers a run may ask for: those that train a batch at a time. */
+export const STEP_OPTIMIZERS = ['sgd', 'adam'] as const;
 /**
  * What runs a head's training steps: TF.js (its active backend), ONNX Runtime (a generated step
  * graph), or oneDNN (a native addon: oneDNN's GEMM and fused update kernels). Same results within
@@ -126,6 +132,9 @@ const trainingConfigFields = z
 
 /** `head: auto` chooses these itself: a given one would be silently overridden, so it is refused. */
 function refuseWhatAutoChooses(config: z.output<typeof trainingConfigFields>, ctx: z.RefinementCtx): void {
+  if (config.optimizer === 'lbfgs' && !config.search) {
+    ctx.addIssue({ code: 'custom', path: ['optimizer'], message: `lbfgs is chosen by head auto only (its converged logistic candidates); ask for ${STEP_OPTIMIZERS.join(' or ')}` });
+  }
   if (config.head !== 'auto' && config.searchShares !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['searchShares'], message: 'only head auto searches: leave it out or use head auto' });
   }

@@ -18,7 +18,7 @@ export const runCandidates = pgTable(
     /** What makes the candidate: kind, input view, optimizer, learning rate, L2, dropout (or k). */
     settings: jsonb('settings').$type<Record<string, unknown>>().notNull(),
     /** trained (to the last epoch), early-stopped, pruned (successive halving), baseline (kNN: never the model). */
-    outcome: text('outcome', { enum: ['trained', 'early-stopped', 'pruned', 'baseline'] }).notNull(),
+    outcome: text('outcome', { enum: ['trained', 'early-stopped', 'pruned', 'fit', 'skipped', 'baseline'] }).notNull(),
     epochsTrained: integer('epochs_trained').notNull(),
     /** Its epoch of best validation accuracy (ties: lower loss); null for the baseline. */
     bestEpoch: integer('best_epoch'),
