@@ -567,12 +567,16 @@ export function compareCandidates(a: Pick<CandidateResult, 'valAccuracy' | 'valL
   return (a.valLoss ?? Infinity) - (b.valLoss ?? Infinity);
 }
 
-/** The candidates not kept at `rung`: of those not yet pruned, all but the best ⌈keep·n⌉ (at least one). */
+/**
+ * The candidates not kept at `rung`: of those not yet pruned, all but the best ⌈keep·n⌉ (at least
+ * one). Fit (lbfgs) candidates are ranked with them but never pruned: they train no more, and their
+ * scores stay as they are for the final ranking.
+ */
 function prune(results: readonly CandidateResult[], rung: SearchRung): number[] {
   const standing = results.flatMap((r, i) => (r.outcome === 'pruned' || r.outcome === 'skipped' ? [] : [i]));
   const ranked = [...standing].sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
   const keep = Math.max(1, Math.ceil(rung.keep * standing.length));
-  return ranked.slice(keep);
+  return ranked.slice(keep).filter((i) => results[i].outcome !== 'fit');
 }
 
 /** The best candidate not pruned (a pruned one ranked below the kept ones when pruned, and theirs only got better). */

@@ -266,6 +266,14 @@ describe('searchHeads with converged (lbfgs) candidates', () => {
     [skipped, without].forEach((r) => r.head.dispose());
   });
 
+  it('ranks them at the rungs but never prunes them (they train no more)', async () => {
+    const result = await searchHeads({ ...plan, rungs: [{ epoch: 1, keep: 0 }] }, sources, options);
+    expect(result.candidates.slice(2).map((c) => c.outcome)).toEqual(['fit', 'fit']);
+    // One candidate standing after the rung: the stepping ones ranked below it were pruned.
+    expect(result.candidates.slice(0, 2).filter((c) => c.outcome === 'pruned').length).toBeGreaterThanOrEqual(1);
+    result.head.dispose();
+  });
+
   it('runs a plan of converged candidates alone (a search share of them)', async () => {
     const result = await searchHeads({ ...plan, candidates: fits }, sources, options);
     expect(result.candidates.map((c) => c.outcome)).toEqual(['fit', 'fit']);
