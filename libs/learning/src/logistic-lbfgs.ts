@@ -233,22 +233,28 @@ class LogisticObjective {
     this.forward(x);
     let lossSum = 0;
     const gradient = new Float64Array(x.length);
+    const labels = this.data.labels;
+    const weights = this.weights;
+    const scale = 1 / rows;
     for (let r = 0; r < rows; r++) {
       const row = r * classes;
       let max = -Infinity;
-      for (let c = 0; c < classes; c++) max = Math.max(max, logits[row + c]);
+      for (let c = 0; c < classes; c++) if (logits[row + c] > max) max = logits[row + c];
+      // exp once per value, kept in the residuals until the sum is known
       let sum = 0;
-      for (let c = 0; c < classes; c++) sum += Math.exp(logits[row + c] - max);
-      const label = this.data.labels[r];
-      const weight = this.weights ? this.weights[r] : 1;
-      lossSum += weight * (max + Math.log(sum) - logits[row + label]);
       for (let c = 0; c < classes; c++) {
-        const residual = (weight * (Math.exp(logits[row + c] - max) / sum - (c === label ? 1 : 0))) / rows;
-        residuals[row + c] = residual;
-        gradient[size + c] += residual;
+        const e = Math.exp(logits[row + c] - max);
+        residuals[row + c] = e;
+        sum += e;
       }
+      const label = labels[r];
+      const weight = weights ? weights[r] : 1;
+      lossSum += weight * (max + Math.log(sum) - logits[row + label]);
+      const factor = (weight * scale) / sum;
+      for (let c = 0; c < classes; c++) residuals[row + c] *= factor;
+      residuals[row + label] -= weight * scale;
     }
-    // ∇W = Rᵀ [classes, rows] · X [rows, dim]
+    for (let r = 0; r < rows; r++) for (let c = 0; c < classes; c++) gradient[size + c] += residuals[r * classes + c];
     this.products.kernelGradient(residuals, this.kernelGradient);
     let squares = 0;
     for (let i = 0; i < size; i++) {
