@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import { Page } from 'playwright-core';
 import { ensureWebConsoleBuilt, WEB_DIST_DIR } from '../tools/web-console';
 import { createSyntheticFeatureSet } from './support/synthetic-features';
+import type { RunDetails } from '@featx/contracts';
 import { connectBus } from '@featx/bus';
 import { TEST_NATS_URL } from './support/test-bus';
 import { callTestApi, startTestServices, TestServices, TEST_API_TOKEN } from './support/test-services';
@@ -168,6 +169,35 @@ describeIf(unavailable === null, unavailable ?? '')('web console in Chromium', (
     await page.getByRole('link', { name: runId.slice(0, 8) }).waitFor();
     await shot('runs');
     await expectAccessible('runs');
+  }, 150000);
+
+  it('shows a head auto run\'s leaderboard: every candidate best first, the chosen one marked, accuracies as bars', async () => {
+    const { featureSetId } = await createSyntheticFeatureSet(db, {
+      classes: CLASSES,
+      dim: 16,
+      rows: { training: 300, validation: 90, evaluation: 90 },
+      separable: true,
+      seed: 4,
+      storeId: 'store-w',
+      featuresDir: path.join(root, 'features'),
+    });
+    const queued = await callTestApi(services.apiUrl, 'POST', '/runs', { featureSetId, head: 'auto', epochs: 3 });
+    expect(queued.status).toBe(202);
+    await page.goto(`${services.apiUrl}/#/runs/${queued.body.runId}`);
+    await page.getByTestId('run-status').getByText('succeeded').waitFor({ timeout: 120000 });
+    const board = page.getByTestId('leaderboard');
+    await board.waitFor();
+    const details = (await callTestApi(services.apiUrl, 'GET', `/runs/${queued.body.runId}`)).body as RunDetails;
+    const rows = board.locator('tbody tr');
+    expect(await rows.count()).toBe(details.candidates!.length);
+    expect(await rows.locator('td:nth-child(2)').allTextContents()).toEqual(details.candidates!.map((c) => c.name));
+    const chosen = board.locator('tr.candidate-chosen');
+    expect(await chosen.count()).toBe(1);
+    expect(await chosen.locator('td:nth-child(2)').textContent()).toBe((details.config.search as { chosen: string }).chosen);
+    expect(await board.getByText('fit on the whole split (L-BFGS)').count()).toBeGreaterThan(0);
+    expect(await board.locator('.bar').count()).toBe(details.candidates!.filter((c) => c.valAccuracy !== null).length);
+    await shot('run-leaderboard');
+    await expectAccessible('run-leaderboard');
   }, 150000);
 
   it('cancels a running run from its page', async () => {

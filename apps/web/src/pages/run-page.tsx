@@ -6,6 +6,7 @@ import { useApi } from '../api/use-api';
 import { ConfusionMatrix } from '../charts/confusion-matrix';
 import { LineChart } from '../charts/line-chart';
 import { CellImages } from './cell-images';
+import { Leaderboard } from './leaderboard';
 import { ErrorMessage, formatTime, Page, shortId, StatusBadge } from './common';
 
 type EpochEvent = Omit<EpochMetricView, 'learningRate' | 'at'> & { runId: string };
@@ -13,7 +14,8 @@ const FINISHED = ['succeeded', 'failed', 'cancelled'];
 
 /**
  * One run: status, its epoch curves (live: each runs.epoch event from the bus arrives over SSE and
- * extends them), the classification report per split and the confusion matrices.
+ * extends them), a `head: auto` run's leaderboard, the classification report per split and the
+ * confusion matrices.
  */
 export function RunPage({ runId }: { runId: string }) {
   const details = useApi<RunDetails>(`/runs/${runId}`);
@@ -124,6 +126,7 @@ export function RunPage({ runId }: { runId: string }) {
         </div>
       )}
       {run && epochs.length === 0 && <p>No epoch has finished yet; the curves appear as the trainer reports each one.</p>}
+      {run?.candidates && run.candidates.length > 0 && <Leaderboard candidates={run.candidates} members={searchMembers(run.config)} />}
       <ErrorMessage error={report.error} />
       {report.data?.evaluations.map((evaluation) => {
         const classes = report.data!.classes;
@@ -160,6 +163,12 @@ export function RunPage({ runId }: { runId: string }) {
       })}
     </Page>
   );
+}
+
+/** The names of the members of a searched run's model, the chosen first (none for other runs). */
+function searchMembers(config: Record<string, unknown>): string[] {
+  const search = config.search as { members?: unknown } | undefined;
+  return Array.isArray(search?.members) ? search.members.filter((m): m is string => typeof m === 'string') : [];
 }
 
 /** The recorded epochs, then live ones not recorded yet (an epoch may come both ways). */
