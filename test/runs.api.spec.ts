@@ -533,6 +533,8 @@ describe('training runs (API, bus, CLI)', () => {
       expect(describeConfig({ featureSetId: 'x', head: 'logistic', l2: 0.01, dropout: 0, optimizer: 'adam', learningRate: 0.01, momentum: 0.9, decay: 0.001, epochs: 10, batchSize: 64, classWeights: true, standardize: true, earlyStoppingPatience: 3, seed: 1, shuffleBuffer: 512 })).toBe(
         'head logistic, l2 0.01, adam lr 0.01 decay 0.001, epochs 10, batch 64, class weights, standardized, patience 3, seed 1, shuffle buffer 512',
       );
+      // A converged head auto chose: no learning rate or decay shown.
+      expect(describeConfig({ head: 'logistic', l2: 0.003, dropout: 0, optimizer: 'lbfgs', learningRate: 1, momentum: 0, decay: 0, epochs: 1, batchSize: 32, normalize: 'power' })).toMatch(/^head logistic, l2 0.003, lbfgs \(fit to convergence\), epochs 1, batch 32/);
     });
   });
 });

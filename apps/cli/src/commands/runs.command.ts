@@ -127,7 +127,9 @@ export function describeConfig(c: Record<string, unknown>): string {
   const parts = [`head ${c.head}${Array.isArray(c.hidden) ? ` (${c.hidden.join(', ')})` : ''}`];
   if (has('dropout') && c.dropout !== 0) parts.push(`dropout ${c.dropout}`);
   if (has('l2')) parts.push(`l2 ${c.l2}`);
-  parts.push(`${c.optimizer} lr ${c.learningRate}${c.optimizer === 'sgd' && has('momentum') ? ` momentum ${c.momentum}` : ''}${has('decay') ? ` decay ${c.decay}` : ''}`);
+  // A converged (lbfgs) head has no learning rate or decay to speak of: L-BFGS chose its steps.
+  if (c.optimizer === 'lbfgs') parts.push('lbfgs (fit to convergence)');
+  else parts.push(`${c.optimizer} lr ${c.learningRate}${c.optimizer === 'sgd' && has('momentum') ? ` momentum ${c.momentum}` : ''}${has('decay') ? ` decay ${c.decay}` : ''}`);
   parts.push(`epochs ${c.epochs}`, `batch ${c.batchSize}`);
   if (c.classWeights === true) parts.push('class weights');
   if (c.standardize === true) parts.push('standardized');
