@@ -4,10 +4,10 @@
  * machine: the fused AVX-512 pass (featx_dense.cc, "Fused passes": gradient, update and forward per
  * register block) against oneDNN's GEMMs tile by tile (setFusedPasses(false)).
  *
- *   node -r ./tools/register.js bench/fused-passes.ts [repeats=15] [steps=8] [runs=3]
+ *   node -r ./tools/register.js bench/fused-passes.ts [repeats=15] [steps=20] [runs=3]
  *
  * Prints each pass's median ms (and min), then the batch-32 step of the 100352-256-16-2 MLP in rows/s
- * (tutorial SGD, and Adam), run by run, each path in turn, with the load average before and after.
+ * (tutorial SGD, and Adam; the path switched step by step), with the load average before and after.
  */
 import * as os from 'node:os';
 import { OptimizerSpec, TUTORIAL_SGD, createHead } from '@featx/learning';
@@ -73,33 +73,39 @@ function passes(addon: DenseAddon, repeats: number): void {
   }
 }
 
-function stepRowsPerSecond(optimizer: OptimizerSpec, steps: number): number {
+/**
+ * The batch-32 step's rows/s on each path: one head, the path switched step by step (a step's
+ * pass then applies the previous step's update on the other path: same work, same shapes), each
+ * path's median step time over `steps` steps of it.
+ */
+function stepRowsPerSecond(addon: DenseAddon, optimizer: OptimizerSpec, steps: number): Record<'onednn' | 'fused', number> {
   const head = createHead({ kind: 'mlp', inputDim: INPUTS, classes: 2, hidden: [256, 16] }, 42, optimizer, undefined, { engine: 'onednn' });
   const batches = [1, 2, 3].map((seed) => filled(ROWS * INPUTS, seed));
   const labels = Int32Array.from({ length: ROWS }, (_, i) => i % 2);
   for (let s = 0; s < 2; s++) head.trainBatch(batches[s], labels);
-  const start = performance.now();
-  for (let s = 0; s < steps; s++) head.trainBatch(batches[s % batches.length], labels);
-  const seconds = (performance.now() - start) / 1000;
+  const times: Record<'onednn' | 'fused', number[]> = { onednn: [], fused: [] };
+  for (let s = 0; s < 2 * steps; s++) {
+    const fused = s % 2 === 1;
+    setFused(addon, fused);
+    const start = performance.now();
+    head.trainBatch(batches[s % batches.length], labels);
+    times[fused ? 'fused' : 'onednn'].push(performance.now() - start);
+  }
   head.dispose();
-  return (steps * ROWS) / seconds;
+  return { onednn: (1000 * ROWS) / median(times.onednn), fused: (1000 * ROWS) / median(times.fused) };
 }
 
 async function main(): Promise<void> {
-  const [repeats, steps, runs] = [Number(process.argv[2] ?? 15), Number(process.argv[3] ?? 8), Number(process.argv[4] ?? 3)];
+  const [repeats, steps, runs] = [Number(process.argv[2] ?? 15), Number(process.argv[3] ?? 20), Number(process.argv[4] ?? 3)];
   await selectBackend('wasm', { log: () => undefined });
   const addon = requireDenseAddon();
   passes(addon, repeats);
   for (const [name, optimizer] of [['tutorial SGD', TUTORIAL_SGD], ['Adam', { kind: 'adam', learningRate: 1e-3 }]] as Array<[string, OptimizerSpec]>) {
-    const rows: Record<'onednn' | 'fused', number[]> = { onednn: [], fused: [] };
-    const before = load();
-    for (let r = 0; r < runs; r++)
-      for (const fused of [false, true]) {
-        setFused(addon, fused);
-        rows[fused ? 'fused' : 'onednn'].push(stepRowsPerSecond(optimizer, steps));
-      }
-    const text = (values: number[]) => values.map((value) => value.toFixed(0)).join(' / ');
-    console.log(`step ${name}, ${steps} steps a run (load ${before} → ${load()}): oneDNN GEMM passes ${text(rows.onednn)} rows/s, fused ${text(rows.fused)} rows/s`);
+    for (let r = 0; r < runs; r++) {
+      const before = load();
+      const rows = stepRowsPerSecond(addon, optimizer, steps);
+      console.log(`step ${name}, run ${r + 1}, median of ${steps} steps each (load ${before} → ${load()}): oneDNN GEMM passes ${rows.onednn.toFixed(0)} rows/s, fused ${rows.fused.toFixed(0)} rows/s (${(rows.fused / rows.onednn).toFixed(2)}x)`);
+    }
   }
   setFused(addon, true);
 }

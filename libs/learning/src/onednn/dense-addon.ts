@@ -151,5 +151,8 @@ function load(): DenseAddonStatus {
   } catch (error) {
     return { available: false, reason: `${DENSE_ADDON_PATH} does not load (${(error as Error).message.split('\n')[0]})` };
   }
+  // FEATX_FUSED_PASSES=0: oneDNN's tile-by-tile passes even where the fused ones run (the A/B of a
+  // whole trainer process, bench/trainer-flat.ts; in one process, setFusedPasses).
+  if (process.env.FEATX_FUSED_PASSES === '0') module.exports.setFusedPasses(false);
   return { available: true, addon: module.exports };
 }

@@ -613,11 +613,42 @@ std::atomic<bool> fusedWanted{true};
 bool fusedPasses() { return fusedSupported && fusedWanted.load(std::memory_order_relaxed); }
 
 #if defined(FEATX_FUSED_PASSES)
-/** columns of input [rows, ld] from c0 into xT [columns][rowsPadded], the padding rows 0 (they add 0·w to lanes never stored). */
-void transposeColumns(const float* input, int64_t rows, int64_t ld, int64_t c0, int64_t columns, int64_t rowsPadded, float* xT) {
+/** out[c·ldOut + r] = in[r·ldIn + c] for a 16 × 16 block: in-register transpose (4 rounds of shuffles). */
+FEATX_AVX512 void transpose16(const float* in, int64_t ldIn, float* out, int64_t ldOut) {
+  __m512 a[16], b[16];
+  for (int i = 0; i < 16; i++) a[i] = _mm512_loadu_ps(in + i * ldIn);
+  for (int i = 0; i < 16; i += 2) {  // pairs of rows interleaved by element
+    b[i] = _mm512_unpacklo_ps(a[i], a[i + 1]);
+    b[i + 1] = _mm512_unpackhi_ps(a[i], a[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {  // then by pairs of elements
+    a[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(b[i]), _mm512_castps_pd(b[i + 2])));
+    a[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(b[i]), _mm512_castps_pd(b[i + 2])));
+    a[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(b[i + 1]), _mm512_castps_pd(b[i + 3])));
+    a[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(b[i + 1]), _mm512_castps_pd(b[i + 3])));
+  }
+  for (int i = 0; i < 16; i += 8)  // then 128-bit lanes of 4 rows with the next 4
+    for (int j = 0; j < 4; j++) {
+      b[i + j] = _mm512_shuffle_f32x4(a[i + j], a[i + j + 4], 0x88);
+      b[i + j + 4] = _mm512_shuffle_f32x4(a[i + j], a[i + j + 4], 0xdd);
+    }
+  for (int j = 0; j < 8; j++) {  // and of 8 rows with the other 8
+    _mm512_storeu_ps(out + j * ldOut, _mm512_shuffle_f32x4(b[j], b[j + 8], 0x88));
+    _mm512_storeu_ps(out + (j + 8) * ldOut, _mm512_shuffle_f32x4(b[j], b[j + 8], 0xdd));
+  }
+}
+
+/**
+ * columns of input [rows, ld] from c0 into xT [columns][rowsPadded], the padding rows 0 (they add
+ * 0·w to lanes never stored): 16 × 16 blocks in registers, the edges one value at a time.
+ */
+FEATX_AVX512 void transposeColumns(const float* input, int64_t rows, int64_t ld, int64_t c0, int64_t columns, int64_t rowsPadded, float* xT) {
+  const int64_t fullRows = rows / 16 * 16, fullColumns = columns / 16 * 16;
+  for (int64_t r = 0; r < fullRows; r += 16)
+    for (int64_t c = 0; c < fullColumns; c += 16) transpose16(input + r * ld + c0 + c, ld, xT + c * rowsPadded + r, rowsPadded);
   for (int64_t r = 0; r < rows; r++) {
     const float* row = input + r * ld + c0;
-    for (int64_t c = 0; c < columns; c++) xT[c * rowsPadded + r] = row[c];
+    for (int64_t c = r < fullRows ? fullColumns : 0; c < columns; c++) xT[c * rowsPadded + r] = row[c];
   }
   for (int64_t c = 0; c < columns; c++)
     for (int64_t r = rows; r < rowsPadded; r++) xT[c * rowsPadded + r] = 0;
