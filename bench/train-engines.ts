@@ -33,13 +33,18 @@ const CLASSES = 2;
 const STREAM_FLOATS = 32 * 1024 * 1024; // 128 MiB per array
 /** Column chunks of the onednn engine's kernel passes measured (onednn-head.ts uses CHUNK_COLUMNS). */
 const PASS_CHUNKS = [256, 512, 1024, 4096];
+/** The fused pass's chunk (featx_dense.cc kFusedColumns), for its rows of the table. */
+const FUSED_CHUNK = 128;
 
 export interface EngineFigures {
   gemm: Array<{ key: HeadEngine; engine: string; forwardGflops: number; gradientGflops: number; stepGflops: number }>;
   bandwidth: Array<{ engine: string; gbPerSecond: number }>;
   steps: Array<{ engine: HeadEngine; optimizer: string; rowsPerSecond: number[] }>;
-  /** The onednn engine's passes over the first kernel, per pass and chunk size (empty without the addon). */
-  kernelPasses: Array<{ pass: string; chunk: number; ms: number; gflops: number; gbPerSecond: number }>;
+  /**
+   * The onednn engine's passes over the first kernel, per pass: oneDNN's tile-by-tile GEMMs by
+   * chunk size, and the fused AVX-512 pass (its own chunk) where the CPU has it (empty without the addon).
+   */
+  kernelPasses: Array<{ pass: string; path: 'onednn' | 'fused'; chunk: number; ms: number; gflops: number; gbPerSecond: number }>;
   flopsPerRow: number;
   bytesPerStep: Record<string, number>;
 }
@@ -134,7 +139,12 @@ export function onednnKernelPasses(addon: DenseAddon, repeats: number, chunks: n
   const kept = new Float32Array(ROWS * INPUTS);
   const forward = (squares: boolean) => ({ input: next, rows: ROWS, zT, squares, keep: kept });
   const figures: EngineFigures['kernelPasses'] = [];
-  for (const chunk of chunks) {
+  // oneDNN's passes by chunk, then the fused pass (the engine's default where the CPU has AVX-512;
+  // its chunk is its own, FUSED_CHUNK here only labels it).
+  const fusedToo = addon.setFusedPasses(true);
+  const paths: Array<['onednn' | 'fused', number]> = [...chunks.map((chunk): ['onednn', number] => ['onednn', chunk]), ...(fusedToo ? [['fused', FUSED_CHUNK] as ['fused', number]] : [])];
+  for (const [path, chunk] of paths) {
+    addon.setFusedPasses(path === 'fused');
     const passes: Array<[string, number, number, () => void]> = [
       ['tutorial SGD: update + forward (a step)', 2, 2, () => addon.sgdKernelUpdate(kernel, first, dzT, x, UNITS, INPUTS, ROWS, 0.9, 0, chunk, forward(false))],
       ['tutorial SGD, L2: update + forward + Σw²', 2, 2, () => addon.sgdKernelUpdate(kernel, first, dzT, x, UNITS, INPUTS, ROWS, 0.9, -1e-7, chunk, forward(true))],
@@ -144,9 +154,10 @@ export function onednnKernelPasses(addon: DenseAddon, repeats: number, chunks: n
     ];
     for (const [pass, arrays, gemms, run] of passes) {
       const ms = timeMs(repeats, run);
-      figures.push({ pass, chunk, ms, gflops: (gemms * gemmFlops) / ms / 1e6, gbPerSecond: (2 * arrays * 4 * UNITS * INPUTS) / ms / 1e6 });
+      figures.push({ pass, path, chunk, ms, gflops: (gemms * gemmFlops) / ms / 1e6, gbPerSecond: (2 * arrays * 4 * UNITS * INPUTS) / ms / 1e6 });
     }
   }
+  addon.setFusedPasses(true);
   return figures;
 }
 
@@ -244,7 +255,7 @@ export async function measureEngines(options: { runs?: number; steps?: number; l
   const bandwidth = [...(addon ? [onednnBandwidth(addon, 5)] : []), onnxBandwidth(5), ...javascriptBandwidth(3)];
   bandwidth.forEach((b) => log(`bandwidth ${b.engine}: ${b.gbPerSecond.toFixed(1)} GB/s`));
   const kernelPasses = addon ? onednnKernelPasses(addon, 5, PASS_CHUNKS) : [];
-  kernelPasses.forEach((f) => log(`kernel pass ${f.pass}, chunk ${f.chunk}: ${f.ms.toFixed(1)} ms (${f.gflops.toFixed(1)} GFLOP/s, ${f.gbPerSecond.toFixed(1)} GB/s)`));
+  kernelPasses.forEach((f) => log(`kernel pass ${f.pass}, ${f.path} chunk ${f.chunk}: ${f.ms.toFixed(1)} ms (${f.gflops.toFixed(1)} GFLOP/s, ${f.gbPerSecond.toFixed(1)} GB/s)`));
   const optimizers: Array<[string, OptimizerSpec]> = [
     ['tutorial SGD', TUTORIAL_SGD],
     ['Adam', { kind: 'adam', learningRate: 1e-3 }],
@@ -298,12 +309,12 @@ export function engineTable(figures: EngineFigures): string {
   if (figures.kernelPasses.length > 0) {
     lines.push(
       '',
-      `onednn's passes over the ${INPUTS} × ${UNITS} kernel (tile by tile: the pending update's gradient GEMM and optimizer, then the next batch's forward GEMM, while the tile is in cache; median of 5):`,
+      `onednn's passes over the ${INPUTS} × ${UNITS} kernel (oneDNN: tile by tile, the pending update's gradient GEMM and optimizer, then the next batch's forward GEMM, while the tile is in cache; fused: gradient, update and forward per register block, AVX-512; median of 5):`,
       '',
-      '| pass | column chunk | ms | GEMMs (GFLOP/s) | kernel + slots read and written (GB/s) |',
-      '|---|---|---|---|---|',
+      '| pass | path | column chunk | ms | GEMMs (GFLOP/s) | kernel + slots read and written (GB/s) |',
+      '|---|---|---|---|---|---|',
     );
-    for (const f of figures.kernelPasses) lines.push(`| ${f.pass} | ${f.chunk} | ${f.ms.toFixed(1)} | ${f.gflops.toFixed(1)} | ${f.gbPerSecond.toFixed(1)} |`);
+    for (const f of figures.kernelPasses) lines.push(`| ${f.pass} | ${f.path} | ${f.chunk} | ${f.ms.toFixed(1)} | ${f.gflops.toFixed(1)} | ${f.gbPerSecond.toFixed(1)} |`);
   }
   return lines.join('\n');
 }

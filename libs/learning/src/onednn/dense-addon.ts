@@ -83,8 +83,14 @@ export interface DenseAddon {
   /** OpenMP threads of later calls from this JavaScript thread (default: OMP_NUM_THREADS, else every core). */
   setThreads(threads: number): void;
   threads(): number;
-  /** oneDNN's version and the ISA code its kernels dispatch to (dnnl_cpu_isa_t). */
-  info(): { onednn: string; isa: number };
+  /**
+   * Whether the kernel passes take the fused AVX-512 path (gradient, update and forward per register
+   * block) rather than oneDNN's GEMMs tile by tile; returns whether they now do (never where the CPU
+   * lacks AVX-512). On by default; off only for A/B benches and tests.
+   */
+  setFusedPasses(on: boolean): boolean;
+  /** oneDNN's version, the ISA code its kernels dispatch to (dnnl_cpu_isa_t), and whether the kernel passes are fused. */
+  info(): { onednn: string; isa: number; fusedPasses: boolean };
 }
 
 /** The forward an update runs in its pass, with the weights it has just updated: zT [units, rows] = kernel·inputᵀ. */
@@ -145,5 +151,8 @@ function load(): DenseAddonStatus {
   } catch (error) {
     return { available: false, reason: `${DENSE_ADDON_PATH} does not load (${(error as Error).message.split('\n')[0]})` };
   }
+  // FEATX_FUSED_PASSES=0: oneDNN's tile-by-tile passes even where the fused ones run (the A/B of a
+  // whole trainer process, bench/trainer-flat.ts; in one process, setFusedPasses).
+  if (process.env.FEATX_FUSED_PASSES === '0') module.exports.setFusedPasses(false);
   return { available: true, addon: module.exports };
 }

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -12,7 +12,7 @@ import { clusters, slice } from '../testing/synthetic';
 import { PARITY_CASES, PARITY_CLASS_WEIGHTS, PARITY_DIM, expectClose, expectNear, expectCheckpointContinues, expectSameStepsAsTfjs, parityBatches, parityData, snapshot } from '../testing/engine-parity';
 import { UploadedBatch } from '../uploaded-batch';
 import { fromFloat16, useFloat16Decoder } from '@featx/features';
-import { DENSE_ADDON_HINT, denseAddonStatus, registerNativeFloat16Decoder, requireDenseAddon } from './dense-addon';
+import { DENSE_ADDON_HINT, KernelForward, denseAddonStatus, registerNativeFloat16Decoder, requireDenseAddon } from './dense-addon';
 import { OnednnHead } from './onednn-head';
 
 // The oneDNN engine against the TF.js one (the reference), step by step on fixed seeds: the cases of
@@ -279,6 +279,57 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     expect(native.info().onednn).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  it('takes the fused AVX-512 passes where the CPU has AVX-512, with the oneDNN passes\' results on odd shapes', () => {
+    const cpuHasAvx512 = os.platform() === 'linux' && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    expect(native.info().fusedPasses).toBe(cpuHasAvx512);
+    // Shapes off every block size: units not a multiple of the register block (4) and more than one
+    // 256-unit tile, columns not a multiple of 16 nor of a chunk, update rows < 32, forward rows > 32
+    // (a masked last vector), and a kernel large enough to be passed over both threads.
+    const shapes: Array<[units: number, inputs: number, rows: number, forwardRows: number]> = [
+      [7, 37, 5, 3],
+      [301, 1111, 31, 50],
+      [5, 17, 1, 1],
+    ];
+    const random = (count: number, seed: number, scale = 1) => {
+      let state = seed;
+      return Float32Array.from({ length: count }, () => {
+        state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+        return (state / 4294967296 - 0.5) * scale;
+      });
+    };
+    try {
+      for (const [units, inputs, rows, forwardRows] of shapes) {
+        const size = units * inputs;
+        const start = { kernel: random(size, 1), first: random(size, 2, 0.01), second: random(size, 3, 0.001).map(Math.abs) };
+        const input = random(rows * inputs, 4);
+        const next = random(forwardRows * inputs, 5);
+        const dzT = random(units * rows, 6, 0.01);
+        const passes = {
+          'SGD with momentum and L2': (s: typeof start, forward: KernelForward) => native.sgdKernelUpdate(s.kernel, s.first, dzT, input, units, inputs, rows, 0.9, -1e-3, 512, forward),
+          'plain SGD and L2': (s: typeof start, forward: KernelForward) => native.sgdKernelUpdate(s.kernel, null, dzT, input, units, inputs, rows, 0, -1e-3, 512, forward),
+          'Adam and L2': (s: typeof start, forward: KernelForward) => native.adamKernelUpdate(s.kernel, s.first, s.second, dzT, input, units, inputs, rows, 1e-3, 0.9, 0.999, 1e-7, 2e-3, 512, forward),
+          'forward alone': (s: typeof start, forward: KernelForward) => native.kernelForward(s.kernel, units, inputs, 512, forward),
+        };
+        for (const [name, pass] of Object.entries(passes)) {
+          const results = [false, true].map((fused) => {
+            expect(native.setFusedPasses(fused)).toBe(fused && cpuHasAvx512);
+            const state = { kernel: start.kernel.slice(), first: start.first.slice(), second: start.second.slice() };
+            const forward = { input: next, rows: forwardRows, zT: new Float32Array(units * forwardRows), squares: true, keep: new Float32Array(next.length) };
+            const squares = pass(state, forward);
+            return { ...state, zT: forward.zT, squares, keep: forward.keep };
+          });
+          const [onednn, fused] = results;
+          const context = `${name}, ${units} × ${inputs}, rows ${rows} → ${forwardRows}`;
+          for (const key of ['kernel', 'first', 'second', 'zT'] as const) expectNearArrays(fused[key], onednn[key], `${context}: ${key}`);
+          expect(Math.abs(fused.squares - onednn.squares)).toBeLessThanOrEqual(1e-6 * onednn.squares);
+          expect([...fused.keep]).toEqual([...next]);
+        }
+      }
+    } finally {
+      native.setFusedPasses(true);
+    }
+  });
+
   it('refuses every bad argument with an error naming it, and leaves the arrays alone', () => {
     const a = new Float32Array(6);
     const b = new Float32Array(6);
@@ -363,3 +414,10 @@ describe('createHead with engine onednn', () => {
     }
   });
 });
+
+/** Every value of `actual` within 1e-5 of the largest |expected| (float sums in another order), naming the first one that is not. */
+function expectNearArrays(actual: Float32Array, expected: Float32Array, what: string): void {
+  const scale = expected.reduce((largest, value) => Math.max(largest, Math.abs(value)), 0) || 1;
+  const far = actual.findIndex((value, i) => !(Math.abs(value - expected[i]) <= 1e-5 * scale));
+  if (far >= 0) throw new Error(`${what}: value ${far} is ${actual[far]}, the oneDNN pass gives ${expected[far]}`);
+}

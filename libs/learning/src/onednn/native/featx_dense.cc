@@ -27,6 +27,7 @@
 #include <xmmintrin.h>
 #endif
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -373,6 +374,7 @@ class FlushDenormals {
 
 struct Update {
   enum Kind { kNone, kSgd, kAdam } kind = kNone;
+  float* kernel = nullptr;  // the fused passes' copy carries it (set by kernelPass)
   const float* dzT = nullptr;
   const float* input = nullptr;
   int64_t rows = 0;
@@ -391,24 +393,328 @@ struct Forward {
   float* keep = nullptr;  // a copy of input is wanted here (the next update's input), made while it passes
 };
 
+// ---------------------------------------------------------------------------------------------
+// Fused passes (AVX-512). The oneDNN pass above runs a tile's gradient GEMM, its elementwise update
+// and its forward GEMM one after the other: the GEMMs compute from cache while the update streams
+// the kernel and its slots from memory, and the two do not overlap (the tutorial step's pass:
+// GEMMs ≈ 15 ms, streaming ≈ 11 ms, the pass ≈ 30 ms). Here each register block of a few units ×
+// 16-64 columns gets its gradient (FMAs of broadcast dZᵀ against the update's input rows), its
+// update and its forward products in one go, while memory streams the next units' weights in
+// (software prefetch): compute and memory traffic overlap. Measured (bench/fused-passes.ts): the
+// tutorial's SGD pass 0.77-0.81 of the oneDNN pass's time, its step 1.2-1.4x the rows/s; Adam,
+// bound by its three arrays' traffic, 0.87-0.99.
+//
+// A chunk of kFusedColumns columns keeps the update's input columns and the next batch's columns
+// (transposed, [columns][rows]) in L1 while the chunk's units go by kFusedUnits at a time. The
+// forward accumulates per (unit, 16 rows) in registers over the chunk's columns, in column order,
+// and adds into the item's partial Zᵀ; items are summed in item order as in the oneDNN pass, so the
+// results do not depend on the threads. The path is the process's (the CPU's check, or
+// setFusedPasses for benches and tests), never a pass's own: every pass (update alone, forward
+// alone, both) runs the same arithmetic, so a head read after every step still takes bit-identical
+// steps to one never read.
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define FEATX_FUSED_PASSES 1
+#define FEATX_AVX512 __attribute__((target("avx512f")))
+
+/** Columns per chunk: the chunk's update input and transposed forward input (2 × 16 KB at 32 rows) stay in L1. */
+constexpr int64_t kFusedColumns = 128;
+/** Units per register block: 4 × 4 gradient accumulators and 4 × 2 forward accumulators of 32 zmm registers. */
+constexpr int kFusedUnits = 4;
+/** Register blocks ahead whose weights and slots are prefetched (≈ 1,000 cycles each at the tutorial's shapes). */
+constexpr int kPrefetchBlocks = 2;
+
+enum FusedKind { kFusedNone, kFusedMomentum, kFusedSgd, kFusedAdam };
+
+/** Lanes [0, count) of a 16-float vector (count ≥ 16: all). */
+inline __mmask16 laneMask(int64_t count) {
+  return count >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << count) - 1);
+}
+
+/**
+ * The update of U units × N·16 columns at w (weights, leading dimension ld; the slots at the same
+ * offsets): gradient g = dZᵀ[u, ·]·input[·, columns] in registers, then the optimizer, as the
+ * oneDNN pass's formulas. Masked: only the last vector's `mask` lanes are read and written.
+ */
+template <int U, int N, FusedKind Kind, bool Masked>
+FEATX_AVX512 inline void fusedUpdateBlock(const Update& up, int64_t ld, int64_t xld, int64_t offset, const float* dz, const float* x, __mmask16 mask,
+                                          int64_t aheadUnits, int64_t nextChunk) {
+  // The update's loads are the only ones from memory, and a miss there stalls the next block's FMAs
+  // behind it. So the same columns of the units `aheadUnits` on come towards L1, and these units'
+  // columns of the next chunk (`nextChunk` columns on, 0: none) into L2, a whole chunk's sweep
+  // ahead (256 units × 1 KB of weights and velocity fit there): ~10% off the SGD pass (A/B).
+  for (const float* array : {static_cast<const float*>(up.kernel), static_cast<const float*>(up.velocity), static_cast<const float*>(up.m),
+                             static_cast<const float*>(up.v)}) {
+    if (!array) continue;
+    for (int u = 0; u < U; u++)
+      for (int n = 0; n < N; n++) {
+        const float* at = array + offset + u * ld + 16 * n;
+        if (aheadUnits > 0) _mm_prefetch(reinterpret_cast<const char*>(at + aheadUnits * ld), _MM_HINT_T0);
+        if (nextChunk > 0) _mm_prefetch(reinterpret_cast<const char*>(at + nextChunk), _MM_HINT_T1);
+      }
+  }
+  __m512 g[U][N];
+  for (int u = 0; u < U; u++)
+    for (int n = 0; n < N; n++) g[u][n] = _mm512_setzero_ps();
+  for (int64_t r = 0; r < up.rows; r++) {
+    __m512 xv[N];
+    for (int n = 0; n < N; n++) xv[n] = Masked && n == N - 1 ? _mm512_maskz_loadu_ps(mask, x + r * xld + 16 * n) : _mm512_loadu_ps(x + r * xld + 16 * n);
+    for (int u = 0; u < U; u++) {
+      const __m512 d = _mm512_set1_ps(dz[u * up.rows + r]);
+      for (int n = 0; n < N; n++) g[u][n] = _mm512_fmadd_ps(d, xv[n], g[u][n]);
+    }
+  }
+  // The call's values in locals: stores through the float pointers could alias `up` for the compiler.
+  float* const kernel = up.kernel;
+  float* const first = Kind == kFusedMomentum ? up.velocity : up.m;
+  float* const second = up.v;
+  const bool decayed = (Kind == kFusedAdam ? up.adam.decay : up.decay) != 0;
+  const __m512 decay = _mm512_set1_ps(Kind == kFusedAdam ? up.adam.decay : up.decay);
+  const __m512 momentum = _mm512_set1_ps(up.momentum);
+  const AdamConstants c = up.adam;
+  for (int u = 0; u < U; u++) {
+    for (int n = 0; n < N; n++) {
+      const int64_t at = offset + u * ld + 16 * n;
+      const __mmask16 lanes = Masked && n == N - 1 ? mask : static_cast<__mmask16>(0xFFFF);
+      const __m512 w = _mm512_maskz_loadu_ps(lanes, kernel + at);
+      __m512 next;
+      if (Kind == kFusedMomentum) {
+        // v = m·v + g' (+ decay·w); w += v.
+        __m512 v = _mm512_fmadd_ps(momentum, _mm512_maskz_loadu_ps(lanes, first + at), g[u][n]);
+        if (decayed) v = _mm512_fmadd_ps(decay, w, v);
+        _mm512_mask_storeu_ps(first + at, lanes, v);
+        next = _mm512_add_ps(w, v);
+      } else if (Kind == kFusedSgd) {
+        // w += decay·w, then w += g'.
+        next = _mm512_add_ps(decayed ? _mm512_fmadd_ps(decay, w, w) : w, g[u][n]);
+      } else {
+        const __m512 gradient = _mm512_fmadd_ps(decay, w, g[u][n]);
+        const __m512 m = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, first + at), _mm512_set1_ps(c.beta1), _mm512_mul_ps(gradient, _mm512_set1_ps(c.oneMinusBeta1)));
+        const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, second + at), _mm512_set1_ps(c.beta2),
+                                         _mm512_mul_ps(_mm512_mul_ps(gradient, gradient), _mm512_set1_ps(c.oneMinusBeta2)));
+        _mm512_mask_storeu_ps(first + at, lanes, m);
+        _mm512_mask_storeu_ps(second + at, lanes, v);
+        // m / d as m·(1/d), 1/d by the 14-bit estimate and one Newton step (≈ 1 ulp): the divider,
+        // which the square root needs too, is the Adam pass's bottleneck in cache (~24 cycles a vector).
+        const __m512 d = _mm512_add_ps(_mm512_sqrt_ps(v), _mm512_set1_ps(c.epsilon));
+        const __m512 estimate = _mm512_rcp14_ps(d);
+        const __m512 inverse = _mm512_mul_ps(estimate, _mm512_fnmadd_ps(d, estimate, _mm512_set1_ps(2.0f)));
+        const __m512 step = _mm512_mul_ps(m, inverse);
+        next = _mm512_fnmadd_ps(step, _mm512_set1_ps(c.alpha), w);
+      }
+      _mm512_mask_storeu_ps(kernel + at, lanes, next);
+    }
+  }
+}
+
+/** The update of U units × `columns` columns from column c0: blocks of 64 columns, then 16 at a time (the last masked). */
+template <int U, FusedKind Kind>
+FEATX_AVX512 void fusedUpdate(const Update& up, int64_t ld, int64_t u0, int64_t c0, int64_t columns, const float* x, int64_t aheadUnits, int64_t nextChunk) {
+  const float* dz = up.dzT + u0 * up.rows;
+  int64_t c = 0;
+  for (; c + 64 <= columns; c += 64) fusedUpdateBlock<U, 4, Kind, false>(up, ld, columns, u0 * ld + c0 + c, dz, x + c, 0xFFFF, aheadUnits, nextChunk);
+  for (; c + 16 <= columns; c += 16) fusedUpdateBlock<U, 1, Kind, false>(up, ld, columns, u0 * ld + c0 + c, dz, x + c, 0xFFFF, aheadUnits, nextChunk);
+  if (c < columns) fusedUpdateBlock<U, 1, Kind, true>(up, ld, columns, u0 * ld + c0 + c, dz, x + c, laneMask(columns - c), aheadUnits, nextChunk);
+}
+
+/**
+ * partial[u, rows] += w[u, columns]·xT[columns, rows] for U units: per 16 (V = 1) or 32 (V = 2)
+ * rows, accumulators in registers over the columns in order (weights broadcast from L1).
+ */
+template <int U, int V>
+FEATX_AVX512 void fusedForwardRows(const float* w, int64_t ld, int64_t columns, const float* xT, int64_t rowsPadded, int64_t r0, int64_t rows, float* partial) {
+  // Even and odd columns in separate accumulators: one set alone is U·V chains of the FMA's
+  // latency, fewer than the FMA units can keep in flight.
+  __m512 acc[2][U][V];
+  for (int e = 0; e < 2; e++)
+    for (int u = 0; u < U; u++)
+      for (int k = 0; k < V; k++) acc[e][u][k] = _mm512_setzero_ps();
+  auto column = [&](int e, int64_t c) FEATX_AVX512 {
+    __m512 xv[V];
+    for (int k = 0; k < V; k++) xv[k] = _mm512_loadu_ps(xT + c * rowsPadded + r0 + 16 * k);
+    for (int u = 0; u < U; u++) {
+      const __m512 b = _mm512_set1_ps(w[u * ld + c]);
+      for (int k = 0; k < V; k++) acc[e][u][k] = _mm512_fmadd_ps(b, xv[k], acc[e][u][k]);
+    }
+  };
+  int64_t c = 0;
+  for (; c + 2 <= columns; c += 2) {
+    column(0, c);
+    column(1, c + 1);
+  }
+  if (c < columns) column(0, c);
+  for (int u = 0; u < U; u++)
+    for (int k = 0; k < V; k++) {
+      float* out = partial + u * rows + r0 + 16 * k;
+      const __mmask16 lanes = laneMask(rows - r0 - 16 * k);
+      _mm512_mask_storeu_ps(out, lanes, _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, out), _mm512_add_ps(acc[0][u][k], acc[1][u][k])));
+    }
+}
+
+template <int U>
+FEATX_AVX512 void fusedForward(const float* w, int64_t ld, int64_t columns, const float* xT, int64_t rowsPadded, int64_t rows, float* partial) {
+  int64_t r0 = 0;
+  for (; r0 + 32 <= rowsPadded; r0 += 32) fusedForwardRows<U, 2>(w, ld, columns, xT, rowsPadded, r0, rows, partial);
+  if (r0 < rowsPadded) fusedForwardRows<U, 1>(w, ld, columns, xT, rowsPadded, r0, rows, partial);
+}
+
+/** Σw² of U units × `columns` columns: a float per lane over the block, returned as the float sum of the lanes. */
+template <int U>
+FEATX_AVX512 float fusedSquares(const float* w, int64_t ld, int64_t columns) {
+  __m512 sum = _mm512_setzero_ps();
+  for (int u = 0; u < U; u++)
+    for (int64_t c = 0; c < columns; c += 16) {
+      const __m512 x = _mm512_maskz_loadu_ps(laneMask(columns - c), w + u * ld + c);
+      sum = _mm512_fmadd_ps(x, x, sum);
+    }
+  return _mm512_reduce_add_ps(sum);
+}
+
+template <int U, FusedKind Kind>
+FEATX_AVX512 void fusedUnits(const Update& up, const Forward& forward, int64_t ld, int64_t u0, int64_t c0, int64_t columns, const float* x, const float* xT,
+                             int64_t rowsPadded, float* partial, double& sum, int64_t aheadUnits, int64_t nextChunk) {
+  if (Kind != kFusedNone) fusedUpdate<U, Kind>(up, ld, u0, c0, columns, x, aheadUnits, nextChunk);
+  if (!forward.input) return;
+  const float* w = up.kernel + u0 * ld + c0;
+  if (Kind == kFusedNone)  // a forward alone: its weights come in as the update's would
+    for (int u = 0; u < U; u++)
+      for (int64_t c = 0; c < columns; c += 16) {
+        if (aheadUnits > 0) _mm_prefetch(reinterpret_cast<const char*>(w + (aheadUnits + u) * ld + c), _MM_HINT_T0);
+        if (nextChunk > 0) _mm_prefetch(reinterpret_cast<const char*>(w + u * ld + c + nextChunk), _MM_HINT_T1);
+      }
+  if (forward.squares) sum += fusedSquares<U>(w, ld, columns);
+  fusedForward<U>(w, ld, columns, xT, rowsPadded, forward.rows, partial);
+}
+
+/** One chunk (units [u0, u0 + tileUnits) × columns [c0, c0 + columns)) of a fused pass: update, Σw², forward into partial. */
+template <FusedKind Kind>
+FEATX_AVX512 void fusedChunk(const Update& up, const Forward& forward, int64_t ld, int64_t u0, int64_t tileUnits, int64_t c0, int64_t columns, const float* x,
+                             const float* xT, int64_t rowsPadded, float* partial, double& sum, int64_t nextC0, int64_t nextColumns) {
+  // The next chunk's input columns (rows `ld` apart, from memory) are prefetched into L2 a few rows
+  // per register block, so that packing them does not wait on memory.
+  const int64_t updateRows = nextC0 >= 0 && Kind != kFusedNone ? up.rows : 0;
+  const int64_t forwardRows = nextC0 >= 0 && forward.input ? forward.rows : 0;
+  const int64_t groups = (tileUnits + kFusedUnits - 1) / kFusedUnits;
+  // The next chunk's weights and slots are prefetched where it is as wide as this one (not past the rows' end).
+  const int64_t nextChunk = nextC0 >= 0 && nextColumns == columns ? nextC0 - c0 : 0;
+  int64_t row = 0;
+  for (int64_t u = 0; u < tileUnits; u += kFusedUnits) {
+    for (const int64_t rowEnd = (updateRows + forwardRows) * (u / kFusedUnits + 1) / groups; row < rowEnd; row++) {
+      const float* start = (row < updateRows ? up.input + row * ld : forward.input + (row - updateRows) * ld) + nextC0;
+      for (int64_t c = 0; c < nextColumns; c += 16) _mm_prefetch(reinterpret_cast<const char*>(start + c), _MM_HINT_T1);
+    }
+    // Units this block prefetches for (0: none left in the tile).
+    const int64_t ahead = u + (kPrefetchBlocks + 1) * kFusedUnits <= tileUnits ? kPrefetchBlocks * kFusedUnits : 0;
+    float* out = partial + u * forward.rows;
+    switch (tileUnits - u < kFusedUnits ? tileUnits - u : kFusedUnits) {
+      case 4: fusedUnits<4, Kind>(up, forward, ld, u0 + u, c0, columns, x, xT, rowsPadded, out, sum, ahead, nextChunk); break;
+      case 3: fusedUnits<3, Kind>(up, forward, ld, u0 + u, c0, columns, x, xT, rowsPadded, out, sum, ahead, nextChunk); break;
+      case 2: fusedUnits<2, Kind>(up, forward, ld, u0 + u, c0, columns, x, xT, rowsPadded, out, sum, ahead, nextChunk); break;
+      default: fusedUnits<1, Kind>(up, forward, ld, u0 + u, c0, columns, x, xT, rowsPadded, out, sum, ahead, nextChunk); break;
+    }
+  }
+}
+#endif
+
+/**
+ * Whether passes take the fused path: where the CPU has AVX-512 (and the OS keeps its registers:
+ * __builtin_cpu_supports checks both), unless setFusedPasses(false) (A/B benches, tests) turned it off.
+ */
+#if defined(FEATX_FUSED_PASSES)
+const bool fusedSupported = __builtin_cpu_supports("avx512f");
+#else
+const bool fusedSupported = false;
+#endif
+std::atomic<bool> fusedWanted{true};
+
+bool fusedPasses() { return fusedSupported && fusedWanted.load(std::memory_order_relaxed); }
+
+#if defined(FEATX_FUSED_PASSES)
+/** out[c·ldOut + r] = in[r·ldIn + c] for a 16 × 16 block: in-register transpose (4 rounds of shuffles). */
+FEATX_AVX512 void transpose16(const float* in, int64_t ldIn, float* out, int64_t ldOut) {
+  __m512 a[16], b[16];
+  for (int i = 0; i < 16; i++) a[i] = _mm512_loadu_ps(in + i * ldIn);
+  for (int i = 0; i < 16; i += 2) {  // pairs of rows interleaved by element
+    b[i] = _mm512_unpacklo_ps(a[i], a[i + 1]);
+    b[i + 1] = _mm512_unpackhi_ps(a[i], a[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {  // then by pairs of elements
+    a[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(b[i]), _mm512_castps_pd(b[i + 2])));
+    a[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(b[i]), _mm512_castps_pd(b[i + 2])));
+    a[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(b[i + 1]), _mm512_castps_pd(b[i + 3])));
+    a[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(b[i + 1]), _mm512_castps_pd(b[i + 3])));
+  }
+  for (int i = 0; i < 16; i += 8)  // then 128-bit lanes of 4 rows with the next 4
+    for (int j = 0; j < 4; j++) {
+      b[i + j] = _mm512_shuffle_f32x4(a[i + j], a[i + j + 4], 0x88);
+      b[i + j + 4] = _mm512_shuffle_f32x4(a[i + j], a[i + j + 4], 0xdd);
+    }
+  for (int j = 0; j < 8; j++) {  // and of 8 rows with the other 8
+    _mm512_storeu_ps(out + j * ldOut, _mm512_shuffle_f32x4(b[j], b[j + 8], 0x88));
+    _mm512_storeu_ps(out + (j + 8) * ldOut, _mm512_shuffle_f32x4(b[j], b[j + 8], 0xdd));
+  }
+}
+
+/**
+ * columns of input [rows, ld] from c0 into xT [columns][rowsPadded], the padding rows 0 (they add
+ * 0·w to lanes never stored): 16 × 16 blocks in registers, the edges one value at a time.
+ */
+FEATX_AVX512 void transposeColumns(const float* input, int64_t rows, int64_t ld, int64_t c0, int64_t columns, int64_t rowsPadded, float* xT) {
+  const int64_t fullRows = rows / 16 * 16, fullColumns = columns / 16 * 16;
+  for (int64_t r = 0; r < fullRows; r += 16)
+    for (int64_t c = 0; c < fullColumns; c += 16) transpose16(input + r * ld + c0 + c, ld, xT + c * rowsPadded + r, rowsPadded);
+  for (int64_t r = 0; r < rows; r++) {
+    const float* row = input + r * ld + c0;
+    for (int64_t c = r < fullRows ? fullColumns : 0; c < columns; c++) xT[c * rowsPadded + r] = row[c];
+  }
+  for (int64_t c = 0; c < columns; c++)
+    for (int64_t r = rows; r < rowsPadded; r++) xT[c * rowsPadded + r] = 0;
+}
+
+/** The fused chunk for the update's kind (kernel in up.kernel). */
+void fusedChunkOf(const Update& up, const Forward& forward, int64_t ld, int64_t u0, int64_t tileUnits, int64_t c0, int64_t columns, const float* x, const float* xT,
+                  int64_t rowsPadded, float* partial, double& sum, int64_t nextC0, int64_t nextColumns) {
+  if (up.kind == Update::kSgd && up.velocity)
+    fusedChunk<kFusedMomentum>(up, forward, ld, u0, tileUnits, c0, columns, x, xT, rowsPadded, partial, sum, nextC0, nextColumns);
+  else if (up.kind == Update::kSgd)
+    fusedChunk<kFusedSgd>(up, forward, ld, u0, tileUnits, c0, columns, x, xT, rowsPadded, partial, sum, nextC0, nextColumns);
+  else if (up.kind == Update::kAdam)
+    fusedChunk<kFusedAdam>(up, forward, ld, u0, tileUnits, c0, columns, x, xT, rowsPadded, partial, sum, nextC0, nextColumns);
+  else
+    fusedChunk<kFusedNone>(up, forward, ld, u0, tileUnits, c0, columns, x, xT, rowsPadded, partial, sum, nextC0, nextColumns);
+}
+#endif
+
 /** Runs the pass; false (and `error`) if oneDNN failed or scratch memory could not be had. */
-bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, const Update& update, const Forward& forward, double& squares, std::string& error) {
+bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, const Update& given, const Forward& forward, double& squares, std::string& error) {
+  // The fused path has its own chunk (see kFusedColumns): the caller's is the oneDNN tiles'.
+  const bool fused = fusedPasses();
+#if defined(FEATX_FUSED_PASSES)
+  if (fused) chunk = kFusedColumns;
+#endif
+  Update update = given;
+  update.kernel = kernel;
+  const int64_t rowsPadded = forward.input ? (forward.rows + 15) / 16 * 16 : 0;
+  const int64_t transposedFloats = fused ? chunk * (rowsPadded + (update.kind != Update::kNone ? update.rows : 0)) : 0;
   const int64_t chunks = (inputs + chunk - 1) / chunk;
   const int64_t unitBlocks = (units + kTileUnits - 1) / kTileUnits;
   const int64_t perBlock = chunks < kItemsPerUnitBlock ? chunks : kItemsPerUnitBlock;
   const int64_t items = unitBlocks * perBlock;
   const int threads = omp_get_max_threads();
   const int64_t partialFloats = forward.input ? kTileUnits * forward.rows : 0;
-  const int64_t gradientFloats = update.kind == Update::kAdam ? kTileUnits * chunk : 0;
+  const int64_t gradientFloats = update.kind == Update::kAdam && !fused ? kTileUnits * chunk : 0;
+  // Per thread: Adam's gradient tile (oneDNN path), or the chunk's inputs packed (fused: the next
+  // batch's transposed, then the update's).
+  const int64_t threadFloats = gradientFloats + transposedFloats;
   // Sized in double first: absurd rows or chunks must fail here, not wrap around into a small buffer.
-  const double wanted = 8.0 * items + 4.0 * partialFloats * items + 4.0 * gradientFloats * threads;
+  const double wanted = 8.0 * items + 4.0 * partialFloats * items + 4.0 * threadFloats * threads;
   if (wanted > 68719476736.0) {  // 64 GiB
     error = "the pass would need " + std::to_string(wanted / 1073741824.0) + " GiB of scratch memory (fewer rows or a smaller chunk)";
     return false;
   }
   const size_t sumBytes = (sizeof(double) * items + 63) / 64 * 64;
   const size_t partialBytes = (sizeof(float) * partialFloats * items + 63) / 64 * 64;
-  char* memory = static_cast<char*>(scratch.get(sumBytes + partialBytes + sizeof(float) * gradientFloats * threads));
+  char* memory = static_cast<char*>(scratch.get(sumBytes + partialBytes + sizeof(float) * threadFloats * threads));
   if (!memory) {
     error = "out of memory for the pass's scratch arrays";
     return false;
@@ -423,7 +729,7 @@ bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, con
 #pragma omp parallel num_threads(parallel ? threads : 1) reduction(| : failed) if (parallel)
   {
     FlushDenormals flushHere;
-    float* g = gradients + gradientFloats * omp_get_thread_num();
+    float* g = gradients + threadFloats * omp_get_thread_num();
 #pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < items; item++) {
       const int64_t block = item / perBlock, run = item % perBlock;
@@ -431,6 +737,26 @@ bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, con
       const int64_t firstChunk = run * chunks / perBlock, endChunk = (run + 1) * chunks / perBlock;
       float* partial = partials + partialFloats * item;
       double sum = 0;
+#if defined(FEATX_FUSED_PASSES)
+      if (fused) {
+        if (forward.input) std::memset(partial, 0, sizeof(float) * tileUnits * forward.rows);
+        for (int64_t c = firstChunk; c < endChunk; c++) {
+          const int64_t c0 = c * chunk, columns = (c0 + chunk < inputs ? c0 + chunk : inputs) - c0;
+          // The chunk's columns of both inputs, packed: rows `inputs` apart alias in L1 (4 KB apart, and
+          // the tutorial's 100,352 inputs are a multiple of 2,048), so read in place they come from L2.
+          float* x = g + chunk * rowsPadded;
+          if (forward.input) transposeColumns(forward.input, forward.rows, inputs, c0, columns, rowsPadded, g);
+          if (update.kind != Update::kNone)
+            for (int64_t r = 0; r < update.rows; r++) std::memcpy(x + r * columns, update.input + r * inputs + c0, sizeof(float) * columns);
+          const int64_t nextC0 = c + 1 < endChunk ? c0 + chunk : -1, nextColumns = nextC0 < 0 ? 0 : (nextC0 + chunk < inputs ? chunk : inputs - nextC0);
+          fusedChunkOf(update, forward, inputs, u0, tileUnits, c0, columns, x, g, rowsPadded, partial, sum, nextC0, nextColumns);
+          if (forward.keep && block == 0)
+            for (int64_t r = 0; r < forward.rows; r++) std::memcpy(forward.keep + r * inputs + c0, forward.input + r * inputs + c0, sizeof(float) * columns);
+        }
+        sums[item] = sum;
+        continue;
+      }
+#endif
       for (int64_t c = firstChunk; c < endChunk; c++) {
         const int64_t c0 = c * chunk, columns = (c0 + chunk < inputs ? c0 + chunk : inputs) - c0;
         const int64_t offset = u0 * inputs + c0;
@@ -856,7 +1182,21 @@ napi_value Threads(napi_env env, napi_callback_info info) {
   return numberValue(env, omp_get_max_threads());
 }
 
-// info(): { onednn: 'major.minor.patch', isa: the oneDNN ISA code it dispatches to }
+// setFusedPasses(on) → whether the passes now take the fused path (false where the CPU has no
+// AVX-512, whatever `on`). For the engine bench's A/B and the tests; the default is on.
+napi_value SetFusedPasses(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "setFusedPasses", 1)) return nullptr;
+  bool on;
+  if (!boolean(call, 0, "on", on)) return nullptr;
+  fusedWanted.store(on);
+  napi_value result;
+  napi_get_boolean(env, fusedPasses(), &result);
+  return result;
+}
+
+// info(): { onednn: 'major.minor.patch', isa: the oneDNN ISA code it dispatches to, fusedPasses:
+// whether the kernel passes take the fused AVX-512 path }
 napi_value Info(napi_env env, napi_callback_info info) {
   Call call;
   if (!start(call, env, info, "info", 0)) return nullptr;
@@ -868,6 +1208,9 @@ napi_value Info(napi_env env, napi_callback_info info) {
   napi_create_int32(env, static_cast<int32_t>(dnnl_get_effective_cpu_isa()), &isa);
   napi_set_named_property(env, result, "onednn", onednn);
   napi_set_named_property(env, result, "isa", isa);
+  napi_value fused;
+  napi_get_boolean(env, fusedPasses(), &fused);
+  napi_set_named_property(env, result, "fusedPasses", fused);
   return result;
 }
 
@@ -886,6 +1229,7 @@ NAPI_MODULE_INIT() {
       {"float16ToFloat32", nullptr, Float16ToFloat32, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setFusedPasses", nullptr, SetFusedPasses, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
