@@ -19,7 +19,6 @@ interface Case {
 
 const SKLEARN_SCRIPT = `
 import json, sys, warnings
-import { describeIf } from '@featx/testing';
 warnings.filterwarnings("ignore")
 from sklearn.metrics import classification_report
 print(json.dumps([
