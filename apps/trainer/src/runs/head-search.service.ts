@@ -135,6 +135,7 @@ export class HeadSearch {
       bestEpoch: winner.bestEpoch,
       knn: result.knn,
       knnSkipped: result.knnSkipped,
+      convergedSkipped: result.convergedSkipped,
     });
     return { head: result.head, progress };
   }
