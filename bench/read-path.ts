@@ -152,12 +152,11 @@ async function measureOn(natsUrl: string, natsPid: number, featuresDir: string, 
     for (const c of cases) {
       const source = c.open();
       await epoch(source, shards, chunkRows, c.readAhead, 99); // warm-up: page cache, JIT, reader opening
-      const runs = c.readAhead === DEFAULT_READ_AHEAD_BYTES ? RUNS : 1;
       const seconds: number[] = [];
       const cpu = { reader: [] as number[], store: [] as number[], nats: [] as number[] };
       const storePid = store.pids()['feature-store']!;
       const gigabytes = (ROWS * DIM * 2) / 1e9;
-      for (let run = 0; run < runs; run++) {
+      for (let run = 0; run < RUNS; run++) {
         const before = { reader: process.cpuUsage(), store: cpuSeconds(storePid), nats: cpuSeconds(natsPid) };
         seconds.push(await epoch(source, shards, chunkRows, c.readAhead, run));
         const reader = process.cpuUsage(before.reader);
@@ -243,7 +242,7 @@ async function main(): Promise<void> {
     // BENCH_READ_ONLY=bus,direct,large runs a part (bus: default 1 MiB max_payload; large: 8 MB);
     // BENCH_READ_AHEAD_MB=16 measures the bus at those read-aheads only.
     const only = new Set((process.env.BENCH_READ_ONLY ?? 'bus,direct,large').split(',').map((part) => part.trim()));
-    const readAheads = (process.env.BENCH_READ_AHEAD_MB ?? '1,4,16,64').split(',').map((mb) => Number(mb) * MiB);
+    const readAheads = (process.env.BENCH_READ_AHEAD_MB ?? '1,4,8,16,64').split(',').map((mb) => Number(mb) * MiB);
     const jobs = [];
     if (only.has('bus') || only.has('direct')) {
       const nats = await startNats(natsDir);
@@ -266,7 +265,7 @@ async function main(): Promise<void> {
       results.push(...(JSON.parse(stdout.trim().split('\n').pop()!) as ReadPathMeasurement[]));
     }
 
-    console.log(`read path: ${ROWS.toLocaleString('en-US')} float16 rows of ${DIM.toLocaleString('en-US')} values in ${SHARDS} shards, shuffled epochs in batches of 32; median of ${RUNS} runs (each run) at the default read-ahead, one run otherwise; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
+    console.log(`read path: ${ROWS.toLocaleString('en-US')} float16 rows of ${DIM.toLocaleString('en-US')} values in ${SHARDS} shards, shuffled epochs in batches of 32; median of ${RUNS} runs (each run) at each read-ahead (default ${DEFAULT_READ_AHEAD_BYTES / MiB} MiB); ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
     console.log('');
     console.log('| source | NATS max_payload | rows per reply | read-ahead (MiB) | rows/s | MB/s float32 delivered | MB/s stored bytes (bus: on the wire) | CPU s per GB stored: reader / store / nats-server = total | peak RSS (MiB) |');
     console.log('|---|---|---|---|---|---|---|---|---|');

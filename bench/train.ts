@@ -31,6 +31,7 @@ import { denseAddonStatus } from '../libs/learning/src/onednn/dense-addon';
 import { peakRssMiB } from './proc-stats';
 import type { EngineFigures } from './train-engines';
 import type { ReadPathMeasurement } from './read-path';
+import { DEFAULT_READ_AHEAD_BYTES } from '../apps/trainer/src/data/feature-stream';
 import type { FlatTrainerFigures } from './trainer-flat';
 
 interface BenchCase {
@@ -249,7 +250,7 @@ function summaryTable({ engines, read, l2, trainer }: SummaryFigures): string {
   const step = median(chosen.rowsPerSecond);
   const computeBound = (gemm.stepGflops * 1e9) / engines.flopsPerRow;
   const memoryBound = (32 * bandwidth * 1e9) / engines.bytesPerStep['tutorial SGD'];
-  const busRead = read.measurements.find((m) => m.source === 'bus' && m.readAheadMiB === 16 && m.maxPayload === 1024 * 1024) ?? read.measurements[0];
+  const busRead = read.measurements.find((m) => m.source === 'bus' && m.readAheadMiB === DEFAULT_READ_AHEAD_BYTES / (1024 * 1024) && m.maxPayload === 1024 * 1024) ?? read.measurements[0];
   const directRead = read.measurements.find((m) => m.source === 'direct');
   const lines = [
     `Training-speed figures of this run (${os.cpus().length} cores; medians, each run in brackets):`,

@@ -89,7 +89,7 @@ const envSchema = z.object({
   FEATX_TRAINER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   FEATX_SEARCH_SHARES: z.coerce.number().int().min(1).max(MAX_SEARCH_SHARES).default(1),
   FEATX_TRAINER_READ: z.enum(TRAINER_READ_MODES).default('bus'),
-  FEATX_TRAINER_READ_AHEAD_MB: z.coerce.number().positive().max(4096).default(16),
+  FEATX_TRAINER_READ_AHEAD_MB: z.coerce.number().positive().max(4096).default(8),
   FEATX_TRAINER_ENGINE: z.enum(HEAD_ENGINE_CHOICES).default('auto'),
   FEATX_RUN_STALE_MS: z.coerce.number().int().min(1000).default(30000),
 });
