@@ -18,8 +18,9 @@ export interface TrainedBatchesOptions extends TrainBatchOptions {
  * trainer end to end at 100,352 values: the step had blocked the thread for the whole kernel pass).
  *
  * The source may therefore be one batch ahead of the step: it must not change a batch it has yielded
- * until it yields the one after (the trainer's stream fills two buffers in turn; `rebatch` yields
- * new arrays).
+ * until it yields the one after (`rebatch` yields new arrays). With `featuresKeptUntilNextStep`
+ * the next step also reads this batch's features, so the source must leave a batch as it is until
+ * the second batch after it has been yielded (the trainer's stream fills three buffers in turn).
  */
 export async function* trainedBatches<B extends FeatureBatch>(
   head: TrainableHead,

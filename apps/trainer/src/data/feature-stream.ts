@@ -57,10 +57,12 @@ interface Chunk {
  * Every row comes exactly once per epoch. float16 rows are decoded once, straight into the batch
  * (shuffled, they wait in the buffer as float16), never into a float32 copy of a whole chunk.
  *
- * A batch is valid until the one after the next is asked for: the stream fills two batches in
- * turn rather than allocating one per batch (a flattened batch is 12.8 MB; allocating and
- * faulting in a fresh one each time cost a quarter of the read path's CPU in garbage collection).
- * A consumer that keeps batches copies them.
+ * A batch stays as it is until the third batch after it is asked for: the stream fills three
+ * batches in turn rather than allocating one per batch (a flattened batch is 12.8 MB; allocating
+ * and faulting in a fresh one each time cost a quarter of the read path's CPU in garbage
+ * collection). Three, not two: a trainer asks for the next batch while a step runs, and the onednn
+ * head's next step still reads this one's features in place (`featuresKeptUntilNextStep`). A
+ * consumer that keeps batches longer copies them.
  */
 export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], options: SplitStreamOptions): AsyncGenerator<StreamBatch> {
   const { dim, batchRows, chunkRows } = options;
@@ -90,7 +92,7 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
   const bufferLabels = new Int32Array(capacity);
   let buffered = 0;
 
-  const batches = [newBatch(batchRows, dim), newBatch(batchRows, dim)];
+  const batches = [newBatch(batchRows, dim), newBatch(batchRows, dim), newBatch(batchRows, dim)];
   let filled = 0;
   let batch = batches[0];
   /** Counts a row written into the batch; the batch when that filled it. */
@@ -100,10 +102,10 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
     batch.rows += 1;
     if (batch.rows < batchRows) return undefined;
     const full = batch;
-    // The other buffer's arrays under a new batch object: the one just yielded keeps its rows while
+    // The next buffer's arrays under a new batch object: the one just yielded keeps its rows while
     // its consumer still steps on it (trainedBatches is one batch ahead of the step).
-    const next = batches[++filled % 2];
-    batch = batches[filled % 2] = { ...next, rows: 0 };
+    const next = batches[++filled % batches.length];
+    batch = batches[filled % batches.length] = { ...next, rows: 0 };
     return full;
   };
   const emitBuffered = (k: number): StreamBatch | undefined => {

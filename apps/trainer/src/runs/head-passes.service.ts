@@ -44,7 +44,9 @@ export class HeadPasses {
     let lossSum = 0;
     let correct = 0;
     const batches = this.streams.stream(context, 'training', { order: 'shuffled', epoch });
-    for await (const { batch, result } of trainedBatches(head, batches, { classWeights: context.classWeights, beforeStep: () => throwIfInterrupted(context.flags) })) {
+    // streamSplit leaves a batch as it is until the third after it is asked for: a step may read the previous batch in place.
+    const options = { classWeights: context.classWeights, featuresKeptUntilNextStep: true, beforeStep: () => throwIfInterrupted(context.flags) };
+    for await (const { batch, result } of trainedBatches(head, batches, options)) {
       lossSum += result.loss * batch.rows;
       correct += result.correct;
       rows += batch.rows;

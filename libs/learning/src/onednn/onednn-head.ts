@@ -99,7 +99,7 @@ export class OnednnHead extends RowArrayHead {
 
   trainBatch(features: Float32Array, labels: Int32Array, options: TrainBatchOptions = {}): TrainBatchResult {
     const step = this.startStep(features, labels, options);
-    return this.finishStep(step, this.forward(features, step.rows, step.work, step.masks, this.spec.l2 > 0, true));
+    return this.finishStep(step, this.forward(features, step.rows, step.work, step.masks, this.spec.l2 > 0, true, options.featuresKeptUntilNextStep));
   }
 
   /**
@@ -110,7 +110,7 @@ export class OnednnHead extends RowArrayHead {
    */
   async trainBatchAsync(features: Float32Array, labels: Int32Array, options: TrainBatchOptions = {}): Promise<TrainBatchResult> {
     const step = this.startStep(features, labels, options);
-    return this.finishStep(step, await this.forwardAsync(features, step.rows, step.work, step.masks, this.spec.l2 > 0, true));
+    return this.finishStep(step, await this.forwardAsync(features, step.rows, step.work, step.masks, this.spec.l2 > 0, true, options.featuresKeptUntilNextStep));
   }
 
   private startStep(features: Float32Array, labels: Int32Array, options: TrainBatchOptions): StepStart {
@@ -180,14 +180,14 @@ export class OnednnHead extends RowArrayHead {
    * transposed ([classes, rows]), Σw² of the kernels it used when `squares`, and, when `training`,
    * each layer's input as the pass copied it (for this step's deferred updates).
    */
-  private forward(features: Float32Array, rows: number, work: Workspace, masks: Float32Array[] | undefined, squares: boolean, training: boolean): ForwardResult {
-    const first = this.firstLayerForward(features, rows, work, squares, training);
+  private forward(features: Float32Array, rows: number, work: Workspace, masks: Float32Array[] | undefined, squares: boolean, training: boolean, featuresKept = false): ForwardResult {
+    const first = this.firstLayerForward(features, rows, work, squares, training, featuresKept);
     return this.forwardOnwards(first, this.kernelPass(this.layers[0], first), rows, work, masks, squares, training);
   }
 
   /** forward, with the first layer's pass on a worker thread (trainBatchAsync). */
-  private async forwardAsync(features: Float32Array, rows: number, work: Workspace, masks: Float32Array[] | undefined, squares: boolean, training: boolean): Promise<ForwardResult> {
-    const first = this.firstLayerForward(features, rows, work, squares, training);
+  private async forwardAsync(features: Float32Array, rows: number, work: Workspace, masks: Float32Array[] | undefined, squares: boolean, training: boolean, featuresKept = false): Promise<ForwardResult> {
+    const first = this.firstLayerForward(features, rows, work, squares, training, featuresKept);
     const layer = this.layers[0];
     this.passOut = true;
     let sum: number;
@@ -199,9 +199,15 @@ export class OnednnHead extends RowArrayHead {
     return this.forwardOnwards(first, sum, rows, work, masks, squares, training);
   }
 
-  private firstLayerForward(input: Float32Array, rows: number, work: Workspace, squares: boolean, training: boolean): KernelForward {
+  /**
+   * The first layer's forward. Training, its input is kept for the deferred update: copied by the
+   * pass, or, where the caller keeps the features until the next step (featuresKeptUntilNextStep),
+   * the features themselves (`kept`).
+   */
+  private firstLayerForward(input: Float32Array, rows: number, work: Workspace, squares: boolean, training: boolean, featuresKept: boolean): KernelForward & { kept: Float32Array | null } {
     const layer = this.layers[0];
-    return { input, rows, zT: work.zT[0].subarray(0, layer.units * rows), squares, keep: training ? freeInputArray(layer, rows) : null };
+    const copy = training && !featuresKept ? freeInputArray(layer, rows) : null;
+    return { input, rows, zT: work.zT[0].subarray(0, layer.units * rows), squares, keep: copy, kept: training ? (copy ?? input) : null };
   }
 
   /**
@@ -213,7 +219,7 @@ export class OnednnHead extends RowArrayHead {
    * layer's input as the pass copied it (for this step's deferred updates).
    */
   private forwardOnwards(
-    first: KernelForward,
+    first: KernelForward & { kept: Float32Array | null },
     firstSquares: number,
     rows: number,
     work: Workspace,
@@ -230,7 +236,8 @@ export class OnednnHead extends RowArrayHead {
       const zT = work.zT[l].subarray(0, units * rows);
       const keep = l === 0 ? first.keep : training ? freeInputArray(layer, rows) : null;
       sum += l === 0 ? firstSquares : this.kernelPass(layer, { input: work.activations[l - 1].subarray(0, rows * layer.inputs), rows, zT, squares, keep });
-      if (keep) kept.push(keep);
+      const keptInput = l === 0 ? first.kept : keep;
+      if (keptInput) kept.push(keptInput);
       for (let u = 0; u < units; u++) for (let i = u * rows, end = i + rows; i < end; i++) zT[i] += bias[u];
       if (l === last) return { logitsT: zT, squares: sum, kept };
       const gate = work.gates[l];
@@ -389,11 +396,11 @@ interface DenseLayerValues {
   /** The kernel update of the last step, until the next forward pass (or a read) applies it. */
   pending?: PendingUpdate;
   /**
-   * Where pending updates keep their dZᵀ and input, allocated once (grown for a larger batch). Two
-   * input arrays: a training forward copies its input into the one the pending update (which it
-   * applies) does not read.
+   * Where pending updates keep their dZᵀ and input, allocated once (grown for a larger batch). Up to
+   * two input arrays, made when first needed: a training forward copies its input into the one the
+   * pending update (which it applies) does not read; none where callers keep their features.
    */
-  pendingArrays?: { dzT: Float32Array; inputs: [Float32Array, Float32Array]; rows: number };
+  pendingArrays?: { dzT: Float32Array; inputs: Float32Array[]; rows: number };
 }
 
 /** A training step's kernel update, kept for the layer's next pass over its kernel. */
@@ -446,18 +453,22 @@ class Workspace {
  * the one its pending update does not read.
  */
 function freeInputArray(layer: DenseLayerValues, rows: number): Float32Array {
-  if (!layer.pendingArrays || layer.pendingArrays.rows < rows) {
-    const input = () => new Float32Array(rows * layer.inputs);
-    layer.pendingArrays = { dzT: new Float32Array(layer.units * rows), inputs: [input(), input()], rows };
-  }
+  const arrays = pendingArraysFor(layer, rows);
   const busy = layer.pending?.input.buffer;
-  const free = layer.pendingArrays.inputs.find((array) => array.buffer !== busy)!;
+  let free = arrays.inputs.find((array) => array.buffer !== busy);
+  if (!free) arrays.inputs.push((free = new Float32Array(arrays.rows * layer.inputs)));
   return free.subarray(0, rows * layer.inputs);
+}
+
+/** The layer's arrays for pending updates of `rows` rows, made or grown if needed. */
+function pendingArraysFor(layer: DenseLayerValues, rows: number): NonNullable<DenseLayerValues['pendingArrays']> {
+  if (!layer.pendingArrays || layer.pendingArrays.rows < rows) layer.pendingArrays = { dzT: new Float32Array(layer.units * rows), inputs: [], rows };
+  return layer.pendingArrays;
 }
 
 /** Keeps a step's kernel update for the layer's next pass: dZᵀ copied, the input as the forward kept it. */
 function deferUpdate(layer: DenseLayerValues, dzT: Float32Array, input: Float32Array, rows: number, kernelDecay: number, step: StepConstants): void {
-  const keptDzT = layer.pendingArrays!.dzT.subarray(0, dzT.length);
+  const keptDzT = pendingArraysFor(layer, rows).dzT.subarray(0, dzT.length);
   keptDzT.set(dzT);
   layer.pending = { rows, dzT: keptDzT, input, kernelDecay, step };
 }

@@ -87,6 +87,26 @@ describeIf(addon.available, skipReason)('oneDNN head (engine onednn) against the
     }
   });
 
+  it('takes exactly the same steps reading the features in place where the caller keeps them until the next step (featuresKeptUntilNextStep)', async () => {
+    const spec: HeadSpec = { kind: 'mlp', inputDim: DIM, classes: 3, hidden: [16, 260], dropout: 0.2, l2: 0.01 };
+    const uneven = [...batches.slice(0, 5), slice(data, 40, 5), ...batches.slice(6)];
+    for (const optimizer of [{ kind: 'sgd', learningRate: 0.05, momentum: 0.9, decay: 0.01 }, { kind: 'adam', learningRate: 0.01 }] as OptimizerSpec[]) {
+      const [copying, inPlace] = [0, 1].map(() => createHead(spec, 7, optimizer, undefined, { engine: 'onednn' }));
+      let kept: Float32Array | undefined;
+      for (const [i, batch] of uneven.entries()) {
+        const features = batch.features.slice();
+        const expected = copying.trainBatch(batch.features, batch.labels, { classWeights: CLASS_WEIGHTS });
+        const step = i % 2 ? inPlace.trainBatchAsync!(features, batch.labels, { classWeights: CLASS_WEIGHTS, featuresKeptUntilNextStep: true }) : Promise.resolve(inPlace.trainBatch(features, batch.labels, { classWeights: CLASS_WEIGHTS, featuresKeptUntilNextStep: true }));
+        expect(await step).toEqual(expected);
+        kept?.fill(Number.NaN); // the step before the last may change now: its update has been applied
+        kept = features;
+      }
+      expect(snapshot(inPlace)).toEqual(snapshot(copying)); // applies the last pending update, from `kept` unchanged
+      expect(inPlace.evaluateBatch(data.features, data.labels)).toEqual(copying.evaluateBatch(data.features, data.labels));
+      [copying, inPlace].forEach((head) => head.dispose());
+    }
+  });
+
   it('runs the addon\'s passes as promises with the sync results; bad arguments throw at the call', async () => {
     const dense = requireDenseAddon();
     const [units, inputs, rows] = [3, 7, 2];
