@@ -20,7 +20,7 @@ describe('configuration from environment variables', () => {
     expect(() => loadConfig('api', { FEATX_AUTH_DISABLED: 'maybe' })).toThrow(/FEATX_AUTH_DISABLED/);
   });
 
-  it('reads shard rows over the bus unless told to read the files, with 16 MiB in flight', () => {
+  it('reads shard rows over the bus unless told to read the files, with 8 MiB in flight', () => {
     expect(loadConfig('trainer', {}).training).toMatchObject({ read: 'bus', readAheadBytes: 8 * 1024 * 1024 });
     expect(loadConfig('trainer', { FEATX_TRAINER_READ: 'direct', FEATX_TRAINER_READ_AHEAD_MB: '2.5' }).training).toMatchObject({ read: 'direct', readAheadBytes: 2.5 * 1024 * 1024 });
     expect(() => loadConfig('trainer', { FEATX_TRAINER_READ: 'nfs' })).toThrow('variable "FEATX_TRAINER_READ": Invalid option: expected one of "bus"|"direct"|"auto"');

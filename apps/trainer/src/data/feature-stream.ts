@@ -1,4 +1,5 @@
 import { FeatureDtype } from '@featx/contracts';
+import { DEFAULT_TRAINER_READ_AHEAD_MB } from '@featx/runtime';
 import { fromFloat16 } from '@featx/features';
 import { seededRandom, shuffleInPlace } from './random';
 import { ShardRef, ShardRows, ShardRowSource } from '@featx/shard-reads';
@@ -37,13 +38,8 @@ export interface SplitStreamOptions {
   readAheadBytes?: number;
 }
 
-/**
- * 8 MiB: eight 1 MiB replies in flight. At 16 the feature store's replies waited long enough to
- * outlive young-generation collections, and the store spent 2.3-3.5 CPU s per GB in major
- * collections instead of 0.9-1.2 (`npm run bench:read`, eight paired runs: the bus 530-681 MB/s
- * at 8 MiB against 469-626 at 16; README "Training").
- */
-export const DEFAULT_READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** The configuration's default (FEATX_TRAINER_READ_AHEAD_MB), in bytes. */
+export const DEFAULT_READ_AHEAD_BYTES = DEFAULT_TRAINER_READ_AHEAD_MB * 1024 * 1024;
 
 interface Chunk {
   shard: ShardRef;

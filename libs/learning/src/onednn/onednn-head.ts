@@ -178,7 +178,8 @@ export class OnednnHead extends RowArrayHead {
    * pending update, if any — and, below the last, A = (Zᵀ·gate)ᵀ with gate = step(Zᵀ)·mask
    * (relu(z)·mask, the gate kept for the backward pass, as dense-network.ts). Returns the logits,
    * transposed ([classes, rows]), Σw² of the kernels it used when `squares`, and, when `training`,
-   * each layer's input as the pass copied it (for this step's deferred updates).
+   * each layer's input as the pass copied it (the first layer's: `features` themselves where
+   * `featuresKept`) for this step's deferred updates.
    */
   private forward(features: Float32Array, rows: number, work: Workspace, masks: Float32Array[] | undefined, squares: boolean, training: boolean, featuresKept = false): ForwardResult {
     const first = this.firstLayerForward(features, rows, work, squares, training, featuresKept);
@@ -200,14 +201,13 @@ export class OnednnHead extends RowArrayHead {
   }
 
   /**
-   * The first layer's forward. Training, its input is kept for the deferred update: copied by the
-   * pass, or, where the caller keeps the features until the next step (featuresKeptUntilNextStep),
-   * the features themselves (`kept`).
+   * The first layer's forward. Training, the pass copies its input for the deferred update, unless
+   * the caller keeps the features until the next step (featuresKeptUntilNextStep): then the update
+   * reads them in place (forwardOnwards).
    */
-  private firstLayerForward(input: Float32Array, rows: number, work: Workspace, squares: boolean, training: boolean, featuresKept: boolean): KernelForward & { kept: Float32Array | null } {
+  private firstLayerForward(input: Float32Array, rows: number, work: Workspace, squares: boolean, training: boolean, featuresKept: boolean): KernelForward {
     const layer = this.layers[0];
-    const copy = training && !featuresKept ? freeInputArray(layer, rows) : null;
-    return { input, rows, zT: work.zT[0].subarray(0, layer.units * rows), squares, keep: copy, kept: training ? (copy ?? input) : null };
+    return { input, rows, zT: work.zT[0].subarray(0, layer.units * rows), squares, keep: training && !featuresKept ? freeInputArray(layer, rows) : null };
   }
 
   /**
@@ -216,10 +216,11 @@ export class OnednnHead extends RowArrayHead {
    * update, if any — and, below the last, A = (Zᵀ·gate)ᵀ with gate = step(Zᵀ)·mask (relu(z)·mask,
    * the gate kept for the backward pass, as dense-network.ts). Returns the logits, transposed
    * ([classes, rows]), Σw² of the kernels it used when `squares`, and, when `training`, each
-   * layer's input as the pass copied it (for this step's deferred updates).
+   * layer's input as the pass copied it (the first layer's: its input itself where the pass made
+   * no copy) for this step's deferred updates.
    */
   private forwardOnwards(
-    first: KernelForward & { kept: Float32Array | null },
+    first: KernelForward,
     firstSquares: number,
     rows: number,
     work: Workspace,
@@ -236,7 +237,8 @@ export class OnednnHead extends RowArrayHead {
       const zT = work.zT[l].subarray(0, units * rows);
       const keep = l === 0 ? first.keep : training ? freeInputArray(layer, rows) : null;
       sum += l === 0 ? firstSquares : this.kernelPass(layer, { input: work.activations[l - 1].subarray(0, rows * layer.inputs), rows, zT, squares, keep });
-      const keptInput = l === 0 ? first.kept : keep;
+      // The first layer's input for its deferred update: the pass's copy, or the caller's features in place.
+      const keptInput = l === 0 && training ? (keep ?? first.input) : keep;
       if (keptInput) kept.push(keptInput);
       for (let u = 0; u < units; u++) for (let i = u * rows, end = i + rows; i < end; i++) zT[i] += bias[u];
       if (l === last) return { logitsT: zT, squares: sum, kept };
