@@ -16,7 +16,8 @@
  *   BENCH_FULL=1 ...   no pruning: every candidate trains until it stops early (the whole grid's evaluation accuracies)
  *   BENCH_NO_FIT=1 ...   skip the default fit (the search's cost is then not compared)
  *   BENCH_ONLY='<candidate name>[;<name>…]' ...   only these candidates, no kNN baseline: a fixed head with and without hflip, at a fraction of the grid's cost
- *   BENCH_SEED=n, BENCH_ENSEMBLE_MAX=k ...   the plan's seed (initial weights, dropout), the most candidates its model may average
+ *   BENCH_SEED=n, BENCH_ENSEMBLE_MAX=k ...   the plan's seed (initial weights, dropout, folds), the most candidates its model may average
+ *   BENCH_FOLDS=k ...   the converged candidates' cross-validation folds (0: none, every strength competes on validation)
  *   BENCH_HFLIP_ONLY=1 ...   an hflip set: only the search with the augmented training rows
  *   BENCH_NO_TTA=1 ...   an hflip set with mirrored validation and evaluation rows: score without averaging each image with its mirror
  *   BENCH_JSON=out.json ...   the figures as JSON
@@ -58,6 +59,8 @@ interface SplitRows {
   features: Float32Array;
   labels: Int32Array;
   rows: number;
+  /** Each row's image (a mirror's is its image's): what the converged candidates' cross-validation folds group by. */
+  imageIds?: Float64Array;
 }
 
 const BATCH = 32;
@@ -99,12 +102,14 @@ function* batchesOf(split: SplitRows, dim: number, epoch: number | null): Genera
     const rows = Math.min(BATCH, split.rows - start);
     const features = new Float32Array(rows * dim);
     const labels = new Int32Array(rows);
+    const imageIds = split.imageIds && new Float64Array(rows);
     for (let r = 0; r < rows; r++) {
       const row = order[start + r];
       features.set(split.features.subarray(row * dim, (row + 1) * dim), r * dim);
       labels[r] = split.labels[row];
+      if (imageIds) imageIds[r] = split.imageIds![row];
     }
-    yield { features, labels, rows };
+    yield { features, labels, rows, ...(imageIds ? { imageIds } : {}) };
   }
 }
 
@@ -119,7 +124,10 @@ function concatRows(a: SplitRows, b: SplitRows): SplitRows {
   const labels = new Int32Array(a.rows + b.rows);
   labels.set(a.labels);
   labels.set(b.labels, a.rows);
-  return { features, labels, rows: a.rows + b.rows };
+  const imageIds = a.imageIds && b.imageIds ? new Float64Array(a.rows + b.rows) : undefined;
+  imageIds?.set(a.imageIds!);
+  imageIds?.set(b.imageIds!, a.rows);
+  return { features, labels, rows: a.rows + b.rows, ...(imageIds ? { imageIds } : {}) };
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -134,6 +142,12 @@ async function main() {
   await selectBackend('auto', { log: () => undefined });
   const [training, validation, evaluation] = await Promise.all((['training', 'validation', 'evaluation'] as const).map((s) => readSplit(folder, s)));
   const mirrored = (await exists(path.join(folder, 'training-hflip'))) ? await readSplit(folder, 'training-hflip') : null;
+  // Image ids by row: the store writes an image and its mirror in the same order, so row i of both is image i.
+  training.imageIds = Float64Array.from({ length: training.rows }, (_, i) => i);
+  if (mirrored) {
+    if (mirrored.rows !== training.rows) throw new Error(`${folder}: ${training.rows} training rows but ${mirrored.rows} mirrors: cannot pair them row for row`);
+    mirrored.imageIds = training.imageIds;
+  }
   // Mirrors of validation and evaluation rows, row for row (one store writer appends an image and its mirror in the same order).
   const tta =
     !process.env.BENCH_NO_TTA && (await exists(path.join(folder, 'validation-hflip'))) && (await exists(path.join(folder, 'evaluation-hflip')))
@@ -194,6 +208,7 @@ async function searchAndScore(
   const plan: HeadSearchPlan = { ...defaultSearchPlan(dim), ...(process.env.BENCH_FULL ? { rungs: [] } : {}) };
   if (process.env.BENCH_SEED) plan.seed = Number(process.env.BENCH_SEED);
   if (process.env.BENCH_ENSEMBLE_MAX) plan.ensembleMax = Number(process.env.BENCH_ENSEMBLE_MAX);
+  if (process.env.BENCH_FOLDS) plan.convergedFolds = Number(process.env.BENCH_FOLDS);
   if (process.env.BENCH_ONLY) {
     const only = process.env.BENCH_ONLY.split(';');
     plan.candidates = plan.candidates.filter((c) => only.includes(candidateName(c)));
@@ -256,7 +271,7 @@ async function searchAndScore(
   console.log(`|---|---|---|---|---|---|---|${tta ? '---|' : ''}`);
   scored.forEach((s, rank) =>
     console.log(
-      `| ${rank + 1}${s.index === result.winner ? ' **chosen**' : ''} | ${s.name} | ${s.epochsTrained} (${s.bestEpoch}) | ${s.outcome}${s.prunedAfter ? ` after ${s.prunedAfter}` : ''} | ${pct(s.valAccuracy)} | ${s.valLoss?.toFixed(3)} | ${pct(s.evalAccuracy)} |${tta ? ` ${pct(s.evalPlainAccuracy)} |` : ''}`,
+      `| ${rank + 1}${s.index === result.winner ? ' **chosen**' : ''} | ${s.name} | ${s.epochsTrained} (${s.bestEpoch}) | ${s.outcome}${s.prunedAfter ? ` after ${s.prunedAfter}` : ''}${s.crossValidation ? ` (cv ${pct(s.crossValidation.accuracy)}, ${s.crossValidation.loss.toFixed(3)})` : ''} | ${pct(s.valAccuracy)} | ${s.valLoss?.toFixed(3)} | ${pct(s.evalAccuracy)} |${tta ? ` ${pct(s.evalPlainAccuracy)} |` : ''}`,
     ),
   );
   if (result.knn) console.log(`| baseline | cosine kNN k=${result.knn.k} | — | — | ${pct(result.knn.accuracy)} | — | ${pct(knnEval)} |`);

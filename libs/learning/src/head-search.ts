@@ -4,6 +4,7 @@ import { CosineKnn, KNN_K_GRID, KnnResult } from './cosine-knn';
 import { createHead, HeadEngineChoice, HeadRestore, TrainableHead } from './head';
 import { HeadKind } from './head-spec';
 import { L2_GRID } from './l2-selection';
+import { crossValidateLogistic, CROSS_VALIDATION_FOLDS } from './logistic-cv';
 import { fitLogisticRegression, LogisticWeights } from './logistic-lbfgs';
 import { OptimizerSpec, ResolvedOptimizerSpec, TUTORIAL_SGD } from './optimizers';
 import { powerNormalizeInPlace } from './power-normalization';
@@ -57,6 +58,13 @@ export interface HeadSearchPlan {
    * validation split, the smallest on ties); absent or 1: the best candidate alone.
    */
   ensembleMax?: number;
+  /**
+   * The converged (lbfgs) candidates' L2 strength is chosen per input view by k-fold
+   * cross-validation on the training split (crossValidateLogistic), and only that one stays in the
+   * race; the others are `ruled-out`, scored but never the model. Absent or 0: no cross-validation,
+   * every strength competes on the validation split alone.
+   */
+  convergedFolds?: number;
 }
 
 /** Most candidates the default plan's model averages. */
@@ -118,7 +126,7 @@ export function defaultSearchPlan(dim: number, options: { epochs?: number; seed?
     { epoch: 3, keep: 1 / 3 },
     { epoch: 8, keep: 0 },
   ].filter((rung) => rung.epoch < epochs);
-  return { candidates, epochs, patience: 5, rungs, knnK: [...KNN_K_GRID], seed: options.seed ?? 42, ensembleMax: ENSEMBLE_MAX };
+  return { candidates, epochs, patience: 5, rungs, knnK: [...KNN_K_GRID], seed: options.seed ?? 42, ensembleMax: ENSEMBLE_MAX, convergedFolds: CROSS_VALIDATION_FOLDS };
 }
 
 /** A short, stable name: `logistic sgd lr=0.001 l2=0.01 power`, `mlp adam lr=0.0001 dropout=0.5 raw`, `logistic lbfgs l2=0.01 power`. */
@@ -150,8 +158,21 @@ export interface CandidateEpoch {
   learningRate: number;
 }
 
-/** `fit`: an lbfgs candidate fit on the whole split; `skipped`: one whose split was too large to hold. */
-export type CandidateOutcome = 'trained' | 'early-stopped' | 'pruned' | 'fit' | 'skipped';
+/**
+ * `fit`: an lbfgs candidate fit on the whole split; `ruled-out`: one fit, but another strength of its
+ * view scored better in cross-validation (never the model nor a member); `skipped`: one whose split
+ * was too large to hold.
+ */
+export type CandidateOutcome = 'trained' | 'early-stopped' | 'pruned' | 'fit' | 'ruled-out' | 'skipped';
+
+/** An lbfgs candidate's held-out scores in the training split's cross-validation. */
+export interface CandidateCrossValidation {
+  folds: number;
+  accuracy: number;
+  loss: number;
+  /** The best of the converged candidates: the one that stays in the race. */
+  chosen: boolean;
+}
 
 export interface CandidateResult {
   settings: CandidateSettings;
@@ -168,6 +189,8 @@ export interface CandidateResult {
   prunedAfter: number | null;
   /** Every epoch it trained, in order. */
   history: CandidateEpoch[];
+  /** An lbfgs candidate's cross-validation on the training split, where the plan asked for it. */
+  crossValidation?: CandidateCrossValidation | null;
 }
 
 /** The model the search chose: its best `members.length` candidates' probabilities averaged (one: the winner alone). */
@@ -195,6 +218,8 @@ export interface HeadSearchResult {
   knnSkipped: string | null;
   /** Why the plan's lbfgs candidates were not fit, where they were not. */
   convergedSkipped: string | null;
+  /** Where a step-trained candidate led the validation ranking over the cross-validated converged one: how they compared (preferConverged). */
+  convergedPreference: ConvergedPreference | null;
   /** Candidate `index` at its best epoch, where its weights were kept (all with keepAllSnapshots, else the survivors'); the caller disposes it. */
   candidateHead(index: number): TrainableHead | undefined;
 }
@@ -318,13 +343,14 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
       }
       let order = stepping;
       if (epoch === 0 && held) {
-        const fits = fitConverged(plan, converged, held, { dim, classes, standardization: options.standardization, classWeights: options.classWeights });
+        const fits = fitConverged(plan, converged, held, { dim, classes, standardization: options.standardization, classWeights: options.classWeights, beforeBatch: options.beforeBatch });
         if (typeof fits === 'string') {
           convergedSkipped = fits;
           for (const i of converged) results[i].outcome = 'skipped';
         } else {
           fits.forEach((fit, k) => {
             const i = converged[k];
+            results[i].crossValidation = fit.crossValidation;
             heads[i].dispose();
             heads[i] = createHead(specs[i].spec, specs[i].seed, specs[i].optimizer, zeroSlots({ step: 0, values: new Map([['dense_1/kernelT', fit.kernelT], ['dense_1/bias', fit.bias]]) }, specs[i].optimizer), {
               engine: options.engine,
@@ -352,7 +378,7 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
         sinceImproved[i] = improved || lossImproved ? 0 : sinceImproved[i] + 1;
         if (plan.candidates[i].optimizer === 'lbfgs') {
           // Fit once, on every row: nothing more to train (its weights are in its snapshot).
-          results[i].outcome = 'fit';
+          results[i].outcome = results[i].crossValidation?.chosen === false ? 'ruled-out' : 'fit';
           retire(i);
         } else if (sinceImproved[i] >= plan.patience || !Number.isFinite(validated[k].loss)) {
           results[i].outcome = 'early-stopped';
@@ -368,7 +394,7 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
         }
         // A pruned candidate's weights stay while it is among the best ensembleMax (a possible member).
         if (!options.keepAllSnapshots) {
-          const ranked = results.map((_, i) => i).sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
+          const ranked = results.flatMap((r, i) => (r.outcome === 'ruled-out' ? [] : [i])).sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
           const wanted = new Set(ranked.slice(0, ensembleMax));
           results.forEach((r, i) => {
             if (r.outcome === 'pruned' && !wanted.has(i)) {
@@ -380,7 +406,8 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
       }
       await options.onEpoch?.(epoch, results);
     }
-    const winner = selectWinner(results);
+    const preference = preferConverged(results, selectWinner(results), bestProbabilities, validationLabels, classes);
+    const winner = preference.winner;
     const ensemble = chooseEnsemble(results, winner, bestProbabilities, validationLabels, classes, ensembleMax);
     const snapshot = snapshots[winner];
     if (!snapshot) throw new Error(`no weights kept for the winner (${results[winner].name})`);
@@ -394,6 +421,7 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
       knn: knn?.result() ?? null,
       knnSkipped,
       convergedSkipped,
+      convergedPreference: preference.compared,
       candidateHead: (index) => {
         const kept = snapshots[index];
         return kept && createHead(specs[index].spec, specs[index].seed, specs[index].optimizer, zeroSlots(kept, specs[index].optimizer), { engine: options.engine });
@@ -415,32 +443,43 @@ function fitConverged(
   plan: HeadSearchPlan,
   indices: readonly number[],
   held: HeldRows,
-  options: { dim: number; classes: number; standardization: Standardization | null; classWeights?: Float32Array },
-): Array<LogisticWeights & { loss: number; accuracy: number; iterations: number }> | string {
+  options: { dim: number; classes: number; standardization: Standardization | null; classWeights?: Float32Array; beforeBatch?: () => void },
+): ConvergedFit[] | string {
   const all = held.all();
   if (!all) return `the training split as float32 would take more than ${Math.round(held.maxBytes / 2 ** 20)} MiB`;
   if (all.rows === 0) return 'the training split gave no rows';
-  const fits = new Array<LogisticWeights & { loss: number; accuracy: number; iterations: number }>(indices.length);
+  const folds = plan.convergedFolds ?? 0;
+  const fits = new Array<ConvergedFit>(indices.length);
   for (const view of INPUT_VIEWS) {
     const mine = indices.map((i, k) => ({ k, settings: plan.candidates[i] })).filter(({ settings }) => settings.input === view);
     if (mine.length === 0) continue;
     const prepared = viewOfBatch(view, all, options.dim, options.standardization);
     let start: LogisticWeights | undefined;
+    const rows = { features: prepared.features, labels: prepared.labels, rows: all.rows, dim: options.dim, classes: options.classes };
     for (const { k, settings } of [...mine].sort((a, b) => b.settings.l2 - a.settings.l2)) {
-      const fit = fitLogisticRegression(
-        { features: prepared.features, labels: prepared.labels, rows: all.rows, dim: options.dim, classes: options.classes },
-        { l2: settings.l2, classWeights: options.classWeights, start },
-      );
-      fits[k] = fit;
+      options.beforeBatch?.();
+      const fit = fitLogisticRegression(rows, { l2: settings.l2, classWeights: options.classWeights, start });
+      fits[k] = { ...fit, crossValidation: null };
       start = fit;
     }
+    if (folds >= 2) {
+      options.beforeBatch?.();
+      const scores = crossValidateLogistic(rows, mine.map(({ settings }) => settings.l2), all.imageIds, { folds, seed: plan.seed, classWeights: options.classWeights });
+      mine.forEach(({ k }, m) => (fits[k].crossValidation = { folds, accuracy: scores[m].accuracy, loss: scores[m].loss, chosen: false }));
+    }
   }
+  // One stays in the race: the best held-out score over every view and strength (the folds are the
+  // same for all), then the lower loss, then grid order.
+  const scored = fits.flatMap((fit, k) => (fit.crossValidation ? [k] : []));
+  if (scored.length > 0) fits[scored.reduce((b, k) => (better(fits[k].crossValidation!, fits[b].crossValidation!) ? k : b))].crossValidation!.chosen = true;
   return fits;
 }
 
+type ConvergedFit = LogisticWeights & { loss: number; accuracy: number; iterations: number; crossValidation: CandidateCrossValidation | null };
+
 /** Training rows kept (copies) as they stream past, until they would pass `maxBytes`; then none. */
 class HeldRows {
-  private parts: FeatureBatch[] = [];
+  private parts: Array<FeatureBatch & { imageIds?: Float64Array }> = [];
   rows = 0;
   private overflowed = false;
 
@@ -456,23 +495,33 @@ class HeldRows {
       this.parts = [];
       return;
     }
-    this.parts.push({ features: batch.features.slice(0, batch.rows * this.dim), labels: batch.labels.slice(0, batch.rows), rows: batch.rows });
+    const carried = (batch as FeatureBatch & { imageIds?: ArrayLike<number> }).imageIds;
+    // Ids a source could not read (NaN) group nothing: such a batch counts as one without them.
+    const ids = carried && Array.prototype.every.call(carried, (id: number, r: number) => r >= batch.rows || Number.isFinite(id)) ? carried : undefined;
+    this.parts.push({
+      features: batch.features.slice(0, batch.rows * this.dim),
+      labels: batch.labels.slice(0, batch.rows),
+      rows: batch.rows,
+      ...(ids ? { imageIds: Float64Array.from({ length: batch.rows }, (_, r) => ids[r]) } : {}),
+    });
     this.rows += batch.rows;
   }
 
-  /** Every row in one batch (the parts freed), or undefined if they did not fit. */
-  all(): FeatureBatch | undefined {
+  /** Every row in one batch (the parts freed), with each row's image id where every batch carried them; or undefined if they did not fit. */
+  all(): (FeatureBatch & { imageIds: Float64Array | null }) | undefined {
     if (this.overflowed) return undefined;
     const features = new Float32Array(this.rows * this.dim);
     const labels = new Int32Array(this.rows);
+    const imageIds: Float64Array | null = this.parts.every((part) => part.imageIds) ? new Float64Array(this.rows) : null;
     let at = 0;
     for (const part of this.parts) {
       features.set(part.features, at * this.dim);
       labels.set(part.labels, at);
+      if (imageIds && part.imageIds) imageIds.set(part.imageIds, at);
       at += part.rows;
     }
     this.parts = [];
-    return { features, labels, rows: this.rows };
+    return { features, labels, rows: this.rows, imageIds };
   }
 
   release(): void {
@@ -518,7 +567,7 @@ export function chooseEnsemble(
 ): EnsembleChoice {
   const others = results
     .map((_, i) => i)
-    .filter((i) => i !== winner && probabilities[i] && results[i].valAccuracy !== null)
+    .filter((i) => i !== winner && probabilities[i] && results[i].valAccuracy !== null && results[i].outcome !== 'ruled-out')
     .sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
   const order = [winner, ...others].slice(0, Math.max(1, max));
   if (!probabilities[winner]) throw new Error(`no validation probabilities kept for the winner (${results[winner].name})`);
@@ -573,15 +622,64 @@ export function compareCandidates(a: Pick<CandidateResult, 'valAccuracy' | 'valL
  * scores stay as they are for the final ranking.
  */
 function prune(results: readonly CandidateResult[], rung: SearchRung): number[] {
-  const standing = results.flatMap((r, i) => (r.outcome === 'pruned' || r.outcome === 'skipped' ? [] : [i]));
+  const standing = results.flatMap((r, i) => (r.outcome === 'pruned' || r.outcome === 'skipped' || r.outcome === 'ruled-out' ? [] : [i]));
   const ranked = [...standing].sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
   const keep = Math.max(1, Math.ceil(rung.keep * standing.length));
   return ranked.slice(keep).filter((i) => results[i].outcome !== 'fit');
 }
 
+/** How the validation ranking's leader compared with the cross-validated converged candidate. */
+export interface ConvergedPreference {
+  leader: number;
+  converged: number;
+  /** Leader's validation accuracy minus the converged one's. */
+  accuracyMargin: number;
+  /** Standard error of that difference, paired by validation image. */
+  standardError: number;
+  /** The winner: the leader only if its margin is more than one standard error. */
+  winner: number;
+}
+
+/**
+ * The winner: the validation ranking's leader, unless it is step-trained and the cross-validated
+ * converged candidate trails it by no more than one standard error of the paired difference, in
+ * which case the converged one. Why: a step-trained candidate's validation score is the best of
+ * its epochs on that same split (an optimistic maximum), a converged fit's is one fit's, whose
+ * strength cross-validation chose on the whole training split; and within one standard error the
+ * one-standard-error rule (Breiman et al.) takes the simpler model. On clothing-small's pooled
+ * sets the leader by a few validation photos was an MLP or a step-trained logistic head 0.4-1.8
+ * points below the converged fit on the evaluation split (README, "The best head without flags").
+ */
+export function preferConverged(
+  results: readonly CandidateResult[],
+  leader: number,
+  probabilities: ReadonlyArray<Float32Array | undefined>,
+  labels: Int32Array,
+  classes: number,
+): { winner: number; compared: ConvergedPreference | null } {
+  const converged = results.findIndex((r) => r.outcome === 'fit' && r.crossValidation?.chosen);
+  const ofLeader = probabilities[leader];
+  const ofConverged = probabilities[converged];
+  if (converged < 0 || converged === leader || results[leader].settings.optimizer === 'lbfgs' || !ofLeader || !ofConverged) return { winner: leader, compared: null };
+  const a = scoreProbabilities(ofLeader, labels, classes).predicted;
+  const b = scoreProbabilities(ofConverged, labels, classes).predicted;
+  const n = labels.length;
+  let sum = 0;
+  let squares = 0;
+  for (let r = 0; r < n; r++) {
+    const d = Number(a[r] === labels[r]) - Number(b[r] === labels[r]);
+    sum += d;
+    squares += d * d;
+  }
+  const margin = sum / n;
+  const standardError = n > 1 ? Math.sqrt(Math.max(0, squares / n - margin * margin) / (n - 1)) : Infinity;
+  const winner = margin > standardError ? leader : converged;
+  return { winner, compared: { leader, converged, accuracyMargin: margin, standardError, winner } };
+}
+
 /** The best candidate not pruned (a pruned one ranked below the kept ones when pruned, and theirs only got better). */
 export function selectWinner(results: readonly CandidateResult[]): number {
-  const ranked = results.flatMap((r, i) => (r.outcome !== 'pruned' && r.outcome !== 'skipped' && r.valAccuracy !== null ? [i] : [])).sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
+  const ranked = results.flatMap((r, i) => (r.outcome !== 'pruned' && r.outcome !== 'skipped' && r.outcome !== 'ruled-out' && r.valAccuracy !== null ? [i] : [])).sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
   if (ranked.length === 0) throw new Error(`no candidate reached a finite validation loss (tried ${results.length})`);
   return ranked[0];
 }

@@ -12,6 +12,7 @@ import {
   CONVERGED_L2_GRID,
   defaultSearchPlan,
   HeadSearchPlan,
+  preferConverged,
   searchHeads,
   viewOfBatch,
 } from './head-search';
@@ -274,11 +275,80 @@ describe('searchHeads with converged (lbfgs) candidates', () => {
     result.head.dispose();
   });
 
+  it('with convergedFolds, cross-validates them on the training split and keeps only the best in the race', async () => {
+    const three = [...fits, settings({ optimizer: 'lbfgs', learningRate: 1, l2: 0.03, input: 'standardized' })];
+    const result = await searchHeads({ ...plan, candidates: [...stepping, ...three], convergedFolds: 3, ensembleMax: 5 }, sources, { ...options, keepAllSnapshots: true });
+    const converged = result.candidates.slice(2);
+    // Every one fit and scored on validation, with its held-out scores; exactly one chosen.
+    for (const c of converged) {
+      expect(c.crossValidation).toMatchObject({ folds: 3 });
+      expect(c.crossValidation!.accuracy).toBeGreaterThan(0.5);
+      expect(c.valAccuracy).not.toBeNull();
+    }
+    expect(converged.filter((c) => c.crossValidation!.chosen).map((c) => c.outcome)).toEqual(['fit']);
+    expect(converged.filter((c) => !c.crossValidation!.chosen).map((c) => c.outcome)).toEqual(['ruled-out', 'ruled-out']);
+    // The chosen one has the best held-out accuracy (ties: lower loss).
+    const chosen = converged.find((c) => c.crossValidation!.chosen)!;
+    for (const c of converged) expect(chosen.crossValidation!.accuracy).toBeGreaterThanOrEqual(c.crossValidation!.accuracy);
+    // A ruled-out candidate is neither the winner nor a member, whatever its validation score.
+    for (const m of result.ensemble.members) expect(result.candidates[m].outcome).not.toBe('ruled-out');
+    expect(result.candidates[result.winner].outcome).not.toBe('ruled-out');
+    // Without folds, the same fits all compete (the plans before cross-validation).
+    const plain = await searchHeads({ ...plan, candidates: [...stepping, ...three] }, sources, options);
+    expect(plain.candidates.slice(2).map((c) => [c.outcome, c.crossValidation])).toEqual([
+      ['fit', null],
+      ['fit', null],
+      ['fit', null],
+    ]);
+    [result, plain].forEach((r) => r.head.dispose());
+  });
+
   it('runs a plan of converged candidates alone (a search share of them)', async () => {
     const result = await searchHeads({ ...plan, candidates: fits }, sources, options);
     expect(result.candidates.map((c) => c.outcome)).toEqual(['fit', 'fit']);
     expect(result.candidates[result.winner].valAccuracy).toBeGreaterThan(0.5);
     result.head.dispose();
+  });
+});
+
+describe('preferConverged', () => {
+  // Validation of 100 images of 2 classes; probabilities from which image is right.
+  const labels = new Int32Array(100);
+  const probabilitiesRight = (right: (r: number) => boolean) => Float32Array.from({ length: 200 }, (_, i) => (right(Math.floor(i / 2)) === (i % 2 === 0) ? 0.8 : 0.2));
+  const candidate = (optimizer: CandidateSettings['optimizer'], outcome: CandidateResult['outcome'], accuracy: number, chosen?: boolean): CandidateResult => ({
+    settings: settings({ optimizer }),
+    name: `${optimizer} ${accuracy}`,
+    epochsTrained: 1,
+    bestEpoch: 1,
+    valAccuracy: accuracy,
+    valLoss: 0.5,
+    trainAccuracy: null,
+    trainLoss: null,
+    outcome,
+    prunedAfter: null,
+    history: [],
+    crossValidation: chosen === undefined ? null : { folds: 5, accuracy: 0.8, loss: 0.5, chosen },
+  });
+
+  it('takes the cross-validated converged candidate unless the leader is ahead by more than one paired standard error', () => {
+    // The leader right on images 0-89, the converged one on 0-86 and 90-91: margin 1 image of 100.
+    const leader = probabilitiesRight((r) => r < 90);
+    const close = probabilitiesRight((r) => r < 87 || r === 90 || r === 91);
+    const results = [candidate('adam', 'early-stopped', 0.9), candidate('lbfgs', 'fit', 0.87, true), candidate('lbfgs', 'ruled-out', 0.95, false)];
+    const near = preferConverged(results, 0, [leader, close, leader], labels, 2);
+    expect(near.winner).toBe(1);
+    expect(near.compared!.accuracyMargin).toBeCloseTo(0.01, 10);
+    // d is +1 on 3 images, −1 on 2: standard error √((5/100 − 0.01²)/99) ≈ 0.022.
+    expect(near.compared!.standardError).toBeCloseTo(Math.sqrt((0.05 - 0.0001) / 99), 10);
+    // Right on 0-69 only: 20 images behind, far past one standard error.
+    const far = preferConverged(results, 0, [leader, probabilitiesRight((r) => r < 70), leader], labels, 2);
+    expect([far.winner, far.compared!.winner]).toEqual([0, 0]);
+  });
+
+  it('leaves the leader alone when it is the converged one, or no converged candidate was cross-validated', () => {
+    const p = probabilitiesRight((r) => r < 80);
+    expect(preferConverged([candidate('lbfgs', 'fit', 0.9, true), candidate('adam', 'trained', 0.8)], 0, [p, p], labels, 2)).toEqual({ winner: 0, compared: null });
+    expect(preferConverged([candidate('adam', 'trained', 0.9), candidate('lbfgs', 'fit', 0.8)], 0, [p, p], labels, 2)).toEqual({ winner: 0, compared: null });
   });
 });
 
@@ -295,6 +365,7 @@ describe('defaultSearchPlan', () => {
     expect(defaultSearchPlan(1280).candidates.find((c) => c.optimizer === 'adam')!.learningRate).toBe(1e-3);
     expect(candidateOptimizer(plan.candidates[0], 25)).toEqual({ kind: 'sgd', learningRate: 1e-3, momentum: 0.9, decay: 1e-3 / 25 });
     expect(plan.rungs.map((r) => r.epoch)).toEqual([1, 3, 8]);
+    expect(plan.convergedFolds).toBe(5);
   });
 });
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { sampleWeightsFor } from './batch-check';
+import { softmaxRows } from './logits';
 import { denseAddonStatus } from './onednn/dense-addon';
 
 /**
@@ -288,6 +289,20 @@ class LogisticObjective {
     this.products.logits(this.kernelT, logits);
     for (let r = 0; r < rows; r++) for (let c = 0; c < classes; c++) logits[r * classes + c] += x[size + c];
   }
+}
+
+/** Softmax of X · kernelTᵀ + bias for rows held in memory (the product as the fit's: the onednn addon's sgemm where it loads). */
+export function logisticProbabilities(weights: LogisticWeights, data: InMemoryRows, products: 'auto' | 'tfjs' = 'auto'): Float32Array {
+  const { rows, classes } = data;
+  const logits = new Float32Array(rows * classes);
+  const product = rowProducts(data, products);
+  try {
+    product.logits(weights.kernelT, logits);
+  } finally {
+    product.dispose();
+  }
+  for (let r = 0; r < rows; r++) for (let c = 0; c < classes; c++) logits[r * classes + c] += weights.bias[c];
+  return softmaxRows(logits, classes);
 }
 
 /** The two products a loss needs with the rows X [rows, dim], which are kept once (a tensor for TF.js). */

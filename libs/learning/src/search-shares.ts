@@ -53,11 +53,13 @@ export type SharedCandidate = Pick<CandidateResult, 'valAccuracy' | 'valLoss'> &
 
 /**
  * The winner across the shares' candidates, by the rule the whole search uses: the best candidate
- * not pruned (nor the kNN baseline), by validation accuracy, ties by log loss, then grid order.
- * Each share's own winner is its best such candidate, so the result is one of the shares' winners.
+ * not pruned, ruled out or skipped (nor the kNN baseline), by validation accuracy, ties by log
+ * loss, then grid order. The preference for the cross-validated converged candidate
+ * (preferConverged) needs both candidates' validation probabilities, so it applies within a share,
+ * not across shares.
  */
 export function selectSharedWinner<C extends SharedCandidate>(candidates: readonly C[]): C {
-  const standing = candidates.filter((c) => c.outcome !== 'pruned' && c.outcome !== 'baseline' && c.valAccuracy !== null);
+  const standing = candidates.filter((c) => c.outcome !== 'pruned' && c.outcome !== 'ruled-out' && c.outcome !== 'skipped' && c.outcome !== 'baseline' && c.valAccuracy !== null);
   if (standing.length === 0) throw new Error(`no candidate reached a finite validation loss (tried ${candidates.filter((c) => c.outcome !== 'baseline').length})`);
   return [...standing].sort((a, b) => compareCandidates(a, b) || a.position - b.position)[0];
 }

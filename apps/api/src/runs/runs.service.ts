@@ -227,6 +227,8 @@ export function leaderboard(rows: RunCandidateRow[]): RunCandidateView[] {
     valLoss: row.valLoss,
     trainAccuracy: row.trainAccuracy,
     trainLoss: row.trainLoss,
+    cvAccuracy: row.cvAccuracy,
+    cvLoss: row.cvLoss,
     chosen: row.chosen,
   }));
 }

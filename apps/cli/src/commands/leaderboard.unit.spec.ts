@@ -13,6 +13,8 @@ const candidate = (rank: number, name: string, chosen = false): RunCandidateView
   valLoss: 0.3,
   trainAccuracy: null,
   trainLoss: null,
+  cvAccuracy: null,
+  cvLoss: null,
   chosen,
 });
 

@@ -205,11 +205,14 @@ export function searchedModelLine(config: Record<string, unknown>): string {
 /** A `--head auto` run's leaderboard: rank, candidate, how far it trained, its validation metrics; the chosen one and the ensemble's other members marked. */
 export function leaderboardTable(candidates: RunCandidateView[], members: readonly string[] = []): string {
   const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
+  const crossValidated = (c: RunCandidateView) => (c.cvAccuracy === null ? '' : `, cross-validation ${percent(c.cvAccuracy)}`);
   const trained = (c: RunCandidateView) =>
     c.outcome === 'baseline'
       ? 'baseline (never the model)'
       : c.outcome === 'fit'
-        ? 'fit on the whole split (L-BFGS)'
+        ? `fit on the whole split (L-BFGS)${crossValidated(c)}`
+        : c.outcome === 'ruled-out'
+          ? `fit (L-BFGS), ruled out by cross-validation${crossValidated(c)}`
         : c.outcome === 'skipped'
           ? 'skipped (training split too large to hold)'
           : `${c.epochsTrained} epochs, best ${c.bestEpoch ?? '-'}${c.outcome === 'pruned' ? `, pruned after ${c.prunedAfter}` : c.outcome === 'early-stopped' ? ', stopped early' : ''}`;

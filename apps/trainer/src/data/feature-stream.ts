@@ -7,7 +7,7 @@ import { ShardRef, ShardRows, ShardRowSource } from '@featx/shard-reads';
 export interface StreamBatch {
   features: Float32Array;
   labels: Int32Array;
-  /** The rows' image ids in sequential order, where the source reads them; NaN otherwise (shuffled passes need none). */
+  /** The rows' image ids, where the source reads them (a mirror's is its image's: head auto's cross-validation folds group by them); NaN otherwise. */
   imageIds: Float64Array;
   rows: number;
 }
@@ -86,6 +86,7 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
   // into the batch: decoding into the buffer, then copying 4 bytes a value out, moved twice the memory.
   const buffer = new ShuffleSlots(capacity, dim);
   const bufferLabels = new Int32Array(capacity);
+  const bufferImageIds = new Float64Array(capacity);
   let buffered = 0;
 
   const batches = [newBatch(batchRows, dim), newBatch(batchRows, dim), newBatch(batchRows, dim)];
@@ -106,7 +107,7 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
   };
   const emitBuffered = (k: number): StreamBatch | undefined => {
     buffer.decode(k, batch.features, batch.rows);
-    return added(bufferLabels[k]);
+    return added(bufferLabels[k], bufferImageIds[k]);
   };
 
   fill();
@@ -120,6 +121,7 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
         out = added(rows.labels[i], rows.imageIds?.[i]);
       } else if (buffered < capacity) {
         buffer.keep(buffered, rows, i);
+        bufferImageIds[buffered] = rows.imageIds?.[i] ?? NaN;
         bufferLabels[buffered++] = rows.labels[i];
       } else {
         // Swap a random buffered row out for the incoming one.
@@ -127,6 +129,7 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
         out = emitBuffered(j);
         buffer.keep(j, rows, i);
         bufferLabels[j] = rows.labels[i];
+        bufferImageIds[j] = rows.imageIds?.[i] ?? NaN;
       }
       if (out) yield out;
     }

@@ -46,6 +46,18 @@ describe('streamSplit', () => {
     expect(batches.flatMap((b) => Array.from(b.imageIds))).toEqual(Array.from({ length: 100 }, (_, r) => 1000 + r));
   });
 
+  it('keeps each row\'s image id with it through the shuffle buffer', async () => {
+    const source = new MemorySource(new Map([['s', toFloat16(values)]]));
+    const pairs: Array<[number, number]> = [];
+    for await (const batch of streamSplit(source, [shard], { dim: DIM, dtype: 'float16', chunkRows: 7, batchRows: 8, order: 'shuffled', seed: 5 })) {
+      for (let r = 0; r < batch.rows; r++) pairs.push([batch.labels[r], batch.imageIds[r]]);
+    }
+    // Shuffled, every row once, and row r (label r) still carries image 1000 + r.
+    expect(pairs.map(([label]) => label)).not.toEqual(Array.from({ length: 100 }, (_, r) => r));
+    expect(pairs.map(([label]) => label).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, r) => r));
+    for (const [label, id] of pairs) expect(id).toBe(1000 + label);
+  });
+
   it('leaves a yielded batch whole (rows, features, labels) until the third batch after it is asked for', async () => {
     for (const order of ['sequential', 'shuffled'] as const) {
       const source = new MemorySource(new Map([['s', toFloat16(values)]]));

@@ -101,6 +101,8 @@ export class HeadSearch {
       members: result.ensemble.members.map((i) => result.candidates[i].name),
       ensembles: result.ensemble.byK.map(({ k, valAccuracy, valLoss }) => ({ k, valAccuracy, valLoss })),
       testTimeAugment: result.testTimeMirrors ? 'hflip' : 'none',
+      ...(plan.convergedFolds && plan.convergedFolds >= 2 && result.convergedSkipped === null ? { convergedFolds: plan.convergedFolds } : {}),
+      ...(result.convergedPreference ? { convergedPreference: preferenceRecord(result) } : {}),
     };
     const resolved = winnerConfig(context.config, plan, winner, record);
     context.statistics = context.standardization;
@@ -136,6 +138,7 @@ export class HeadSearch {
       knn: result.knn,
       knnSkipped: result.knnSkipped,
       convergedSkipped: result.convergedSkipped,
+      convergedPreference: record.convergedPreference,
     });
     return { head: result.head, progress };
   }
@@ -169,6 +172,13 @@ export function winnerConfig(config: TrainingConfig, plan: HeadSearchPlan, winne
   };
 }
 
+/** How the validation leader and the cross-validated converged candidate compared, by name (the run's record). */
+function preferenceRecord(result: HeadSearchResult): NonNullable<HeadSearchRecord['convergedPreference']> {
+  const { leader, converged, accuracyMargin, standardError, winner } = result.convergedPreference!;
+  const name = (i: number) => result.candidates[i].name;
+  return { leader: name(leader), converged: name(converged), accuracyMargin, standardError, winner: name(winner) };
+}
+
 /**
  * Every candidate and the kNN baseline, as leaderboard rows; `positionOf` maps a candidate of the
  * result to its place in the run's grid (a search share's part), the baseline after the grid's
@@ -187,6 +197,8 @@ export function leaderboardRows(result: HeadSearchResult, positionOf: (index: nu
     valLoss: c.valLoss,
     trainAccuracy: c.trainAccuracy,
     trainLoss: c.trainLoss,
+    cvAccuracy: c.crossValidation?.accuracy ?? null,
+    cvLoss: c.crossValidation?.loss ?? null,
     chosen: index === result.winner,
   }));
   if (result.knn) {
@@ -202,6 +214,8 @@ export function leaderboardRows(result: HeadSearchResult, positionOf: (index: nu
       valLoss: null,
       trainAccuracy: null,
       trainLoss: null,
+      cvAccuracy: null,
+      cvLoss: null,
       chosen: false,
     });
   }

@@ -54,12 +54,19 @@ export function Leaderboard({ candidates, members }: { candidates: RunCandidateV
   );
 }
 
+/** A converged candidate's held-out accuracy in the training split's cross-validation ('' where it had none). */
+function crossValidated(c: RunCandidateView): string {
+  return c.cvAccuracy === null || c.cvAccuracy === undefined ? '' : `, cross-validation ${(c.cvAccuracy * 100).toFixed(1)}%`;
+}
+
 function progressOf(c: RunCandidateView): string {
   switch (c.outcome) {
     case 'baseline':
       return 'baseline (never the model)';
     case 'fit':
-      return 'fit on the whole split (L-BFGS)';
+      return `fit on the whole split (L-BFGS)${crossValidated(c)}`;
+    case 'ruled-out':
+      return `fit (L-BFGS), ruled out by cross-validation${crossValidated(c)}`;
     case 'skipped':
       return 'skipped (training split too large to hold)';
     case 'pruned':

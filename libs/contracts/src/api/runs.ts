@@ -151,10 +151,11 @@ export interface RunCandidateView {
   settings: Record<string, unknown>;
   /**
    * trained, early-stopped, pruned (successive halving), fit (L-BFGS on the whole training split),
-   * skipped (an L-BFGS candidate whose training split was too large to hold) or baseline (the kNN:
-   * listed, never the model).
+   * ruled-out (fit, but another converged candidate scored better in the training split's
+   * cross-validation: never the model), skipped (an L-BFGS candidate whose training split was too
+   * large to hold) or baseline (the kNN: listed, never the model).
    */
-  outcome: 'trained' | 'early-stopped' | 'pruned' | 'fit' | 'skipped' | 'baseline';
+  outcome: 'trained' | 'early-stopped' | 'pruned' | 'fit' | 'ruled-out' | 'skipped' | 'baseline';
   epochsTrained: number;
   bestEpoch: number | null;
   prunedAfter: number | null;
@@ -162,6 +163,9 @@ export interface RunCandidateView {
   valLoss: number | null;
   trainAccuracy: number | null;
   trainLoss: number | null;
+  /** A converged candidate's held-out accuracy and log loss in the training split's cross-validation; null otherwise. */
+  cvAccuracy: number | null;
+  cvLoss: number | null;
   chosen: boolean;
 }
 

@@ -38,6 +38,17 @@ export const headSearchRecordSchema = z
      * prediction does the same by default; `none` or absent: the image alone.
      */
     testTimeAugment: z.enum(['none', 'hflip']).optional(),
+    /** Folds of the converged candidates' cross-validation on the training split (absent: runs searched before it, or none). */
+    convergedFolds: z.number().int().min(2).optional(),
+    /**
+     * Where a step-trained candidate led the validation ranking over the cross-validated converged
+     * one: both names, the leader's validation accuracy margin and its paired standard error; the
+     * winner is the leader only if the margin is more than one standard error.
+     */
+    convergedPreference: z
+      .object({ leader: z.string().min(1), converged: z.string().min(1), accuracyMargin: z.number(), standardError: z.number().min(0), winner: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type HeadSearchRecord = z.infer<typeof headSearchRecordSchema>;

@@ -17,8 +17,13 @@ export const runCandidates = pgTable(
     name: text('name').notNull(),
     /** What makes the candidate: kind, input view, optimizer, learning rate, L2, dropout (or k). */
     settings: jsonb('settings').$type<Record<string, unknown>>().notNull(),
-    /** trained (to the last epoch), early-stopped, pruned (successive halving), baseline (kNN: never the model). */
-    outcome: text('outcome', { enum: ['trained', 'early-stopped', 'pruned', 'fit', 'skipped', 'baseline'] }).notNull(),
+    /**
+     * trained (to the last epoch), early-stopped, pruned (successive halving), fit (L-BFGS on the
+     * whole training split), ruled-out (fit, but another converged candidate scored better in the
+     * training split's cross-validation: never the model), skipped (too large to hold), baseline
+     * (kNN: never the model).
+     */
+    outcome: text('outcome', { enum: ['trained', 'early-stopped', 'pruned', 'fit', 'ruled-out', 'skipped', 'baseline'] }).notNull(),
     epochsTrained: integer('epochs_trained').notNull(),
     /** Its epoch of best validation accuracy (ties: lower loss); null for the baseline. */
     bestEpoch: integer('best_epoch'),
@@ -28,6 +33,9 @@ export const runCandidates = pgTable(
     valLoss: doublePrecision('val_loss'),
     trainAccuracy: doublePrecision('train_accuracy'),
     trainLoss: doublePrecision('train_loss'),
+    /** A converged candidate's held-out accuracy and log loss in the training split's k-fold cross-validation (null: not cross-validated). */
+    cvAccuracy: doublePrecision('cv_accuracy'),
+    cvLoss: doublePrecision('cv_loss'),
     chosen: boolean('chosen').notNull().default(false),
     createdAt: createdAt(),
   },
