@@ -282,6 +282,33 @@ describe('training runs', () => {
     expect(shown.out).toMatch(/knn cosine k=\d+/);
   }, 240000);
 
+  it('cross-validates the converged candidates with --cv-folds: one stays in the race, the others ruled out, with their held-out scores', async () => {
+    const { featureSetId } = await synthetic(true, 13);
+    const refused = await cli('train', featureSetId, '--head', 'mlp', '--cv-folds', '3');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/cvFolds: only head auto cross-validates its candidates/);
+
+    const result = await cli('train', featureSetId, '--head', 'auto', '--epochs', '3', '--cv-folds', '3');
+    expect(result.code).toBe(0);
+    const row = (await db.query('SELECT id, config FROM training_runs WHERE feature_set_id = $1 ORDER BY created_at DESC LIMIT 1', [featureSetId])).rows[0];
+    expect(row.config.search).toMatchObject({ convergedFolds: 3 });
+    expect(row.config.cvFolds).toBeUndefined();
+    const { rows: converged } = await db.query("SELECT name, outcome, val_accuracy, cv_accuracy, cv_loss, chosen FROM run_candidates WHERE run_id = $1 AND name LIKE '%lbfgs%' ORDER BY position", [row.id]);
+    expect(converged).toHaveLength(8);
+    expect(converged.filter((c) => c.outcome === 'fit')).toHaveLength(1);
+    expect(converged.filter((c) => c.outcome === 'ruled-out')).toHaveLength(7);
+    for (const c of converged) {
+      expect(c.cv_accuracy).toBeGreaterThan(0.9);
+      expect(c.cv_loss).toBeGreaterThan(0);
+      expect(c.val_accuracy).not.toBeNull();
+    }
+    const kept = converged.find((c) => c.outcome === 'fit');
+    expect(kept.cv_accuracy).toBe(Math.max(...converged.map((c) => c.cv_accuracy)));
+    expect(converged.filter((c) => c.outcome === 'ruled-out').some((c) => c.chosen)).toBe(false);
+    const shown = await cli('runs', 'show', row.id);
+    expect(shown.out).toMatch(/ruled out by cross-validation, cross-validation \d+\.\d%/);
+  }, 240000);
+
   it('records what a logistic run without L2 does before its first epoch (choosing L2, epoch by epoch), and the CLI shows it', async () => {
     // Ten search epochs of 4,000 rows in batches of 4: each candidate epoch's start goes on record
     // (rows within an epoch at most once a second), and the search lasts long enough to be seen

@@ -4,7 +4,7 @@ import { CosineKnn, KNN_K_GRID, KnnResult } from './cosine-knn';
 import { createHead, HeadEngineChoice, HeadRestore, TrainableHead } from './head';
 import { HeadKind } from './head-spec';
 import { L2_GRID } from './l2-selection';
-import { crossValidateLogistic, CROSS_VALIDATION_FOLDS } from './logistic-cv';
+import { crossValidateLogistic } from './logistic-cv';
 import { fitLogisticRegression, LogisticWeights } from './logistic-lbfgs';
 import { OptimizerSpec, ResolvedOptimizerSpec, TUTORIAL_SGD } from './optimizers';
 import { powerNormalizeInPlace } from './power-normalization';
@@ -126,7 +126,7 @@ export function defaultSearchPlan(dim: number, options: { epochs?: number; seed?
     { epoch: 3, keep: 1 / 3 },
     { epoch: 8, keep: 0 },
   ].filter((rung) => rung.epoch < epochs);
-  return { candidates, epochs, patience: 5, rungs, knnK: [...KNN_K_GRID], seed: options.seed ?? 42, ensembleMax: ENSEMBLE_MAX, convergedFolds: CROSS_VALIDATION_FOLDS };
+  return { candidates, epochs, patience: 5, rungs, knnK: [...KNN_K_GRID], seed: options.seed ?? 42, ensembleMax: ENSEMBLE_MAX };
 }
 
 /** A short, stable name: `logistic sgd lr=0.001 l2=0.01 power`, `mlp adam lr=0.0001 dropout=0.5 raw`, `logistic lbfgs l2=0.01 power`. */

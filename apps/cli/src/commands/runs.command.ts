@@ -137,6 +137,7 @@ export function describeConfig(c: Record<string, unknown>): string {
   if (has('seed')) parts.push(`seed ${c.seed}`);
   if (has('shuffleBuffer')) parts.push(`shuffle buffer ${c.shuffleBuffer}`);
   if (has('searchShares')) parts.push(`search shares ${c.searchShares}`);
+  if (has('cvFolds')) parts.push(`cross-validation ${c.cvFolds} folds`);
   return parts.join(', ');
 }
 

@@ -37,6 +37,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
     .addOption(integerOption('--seed <n>', 'seed of initialization and shuffling (default 42)'))
     .addOption(integerOption('--shuffle-buffer <n>', 'rows in the shuffle buffer (default 2048)'))
     .addOption(integerOption('--search-shares <n>', '--head auto: child runs the search is split into, trained by any trainer replicas (3: one per input view; 1: all in one trainer; default: the trainers\' FEATX_SEARCH_SHARES, 1 unless set)'))
+    .addOption(integerOption('--cv-folds <n>', '--head auto: cross-validate the converged logistic candidates on the training split in n folds (2-10; 5 suits); one stays in the race (default: none)'))
     .option('--no-wait', 'return once the run is queued')
     .option('--json', 'print JSON')
     .action(async (featureSetId: string, opts) => {
@@ -60,6 +61,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
         seed: opts.seed,
         shuffleBuffer: opts.shuffleBuffer,
         searchShares: opts.searchShares,
+        cvFolds: opts.cvFolds,
       });
       if (!opts.wait) return print(opts.json ? JSON.stringify(queued) : `queued run ${queued.runId} (command ${queued.commandId})`);
       if (!opts.json) print(`run ${queued.runId} queued — featx runs show ${queued.runId} to look at it, featx runs cancel ${queued.runId} to stop it`);

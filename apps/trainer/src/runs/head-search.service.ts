@@ -48,6 +48,7 @@ export class HeadSearch {
     const { config } = context;
     const plan = defaultSearchPlan(context.dim, { epochs: config.epochs, seed: config.seed });
     plan.patience = config.earlyStoppingPatience ?? SEARCH_PATIENCE;
+    if (config.cvFolds !== undefined) plan.convergedFolds = config.cvFolds;
     return plan;
   }
 
@@ -153,8 +154,8 @@ export function requireValidationRows(context: Pick<RunContext, 'shards' | 'set'
 export function winnerConfig(config: TrainingConfig, plan: HeadSearchPlan, winner: Pick<CandidateResult, 'settings' | 'epochsTrained'>, search: HeadSearchRecord): TrainingConfig {
   const { settings } = winner;
   const optimizer = candidateOptimizer(settings, plan.epochs);
-  // The search is over: its split is on record in `search.shares`, and a chosen head takes no searchShares.
-  const { searchShares: _shares, ...rest } = config;
+  // The search is over: its split and folds are on record in `search.shares` and `search.convergedFolds`; a chosen head takes neither.
+  const { searchShares: _shares, cvFolds: _folds, ...rest } = config;
   return {
     ...rest,
     head: settings.kind,
