@@ -307,6 +307,7 @@ describe('training runs', () => {
     expect(converged.filter((c) => c.outcome === 'ruled-out').some((c) => c.chosen)).toBe(false);
     const shown = await cli('runs', 'show', row.id);
     expect(shown.out).toMatch(/ruled out by cross-validation, cross-validation \d+\.\d%/);
+    expect(shown.out).toMatch(/cross-validation \(3 folds of the training split\) kept logistic lbfgs l2=\S+ \w+ \(\d+\.\d% held out\)/);
   }, 240000);
 
   it('records what a logistic run without L2 does before its first epoch (choosing L2, epoch by epoch), and the CLI shows it', async () => {

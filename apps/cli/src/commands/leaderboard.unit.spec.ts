@@ -1,5 +1,5 @@
 import type { RunCandidateView } from '@featx/contracts';
-import { leaderboardTable, membersOf, searchedModelLine } from './runs.command';
+import { crossValidationLine, leaderboardTable, membersOf, searchedModelLine } from './runs.command';
 
 const candidate = (rank: number, name: string, chosen = false): RunCandidateView => ({
   rank,
@@ -34,5 +34,19 @@ describe('a searched run in the CLI', () => {
     // Runs searched before ensembles record no members.
     expect(searchedModelLine({ search: { chosen: 'a' } })).toBe('model: the chosen candidate');
     expect(membersOf({ head: 'mlp' })).toEqual([]);
+  });
+
+  it('says what cross-validation kept and how a step-trained leader fared against it', () => {
+    const kept = { ...candidate(2, 'logistic lbfgs l2=0.01 power'), outcome: 'fit' as const, cvAccuracy: 0.866, cvLoss: 0.41 };
+    const ruled = { ...candidate(3, 'logistic lbfgs l2=0.001 power'), outcome: 'ruled-out' as const, cvAccuracy: 0.852, cvLoss: 0.43 };
+    const preference = { leader: 'mlp adam lr=0.001 dropout=0 raw', converged: kept.name, accuracyMargin: 0.012, standardError: 0.014, winner: kept.name };
+    const search = { chosen: kept.name, convergedFolds: 5, convergedPreference: preference };
+    expect(crossValidationLine({ search }, [candidate(1, preference.leader), kept, ruled]).split('\n')).toEqual([
+      'cross-validation (5 folds of the training split) kept logistic lbfgs l2=0.01 power (86.6% held out)',
+      'mlp adam lr=0.001 dropout=0 raw led validation by 1.2 points (standard error 1.4 points): within one standard error, so logistic lbfgs l2=0.01 power won',
+    ]);
+    const won = { ...search, convergedPreference: { ...preference, accuracyMargin: 0.03, winner: preference.leader } };
+    expect(crossValidationLine({ search: won }, [kept]).split('\n')[1]).toMatch(/led validation by 3\.0 points \(standard error 1\.4 points\): more than one standard error, so it won$/);
+    expect(crossValidationLine({ search: { chosen: 'a' } }, [kept])).toBe('');
   });
 });

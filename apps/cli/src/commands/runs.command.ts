@@ -46,6 +46,8 @@ export function runsCommand(client: () => Promise<ApiClient>, print: (text: stri
       if (run.candidates && run.candidates.length > 0) {
         print(`head chosen by --head auto from ${run.candidates.length} candidates (best first):\n${leaderboardTable(run.candidates, membersOf(run.config))}`);
         print(searchedModelLine(run.config));
+        const crossValidation = crossValidationLine(run.config, run.candidates);
+        if (crossValidation) print(crossValidation);
       }
       if (run.epochMetrics.length === 0) print('no finished epoch yet');
       else print(epochsTable(run.epochMetrics));
@@ -201,6 +203,27 @@ export function searchedModelLine(config: Record<string, unknown>): string {
   const members = search.members ?? [];
   const model = members.length > 1 ? `the mean of its best ${members.length} candidates' probabilities` : 'the chosen candidate';
   return `model: ${model}${search.testTimeAugment === 'hflip' ? ', each image averaged with its mirror (test-time augmentation; predict --tta none turns it off)' : ''}`;
+}
+
+/**
+ * What a `--head auto --cv-folds` search's cross-validation decided ('' without it): the converged
+ * candidate it kept, and, where a step-trained candidate led the validation ranking, which of the
+ * two won and by how much.
+ */
+export function crossValidationLine(config: Record<string, unknown>, candidates: readonly RunCandidateView[]): string {
+  const search = config.search as { convergedFolds?: number; convergedPreference?: { leader: string; converged: string; accuracyMargin: number; standardError: number; winner: string } } | undefined;
+  if (!search?.convergedFolds) return '';
+  const kept = candidates.find((c) => c.outcome === 'fit' && c.cvAccuracy !== null);
+  const points = (x: number) => `${(x * 100).toFixed(1)} points`;
+  const lines = [`cross-validation (${search.convergedFolds} folds of the training split) kept ${kept ? `${kept.name} (${(kept.cvAccuracy! * 100).toFixed(1)}% held out)` : 'no converged candidate'}`];
+  const p = search.convergedPreference;
+  if (p) {
+    const beat = p.winner === p.leader;
+    lines.push(
+      `${p.leader} led validation by ${points(p.accuracyMargin)} (standard error ${points(p.standardError)}): ${beat ? 'more than one standard error, so it won' : `within one standard error, so ${p.converged} won`}`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** A `--head auto` run's leaderboard: rank, candidate, how far it trained, its validation metrics; the chosen one and the ensemble's other members marked. */

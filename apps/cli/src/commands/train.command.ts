@@ -6,7 +6,7 @@ import { followLive } from '../follow-live';
 import { integerOption, numberOption } from '../options';
 import { LiveLine, LiveProgressIo, renderProgressBar } from '../progress-bar';
 import { phaseText, waitingText } from './run-phase';
-import { FINISHED_STATUSES, fixed, leaderboardTable, membersOf, searchedModelLine } from './runs.command';
+import { crossValidationLine, FINISHED_STATUSES, fixed, leaderboardTable, membersOf, searchedModelLine } from './runs.command';
 
 const POLL_MS = 500;
 const LIVE_BAR_WIDTH = 20;
@@ -137,6 +137,8 @@ function printOutcome(print: (text: string) => void, run: RunDetails, report: Ru
     print(`head chosen on the validation split: ${chosen?.name ?? '?'} (${run.candidates.length} candidates; featx runs show ${run.id} for all of them)`);
     print(leaderboardTable(run.candidates.slice(0, 10), membersOf(run.config)));
     print(searchedModelLine(run.config));
+    const crossValidation = crossValidationLine(run.config, run.candidates);
+    if (crossValidation) print(crossValidation);
   }
   if (!report) return;
   const evaluation = report.evaluations.find((e) => e.split === 'evaluation') ?? report.evaluations[report.evaluations.length - 1];
