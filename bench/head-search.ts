@@ -17,7 +17,8 @@
  *   BENCH_NO_FIT=1 ...   skip the default fit (the search's cost is then not compared)
  *   BENCH_ONLY='<candidate name>[;<name>…]' ...   only these candidates, no kNN baseline: a fixed head with and without hflip, at a fraction of the grid's cost
  *   BENCH_SEED=n, BENCH_ENSEMBLE_MAX=k ...   the plan's seed (initial weights, dropout, folds), the most candidates its model may average
- *   BENCH_FOLDS=k ...   the converged candidates' cross-validation folds (0: none, every strength competes on validation)
+ *   BENCH_FOLDS=k ...   the converged candidates' cross-validation folds (`--cv-folds`; 0: none, as by default)
+ *   BENCH_SEED=42,1,2,3 BENCH_FOLDS=0,5 ...   every seed with every folds value, then a table of auto's model against the best candidate for each
  *   BENCH_HFLIP_ONLY=1 ...   an hflip set: only the search with the augmented training rows
  *   BENCH_NO_TTA=1 ...   an hflip set with mirrored validation and evaluation rows: score without averaging each image with its mirror
  *   BENCH_JSON=out.json ...   the figures as JSON
@@ -159,15 +160,44 @@ async function main() {
   console.log(`${folder}: ${training.rows} / ${validation.rows} / ${evaluation.rows} rows of ${dim}, ${classes} classes${mirrored ? `, ${mirrored.rows} augmented (hflip) training rows` : ''}`);
 
   const oneFit = process.env.BENCH_NO_FIT ? null : await defaultFit(training, validation, evaluation, dim, classes);
+  const list = (value: string | undefined) => (value ? value.split(',').map(Number) : [undefined]);
+  const variants = list(process.env.BENCH_SEED).flatMap((seed) => list(process.env.BENCH_FOLDS).map((folds) => ({ seed, folds })));
   const results = [];
-  if (!(mirrored && process.env.BENCH_HFLIP_ONLY)) results.push(await searchAndScore('without hflip', training, validation, evaluation, dim, classes, oneFit, tta));
-  if (mirrored) results.push(await searchAndScore('with hflip', concatRows(training, mirrored), validation, evaluation, dim, classes, oneFit, tta));
+  for (const variant of variants) {
+    const tag = variants.length > 1 ? ` (seed ${variant.seed ?? 'default'}, folds ${variant.folds ?? 'default'})` : '';
+    if (!(mirrored && process.env.BENCH_HFLIP_ONLY)) results.push({ ...variant, ...(await searchAndScore(`without hflip${tag}`, training, validation, evaluation, dim, classes, oneFit, tta, variant)) });
+    if (mirrored) results.push({ ...variant, ...(await searchAndScore(`with hflip${tag}`, concatRows(training, mirrored), validation, evaluation, dim, classes, oneFit, tta, variant)) });
+  }
+  if (variants.length > 1) printVariantTable(results);
   if (results.length > 1) {
     console.log('\n| training rows | auto chose | val accuracy | evaluation accuracy | best candidate on evaluation | search (s) |');
     console.log('|---|---|---|---|---|---|');
     for (const r of results) console.log(`| ${r.label} (${r.trainingRows}) | ${r.winner.name} | ${pct(r.winner.valAccuracy)} | **${pct(r.winner.evalAccuracy)}** | ${r.bestOnEvaluation.name} ${pct(r.bestOnEvaluation.evalAccuracy)} | ${r.searchS.toFixed(1)} |`);
   }
   writeBenchJson({ folder, dim, oneFit, results });
+}
+
+/** Seeds × folds: auto's model on the evaluation split (the best candidate's there) and the search's time, with each column's mean. */
+function printVariantTable(results: Array<{ seed?: number; folds?: number; label: string; ensemble: { evalAccuracy: number }; bestOnEvaluation: { evalAccuracy: number }; searchS: number }>): void {
+  const folds = [...new Set(results.map((r) => r.folds))];
+  const rows = [...new Set(results.map((r) => `${r.seed}|${r.label.startsWith('with hflip') ? 'with hflip' : 'without hflip'}`))];
+  const name = (f: number | undefined) => (f === undefined ? 'default folds' : f === 0 ? 'no folds' : `${f} folds`);
+  console.log(`\n| seed | training rows | ${folds.map(name).join(' | ')} |`);
+  console.log(`|---|---|${folds.map(() => '---|').join('')}`);
+  for (const row of rows) {
+    const [seed, rowsLabel] = row.split('|');
+    const cells = folds.map((f) => {
+      const r = results.find((x) => `${x.seed}|${x.label.startsWith('with hflip') ? 'with hflip' : 'without hflip'}` === row && x.folds === f)!;
+      return `${pct(r.ensemble.evalAccuracy)} (${pct(r.bestOnEvaluation.evalAccuracy)}) ${r.searchS.toFixed(1)} s`;
+    });
+    console.log(`| ${seed} | ${rowsLabel} | ${cells.join(' | ')} |`);
+  }
+  const means = folds.map((f) => {
+    const mine = results.filter((r) => r.folds === f);
+    return `${pct(mine.reduce((sum, r) => sum + r.ensemble.evalAccuracy, 0) / mine.length)}`;
+  });
+  console.log(`| mean | | ${means.join(' | ')} |`);
+  console.log("(each cell: auto's model on the evaluation split, the best single candidate there in brackets, the search's time)");
 }
 
 /** One default fit of the largest candidate: the tutorial's MLP and SGD on the inputs as stored, 25 epochs. */
@@ -195,6 +225,7 @@ async function searchAndScore(
   classes: number,
   oneFit: { seconds: number } | null,
   tta: { validation: SplitRows; evaluation: SplitRows } | null,
+  variant: { seed?: number; folds?: number } = {},
 ) {
   console.log(`\n## ${label}: ${training.rows} training rows`);
   const stats = new RunningStats(dim);
@@ -206,9 +237,9 @@ async function searchAndScore(
     ...(tta ? { validationMirrors: () => asAsync(batchesOf(tta.validation, dim, null)) } : {}),
   };
   const plan: HeadSearchPlan = { ...defaultSearchPlan(dim), ...(process.env.BENCH_FULL ? { rungs: [] } : {}) };
-  if (process.env.BENCH_SEED) plan.seed = Number(process.env.BENCH_SEED);
+  if (variant.seed !== undefined) plan.seed = variant.seed;
   if (process.env.BENCH_ENSEMBLE_MAX) plan.ensembleMax = Number(process.env.BENCH_ENSEMBLE_MAX);
-  if (process.env.BENCH_FOLDS) plan.convergedFolds = Number(process.env.BENCH_FOLDS);
+  if (variant.folds !== undefined) plan.convergedFolds = variant.folds;
   if (process.env.BENCH_ONLY) {
     const only = process.env.BENCH_ONLY.split(';');
     plan.candidates = plan.candidates.filter((c) => only.includes(candidateName(c)));
