@@ -59,10 +59,11 @@ export interface HeadSearchPlan {
    */
   ensembleMax?: number;
   /**
-   * The converged (lbfgs) candidates' L2 strength is chosen per input view by k-fold
-   * cross-validation on the training split (crossValidateLogistic), and only that one stays in the
-   * race; the others are `ruled-out`, scored but never the model. Absent or 0: no cross-validation,
-   * every strength competes on the validation split alone.
+   * Folds of the converged (lbfgs) candidates' cross-validation on the training split
+   * (crossValidateLogistic, `--cv-folds`): the one with the best held-out score, over every view and
+   * strength, stays in the race, and a step-trained leader must beat it by more than one standard
+   * error (preferConverged); the others are `ruled-out`, scored but never the model. Absent or 0:
+   * no cross-validation, every candidate judged on the validation split alone.
    */
   convergedFolds?: number;
 }
@@ -159,9 +160,9 @@ export interface CandidateEpoch {
 }
 
 /**
- * `fit`: an lbfgs candidate fit on the whole split; `ruled-out`: one fit, but another strength of its
- * view scored better in cross-validation (never the model nor a member); `skipped`: one whose split
- * was too large to hold.
+ * `fit`: an lbfgs candidate fit on the whole split; `ruled-out`: one fit, but another converged
+ * candidate scored better in cross-validation (never the model nor a member); `skipped`: one whose
+ * split was too large to hold.
  */
 export type CandidateOutcome = 'trained' | 'early-stopped' | 'pruned' | 'fit' | 'ruled-out' | 'skipped';
 
@@ -646,9 +647,8 @@ export interface ConvergedPreference {
  * which case the converged one. Why: a step-trained candidate's validation score is the best of
  * its epochs on that same split (an optimistic maximum), a converged fit's is one fit's, whose
  * strength cross-validation chose on the whole training split; and within one standard error the
- * one-standard-error rule (Breiman et al.) takes the simpler model. On clothing-small's pooled
- * sets the leader by a few validation photos was an MLP or a step-trained logistic head 0.4-1.8
- * points below the converged fit on the evaluation split (README, "The best head without flags").
+ * one-standard-error rule (Breiman et al.) takes the simpler model. Only with cross-validation
+ * (plan.convergedFolds): without it no converged candidate is marked as chosen, and the leader wins.
  */
 export function preferConverged(
   results: readonly CandidateResult[],
