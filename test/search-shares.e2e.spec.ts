@@ -81,7 +81,11 @@ describe('head auto in search shares over two trainer replicas', () => {
   }
 
   it('spreads the shares over both replicas; the parent adopts the best candidate across them, with the whole leaderboard', async () => {
-    const { featureSetId } = await createSyntheticFeatureSet(db, { classes: CLASSES, dim: 32, rows: ROWS, separable: true, seed: 21, storeId: 'store-s', featuresDir: path.join(root, 'features') });
+    // Shares that outlast the trainers' 1 s poll: a trainer that frees its slot claims the next share
+    // at once, so with shares of a fraction of a second one replica could take all four before the
+    // other polls (seen once in CI, under load).
+    const rows = { ...ROWS, training: 6400 };
+    const { featureSetId } = await createSyntheticFeatureSet(db, { classes: CLASSES, dim: 32, rows, separable: true, seed: 21, storeId: 'store-s', featuresDir: path.join(root, 'features') });
     const queued = await cli('train', featureSetId, '--head', 'auto', '--epochs', '5', '--batch-size', '8', '--search-shares', '4', '--no-wait', '--json');
     expect(queued.code).toBe(0);
     const { runId } = JSON.parse(queued.out);
