@@ -31,6 +31,8 @@ export interface NatsNode {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same store folder. */
   start(): Promise<void>;
+  /** Empties its store folder (stopped: before any stream exists, a cluster that did not form starts afresh). */
+  wipe(): Promise<void>;
   running(): boolean;
   /** The server's process id while it runs. */
   pid(): number | undefined;
@@ -119,6 +121,11 @@ async function natsNode(host: TestHost, all: TestHost[], storeDir: string, logFi
       child = spawn('ip', ['netns', 'exec', host.netns, NATS_SERVER, ...args], { stdio: 'ignore' });
       await waitFor(() => reachable(host.address, CLIENT_PORT), 15000, `${name} did not start on ${host.address}:${CLIENT_PORT}`);
     },
+    async wipe() {
+      if (node.running()) throw new Error(`${name} is running: stop it before wiping its store`);
+      await fs.rm(storeDir, { recursive: true, force: true });
+      await fs.mkdir(storeDir, { recursive: true });
+    },
     async kill(signal = 'SIGKILL') {
       const c = child;
       if (!c || !node.running()) return;
@@ -159,8 +166,10 @@ async function metaViews(nodes: NatsNode[]): Promise<Array<{ node: string; leade
 /**
  * Waits until every node sees the same meta leader in a group of all the nodes: before that, R3
  * streams cannot be placed ("no suitable peers"). A cluster that has not formed in time is
- * started once more (seen once in a CI run: services gave up after 60 s of "no suitable peers");
- * a second failure names each node's view and the end of its log.
+ * started once more, from empty store folders (seen once in a CI run: services gave up after 60 s
+ * of "no suitable peers"; and once every node agreed on a leader of a meta group of 2, and again
+ * after a restart on the same folders, which keep that group); a second failure names each node's
+ * view and the end of its log.
  */
 async function clusterFormed(nodes: NatsNode[], logFiles: string[], timeoutMs = 45000): Promise<void> {
   const formed = (views: Awaited<ReturnType<typeof metaViews>>) => views.every((v) => !!v.leader && v.leader === views[0].leader && v.size === nodes.length);
@@ -178,6 +187,7 @@ async function clusterFormed(nodes: NatsNode[], logFiles: string[], timeoutMs = 
     }
     console.warn(`the JetStream cluster did not form in ${timeoutMs} ms (${JSON.stringify(views)}); starting its nodes again`);
     for (const node of nodes) await node.kill('SIGTERM');
+    for (const node of nodes) await node.wipe();
     for (const node of nodes) await node.start();
   }
 }
