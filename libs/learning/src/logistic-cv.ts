@@ -41,7 +41,7 @@ export const CROSS_VALIDATION_FOLDS = 5;
  * strongest first, each from the previous solution (a regularization path).
  */
 export function crossValidateLogistic(data: InMemoryRows, l2s: readonly number[], groups: ArrayLike<number> | null, options: CrossValidationOptions): CrossValidationScore[] {
-  const { rows, dim, classes } = data;
+  const { rows, classes } = data;
   const folds = options.folds ?? CROSS_VALIDATION_FOLDS;
   if (!Number.isInteger(folds) || folds < 2) throw new RangeError(`folds must be an integer ≥ 2, got ${folds}`);
   if (groups && groups.length < rows) throw new RangeError(`groups has ${groups.length} entries, expected one a row (${rows})`);

@@ -102,7 +102,7 @@ export class HeadSearch {
       members: result.ensemble.members.map((i) => result.candidates[i].name),
       ensembles: result.ensemble.byK.map(({ k, valAccuracy, valLoss }) => ({ k, valAccuracy, valLoss })),
       testTimeAugment: result.testTimeMirrors ? 'hflip' : 'none',
-      ...(plan.convergedFolds && plan.convergedFolds >= 2 && result.convergedSkipped === null ? { convergedFolds: plan.convergedFolds } : {}),
+      ...convergedFoldsOf(result),
       ...(result.convergedPreference ? { convergedPreference: preferenceRecord(result) } : {}),
     };
     const resolved = winnerConfig(context.config, plan, winner, record);
@@ -171,6 +171,12 @@ export function winnerConfig(config: TrainingConfig, plan: HeadSearchPlan, winne
     earlyStoppingPatience: plan.patience,
     search,
   };
+}
+
+/** The folds of the converged candidates' cross-validation, where it ran (the run's record). */
+function convergedFoldsOf(result: HeadSearchResult): Pick<HeadSearchRecord, 'convergedFolds'> {
+  const folds = result.candidates.find((c) => c.crossValidation)?.crossValidation?.folds;
+  return folds === undefined ? {} : { convergedFolds: folds };
 }
 
 /** How the validation leader and the cross-validated converged candidate compared, by name (the run's record). */
