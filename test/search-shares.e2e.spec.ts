@@ -143,7 +143,10 @@ describe('head auto in search shares over two trainer replicas', () => {
   }, 480000);
 
   it('resumes a share whose trainer was killed on the other replica; cancelling a run cancels its shares', async () => {
-    const { featureSetId } = await createSyntheticFeatureSet(db, { classes: CLASSES, dim: 32, rows: ROWS, separable: true, seed: 22, storeId: 'store-s', featuresDir: path.join(root, 'features') });
+    // Shares long enough to be seen running past their first epoch by a poll every 250 ms (with
+    // sub-second shares every share once finished between two polls in CI, and none was killed).
+    const rows = { ...ROWS, training: 6400 };
+    const { featureSetId } = await createSyntheticFeatureSet(db, { classes: CLASSES, dim: 32, rows, separable: true, seed: 22, storeId: 'store-s', featuresDir: path.join(root, 'features') });
     // searchShares left open: the trainers' FEATX_SEARCH_SHARES, on record once the run starts.
     const queued = await cli('train', featureSetId, '--head', 'auto', '--epochs', '5', '--batch-size', '8', '--no-wait', '--json');
     const { runId } = JSON.parse(queued.out);
