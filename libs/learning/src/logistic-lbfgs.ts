@@ -13,8 +13,9 @@ import { denseAddonStatus } from './onednn/dense-addon';
  * split, against 86-88% for the steps' candidates).
  *
  * Hand-written: npm has no maintained L-BFGS; this one is the textbook two-loop recursion (Nocedal
- * and Wright, algorithm 7.4) with a backtracking Armijo line search, on float64 parameters, the two
- * GEMMs a loss needs in float32 (the onednn addon's sgemm where it loads, else TF.js).
+ * and Wright, algorithm 7.4) with a backtracking Armijo line search, on float64 parameters; the loss
+ * and its gradient in float32 over the rows: in one pass where the onednn addon loads (its
+ * logisticObjective), else two TF.js products with the softmax here between them.
  *
  * The fit runs on the rows centred (a copy): W·x + b = W·(x − μ) + (b + W·μ) is the same model with
  * the same penalty (the bias is not penalized), but CNN features are non-negative, and their common
@@ -196,6 +197,8 @@ class LogisticObjective {
   private readonly classes: number;
   private readonly weights: Float32Array | null;
   private readonly kernelT: Float32Array;
+  private readonly bias: Float32Array;
+  private readonly biasGradient: Float32Array;
   private readonly logits: Float32Array;
   private readonly residuals: Float32Array;
   private readonly kernelGradient: Float32Array;
@@ -210,6 +213,8 @@ class LogisticObjective {
     ({ rows: this.rows, dim: this.dim, classes: this.classes } = data);
     this.weights = classWeights ? sampleWeightsFor(data.labels.subarray(0, data.rows), classWeights, data.classes) : null;
     this.kernelT = new Float32Array(this.classes * this.dim);
+    this.bias = new Float32Array(this.classes);
+    this.biasGradient = new Float32Array(this.classes);
     this.logits = new Float32Array(this.rows * this.classes);
     this.residuals = new Float32Array(this.rows * this.classes);
     this.kernelGradient = new Float32Array(this.classes * this.dim);
@@ -229,11 +234,35 @@ class LogisticObjective {
   }
 
   evaluate(x: Float64Array): { loss: number; gradient: Float64Array } {
+    const { rows, dim, classes } = this;
+    const size = classes * dim;
+    const gradient = new Float64Array(x.length);
+    const lossSum = this.products.objective ? this.objectiveInOnePass(x, gradient) : this.objectiveByProducts(x, gradient);
+    let squares = 0;
+    for (let i = 0; i < size; i++) {
+      squares += x[i] * x[i];
+      gradient[i] = this.kernelGradient[i] + 2 * this.l2 * x[i];
+    }
+    return { loss: lossSum / rows + this.l2 * squares, gradient };
+  }
+
+  /** Σ w·(−log p) and the bias gradient into `gradient`, the kernel's into this.kernelGradient: the addon's single pass. */
+  private objectiveInOnePass(x: Float64Array, gradient: Float64Array): number {
+    const { rows, classes, dim } = this;
+    const size = classes * dim;
+    for (let i = 0; i < size; i++) this.kernelT[i] = x[i];
+    for (let c = 0; c < classes; c++) this.bias[c] = x[size + c];
+    const lossSum = this.products.objective!(this.kernelT, this.bias, this.weights, 1 / rows, this.kernelGradient, this.biasGradient);
+    for (let c = 0; c < classes; c++) gradient[size + c] = this.biasGradient[c];
+    return lossSum;
+  }
+
+  /** As objectiveInOnePass, from the two products with the softmax between them here. */
+  private objectiveByProducts(x: Float64Array, gradient: Float64Array): number {
     const { rows, dim, classes, logits, residuals } = this;
     const size = classes * dim;
     this.forward(x);
     let lossSum = 0;
-    const gradient = new Float64Array(x.length);
     const labels = this.data.labels;
     const weights = this.weights;
     const scale = 1 / rows;
@@ -257,12 +286,7 @@ class LogisticObjective {
     }
     for (let r = 0; r < rows; r++) for (let c = 0; c < classes; c++) gradient[size + c] += residuals[r * classes + c];
     this.products.kernelGradient(residuals, this.kernelGradient);
-    let squares = 0;
-    for (let i = 0; i < size; i++) {
-      squares += x[i] * x[i];
-      gradient[i] = this.kernelGradient[i] + 2 * this.l2 * x[i];
-    }
-    return { loss: lossSum / rows + this.l2 * squares, gradient };
+    return lossSum;
   }
 
   accuracy(x: Float64Array): number {
@@ -311,18 +335,26 @@ interface RowProducts {
   logits(kernelT: Float32Array, out: Float32Array): void;
   /** out [classes, dim] = Rᵀ · X for R [rows, classes] */
   kernelGradient(residuals: Float32Array, out: Float32Array): void;
+  /**
+   * Where the addon loads, the whole loss in one pass over X (its logisticObjective: the rows read
+   * once, not twice, and no softmax here): 3-4x fewer milliseconds an evaluation on pooled rows.
+   */
+  objective?(kernelT: Float32Array, bias: Float32Array, weights: Float32Array | null, scale: number, kernelGradient: Float32Array, biasGradient: Float32Array): number;
   dispose(): void;
 }
 
 function rowProducts(data: InMemoryRows, products: 'auto' | 'tfjs'): RowProducts {
   const { rows, dim, classes } = data;
   const features = data.features.subarray(0, rows * dim);
+  const labels = data.labels.subarray(0, rows);
   const status = products === 'auto' ? denseAddonStatus() : undefined;
   if (status?.available) {
     const { addon } = status;
     return {
       logits: (kernelT, out) => addon.gemm(false, true, rows, classes, dim, 1, features, dim, kernelT, dim, 0, out, classes),
       kernelGradient: (residuals, out) => addon.gemm(true, false, classes, dim, rows, 1, residuals, classes, features, dim, 0, out, dim),
+      objective: (kernelT, bias, weights, scale, kernelGradient, biasGradient) =>
+        addon.logisticObjective(features, rows, dim, labels, weights, kernelT, bias, scale, kernelGradient, biasGradient),
       dispose: () => undefined,
     };
   }

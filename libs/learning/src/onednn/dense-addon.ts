@@ -78,6 +78,26 @@ export interface DenseAddon {
   adamKernelUpdateAsync(...args: Parameters<DenseAddon['adamKernelUpdate']>): Promise<number>;
   /** IEEE half bits → floats, exactly (F16C where the CPU has it); out.length === halves.length. */
   float16ToFloat32(halves: Uint16Array, out: Float32Array): void;
+  /**
+   * The multinomial logistic loss of rows held in memory and its gradient in one pass over the rows
+   * (the L-BFGS fit's objective, ../logistic-lbfgs.ts): logits = X·kernelTᵀ + bias for features
+   * [rows, dim] and kernelT [classes, dim] (classes = bias.length), R = scale·w·(softmax − onehot),
+   * kernelGradient [classes, dim] = Rᵀ·X, biasGradient [classes] = Σ R. Returns Σ w·(−log p[label]).
+   * sampleWeights: one a row, or null for 1. Labels outside [0, classes) are a RangeError. The same
+   * results bit for bit whatever the threads; AVX-512 where the kernel passes are fused.
+   */
+  logisticObjective(
+    features: Float32Array,
+    rows: number,
+    dim: number,
+    labels: Int32Array,
+    sampleWeights: Float32Array | null,
+    kernelT: Float32Array,
+    bias: Float32Array,
+    scale: number,
+    kernelGradient: Float32Array,
+    biasGradient: Float32Array,
+  ): number;
   /** y += α·x, over the threads. */
   axpy(alpha: number, x: Float32Array, y: Float32Array): void;
   /** OpenMP threads of later calls from this JavaScript thread (default: OMP_NUM_THREADS, else every core). */

@@ -350,6 +350,69 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     }
   });
 
+  it('gives the logistic loss and its gradient in one pass as a float64 reference does, fused or not, whatever the threads', () => {
+    /** The loss Σ w·(−log p[label]) and R = scale·w·(softmax − onehot), Rᵀ·X, Σ R in float64. */
+    const reference = (x: Float32Array, rows: number, dim: number, labels: Int32Array, weights: Float32Array | null, kernelT: Float32Array, bias: Float32Array, scale: number) => {
+      const classes = bias.length;
+      const kernelGradient = new Float64Array(classes * dim);
+      const biasGradient = new Float64Array(classes);
+      let loss = 0;
+      for (let r = 0; r < rows; r++) {
+        const z = Array.from(bias, (b, c) => {
+          let sum = b;
+          for (let d = 0; d < dim; d++) sum += x[r * dim + d] * kernelT[c * dim + d];
+          return sum;
+        });
+        const max = Math.max(...z);
+        const sum = z.reduce((s, v) => s + Math.exp(v - max), 0);
+        const w = weights ? weights[r] : 1;
+        loss += w * (max + Math.log(sum) - z[labels[r]]);
+        for (let c = 0; c < classes; c++) {
+          const residual = scale * w * (Math.exp(z[c] - max) / sum - (c === labels[r] ? 1 : 0));
+          biasGradient[c] += residual;
+          for (let d = 0; d < dim; d++) kernelGradient[c * dim + d] += residual * x[r * dim + d];
+        }
+      }
+      return { loss, kernelGradient, biasGradient };
+    };
+    let seed = 7;
+    const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+    const fusedBefore = native.info().fusedPasses;
+    const threadsBefore = native.threads();
+    try {
+      // Odd shapes: columns past a 16-lane vector, classes past 4- and 8-wide tiles, rows past 4-row tiles and 48-row blocks.
+      for (const [rows, dim, classes] of [[1, 1, 1], [7, 37, 3], [101, 20, 10], [230, 300, 13]]) {
+        const x = Float32Array.from({ length: rows * dim }, random);
+        const labels = Int32Array.from({ length: rows }, (_, r) => (r * 7) % classes);
+        const kernelT = Float32Array.from({ length: classes * dim }, () => random() * 0.3);
+        const bias = Float32Array.from({ length: classes }, random);
+        for (const weights of [null, Float32Array.from({ length: rows }, () => 1 + random() * 0.5)]) {
+          const expected = reference(x, rows, dim, labels, weights, kernelT, bias, 1 / rows);
+          const results = [];
+          for (const [fused, threads] of [[true, 1], [true, 2], [false, 2]] as const) {
+            native.setFusedPasses(fused);
+            native.setThreads(threads);
+            const kernelGradient = new Float32Array(classes * dim).fill(Number.NaN);
+            const biasGradient = new Float32Array(classes).fill(Number.NaN);
+            const loss = native.logisticObjective(x, rows, dim, labels, weights, kernelT, bias, 1 / rows, kernelGradient, biasGradient);
+            expect(loss).toBeCloseTo(expected.loss, 3);
+            const scale = Math.max(...expected.kernelGradient.map(Math.abs), 1e-3);
+            expected.kernelGradient.forEach((value, i) => expect(Math.abs(kernelGradient[i] - value)).toBeLessThan(scale * 1e-4));
+            expected.biasGradient.forEach((value, c) => expect(biasGradient[c]).toBeCloseTo(value, 5));
+            results.push({ loss, kernelGradient, biasGradient, fused });
+          }
+          // The threads change nothing, bit for bit.
+          expect(results[1].loss).toBe(results[0].loss);
+          expect(results[1].kernelGradient).toEqual(results[0].kernelGradient);
+          expect(results[1].biasGradient).toEqual(results[0].biasGradient);
+        }
+      }
+    } finally {
+      native.setFusedPasses(fusedBefore);
+      native.setThreads(threadsBefore);
+    }
+  });
+
   it('refuses every bad argument with an error naming it, and leaves the arrays alone', () => {
     const a = new Float32Array(6);
     const b = new Float32Array(6);
@@ -417,6 +480,24 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     expect(() => (native.kernelForward as (...args: unknown[]) => number)(kernel, 2, 3, 512, null)).toThrow(
       new TypeError('kernelForward: forward must be an object { input, rows, zT, squares, keep? }'),
     );
+
+    const objective = (...overrides: Array<[number, unknown]>) => {
+      const args: unknown[] = [new Float32Array(6), 2, 3, Int32Array.from([0, 1]), null, new Float32Array(6), new Float32Array(2), 0.5, new Float32Array(6), new Float32Array(2)];
+      for (const [i, value] of overrides) args[i] = value;
+      return () => (native.logisticObjective as (...args: unknown[]) => number)(...args);
+    };
+    expect(objective()()).toBeCloseTo(2 * Math.log(2), 6);
+    expect(objective([3, [0, 1]])).toThrow(new TypeError('logisticObjective: labels must be an Int32Array'));
+    expect(objective([3, Int32Array.from([0, 2])])).toThrow(new RangeError('logisticObjective: label 2 of row 1 is outside [0, 2)'));
+    expect(objective([3, Int32Array.from([0])])).toThrow(new RangeError('logisticObjective: labels holds 1 values, needs 2 (one a row)'));
+    expect(objective([0, new Float32Array(5)])).toThrow(new RangeError('logisticObjective: features holds 5 values, needs 6 (rows × dim)'));
+    expect(objective([4, new Float32Array(1)])).toThrow(new RangeError('logisticObjective: sampleWeights holds 1 values, needs 2 (one a row)'));
+    expect(objective([6, new Float32Array(0)])).toThrow(new RangeError('logisticObjective: bias must hold one value a class, got none'));
+    expect(objective([5, new Float32Array(9)])).toThrow(new RangeError('logisticObjective: kernelT holds 9 values, expected 6 (classes × dim, classes = bias.length)'));
+    expect(objective([9, new Float32Array(3)])).toThrow(new RangeError('logisticObjective: biasGradient holds 3 values, expected 2 (one a class)'));
+    const shared = new Float32Array(6);
+    expect(objective([5, shared], [8, shared])).toThrow(new RangeError('logisticObjective: kernelGradient overlaps kernelT (they must be separate memory)'));
+    expect(objective([7, Number.NaN])).toThrow(/^logisticObjective: scale must be finite/);
 
     expect(() => native.axpy(1, new Float32Array(3), new Float32Array(2))).toThrow(new RangeError('axpy: y holds 2 values, expected 3 (as many as x)'));
     expect(() => native.setThreads(0)).toThrow(new RangeError('setThreads: threads must be an integer from 1 to 2147483647, got 0'));

@@ -1162,6 +1162,295 @@ napi_value Float16ToFloat32(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// ---------------------------------------------------------------------------------------------
+// logisticObjective(features, rows, dim, labels, sampleWeights, kernelT, bias, scale,
+// kernelGradient, biasGradient) → Σᵣ wᵣ·(−log pᵣ[labelᵣ]): the multinomial logistic loss of rows
+// held in memory and its gradient, for the L-BFGS fit (../logistic-lbfgs.ts), in one pass over the
+// rows: logits = X·Wᵀ + b, R = scale·w·(softmax − onehot), kernelGradient = Rᵀ·X,
+// biasGradient = Σᵣ R. Why: as two oneDNN GEMMs with the softmax between them in JavaScript, an
+// evaluation read X from memory twice (31 MB for clothing-small's mirrored pooled training rows) and
+// took 13-14 ms; here each block of rows gets its logits, softmax and gradient while it is in cache.
+//
+// The rows are cut into parts fixed by the shape (not by the threads), each summed into its own
+// gradient in row order and the parts added in order: the same results bit for bit whatever the
+// threads.
+
+/** Rows a block: its features stay in L2 between the logits and the gradient (≤ 192 KB, ≤ 48 rows). */
+int64_t logisticBlockRows(int64_t dim) {
+  const int64_t rows = (48 * 1024) / dim;
+  return rows < 1 ? 1 : rows > 48 ? 48 : rows;
+}
+
+struct LogisticProblem {
+  const float* x;
+  int64_t rows, dim, classes;
+  const int32_t* labels;
+  const float* weights;  // null: every row weighs 1
+  const float* kernelT;
+  const float* bias;
+  float scale;
+};
+
+FEATX_CLONES float dotRange(const float* a, const float* b, int64_t count) {
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < count; j++) sum += a[j] * b[j];
+  return sum;
+}
+
+/** logits[r·classes + c] = x_r·W_c for the block's rows (without the bias). */
+void blockLogitsPortable(const LogisticProblem& p, const float* x, int64_t rows, float* logits) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < p.classes; c++) logits[r * p.classes + c] = dotRange(x + r * p.dim, p.kernelT + c * p.dim, p.dim);
+}
+
+/** g[c] += Σᵣ residuals[r·classes + c]·x_r for the block's rows. */
+void blockGradientPortable(const LogisticProblem& p, const float* x, int64_t rows, const float* residuals, float* g) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < p.classes; c++) axpyRange(residuals[r * p.classes + c], x + r * p.dim, g + c * p.dim, p.dim);
+}
+
+#if defined(FEATX_FUSED_PASSES)
+constexpr int kLogisticClassTile = 8;
+
+inline FEATX_AVX512 __mmask16 tailMask(int64_t left) { return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1); }
+
+/**
+ * out[r·classes + c] = x_r·W_c for R rows (`dim` apart) × T classes (rows of w, `dim` apart): each
+ * vector of x and of W loaded once for the R·T products (a W tile of 4 classes of pooled features,
+ * 20 KB, stays in L1 over the block's rows).
+ */
+template <int R, int T>
+FEATX_AVX512 void logitsTile(const float* x, int64_t dim, const float* w, int64_t classes, float* out) {
+  __m512 acc[R * T];
+#pragma GCC unroll 16
+  for (int i = 0; i < R * T; i++) acc[i] = _mm512_setzero_ps();
+  for (int64_t d = 0; d < dim; d += 16) {
+    const __mmask16 m = tailMask(dim - d);
+    __m512 xv[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) xv[r] = _mm512_maskz_loadu_ps(m, x + r * dim + d);
+#pragma GCC unroll 4
+    for (int c = 0; c < T; c++) {
+      const __m512 wv = _mm512_maskz_loadu_ps(m, w + c * dim + d);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++) acc[r * T + c] = _mm512_fmadd_ps(xv[r], wv, acc[r * T + c]);
+    }
+  }
+  // Sums of the lanes, stored: the accumulators stay in registers through the loop above (a lane
+  // sum read from the array kept GCC storing every accumulator to the stack each iteration).
+  alignas(64) float lanes[R * T][16];
+#pragma GCC unroll 16
+  for (int i = 0; i < R * T; i++) _mm512_store_ps(lanes[i], acc[i]);
+  for (int r = 0; r < R; r++)
+    for (int c = 0; c < T; c++) {
+      float sum = 0;
+      for (int l = 0; l < 16; l++) sum += lanes[r * T + c][l];
+      out[r * classes + c] = sum;
+    }
+}
+
+/** g_c += Σᵣ residuals[r·classes + c]·x_r for T classes, 16 columns at a time held in registers over the rows. */
+template <int T>
+FEATX_AVX512 void gradientTile(const float* x, int64_t rows, int64_t dim, const float* residuals, int64_t classes, float* g) {
+  for (int64_t d = 0; d < dim; d += 16) {
+    const __mmask16 m = tailMask(dim - d);
+    __m512 acc[T];
+    for (int c = 0; c < T; c++) acc[c] = _mm512_maskz_loadu_ps(m, g + c * dim + d);
+    for (int64_t r = 0; r < rows; r++) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, x + r * dim + d);
+      const float* rr = residuals + r * classes;
+      for (int c = 0; c < T; c++) acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(rr[c]), xv, acc[c]);
+    }
+    for (int c = 0; c < T; c++) _mm512_mask_storeu_ps(g + c * dim + d, m, acc[c]);
+  }
+}
+
+#define FEATX_CLASS_TILES(call) \
+  switch (tile) {               \
+    case 8: call(8); break;     \
+    case 7: call(7); break;     \
+    case 6: call(6); break;     \
+    case 5: call(5); break;     \
+    case 4: call(4); break;     \
+    case 3: call(3); break;     \
+    case 2: call(2); break;     \
+    default: call(1); break;    \
+  }
+
+FEATX_AVX512 void blockLogitsAvx512(const LogisticProblem& p, const float* x, int64_t rows, float* logits) {
+  constexpr int64_t kRowTile = 4, kClassTile = 4;
+  for (int64_t c0 = 0; c0 < p.classes; c0 += kClassTile)
+    for (int64_t r0 = 0; r0 < rows; r0 += kRowTile) {
+      const int64_t rowTile = rows - r0 < kRowTile ? rows - r0 : kRowTile, tile = p.classes - c0 < kClassTile ? p.classes - c0 : kClassTile;
+      const float* xr = x + r0 * p.dim;
+      const float* w = p.kernelT + c0 * p.dim;
+      float* out = logits + r0 * p.classes + c0;
+#define FEATX_LOGITS(R, T) logitsTile<R, T>(xr, p.dim, w, p.classes, out)
+#define FEATX_CLASSES(R)                     \
+  switch (tile) {                            \
+    case 4: FEATX_LOGITS(R, 4); break;       \
+    case 3: FEATX_LOGITS(R, 3); break;       \
+    case 2: FEATX_LOGITS(R, 2); break;       \
+    default: FEATX_LOGITS(R, 1); break;      \
+  }
+      switch (rowTile) {
+        case 4: FEATX_CLASSES(4); break;
+        case 3: FEATX_CLASSES(3); break;
+        case 2: FEATX_CLASSES(2); break;
+        default: FEATX_CLASSES(1); break;
+      }
+#undef FEATX_CLASSES
+#undef FEATX_LOGITS
+    }
+}
+
+FEATX_AVX512 void blockGradientAvx512(const LogisticProblem& p, const float* x, int64_t rows, const float* residuals, float* g) {
+  for (int64_t c0 = 0; c0 < p.classes; c0 += kLogisticClassTile) {
+    const int64_t tile = p.classes - c0 < kLogisticClassTile ? p.classes - c0 : kLogisticClassTile;
+#define FEATX_GRADIENT(T) gradientTile<T>(x, rows, p.dim, residuals + c0, p.classes, g + c0 * p.dim)
+    FEATX_CLASS_TILES(FEATX_GRADIENT)
+#undef FEATX_GRADIENT
+  }
+}
+#undef FEATX_CLASS_TILES
+#endif
+
+/**
+ * Rows [r0, r1): their loss summed into *loss, R summed into biasSum, Rᵀ·X into g (a part's own).
+ * `logits` holds a block's rows × classes.
+ */
+void logisticPart(const LogisticProblem& p, int64_t r0, int64_t r1, bool vectorized, float* logits, float* g, double* biasSum, double* loss) {
+  const int64_t block = logisticBlockRows(p.dim), classes = p.classes;
+  for (int64_t b0 = r0; b0 < r1; b0 += block) {
+    const int64_t rows = b0 + block < r1 ? block : r1 - b0;
+    const float* x = p.x + b0 * p.dim;
+#if defined(FEATX_FUSED_PASSES)
+    if (vectorized) blockLogitsAvx512(p, x, rows, logits);
+    else blockLogitsPortable(p, x, rows, logits);
+#else
+    (void)vectorized;
+    blockLogitsPortable(p, x, rows, logits);
+#endif
+    for (int64_t r = 0; r < rows; r++) {
+      float* z = logits + r * classes;
+      float max = -INFINITY;
+      for (int64_t c = 0; c < classes; c++) {
+        z[c] += p.bias[c];
+        if (z[c] > max) max = z[c];
+      }
+      double sum = 0;
+      for (int64_t c = 0; c < classes; c++) sum += std::exp(static_cast<double>(z[c] - max));
+      const int32_t label = p.labels[b0 + r];
+      const double weight = p.weights ? p.weights[b0 + r] : 1.0;
+      *loss += weight * (static_cast<double>(max) + std::log(sum) - static_cast<double>(z[label]));
+      // z becomes the row's residuals: scale·w·(softmax − onehot)
+      const double factor = weight * p.scale / sum;
+      for (int64_t c = 0; c < classes; c++) z[c] = static_cast<float>(factor * std::exp(static_cast<double>(z[c] - max)));
+      z[label] -= static_cast<float>(weight * p.scale);
+      for (int64_t c = 0; c < classes; c++) biasSum[c] += z[c];
+    }
+#if defined(FEATX_FUSED_PASSES)
+    if (vectorized) blockGradientAvx512(p, x, rows, logits, g);
+    else blockGradientPortable(p, x, rows, logits, g);
+#else
+    blockGradientPortable(p, x, rows, logits, g);
+#endif
+  }
+}
+
+bool int32Array(Call& call, size_t index, const char* name, const int32_t*& data, int64_t& length) {
+  bool isTypedArray = false;
+  napi_is_typedarray(call.env, call.argv[index], &isTypedArray);
+  napi_typedarray_type type = napi_int8_array;
+  size_t count = 0;
+  void* memory = nullptr;
+  if (isTypedArray && napi_get_typedarray_info(call.env, call.argv[index], &type, &count, &memory, nullptr, nullptr) != napi_ok) isTypedArray = false;
+  if (!isTypedArray || type != napi_int32_array) return call.typeError(std::string(name) + " must be an Int32Array");
+  data = static_cast<const int32_t*>(memory);
+  length = memory == nullptr ? 0 : static_cast<int64_t>(count);
+  return true;
+}
+
+/** Gradient parts: at most 8, and at most 64 MB of them (the first is kernelGradient itself). */
+int64_t logisticParts(int64_t rows, int64_t dim, int64_t classes) {
+  const int64_t blocks = (rows + logisticBlockRows(dim) - 1) / logisticBlockRows(dim);
+  int64_t parts = (int64_t{64} << 20) / (classes * dim * static_cast<int64_t>(sizeof(float)));
+  if (parts > 8) parts = 8;
+  if (parts > blocks) parts = blocks;
+  return parts < 1 ? 1 : parts;
+}
+
+napi_value LogisticObjective(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "logisticObjective", 10)) return nullptr;
+  FloatArray features, weights, kernelT, bias, kernelGradient, biasGradient;
+  int64_t rows, dim, labelCount;
+  const int32_t* labels = nullptr;
+  double scale;
+  if (!floatArray(call, 0, "features", features) || !integer(call, 1, "rows", 1, rows) || !integer(call, 2, "dim", 1, dim) ||
+      !int32Array(call, 3, "labels", labels, labelCount) || !floatArray(call, 4, "sampleWeights", weights, true) || !floatArray(call, 5, "kernelT", kernelT) ||
+      !floatArray(call, 6, "bias", bias) || !number(call, 7, "scale", scale) || !floatArray(call, 8, "kernelGradient", kernelGradient) ||
+      !floatArray(call, 9, "biasGradient", biasGradient))
+    return nullptr;
+  const int64_t classes = bias.length;
+  if (classes < 1) {
+    call.rangeError("bias must hold one value a class, got none");
+    return nullptr;
+  }
+  if (!holds(call, features, rows * dim, "rows × dim") || !sized(call, kernelT, classes * dim, "classes × dim, classes = bias.length") ||
+      !sized(call, kernelGradient, classes * dim, "classes × dim") || !sized(call, biasGradient, classes, "one a class") ||
+      (weights.present() && !holds(call, weights, rows, "one a row")))
+    return nullptr;
+  if (labelCount < rows) {
+    call.rangeError("labels holds " + std::to_string(labelCount) + " values, needs " + std::to_string(rows) + " (one a row)");
+    return nullptr;
+  }
+  for (int64_t r = 0; r < rows; r++)
+    if (labels[r] < 0 || labels[r] >= classes) {
+      call.rangeError("label " + std::to_string(labels[r]) + " of row " + std::to_string(r) + " is outside [0, " + std::to_string(classes) + ")");
+      return nullptr;
+    }
+  for (const FloatArray* written : {&kernelGradient, &biasGradient})
+    for (const FloatArray* read : {&features, &weights, &kernelT, &bias})
+      if (!disjoint(call, *written, *read)) return nullptr;
+  if (!disjoint(call, kernelGradient, biasGradient)) return nullptr;
+
+  const LogisticProblem problem{features.data, rows, dim, classes, labels, weights.present() ? weights.data : nullptr, kernelT.data, bias.data, static_cast<float>(scale)};
+  const int64_t parts = logisticParts(rows, dim, classes), block = logisticBlockRows(dim);
+  const int64_t size = classes * dim;
+  float* partials = parts > 1 ? static_cast<float*>(scratch.get(sizeof(float) * size * (parts - 1))) : nullptr;
+  if (parts > 1 && !partials) {
+    napi_throw_error(env, nullptr, "logisticObjective: out of memory for the gradient parts");
+    return nullptr;
+  }
+  std::vector<double> losses(parts, 0.0), biasSums(parts * classes, 0.0);
+  const bool vectorized = fusedPasses();
+  const bool parallel = parts > 1 && rows * size >= kParallelMultiplyAdds;
+  FlushDenormals flush;
+  ScopedThreads team(parallel ? omp_get_max_threads() : 1);
+#pragma omp parallel num_threads(parallel ? omp_get_max_threads() : 1) if (parallel)
+  {
+    FlushDenormals flushHere;
+    std::vector<float> logits(block * classes);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t part = 0; part < parts; part++) {
+      float* g = part == 0 ? kernelGradient.data : partials + (part - 1) * size;
+      std::memset(g, 0, sizeof(float) * size);
+      logisticPart(problem, rows * part / parts, rows * (part + 1) / parts, vectorized, logits.data(), g, biasSums.data() + part * classes, &losses[part]);
+    }
+  }
+  for (int64_t part = 1; part < parts; part++) axpyRange(1.0f, partials + (part - 1) * size, kernelGradient.data, size);
+  double loss = 0;
+  for (int64_t part = 0; part < parts; part++) loss += losses[part];
+  for (int64_t c = 0; c < classes; c++) {
+    double sum = 0;
+    for (int64_t part = 0; part < parts; part++) sum += biasSums[part * classes + c];
+    biasGradient.data[c] = static_cast<float>(sum);
+  }
+  return numberValue(env, loss);
+}
+
 // setThreads(n): the OpenMP threads of later calls (this JavaScript thread's); threads(): them.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Call call;
@@ -1225,6 +1514,7 @@ NAPI_MODULE_INIT() {
       {"kernelForwardAsync", nullptr, KernelForwardAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sgdKernelUpdateAsync", nullptr, SgdKernelUpdateAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"adamKernelUpdateAsync", nullptr, AdamKernelUpdateAsync, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"logisticObjective", nullptr, LogisticObjective, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"axpy", nullptr, Axpy, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"float16ToFloat32", nullptr, Float16ToFloat32, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
