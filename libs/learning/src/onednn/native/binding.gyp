@@ -7,7 +7,7 @@
       "target_name": "featx_dense",
       "sources": ["featx_dense.cc"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fopenmp", "--param=sra-max-scalarization-size-Ospeed=4096", "-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fopenmp", "-Wall", "-Wextra"],
       "ldflags": ["-fopenmp"],
       "libraries": ["-ldnnl"]
     }
