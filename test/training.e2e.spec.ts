@@ -293,8 +293,10 @@ describe('training runs', () => {
     const row = (await db.query('SELECT id, config FROM training_runs WHERE feature_set_id = $1 ORDER BY created_at DESC LIMIT 1', [featureSetId])).rows[0];
     expect(row.config.search).toMatchObject({ convergedFolds: 3 });
     expect(row.config.cvFolds).toBeUndefined();
-    const { rows: converged } = await db.query("SELECT name, outcome, val_accuracy, cv_accuracy, cv_loss, chosen FROM run_candidates WHERE run_id = $1 AND name LIKE '%lbfgs%' ORDER BY position", [row.id]);
+    const { rows: converged } = await db.query("SELECT name, outcome, val_accuracy, cv_accuracy, cv_loss, sample_rows, split_rows, chosen FROM run_candidates WHERE run_id = $1 AND name LIKE '%lbfgs%' ORDER BY position", [row.id]);
     expect(converged).toHaveLength(8);
+    // The split fits in memory: every row fit, no sample.
+    expect(converged.map((c) => [c.sample_rows, c.split_rows])).toEqual(converged.map(() => [null, null]));
     expect(converged.filter((c) => c.outcome === 'fit')).toHaveLength(1);
     expect(converged.filter((c) => c.outcome === 'ruled-out')).toHaveLength(7);
     for (const c of converged) {
@@ -307,6 +309,7 @@ describe('training runs', () => {
     expect(converged.filter((c) => c.outcome === 'ruled-out').some((c) => c.chosen)).toBe(false);
     const shown = await cli('runs', 'show', row.id);
     expect(shown.out).toMatch(/ruled out by cross-validation, cross-validation \d+\.\d%/);
+    expect(shown.out).toMatch(/fit on the whole split \(L-BFGS\), cross-validation \d+\.\d%/);
     expect(shown.out).toMatch(/cross-validation \(3 folds of the training split\) kept logistic lbfgs l2=\S+ \w+ \(\d+\.\d% held out\)/);
   }, 240000);
 

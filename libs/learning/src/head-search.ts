@@ -10,6 +10,7 @@ import { OptimizerSpec, ResolvedOptimizerSpec, TUTORIAL_SGD } from './optimizers
 import { powerNormalizeInPlace } from './power-normalization';
 import { averageWithMirrors, meanProbabilities, mirrorRowsOf, probabilitiesPass, scoreProbabilities } from './probability-scores';
 import { Standardization, standardizeInPlace } from './stats';
+import { RandomSource, seededRandom } from './seeded-random';
 
 /**
  * `--head auto`: candidate heads trained together on one feature set, each batch read once (and
@@ -98,10 +99,17 @@ export const CONVERGED_L2_GRID: readonly number[] = [0.03, 0.01, 0.003, 0.001];
 export const CONVERGED_INPUTS: readonly InputView[] = ['standardized', 'power'];
 
 /**
- * Most bytes of training rows (float32) the converged candidates hold; a larger split skips them
- * (they need every row at once; the fit holds a prepared copy of one view besides).
+ * Most bytes of training rows (float32) the converged candidates hold (the fit holds a prepared copy
+ * of one view besides); a larger split is fit on a seeded uniform sample of its rows this size.
  */
 export const CONVERGED_MAX_BYTES = 256 * 2 ** 20;
+
+/**
+ * Fewest rows a sample must hold for the converged candidates to be fit on it (a split that fits
+ * whole is fit whatever its size): 52,000 pooled rows of 1,280 values fit CONVERGED_MAX_BYTES, but
+ * 1,070 flattened rows of 62,720 would be a fit of 627,200 weights on a sliver of the split.
+ */
+export const CONVERGED_MIN_SAMPLE_ROWS = 20_000;
 
 /**
  * The default plan for `dim` inputs: logistic regression over SEARCH_L2_GRID and the tutorial's MLP
@@ -160,9 +168,10 @@ export interface CandidateEpoch {
 }
 
 /**
- * `fit`: an lbfgs candidate fit on the whole split; `ruled-out`: one fit, but another converged
- * candidate scored better in cross-validation (never the model nor a member); `skipped`: one whose
- * split was too large to hold.
+ * `fit`: an lbfgs candidate fit on the whole split (or on a sample of one too large to hold);
+ * `ruled-out`: one fit, but another converged candidate scored better in cross-validation (never
+ * the model nor a member); `skipped`: one whose split was too large to hold, where a sample small
+ * enough would have had too few rows.
  */
 export type CandidateOutcome = 'trained' | 'early-stopped' | 'pruned' | 'fit' | 'ruled-out' | 'skipped';
 
@@ -192,6 +201,8 @@ export interface CandidateResult {
   history: CandidateEpoch[];
   /** An lbfgs candidate's cross-validation on the training split, where the plan asked for it. */
   crossValidation?: CandidateCrossValidation | null;
+  /** An lbfgs candidate fit on a sample of a training split too large to hold: the sample's rows, of the split's. */
+  sample?: { rows: number; of: number } | null;
 }
 
 /** The model the search chose: its best `members.length` candidates' probabilities averaged (one: the winner alone). */
@@ -219,6 +230,8 @@ export interface HeadSearchResult {
   knnSkipped: string | null;
   /** Why the plan's lbfgs candidates were not fit, where they were not. */
   convergedSkipped: string | null;
+  /** Where they were fit on a sample of the training rows (the split was too large to hold): its rows, of how many. */
+  convergedSample: { rows: number; of: number } | null;
   /** Where a step-trained candidate led the validation ranking over the cross-validated converged one: how they compared (preferConverged). */
   convergedPreference: ConvergedPreference | null;
   /** Candidate `index` at its best epoch, where its weights were kept (all with keepAllSnapshots, else the survivors'); the caller disposes it. */
@@ -247,8 +260,13 @@ export interface HeadSearchOptions {
   classWeights?: Float32Array;
   /** The kNN baseline is skipped when its validation copy would take more than this (default 1 GiB). */
   knnMaxBytes?: number;
-  /** The `lbfgs` candidates are skipped when the training split as float32 would take more than this (default CONVERGED_MAX_BYTES). */
+  /**
+   * The `lbfgs` candidates fit on a seeded uniform sample of the training rows when the split as
+   * float32 would take more than this (default CONVERGED_MAX_BYTES), and are skipped when such a
+   * sample would hold fewer than `convergedMinSampleRows` rows (default CONVERGED_MIN_SAMPLE_ROWS).
+   */
   convergedMaxBytes?: number;
+  convergedMinSampleRows?: number;
   /** Keep every candidate's best weights, pruned ones included (a benchmark scoring them all); default: the survivors' and the best plan.ensembleMax. */
   keepAllSnapshots?: boolean;
   /** With sources.validationMirrors: the mirror row of each validation row; absent: paired by the batches' image ids where they carry them, else the same row. */
@@ -310,8 +328,10 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
   let knn: CosineKnn | undefined;
   let knnSkipped: string | null = plan.knnK.length === 0 ? 'not asked for' : null;
   const convergedMaxBytes = options.convergedMaxBytes ?? CONVERGED_MAX_BYTES;
-  const held = converged.length > 0 ? new HeldRows(dim, convergedMaxBytes) : undefined;
+  const held = converged.length > 0 ? new TrainingSample(dim, Math.max(1, Math.floor(convergedMaxBytes / (dim * 4))), plan.seed) : undefined;
+  const minSampleRows = options.convergedMinSampleRows ?? CONVERGED_MIN_SAMPLE_ROWS;
   let convergedSkipped: string | null = converged.length === 0 ? 'not asked for' : null;
+  let convergedSample: HeadSearchResult['convergedSample'] = null;
   try {
     if (plan.knnK.length > 0) {
       const maxBytes = options.knnMaxBytes ?? 2 ** 30;
@@ -344,7 +364,8 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
       }
       let order = stepping;
       if (epoch === 0 && held) {
-        const fits = fitConverged(plan, converged, held, { dim, classes, standardization: options.standardization, classWeights: options.classWeights, beforeBatch: options.beforeBatch });
+        const fits = fitConverged(plan, converged, held, { dim, classes, minSampleRows, standardization: options.standardization, classWeights: options.classWeights, beforeBatch: options.beforeBatch });
+        if (held.sampled && typeof fits !== 'string') convergedSample = { rows: held.rows, of: held.seen };
         if (typeof fits === 'string') {
           convergedSkipped = fits;
           for (const i of converged) results[i].outcome = 'skipped';
@@ -352,17 +373,18 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
           fits.forEach((fit, k) => {
             const i = converged[k];
             results[i].crossValidation = fit.crossValidation;
+            results[i].sample = convergedSample;
             heads[i].dispose();
             heads[i] = createHead(specs[i].spec, specs[i].seed, specs[i].optimizer, zeroSlots({ step: 0, values: new Map([['dense_1/kernelT', fit.kernelT], ['dense_1/bias', fit.bias]]) }, specs[i].optimizer), {
               engine: options.engine,
             });
           });
           order = [...stepping, ...converged];
-          trained = [...trained, ...fits.map((fit) => ({ loss: fit.loss, accuracy: fit.accuracy, rows: held.rows }))];
+          trained = [...trained, ...fits.map((fit) => ({ loss: fit.loss, accuracy: fit.accuracy, rows: held.seen }))];
         }
         held.release();
       }
-      if ((trained[0]?.rows ?? held?.rows ?? 0) === 0) throw new RangeError(`the training split gave no rows in epoch ${epoch + 1}`);
+      if ((trained[0]?.rows ?? held?.seen ?? 0) === 0) throw new RangeError(`the training split gave no rows in epoch ${epoch + 1}`);
       const activeHeads = order.map((i) => heads[i]);
       const views = viewsOf(order);
       const { scores: validated, probabilities, labels } = await validateCandidates(activeHeads, sources, classes, { beforeBatch: options.beforeBatch, views, mirrorOf: options.validationMirrorOf ?? null });
@@ -422,6 +444,7 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
       knn: knn?.result() ?? null,
       knnSkipped,
       convergedSkipped,
+      convergedSample,
       convergedPreference: preference.compared,
       candidateHead: (index) => {
         const kept = snapshots[index];
@@ -436,19 +459,22 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
 }
 
 /**
- * The lbfgs candidates fit on the held training rows, view by view (each view's copy prepared once,
- * its strengths fit strongest first, each from the previous solution), in the order of `indices`;
- * or why they cannot be.
+ * The lbfgs candidates fit on the held training rows (all of them, or a sample of a split too large
+ * to hold), view by view (each view's copy prepared once, its strengths fit strongest first, each
+ * from the previous solution), in the order of `indices`; or why they cannot be.
  */
 function fitConverged(
   plan: HeadSearchPlan,
   indices: readonly number[],
-  held: HeldRows,
-  options: { dim: number; classes: number; standardization: Standardization | null; classWeights?: Float32Array; beforeBatch?: () => void },
+  held: TrainingSample,
+  options: { dim: number; classes: number; minSampleRows: number; standardization: Standardization | null; classWeights?: Float32Array; beforeBatch?: () => void },
 ): ConvergedFit[] | string {
+  if (held.seen === 0) return 'the training split gave no rows';
+  if (held.sampled && held.rows < options.minSampleRows) {
+    const mib = Math.round((held.capacity * options.dim * 4) / 2 ** 20);
+    return `the training split (${held.seen} rows) does not fit ${mib} MiB as float32, and a sample that does would hold ${held.rows} rows of ${options.dim} values, fewer than ${options.minSampleRows}`;
+  }
   const all = held.all();
-  if (!all) return `the training split as float32 would take more than ${Math.round(held.maxBytes / 2 ** 20)} MiB`;
-  if (all.rows === 0) return 'the training split gave no rows';
   const folds = plan.convergedFolds ?? 0;
   const fits = new Array<ConvergedFit>(indices.length);
   for (const view of INPUT_VIEWS) {
@@ -478,55 +504,88 @@ function fitConverged(
 
 type ConvergedFit = LogisticWeights & { loss: number; accuracy: number; iterations: number; crossValidation: CandidateCrossValidation | null };
 
-/** Training rows kept (copies) as they stream past, until they would pass `maxBytes`; then none. */
-class HeldRows {
-  private parts: Array<FeatureBatch & { imageIds?: Float64Array }> = [];
+/**
+ * Training rows kept (copies) as they stream past: every row while they fit `capacity` rows, then a
+ * uniform sample of that many (reservoir sampling, Algorithm R, seeded: the same stream gives the
+ * same sample). The buffer grows as rows come, so a small split holds no more than its own size.
+ */
+export class TrainingSample {
+  private features = new Float32Array(0);
+  private labels = new Int32Array(0);
+  private imageIds: Float64Array | null = new Float64Array(0);
+  /** Rows held (at most capacity). */
   rows = 0;
-  private overflowed = false;
+  /** Rows streamed past. */
+  seen = 0;
+  private readonly random: RandomSource;
 
   constructor(
     private readonly dim: number,
-    readonly maxBytes: number,
-  ) {}
-
-  add(batch: FeatureBatch): void {
-    if (this.overflowed) return;
-    if ((this.rows + batch.rows) * this.dim * 4 > this.maxBytes) {
-      this.overflowed = true;
-      this.parts = [];
-      return;
-    }
-    const carried = (batch as FeatureBatch & { imageIds?: ArrayLike<number> }).imageIds;
-    // Ids a source could not read (NaN) group nothing: such a batch counts as one without them.
-    const ids = carried && Array.prototype.every.call(carried, (id: number, r: number) => r >= batch.rows || Number.isFinite(id)) ? carried : undefined;
-    this.parts.push({
-      features: batch.features.slice(0, batch.rows * this.dim),
-      labels: batch.labels.slice(0, batch.rows),
-      rows: batch.rows,
-      ...(ids ? { imageIds: Float64Array.from({ length: batch.rows }, (_, r) => ids[r]) } : {}),
-    });
-    this.rows += batch.rows;
+    readonly capacity: number,
+    seed: number,
+  ) {
+    this.random = seededRandom(seed, 0x5a3e);
   }
 
-  /** Every row in one batch (the parts freed), with each row's image id where every batch carried them; or undefined if they did not fit. */
-  all(): (FeatureBatch & { imageIds: Float64Array | null }) | undefined {
-    if (this.overflowed) return undefined;
-    const features = new Float32Array(this.rows * this.dim);
-    const labels = new Int32Array(this.rows);
-    const imageIds: Float64Array | null = this.parts.every((part) => part.imageIds) ? new Float64Array(this.rows) : null;
-    let at = 0;
-    for (const part of this.parts) {
-      features.set(part.features, at * this.dim);
-      labels.set(part.labels, at);
-      if (imageIds && part.imageIds) imageIds.set(part.imageIds, at);
-      at += part.rows;
+  /** Whether rows were left out (the split held more than `capacity` rows). */
+  get sampled(): boolean {
+    return this.seen > this.rows;
+  }
+
+  add(batch: FeatureBatch): void {
+    const carried = (batch as FeatureBatch & { imageIds?: ArrayLike<number> }).imageIds;
+    // Ids a source could not read (NaN) group nothing: a batch without them leaves the sample without ids.
+    const ids = carried && Array.prototype.every.call(carried, (id: number, r: number) => r >= batch.rows || Number.isFinite(id)) ? carried : undefined;
+    if (!ids) this.imageIds = null;
+    for (let r = 0; r < batch.rows; r++) {
+      const seen = this.seen++;
+      let slot: number;
+      if (this.rows < this.capacity) {
+        slot = this.rows++;
+        this.reserve(this.rows);
+      } else {
+        slot = Math.floor(this.random() * (seen + 1));
+        if (slot >= this.capacity) continue;
+      }
+      this.features.set(batch.features.subarray(r * this.dim, (r + 1) * this.dim), slot * this.dim);
+      this.labels[slot] = batch.labels[r];
+      if (this.imageIds && ids) this.imageIds[slot] = ids[r];
     }
-    this.parts = [];
-    return { features, labels, rows: this.rows, imageIds };
+  }
+
+  /** The rows held in one batch (the sample's buffers handed over), with each row's image id where every batch carried them. */
+  all(): FeatureBatch & { imageIds: Float64Array | null } {
+    const out = {
+      features: this.features.subarray(0, this.rows * this.dim),
+      labels: this.labels.subarray(0, this.rows),
+      rows: this.rows,
+      imageIds: this.imageIds?.subarray(0, this.rows) ?? null,
+    };
+    this.release();
+    return out;
   }
 
   release(): void {
-    this.parts = [];
+    this.features = new Float32Array(0);
+    this.labels = new Int32Array(0);
+    this.imageIds = this.imageIds && new Float64Array(0);
+  }
+
+  /** Room for `rows` rows: the buffers doubled (up to capacity) when full. */
+  private reserve(rows: number): void {
+    if (rows <= this.labels.length) return;
+    const size = Math.min(this.capacity, Math.max(rows, 2 * this.labels.length, 256));
+    const features = new Float32Array(size * this.dim);
+    features.set(this.features);
+    const labels = new Int32Array(size);
+    labels.set(this.labels);
+    this.features = features;
+    this.labels = labels;
+    if (this.imageIds) {
+      const imageIds = new Float64Array(size);
+      imageIds.set(this.imageIds);
+      this.imageIds = imageIds;
+    }
   }
 }
 

@@ -14,6 +14,7 @@ import {
   HeadSearchPlan,
   preferConverged,
   searchHeads,
+  TrainingSample,
   viewOfBatch,
 } from './head-search';
 import { fitLogisticRegression } from './logistic-lbfgs';
@@ -218,6 +219,61 @@ describe('searchHeads', () => {
   });
 });
 
+describe('TrainingSample', () => {
+  const batch = (from: number, rows: number, dim = 2): FeatureBatch & { imageIds: Float64Array } => ({
+    features: Float32Array.from({ length: rows * dim }, (_, k) => from + Math.floor(k / dim)),
+    labels: Int32Array.from({ length: rows }, (_, r) => (from + r) % 3),
+    rows,
+    imageIds: Float64Array.from({ length: rows }, (_, r) => 1000 + from + r),
+  });
+
+  it('holds every row, in order, while they fit', () => {
+    const sample = new TrainingSample(2, 10, 1);
+    sample.add(batch(0, 4));
+    sample.add(batch(4, 3));
+    expect([sample.rows, sample.seen, sample.sampled]).toEqual([7, 7, false]);
+    const all = sample.all();
+    expect([...all.features]).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]);
+    expect([...all.labels]).toEqual([0, 1, 2, 0, 1, 2, 0]);
+    expect([...all.imageIds!]).toEqual([1000, 1001, 1002, 1003, 1004, 1005, 1006]);
+  });
+
+  it('keeps a uniform sample of a longer stream, each row with its label and image id, the same for the same seed', () => {
+    const batches = Array.from({ length: 7 }, (_, b) => batch(b * 16, Math.min(16, 100 - b * 16)));
+    const drawn = (seed: number, check = false) => {
+      const sample = new TrainingSample(2, 10, seed);
+      for (const b of batches) sample.add(b);
+      const all = sample.all();
+      const rows = Array.from({ length: all.rows }, (_, r) => all.features[r * 2]);
+      if (check) {
+        expect([sample.rows, sample.seen, sample.sampled]).toEqual([10, 100, true]);
+        expect(rows.map((row, r) => [all.features[r * 2 + 1], all.labels[r], all.imageIds![r]])).toEqual(rows.map((row) => [row, row % 3, 1000 + row]));
+      }
+      return rows;
+    };
+    drawn(7, true);
+    expect(drawn(7)).toEqual(drawn(7));
+    expect(drawn(7)).not.toEqual(drawn(8));
+    // Each of the 100 rows is kept with probability 10/100: over 2,000 seeds, 200 times each on average.
+    const counts = new Array<number>(100).fill(0);
+    for (let seed = 0; seed < 2000; seed++) for (const row of drawn(seed)) counts[row]++;
+    expect(Math.min(...counts)).toBeGreaterThan(140);
+    expect(Math.max(...counts)).toBeLessThan(265);
+    // The first rows (kept at first, then replaced) and the last (one chance each) alike.
+    const mean = (from: number, to: number) => counts.slice(from, to).reduce((a, b) => a + b, 0) / (to - from);
+    expect(Math.abs(mean(0, 10) - 200)).toBeLessThan(25);
+    expect(Math.abs(mean(90, 100) - 200)).toBeLessThan(25);
+  });
+
+  it('holds no image ids once a batch came without them', () => {
+    const sample = new TrainingSample(2, 10, 1);
+    sample.add(batch(0, 3));
+    const { imageIds: _ids, ...withoutIds } = batch(3, 3);
+    sample.add(withoutIds);
+    expect(sample.all().imageIds).toBeNull();
+  });
+});
+
 describe('searchHeads with converged (lbfgs) candidates', () => {
   beforeAll(() => selectBackend('cpu'));
 
@@ -254,9 +310,28 @@ describe('searchHeads with converged (lbfgs) candidates', () => {
     result.head.dispose();
   });
 
-  it('skips them when the training split is too large to hold, saying why, and the search is the one without them', async () => {
+  it('fits them on a seeded sample of a training split too large to hold, and says so', async () => {
+    // 1000 bytes hold 31 rows of 8 float32 values, of the 96 training rows.
+    const sampled = await searchHeads(plan, sources, { ...options, convergedMaxBytes: 1000, convergedMinSampleRows: 30 });
+    expect(sampled.convergedSkipped).toBeNull();
+    expect(sampled.convergedSample).toEqual({ rows: 31, of: 96 });
+    const whole = await searchHeads(plan, sources, options);
+    expect(whole.convergedSample).toBeNull();
+    for (const i of [2, 3]) {
+      expect([sampled.candidates[i].outcome, sampled.candidates[i].sample]).toEqual(['fit', { rows: 31, of: 96 }]);
+      expect(whole.candidates[i].sample).toBeNull();
+      // A fit of fewer rows: not the whole split's solution.
+      expect(sampled.candidates[i].trainLoss).not.toBeCloseTo(whole.candidates[i].trainLoss!, 3);
+    }
+    // The same seed draws the same sample.
+    const again = await searchHeads(plan, sources, { ...options, convergedMaxBytes: 1000, convergedMinSampleRows: 30 });
+    expect(again.candidates).toEqual(sampled.candidates);
+    [sampled, whole, again].forEach((r) => r.head.dispose());
+  });
+
+  it('skips them when a sample small enough to hold would have too few rows, saying why, and the search is the one without them', async () => {
     const skipped = await searchHeads(plan, sources, { ...options, convergedMaxBytes: 1000 });
-    expect(skipped.convergedSkipped).toMatch(/training split as float32 would take more than 0 MiB/);
+    expect(skipped.convergedSkipped).toBe('the training split (96 rows) does not fit 0 MiB as float32, and a sample that does would hold 31 rows of 8 values, fewer than 20000');
     expect(skipped.candidates.slice(2).map((c) => [c.outcome, c.valAccuracy])).toEqual([
       ['skipped', null],
       ['skipped', null],

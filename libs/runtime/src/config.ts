@@ -100,6 +100,8 @@ const envSchema = z.object({
   FEATX_TRAINER_READ: z.enum(TRAINER_READ_MODES).default('bus'),
   FEATX_TRAINER_READ_AHEAD_MB: z.coerce.number().positive().max(4096).default(DEFAULT_TRAINER_READ_AHEAD_MB),
   FEATX_TRAINER_ENGINE: z.enum(HEAD_ENGINE_CHOICES).default('auto'),
+  /** Training rows (float32) a `head: auto` search holds for its converged candidates; a larger split is fit on a sample this size. */
+  FEATX_TRAINER_CONVERGED_MB: z.coerce.number().positive().max(1 << 20).default(256),
   FEATX_RUN_STALE_MS: z.coerce.number().int().min(1000).default(30000),
 });
 
@@ -198,6 +200,8 @@ export interface FeatxConfig {
     storeWaitMs: number;
     /** What runs the heads' steps (HEAD_ENGINE_CHOICES); `auto` = the fastest this trainer can load. */
     engine: HeadEngineChoice;
+    /** Bytes of training rows a `head: auto` search holds for its converged candidates (a larger split: a sample this size). */
+    convergedMaxBytes: number;
   };
 }
 
@@ -281,6 +285,7 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       readAheadBytes: Math.round(e.FEATX_TRAINER_READ_AHEAD_MB * 1024 * 1024),
       storeWaitMs: e.FEATX_TRAINER_STORE_WAIT_MS === 0 ? Infinity : e.FEATX_TRAINER_STORE_WAIT_MS,
       engine: e.FEATX_TRAINER_ENGINE,
+      convergedMaxBytes: Math.round(e.FEATX_TRAINER_CONVERGED_MB * 1024 * 1024),
     },
     vision: {
       backend: e.FEATX_TF_BACKEND,

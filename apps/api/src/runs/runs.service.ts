@@ -229,6 +229,8 @@ export function leaderboard(rows: RunCandidateRow[]): RunCandidateView[] {
     trainLoss: row.trainLoss,
     cvAccuracy: row.cvAccuracy,
     cvLoss: row.cvLoss,
+    sampleRows: row.sampleRows,
+    splitRows: row.splitRows,
     chosen: row.chosen,
   }));
 }

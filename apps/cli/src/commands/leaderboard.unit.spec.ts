@@ -15,6 +15,8 @@ const candidate = (rank: number, name: string, chosen = false): RunCandidateView
   trainLoss: null,
   cvAccuracy: null,
   cvLoss: null,
+  sampleRows: null,
+  splitRows: null,
   chosen,
 });
 
@@ -26,6 +28,13 @@ describe('a searched run in the CLI', () => {
     expect(lines.find((l) => l.includes(' a '))).toMatch(/1 ◀ chosen/);
     expect(lines.find((l) => l.includes(' b '))).not.toMatch(/◀/);
     expect(lines.find((l) => l.includes(' c '))).toMatch(/3 ◀ member/);
+  });
+
+  it('says what a converged candidate was fit on: the whole split, or a sample of one too large to hold', () => {
+    const fit = { ...candidate(1, 'logistic lbfgs l2=0.01 power'), outcome: 'fit' as const };
+    expect(leaderboardTable([fit])).toMatch(/fit on the whole split \(L-BFGS\)/);
+    expect(leaderboardTable([{ ...fit, sampleRows: 52428, splitRows: 1000000 }])).toMatch(/fit on a sample of 52,428 of 1,000,000 rows \(L-BFGS\)/);
+    expect(leaderboardTable([{ ...fit, outcome: 'skipped' }])).toMatch(/skipped \(training split too large to hold, a sample too small\)/);
   });
 
   it('says what the model is: one candidate or a mean, with or without each image\'s mirror', () => {

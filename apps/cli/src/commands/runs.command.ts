@@ -226,6 +226,13 @@ export function crossValidationLine(config: Record<string, unknown>, candidates:
   return lines.join('\n');
 }
 
+/** What a converged candidate was fit on: the whole training split, or a sample of one too large to hold. */
+export function fitOn(c: Pick<RunCandidateView, 'sampleRows' | 'splitRows'>): string {
+  return c.sampleRows === null || c.sampleRows === undefined || !c.splitRows
+    ? 'fit on the whole split'
+    : `fit on a sample of ${c.sampleRows.toLocaleString('en-US')} of ${c.splitRows.toLocaleString('en-US')} rows`;
+}
+
 /** A `--head auto` run's leaderboard: rank, candidate, how far it trained, its validation metrics; the chosen one and the ensemble's other members marked. */
 export function leaderboardTable(candidates: RunCandidateView[], members: readonly string[] = []): string {
   const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
@@ -234,11 +241,11 @@ export function leaderboardTable(candidates: RunCandidateView[], members: readon
     c.outcome === 'baseline'
       ? 'baseline (never the model)'
       : c.outcome === 'fit'
-        ? `fit on the whole split (L-BFGS)${crossValidated(c)}`
+        ? `${fitOn(c)} (L-BFGS)${crossValidated(c)}`
         : c.outcome === 'ruled-out'
           ? `fit (L-BFGS), ruled out by cross-validation${crossValidated(c)}`
         : c.outcome === 'skipped'
-          ? 'skipped (training split too large to hold)'
+          ? 'skipped (training split too large to hold, a sample too small)'
           : `${c.epochsTrained} epochs, best ${c.bestEpoch ?? '-'}${c.outcome === 'pruned' ? `, pruned after ${c.prunedAfter}` : c.outcome === 'early-stopped' ? ', stopped early' : ''}`;
   return table(
     ['rank', 'candidate', 'trained', 'val accuracy', 'val loss'],

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HeadSearchRecord, TrainingConfig } from '@featx/contracts';
 import { NewRunCandidate, RunCandidatesRepository, RunsRepository } from '@featx/db';
 import { CandidateResult, candidateOptimizer, defaultSearchPlan, HeadSearchPlan, HeadSearchResult, searchHeads } from '@featx/learning';
-import { JsonLogger, LOGGER } from '@featx/runtime';
+import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
 import { RunContext, splitRows, throwIfInterrupted } from './run-context';
 import { saveRunCheckpoint, TrainingProgress, TrainingState } from './run-checkpoints';
 import { saveRunMembers } from './run-members';
@@ -27,6 +27,7 @@ export class HeadSearch {
     private readonly streams: SplitStreams,
     private readonly runs: RunsRepository,
     private readonly candidates: RunCandidatesRepository,
+    @Inject(CONFIG) private readonly config: FeatxConfig,
     @Inject(LOGGER) private readonly logger: JsonLogger,
   ) {}
 
@@ -73,6 +74,7 @@ export class HeadSearch {
         standardization: context.standardization,
         engine: context.engine,
         classWeights: context.classWeights,
+        convergedMaxBytes: this.config.training.convergedMaxBytes,
         beforeBatch: () => throwIfInterrupted(context.flags),
         onEpochStart: () => {
           epochStarted = Date.now();
@@ -139,6 +141,7 @@ export class HeadSearch {
       knn: result.knn,
       knnSkipped: result.knnSkipped,
       convergedSkipped: result.convergedSkipped,
+      convergedSample: result.convergedSample,
       convergedPreference: record.convergedPreference,
     });
     return { head: result.head, progress };
@@ -206,6 +209,8 @@ export function leaderboardRows(result: HeadSearchResult, positionOf: (index: nu
     trainLoss: c.trainLoss,
     cvAccuracy: c.crossValidation?.accuracy ?? null,
     cvLoss: c.crossValidation?.loss ?? null,
+    sampleRows: c.sample?.rows ?? null,
+    splitRows: c.sample?.of ?? null,
     chosen: index === result.winner,
   }));
   if (result.knn) {
@@ -223,6 +228,8 @@ export function leaderboardRows(result: HeadSearchResult, positionOf: (index: nu
       trainLoss: null,
       cvAccuracy: null,
       cvLoss: null,
+      sampleRows: null,
+      splitRows: null,
       chosen: false,
     });
   }

@@ -54,6 +54,13 @@ export function Leaderboard({ candidates, members }: { candidates: RunCandidateV
   );
 }
 
+/** What a converged candidate was fit on: the whole training split, or a sample of one too large to hold. */
+function fitOn(c: RunCandidateView): string {
+  return c.sampleRows === null || c.sampleRows === undefined || !c.splitRows
+    ? 'fit on the whole split'
+    : `fit on a sample of ${c.sampleRows.toLocaleString('en-US')} of ${c.splitRows.toLocaleString('en-US')} rows`;
+}
+
 /** A converged candidate's held-out accuracy in the training split's cross-validation ('' where it had none). */
 function crossValidated(c: RunCandidateView): string {
   return c.cvAccuracy === null || c.cvAccuracy === undefined ? '' : `, cross-validation ${(c.cvAccuracy * 100).toFixed(1)}%`;
@@ -64,11 +71,11 @@ function progressOf(c: RunCandidateView): string {
     case 'baseline':
       return 'baseline (never the model)';
     case 'fit':
-      return `fit on the whole split (L-BFGS)${crossValidated(c)}`;
+      return `${fitOn(c)} (L-BFGS)${crossValidated(c)}`;
     case 'ruled-out':
       return `fit (L-BFGS), ruled out by cross-validation${crossValidated(c)}`;
     case 'skipped':
-      return 'skipped (training split too large to hold)';
+      return 'skipped (training split too large to hold, a sample too small)';
     case 'pruned':
       return `${c.epochsTrained} epochs, best ${c.bestEpoch ?? '–'}, pruned after ${c.prunedAfter}`;
     case 'early-stopped':

@@ -166,6 +166,9 @@ export interface RunCandidateView {
   /** A converged candidate's held-out accuracy and log loss in the training split's cross-validation; null otherwise. */
   cvAccuracy: number | null;
   cvLoss: number | null;
+  /** A converged candidate fit on a sample of a training split too large to hold: the sample's rows and the split's; null otherwise. */
+  sampleRows: number | null;
+  splitRows: number | null;
   chosen: boolean;
 }
 

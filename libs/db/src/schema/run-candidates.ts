@@ -36,6 +36,12 @@ export const runCandidates = pgTable(
     /** A converged candidate's held-out accuracy and log loss in the training split's k-fold cross-validation (null: not cross-validated). */
     cvAccuracy: doublePrecision('cv_accuracy'),
     cvLoss: doublePrecision('cv_loss'),
+    /**
+     * A converged candidate fit on a seeded uniform sample of a training split too large to hold:
+     * the sample's rows and the split's (null: fit on the whole split, or not a converged candidate).
+     */
+    sampleRows: integer('sample_rows'),
+    splitRows: integer('split_rows'),
     chosen: boolean('chosen').notNull().default(false),
     createdAt: createdAt(),
   },
