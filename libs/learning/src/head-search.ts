@@ -5,7 +5,7 @@ import { createHead, HeadEngineChoice, HeadRestore, TrainableHead } from './head
 import { HeadKind } from './head-spec';
 import { L2_GRID } from './l2-selection';
 import { crossValidateLogistic } from './logistic-cv';
-import { fitLogisticRegression, LogisticWeights } from './logistic-lbfgs';
+import { fitLogisticPath, LogisticWeights } from './logistic-lbfgs';
 import { OptimizerSpec, ResolvedOptimizerSpec, TUTORIAL_SGD } from './optimizers';
 import { powerNormalizeInPlace } from './power-normalization';
 import { averageWithMirrors, meanProbabilities, mirrorRowsOf, probabilitiesPass, scoreProbabilities } from './probability-scores';
@@ -26,7 +26,7 @@ export type InputView = (typeof INPUT_VIEWS)[number];
 /**
  * One point of the grid: everything that makes the candidate, besides the run's seed and batch size.
  * `lbfgs`: logistic regression fit to convergence on the whole training split held in memory
- * (fitLogisticRegression) after the first epoch's read, instead of trained by steps; its
+ * (fitLogisticPath) after the first epoch's read, instead of trained by steps; its
  * learningRate is L-BFGS' first trial step length (1).
  */
 export interface CandidateSettings {
@@ -481,14 +481,14 @@ function fitConverged(
     const mine = indices.map((i, k) => ({ k, settings: plan.candidates[i] })).filter(({ settings }) => settings.input === view);
     if (mine.length === 0) continue;
     const prepared = viewOfBatch(view, all, options.dim, options.standardization);
-    let start: LogisticWeights | undefined;
     const rows = { features: prepared.features, labels: prepared.labels, rows: all.rows, dim: options.dim, classes: options.classes };
-    for (const { k, settings } of [...mine].sort((a, b) => b.settings.l2 - a.settings.l2)) {
-      options.beforeBatch?.();
-      const fit = fitLogisticRegression(rows, { l2: settings.l2, classWeights: options.classWeights, start });
-      fits[k] = { ...fit, crossValidation: null };
-      start = fit;
-    }
+    const path = [...mine].sort((a, b) => b.settings.l2 - a.settings.l2);
+    const pathFits = fitLogisticPath(
+      rows,
+      path.map(({ settings }) => settings.l2),
+      { classWeights: options.classWeights, beforeFit: options.beforeBatch },
+    );
+    path.forEach(({ k }, p) => (fits[k] = { ...pathFits[p], crossValidation: null }));
     if (folds >= 2) {
       options.beforeBatch?.();
       const scores = crossValidateLogistic(rows, mine.map(({ settings }) => settings.l2), all.imageIds, { folds, seed: plan.seed, classWeights: options.classWeights });

@@ -1,4 +1,4 @@
-import { fitLogisticRegression, InMemoryRows, logisticProbabilities, LogisticWeights } from './logistic-lbfgs';
+import { fitLogisticPath, InMemoryRows, logisticProbabilities } from './logistic-lbfgs';
 import { scoreProbabilities } from './probability-scores';
 
 /**
@@ -70,15 +70,17 @@ export function crossValidateLogistic(data: InMemoryRows, l2s: readonly number[]
     const training = rowsWhere(data, (r) => !inFold(r));
     const test = rowsWhere(data, inFold);
     const testGroups = Int32Array.from(test.source, (r) => groupOf[r]);
-    let start: LogisticWeights | undefined;
-    for (const k of order) {
-      const fit = fitLogisticRegression(training.rows, { l2: l2s[k], classWeights: options.classWeights, tolerance: options.tolerance ?? 1e-3, start });
-      start = fit;
-      const probabilities = logisticProbabilities(fit, test.rows);
+    const fits = fitLogisticPath(
+      training.rows,
+      order.map((k) => l2s[k]),
+      { classWeights: options.classWeights, tolerance: options.tolerance ?? 1e-3 },
+    );
+    order.forEach((k, p) => {
+      const probabilities = logisticProbabilities(fits[p], test.rows);
       testGroups.forEach((g, i) => {
         for (let c = 0; c < classes; c++) heldOut[k][g * classes + c] += probabilities[i * classes + c] / rowsOfGroup[g];
       });
-    }
+    });
   }
   return l2s.map((l2, k) => {
     const score = scoreProbabilities(heldOut[k], groupLabels, classes);

@@ -66,79 +66,111 @@ export interface InMemoryRows {
 const MEMORY = 10;
 
 export function fitLogisticRegression(data: InMemoryRows, options: LogisticFitOptions): LogisticFit {
+  const { l2, ...rest } = options;
+  return fitLogisticPath(data, [l2], rest)[0];
+}
+
+/**
+ * A regularization path: one fit per strength of `l2s`, in that order, each starting from the
+ * previous solution (the first from options.start); fits the same as fitLogisticRegression called
+ * strength by strength, but the rows are checked and centred once, not once a strength (a copy of
+ * the rows each: 256 MiB for a sample of a large split). `beforeFit` runs before each (a run's
+ * cancellation check).
+ */
+export function fitLogisticPath(data: InMemoryRows, l2s: readonly number[], options: Omit<LogisticFitOptions, 'l2'> & { beforeFit?: () => void } = {}): LogisticFit[] {
   const { rows, dim, classes } = data;
   if (!(rows > 0)) throw new RangeError('fitLogisticRegression needs at least one row');
   if (data.features.length < rows * dim) throw new RangeError(`features has ${data.features.length} values, expected rows × dim = ${rows * dim}`);
   if (data.labels.length < rows) throw new RangeError(`labels has ${data.labels.length} entries, expected ${rows}`);
-  if (!(options.l2 >= 0) || !Number.isFinite(options.l2)) throw new RangeError(`l2 must be a finite number ≥ 0, got ${options.l2}`);
+  for (const l2 of l2s) if (!(l2 >= 0) || !Number.isFinite(l2)) throw new RangeError(`l2 must be a finite number ≥ 0, got ${l2}`);
   for (let r = 0; r < rows; r++) {
     const label = data.labels[r];
     if (!Number.isInteger(label) || label < 0 || label >= classes) throw new RangeError(`label ${label} of row ${r} is outside [0, ${classes})`);
   }
-  const maxIterations = options.maxIterations ?? 100;
-  const tolerance = options.tolerance ?? 1e-4;
   const mean = columnMeans(data);
   const centred = { ...data, features: centredRows(data, mean) };
-  const objective = new LogisticObjective(centred, options.l2, options.classWeights, options.products ?? 'auto');
-  try {
-    const n = (dim + 1) * classes;
-    const x = new Float64Array(n);
-    if (options.start) objective.pack(moveBias(options.start, mean, classes, +1), x);
-    let { loss, gradient } = objective.evaluate(x);
-    const steps: Float64Array[] = [];
-    const changes: Float64Array[] = [];
-    const curvatures: number[] = [];
-    let iterations = 0;
-    let converged = maxAbs(gradient) < tolerance;
-    while (!converged && iterations < maxIterations) {
-      const direction = twoLoopDirection(gradient, steps, changes, curvatures);
-      let slope = dot(gradient, direction);
-      if (!(slope < 0)) {
-        // Not a descent direction (rounding after many corrections): start the memory again.
-        steps.length = changes.length = curvatures.length = 0;
-        for (let i = 0; i < n; i++) direction[i] = -gradient[i];
-        slope = dot(gradient, direction);
-      }
-      // The first step has no curvature to scale it: a unit move of the largest component at most.
-      let length = steps.length === 0 ? Math.min(1, 1 / Math.max(maxAbs(gradient), 1e-12)) : 1;
-      const next = new Float64Array(n);
-      let trial: { loss: number; gradient: Float64Array } | undefined;
-      for (let tries = 0; tries < 30; tries++) {
-        for (let i = 0; i < n; i++) next[i] = x[i] + length * direction[i];
-        trial = objective.evaluate(next);
-        if (trial.loss <= loss + 1e-4 * length * slope) break;
-        trial = undefined;
-        length /= 2;
-      }
-      iterations++;
-      if (!trial) break; // no decrease along the direction: as far as float arithmetic goes
-      const step = new Float64Array(n);
-      const change = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        step[i] = next[i] - x[i];
-        change[i] = trial.gradient[i] - gradient[i];
-      }
-      const curvature = dot(step, change);
-      if (curvature > 1e-12) {
-        steps.push(step);
-        changes.push(change);
-        curvatures.push(curvature);
-        if (steps.length > MEMORY) {
-          steps.shift();
-          changes.shift();
-          curvatures.shift();
-        }
-      }
-      const previous = loss;
-      x.set(next);
-      ({ loss, gradient } = trial);
-      converged = maxAbs(gradient) < tolerance || Math.abs(previous - loss) <= 1e-10 * Math.max(1, Math.abs(loss));
+  const x = new Float64Array((dim + 1) * classes);
+  if (options.start) packWeights(moveBias(options.start, mean, classes, +1), x, classes, dim);
+  return l2s.map((l2) => {
+    options.beforeFit?.();
+    const objective = new LogisticObjective(centred, l2, options.classWeights, options.products ?? 'auto');
+    try {
+      const { loss, iterations, converged } = minimize(objective, x, options.maxIterations ?? 100, options.tolerance ?? 1e-4);
+      const weights = moveBias(unpackWeights(x, classes, dim), mean, classes, -1);
+      return { ...weights, loss, accuracy: objective.accuracy(x), iterations, converged };
+    } finally {
+      objective.dispose();
     }
-    const weights = moveBias(objective.unpack(x), mean, classes, -1);
-    return { ...weights, loss, accuracy: objective.accuracy(x), iterations, converged };
-  } finally {
-    objective.dispose();
+  });
+}
+
+/** L-BFGS from x (updated in place to the solution). */
+function minimize(objective: LogisticObjective, x: Float64Array, maxIterations: number, tolerance: number): { loss: number; iterations: number; converged: boolean } {
+  const n = x.length;
+  let { loss, gradient } = objective.evaluate(x);
+  const steps: Float64Array[] = [];
+  const changes: Float64Array[] = [];
+  const curvatures: number[] = [];
+  let iterations = 0;
+  let converged = maxAbs(gradient) < tolerance;
+  while (!converged && iterations < maxIterations) {
+    const direction = twoLoopDirection(gradient, steps, changes, curvatures);
+    let slope = dot(gradient, direction);
+    if (!(slope < 0)) {
+      // Not a descent direction (rounding after many corrections): start the memory again.
+      steps.length = changes.length = curvatures.length = 0;
+      for (let i = 0; i < n; i++) direction[i] = -gradient[i];
+      slope = dot(gradient, direction);
+    }
+    // The first step has no curvature to scale it: a unit move of the largest component at most.
+    let length = steps.length === 0 ? Math.min(1, 1 / Math.max(maxAbs(gradient), 1e-12)) : 1;
+    const next = new Float64Array(n);
+    let trial: { loss: number; gradient: Float64Array } | undefined;
+    for (let tries = 0; tries < 30; tries++) {
+      for (let i = 0; i < n; i++) next[i] = x[i] + length * direction[i];
+      trial = objective.evaluate(next);
+      if (trial.loss <= loss + 1e-4 * length * slope) break;
+      trial = undefined;
+      length /= 2;
+    }
+    iterations++;
+    if (!trial) break; // no decrease along the direction: as far as float arithmetic goes
+    const step = new Float64Array(n);
+    const change = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      step[i] = next[i] - x[i];
+      change[i] = trial.gradient[i] - gradient[i];
+    }
+    const curvature = dot(step, change);
+    if (curvature > 1e-12) {
+      steps.push(step);
+      changes.push(change);
+      curvatures.push(curvature);
+      if (steps.length > MEMORY) {
+        steps.shift();
+        changes.shift();
+        curvatures.shift();
+      }
+    }
+    const previous = loss;
+    x.set(next);
+    ({ loss, gradient } = trial);
+    converged = maxAbs(gradient) < tolerance || Math.abs(previous - loss) <= 1e-10 * Math.max(1, Math.abs(loss));
   }
+  return { loss, iterations, converged };
+}
+
+/** Packed parameters x = [kernelT (classes × dim), bias (classes)]. */
+function packWeights(weights: LogisticWeights, x: Float64Array, classes: number, dim: number): void {
+  const size = classes * dim;
+  if (weights.kernelT.length !== size || weights.bias.length !== classes) throw new RangeError(`start weights have ${weights.kernelT.length} + ${weights.bias.length} values, expected ${size} + ${classes}`);
+  x.set(weights.kernelT, 0);
+  x.set(weights.bias, size);
+}
+
+function unpackWeights(x: Float64Array, classes: number, dim: number): LogisticWeights {
+  const size = classes * dim;
+  return { kernelT: Float32Array.from(x.subarray(0, size)), bias: Float32Array.from(x.subarray(size)) };
 }
 
 function columnMeans({ features, rows, dim }: InMemoryRows): Float64Array {
@@ -219,18 +251,6 @@ class LogisticObjective {
     this.residuals = new Float32Array(this.rows * this.classes);
     this.kernelGradient = new Float32Array(this.classes * this.dim);
     this.products = rowProducts(data, products);
-  }
-
-  pack(weights: LogisticWeights, x: Float64Array): void {
-    const size = this.classes * this.dim;
-    if (weights.kernelT.length !== size || weights.bias.length !== this.classes) throw new RangeError(`start weights have ${weights.kernelT.length} + ${weights.bias.length} values, expected ${size} + ${this.classes}`);
-    x.set(weights.kernelT, 0);
-    x.set(weights.bias, size);
-  }
-
-  unpack(x: Float64Array): LogisticWeights {
-    const size = this.classes * this.dim;
-    return { kernelT: Float32Array.from(x.subarray(0, size)), bias: Float32Array.from(x.subarray(size)) };
   }
 
   evaluate(x: Float64Array): { loss: number; gradient: Float64Array } {

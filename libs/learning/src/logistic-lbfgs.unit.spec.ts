@@ -1,6 +1,6 @@
 import { selectBackend } from '@featx/vision';
 import { createHead } from './head';
-import { fitLogisticRegression, InMemoryRows } from './logistic-lbfgs';
+import { fitLogisticPath, fitLogisticRegression, InMemoryRows, LogisticFit } from './logistic-lbfgs';
 import { clusters } from './testing/synthetic';
 
 /** Rows of three overlapping clusters, shifted far from the origin as CNN features are (all positive). */
@@ -67,6 +67,22 @@ describe('fitLogisticRegression', () => {
     const warm = fitLogisticRegression(data, { l2: 0.003, start: fitLogisticRegression(data, { l2: 0.01 }) });
     expect(warm.loss).toBeCloseTo(cold.loss, 5);
     expect(warm.iterations).toBeLessThan(cold.iterations);
+  });
+
+  it('fits a path of strengths, each from the previous solution, as the fits one by one do', () => {
+    const strengths = [0.03, 0.01, 0.001];
+    let asked = 0;
+    const path = fitLogisticPath(data, strengths, { beforeFit: () => asked++ });
+    expect(asked).toBe(3);
+    let start: LogisticFit | undefined;
+    strengths.forEach((l2, k) => {
+      const alone = fitLogisticRegression(data, { l2, start });
+      start = alone;
+      expect(path[k].converged).toBe(true);
+      expect(path[k].loss).toBeCloseTo(alone.loss, 5);
+      expect(path[k].accuracy).toBe(alone.accuracy);
+    });
+    expect(() => fitLogisticPath(data, [0.01, Number.NaN])).toThrow(/l2 must be a finite number ≥ 0, got NaN/);
   });
 
   it('refuses bad input, naming it', () => {
