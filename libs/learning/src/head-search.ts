@@ -328,8 +328,8 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
   let knn: CosineKnn | undefined;
   let knnSkipped: string | null = plan.knnK.length === 0 ? 'not asked for' : null;
   const convergedMaxBytes = options.convergedMaxBytes ?? CONVERGED_MAX_BYTES;
-  const held = converged.length > 0 ? new TrainingSample(dim, Math.max(1, Math.floor(convergedMaxBytes / (dim * 4))), plan.seed) : undefined;
   const minSampleRows = options.convergedMinSampleRows ?? CONVERGED_MIN_SAMPLE_ROWS;
+  const held = converged.length > 0 ? new TrainingSample(dim, Math.max(1, Math.floor(convergedMaxBytes / (dim * 4))), plan.seed, minSampleRows) : undefined;
   let convergedSkipped: string | null = converged.length === 0 ? 'not asked for' : null;
   let convergedSample: HeadSearchResult['convergedSample'] = null;
   try {
@@ -470,9 +470,9 @@ function fitConverged(
   options: { dim: number; classes: number; minSampleRows: number; standardization: Standardization | null; classWeights?: Float32Array; beforeBatch?: () => void },
 ): ConvergedFit[] | string {
   if (held.seen === 0) return 'the training split gave no rows';
-  if (held.sampled && held.rows < options.minSampleRows) {
+  if (held.sampled && held.capacity < options.minSampleRows) {
     const mib = Math.round((held.capacity * options.dim * 4) / 2 ** 20);
-    return `the training split (${held.seen} rows) does not fit ${mib} MiB as float32, and a sample that does would hold ${held.rows} rows of ${options.dim} values, fewer than ${options.minSampleRows}`;
+    return `the training split (${held.seen} rows) does not fit ${mib} MiB as float32, and a sample that does would hold ${held.capacity} rows of ${options.dim} values, fewer than ${options.minSampleRows}`;
   }
   const all = held.all();
   const folds = plan.convergedFolds ?? 0;
@@ -508,6 +508,8 @@ type ConvergedFit = LogisticWeights & { loss: number; accuracy: number; iteratio
  * Training rows kept (copies) as they stream past: every row while they fit `capacity` rows, then a
  * uniform sample of that many (reservoir sampling, Algorithm R, seeded: the same stream gives the
  * same sample). The buffer grows as rows come, so a small split holds no more than its own size.
+ * With `minRows` above the capacity, a split that outgrows it keeps nothing (the rows held are let
+ * go at once: such a sample would be too small to fit on).
  */
 export class TrainingSample {
   private features = new Float32Array(0);
@@ -523,6 +525,7 @@ export class TrainingSample {
     private readonly dim: number,
     readonly capacity: number,
     seed: number,
+    private readonly minRows = 0,
   ) {
     this.random = seededRandom(seed, 0x5a3e);
   }
@@ -537,6 +540,14 @@ export class TrainingSample {
     // Ids a source could not read (NaN) group nothing: a batch without them leaves the sample without ids.
     const ids = carried && Array.prototype.every.call(carried, (id: number, r: number) => r >= batch.rows || Number.isFinite(id)) ? carried : undefined;
     if (!ids) this.imageIds = null;
+    if (this.capacity < this.minRows && this.seen + batch.rows > this.capacity) {
+      if (this.seen <= this.capacity) {
+        this.release();
+        this.rows = 0;
+      }
+      this.seen += batch.rows;
+      return;
+    }
     for (let r = 0; r < batch.rows; r++) {
       const seen = this.seen++;
       let slot: number;

@@ -265,6 +265,15 @@ describe('TrainingSample', () => {
     expect(Math.abs(mean(90, 100) - 200)).toBeLessThan(25);
   });
 
+  it('lets every row go once the split outgrows a capacity below the fewest rows worth a sample', () => {
+    const sample = new TrainingSample(2, 10, 1, 20);
+    sample.add(batch(0, 8));
+    expect(sample.rows).toBe(8);
+    sample.add(batch(8, 8));
+    sample.add(batch(16, 8));
+    expect([sample.rows, sample.seen, sample.sampled]).toEqual([0, 24, true]);
+  });
+
   it('holds no image ids once a batch came without them', () => {
     const sample = new TrainingSample(2, 10, 1);
     sample.add(batch(0, 3));
