@@ -483,10 +483,12 @@ function fitConverged(
     const prepared = viewOfBatch(view, all, options.dim, options.standardization);
     const rows = { features: prepared.features, labels: prepared.labels, rows: all.rows, dim: options.dim, classes: options.classes };
     const path = [...mine].sort((a, b) => b.settings.l2 - a.settings.l2);
+    // The view's copy is centred in place: one copy of the rows besides the sample, not two. The
+    // cross-validation below fits the centred rows: the same models, shifted into their biases.
     const pathFits = fitLogisticPath(
       rows,
       path.map(({ settings }) => settings.l2),
-      { classWeights: options.classWeights, beforeFit: options.beforeBatch },
+      { classWeights: options.classWeights, beforeFit: options.beforeBatch, centreInPlace: prepared.features !== all.features },
     );
     path.forEach(({ k }, p) => (fits[k] = { ...pathFits[p], crossValidation: null }));
     if (folds >= 2) {

@@ -75,9 +75,10 @@ export function fitLogisticRegression(data: InMemoryRows, options: LogisticFitOp
  * previous solution (the first from options.start); fits the same as fitLogisticRegression called
  * strength by strength, but the rows are checked and centred once, not once a strength (a copy of
  * the rows each: 256 MiB for a sample of a large split). `beforeFit` runs before each (a run's
- * cancellation check).
+ * cancellation check). `centreInPlace`: the rows are the caller's own copy, centred where they are
+ * (they come back centred) instead of copied.
  */
-export function fitLogisticPath(data: InMemoryRows, l2s: readonly number[], options: Omit<LogisticFitOptions, 'l2'> & { beforeFit?: () => void } = {}): LogisticFit[] {
+export function fitLogisticPath(data: InMemoryRows, l2s: readonly number[], options: Omit<LogisticFitOptions, 'l2'> & { beforeFit?: () => void; centreInPlace?: boolean } = {}): LogisticFit[] {
   const { rows, dim, classes } = data;
   if (!(rows > 0)) throw new RangeError('fitLogisticRegression needs at least one row');
   if (data.features.length < rows * dim) throw new RangeError(`features has ${data.features.length} values, expected rows × dim = ${rows * dim}`);
@@ -88,7 +89,7 @@ export function fitLogisticPath(data: InMemoryRows, l2s: readonly number[], opti
     if (!Number.isInteger(label) || label < 0 || label >= classes) throw new RangeError(`label ${label} of row ${r} is outside [0, ${classes})`);
   }
   const mean = columnMeans(data);
-  const centred = { ...data, features: centredRows(data, mean) };
+  const centred = { ...data, features: centredRows(data, mean, options.centreInPlace ?? false) };
   const x = new Float64Array((dim + 1) * classes);
   if (options.start) packWeights(moveBias(options.start, mean, classes, +1), x, classes, dim);
   return l2s.map((l2) => {
@@ -180,8 +181,8 @@ function columnMeans({ features, rows, dim }: InMemoryRows): Float64Array {
   return mean;
 }
 
-function centredRows({ features, rows, dim }: InMemoryRows, mean: Float64Array): Float32Array {
-  const out = new Float32Array(rows * dim);
+function centredRows({ features, rows, dim }: InMemoryRows, mean: Float64Array, inPlace: boolean): Float32Array {
+  const out = inPlace ? features.subarray(0, rows * dim) : new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) for (let d = 0, base = r * dim; d < dim; d++) out[base + d] = features[base + d] - mean[d];
   return out;
 }

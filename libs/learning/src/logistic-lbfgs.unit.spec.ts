@@ -83,6 +83,15 @@ describe('fitLogisticRegression', () => {
       expect(path[k].accuracy).toBe(alone.accuracy);
     });
     expect(() => fitLogisticPath(data, [0.01, Number.NaN])).toThrow(/l2 must be a finite number ≥ 0, got NaN/);
+    // Centred in place, the caller's copy: the same fits, and the copy comes back centred.
+    const copy = { ...data, features: Float32Array.from(data.features) };
+    const inPlace = fitLogisticPath(copy, strengths, { centreInPlace: true });
+    inPlace.forEach((fit, k) => expect(fit.loss).toBeCloseTo(path[k].loss, 6));
+    for (let d = 0; d < data.dim; d++) {
+      let sum = 0;
+      for (let r = 0; r < data.rows; r++) sum += copy.features[r * data.dim + d];
+      expect(Math.abs(sum / data.rows)).toBeLessThan(1e-4);
+    }
   });
 
   it('refuses bad input, naming it', () => {
