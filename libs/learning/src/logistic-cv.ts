@@ -73,7 +73,8 @@ export function crossValidateLogistic(data: InMemoryRows, l2s: readonly number[]
     const fits = fitLogisticPath(
       training.rows,
       order.map((k) => l2s[k]),
-      { classWeights: options.classWeights, tolerance: options.tolerance ?? 1e-3 },
+      // The fold's training rows are this loop's own copy: centred where they are.
+      { classWeights: options.classWeights, tolerance: options.tolerance ?? 1e-3, centreInPlace: true },
     );
     order.forEach((k, p) => {
       const probabilities = logisticProbabilities(fits[p], test.rows);
