@@ -364,7 +364,7 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
       }
       let order = stepping;
       if (epoch === 0 && held) {
-        const fits = fitConverged(plan, converged, held, { dim, classes, minSampleRows, standardization: options.standardization, classWeights: options.classWeights, beforeBatch: options.beforeBatch });
+        const fits = fitConverged(plan, converged, held, { dim, classes, standardization: options.standardization, classWeights: options.classWeights, beforeBatch: options.beforeBatch });
         if (held.sampled && typeof fits !== 'string') convergedSample = { rows: held.rows, of: held.seen };
         if (typeof fits === 'string') {
           convergedSkipped = fits;
@@ -467,12 +467,12 @@ function fitConverged(
   plan: HeadSearchPlan,
   indices: readonly number[],
   held: TrainingSample,
-  options: { dim: number; classes: number; minSampleRows: number; standardization: Standardization | null; classWeights?: Float32Array; beforeBatch?: () => void },
+  options: { dim: number; classes: number; standardization: Standardization | null; classWeights?: Float32Array; beforeBatch?: () => void },
 ): ConvergedFit[] | string {
   if (held.seen === 0) return 'the training split gave no rows';
-  if (held.sampled && held.capacity < options.minSampleRows) {
+  if (held.tooSmall) {
     const mib = Math.round((held.capacity * options.dim * 4) / 2 ** 20);
-    return `the training split (${held.seen} rows) does not fit ${mib} MiB as float32, and a sample that does would hold ${held.capacity} rows of ${options.dim} values, fewer than ${options.minSampleRows}`;
+    return `the training split (${held.seen} rows) does not fit ${mib} MiB as float32, and a sample that does would hold ${held.capacity} rows of ${options.dim} values, fewer than ${held.minRows}`;
   }
   const all = held.all();
   const folds = plan.convergedFolds ?? 0;
@@ -527,7 +527,7 @@ export class TrainingSample {
     private readonly dim: number,
     readonly capacity: number,
     seed: number,
-    private readonly minRows = 0,
+    readonly minRows = 0,
   ) {
     this.random = seededRandom(seed, 0x5a3e);
   }
@@ -535,6 +535,11 @@ export class TrainingSample {
   /** Whether rows were left out (the split held more than `capacity` rows). */
   get sampled(): boolean {
     return this.seen > this.rows;
+  }
+
+  /** Whether the split outgrew a capacity below `minRows`: nothing is held, nothing to fit on. */
+  get tooSmall(): boolean {
+    return this.capacity < this.minRows && this.seen > this.capacity;
   }
 
   add(batch: FeatureBatch): void {

@@ -92,17 +92,19 @@ export function fitLogisticPath(data: InMemoryRows, l2s: readonly number[], opti
   const centred = { ...data, features: centredRows(data, mean, options.centreInPlace ?? false) };
   const x = new Float64Array((dim + 1) * classes);
   if (options.start) packWeights(moveBias(options.start, mean, classes, +1), x, classes, dim);
-  return l2s.map((l2) => {
-    options.beforeFit?.();
-    const objective = new LogisticObjective(centred, l2, options.classWeights, options.products ?? 'auto');
-    try {
+  // One objective for the path: its buffers made (and, on TF.js, the rows uploaded) once; the strength is each fit's.
+  const objective = new LogisticObjective(centred, options.classWeights, options.products ?? 'auto');
+  try {
+    return l2s.map((l2) => {
+      options.beforeFit?.();
+      objective.l2 = l2;
       const { loss, iterations, converged } = minimize(objective, x, options.maxIterations ?? 100, options.tolerance ?? 1e-4);
       const weights = moveBias(unpackWeights(x, classes, dim), mean, classes, -1);
       return { ...weights, loss, accuracy: objective.accuracy(x), iterations, converged };
-    } finally {
-      objective.dispose();
-    }
-  });
+    });
+  } finally {
+    objective.dispose();
+  }
 }
 
 /** L-BFGS from x (updated in place to the solution). */
@@ -237,9 +239,11 @@ class LogisticObjective {
   private readonly kernelGradient: Float32Array;
   private readonly products: RowProducts;
 
+  /** The L2 strength of the fit under way (set before each fit of a path). */
+  l2 = 0;
+
   constructor(
     private readonly data: InMemoryRows,
-    private readonly l2: number,
     classWeights: Float32Array | undefined,
     products: 'auto' | 'tfjs',
   ) {
