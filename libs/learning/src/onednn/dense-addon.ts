@@ -110,7 +110,7 @@ export interface DenseAddon {
    */
   setFusedPasses(on: boolean): boolean;
   /** oneDNN's version, the ISA code its kernels dispatch to (dnnl_cpu_isa_t), and whether the kernel passes are fused. */
-  info(): { onednn: string; isa: number; fusedPasses: boolean };
+  info(): { onednn: string; isa: number; fusedPasses: boolean; logisticTiles: 'avx512' | 'avx2' | 'portable' };
 }
 
 /** The forward an update runs in its pass, with the weights it has just updated: zT [units, rows] = kernel·inputᵀ. */

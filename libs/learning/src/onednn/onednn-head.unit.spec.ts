@@ -350,7 +350,7 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     }
   });
 
-  it('gives the logistic loss and its gradient in one pass as a float64 reference does, fused or not, whatever the threads', () => {
+  it('gives the logistic loss and its gradient in one pass as a float64 reference does, in the CPU\'s widest blocks or the portable loops, whatever the threads', () => {
     /** The loss Σ w·(−log p[label]) and R = scale·w·(softmax − onehot), Rᵀ·X, Σ R in float64. */
     const reference = (x: Float32Array, rows: number, dim: number, labels: Int32Array, weights: Float32Array | null, kernelT: Float32Array, bias: Float32Array, scale: number) => {
       const classes = bias.length;
@@ -379,6 +379,9 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
     const fusedBefore = native.info().fusedPasses;
     const threadsBefore = native.threads();
+    // The CPU's widest blocks (AVX-512, else AVX2 with FMA), the portable loops with the fused passes off.
+    const flags = os.platform() === 'linux' ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+    const widest = /\bavx512f\b/.test(flags) ? 'avx512' : /\bavx2\b/.test(flags) && /\bfma\b/.test(flags) ? 'avx2' : 'portable';
     try {
       // Odd shapes: columns past a 16-lane vector, classes past 4- and 8-wide tiles, rows past 4-row tiles and 48-row blocks.
       for (const [rows, dim, classes] of [[1, 1, 1], [7, 37, 3], [101, 20, 10], [230, 300, 13]]) {
@@ -391,6 +394,7 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
           const results = [];
           for (const [fused, threads] of [[true, 1], [true, 2], [false, 2]] as const) {
             native.setFusedPasses(fused);
+            expect(native.info().logisticTiles).toBe(fused ? widest : 'portable');
             native.setThreads(threads);
             const kernelGradient = new Float32Array(classes * dim).fill(Number.NaN);
             const biasGradient = new Float32Array(classes).fill(Number.NaN);
