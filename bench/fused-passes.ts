@@ -1,7 +1,7 @@
 /**
  * A/B of the onednn engine's two kinds of kernel pass on the tutorial's first layer (100,352 × 256,
  * batch 32), in one process, alternating call by call so that both see the same load on this shared
- * machine: the fused AVX-512 pass (featx_dense.cc, "Fused passes": gradient, update and forward per
+ * machine: the fused pass (AVX-512, or AVX2 with FMA; featx_dense.cc, "Fused passes": gradient, update and forward per
  * register block) against oneDNN's GEMMs tile by tile (setFusedPasses(false)).
  *
  *   node -r ./tools/register.js bench/fused-passes.ts [repeats=15] [steps=20] [runs=3]
@@ -32,9 +32,9 @@ function median(values: number[]): number {
 
 const load = () => os.loadavg().map((value) => value.toFixed(2)).join(' ');
 
-/** Whether the addon takes the fused path once asked (false: this CPU has no AVX-512, no A/B to run). */
+/** Whether the addon takes the fused path once asked (false: this CPU has neither AVX-512 nor AVX2 with FMA, no A/B to run). */
 function setFused(addon: DenseAddon, fused: boolean): void {
-  if (addon.setFusedPasses(fused) !== fused) throw new Error('this CPU has no AVX-512: the fused passes cannot be measured here');
+  if (addon.setFusedPasses(fused) !== fused) throw new Error('this CPU has neither AVX-512 nor AVX2 with FMA: the fused passes cannot be measured here');
 }
 
 function passes(addon: DenseAddon, repeats: number): void {

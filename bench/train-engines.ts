@@ -42,7 +42,7 @@ export interface EngineFigures {
   steps: Array<{ engine: HeadEngine; optimizer: string; rowsPerSecond: number[] }>;
   /**
    * The onednn engine's passes over the first kernel, per pass: oneDNN's tile-by-tile GEMMs by
-   * chunk size, and the fused AVX-512 pass (its own chunk) where the CPU has it (empty without the addon).
+   * chunk size, and the fused pass (its own chunk; AVX-512, or AVX2 with FMA) where the CPU has it (empty without the addon).
    */
   kernelPasses: Array<{ pass: string; path: 'onednn' | 'fused'; chunk: number; ms: number; gflops: number; gbPerSecond: number }>;
   flopsPerRow: number;
@@ -139,7 +139,7 @@ export function onednnKernelPasses(addon: DenseAddon, repeats: number, chunks: n
   const kept = new Float32Array(ROWS * INPUTS);
   const forward = (squares: boolean) => ({ input: next, rows: ROWS, zT, squares, keep: kept });
   const figures: EngineFigures['kernelPasses'] = [];
-  // oneDNN's passes by chunk, then the fused pass (the engine's default where the CPU has AVX-512;
+  // oneDNN's passes by chunk, then the fused pass (the engine's default where the CPU has AVX-512 or AVX2 with FMA;
   // its chunk is its own, FUSED_CHUNK here only labels it).
   const fusedToo = addon.setFusedPasses(true);
   const paths: Array<['onednn' | 'fused', number]> = [...chunks.map((chunk): ['onednn', number] => ['onednn', chunk]), ...(fusedToo ? [['fused', FUSED_CHUNK] as ['fused', number]] : [])];
@@ -309,7 +309,7 @@ export function engineTable(figures: EngineFigures): string {
   if (figures.kernelPasses.length > 0) {
     lines.push(
       '',
-      `onednn's passes over the ${INPUTS} × ${UNITS} kernel (oneDNN: tile by tile, the pending update's gradient GEMM and optimizer, then the next batch's forward GEMM, while the tile is in cache; fused: gradient, update and forward per register block, AVX-512; median of 5):`,
+      `onednn's passes over the ${INPUTS} × ${UNITS} kernel (oneDNN: tile by tile, the pending update's gradient GEMM and optimizer, then the next batch's forward GEMM, while the tile is in cache; fused: gradient, update and forward per register block, AVX-512 or AVX2 with FMA; median of 5):`,
       '',
       '| pass | path | column chunk | ms | GEMMs (GFLOP/s) | kernel + slots read and written (GB/s) |',
       '|---|---|---|---|---|---|',

@@ -84,7 +84,7 @@ export interface DenseAddon {
    * [rows, dim] and kernelT [classes, dim] (classes = bias.length), R = scale·w·(softmax − onehot),
    * kernelGradient [classes, dim] = Rᵀ·X, biasGradient [classes] = Σ R. Returns Σ w·(−log p[label]).
    * sampleWeights: one a row, or null for 1. Labels outside [0, classes) are a RangeError. The same
-   * results bit for bit whatever the threads; AVX-512 where the kernel passes are fused.
+   * results bit for bit whatever the threads; in the kernels info() names (AVX-512, AVX2 with FMA, or portable loops).
    */
   logisticObjective(
     features: Float32Array,
@@ -104,13 +104,17 @@ export interface DenseAddon {
   setThreads(threads: number): void;
   threads(): number;
   /**
-   * Whether the kernel passes take the fused AVX-512 path (gradient, update and forward per register
-   * block) rather than oneDNN's GEMMs tile by tile; returns whether they now do (never where the CPU
-   * lacks AVX-512). On by default; off only for A/B benches and tests.
+   * Whether the kernel passes take the fused path (gradient, update and forward per register block,
+   * in AVX-512 or AVX2 with FMA) rather than oneDNN's GEMMs tile by tile, and logisticObjective its
+   * vector blocks rather than portable loops; returns whether they now do (never where the CPU has
+   * neither ISA). On by default; off only for A/B benches and tests.
    */
   setFusedPasses(on: boolean): boolean;
-  /** oneDNN's version, the ISA code its kernels dispatch to (dnnl_cpu_isa_t), and whether the kernel passes are fused. */
-  info(): { onednn: string; isa: number; fusedPasses: boolean; logisticTiles: 'avx512' | 'avx2' | 'portable' };
+  /**
+   * oneDNN's version, the ISA code its kernels dispatch to (dnnl_cpu_isa_t), whether the kernel
+   * passes are fused, and the ISA of featx's own kernels (the fused passes, logisticObjective's blocks).
+   */
+  info(): { onednn: string; isa: number; fusedPasses: boolean; kernels: 'avx512' | 'avx2' | 'portable' };
 }
 
 /** The forward an update runs in its pass, with the weights it has just updated: zT [units, rows] = kernel·inputᵀ. */

@@ -299,9 +299,16 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     expect(native.info().onednn).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
-  it('takes the fused AVX-512 passes where the CPU has AVX-512, with the oneDNN passes\' results on odd shapes', () => {
-    const cpuHasAvx512 = os.platform() === 'linux' && /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-    expect(native.info().fusedPasses).toBe(cpuHasAvx512);
+  /** The CPU's widest of featx's kernels: AVX-512, else AVX2 with FMA, else none (oneDNN's passes, portable loops). */
+  const widestKernels = () => {
+    const flags = os.platform() === 'linux' ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+    return /\bavx512f\b/.test(flags) ? 'avx512' : /\bavx2\b/.test(flags) && /\bfma\b/.test(flags) ? 'avx2' : 'portable';
+  };
+
+  it('takes the fused passes in the CPU\'s widest kernels (AVX-512, else AVX2 with FMA), with the oneDNN passes\' results on odd shapes', () => {
+    const cpuHasKernels = widestKernels() !== 'portable';
+    expect(native.info().fusedPasses).toBe(cpuHasKernels);
+    expect(native.info().kernels).toBe(widestKernels());
     // Shapes off every block size: units not a multiple of the register block (4) and more than one
     // 256-unit tile, columns not a multiple of 16 nor of a chunk, update rows < 32, forward rows > 32
     // (a masked last vector), and a kernel large enough to be passed over both threads.
@@ -332,7 +339,7 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
         };
         for (const [name, pass] of Object.entries(passes)) {
           const results = [false, true].map((fused) => {
-            expect(native.setFusedPasses(fused)).toBe(fused && cpuHasAvx512);
+            expect(native.setFusedPasses(fused)).toBe(fused && cpuHasKernels);
             const state = { kernel: start.kernel.slice(), first: start.first.slice(), second: start.second.slice() };
             const forward = { input: next, rows: forwardRows, zT: new Float32Array(units * forwardRows), squares: true, keep: new Float32Array(next.length) };
             const squares = pass(state, forward);
@@ -350,7 +357,7 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     }
   });
 
-  it('gives the logistic loss and its gradient in one pass as a float64 reference does, in the CPU\'s widest blocks or the portable loops, whatever the threads', () => {
+  it('gives the logistic loss and its gradient in one pass as a float64 reference does, in the CPU\'s widest kernels or the portable loops, whatever the threads', () => {
     /** The loss Σ w·(−log p[label]) and R = scale·w·(softmax − onehot), Rᵀ·X, Σ R in float64. */
     const reference = (x: Float32Array, rows: number, dim: number, labels: Int32Array, weights: Float32Array | null, kernelT: Float32Array, bias: Float32Array, scale: number) => {
       const classes = bias.length;
@@ -379,9 +386,6 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
     const fusedBefore = native.info().fusedPasses;
     const threadsBefore = native.threads();
-    // The CPU's widest blocks (AVX-512, else AVX2 with FMA), the portable loops with the fused passes off.
-    const flags = os.platform() === 'linux' ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-    const widest = /\bavx512f\b/.test(flags) ? 'avx512' : /\bavx2\b/.test(flags) && /\bfma\b/.test(flags) ? 'avx2' : 'portable';
     try {
       // Odd shapes: columns past a 16-lane vector, classes past 4- and 8-wide tiles, rows past 4-row tiles and 48-row blocks.
       for (const [rows, dim, classes] of [[1, 1, 1], [7, 37, 3], [101, 20, 10], [230, 300, 13]]) {
@@ -394,7 +398,7 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
           const results = [];
           for (const [fused, threads] of [[true, 1], [true, 2], [false, 2]] as const) {
             native.setFusedPasses(fused);
-            expect(native.info().logisticTiles).toBe(fused ? widest : 'portable');
+            expect(native.info().kernels).toBe(fused ? widestKernels() : 'portable');
             native.setThreads(threads);
             const kernelGradient = new Float32Array(classes * dim).fill(Number.NaN);
             const biasGradient = new Float32Array(classes).fill(Number.NaN);

@@ -395,8 +395,8 @@ struct Forward {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Fused passes (AVX-512). The oneDNN pass above runs a tile's gradient GEMM, its elementwise update
-// and its forward GEMM one after the other: the GEMMs compute from cache while the update streams
+// Fused passes (AVX-512, or AVX2 with FMA). The oneDNN pass above runs a tile's gradient GEMM, its
+// elementwise update and its forward GEMM one after the other: the GEMMs compute from cache while the update streams
 // the kernel and its slots from memory, and the two do not overlap (the tutorial step's pass:
 // GEMMs ≈ 15 ms, streaming ≈ 11 ms, the pass ≈ 30 ms). Here each register block of a few units ×
 // 16-64 columns gets its gradient (FMAs of broadcast dZᵀ against the update's input rows), its
@@ -407,7 +407,7 @@ struct Forward {
 //
 // A chunk of kFusedColumns columns keeps the update's input columns and the next batch's columns
 // (transposed, [columns][rows]) in L1 while the chunk's units go by kFusedUnits at a time. The
-// forward accumulates per (unit, 16 rows) in registers over the chunk's columns, in column order,
+// forward accumulates per (unit, vector of rows) in registers over the chunk's columns, in column order,
 // and adds into the item's partial Zᵀ; items are summed in item order as in the oneDNN pass, so the
 // results do not depend on the threads. The path is the process's (the CPU's check, or
 // setFusedPasses for benches and tests), never a pass's own: every pass (update alone, forward
@@ -416,282 +416,191 @@ struct Forward {
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define FEATX_FUSED_PASSES 1
-#define FEATX_AVX512 __attribute__((target("avx512f")))
 
 /** Columns per chunk: the chunk's update input and transposed forward input (2 × 16 KB at 32 rows) stay in L1. */
 constexpr int64_t kFusedColumns = 128;
-/** Units per register block: 4 × 4 gradient accumulators and 4 × 2 forward accumulators of 32 zmm registers. */
+/** Units per register block of the update (the forward's blocks: Lanes::kForwardUnits). */
 constexpr int kFusedUnits = 4;
 /** Register blocks ahead whose weights and slots are prefetched (≈ 1,000 cycles each at the tutorial's shapes). */
 constexpr int kPrefetchBlocks = 2;
 
 enum FusedKind { kFusedNone, kFusedMomentum, kFusedSgd, kFusedAdam };
 
-/** Lanes [0, count) of a 16-float vector (count ≥ 16: all). */
+/** Lanes [0, count) of a 16-float vector (count ≥ 16: all; ≤ 0: none). */
 inline __mmask16 laneMask(int64_t count) {
-  return count >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << count) - 1);
+  return count >= 16 ? static_cast<__mmask16>(0xFFFF) : count <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << count) - 1);
 }
 
-/**
- * The update of U units × N·16 columns at w (weights, leading dimension ld; the slots at the same
- * offsets): gradient g = dZᵀ[u, ·]·input[·, columns] in registers, then the optimizer, as the
- * oneDNN pass's formulas. Masked: only the last vector's `mask` lanes are read and written.
- */
-template <int U, int N, FusedKind Kind, bool Masked>
-FEATX_AVX512 inline void fusedUpdateBlock(const Update& up, int64_t ld, int64_t xld, int64_t offset, const float* dz, const float* x, __mmask16 mask,
-                                          int64_t aheadUnits, int64_t nextChunk) {
-  // The update's loads are the only ones from memory, and a miss there stalls the next block's FMAs
-  // behind it. So the same columns of the units `aheadUnits` on come towards L1, and these units'
-  // columns of the next chunk (`nextChunk` columns on, 0: none) into L2, a whole chunk's sweep
-  // ahead (256 units × 1 KB of weights and velocity fit there): ~10% off the SGD pass (A/B).
-  for (const float* array : {static_cast<const float*>(up.kernel), static_cast<const float*>(up.velocity), static_cast<const float*>(up.m),
-                             static_cast<const float*>(up.v)}) {
-    if (!array) continue;
-    for (int u = 0; u < U; u++)
-      for (int n = 0; n < N; n++) {
-        const float* at = array + offset + u * ld + 16 * n;
-        if (aheadUnits > 0) _mm_prefetch(reinterpret_cast<const char*>(at + aheadUnits * ld), _MM_HINT_T0);
-        if (nextChunk > 0) _mm_prefetch(reinterpret_cast<const char*>(at + nextChunk), _MM_HINT_T1);
+// The register blocks are written once (fused_passes.h, and logistic_tiles.h for logisticObjective)
+// over a `Lanes` of each ISA, and compiled for each: AVX-512 (16 lanes; 32 registers hold 4 units ×
+// 4 vectors of gradient accumulators, 4 units × 2 vectors × 2 sets of forward ones) and AVX2 with FMA
+// (8 lanes; 16 registers hold 4 × 2 and 2 units × 4 vectors × 1 set). Why AVX2 too: on a CPU
+// without AVX-512 (an AMD EPYC Zen 3) the passes fell back to oneDNN's GEMMs tile by tile, which do
+// not overlap the kernel's streaming with the arithmetic, and logisticObjective to portable loops.
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+namespace avx512 {
+struct Lanes {
+  using Vector = __m512;
+  using Mask = __mmask16;
+  static constexpr int kWidth = 16;
+  static constexpr int kUpdateVectors = 4, kForwardUnits = 4, kForwardRowVectors = 2, kForwardSets = 2;  // fused_passes.h
+  static constexpr int kRowTile = 4, kClassTile = 4;                                                      // logistic_tiles.h
+  static Mask whole() { return static_cast<__mmask16>(0xFFFF); }
+  static Mask tail(int64_t left) { return laneMask(left); }
+  static Vector zero() { return _mm512_setzero_ps(); }
+  static Vector load(const float* at, Mask m) { return _mm512_maskz_loadu_ps(m, at); }
+  static Vector loadWhole(const float* at) { return _mm512_loadu_ps(at); }
+  static void store(float* at, Mask m, Vector v) { _mm512_mask_storeu_ps(at, m, v); }
+  static void storeAligned(float* at, Vector v) { _mm512_store_ps(at, v); }
+  static Vector broadcast(float value) { return _mm512_set1_ps(value); }
+  static Vector add(Vector a, Vector b) { return _mm512_add_ps(a, b); }
+  static Vector mul(Vector a, Vector b) { return _mm512_mul_ps(a, b); }
+  static Vector fmadd(Vector a, Vector b, Vector c) { return _mm512_fmadd_ps(a, b, c); }
+  static Vector fnmadd(Vector a, Vector b, Vector c) { return _mm512_fnmadd_ps(a, b, c); }
+  static Vector sqrt(Vector a) { return _mm512_sqrt_ps(a); }
+  static Vector reciprocalEstimate(Vector a) { return _mm512_rcp14_ps(a); }
+  static float sumLanes(Vector a) { return _mm512_reduce_add_ps(a); }
+  static Vector inRegister(Vector a) { return a; }
+  /** out[c·ldOut + r] = in[r·ldIn + c] for a 16 × 16 block: in-register transpose (4 rounds of shuffles). */
+  static void transpose(const float* in, int64_t ldIn, float* out, int64_t ldOut) {
+    __m512 a[16], b[16];
+    for (int i = 0; i < 16; i++) a[i] = _mm512_loadu_ps(in + i * ldIn);
+    for (int i = 0; i < 16; i += 2) {  // pairs of rows interleaved by element
+      b[i] = _mm512_unpacklo_ps(a[i], a[i + 1]);
+      b[i + 1] = _mm512_unpackhi_ps(a[i], a[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {  // then by pairs of elements
+      a[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(b[i]), _mm512_castps_pd(b[i + 2])));
+      a[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(b[i]), _mm512_castps_pd(b[i + 2])));
+      a[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(b[i + 1]), _mm512_castps_pd(b[i + 3])));
+      a[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(b[i + 1]), _mm512_castps_pd(b[i + 3])));
+    }
+    for (int i = 0; i < 16; i += 8)  // then 128-bit lanes of 4 rows with the next 4
+      for (int j = 0; j < 4; j++) {
+        b[i + j] = _mm512_shuffle_f32x4(a[i + j], a[i + j + 4], 0x88);
+        b[i + j + 4] = _mm512_shuffle_f32x4(a[i + j], a[i + j + 4], 0xdd);
       }
-  }
-  __m512 g[U][N];
-  for (int u = 0; u < U; u++)
-    for (int n = 0; n < N; n++) g[u][n] = _mm512_setzero_ps();
-  for (int64_t r = 0; r < up.rows; r++) {
-    __m512 xv[N];
-    for (int n = 0; n < N; n++) xv[n] = Masked && n == N - 1 ? _mm512_maskz_loadu_ps(mask, x + r * xld + 16 * n) : _mm512_loadu_ps(x + r * xld + 16 * n);
-    for (int u = 0; u < U; u++) {
-      const __m512 d = _mm512_set1_ps(dz[u * up.rows + r]);
-      for (int n = 0; n < N; n++) g[u][n] = _mm512_fmadd_ps(d, xv[n], g[u][n]);
+    for (int j = 0; j < 8; j++) {  // and of 8 rows with the other 8
+      _mm512_storeu_ps(out + j * ldOut, _mm512_shuffle_f32x4(b[j], b[j + 8], 0x88));
+      _mm512_storeu_ps(out + (j + 8) * ldOut, _mm512_shuffle_f32x4(b[j], b[j + 8], 0xdd));
     }
   }
-  // The call's values in locals: stores through the float pointers could alias `up` for the compiler.
-  float* const kernel = up.kernel;
-  float* const first = Kind == kFusedMomentum ? up.velocity : up.m;
-  float* const second = up.v;
-  const bool decayed = (Kind == kFusedAdam ? up.adam.decay : up.decay) != 0;
-  const __m512 decay = _mm512_set1_ps(Kind == kFusedAdam ? up.adam.decay : up.decay);
-  const __m512 momentum = _mm512_set1_ps(up.momentum);
-  const AdamConstants c = up.adam;
-  for (int u = 0; u < U; u++) {
-    for (int n = 0; n < N; n++) {
-      const int64_t at = offset + u * ld + 16 * n;
-      const __mmask16 lanes = Masked && n == N - 1 ? mask : static_cast<__mmask16>(0xFFFF);
-      const __m512 w = _mm512_maskz_loadu_ps(lanes, kernel + at);
-      __m512 next;
-      if (Kind == kFusedMomentum) {
-        // v = m·v + g' (+ decay·w); w += v.
-        __m512 v = _mm512_fmadd_ps(momentum, _mm512_maskz_loadu_ps(lanes, first + at), g[u][n]);
-        if (decayed) v = _mm512_fmadd_ps(decay, w, v);
-        _mm512_mask_storeu_ps(first + at, lanes, v);
-        next = _mm512_add_ps(w, v);
-      } else if (Kind == kFusedSgd) {
-        // w += decay·w, then w += g'.
-        next = _mm512_add_ps(decayed ? _mm512_fmadd_ps(decay, w, w) : w, g[u][n]);
-      } else {
-        const __m512 gradient = _mm512_fmadd_ps(decay, w, g[u][n]);
-        const __m512 m = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, first + at), _mm512_set1_ps(c.beta1), _mm512_mul_ps(gradient, _mm512_set1_ps(c.oneMinusBeta1)));
-        const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, second + at), _mm512_set1_ps(c.beta2),
-                                         _mm512_mul_ps(_mm512_mul_ps(gradient, gradient), _mm512_set1_ps(c.oneMinusBeta2)));
-        _mm512_mask_storeu_ps(first + at, lanes, m);
-        _mm512_mask_storeu_ps(second + at, lanes, v);
-        // m / d as m·(1/d), 1/d by the 14-bit estimate and one Newton step (≈ 1 ulp): the divider,
-        // which the square root needs too, is the Adam pass's bottleneck in cache (~24 cycles a vector).
-        const __m512 d = _mm512_add_ps(_mm512_sqrt_ps(v), _mm512_set1_ps(c.epsilon));
-        const __m512 estimate = _mm512_rcp14_ps(d);
-        const __m512 inverse = _mm512_mul_ps(estimate, _mm512_fnmadd_ps(d, estimate, _mm512_set1_ps(2.0f)));
-        const __m512 step = _mm512_mul_ps(m, inverse);
-        next = _mm512_fnmadd_ps(step, _mm512_set1_ps(c.alpha), w);
-      }
-      _mm512_mask_storeu_ps(kernel + at, lanes, next);
-    }
-  }
-}
+};
+using Vector = Lanes::Vector;
+using Mask = Lanes::Mask;
+constexpr int kWidth = Lanes::kWidth;
+#include "fused_passes.h"
+}  // namespace avx512
+#pragma GCC pop_options
 
-/** The update of U units × `columns` columns from column c0: blocks of 64 columns, then 16 at a time (the last masked). */
-template <int U, FusedKind Kind>
-FEATX_AVX512 void fusedUpdate(const Update& up, int64_t ld, int64_t u0, int64_t c0, int64_t columns, const float* x, int64_t aheadUnits, int64_t nextChunk) {
-  const float* dz = up.dzT + u0 * up.rows;
-  int64_t c = 0;
-  for (; c + 64 <= columns; c += 64) fusedUpdateBlock<U, 4, Kind, false>(up, ld, columns, u0 * ld + c0 + c, dz, x + c, 0xFFFF, aheadUnits, nextChunk);
-  for (; c + 16 <= columns; c += 16) fusedUpdateBlock<U, 1, Kind, false>(up, ld, columns, u0 * ld + c0 + c, dz, x + c, 0xFFFF, aheadUnits, nextChunk);
-  if (c < columns) fusedUpdateBlock<U, 1, Kind, true>(up, ld, columns, u0 * ld + c0 + c, dz, x + c, laneMask(columns - c), aheadUnits, nextChunk);
-}
-
-/**
- * partial[u, rows] += w[u, columns]·xT[columns, rows] for U units: per 16 (V = 1) or 32 (V = 2)
- * rows, accumulators in registers over the columns in order (weights broadcast from L1).
- */
-template <int U, int V>
-FEATX_AVX512 void fusedForwardRows(const float* w, int64_t ld, int64_t columns, const float* xT, int64_t rowsPadded, int64_t r0, int64_t rows, float* partial) {
-  // Even and odd columns in separate accumulators: one set alone is U·V chains of the FMA's
-  // latency, fewer than the FMA units can keep in flight.
-  __m512 acc[2][U][V];
-  for (int e = 0; e < 2; e++)
-    for (int u = 0; u < U; u++)
-      for (int k = 0; k < V; k++) acc[e][u][k] = _mm512_setzero_ps();
-  auto column = [&](int e, int64_t c) FEATX_AVX512 {
-    __m512 xv[V];
-    for (int k = 0; k < V; k++) xv[k] = _mm512_loadu_ps(xT + c * rowsPadded + r0 + 16 * k);
-    for (int u = 0; u < U; u++) {
-      const __m512 b = _mm512_set1_ps(w[u * ld + c]);
-      for (int k = 0; k < V; k++) acc[e][u][k] = _mm512_fmadd_ps(b, xv[k], acc[e][u][k]);
-    }
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace avx2 {
+struct Lanes {
+  using Vector = __m256;
+  /** A whole vector (plain loads and stores: the masked ones are slower), or the first lanes of the last one. */
+  struct Mask {
+    bool whole;
+    __m256i lanes;
   };
-  int64_t c = 0;
-  for (; c + 2 <= columns; c += 2) {
-    column(0, c);
-    column(1, c + 1);
+  static constexpr int kWidth = 8;
+  static constexpr int kUpdateVectors = 3, kForwardUnits = 2, kForwardRowVectors = 4, kForwardSets = 1;  // fused_passes.h
+  static constexpr int kRowTile = 2, kClassTile = 4;                                                      // logistic_tiles.h
+  static Mask whole() { return {true, _mm256_set1_epi32(-1)}; }
+  static Mask tail(int64_t left) {
+    if (left >= kWidth) return whole();
+    const int count = left < 0 ? 0 : static_cast<int>(left);
+    return {false, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))};
   }
-  if (c < columns) column(0, c);
-  for (int u = 0; u < U; u++)
-    for (int k = 0; k < V; k++) {
-      float* out = partial + u * rows + r0 + 16 * k;
-      const __mmask16 lanes = laneMask(rows - r0 - 16 * k);
-      _mm512_mask_storeu_ps(out, lanes, _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, out), _mm512_add_ps(acc[0][u][k], acc[1][u][k])));
+  static Vector zero() { return _mm256_setzero_ps(); }
+  static Vector load(const float* at, const Mask& m) { return m.whole ? _mm256_loadu_ps(at) : _mm256_maskload_ps(at, m.lanes); }
+  static Vector loadWhole(const float* at) { return _mm256_loadu_ps(at); }
+  static void store(float* at, const Mask& m, Vector v) {
+    if (m.whole) _mm256_storeu_ps(at, v);
+    else _mm256_maskstore_ps(at, m.lanes, v);
+  }
+  static void storeAligned(float* at, Vector v) { _mm256_store_ps(at, v); }
+  static Vector broadcast(float value) { return _mm256_set1_ps(value); }
+  static Vector add(Vector a, Vector b) { return _mm256_add_ps(a, b); }
+  static Vector mul(Vector a, Vector b) { return _mm256_mul_ps(a, b); }
+  static Vector fmadd(Vector a, Vector b, Vector c) { return _mm256_fmadd_ps(a, b, c); }
+  static Vector fnmadd(Vector a, Vector b, Vector c) { return _mm256_fnmadd_ps(a, b, c); }
+  static Vector sqrt(Vector a) { return _mm256_sqrt_ps(a); }
+  static Vector reciprocalEstimate(Vector a) { return _mm256_rcp_ps(a); }
+  /**
+   * a, held in a register: GCC otherwise folds a vector used by several FMAs into each as a memory
+   * operand, and the forward's block (2 units × 4 vectors) then loads 10 vectors for 8 FMAs.
+   */
+  static Vector inRegister(Vector a) {
+    __asm__("" : "+x"(a));
+    return a;
+  }
+  static float sumLanes(Vector a) {
+    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+    return _mm_cvtss_f32(_mm_add_ss(sum, _mm_movehdup_ps(sum)));
+  }
+  /** out[c·ldOut + r] = in[r·ldIn + c] for an 8 × 8 block: pairs of rows interleaved, then pairs of pairs, then 128-bit halves. */
+  static void transpose(const float* in, int64_t ldIn, float* out, int64_t ldOut) {
+    __m256 a[8], b[8];
+    for (int i = 0; i < 8; i++) a[i] = _mm256_loadu_ps(in + i * ldIn);
+    for (int i = 0; i < 8; i += 2) {
+      b[i] = _mm256_unpacklo_ps(a[i], a[i + 1]);
+      b[i + 1] = _mm256_unpackhi_ps(a[i], a[i + 1]);
     }
-}
-
-template <int U>
-FEATX_AVX512 void fusedForward(const float* w, int64_t ld, int64_t columns, const float* xT, int64_t rowsPadded, int64_t rows, float* partial) {
-  int64_t r0 = 0;
-  for (; r0 + 32 <= rowsPadded; r0 += 32) fusedForwardRows<U, 2>(w, ld, columns, xT, rowsPadded, r0, rows, partial);
-  if (r0 < rowsPadded) fusedForwardRows<U, 1>(w, ld, columns, xT, rowsPadded, r0, rows, partial);
-}
-
-/** Σw² of U units × `columns` columns: a float per lane over the block, returned as the float sum of the lanes. */
-template <int U>
-FEATX_AVX512 float fusedSquares(const float* w, int64_t ld, int64_t columns) {
-  __m512 sum = _mm512_setzero_ps();
-  for (int u = 0; u < U; u++)
-    for (int64_t c = 0; c < columns; c += 16) {
-      const __m512 x = _mm512_maskz_loadu_ps(laneMask(columns - c), w + u * ld + c);
-      sum = _mm512_fmadd_ps(x, x, sum);
+    for (int i = 0; i < 8; i += 4) {  // rows i..i+3: columns j | j + 4 in a[i + j]
+      a[i] = _mm256_shuffle_ps(b[i], b[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      a[i + 1] = _mm256_shuffle_ps(b[i], b[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      a[i + 2] = _mm256_shuffle_ps(b[i + 1], b[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      a[i + 3] = _mm256_shuffle_ps(b[i + 1], b[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
     }
-  return _mm512_reduce_add_ps(sum);
-}
-
-template <int U, FusedKind Kind>
-FEATX_AVX512 void fusedUnits(const Update& up, const Forward& forward, int64_t ld, int64_t u0, int64_t c0, int64_t columns, const float* x, const float* xT,
-                             int64_t rowsPadded, float* partial, double& sum, int64_t aheadUnits, int64_t nextChunk) {
-  if (Kind != kFusedNone) fusedUpdate<U, Kind>(up, ld, u0, c0, columns, x, aheadUnits, nextChunk);
-  if (!forward.input) return;
-  const float* w = up.kernel + u0 * ld + c0;
-  if (Kind == kFusedNone)  // a forward alone: its weights come in as the update's would
-    for (int u = 0; u < U; u++)
-      for (int64_t c = 0; c < columns; c += 16) {
-        if (aheadUnits > 0) _mm_prefetch(reinterpret_cast<const char*>(w + (aheadUnits + u) * ld + c), _MM_HINT_T0);
-        if (nextChunk > 0) _mm_prefetch(reinterpret_cast<const char*>(w + u * ld + c + nextChunk), _MM_HINT_T1);
-      }
-  if (forward.squares) sum += fusedSquares<U>(w, ld, columns);
-  fusedForward<U>(w, ld, columns, xT, rowsPadded, forward.rows, partial);
-}
-
-/** One chunk (units [u0, u0 + tileUnits) × columns [c0, c0 + columns)) of a fused pass: update, Σw², forward into partial. */
-template <FusedKind Kind>
-FEATX_AVX512 void fusedChunk(const Update& up, const Forward& forward, int64_t ld, int64_t u0, int64_t tileUnits, int64_t c0, int64_t columns, const float* x,
-                             const float* xT, int64_t rowsPadded, float* partial, double& sum, int64_t nextC0, int64_t nextColumns) {
-  // The next chunk's input columns (rows `ld` apart, from memory) are prefetched into L2 a few rows
-  // per register block, so that packing them does not wait on memory.
-  const int64_t updateRows = nextC0 >= 0 && Kind != kFusedNone ? up.rows : 0;
-  const int64_t forwardRows = nextC0 >= 0 && forward.input ? forward.rows : 0;
-  const int64_t groups = (tileUnits + kFusedUnits - 1) / kFusedUnits;
-  // The next chunk's weights and slots are prefetched where it is as wide as this one (not past the rows' end).
-  const int64_t nextChunk = nextC0 >= 0 && nextColumns == columns ? nextC0 - c0 : 0;
-  int64_t row = 0;
-  for (int64_t u = 0; u < tileUnits; u += kFusedUnits) {
-    for (const int64_t rowEnd = (updateRows + forwardRows) * (u / kFusedUnits + 1) / groups; row < rowEnd; row++) {
-      const float* start = (row < updateRows ? up.input + row * ld : forward.input + (row - updateRows) * ld) + nextC0;
-      for (int64_t c = 0; c < nextColumns; c += 16) _mm_prefetch(reinterpret_cast<const char*>(start + c), _MM_HINT_T1);
-    }
-    // Units this block prefetches for (0: none left in the tile).
-    const int64_t ahead = u + (kPrefetchBlocks + 1) * kFusedUnits <= tileUnits ? kPrefetchBlocks * kFusedUnits : 0;
-    float* out = partial + u * forward.rows;
-    switch (tileUnits - u < kFusedUnits ? tileUnits - u : kFusedUnits) {
-      case 4: fusedUnits<4, Kind>(up, forward, ld, u0 + u, c0, columns, x, xT, rowsPadded, out, sum, ahead, nextChunk); break;
-      case 3: fusedUnits<3, Kind>(up, forward, ld, u0 + u, c0, columns, x, xT, rowsPadded, out, sum, ahead, nextChunk); break;
-      case 2: fusedUnits<2, Kind>(up, forward, ld, u0 + u, c0, columns, x, xT, rowsPadded, out, sum, ahead, nextChunk); break;
-      default: fusedUnits<1, Kind>(up, forward, ld, u0 + u, c0, columns, x, xT, rowsPadded, out, sum, ahead, nextChunk); break;
+    for (int j = 0; j < 4; j++) {
+      _mm256_storeu_ps(out + j * ldOut, _mm256_permute2f128_ps(a[j], a[j + 4], 0x20));
+      _mm256_storeu_ps(out + (j + 4) * ldOut, _mm256_permute2f128_ps(a[j], a[j + 4], 0x31));
     }
   }
-}
+};
+using Vector = Lanes::Vector;
+using Mask = Lanes::Mask;
+constexpr int kWidth = Lanes::kWidth;
+#include "fused_passes.h"
+}  // namespace avx2
+#pragma GCC pop_options
 #endif
 
+/** The ISA of featx's own kernels (the fused passes, logisticObjective's blocks), or none: oneDNN's passes and portable loops. */
+enum class KernelIsa { kPortable, kAvx2, kAvx512 };
+
 /**
- * Whether passes take the fused path: where the CPU has AVX-512 (and the OS keeps its registers:
- * __builtin_cpu_supports checks both), unless setFusedPasses(false) (A/B benches, tests) turned it off.
+ * The CPU's widest (__builtin_cpu_supports also checks that the OS keeps the registers): AVX-512,
+ * else AVX2 with FMA, else none.
  */
 #if defined(FEATX_FUSED_PASSES)
-const bool fusedSupported = __builtin_cpu_supports("avx512f");
+const KernelIsa cpuKernelIsa = __builtin_cpu_supports("avx512f")                                     ? KernelIsa::kAvx512
+                               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? KernelIsa::kAvx2
+                                                                                                   : KernelIsa::kPortable;
 #else
-const bool fusedSupported = false;
+const KernelIsa cpuKernelIsa = KernelIsa::kPortable;
 #endif
 std::atomic<bool> fusedWanted{true};
 
-bool fusedPasses() { return fusedSupported && fusedWanted.load(std::memory_order_relaxed); }
+/** The kernels in use: the CPU's, unless setFusedPasses(false) (A/B benches, tests) turned them off. */
+KernelIsa kernelIsa() { return fusedWanted.load(std::memory_order_relaxed) ? cpuKernelIsa : KernelIsa::kPortable; }
 
-#if defined(FEATX_FUSED_PASSES)
-/** out[c·ldOut + r] = in[r·ldIn + c] for a 16 × 16 block: in-register transpose (4 rounds of shuffles). */
-FEATX_AVX512 void transpose16(const float* in, int64_t ldIn, float* out, int64_t ldOut) {
-  __m512 a[16], b[16];
-  for (int i = 0; i < 16; i++) a[i] = _mm512_loadu_ps(in + i * ldIn);
-  for (int i = 0; i < 16; i += 2) {  // pairs of rows interleaved by element
-    b[i] = _mm512_unpacklo_ps(a[i], a[i + 1]);
-    b[i + 1] = _mm512_unpackhi_ps(a[i], a[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {  // then by pairs of elements
-    a[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(b[i]), _mm512_castps_pd(b[i + 2])));
-    a[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(b[i]), _mm512_castps_pd(b[i + 2])));
-    a[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(b[i + 1]), _mm512_castps_pd(b[i + 3])));
-    a[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(b[i + 1]), _mm512_castps_pd(b[i + 3])));
-  }
-  for (int i = 0; i < 16; i += 8)  // then 128-bit lanes of 4 rows with the next 4
-    for (int j = 0; j < 4; j++) {
-      b[i + j] = _mm512_shuffle_f32x4(a[i + j], a[i + j + 4], 0x88);
-      b[i + j + 4] = _mm512_shuffle_f32x4(a[i + j], a[i + j + 4], 0xdd);
-    }
-  for (int j = 0; j < 8; j++) {  // and of 8 rows with the other 8
-    _mm512_storeu_ps(out + j * ldOut, _mm512_shuffle_f32x4(b[j], b[j + 8], 0x88));
-    _mm512_storeu_ps(out + (j + 8) * ldOut, _mm512_shuffle_f32x4(b[j], b[j + 8], 0xdd));
-  }
-}
+bool fusedPasses() { return kernelIsa() != KernelIsa::kPortable; }
 
-/**
- * columns of input [rows, ld] from c0 into xT [columns][rowsPadded], the padding rows 0 (they add
- * 0·w to lanes never stored): 16 × 16 blocks in registers, the edges one value at a time.
- */
-FEATX_AVX512 void transposeColumns(const float* input, int64_t rows, int64_t ld, int64_t c0, int64_t columns, int64_t rowsPadded, float* xT) {
-  const int64_t fullRows = rows / 16 * 16, fullColumns = columns / 16 * 16;
-  for (int64_t r = 0; r < fullRows; r += 16)
-    for (int64_t c = 0; c < fullColumns; c += 16) transpose16(input + r * ld + c0 + c, ld, xT + c * rowsPadded + r, rowsPadded);
-  for (int64_t r = 0; r < rows; r++) {
-    const float* row = input + r * ld + c0;
-    for (int64_t c = r < fullRows ? fullColumns : 0; c < columns; c++) xT[c * rowsPadded + r] = row[c];
-  }
-  for (int64_t c = 0; c < columns; c++)
-    for (int64_t r = rows; r < rowsPadded; r++) xT[c * rowsPadded + r] = 0;
-}
-
-/** The fused chunk for the update's kind (kernel in up.kernel). */
-void fusedChunkOf(const Update& up, const Forward& forward, int64_t ld, int64_t u0, int64_t tileUnits, int64_t c0, int64_t columns, const float* x, const float* xT,
-                  int64_t rowsPadded, float* partial, double& sum, int64_t nextC0, int64_t nextColumns) {
-  if (up.kind == Update::kSgd && up.velocity)
-    fusedChunk<kFusedMomentum>(up, forward, ld, u0, tileUnits, c0, columns, x, xT, rowsPadded, partial, sum, nextC0, nextColumns);
-  else if (up.kind == Update::kSgd)
-    fusedChunk<kFusedSgd>(up, forward, ld, u0, tileUnits, c0, columns, x, xT, rowsPadded, partial, sum, nextC0, nextColumns);
-  else if (up.kind == Update::kAdam)
-    fusedChunk<kFusedAdam>(up, forward, ld, u0, tileUnits, c0, columns, x, xT, rowsPadded, partial, sum, nextC0, nextColumns);
-  else
-    fusedChunk<kFusedNone>(up, forward, ld, u0, tileUnits, c0, columns, x, xT, rowsPadded, partial, sum, nextC0, nextColumns);
-}
-#endif
+const char* kernelIsaName(KernelIsa isa) { return isa == KernelIsa::kAvx512 ? "avx512" : isa == KernelIsa::kAvx2 ? "avx2" : "portable"; }
 
 /** Runs the pass; false (and `error`) if oneDNN failed or scratch memory could not be had. */
 bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, const Update& given, const Forward& forward, double& squares, std::string& error) {
   // The fused path has its own chunk (see kFusedColumns): the caller's is the oneDNN tiles'.
-  const bool fused = fusedPasses();
+  const KernelIsa isa = kernelIsa();
+  const bool fused = isa != KernelIsa::kPortable;
 #if defined(FEATX_FUSED_PASSES)
   if (fused) chunk = kFusedColumns;
+  const auto transposeColumns = isa == KernelIsa::kAvx512 ? avx512::transposeColumns : avx2::transposeColumns;
+  const auto fusedChunkOf = isa == KernelIsa::kAvx512 ? avx512::fusedChunkOf : avx2::fusedChunkOf;
 #endif
   Update update = given;
   update.kernel = kernel;
@@ -1212,26 +1121,12 @@ void blockGradientPortable(const LogisticProblem& p, const float* x, int64_t row
 }
 
 #if defined(FEATX_FUSED_PASSES)
-// The vectorized blocks: logistic_tiles.h, compiled once for AVX-512 (16 lanes; 32 registers hold
-// 4 rows × 4 classes of accumulators) and once for AVX2 with FMA (8 lanes; 16 registers hold
-// 2 × 4). Why AVX2 too: on a CPU without AVX-512 (an AMD EPYC Zen 3) the portable loops, a dot
-// product per row and class, took 54-77 ms an evaluation of 6,136 × 1,280 rows, where the two
-// oneDNN GEMMs they replaced took 27-41.
+// The vectorized blocks, per ISA as the fused passes' (see their Lanes). On the Zen 3 EPYC the
+// portable loops, a dot product per row and class, took 54-77 ms an evaluation of 6,136 × 1,280
+// rows, where the two oneDNN GEMMs they replaced took 27-41; the AVX2 blocks take 15-21.
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 namespace avx512 {
-struct Lanes {
-  using Vector = __m512;
-  using Mask = __mmask16;
-  static constexpr int kWidth = 16, kRowTile = 4, kClassTile = 4;
-  static Mask tail(int64_t left) { return laneMask(left); }
-  static Vector zero() { return _mm512_setzero_ps(); }
-  static Vector load(const float* at, Mask m) { return _mm512_maskz_loadu_ps(m, at); }
-  static void store(float* at, Mask m, Vector v) { _mm512_mask_storeu_ps(at, m, v); }
-  static void storeAligned(float* at, Vector v) { _mm512_store_ps(at, v); }
-  static Vector broadcast(float value) { return _mm512_set1_ps(value); }
-  static Vector fmadd(Vector a, Vector b, Vector c) { return _mm512_fmadd_ps(a, b, c); }
-};
 #include "logistic_tiles.h"
 }  // namespace avx512
 #pragma GCC pop_options
@@ -1239,63 +1134,24 @@ struct Lanes {
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 namespace avx2 {
-struct Lanes {
-  using Vector = __m256;
-  /** A whole vector (plain loads: the masked ones are slower), or the first lanes of the last one. */
-  struct Mask {
-    bool whole;
-    __m256i lanes;
-  };
-  static constexpr int kWidth = 8, kRowTile = 2, kClassTile = 4;
-  static Mask tail(int64_t left) {
-    if (left >= kWidth) return {true, _mm256_set1_epi32(-1)};
-    return {false, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))};
-  }
-  static Vector zero() { return _mm256_setzero_ps(); }
-  static Vector load(const float* at, const Mask& m) { return m.whole ? _mm256_loadu_ps(at) : _mm256_maskload_ps(at, m.lanes); }
-  static void store(float* at, const Mask& m, Vector v) {
-    if (m.whole) _mm256_storeu_ps(at, v);
-    else _mm256_maskstore_ps(at, m.lanes, v);
-  }
-  static void storeAligned(float* at, Vector v) { _mm256_store_ps(at, v); }
-  static Vector broadcast(float value) { return _mm256_set1_ps(value); }
-  static Vector fmadd(Vector a, Vector b, Vector c) { return _mm256_fmadd_ps(a, b, c); }
-};
 #include "logistic_tiles.h"
 }  // namespace avx2
 #pragma GCC pop_options
 #endif
 
-/** Which blocks logisticObjective runs: the CPU's widest (unless setFusedPasses(false)), else the portable loops. */
-enum class LogisticTiles { kPortable, kAvx2, kAvx512 };
-
-LogisticTiles logisticTiles() {
-#if defined(FEATX_FUSED_PASSES)
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (!fusedWanted.load(std::memory_order_relaxed)) return LogisticTiles::kPortable;
-  if (fusedSupported) return LogisticTiles::kAvx512;
-  if (avx2) return LogisticTiles::kAvx2;
-#endif
-  return LogisticTiles::kPortable;
-}
-
-const char* logisticTilesName(LogisticTiles tiles) {
-  return tiles == LogisticTiles::kAvx512 ? "avx512" : tiles == LogisticTiles::kAvx2 ? "avx2" : "portable";
-}
-
 /**
  * Rows [r0, r1): their loss summed into *loss, R summed into biasSum, Rᵀ·X into g (a part's own).
  * `logits` holds a block's rows × classes.
  */
-void logisticPart(const LogisticProblem& p, int64_t r0, int64_t r1, LogisticTiles tiles, float* logits, float* g, double* biasSum, double* loss) {
+void logisticPart(const LogisticProblem& p, int64_t r0, int64_t r1, KernelIsa isa, float* logits, float* g, double* biasSum, double* loss) {
   const int64_t block = logisticBlockRows(p.dim), classes = p.classes;
   for (int64_t b0 = r0; b0 < r1; b0 += block) {
     const int64_t rows = b0 + block < r1 ? block : r1 - b0;
     const float* x = p.x + b0 * p.dim;
-    switch (tiles) {
+    switch (isa) {
 #if defined(FEATX_FUSED_PASSES)
-      case LogisticTiles::kAvx512: avx512::blockLogits(p, x, rows, logits); break;
-      case LogisticTiles::kAvx2: avx2::blockLogits(p, x, rows, logits); break;
+      case KernelIsa::kAvx512: avx512::blockLogits(p, x, rows, logits); break;
+      case KernelIsa::kAvx2: avx2::blockLogits(p, x, rows, logits); break;
 #endif
       default: blockLogitsPortable(p, x, rows, logits); break;
     }
@@ -1317,10 +1173,10 @@ void logisticPart(const LogisticProblem& p, int64_t r0, int64_t r1, LogisticTile
       z[label] -= static_cast<float>(weight * p.scale);
       for (int64_t c = 0; c < classes; c++) biasSum[c] += z[c];
     }
-    switch (tiles) {
+    switch (isa) {
 #if defined(FEATX_FUSED_PASSES)
-      case LogisticTiles::kAvx512: avx512::blockGradient(p, x, rows, logits, g); break;
-      case LogisticTiles::kAvx2: avx2::blockGradient(p, x, rows, logits, g); break;
+      case KernelIsa::kAvx512: avx512::blockGradient(p, x, rows, logits, g); break;
+      case KernelIsa::kAvx2: avx2::blockGradient(p, x, rows, logits, g); break;
 #endif
       default: blockGradientPortable(p, x, rows, logits, g); break;
     }
@@ -1393,7 +1249,7 @@ napi_value LogisticObjective(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   std::vector<double> losses(parts, 0.0), biasSums(parts * classes, 0.0);
-  const LogisticTiles tiles = logisticTiles();
+  const KernelIsa isa = kernelIsa();
   const bool parallel = parts > 1 && rows * size >= kParallelMultiplyAdds;
   FlushDenormals flush;
   ScopedThreads team(parallel ? omp_get_max_threads() : 1);
@@ -1405,7 +1261,7 @@ napi_value LogisticObjective(napi_env env, napi_callback_info info) {
     for (int64_t part = 0; part < parts; part++) {
       float* g = part == 0 ? kernelGradient.data : partials + (part - 1) * size;
       std::memset(g, 0, sizeof(float) * size);
-      logisticPart(problem, rows * part / parts, rows * (part + 1) / parts, tiles, logits.data(), g, biasSums.data() + part * classes, &losses[part]);
+      logisticPart(problem, rows * part / parts, rows * (part + 1) / parts, isa, logits.data(), g, biasSums.data() + part * classes, &losses[part]);
     }
   }
   for (int64_t part = 1; part < parts; part++) axpyRange(1.0f, partials + (part - 1) * size, kernelGradient.data, size);
@@ -1439,8 +1295,9 @@ napi_value Threads(napi_env env, napi_callback_info info) {
   return numberValue(env, omp_get_max_threads());
 }
 
-// setFusedPasses(on) → whether the passes now take the fused path (false where the CPU has no
-// AVX-512, whatever `on`). For the engine bench's A/B and the tests; the default is on.
+// setFusedPasses(on) → whether the passes now take the fused path (false where the CPU has neither
+// AVX-512 nor AVX2 with FMA, whatever `on`); off, logisticObjective takes its portable loops too.
+// For the engine bench's A/B and the tests; the default is on.
 napi_value SetFusedPasses(napi_env env, napi_callback_info info) {
   Call call;
   if (!start(call, env, info, "setFusedPasses", 1)) return nullptr;
@@ -1453,8 +1310,8 @@ napi_value SetFusedPasses(napi_env env, napi_callback_info info) {
 }
 
 // info(): { onednn: 'major.minor.patch', isa: the oneDNN ISA code it dispatches to, fusedPasses:
-// whether the kernel passes take the fused AVX-512 path, logisticTiles: logisticObjective's blocks,
-// 'avx512', 'avx2' or 'portable' }
+// whether the kernel passes take the fused path, kernels: the ISA of the fused passes and of
+// logisticObjective's blocks, 'avx512', 'avx2' or 'portable' (oneDNN's passes, portable loops) }
 napi_value Info(napi_env env, napi_callback_info info) {
   Call call;
   if (!start(call, env, info, "info", 0)) return nullptr;
@@ -1469,10 +1326,9 @@ napi_value Info(napi_env env, napi_callback_info info) {
   napi_value fused;
   napi_get_boolean(env, fusedPasses(), &fused);
   napi_set_named_property(env, result, "fusedPasses", fused);
-  napi_value tiles;
-  const char* name = logisticTilesName(logisticTiles());
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &tiles);
-  napi_set_named_property(env, result, "logisticTiles", tiles);
+  napi_value kernels;
+  napi_create_string_utf8(env, kernelIsaName(kernelIsa()), NAPI_AUTO_LENGTH, &kernels);
+  napi_set_named_property(env, result, "kernels", kernels);
   return result;
 }
 

@@ -2,11 +2,8 @@
 // `Lanes`: a vector of floats, its tail mask and its operations, and the tile sizes that keep the
 // accumulators in that ISA's registers. featx_dense.cc includes this file once per ISA, inside a
 // namespace that defines Lanes and under that ISA's `#pragma GCC target`, so the same text compiles
-// to AVX-512 and to AVX2 with FMA code. No include guard, for that reason.
-
-using Vector = Lanes::Vector;
-using Mask = Lanes::Mask;
-constexpr int kWidth = Lanes::kWidth;
+// to AVX-512 and to AVX2 with FMA code (Vector, Mask and kWidth are that namespace's Lanes'). No
+// include guard, for that reason.
 
 /** f(std::integral_constant<int, n>{}) for n = min(count, Max) ≥ 1: a tile's size as a template argument. */
 template <int Max, typename F>
