@@ -394,6 +394,17 @@ struct Forward {
   float* keep = nullptr;  // a copy of input is wanted here (the next update's input), made while it passes
 };
 
+/** logisticObjective's problem (see there): the rows, their labels and weights, the weights and bias it evaluates, the loss scale. */
+struct LogisticProblem {
+  const float* x;
+  int64_t rows, dim, classes;
+  const int32_t* labels;
+  const float* weights;  // null: every row weighs 1
+  const float* kernelT;
+  const float* bias;
+  float scale;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Fused passes (AVX-512, or AVX2 with FMA). The oneDNN pass above runs a tile's gradient GEMM, its
 // elementwise update and its forward GEMM one after the other: the GEMMs compute from cache while the update streams
@@ -431,12 +442,15 @@ inline __mmask16 laneMask(int64_t count) {
   return count >= 16 ? static_cast<__mmask16>(0xFFFF) : count <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << count) - 1);
 }
 
-// The register blocks are written once (fused_passes.h, and logistic_tiles.h for logisticObjective)
-// over a `Lanes` of each ISA, and compiled for each: AVX-512 (16 lanes; 32 registers hold 4 units ×
-// 4 vectors of gradient accumulators, 4 units × 2 vectors × 2 sets of forward ones) and AVX2 with FMA
-// (8 lanes; 16 registers hold 4 × 2 and 2 units × 4 vectors × 1 set). Why AVX2 too: on a CPU
-// without AVX-512 (an AMD EPYC Zen 3) the passes fell back to oneDNN's GEMMs tile by tile, which do
-// not overlap the kernel's streaming with the arithmetic, and logisticObjective to portable loops.
+// The register blocks are written once (isa_kernels.h: fused_passes.h, and logistic_tiles.h for
+// logisticObjective) over a `Lanes` of each ISA, and compiled for each: AVX-512 (16 lanes; 32
+// registers hold 4 units × 4 vectors of gradient accumulators, 4 units × 2 vectors × 2 sets of
+// forward ones) and AVX2 with FMA (8 lanes; 16 registers hold 4 × 2 and 2 units × 4 vectors × 1
+// set). Why AVX2 too: on a CPU without AVX-512 (an AMD EPYC Zen 3) the passes fell back to oneDNN's
+// GEMMs tile by tile, which do not overlap the kernel's streaming with the arithmetic (the trainer
+// end to end 590 rows/s against 715 fused), and logisticObjective to portable loops, a dot product
+// per row and class (54-77 ms an evaluation of 6,136 × 1,280 rows, where the two oneDNN GEMMs it
+// replaced took 27-41 and the AVX2 blocks take 15-21).
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 namespace avx512 {
@@ -487,10 +501,7 @@ struct Lanes {
     }
   }
 };
-using Vector = Lanes::Vector;
-using Mask = Lanes::Mask;
-constexpr int kWidth = Lanes::kWidth;
-#include "fused_passes.h"
+#include "isa_kernels.h"
 }  // namespace avx512
 #pragma GCC pop_options
 
@@ -505,7 +516,7 @@ struct Lanes {
     __m256i lanes;
   };
   static constexpr int kWidth = 8;
-  static constexpr int kUpdateVectors = 3, kForwardUnits = 2, kForwardRowVectors = 4, kForwardSets = 1;  // fused_passes.h
+  static constexpr int kUpdateVectors = 2, kForwardUnits = 2, kForwardRowVectors = 4, kForwardSets = 1;  // fused_passes.h
   static constexpr int kRowTile = 2, kClassTile = 4;                                                      // logistic_tiles.h
   static Mask whole() { return {true, _mm256_set1_epi32(-1)}; }
   static Mask tail(int64_t left) {
@@ -561,10 +572,7 @@ struct Lanes {
     }
   }
 };
-using Vector = Lanes::Vector;
-using Mask = Lanes::Mask;
-constexpr int kWidth = Lanes::kWidth;
-#include "fused_passes.h"
+#include "isa_kernels.h"
 }  // namespace avx2
 #pragma GCC pop_options
 #endif
@@ -1091,16 +1099,6 @@ int64_t logisticBlockRows(int64_t dim) {
   return rows < 1 ? 1 : rows > 48 ? 48 : rows;
 }
 
-struct LogisticProblem {
-  const float* x;
-  int64_t rows, dim, classes;
-  const int32_t* labels;
-  const float* weights;  // null: every row weighs 1
-  const float* kernelT;
-  const float* bias;
-  float scale;
-};
-
 FEATX_CLONES float dotRange(const float* a, const float* b, int64_t count) {
   float sum = 0;
 #pragma omp simd reduction(+ : sum)
@@ -1120,24 +1118,6 @@ void blockGradientPortable(const LogisticProblem& p, const float* x, int64_t row
     for (int64_t c = 0; c < p.classes; c++) axpyRange(residuals[r * p.classes + c], x + r * p.dim, g + c * p.dim, p.dim);
 }
 
-#if defined(FEATX_FUSED_PASSES)
-// The vectorized blocks, per ISA as the fused passes' (see their Lanes). On the Zen 3 EPYC the
-// portable loops, a dot product per row and class, took 54-77 ms an evaluation of 6,136 × 1,280
-// rows, where the two oneDNN GEMMs they replaced took 27-41; the AVX2 blocks take 15-21.
-#pragma GCC push_options
-#pragma GCC target("avx512f")
-namespace avx512 {
-#include "logistic_tiles.h"
-}  // namespace avx512
-#pragma GCC pop_options
-
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-namespace avx2 {
-#include "logistic_tiles.h"
-}  // namespace avx2
-#pragma GCC pop_options
-#endif
 
 /**
  * Rows [r0, r1): their loss summed into *loss, R summed into biasSum, Rᵀ·X into g (a part's own).

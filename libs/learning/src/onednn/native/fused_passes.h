@@ -1,9 +1,7 @@
 // The fused kernel passes' register blocks (featx_dense.cc, "Fused passes"), written once over
 // `Lanes`: a vector of floats, its tail mask, its operations and the block sizes that keep the
-// accumulators in that ISA's registers. featx_dense.cc includes this file once per ISA, inside a
-// namespace that defines Lanes and under that ISA's `#pragma GCC target`, so the same text compiles
-// to AVX-512 and to AVX2 with FMA code (Vector, Mask and kWidth are that namespace's Lanes'). No
-// include guard, for that reason.
+// accumulators in that ISA's registers. Included by isa_kernels.h, once per ISA (see there), so
+// the same text compiles to AVX-512 and to AVX2 with FMA code. No include guard, for that reason.
 //
 // Sizes in vectors (Lanes::kWidth floats each): the update's register block is kFusedUnits units ×
 // Lanes::kUpdateVectors vectors of columns; the forward's, Lanes::kForwardUnits units ×

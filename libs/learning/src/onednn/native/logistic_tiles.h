@@ -1,9 +1,7 @@
 // The logistic objective's vectorized blocks (featx_dense.cc, logisticObjective), written once over
 // `Lanes`: a vector of floats, its tail mask and its operations, and the tile sizes that keep the
-// accumulators in that ISA's registers. featx_dense.cc includes this file once per ISA, inside a
-// namespace that defines Lanes and under that ISA's `#pragma GCC target`, so the same text compiles
-// to AVX-512 and to AVX2 with FMA code (Vector, Mask and kWidth are that namespace's Lanes'). No
-// include guard, for that reason.
+// accumulators in that ISA's registers. Included by isa_kernels.h, once per ISA (see there), so
+// the same text compiles to AVX-512 and to AVX2 with FMA code. No include guard, for that reason.
 
 /** f(std::integral_constant<int, n>{}) for n = min(count, Max) ≥ 1: a tile's size as a template argument. */
 template <int Max, typename F>
