@@ -7,6 +7,9 @@ import { useFloat16Decoder } from '@featx/features';
  * `onednn` head engine, in place on Float32Arrays. Every function checks its arguments and throws
  * a TypeError or RangeError naming the bad one. Matrices are row-major.
  */
+/** featx's own kernels (the fused passes, logisticObjective's blocks) by ISA; 'portable': oneDNN's passes and portable loops. */
+export type KernelSet = 'avx512' | 'avx2' | 'portable';
+
 export interface DenseAddon {
   /** C = α·op(A)·op(B) + β·C; op(A) m × k, op(B) k × n, C m × n (dnnl_sgemm). Offsets: subarray views. */
   gemm(
@@ -111,10 +114,15 @@ export interface DenseAddon {
    */
   setFusedPasses(on: boolean): boolean;
   /**
+   * The widest of featx's kernels to use, capped by the CPU's; returns those now in use. For the
+   * tests (a CPU with AVX-512 checks the AVX2 kernels too); setFusedPasses(true) restores the widest.
+   */
+  setKernels(kernels: KernelSet): KernelSet;
+  /**
    * oneDNN's version, the ISA code its kernels dispatch to (dnnl_cpu_isa_t), whether the kernel
    * passes are fused, and the ISA of featx's own kernels (the fused passes, logisticObjective's blocks).
    */
-  info(): { onednn: string; isa: number; fusedPasses: boolean; kernels: 'avx512' | 'avx2' | 'portable' };
+  info(): { onednn: string; isa: number; fusedPasses: boolean; kernels: KernelSet };
 }
 
 /** The forward an update runs in its pass, with the weights it has just updated: zT [units, rows] = kernel·inputᵀ. */

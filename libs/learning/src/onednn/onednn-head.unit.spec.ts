@@ -304,8 +304,10 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     const flags = os.platform() === 'linux' ? readFileSync('/proc/cpuinfo', 'utf8') : '';
     return /\bavx512f\b/.test(flags) ? 'avx512' : /\bavx2\b/.test(flags) && /\bfma\b/.test(flags) ? 'avx2' : 'portable';
   };
+  /** Every fused kernel set this CPU runs (a CPU with AVX-512 has AVX2 and FMA too): each is tested, not only the widest. */
+  const cpuKernels = (): Array<'avx2' | 'avx512'> => ({ avx512: ['avx2', 'avx512'] as const, avx2: ['avx2'] as const, portable: [] as const })[widestKernels()].slice();
 
-  it('takes the fused passes in the CPU\'s widest kernels (AVX-512, else AVX2 with FMA), with the oneDNN passes\' results on odd shapes', () => {
+  it('takes the fused passes in the CPU\'s widest kernels (AVX-512, else AVX2 with FMA), each with the oneDNN passes\' results on odd shapes', () => {
     const cpuHasKernels = widestKernels() !== 'portable';
     expect(native.info().fusedPasses).toBe(cpuHasKernels);
     expect(native.info().kernels).toBe(widestKernels());
@@ -338,18 +340,22 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
           'forward alone': (s: typeof start, forward: KernelForward) => native.kernelForward(s.kernel, units, inputs, 512, forward),
         };
         for (const [name, pass] of Object.entries(passes)) {
-          const results = [false, true].map((fused) => {
-            expect(native.setFusedPasses(fused)).toBe(fused && cpuHasKernels);
+          const run = (kernels: 'portable' | 'avx2' | 'avx512') => {
+            expect(native.setKernels(kernels)).toBe(kernels);
+            expect(native.info().fusedPasses).toBe(kernels !== 'portable');
             const state = { kernel: start.kernel.slice(), first: start.first.slice(), second: start.second.slice() };
             const forward = { input: next, rows: forwardRows, zT: new Float32Array(units * forwardRows), squares: true, keep: new Float32Array(next.length) };
             const squares = pass(state, forward);
             return { ...state, zT: forward.zT, squares, keep: forward.keep };
-          });
-          const [onednn, fused] = results;
-          const context = `${name}, ${units} × ${inputs}, rows ${rows} → ${forwardRows}`;
-          for (const key of ['kernel', 'first', 'second', 'zT'] as const) expectNearArrays(fused[key], onednn[key], `${context}: ${key}`);
-          expect(Math.abs(fused.squares - onednn.squares)).toBeLessThanOrEqual(1e-6 * onednn.squares);
-          expect([...fused.keep]).toEqual([...next]);
+          };
+          const onednn = run('portable');
+          for (const kernels of cpuKernels()) {
+            const fused = run(kernels);
+            const context = `${name} (${kernels}), ${units} × ${inputs}, rows ${rows} → ${forwardRows}`;
+            for (const key of ['kernel', 'first', 'second', 'zT'] as const) expectNearArrays(fused[key], onednn[key], `${context}: ${key}`);
+            expect(Math.abs(fused.squares - onednn.squares)).toBeLessThanOrEqual(1e-6 * onednn.squares);
+            expect([...fused.keep]).toEqual([...next]);
+          }
         }
       }
     } finally {
@@ -396,9 +402,9 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
         for (const weights of [null, Float32Array.from({ length: rows }, () => 1 + random() * 0.5)]) {
           const expected = reference(x, rows, dim, labels, weights, kernelT, bias, 1 / rows);
           const results = [];
-          for (const [fused, threads] of [[true, 1], [true, 2], [false, 2]] as const) {
-            native.setFusedPasses(fused);
-            expect(native.info().kernels).toBe(fused ? widestKernels() : 'portable');
+          const runs = [...cpuKernels().flatMap((kernels) => [[kernels, 1], [kernels, 2]] as const), ['portable', 1], ['portable', 2]] as const;
+          for (const [kernels, threads] of runs) {
+            expect(native.setKernels(kernels)).toBe(kernels);
             native.setThreads(threads);
             const kernelGradient = new Float32Array(classes * dim).fill(Number.NaN);
             const biasGradient = new Float32Array(classes).fill(Number.NaN);
@@ -407,12 +413,15 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
             const scale = Math.max(...expected.kernelGradient.map(Math.abs), 1e-3);
             expected.kernelGradient.forEach((value, i) => expect(Math.abs(kernelGradient[i] - value)).toBeLessThan(scale * 1e-4));
             expected.biasGradient.forEach((value, c) => expect(biasGradient[c]).toBeCloseTo(value, 5));
-            results.push({ loss, kernelGradient, biasGradient, fused });
+            results.push({ loss, kernelGradient, biasGradient, kernels, threads });
           }
-          // The threads change nothing, bit for bit.
-          expect(results[1].loss).toBe(results[0].loss);
-          expect(results[1].kernelGradient).toEqual(results[0].kernelGradient);
-          expect(results[1].biasGradient).toEqual(results[0].biasGradient);
+          // The threads change nothing, bit for bit (runs come in pairs: 1 thread, then 2, for each kernel set).
+          for (let i = 0; i < results.length; i += 2) {
+            expect(results[i + 1].kernels).toBe(results[i].kernels);
+            expect(results[i + 1].loss).toBe(results[i].loss);
+            expect(results[i + 1].kernelGradient).toEqual(results[i].kernelGradient);
+            expect(results[i + 1].biasGradient).toEqual(results[i].biasGradient);
+          }
         }
       }
     } finally {
@@ -506,6 +515,9 @@ describeIf(addon.available, skipReason)('featx_dense.node', () => {
     const shared = new Float32Array(6);
     expect(objective([5, shared], [8, shared])).toThrow(new RangeError('logisticObjective: kernelGradient overlaps kernelT (they must be separate memory)'));
     expect(objective([7, Number.NaN])).toThrow(/^logisticObjective: scale must be finite/);
+    expect(() => native.setKernels('sse' as never)).toThrow(new RangeError("setKernels: kernels must be 'avx512', 'avx2' or 'portable', got 'sse'"));
+    expect(() => (native.setKernels as (...args: unknown[]) => string)(true)).toThrow(new TypeError('setKernels: kernels must be a string'));
+    expect(native.info().kernels).toBe(widestKernels());
 
     expect(() => native.axpy(1, new Float32Array(3), new Float32Array(2))).toThrow(new RangeError('axpy: y holds 2 values, expected 3 (as many as x)'));
     expect(() => native.setThreads(0)).toThrow(new RangeError('setThreads: threads must be an integer from 1 to 2147483647, got 0'));

@@ -189,6 +189,17 @@ bool integer(Call& call, size_t index, const char* name, int64_t minimum, int64_
   return true;
 }
 
+bool string(Call& call, size_t index, const char* name, std::string& out) {
+  napi_valuetype kind;
+  napi_typeof(call.env, call.argv[index], &kind);
+  if (kind != napi_string) return call.typeError(std::string(name) + " must be a string");
+  size_t length = 0;
+  napi_get_value_string_utf8(call.env, call.argv[index], nullptr, 0, &length);
+  out.resize(length);
+  napi_get_value_string_utf8(call.env, call.argv[index], out.data(), length + 1, &length);
+  return true;
+}
+
 bool boolean(Call& call, size_t index, const char* name, bool& out) {
   napi_valuetype kind;
   napi_typeof(call.env, call.argv[index], &kind);
@@ -591,10 +602,14 @@ const KernelIsa cpuKernelIsa = __builtin_cpu_supports("avx512f")                
 #else
 const KernelIsa cpuKernelIsa = KernelIsa::kPortable;
 #endif
-std::atomic<bool> fusedWanted{true};
+/** The widest kernels wanted (setKernels, setFusedPasses: A/B benches, tests); the CPU's cap them. */
+std::atomic<int> kernelsWanted{static_cast<int>(KernelIsa::kAvx512)};
 
-/** The kernels in use: the CPU's, unless setFusedPasses(false) (A/B benches, tests) turned them off. */
-KernelIsa kernelIsa() { return fusedWanted.load(std::memory_order_relaxed) ? cpuKernelIsa : KernelIsa::kPortable; }
+/** The kernels in use: the widest both wanted and the CPU's. */
+KernelIsa kernelIsa() {
+  const int wanted = kernelsWanted.load(std::memory_order_relaxed);
+  return wanted < static_cast<int>(cpuKernelIsa) ? static_cast<KernelIsa>(wanted) : cpuKernelIsa;
+}
 
 bool fusedPasses() { return kernelIsa() != KernelIsa::kPortable; }
 
@@ -1283,9 +1298,31 @@ napi_value SetFusedPasses(napi_env env, napi_callback_info info) {
   if (!start(call, env, info, "setFusedPasses", 1)) return nullptr;
   bool on;
   if (!boolean(call, 0, "on", on)) return nullptr;
-  fusedWanted.store(on);
+  kernelsWanted.store(static_cast<int>(on ? KernelIsa::kAvx512 : KernelIsa::kPortable));
   napi_value result;
   napi_get_boolean(env, fusedPasses(), &result);
+  return result;
+}
+
+// setKernels('avx512' | 'avx2' | 'portable') → the kernels now in use: the widest of those asked for
+// that the CPU has ('portable': oneDNN's passes, portable loops). For the tests, so that a CPU with
+// AVX-512 checks the AVX2 kernels too; setFusedPasses(true) goes back to the CPU's widest.
+napi_value SetKernels(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!start(call, env, info, "setKernels", 1)) return nullptr;
+  std::string name;
+  if (!string(call, 0, "kernels", name)) return nullptr;
+  KernelIsa wanted;
+  if (name == "avx512") wanted = KernelIsa::kAvx512;
+  else if (name == "avx2") wanted = KernelIsa::kAvx2;
+  else if (name == "portable") wanted = KernelIsa::kPortable;
+  else {
+    call.rangeError("kernels must be 'avx512', 'avx2' or 'portable', got '" + name + "'");
+    return nullptr;
+  }
+  kernelsWanted.store(static_cast<int>(wanted));
+  napi_value result;
+  napi_create_string_utf8(env, kernelIsaName(kernelIsa()), NAPI_AUTO_LENGTH, &result);
   return result;
 }
 
@@ -1329,6 +1366,7 @@ NAPI_MODULE_INIT() {
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setFusedPasses", nullptr, SetFusedPasses, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setKernels", nullptr, SetKernels, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
