@@ -436,7 +436,9 @@ struct LogisticProblem {
 // alone, both) runs the same arithmetic, so a head read after every step still takes bit-identical
 // steps to one never read.
 
-#if defined(__x86_64__) && defined(__GNUC__)
+// GCC only: the kernels are compiled per ISA under `#pragma GCC target`, which clang does not take
+// (a clang build keeps oneDNN's passes and the portable loops).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define FEATX_FUSED_PASSES 1
 
 /** Columns per chunk: the chunk's update input and transposed forward input (2 × 16 KB at 32 rows) stay in L1. */
