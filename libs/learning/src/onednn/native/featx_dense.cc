@@ -427,7 +427,7 @@ struct LogisticProblem {
 // tutorial's SGD pass 0.77-0.81 of the oneDNN pass's time, its step 1.2-1.4x the rows/s; Adam,
 // bound by its three arrays' traffic, 0.87-0.99.
 //
-// A chunk of kFusedColumns columns keeps the update's input columns and the next batch's columns
+// A chunk of Lanes::kChunkColumns columns keeps the update's input columns and the next batch's columns
 // (transposed, [columns][rows]) in L1 while the chunk's units go by kFusedUnits at a time. The
 // forward accumulates per (unit, vector of rows) in registers over the chunk's columns, in column order,
 // and adds into the item's partial Zᵀ; items are summed in item order as in the oneDNN pass, so the
@@ -441,8 +441,6 @@ struct LogisticProblem {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define FEATX_FUSED_PASSES 1
 
-/** Columns per chunk: the chunk's update input and transposed forward input (2 × 16 KB at 32 rows) stay in L1. */
-constexpr int64_t kFusedColumns = 128;
 /** Units per register block of the update (the forward's blocks: Lanes::kForwardUnits). */
 constexpr int kFusedUnits = 4;
 /** Register blocks ahead whose weights and slots are prefetched (≈ 1,000 cycles each at the tutorial's shapes). */
@@ -473,6 +471,8 @@ struct Lanes {
   static constexpr int kWidth = 16;
   static constexpr int kUpdateVectors = 4, kForwardUnits = 4, kForwardRowVectors = 2, kForwardSets = 2;  // fused_passes.h
   static constexpr int kRowTile = 4, kClassTile = 4;                                                      // logistic_tiles.h
+  /** Columns per chunk: the chunk's update input and transposed forward input (2 × 16 KB at 32 rows) stay in L1. */
+  static constexpr int64_t kChunkColumns = 128;
   static Mask whole() { return static_cast<__mmask16>(0xFFFF); }
   static Mask tail(int64_t left) { return laneMask(left); }
   static Vector zero() { return _mm512_setzero_ps(); }
@@ -531,6 +531,13 @@ struct Lanes {
   static constexpr int kWidth = 8;
   static constexpr int kUpdateVectors = 2, kForwardUnits = 2, kForwardRowVectors = 4, kForwardSets = 1;  // fused_passes.h
   static constexpr int kRowTile = 2, kClassTile = 4;                                                      // logistic_tiles.h
+  /**
+   * Half AVX-512's chunk: the two packed inputs (2 × 8 KB at 32 rows) leave half of a 32 KB L1 to the
+   * weights and slots coming in. Against 128 columns on the Zen 3 EPYC (bench/fused-passes.ts, two
+   * runs each): the Adam pass 1.06-1.07x oneDNN's time instead of 1.17, the forward alone 1.05-1.07x
+   * instead of 1.14, the SGD pass 0.85-0.93x instead of 0.93.
+   */
+  static constexpr int64_t kChunkColumns = 64;
   static Mask whole() { return {true, _mm256_set1_epi32(-1)}; }
   static Mask tail(int64_t left) {
     if (left >= kWidth) return whole();
@@ -619,11 +626,11 @@ const char* kernelIsaName(KernelIsa isa) { return isa == KernelIsa::kAvx512 ? "a
 
 /** Runs the pass; false (and `error`) if oneDNN failed or scratch memory could not be had. */
 bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, const Update& given, const Forward& forward, double& squares, std::string& error) {
-  // The fused path has its own chunk (see kFusedColumns): the caller's is the oneDNN tiles'.
+  // The fused path has its own chunk (its Lanes::kChunkColumns): the caller's is the oneDNN tiles'.
   const KernelIsa isa = kernelIsa();
   const bool fused = isa != KernelIsa::kPortable;
 #if defined(FEATX_FUSED_PASSES)
-  if (fused) chunk = kFusedColumns;
+  if (fused) chunk = isa == KernelIsa::kAvx512 ? avx512::Lanes::kChunkColumns : avx2::Lanes::kChunkColumns;
   const auto transposeColumns = isa == KernelIsa::kAvx512 ? avx512::transposeColumns : avx2::transposeColumns;
   const auto fusedChunkOf = isa == KernelIsa::kAvx512 ? avx512::fusedChunkOf : avx2::fusedChunkOf;
 #endif
