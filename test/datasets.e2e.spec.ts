@@ -228,7 +228,7 @@ describe('registering datasets (API, bus, ingest, CLI)', () => {
       expect((await api('GET', '/datasets', undefined, null)).status).toBe(401);
       expect((await api('GET', '/datasets', undefined, 'wrong-token')).status).toBe(401);
       expect((await api('GET', '/datasets')).status).toBe(200);
-      expect((await api('GET', '/health/ready', undefined, null)).body).toEqual({ status: 'ok', nats: 'ok', postgres: 'ok' });
+      expect((await api('GET', '/health/ready', undefined, null)).body).toEqual({ status: 'ok', nats: 'ok', postgres: 'ok', pid: process.pid });
       const docs = await fetch(`${services.apiUrl}/docs/json`);
       expect(docs.status).toBe(200);
       expect(Object.keys(((await docs.json()) as { paths: object }).paths)).toEqual(expect.arrayContaining(['/datasets', '/datasets/{id}', '/commands/{id}']));

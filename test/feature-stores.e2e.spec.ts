@@ -6,7 +6,7 @@ import { readNpy, shardDir } from '@featx/features';
 import { launchServices, LaunchedServices, ServiceInstance } from '../tools/service-launcher';
 import { waitFor } from '../tools/local-stack';
 import { runCli } from '../apps/cli/src/cli';
-import { freePort } from './faults/fault-stack';
+import { freePorts } from './support/free-ports';
 import { launchTestServiceProcesses, PROCESS_API_TOKEN, TestServiceProcesses } from './support/service-processes';
 import { createSyntheticFeatureSet } from './support/synthetic-features';
 import { TEST_NATS_URL } from './support/test-bus';
@@ -39,7 +39,7 @@ describe('feature stores on several hosts', () => {
     root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-stores-')));
     dirs = { a: path.join(root, 'host-a/features'), b: path.join(root, 'host-b/features'), api: path.join(root, 'host-api/features'), trainer: path.join(root, 'host-trainer/features') };
     for (const dir of Object.values(dirs)) await fs.mkdir(dir, { recursive: true });
-    const [apiPort, aPort, bPort, trainerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [apiPort, aPort, bPort, trainerPort] = await freePorts(4);
     const base = {
       ...process.env,
       FEATX_DATA_ROOTS: `data=${root}`,

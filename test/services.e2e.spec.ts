@@ -1,4 +1,4 @@
-import { launchTestServiceProcesses, TestServiceProcesses } from '@featx/testing';
+import { freePort, launchTestServiceProcesses, TestServiceProcesses } from '@featx/testing';
 import { serviceInstances } from '../tools/service-launcher';
 
 /** The five services as real processes, as `npm run dev` starts them: ready, then SIGTERM stops them cleanly. */
@@ -25,5 +25,24 @@ describe('service processes', () => {
     for (const exit of exits) expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
     const shutdown = lines.filter((l) => l.includes('"msg":"shutting down"'));
     expect(shutdown).toHaveLength(instances.length);
+  }, 120000);
+
+  it('fail ready() at once, naming the service, when one exits before it is ready (two on one port)', async () => {
+    const port = await freePort();
+    const clash = await launchTestServiceProcesses(
+      [
+        { service: 'ingest', label: 'ingest-1', port },
+        { service: 'ingest', label: 'ingest-2', port },
+      ],
+      'sources',
+    );
+    try {
+      const started = Date.now();
+      await expect(clash.services.ready(90000)).rejects.toThrow(/^ingest-[12] exited \(code 1, signal null\) before it was ready$/);
+      expect(Date.now() - started).toBeLessThan(60000);
+      expect(clash.lines.join('\n')).toMatch(/EADDRINUSE/);
+    } finally {
+      await clash.cleanup();
+    }
   }, 120000);
 });

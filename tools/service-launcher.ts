@@ -8,7 +8,7 @@ import { waitFor } from './local-stack';
 const REPO = path.resolve(__dirname, '..');
 
 export interface LaunchedServices {
-  /** Resolves when every service answers /health/ready. */
+  /** Resolves when every service answers /health/ready with its own pid; rejects, naming it, if one exits first. */
   ready(timeoutMs?: number): Promise<void>;
   /** SIGTERM to all, then SIGKILL after the grace period; how each one ended. */
   stop(graceMs?: number): Promise<ServiceExit[]>;
@@ -106,12 +106,23 @@ export function launchServices(
     pids: () => Object.fromEntries(instances.map((instance, i) => [instance.label, children[i].pid!])),
     exited: Promise.race(exits),
     async ready(timeoutMs = 60000) {
-      await Promise.all(
-        instances.map((instance) =>
+      // A service that exits while we wait (its port taken, a bad setting) fails this at once, by
+      // name, instead of a timeout later; one that had already ended before the call is not watched.
+      const running = exits.filter((_, i) => children[i].exitCode === null && children[i].signalCode === null);
+      let waiting = true;
+      const exitedEarly = Promise.race(running).then((exit) => {
+        if (waiting) throw new Error(`${exit.service} exited (code ${exit.code}, signal ${exit.signal}) before it was ready`);
+      });
+      exitedEarly.catch(() => undefined);
+      const allReady = Promise.all(
+        instances.map((instance, i) =>
           waitFor(
             async () => {
+              if (!waiting) return true; // given up on: stop polling
               try {
-                return (await fetch(`http://${instance.host ?? host}:${instance.port}/health/ready`)).ok;
+                const response = await fetch(`http://${instance.host ?? host}:${instance.port}/health/ready`);
+                // Another process on the port (two given one port) must not pass for this one.
+                return response.ok && ((await response.json()) as { pid?: number }).pid === children[i].pid;
               } catch {
                 return false;
               }
@@ -121,6 +132,12 @@ export function launchServices(
           ),
         ),
       );
+      allReady.catch(() => undefined); // a timeout after an early exit is already told
+      try {
+        await Promise.race([allReady, exitedEarly.then(() => allReady)]);
+      } finally {
+        waiting = false;
+      }
     },
     async stop(graceMs = 15000) {
       for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');

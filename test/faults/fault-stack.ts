@@ -5,22 +5,13 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { ShardReader, shardDir } from '@featx/features';
 import { reachable, waitFor } from '../../tools/local-stack';
+import { freePort } from '../support/free-ports';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface OwnNats {
   url: string;

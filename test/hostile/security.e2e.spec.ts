@@ -7,6 +7,7 @@ import { connect } from '@nats-io/transport-node';
 import { connectBus } from '@featx/bus';
 import { loadConfig } from '@featx/runtime';
 import { ApiTokenService } from '../../apps/api/src/auth/api-token.service';
+import { freePort } from '../support/free-ports';
 
 /** Security defaults: the generated API token is shown once; NATS credentials are used when set. */
 describe('security defaults', () => {
@@ -81,17 +82,6 @@ describe('security defaults', () => {
     });
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 function canConnectTcp(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -6,3 +6,4 @@ export * from './service-processes';
 export * from './suite-temp-dir';
 export * from './in-memory-backend';
 export * from './cross-realm-typed-arrays';
+export * from './free-ports';

@@ -7,7 +7,10 @@ import { Public } from './public.decorator';
 
 const CHECK_TIMEOUT_MS = 2000;
 
-/** Liveness (the process answers) and readiness (NATS and Postgres answer too). */
+/**
+ * Liveness (the process answers) and readiness (NATS and Postgres answer too). Readiness names the
+ * process's pid: a launcher checks that its own child answers, not another process on that port.
+ */
 @ApiTags('health')
 @Public()
 @Controller('health')
@@ -28,7 +31,7 @@ export class HealthController {
       check(() => pingBus(this.bus)),
       check(() => this.database.pool.query('SELECT 1')),
     ]);
-    const body = { status: nats === 'ok' && postgres === 'ok' ? 'ok' : 'unavailable', nats, postgres };
+    const body = { status: nats === 'ok' && postgres === 'ok' ? 'ok' : 'unavailable', nats, postgres, pid: process.pid };
     if (body.status !== 'ok') throw new ServiceUnavailableException(body);
     return body;
   }
