@@ -188,9 +188,15 @@ if (required && reason) {
       timings.a = Date.now() - t0;
     }, 300000);
 
-    it('c: host 3 cut off the network mid-extraction, then back: its work is redone elsewhere, its shards readable again', async () => {
+    it('c: host 3 cut off the network mid-extraction, with the other extractors connected to its node, then back: its work is redone elsewhere, its shards readable again', async () => {
       const t0 = Date.now();
       const host3 = stack.network.hosts[2];
+      // The other hosts' extractors connected to host 3's node (given it alone; they learn the
+      // others from it): they must notice it gone and move on, not just see its consumers move.
+      for (const label of ['extractor-1', 'extractor-2']) {
+        await stack.stop(label);
+        await stack.start(label, { FEATX_NATS_URL: stack.nodes[2].url });
+      }
       const setId = await extract('avg', 'float16');
       await waitDone(setId, Math.round(IMAGES * 0.25));
       stack.network.cut(host3);

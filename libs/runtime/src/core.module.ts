@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { ArtifactStore, BusClient, BusConnection, connectBus, drainBus, JetStreamServer, provisionStreams } from '@featx/bus';
+import { ArtifactStore, BusClient, BusConnection, connectBus, drainBus, JetStreamServer, logConnectionEvents, provisionStreams } from '@featx/bus';
 import { CommandsRepository, DatabaseHandle, DatasetsRepository, FeatureSetsRepository, FeatureStoresRepository, RunsRepository, RunCandidatesRepository, RunSharesRepository, RunImagePredictionsRepository, ensureDatabaseExists, migrateDatabase, openDatabase, RejectedMessagesRepository } from '@featx/db';
 import { FeatxConfig, loadConfig, ServiceName } from './config';
 import { JsonLogger } from './logger';
@@ -51,7 +51,8 @@ export class CoreModule {
           useFactory: async () => {
             const bus = await connectBus({ ...config.nats, name: `featx-${service}` });
             await provisionStreams(bus.jsm, bus.names, { replicas: config.nats.streamReplicas, warn: (message, fields) => logger.warn(message, fields) });
-            logger.info('connected to NATS', { url: config.nats.url, namespace: config.nats.namespace, streamReplicas: config.nats.streamReplicas, maxPayload: bus.maxPayload });
+            logger.info('connected to NATS', { server: bus.nc.getServer(), url: config.nats.url, namespace: config.nats.namespace, streamReplicas: config.nats.streamReplicas, maxPayload: bus.maxPayload });
+            void logConnectionEvents(bus, logger.child('nats'));
             return bus;
           },
         },
