@@ -309,7 +309,7 @@ async function searchAndScore(
   console.log(`\nauto's model: ${ensemble.members.length === 1 ? ensemble.members[0] : `the mean of ${ensemble.members.join(', ')}`}: validation ${pct(ensemble.valAccuracy)}, evaluation **${pct(ensemble.evalAccuracy)}**`);
   console.log(
     `best single candidate ${winner.name}: evaluation ${pct(winner.evalAccuracy)}; best candidate on the evaluation split: ${bestOnEvaluation.name} ${pct(bestOnEvaluation.evalAccuracy)} ` +
-      `(gap ${((bestOnEvaluation.evalAccuracy - winner.evalAccuracy) * 100).toFixed(1)} points, among the ${scored.length} candidates with weights)`,
+      `(gap: auto's model ${((bestOnEvaluation.evalAccuracy - ensemble.evalAccuracy) * 100).toFixed(1)} points, the best single candidate ${((bestOnEvaluation.evalAccuracy - winner.evalAccuracy) * 100).toFixed(1)}; among the ${scored.length} candidates with weights)`,
   );
   return { label, trainingRows: training.rows, searchS, winner, ensemble, byK, testTimeMirrors: result.testTimeMirrors, bestOnEvaluation, knn: result.knn, knnEval, candidates: scored, views: INPUT_VIEWS, names: plan.candidates.map(candidateName) };
 }
