@@ -80,7 +80,7 @@ describe('production build', () => {
       await services.ready(45000);
       for (const instance of instances) {
         const ready = await fetch(`http://127.0.0.1:${instance.port}/health/ready`);
-        expect(await ready.json()).toEqual({ status: 'ok', nats: 'ok', postgres: 'ok' });
+        expect(await ready.json()).toEqual({ status: 'ok', nats: 'ok', postgres: 'ok', pid: services.pids()[instance.label] });
       }
       expect(lines.filter((l) => l.includes('"msg":"service started"'))).toHaveLength(instances.length);
 
