@@ -25,7 +25,7 @@ import { fromFloat16, shardPath, ShardWriter, toFloat16, useFloat16Decoder } fro
 import { createTestDatabase } from '../test/support/test-database';
 import { createTestBus, testNamespace } from '../test/support/test-bus';
 import { launchServices } from '../tools/service-launcher';
-import { freePort } from '../test/faults/fault-stack';
+import { freePort } from '../test/support/free-ports';
 import { reachable, waitFor } from '../tools/local-stack';
 import { DEFAULT_READ_AHEAD_BYTES, streamSplit } from '../apps/trainer/src/data/feature-stream';
 import { ShardFilesReader } from '../apps/trainer/src/data/shard-files.reader';

@@ -33,8 +33,6 @@ const CLASSES = 2;
 const STREAM_FLOATS = 32 * 1024 * 1024; // 128 MiB per array
 /** Column chunks of the onednn engine's kernel passes measured (onednn-head.ts uses CHUNK_COLUMNS). */
 const PASS_CHUNKS = [256, 512, 1024, 4096];
-/** The fused pass's chunk by the addon's kernels (featx_dense.cc, each Lanes' kChunkColumns), for its rows of the table. */
-const FUSED_CHUNK = { avx512: 128, avx2: 64, portable: 0 } as const;
 
 export interface EngineFigures {
   gemm: Array<{ key: HeadEngine; engine: string; forwardGflops: number; gradientGflops: number; stepGflops: number }>;
@@ -140,9 +138,9 @@ export function onednnKernelPasses(addon: DenseAddon, repeats: number, chunks: n
   const forward = (squares: boolean) => ({ input: next, rows: ROWS, zT, squares, keep: kept });
   const figures: EngineFigures['kernelPasses'] = [];
   // oneDNN's passes by chunk, then the fused pass (the engine's default where the CPU has AVX-512 or AVX2 with FMA;
-  // its chunk is its own, FUSED_CHUNK here only labels it).
+  // its chunk is its own, which the addon reports and this only labels it with).
   const fusedToo = addon.setFusedPasses(true);
-  const paths: Array<['onednn' | 'fused', number]> = [...chunks.map((chunk): ['onednn', number] => ['onednn', chunk]), ...(fusedToo ? [['fused', FUSED_CHUNK[addon.info().kernels]] as ['fused', number]] : [])];
+  const paths: Array<['onednn' | 'fused', number]> = [...chunks.map((chunk): ['onednn', number] => ['onednn', chunk]), ...(fusedToo ? [['fused', addon.info().fusedChunkColumns] as ['fused', number]] : [])];
   for (const [path, chunk] of paths) {
     addon.setFusedPasses(path === 'fused');
     const passes: Array<[string, number, number, () => void]> = [

@@ -108,36 +108,35 @@ export function launchServices(
     async ready(timeoutMs = 60000) {
       // A service that exits while we wait (its port taken, a bad setting) fails this at once, by
       // name, instead of a timeout later; one that had already ended before the call is not watched.
-      const running = exits.filter((_, i) => children[i].exitCode === null && children[i].signalCode === null);
-      let waiting = true;
-      const exitedEarly = Promise.race(running).then((exit) => {
-        if (waiting) throw new Error(`${exit.service} exited (code ${exit.code}, signal ${exit.signal}) before it was ready`);
-      });
-      exitedEarly.catch(() => undefined);
-      const allReady = Promise.all(
+      const ended = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+      const watched = children.map((child) => !ended(child));
+      let failed = false;
+      await Promise.all(
         instances.map((instance, i) =>
           waitFor(
             async () => {
-              if (!waiting) return true; // given up on: stop polling
+              if (failed) return true; // another one failed this call: stop polling
+              const child = children[i];
+              if (watched[i] && ended(child)) {
+                failed = true;
+                throw new Error(`${instance.label} exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready`);
+              }
               try {
                 const response = await fetch(`http://${instance.host ?? host}:${instance.port}/health/ready`);
                 // Another process on the port (two given one port) must not pass for this one.
-                return response.ok && ((await response.json()) as { pid?: number }).pid === children[i].pid;
+                return response.ok && ((await response.json()) as { pid?: number }).pid === child.pid;
               } catch {
                 return false;
               }
             },
             timeoutMs,
             `${instance.label} did not become ready on port ${instance.port}`,
-          ),
+          ).catch((error: Error) => {
+            failed = true;
+            throw error;
+          }),
         ),
       );
-      allReady.catch(() => undefined); // a timeout after an early exit is already told
-      try {
-        await Promise.race([allReady, exitedEarly.then(() => allReady)]);
-      } finally {
-        waiting = false;
-      }
     },
     async stop(graceMs = 15000) {
       for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');

@@ -18,7 +18,8 @@ import { ShardReader } from '@featx/features';
 import { SHARED_DIR, sharedAvailable } from '@featx/testing';
 import { launchServices, LaunchedServices, ServiceExit } from '../../tools/service-launcher';
 import { ServiceName } from '../../libs/runtime/src/config';
-import { checkFeatureSet, freePort, OwnNats, ownNats, OwnPostgres, ownPostgres, postgresBin, queryOnce, expectExactlyOnce, SetCheck } from './fault-stack';
+import { checkFeatureSet, OwnNats, ownNats, OwnPostgres, ownPostgres, postgresBin, queryOnce, expectExactlyOnce, SetCheck } from './fault-stack';
+import { freePort } from '../support/free-ports';
 
 const MODEL_DIR = path.join(SHARED_DIR, 'models/mobilenet_v2_1.0_224');
 const CLOTHING = path.join(SHARED_DIR, 'datasets/clothing-small');

@@ -11,8 +11,6 @@ import { ShardReader, shardDir } from '@featx/features';
 import { reachable, waitFor } from '../../tools/local-stack';
 import { freePort } from '../support/free-ports';
 
-export { freePort };
-
 export interface OwnNats {
   url: string;
   port: number;

@@ -120,9 +120,10 @@ export interface DenseAddon {
   setKernels(kernels: KernelSet): KernelSet;
   /**
    * oneDNN's version, the ISA code its kernels dispatch to (dnnl_cpu_isa_t), whether the kernel
-   * passes are fused, and the ISA of featx's own kernels (the fused passes, logisticObjective's blocks).
+   * passes are fused, the ISA of featx's own kernels (the fused passes, logisticObjective's blocks),
+   * and the fused pass's column chunk in them (0 without them).
    */
-  info(): { onednn: string; isa: number; fusedPasses: boolean; kernels: KernelSet };
+  info(): { onednn: string; isa: number; fusedPasses: boolean; kernels: KernelSet; fusedChunkColumns: number };
 }
 
 /** The forward an update runs in its pass, with the weights it has just updated: zT [units, rows] = kernel·inputᵀ. */

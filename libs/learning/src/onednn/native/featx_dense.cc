@@ -624,13 +624,22 @@ bool fusedPasses() { return kernelIsa() != KernelIsa::kPortable; }
 
 const char* kernelIsaName(KernelIsa isa) { return isa == KernelIsa::kAvx512 ? "avx512" : isa == KernelIsa::kAvx2 ? "avx2" : "portable"; }
 
+/** Columns per chunk of the fused pass in these kernels (each Lanes' kChunkColumns); 0 without them. */
+int64_t fusedChunkColumns(KernelIsa isa) {
+#if defined(FEATX_FUSED_PASSES)
+  if (isa == KernelIsa::kAvx512) return avx512::Lanes::kChunkColumns;
+  if (isa == KernelIsa::kAvx2) return avx2::Lanes::kChunkColumns;
+#endif
+  return 0;
+}
+
 /** Runs the pass; false (and `error`) if oneDNN failed or scratch memory could not be had. */
 bool kernelPass(float* kernel, int64_t units, int64_t inputs, int64_t chunk, const Update& given, const Forward& forward, double& squares, std::string& error) {
   // The fused path has its own chunk (its Lanes::kChunkColumns): the caller's is the oneDNN tiles'.
   const KernelIsa isa = kernelIsa();
   const bool fused = isa != KernelIsa::kPortable;
 #if defined(FEATX_FUSED_PASSES)
-  if (fused) chunk = isa == KernelIsa::kAvx512 ? avx512::Lanes::kChunkColumns : avx2::Lanes::kChunkColumns;
+  if (fused) chunk = fusedChunkColumns(isa);
   const auto transposeColumns = isa == KernelIsa::kAvx512 ? avx512::transposeColumns : avx2::transposeColumns;
   const auto fusedChunkOf = isa == KernelIsa::kAvx512 ? avx512::fusedChunkOf : avx2::fusedChunkOf;
 #endif
@@ -1337,7 +1346,8 @@ napi_value SetKernels(napi_env env, napi_callback_info info) {
 
 // info(): { onednn: 'major.minor.patch', isa: the oneDNN ISA code it dispatches to, fusedPasses:
 // whether the kernel passes take the fused path, kernels: the ISA of the fused passes and of
-// logisticObjective's blocks, 'avx512', 'avx2' or 'portable' (oneDNN's passes, portable loops) }
+// logisticObjective's blocks, 'avx512', 'avx2' or 'portable' (oneDNN's passes, portable loops),
+// fusedChunkColumns: the fused pass's column chunk in those kernels (0 without them) }
 napi_value Info(napi_env env, napi_callback_info info) {
   Call call;
   if (!start(call, env, info, "info", 0)) return nullptr;
@@ -1355,6 +1365,9 @@ napi_value Info(napi_env env, napi_callback_info info) {
   napi_value kernels;
   napi_create_string_utf8(env, kernelIsaName(kernelIsa()), NAPI_AUTO_LENGTH, &kernels);
   napi_set_named_property(env, result, "kernels", kernels);
+  napi_value chunk;
+  napi_create_int64(env, fusedChunkColumns(kernelIsa()), &chunk);
+  napi_set_named_property(env, result, "fusedChunkColumns", chunk);
   return result;
 }
 
