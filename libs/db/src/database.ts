@@ -38,6 +38,11 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Da
   });
   // An idle client that loses its server (a Postgres restart) must not crash the process.
   pool.on('error', () => undefined);
+  // Nor one checked out (a query or transaction in flight): pg-pool takes its idle listener off
+  // while it is out, and a socket error (ECONNRESET on a host cut off, then back) was then an
+  // unhandled 'error' event that killed a feature store in the multi-host suite. The error still
+  // fails what the client was running, and the pool drops the client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return { db: drizzle(pool, { schema }), pool, close: () => pool.end() };
 }
 
