@@ -5,3 +5,4 @@ export * from './publisher';
 export * from './consumer';
 export * from './transport';
 export * from './artifact-store';
+export { releasePayload } from './payload-buffers';

@@ -25,6 +25,12 @@ export interface ShardRows extends Pick<StoredShardBatch, 'start' | 'dtype' | 'f
 export interface ShardRowSource {
   /** Exactly `count` committed rows of `dim` values from `start`, or an error naming the shard. */
   read(shard: ShardRef, start: number, count: number, dim: number): Promise<ShardRows>;
+  /**
+   * The caller no longer reads `rows`' arrays: memory under them may be reused for a later read
+   * (the bus's lent payload buffers). Optional for a source and for a caller; a caller that keeps
+   * rows simply never releases them.
+   */
+  release?(rows: ShardRows): void;
   /** Releases what reading held (open files). */
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { BusClient, NoAnswerError } from '@featx/bus';
+import { BusClient, NoAnswerError, releasePayload } from '@featx/bus';
 import { FeatureDtype, readShardRequest, ReplyOf, shardRowsPerReply } from '@featx/contracts';
 import { ShardRef, ShardRows, ShardRowSource } from './shard-row-source';
 import { DEFAULT_RETRY, pause, RetryOptions, StoreUnavailableError, StoreWait, StoreWaits } from './store-waits';
@@ -77,12 +77,18 @@ export class ShardRowsClient implements ShardRowSource {
     for (let part = first; ; part = await this.request(shard, start + done, count - done, dim, withFeatures)) {
       if (part.dtype !== first.dtype) throw new Error(`feature store "${shard.writer}" sent shard ${shard.id} as ${part.dtype}, then as ${first.dtype}`);
       features.set(part.features, done * dim);
+      releasePayload(part.features);
       labels.set(part.labels, done);
       imageIds.set(part.imageIds!, done);
       done += part.rows;
       if (done >= count) break;
     }
     return { start, rows: count, dtype: first.dtype, features, labels, imageIds };
+  }
+
+  /** Gives the reply's buffer back to the bus once the caller is done with the rows' features (they are a view of it). */
+  release(rows: ShardRows): void {
+    releasePayload(rows.features);
   }
 
   async close(): Promise<void> {}

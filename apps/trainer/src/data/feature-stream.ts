@@ -133,6 +133,8 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
       }
       if (out) yield out;
     }
+    // Every row is in a batch or the shuffle buffer now, copied: the chunk's memory may serve a later read.
+    source.release?.(rows);
   }
   // Drain the buffer in random order.
   const rest = shuffleInPlace(Array.from({ length: buffered }, (_, k) => k), random);

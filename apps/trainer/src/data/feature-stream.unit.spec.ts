@@ -25,6 +25,30 @@ class MemorySource implements ShardRowSource {
   async close(): Promise<void> {}
 }
 
+/**
+ * Like the bus: each read's rows in memory lent for it, given back by `release` and then reused
+ * at once. Released memory is overwritten with NaN halves, so a row read after its release shows.
+ */
+class LendingSource extends MemorySource {
+  private readonly idle: Uint16Array[] = [];
+  released = 0;
+
+  override async read(shard: ShardRef, start: number, count: number, dim: number): Promise<ShardRows> {
+    const rows = await super.read(shard, start, count, dim);
+    const lent = this.idle.pop() ?? new Uint16Array(64 * dim);
+    lent.set(rows.features);
+    return { ...rows, features: lent.subarray(0, count * dim) };
+  }
+
+  release(rows: ShardRows): void {
+    const features = rows.features as Uint16Array;
+    const whole = new Uint16Array(features.buffer);
+    whole.fill(0x7e00);
+    this.idle.push(whole);
+    this.released++;
+  }
+}
+
 describe('streamSplit', () => {
   const values = Float32Array.from({ length: 100 * DIM }, (_, i) => Math.cos(i) * 50);
   const shard: ShardRef = { id: 's', writer: 'store', path: 'set/training/store-00000', rows: 100 };
@@ -75,6 +99,21 @@ describe('streamSplit', () => {
         held.push({ batch: next.value, copy: { rows: next.value.rows, features: next.value.features.slice(), labels: next.value.labels.slice() } });
         if (held.length > 2) held.shift();
       }
+    }
+  });
+
+  it('gives each read\'s rows back to the source once every row is copied, never while one is still to be read', async () => {
+    for (const order of ['sequential', 'shuffled'] as const) {
+      const source = new LendingSource(new Map([['s', toFloat16(values)]]));
+      const rows = new Map<number, Float32Array>();
+      for await (const batch of streamSplit(source, [shard], { dim: DIM, dtype: 'float16', chunkRows: 7, batchRows: 8, order, seed: 9, shuffleBufferRows: 20 })) {
+        for (let r = 0; r < batch.rows; r++) rows.set(batch.labels[r], batch.features.slice(r * DIM, (r + 1) * DIM));
+      }
+      // Every chunk given back (15 of 7 rows), and every row as stored: none read after its memory was reused.
+      expect(source.released).toBe(15);
+      const expected = fromFloat16(toFloat16(values));
+      expect(rows.size).toBe(100);
+      for (const [label, row] of rows) expect(row).toEqual(expected.subarray(label * DIM, (label + 1) * DIM));
     }
   });
 

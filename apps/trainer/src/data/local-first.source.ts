@@ -22,6 +22,11 @@ export class LocalFirstSource implements ShardRowSource {
     return source.read(shard, start, count, dim);
   }
 
+  release(rows: ShardRows): void {
+    // Only the bus lends memory; it ignores rows it did not lend.
+    this.bus.release?.(rows);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.files.close(), this.bus.close()]);
   }
