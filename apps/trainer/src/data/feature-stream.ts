@@ -36,6 +36,8 @@ export interface SplitStreamOptions {
    * replies on their way to hide a request's latency. Default 8 MiB (FEATX_TRAINER_READ_AHEAD_MB).
    */
   readAheadBytes?: number;
+  /** Only the rows whose image id it accepts (a validation split held out of the training split); the source must read image ids. Default: every row. */
+  keepRow?: (imageId: number) => boolean;
 }
 
 /** The configuration's default (FEATX_TRAINER_READ_AHEAD_MB), in bytes. */
@@ -61,7 +63,7 @@ interface Chunk {
  * consumer that keeps batches longer copies them.
  */
 export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], options: SplitStreamOptions): AsyncGenerator<StreamBatch> {
-  const { dim, batchRows, chunkRows } = options;
+  const { dim, batchRows, chunkRows, keepRow } = options;
   if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
   const shuffled = options.order === 'shuffled';
   const random = seededRandom(options.seed ?? 0, options.epoch ?? 0);
@@ -115,6 +117,7 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
     const rows = await pending.shift()!;
     fill();
     for (let i = 0; i < rows.rows; i++) {
+      if (keepRow && !keepRow(imageIdOf(rows, i))) continue;
       let out: StreamBatch | undefined;
       if (!shuffled) {
         decodeRow(rows, i, dim, batch.features, batch.rows);
@@ -148,6 +151,11 @@ export async function* streamSplit(source: ShardRowSource, shards: ShardRef[], o
 /** Chunk reads to keep in flight for `readAheadBytes`: at least one. */
 export function readsInFlight(readAheadBytes: number, chunkBytes: number): number {
   return Math.max(1, Math.ceil(readAheadBytes / chunkBytes));
+}
+
+function imageIdOf(rows: ShardRows, row: number): number {
+  if (!rows.imageIds) throw new Error('rows chosen by image id need a source that reads image ids');
+  return rows.imageIds[row];
 }
 
 /** Row `row` of stored rows as float32 into row `at` of `into` (float16 decoded on the way). */

@@ -82,6 +82,36 @@ describe('streamSplit', () => {
     for (const [label, id] of pairs) expect(id).toBe(1000 + label);
   });
 
+  it('streams only the rows whose image id keepRow accepts, each once with its own values, in either order', async () => {
+    const held = new Set([1003, 1010, 1011, 1050, 1099]);
+    const decoded = fromFloat16(toFloat16(values));
+    for (const order of ['sequential', 'shuffled'] as const) {
+      const kept: number[] = [];
+      for (const keepRow of [(id: number) => held.has(id), (id: number) => !held.has(id)]) {
+        const source = new MemorySource(new Map([['s', toFloat16(values)]]));
+        const ids: number[] = [];
+        for await (const batch of streamSplit(source, [shard], { dim: DIM, dtype: 'float16', chunkRows: 7, batchRows: 8, order, seed: 4, keepRow })) {
+          for (let r = 0; r < batch.rows; r++) {
+            const row = batch.imageIds[r] - 1000;
+            ids.push(batch.imageIds[r]);
+            expect(batch.labels[r]).toBe(row);
+            expect(batch.features.subarray(r * DIM, (r + 1) * DIM)).toEqual(decoded.subarray(row * DIM, (row + 1) * DIM));
+          }
+        }
+        expect(ids.every(keepRow)).toBe(true);
+        kept.push(...ids);
+      }
+      // The two filters split the shard: every row in exactly one of them.
+      expect(kept.sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, r) => 1000 + r));
+    }
+  });
+
+  it('refuses to choose rows by image id from a source that does not read them', async () => {
+    const source = new MemorySource(new Map([['s', toFloat16(values)]]));
+    const withoutIds: ShardRowSource = { read: async (...args) => ({ ...(await source.read(...args)), imageIds: undefined }), close: async () => undefined };
+    await expect(streamSplit(withoutIds, [shard], { dim: DIM, dtype: 'float16', chunkRows: 7, batchRows: 8, order: 'sequential', keepRow: () => true }).next()).rejects.toThrow('rows chosen by image id need a source that reads image ids');
+  });
+
   it('leaves a yielded batch whole (rows, features, labels) until the third batch after it is asked for', async () => {
     for (const order of ['sequential', 'shuffled'] as const) {
       const source = new MemorySource(new Map([['s', toFloat16(values)]]));
