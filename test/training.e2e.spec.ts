@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { Objm } from '@nats-io/obj';
 import { artifactBucket, ArtifactStore, connectBus } from '@featx/bus';
 import { loadTrainedModel, standardizeInPlace } from '@featx/learning';
+import { readNpy, ShardReader, shardDir } from '@featx/features';
 import { svgToPng } from '@featx/reports';
 import { loadConfig } from '@featx/runtime';
 import { createFeatureExtractor, decodeImage } from '@featx/vision';
@@ -280,6 +281,55 @@ describe('training runs', () => {
     expect(shown.out).toMatch(/head chosen by --head auto from 45 candidates/);
     expect(shown.out).toMatch(/◀ chosen/);
     expect(shown.out).toMatch(/knn cosine k=\d+/);
+  }, 240000);
+
+  it('holds a validation split out of the training split for a set without one: per class, the same images each run, none of them trained on', async () => {
+    const { featureSetId } = await createSyntheticFeatureSet(db, { classes: CLASSES, dim: 32, rows: { training: 600, validation: 0, evaluation: 120 }, separable: true, seed: 14, storeId: 'store-t', featuresDir: path.join(root, 'features') });
+    const result = await cli('train', featureSetId, '--head', 'auto', '--epochs', '3');
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(/validation split: 10% of each class's training images, held out \(the feature set has none\)/);
+    const row = (await db.query('SELECT id, config FROM training_runs WHERE feature_set_id = $1', [featureSetId])).rows[0];
+    expect(row.config.validationHoldout).toBe(0.1);
+    const { rows: candidates } = await db.query('SELECT val_accuracy FROM run_candidates WHERE run_id = $1', [row.id]);
+    expect(candidates.every((c) => c.val_accuracy !== null)).toBe(true);
+    // The held-out images are the validation split the run's head was judged on: round(10%) of each class's training images.
+    const heldOut = async (runId: string) =>
+      (await db.query("SELECT p.image_id, i.split, i.label FROM run_image_predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = $1 AND p.split = 'validation' ORDER BY p.image_id", [runId])).rows;
+    const validation = await heldOut(row.id);
+    expect(new Set(validation.map((v) => v.split))).toEqual(new Set(['training']));
+    const { rows: perClass } = await db.query("SELECT i.label, count(*)::int AS images FROM feature_vectors v JOIN images i ON i.id = v.image_id WHERE v.feature_set_id = $1 AND i.split = 'training' GROUP BY i.label", [featureSetId]);
+    for (const { label, images } of perClass) expect(validation.filter((v) => v.label === label)).toHaveLength(Math.round(images * 0.1));
+    const { rows: [evaluation] } = await db.query("SELECT accuracy FROM evaluations WHERE run_id = $1 AND split = 'evaluation'", [row.id]);
+    expect(evaluation.accuracy).toBeGreaterThan(0.95);
+    // Training read the other images only: the statistics its standardized candidates used are theirs.
+    const { rows: [stored] } = await db.query("SELECT path, rows FROM feature_shards WHERE feature_set_id = $1 AND split = 'training'", [featureSetId]);
+    const reader = await ShardReader.open(shardDir(path.join(root, 'features'), stored.path), { rows: stored.rows });
+    const shard = await reader.readStored(0, stored.rows);
+    await reader.close();
+    const held = new Set(validation.map((v) => Number(v.image_id)));
+    const mean = new Float64Array(32);
+    let trained = 0;
+    shard.imageIds.forEach((id, r) => {
+      if (held.has(Number(id))) return;
+      trained++;
+      for (let d = 0; d < 32; d++) mean[d] += shard.features[r * 32 + d];
+    });
+    expect(trained).toBe(600 - held.size);
+    const recorded = (await readNpy(path.join(root, 'artifacts', row.id, 'standardization', 'mean.npy'))).data as Float32Array;
+    recorded.forEach((value, d) => expect(value).toBeCloseTo(mean[d] / trained, 4));
+
+    // A logistic run choosing its L2 holds out the same images.
+    const logistic = await cli('train', featureSetId, '--head', 'logistic', '--epochs', '2');
+    expect(logistic.code).toBe(0);
+    const second = (await db.query("SELECT id, config FROM training_runs WHERE feature_set_id = $1 AND config->>'head' = 'logistic' AND config->'search' IS NULL", [featureSetId])).rows[0];
+    expect(second.config).toMatchObject({ validationHoldout: 0.1, l2: expect.any(Number) });
+    expect((await heldOut(second.id)).map((v) => v.image_id)).toEqual(validation.map((v) => v.image_id));
+
+    // A set with a validation split has one already: asking to hold one out is refused before anything is queued.
+    const withValidation = await synthetic(true, 15);
+    const refused = await cli('train', withValidation.featureSetId, '--holdout', '0.2');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/validationHoldout: feature set \S+ has a validation split/);
   }, 240000);
 
   it('cross-validates the converged candidates with --cv-folds: one stays in the race, the others ruled out, with their held-out scores', async () => {

@@ -40,6 +40,9 @@ export class RunsService {
     else if (set.status !== 'complete') {
       errors.push({ field: 'featureSetId', message: `feature set ${config.featureSetId} is ${set.status}, not complete: wait for its extraction to finish (featx features show)` });
     }
+    if (set && config.validationHoldout !== undefined && (await this.featureSets.labelCounts(set.id, 'validation')).size > 0) {
+      errors.push({ field: 'validationHoldout', message: `feature set ${set.id} has a validation split: a held-out one is for sets without; leave it out` });
+    }
     if (config.head === 'logistic' && config.hidden !== undefined) {
       errors.push({ field: 'hidden', message: 'hidden layers are for the mlp head; a logistic head has none' });
     }

@@ -140,7 +140,19 @@ export function describeConfig(c: Record<string, unknown>): string {
   if (has('shuffleBuffer')) parts.push(`shuffle buffer ${c.shuffleBuffer}`);
   if (has('searchShares')) parts.push(`search shares ${c.searchShares}`);
   if (has('cvFolds')) parts.push(`cross-validation ${c.cvFolds} folds`);
+  if (has('validationHoldout')) parts.push(`validation held out of training ${heldOutShare(c.validationHoldout as number)}`);
   return parts.join(', ');
+}
+
+/** `10%` of each class's training images. */
+function heldOutShare(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
+}
+
+/** Where a run held out its validation split ('' where the set had one). */
+export function holdoutLine(config: Record<string, unknown>): string {
+  const share = config.validationHoldout;
+  return typeof share === 'number' ? `validation split: ${heldOutShare(share)} of each class's training images, held out (the feature set has none)` : '';
 }
 
 export function epochsTable(epochs: EpochMetricView[]): string {

@@ -6,7 +6,7 @@ import { followLive } from '../follow-live';
 import { integerOption, numberOption } from '../options';
 import { LiveLine, LiveProgressIo, renderProgressBar } from '../progress-bar';
 import { phaseText, waitingText } from './run-phase';
-import { crossValidationLine, FINISHED_STATUSES, fixed, leaderboardTable, membersOf, searchedModelLine } from './runs.command';
+import { crossValidationLine, FINISHED_STATUSES, fixed, holdoutLine, leaderboardTable, membersOf, searchedModelLine } from './runs.command';
 
 const POLL_MS = 500;
 const LIVE_BAR_WIDTH = 20;
@@ -34,6 +34,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
     .option('--standardize', 'standardize features with the training split’s mean and std')
     .addOption(new Option('--normalize <how>', 'power: signed square root, then L2 normalization, before any standardization (default none)').choices([...NORMALIZATIONS]))
     .addOption(integerOption('--patience <n>', 'stop early when val_loss has not improved for n epochs'))
+    .addOption(numberOption('--holdout <share>', 'a set without a validation split: the share of each class\'s training images held out as one, 0-0.5 (default 0.1 where the run chooses on validation: --head auto, logistic without --l2, --patience)'))
     .addOption(integerOption('--seed <n>', 'seed of initialization and shuffling (default 42)'))
     .addOption(integerOption('--shuffle-buffer <n>', 'rows in the shuffle buffer (default 2048)'))
     .addOption(integerOption('--search-shares <n>', '--head auto: child runs the search is split into, trained by any trainer replicas (3: one per input view; 1: all in one trainer; default: the trainers\' FEATX_SEARCH_SHARES, 1 unless set)'))
@@ -62,6 +63,7 @@ export function trainCommand(client: () => Promise<ApiClient>, print: (text: str
         shuffleBuffer: opts.shuffleBuffer,
         searchShares: opts.searchShares,
         cvFolds: opts.cvFolds,
+        validationHoldout: opts.holdout,
       });
       if (!opts.wait) return print(opts.json ? JSON.stringify(queued) : `queued run ${queued.runId} (command ${queued.commandId})`);
       if (!opts.json) print(`run ${queued.runId} queued — featx runs show ${queued.runId} to look at it, featx runs cancel ${queued.runId} to stop it`);
@@ -132,6 +134,8 @@ function printOutcome(print: (text: string) => void, run: RunDetails, report: Ru
   let summary = `run ${run.id} ${run.status}${run.error ? `: ${run.error}` : ''} after ${run.epochsDone}/${run.epochs} epochs${stoppedEarly ? ' (stopped early)' : ''}`;
   if (run.bestEpoch !== null) summary += `; best epoch ${run.bestEpoch}${run.bestValLoss !== null ? ` (val_loss ${fixed(run.bestValLoss)})` : ''}`;
   print(summary);
+  const holdout = holdoutLine(run.config);
+  if (holdout) print(holdout);
   if (run.candidates && run.candidates.length > 0) {
     const chosen = run.candidates.find((c) => c.chosen);
     print(`head chosen on the validation split: ${chosen?.name ?? '?'} (${run.candidates.length} candidates; featx runs show ${run.id} for all of them)`);

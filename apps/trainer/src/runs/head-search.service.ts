@@ -3,7 +3,7 @@ import { HeadSearchRecord, TrainingConfig } from '@featx/contracts';
 import { NewRunCandidate, RunCandidatesRepository, RunsRepository } from '@featx/db';
 import { CandidateResult, candidateOptimizer, defaultSearchPlan, HeadSearchPlan, HeadSearchResult, searchHeads } from '@featx/learning';
 import { CONFIG, FeatxConfig, JsonLogger, LOGGER } from '@featx/runtime';
-import { RunContext, splitRows, throwIfInterrupted } from './run-context';
+import { requireValidationRows, RunContext, splitRows, throwIfInterrupted } from './run-context';
 import { saveRunCheckpoint, TrainingProgress, TrainingState } from './run-checkpoints';
 import { saveRunMembers } from './run-members';
 import { SplitStreams } from './split-streams.service';
@@ -55,7 +55,7 @@ export class HeadSearch {
 
   /** Searches `plan` on the run's splits (the whole grid, or a search share's part), the phase `choosing-head` meanwhile. */
   async search(context: RunContext, plan: HeadSearchPlan): Promise<{ result: HeadSearchResult; epochMs: number[]; trainingRows: number }> {
-    requireValidationRows(context);
+    requireValidationRows(context, 'head auto');
     const trainingRows = splitRows(context, 'training');
     context.phase.begin({ step: 'choosing-head', unit: 'epochs', done: 0, total: plan.epochs, rowsPerSecond: null, candidates: plan.candidates.length, of: plan.candidates.length });
     const epochMs: number[] = [];
@@ -146,11 +146,6 @@ export class HeadSearch {
     });
     return { head: result.head, progress };
   }
-}
-
-/** head auto chooses on the validation split: a set without validation rows cannot be searched. */
-export function requireValidationRows(context: Pick<RunContext, 'shards' | 'set'>): void {
-  if (context.shards.validation.length === 0) throw new Error(`head auto chooses on the validation split, and feature set ${context.set.id} has no validation rows`);
 }
 
 /** The winner's settings as a run configuration: what it trained with, the epochs it trained, and the search it won. */

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { L2_GRID, selectL2, TrainableHead } from '@featx/learning';
 import { JsonLogger, LOGGER } from '@featx/runtime';
 import { CandidateTraining } from './candidate-training.service';
-import { RunContext, splitRows } from './run-context';
+import { requireValidationRows, RunContext, splitRows } from './run-context';
 import { createRunHead } from './run-head';
 
 /** Epochs each L2 candidate trains for when logistic regression picks its L2 on the validation split. */
@@ -22,7 +22,7 @@ export class L2Search {
   ) {}
 
   async choose(context: RunContext): Promise<number> {
-    if (context.shards.validation.length === 0) return 1e-4;
+    requireValidationRows(context, 'a logistic head without l2');
     const epochs = Math.min(context.config.epochs, L2_SEARCH_EPOCHS);
     const { phase } = context;
     phase.begin({

@@ -34,9 +34,12 @@ export interface RunContext {
   /**
    * An hflip set whose validation and evaluation images all have their mirror: the mirrors'
    * shards, for test-time augmentation (`head: auto` selects and evaluates on each image averaged
-   * with its mirror). Null for other sets (and hflip sets extracted before those were mirrored).
+   * with its mirror); a held-out validation split's are the training split's mirror shards, read
+   * through the same filter. Null for other sets (and hflip sets extracted before those were mirrored).
    */
   mirrors: Record<'validation' | 'evaluation', ShardRef[]> | null;
+  /** Where the set has no validation split and the run needs one: the training images held out as its validation split (else null). */
+  holdout: ValidationHoldout | null;
   artifacts: RunArtifacts;
   standardization: Standardization | null;
   /** The training split's statistics where a `head: auto` run has them (its standardized candidates and members use them). */
@@ -51,7 +54,38 @@ export interface RunContext {
   phase: RunPhaseReporter;
 }
 
-/** Rows of a split: its shards' committed rows. */
-export function splitRows(context: Pick<RunContext, 'shards'>, split: Split): number {
+/**
+ * A validation split held out of the training split (`validationHoldout`): the run's validation
+ * shards are then its training images' shards, and both splits are read through `imageIds`.
+ */
+export interface ValidationHoldout {
+  /** The share of each class's training images held out. */
+  share: number;
+  /** The held-out images: the validation split's rows, kept out of training with their mirrors. */
+  imageIds: ReadonlySet<number>;
+  /** Rows each split streams. */
+  rows: Record<'training' | 'validation', number>;
+  /** Whether every held-out image has its mirror (an hflip set's): the validation split's mirrors are theirs. */
+  mirrored: boolean;
+}
+
+/** Rows of a split: its shards' committed rows (those it keeps, where the run holds out a validation split). */
+export function splitRows(context: Pick<RunContext, 'shards' | 'holdout'>, split: Split): number {
+  if (context.holdout && split !== 'evaluation') return context.holdout.rows[split];
   return context.shards[split].reduce((rows, shard) => rows + shard.rows, 0);
+}
+
+/**
+ * What chooses on the validation split needs its rows: preparation holds some out of the training
+ * split where the set has none, so this fails only a run prepared otherwise.
+ */
+export function requireValidationRows(context: Pick<RunContext, 'shards' | 'set'>, chooser: string): void {
+  if (context.shards.validation.length === 0) throw new Error(`${chooser} chooses on the validation split, and feature set ${context.set.id} has no validation rows`);
+}
+
+/** Which of a split's rows the run reads, by image id, where it holds out a validation split; undefined: all. */
+export function heldOutFilter(context: Pick<RunContext, 'holdout'>, split: Split): ((imageId: number) => boolean) | undefined {
+  const held = context.holdout?.imageIds;
+  if (!held || split === 'evaluation') return undefined;
+  return split === 'validation' ? (imageId) => held.has(imageId) : (imageId) => !held.has(imageId);
 }

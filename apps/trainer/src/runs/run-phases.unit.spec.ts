@@ -87,6 +87,7 @@ describe('the phases a run records', () => {
       classes: ['a', 'b'],
       shards: { training: [shard('training')], validation: [shard('validation')], evaluation: [] },
       mirrors: null,
+      holdout: null,
       artifacts: new RunArtifacts(artifactsDir.path(), 'unused'),
       standardization: null,
       statistics: null,

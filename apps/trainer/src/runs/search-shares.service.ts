@@ -4,8 +4,8 @@ import { HeadSearchRecord } from '@featx/contracts';
 import { RunCandidateRow, RunCandidatesRepository, RunRow, RunSharesRepository, RunsRepository } from '@featx/db';
 import { CandidateSettings, HeadSearchPlan, loadCheckpoint, selectSharedWinner, splitSearch } from '@featx/learning';
 import { JsonLogger, LOGGER } from '@featx/runtime';
-import { HeadSearch, requireValidationRows, winnerConfig } from './head-search.service';
-import { Interrupted, RunContext, throwIfInterrupted } from './run-context';
+import { HeadSearch, winnerConfig } from './head-search.service';
+import { Interrupted, requireValidationRows, RunContext, throwIfInterrupted } from './run-context';
 import { saveRunCheckpoint, TrainingProgress, TrainingState } from './run-checkpoints';
 import { RunPreparation } from './run-preparation.service';
 import { SHARE_CANDIDATE_FOLDER } from './share-search.service';
@@ -39,7 +39,7 @@ export class SearchShares {
 
   async run(context: RunContext): Promise<TrainingState> {
     const { run, config } = context;
-    requireValidationRows(context);
+    requireValidationRows(context, 'head auto');
     const plan = this.headSearch.plan(context);
     const parts = splitSearch(plan.candidates.length, config.searchShares ?? 1, plan.seed);
     const { searchShares: _shares, ...shareConfig } = config;

@@ -6,7 +6,7 @@ import { CONFIG, FeatxConfig } from '@featx/runtime';
 import { streamSplit, StreamBatch } from '../data/feature-stream';
 import { openShardRowSource } from '../data/shard-row-sources';
 import { ShardRowsClient } from '@featx/shard-reads';
-import { RunContext, throwIfInterrupted } from './run-context';
+import { heldOutFilter, RunContext, throwIfInterrupted } from './run-context';
 
 export interface SplitPass {
   order: 'shuffled' | 'sequential';
@@ -22,7 +22,8 @@ export interface SplitPass {
 
 /**
  * A run's split as batches, streamed as they are consumed from the feature stores that hold its
- * shards (or the shard files: FEATX_TRAINER_READ).
+ * shards (or the shard files: FEATX_TRAINER_READ). Where the run holds out its validation split,
+ * the training and validation splits are the training shards' rows without and with the held-out images.
  */
 @Injectable()
 export class SplitStreams {
@@ -54,6 +55,7 @@ export class SplitStreams {
         seed: context.config.seed,
         epoch: pass.epoch,
         shuffleBufferRows: context.config.shuffleBuffer,
+        keepRow: heldOutFilter(context, split),
       })) {
         if (!pass.raw) prepareInputsInPlace(batch.features.subarray(0, batch.rows * context.dim), context.dim, context.config.normalize, (pass.standardize ?? true) ? context.standardization : null);
         yield batch;

@@ -45,12 +45,11 @@ export class TrainingStart {
       return resumed;
     }
     if (config.head === 'auto') {
-      // Left open, the split is this trainer's FEATX_SEARCH_SHARES, on record from now on (it decides the result).
+      // Left open, the split is this trainer's FEATX_SEARCH_SHARES, on record from now on (it decides
+      // the result), as is a validation split held out of the training split (preparation's).
       const shares = searchSharesOf(config, this.appConfig.training.searchShares);
-      if (config.searchShares === undefined) {
-        context.config = { ...config, searchShares: shares };
-        await this.runs.setConfig(run.id, context.config);
-      }
+      context.config = { ...config, searchShares: shares };
+      await this.runs.setConfig(run.id, context.config);
       return shares > 1 ? this.searchShares.run(context) : this.headSearch.run(context);
     }
     const l2 = config.head === 'logistic' ? (config.l2 ?? (await this.l2Search.choose(context))) : (config.l2 ?? 0);

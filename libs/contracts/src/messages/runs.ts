@@ -142,11 +142,27 @@ const trainingConfigFields = z
     cvFolds: z.number().int().min(2).max(10).optional(),
     /** Stop when validation loss has not improved for this many epochs (omitted: never). */
     earlyStoppingPatience: z.number().int().min(1).optional(),
+    /**
+     * For a feature set without a validation split: the share of each class's training images held
+     * out as the run's validation split (the same images for every run at that share; an image's
+     * mirror leaves training with it). Omitted: DEFAULT_VALIDATION_HOLDOUT where the run chooses on
+     * validation (head auto, logistic without l2, early stopping), written into the configuration
+     * when it starts; none otherwise. A set with a validation split refuses it.
+     */
+    validationHoldout: z.number().gt(0).max(0.5).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
     /** Rows in the shuffle buffer that reorders the stream each epoch. */
     shuffleBuffer: z.number().int().min(1).max(1_000_000).default(2048),
   })
   .strict();
+
+/** The share of a set's training images a run holds out for validation where the set has no validation split and the run needs one. */
+export const DEFAULT_VALIDATION_HOLDOUT = 0.1;
+
+/** Whether a run chooses something on the validation split: its head (auto), its L2 (logistic without one) or when to stop. */
+export function choosesOnValidation(config: Pick<TrainingConfig, 'head' | 'l2' | 'earlyStoppingPatience'>): boolean {
+  return config.head === 'auto' || (config.head === 'logistic' && config.l2 === undefined) || config.earlyStoppingPatience !== undefined;
+}
 
 /** `head: auto` chooses these itself: a given one would be silently overridden, so it is refused. */
 function refuseWhatAutoChooses(config: z.output<typeof trainingConfigFields>, ctx: z.RefinementCtx): void {

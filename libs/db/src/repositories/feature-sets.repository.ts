@@ -148,6 +148,30 @@ export class FeatureSetsRepository {
     return new Map(rows.map((r) => [r.label, r.count]));
   }
 
+  /**
+   * A run's validation split where the set has none: within each class, round(share × its stored
+   * training images) of them (all but one at most), in md5(image id) order, the way class-layout
+   * datasets are split: exact per class, the same images for every run at the same share, chosen
+   * by Postgres. With how many mirrors they have, rows that leave training with them.
+   */
+  async heldOutTrainingImages(featureSetId: string, share: number): Promise<{ imageIds: number[]; mirrors: number }> {
+    const result = await this.db.execute<{ image_id: string; mirrors: number }>(sql`
+      WITH ranked AS (
+        SELECT v.image_id,
+               row_number() OVER (PARTITION BY i.label ORDER BY md5(v.image_id::text), v.image_id) AS rank,
+               count(*) OVER (PARTITION BY i.label) AS total
+        FROM ${featureVectors} v JOIN ${images} i ON i.id = v.image_id
+        WHERE v.feature_set_id = ${featureSetId} AND v.augment = 'none' AND i.split = 'training'
+      )
+      SELECT r.image_id,
+             (SELECT count(*)::int FROM ${featureVectors} m
+              WHERE m.feature_set_id = ${featureSetId} AND m.image_id = r.image_id AND m.augment <> 'none') AS mirrors
+      FROM ranked r
+      WHERE r.rank <= least(round(r.total * ${share}::numeric), r.total - 1)
+      ORDER BY r.image_id`);
+    return { imageIds: result.rows.map((row) => Number(row.image_id)), mirrors: result.rows.reduce((sum, row) => sum + row.mirrors, 0) };
+  }
+
   /** A page of the set's shards in (split, index) order. */
   async shardsPage(featureSetId: string, page: PageRequest): Promise<Page<FeatureShardRow>> {
     const rows = await this.db
