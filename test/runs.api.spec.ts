@@ -23,6 +23,7 @@ describe('training runs (API, bus, CLI)', () => {
   let datasetId: string;
   let completeSet: string;
   let runningSet: string;
+  let oneClassSet: string;
 
   const CLASSES = ['food', 'non_food'];
   const DEFAULTS = { head: 'mlp', dropout: 0, optimizer: 'sgd', learningRate: 0.001, momentum: 0.9, epochs: 25, batchSize: 32, classWeights: false, standardize: false, normalize: 'none', seed: 42, shuffleBuffer: 2048 };
@@ -51,6 +52,8 @@ describe('training runs (API, bus, CLI)', () => {
     ).rows[0].id;
     completeSet = await insertSet('complete');
     runningSet = await insertSet('running');
+    const oneClass = (await db.query(`INSERT INTO datasets (name, root, path, layout, classes, status, image_count) VALUES ('hats', 'data', 'hats', 'class', '["hat"]', 'ready', 4) RETURNING id`)).rows[0].id;
+    oneClassSet = await insertSet('complete', oneClass);
   });
 
   afterAll(async () => {
@@ -73,11 +76,11 @@ describe('training runs (API, bus, CLI)', () => {
 
   const commandCount = async () => (await db.query('SELECT count(*)::int AS n FROM commands')).rows[0].n as number;
 
-  async function insertSet(status: 'running' | 'complete'): Promise<string> {
+  async function insertSet(status: 'running' | 'complete', ofDataset = datasetId): Promise<string> {
     const { rows } = await db.query(
       `INSERT INTO feature_sets (dataset_id, model, layer, pooling, dtype, dim, spec, status, images, stored, finished_at)
        VALUES ($1, $2, '', 'avg', 'float32', 1280, '{}'::jsonb, $3, 4, $4, ${status === 'complete' ? 'now()' : 'NULL'}) RETURNING id`,
-      [datasetId, `model-${Math.random().toString(36).slice(2)}`, status, status === 'complete' ? 4 : 1],
+      [ofDataset, `model-${Math.random().toString(36).slice(2)}`, status, status === 'complete' ? 4 : 1],
     );
     return rows[0].id;
   }
@@ -132,6 +135,8 @@ describe('training runs (API, bus, CLI)', () => {
       const cases: Array<[unknown, RegExp]> = [
         [{ featureSetId: unknownSet }, /^featureSetId: feature set 6f1c1a52-0000-4000-8000-00000000ffff does not exist$/],
         [{ featureSetId: runningSet }, /^featureSetId: feature set .* is running, not complete/],
+        [{ featureSetId: oneClassSet }, /^featureSetId: dataset hats has one class \(hat\): a classifier needs images of two classes or more$/],
+        [{ featureSetId: completeSet, validationHoldout: 0.7 }, /^validationHoldout: /],
         [{}, /^featureSetId: /],
         [{ featureSetId: 'nope' }, /^featureSetId: /],
         [{ featureSetId: completeSet, head: 'svm' }, /^head: /],

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { ArtifactRecord, ArtifactStore, ArtifactUnavailableError, BusClient } from '@featx/bus';
-import { cancelRunCommand, createRunCommand, EpochMetricView, EvaluationView, ListPage, QueuedCancel, QueuedRun, RunArtifacts, RunCandidateView, RunDetails, RunReport, RunShareView, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
+import { cancelRunCommand, createRunCommand, tooFewClasses, EpochMetricView, EvaluationView, ListPage, QueuedCancel, QueuedRun, RunArtifacts, RunCandidateView, RunDetails, RunReport, RunShareView, RunSummary, SPLITS, TrainingConfig } from '@featx/contracts';
 import { CommandRow, commands as commandsTable, CommandsRepository, DatabaseHandle, EpochMetricRow, EvaluationRow, FeatureSetsRepository, PageRequest, RunCandidateRow, RunCandidatesRepository, RunRow, RunSharesRepository, RunsRepository } from '@featx/db';
 import { DATABASE } from '@featx/runtime';
 import { rowView } from '../common/row-view';
@@ -40,6 +40,8 @@ export class RunsService {
     else if (set.status !== 'complete') {
       errors.push({ field: 'featureSetId', message: `feature set ${config.featureSetId} is ${set.status}, not complete: wait for its extraction to finish (featx features show)` });
     }
+    const classesError = set ? tooFewClasses(await this.featureSets.datasetOf(set)) : null;
+    if (classesError) errors.push({ field: 'featureSetId', message: classesError });
     if (set && config.validationHoldout !== undefined && (await this.featureSets.labelCounts(set.id, 'validation')).size > 0) {
       errors.push({ field: 'validationHoldout', message: `feature set ${set.id} has a validation split: a held-out one is for sets without; leave it out` });
     }

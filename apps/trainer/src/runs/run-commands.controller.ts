@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { PermanentError } from '@featx/bus';
-import { cancelRunCommand, createRunCommand, MessageOf } from '@featx/contracts';
+import { cancelRunCommand, createRunCommand, MessageOf, tooFewClasses } from '@featx/contracts';
 import { FeatureSetsRepository, RunsRepository } from '@featx/db';
 import { CommandPattern } from '@featx/runtime';
 import { RunScheduler } from './run-scheduler.service';
@@ -23,6 +23,8 @@ export class RunCommandsController {
     if (!set) throw new PermanentError(`feature set ${config.featureSetId} does not exist`);
     if (set.status !== 'complete') throw new PermanentError(`feature set ${set.id} is ${set.status}, not complete: finish its extraction first`);
     const dataset = await this.featureSets.datasetOf(set);
+    const classesError = tooFewClasses(dataset);
+    if (classesError) throw new PermanentError(classesError);
     const run = await this.runs.createQueued({ id: runId ?? randomUUID(), featureSetId: set.id, config, classes: dataset.classes });
     this.scheduler.wake();
     return { runId: run.id, status: run.status };

@@ -156,6 +156,13 @@ const trainingConfigFields = z
   })
   .strict();
 
+/** Why a dataset's classes cannot train a classifier (fewer than two), or null: the API and the trainer refuse such a run alike. */
+export function tooFewClasses(dataset: { name: string; classes: readonly string[] }): string | null {
+  if (dataset.classes.length >= 2) return null;
+  const found = dataset.classes.length === 0 ? 'no class' : `one class (${dataset.classes[0]})`;
+  return `dataset ${dataset.name} has ${found}: a classifier needs images of two classes or more`;
+}
+
 /** The share of a set's training images a run holds out for validation where the set has no validation split and the run needs one. */
 export const DEFAULT_VALIDATION_HOLDOUT = 0.1;
 
