@@ -18,6 +18,10 @@ describe('docker-compose.yml', () => {
     expect(services.stdout.trim().split('\n').sort()).toEqual(['api', 'extractor', 'feature-store', 'ingest', 'nats', 'postgres', 'trainer']);
     const full = run(secrets, 'config');
     expect(full.stdout).toMatch(/extractor:[\s\S]*?replicas: 2/);
+    // On this one host the trainer reads the store's shard files (read-only) where they are, the bus otherwise.
+    const trainer = full.stdout.slice(full.stdout.indexOf('\n  trainer:'));
+    expect(trainer).toMatch(/FEATX_TRAINER_READ: auto/);
+    expect(trainer).toMatch(/- features:\/features:ro/);
   });
 
   maybe('has no default passwords: it refuses to start without them', () => {
