@@ -14,7 +14,7 @@
  *
  *   node -r ./tools/register.js bench/read-path.ts     BENCH_READ_ROWS, BENCH_READ_DIM, BENCH_READ_RUNS, BENCH_READ_ONLY
  */
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,7 +26,8 @@ import { createTestDatabase } from '../test/support/test-database';
 import { createTestBus, testNamespace } from '../test/support/test-bus';
 import { launchServices } from '../tools/service-launcher';
 import { freePort } from '../test/support/free-ports';
-import { reachable, waitFor } from '../tools/local-stack';
+import { natsServerEnv } from '../tools/nats-server-env';
+import { BenchNats, startBenchNats } from './bench-nats';
 import { DEFAULT_READ_AHEAD_BYTES, streamSplit } from '../apps/trainer/src/data/feature-stream';
 import { ShardFilesReader } from '../apps/trainer/src/data/shard-files.reader';
 import { ShardRef, ShardRowSource, ShardRowsClient } from '@featx/shard-reads';
@@ -88,23 +89,6 @@ async function writeShards(featuresDir: string): Promise<Array<{ path: string; r
     shards.push({ path: relative, rows });
   }
   return shards;
-}
-
-/** A nats-server of the bench's own (its CPU is the bench's alone): JetStream, on a free port, max_payload given or the default 1 MiB. */
-async function startNats(dir: string, maxPayload?: number): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const port = await freePort();
-  const configFile = path.join(dir, `nats-${port}.conf`);
-  await fs.writeFile(configFile, `listen: 127.0.0.1:${port}\n${maxPayload ? `max_payload: ${maxPayload}\n` : ''}jetstream { store_dir: "${path.join(dir, `js-${port}`)}" }\n`);
-  const child: ChildProcess = spawn(process.env.BENCH_NATS_SERVER ?? '/usr/sbin/nats-server', ['-c', configFile], { stdio: 'ignore' });
-  await waitFor(() => reachable('127.0.0.1', port), 15000, `nats-server did not start on ${port}`);
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    pid: child.pid!,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
 }
 
 /** One shuffled epoch of every row, as the trainer streams it; returns its seconds. */
@@ -235,7 +219,7 @@ async function main(): Promise<void> {
   const root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'featx-read-bench-')));
   const natsDir = path.join(root, 'nats');
   await fs.mkdir(natsDir);
-  const servers: Array<Awaited<ReturnType<typeof startNats>>> = [];
+  const servers: Array<BenchNats> = [];
   try {
     const featuresDir = path.join(root, 'features');
     const layout = await writeShards(featuresDir);
@@ -245,12 +229,12 @@ async function main(): Promise<void> {
     const readAheads = (process.env.BENCH_READ_AHEAD_MB ?? '1,4,8,16,64').split(',').map((mb) => Number(mb) * MiB);
     const jobs = [];
     if (only.has('bus') || only.has('direct')) {
-      const nats = await startNats(natsDir);
+      const nats = await startBenchNats(natsDir);
       servers.push(nats);
       jobs.push({ natsUrl: nats.url, natsPid: nats.pid, withDirect: only.has('direct'), readAheads: only.has('bus') ? readAheads : [] });
     }
     if (only.has('large')) {
-      const nats = await startNats(natsDir, LARGE_MAX_PAYLOAD);
+      const nats = await startBenchNats(natsDir, LARGE_MAX_PAYLOAD);
       servers.push(nats);
       jobs.push({ natsUrl: nats.url, natsPid: nats.pid, withDirect: false, readAheads: readAheads.filter((bytes) => bytes >= DEFAULT_READ_AHEAD_BYTES) });
     }
@@ -265,7 +249,7 @@ async function main(): Promise<void> {
       results.push(...(JSON.parse(stdout.trim().split('\n').pop()!) as ReadPathMeasurement[]));
     }
 
-    console.log(`read path: ${ROWS.toLocaleString('en-US')} float16 rows of ${DIM.toLocaleString('en-US')} values in ${SHARDS} shards, shuffled epochs in batches of 32; median of ${RUNS} runs (each run) at each read-ahead (default ${DEFAULT_READ_AHEAD_BYTES / MiB} MiB); ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
+    console.log(`read path: ${ROWS.toLocaleString('en-US')} float16 rows of ${DIM.toLocaleString('en-US')} values in ${SHARDS} shards, shuffled epochs in batches of 32; median of ${RUNS} runs (each run) at each read-ahead (default ${DEFAULT_READ_AHEAD_BYTES / MiB} MiB); nats-server at GOGC=${natsServerEnv().GOGC}; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
     console.log('');
     console.log('| source | NATS max_payload | rows per reply | read-ahead (MiB) | rows/s | MB/s float32 delivered | MB/s stored bytes (bus: on the wire) | CPU s per GB stored: reader / store / nats-server = total | peak RSS (MiB) |');
     console.log('|---|---|---|---|---|---|---|---|---|');

@@ -30,7 +30,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function benchTrainerRun(stack: Pick<BenchStack, 'featureSetId' | 'namespace' | 'db' | 'env'>, run: BenchRunOptions, env: NodeJS.ProcessEnv = {}, trainingRows?: number): Promise<BenchRunResult> {
   const instances = serviceInstances(1, 950).filter((i) => i.service === 'feature-store' || i.service === 'trainer');
   const services = launchServices(instances, { ...stack.env, ...env }, (line) => /"level":"error"/.test(line) && console.error(line));
-  const bus = await connectBus({ url: process.env.FEATX_NATS_URL ?? 'nats://127.0.0.1:4222', name: 'bench-trainer', namespace: stack.namespace });
+  const bus = await connectBus({ url: stack.env.FEATX_NATS_URL!, name: 'bench-trainer', namespace: stack.namespace });
   try {
     await services.ready(60000);
     const cpuAtStart = { trainer: cpuSeconds(services.pids().trainer), featureStore: cpuSeconds(services.pids()['feature-store']) };

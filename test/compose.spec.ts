@@ -22,6 +22,8 @@ describe('docker-compose.yml', () => {
     const trainer = full.stdout.slice(full.stdout.indexOf('\n  trainer:'));
     expect(trainer).toMatch(/FEATX_TRAINER_READ: auto/);
     expect(trainer).toMatch(/- features:\/features:ro/);
+    // nats-server's collector at GOGC 400 (FEATX_NATS_GOGC), as tools/nats-server-env.ts starts it.
+    expect(full.stdout.slice(full.stdout.indexOf('\n  nats:'))).toMatch(/^ {4}environment:\n {6}GOGC: '400'/m);
   });
 
   maybe('has no default passwords: it refuses to start without them', () => {
@@ -47,5 +49,6 @@ describe('docker-compose.yml', () => {
     // The per-service settings of docker-compose.yml survive the merge.
     expect(config).toMatch(/FEATX_API_TOKEN: 0123456789abcdef0123/);
     expect(config).toMatch(/extractor:[\s\S]*?replicas: 2/);
+    expect(config.match(/GOGC: '400'/g)).toHaveLength(3);
   });
 });

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { natsServerEnv } from './nats-server-env';
 
 /**
  * The embedded defaults of a local run: use NATS and Postgres where they answer, otherwise start
@@ -45,7 +46,7 @@ async function ensureNats(url: string, stateDir: string, log: (line: string) => 
   }
   const storeDir = path.join(stateDir, 'nats');
   mkdirSync(storeDir, { recursive: true });
-  const child = spawn('nats-server', ['-a', hostname, '-p', String(port || 4222), '-js', '-sd', storeDir], { stdio: 'ignore' });
+  const child = spawn('nats-server', ['-a', hostname, '-p', String(port || 4222), '-js', '-sd', storeDir], { stdio: 'ignore', env: natsServerEnv() });
   stops.push(async () => void child.kill('SIGTERM'));
   await waitFor(() => reachable(hostname, Number(port || 4222)), 10000, 'nats-server did not start');
   log(`started nats-server with JetStream on ${hostname}:${port || 4222} (store ${storeDir})`);
