@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
 import { Objm } from '@nats-io/obj';
-import { artifactBucket, ArtifactStore, connectBus } from '@featx/bus';
+import { artifactBucket, ArtifactStore, connectBus, publish } from '@featx/bus';
+import { createRunCommand } from '@featx/contracts';
 import { loadTrainedModel, standardizeInPlace } from '@featx/learning';
 import { readNpy, ShardReader, shardDir } from '@featx/features';
 import { svgToPng } from '@featx/reports';
@@ -331,6 +332,24 @@ describe('training runs', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.err).toMatch(/validationHoldout: feature set \S+ has a validation split/);
   }, 240000);
+
+  it('refuses a runs.create command from any NATS client for a dataset of one class, with the reason on record and no run', async () => {
+    const { featureSetId } = await createSyntheticFeatureSet(db, { classes: ['solo'], dim: 8, rows: { training: 10, validation: 0, evaluation: 0 }, separable: true, seed: 16, storeId: 'store-t', featuresDir: path.join(root, 'features') });
+    const bus = await connectBus({ url: TEST_NATS_URL, name: 'one-class-client', namespace: services.namespace });
+    try {
+      const id = randomUUID();
+      await publish(bus, createRunCommand, createRunCommand.schema.parse({ v: 1, id, featureSetId }));
+      let command: { status: string; error: string | null } | undefined;
+      for (let i = 0; i < 200 && !['succeeded', 'failed'].includes(command?.status ?? ''); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        command = (await db.query('SELECT status, error FROM commands WHERE id = $1', [id])).rows[0];
+      }
+      expect(command).toMatchObject({ status: 'failed', error: expect.stringMatching(/^dataset synthetic-\d+ has one class \(solo\): a classifier needs images of two classes or more$/) });
+      expect((await db.query('SELECT count(*)::int AS n FROM training_runs WHERE feature_set_id = $1', [featureSetId])).rows[0].n).toBe(0);
+    } finally {
+      await bus.nc.close();
+    }
+  });
 
   it('cross-validates the converged candidates with --cv-folds: one stays in the race, the others ruled out, with their held-out scores', async () => {
     const { featureSetId } = await synthetic(true, 13);
