@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import type { EpochMetricView, QueuedCancel, RunArtifacts, RunCandidateView, RunDetails, RunReport, RunShareView, RunSummary } from '@featx/contracts';
+import { formatHoldoutShare } from '@featx/contracts';
 import { ApiClient, CliError } from '../api-client';
 import { formatCount, formatDuration, printHint, table } from '../format';
 import { getPage, nextPageHint, withPageOptions, withQuery } from '../list-pages';
@@ -140,19 +141,14 @@ export function describeConfig(c: Record<string, unknown>): string {
   if (has('shuffleBuffer')) parts.push(`shuffle buffer ${c.shuffleBuffer}`);
   if (has('searchShares')) parts.push(`search shares ${c.searchShares}`);
   if (has('cvFolds')) parts.push(`cross-validation ${c.cvFolds} folds`);
-  if (has('validationHoldout')) parts.push(`validation held out of training ${heldOutShare(c.validationHoldout as number)}`);
+  if (has('validationHoldout')) parts.push(`validation held out of training ${formatHoldoutShare(c.validationHoldout as number)}`);
   return parts.join(', ');
-}
-
-/** `10%` of each class's training images. */
-function heldOutShare(share: number): string {
-  return `${Math.round(share * 1000) / 10}%`;
 }
 
 /** Where a run held out its validation split ('' where the set had one). */
 export function holdoutLine(config: Record<string, unknown>): string {
   const share = config.validationHoldout;
-  return typeof share === 'number' ? `validation split: ${heldOutShare(share)} of each class's training images, held out (the feature set has none)` : '';
+  return typeof share === 'number' ? `validation split: ${formatHoldoutShare(share)} of each class's training images, held out (the feature set has none)` : '';
 }
 
 export function epochsTable(epochs: EpochMetricView[]): string {

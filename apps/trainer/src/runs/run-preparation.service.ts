@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import { choosesOnValidation, DEFAULT_VALIDATION_HOLDOUT, searchSharesOf, Split, TrainingConfig, trainingConfigSchema } from '@featx/contracts';
+import { choosesOnValidation, DEFAULT_VALIDATION_HOLDOUT, formatHoldoutShare, searchSharesOf, Split, TrainingConfig, trainingConfigSchema } from '@featx/contracts';
 import { FeatureSetRow, FeatureSetsRepository, RunRow } from '@featx/db';
 import { readNpy, writeNpy } from '@featx/features';
 import { classWeightsFrom, defaultSearchPlan, resolveHeadEngine, RunningStats, sharePlan, Standardization } from '@featx/learning';
@@ -111,7 +111,7 @@ export class RunPreparation {
     if (share === undefined) return null;
     const held = await this.featureSets.heldOutTrainingImages(set.id, share);
     if (held.imageIds.length === 0) {
-      throw new Error(`feature set ${set.id} has no validation split, and no class of its training split has enough images to hold ${formatShare(share)} of them out as one`);
+      throw new Error(`feature set ${set.id} has no validation split, and no class of its training split has enough images to hold ${formatHoldoutShare(share)} of them out as one`);
     }
     const trainingRows = splitRows({ shards, holdout: null }, 'training');
     return {
@@ -159,8 +159,4 @@ function mirroredSplits(shards: Record<Split, ShardRef[]>, mirrors: Record<Split
   const rows = (refs: ShardRef[]) => refs.reduce((n, ref) => n + ref.rows, 0);
   const complete = rows(mirrors.validation) > 0 && (['validation', 'evaluation'] as const).every((split) => rows(mirrors[split]) === rows(shards[split]));
   return complete ? { validation: mirrors.validation, evaluation: mirrors.evaluation } : null;
-}
-
-function formatShare(share: number): string {
-  return `${Math.round(share * 1000) / 10}%`;
 }

@@ -166,6 +166,11 @@ export function tooFewClasses(dataset: { name: string; classes: readonly string[
 /** The share of a set's training images a run holds out for validation where the set has no validation split and the run needs one. */
 export const DEFAULT_VALIDATION_HOLDOUT = 0.1;
 
+/** A held-out share as people read it: `10%`, `12.5%`. */
+export function formatHoldoutShare(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
+}
+
 /** Whether a run chooses something on the validation split: its head (auto), its L2 (logistic without one) or when to stop. */
 export function choosesOnValidation(config: Pick<TrainingConfig, 'head' | 'l2' | 'earlyStoppingPatience'>): boolean {
   return config.head === 'auto' || (config.head === 'logistic' && config.l2 === undefined) || config.earlyStoppingPatience !== undefined;
