@@ -20,3 +20,4 @@ export * from './cosine-knn';
 export * from './head-search';
 export * from './search-shares';
 export * from './probability-scores';
+export * from './selection-noise';
