@@ -415,16 +415,11 @@ export async function searchHeads(plan: HeadSearchPlan, sources: HeadSearchSourc
           results[i].prunedAfter = rung.epoch;
           retire(i);
         }
-        // A pruned candidate's weights stay while it is among the best ensembleMax (a possible member).
         if (!options.keepAllSnapshots) {
-          const ranked = results.flatMap((r, i) => (r.outcome === 'ruled-out' ? [] : [i])).sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
-          const wanted = new Set(ranked.slice(0, ensembleMax));
-          results.forEach((r, i) => {
-            if (r.outcome === 'pruned' && !wanted.has(i)) {
-              snapshots[i] = undefined;
-              bestProbabilities[i] = undefined;
-            }
-          });
+          for (const i of prunedWeightsToDrop(results, ensembleMax)) {
+            snapshots[i] = undefined;
+            bestProbabilities[i] = undefined;
+          }
         }
       }
       await options.onEpoch?.(epoch, results);
@@ -629,11 +624,13 @@ async function validateCandidates(
 }
 
 /**
- * The model: the winner alone, or the mean of the winner and the next best candidates (by the
- * ranking, those whose best validation probabilities were kept), k from 1 to `max`, chosen by
- * validation log loss, then accuracy, then the smaller k. Loss rather than accuracy: on a few
- * hundred validation rows accuracy moves in steps of a row, and chose k no better than chance
- * (clothing-small, four seeds: README, "The best head without flags").
+ * The model: the winner alone, or the mean of the winner and the next candidates by validation log
+ * loss (those whose best validation probabilities were kept; ties by accuracy, then grid order), k
+ * from 1 to `max`, chosen by validation log loss, then accuracy, then the smaller k. Loss rather
+ * than accuracy, for both: on a few hundred validation rows accuracy moves in steps of a row. It
+ * chose k no better than chance (clothing-small, four seeds), and members taken in accuracy order
+ * scored no better than in loss order on any of six feature sets, worse on three (README, "Where
+ * `--head auto` stands").
  */
 export function chooseEnsemble(
   results: readonly CandidateResult[],
@@ -646,7 +643,7 @@ export function chooseEnsemble(
   const others = results
     .map((_, i) => i)
     .filter((i) => i !== winner && probabilities[i] && results[i].valAccuracy !== null && results[i].outcome !== 'ruled-out')
-    .sort((a, b) => compareCandidates(results[a], results[b]) || a - b);
+    .sort((a, b) => byValidationLoss(results[a], results[b]) || a - b);
   const order = [winner, ...others].slice(0, Math.max(1, max));
   if (!probabilities[winner]) throw new Error(`no validation probabilities kept for the winner (${results[winner].name})`);
   const byK = order.map((_, k) => {
@@ -685,6 +682,24 @@ function recordCandidateEpoch(result: CandidateResult, head: TrainableHead, epoc
 
 function better(a: { accuracy: number; loss: number }, b: { accuracy: number; loss: number }): boolean {
   return a.accuracy > b.accuracy || (a.accuracy === b.accuracy && a.loss < b.loss);
+}
+
+/**
+ * The pruned candidates whose best weights can go: all but those among the `keep` lowest validation
+ * losses, possible members of the model (chooseEnsemble takes the winner's companions in that order).
+ */
+export function prunedWeightsToDrop(results: readonly CandidateResult[], keep: number): number[] {
+  const ranked = results.flatMap((r, i) => (r.outcome === 'ruled-out' ? [] : [i])).sort((a, b) => byValidationLoss(results[a], results[b]) || a - b);
+  const wanted = new Set(ranked.slice(0, keep));
+  return results.flatMap((r, i) => (r.outcome === 'pruned' && !wanted.has(i) ? [i] : []));
+}
+
+/** An ensemble's order after its winner: validation log loss, then accuracy; never-validated last. */
+function byValidationLoss(a: Pick<CandidateResult, 'valAccuracy' | 'valLoss'>, b: Pick<CandidateResult, 'valAccuracy' | 'valLoss'>): number {
+  const lossA = a.valLoss ?? Infinity;
+  const lossB = b.valLoss ?? Infinity;
+  if (lossA !== lossB) return lossA < lossB ? -1 : 1;
+  return (b.valAccuracy ?? -1) - (a.valAccuracy ?? -1);
 }
 
 /** Ranking: validation accuracy, then log loss, then grid order; never-validated last. */

@@ -9,6 +9,7 @@ import {
   CandidateResult,
   CandidateSettings,
   chooseEnsemble,
+  prunedWeightsToDrop,
   CONVERGED_L2_GRID,
   defaultSearchPlan,
   HeadSearchPlan,
@@ -167,10 +168,12 @@ describe('searchHeads', () => {
       expect(score.accuracy).toBe(result.candidates[i].valAccuracy);
       expect(score.loss).toBeCloseTo(result.candidates[i].valLoss!, 5);
     });
-    // The ensemble: k = 1..3 of the ranking, winner first, each k's mean scored as recorded, the best chosen.
+    // The ensemble: k = 1..3, the winner first, then the others by validation loss; each k's mean scored as recorded, the best chosen.
     const { members, byK } = result.ensemble;
     expect(members[0]).toBe(result.winner);
     expect(byK.map((k) => k.k)).toEqual([1, 2, 3]);
+    const [, ...others] = byK[2].members;
+    expect(others).toEqual([0, 1, 2].filter((i) => i !== result.winner).sort((a, b) => result.candidates[a].valLoss! - result.candidates[b].valLoss!));
     for (const k of byK) {
       const score = scoreProbabilities(meanProbabilities(k.members.map((i) => averaged[i])), validation.labels, 3);
       expect(score.accuracy).toBe(k.valAccuracy);
@@ -470,7 +473,18 @@ describe('chooseEnsemble', () => {
   });
   const labels = Int32Array.from([0, 1, 1]);
 
-  it('takes the winner and the next best by the ranking, k by validation loss, then accuracy, then the smaller k', () => {
+  it('takes the winner, then the others in order of validation loss, not accuracy', () => {
+    // Winner 1 by accuracy; of the others, 2 is more accurate but 0 has the lower loss: 0 comes first.
+    const results = [candidate(0.6, 0.3), candidate(0.7, 0.4), candidate(0.65, 0.5), candidate(0.66, 0.3)];
+    const p = Float32Array.from([0.6, 0.4, 0.4, 0.6, 0.4, 0.6]);
+    const chosen = chooseEnsemble(results, 1, [p, p, p, p], labels, 2, 4);
+    // Equal losses (0 and 3): the more accurate first.
+    expect(chosen.byK.map((k) => k.members)).toEqual([[1], [1, 3], [1, 3, 0], [1, 3, 0, 2]]);
+    // Identical members: every k scores alike, and the smaller k wins the tie.
+    expect(chosen.members).toEqual([1]);
+  });
+
+  it('takes the winner and the next by validation loss, k by validation loss, then accuracy, then the smaller k', () => {
     const results = [candidate(0.6, 0.5), candidate(0.7, 0.4), candidate(0.65, 0.5)];
     // Winner 1 alone gets rows 0 and 1 right; with 2 (next by rank) all three; 0 adds nothing.
     const probabilities = [Float32Array.from([0.9, 0.1, 0.9, 0.1, 0.9, 0.1]), Float32Array.from([0.6, 0.4, 0.4, 0.6, 0.55, 0.45]), Float32Array.from([0.5, 0.5, 0.5, 0.5, 0.2, 0.8])];
@@ -482,6 +496,15 @@ describe('chooseEnsemble', () => {
     expect(chooseEnsemble(results, 1, probabilities, labels, 2, 1).members).toEqual([1]);
     expect(chooseEnsemble(results, 1, [probabilities[0], probabilities[1], undefined], labels, 2, 3).byK.map((k) => k.members)).toEqual([[1], [1, 0]]);
     expect(() => chooseEnsemble(results, 1, [], labels, 2, 3)).toThrow(/no validation probabilities kept for the winner/);
+  });
+
+  it('keeps a pruned candidate\'s weights only while it is among the lowest validation losses (a possible member)', () => {
+    const pruned = (valAccuracy: number, valLoss: number): CandidateResult => ({ ...candidate(valAccuracy, valLoss), outcome: 'pruned' });
+    // 0 leads on accuracy but has the highest loss; 2 and 3, pruned with the lowest losses, stay; 4 is ruled out of every ensemble.
+    const results = [candidate(0.9, 0.6), pruned(0.85, 0.5), pruned(0.7, 0.2), pruned(0.75, 0.3), { ...candidate(0.8, 0.1), outcome: 'ruled-out' as const }];
+    expect(prunedWeightsToDrop(results, 2)).toEqual([1]);
+    expect(prunedWeightsToDrop(results, 1)).toEqual([1, 3]);
+    expect(prunedWeightsToDrop(results, 4)).toEqual([]);
   });
 
   it('prefers the smaller ensemble when loss and accuracy tie', () => {
