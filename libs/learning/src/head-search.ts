@@ -205,9 +205,9 @@ export interface CandidateResult {
   sample?: { rows: number; of: number } | null;
 }
 
-/** The model the search chose: its best `members.length` candidates' probabilities averaged (one: the winner alone). */
+/** The model the search chose: its members' probabilities averaged (one: the winner alone). */
 export interface EnsembleChoice {
-  /** Candidate indices, best first; members[0] is the winner. */
+  /** Candidate indices: the winner, then the others by validation loss. */
   members: number[];
   valAccuracy: number;
   valLoss: number;

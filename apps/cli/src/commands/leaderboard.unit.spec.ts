@@ -38,7 +38,7 @@ describe('a searched run in the CLI', () => {
   });
 
   it('says what the model is: one candidate or a mean, with or without each image\'s mirror', () => {
-    expect(searchedModelLine(config)).toBe("model: the mean of its best 2 candidates' probabilities, each image averaged with its mirror (test-time augmentation; predict --tta none turns it off)");
+    expect(searchedModelLine(config)).toBe("model: the mean of 2 candidates' probabilities (the chosen one and each ◀ member), each image averaged with its mirror (test-time augmentation; predict --tta none turns it off)");
     expect(searchedModelLine({ search: { chosen: 'a', members: ['a'], testTimeAugment: 'none' } })).toBe('model: the chosen candidate');
     // Runs searched before ensembles record no members.
     expect(searchedModelLine({ search: { chosen: 'a' } })).toBe('model: the chosen candidate');

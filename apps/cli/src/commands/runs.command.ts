@@ -209,7 +209,7 @@ export function searchedModelLine(config: Record<string, unknown>): string {
   const search = config.search as { members?: string[]; testTimeAugment?: string } | undefined;
   if (!search) return '';
   const members = search.members ?? [];
-  const model = members.length > 1 ? `the mean of its best ${members.length} candidates' probabilities` : 'the chosen candidate';
+  const model = members.length > 1 ? `the mean of ${members.length} candidates' probabilities (the chosen one and each ◀ member)` : 'the chosen candidate';
   return `model: ${model}${search.testTimeAugment === 'hflip' ? ', each image averaged with its mirror (test-time augmentation; predict --tta none turns it off)' : ''}`;
 }
 
