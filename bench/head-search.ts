@@ -274,6 +274,9 @@ async function searchAndScore(
   // Every candidate's best epoch on the evaluation split (mirror-averaged where the set has mirrors).
   const scored = [];
   const evalProbabilities = new Map<number, Float32Array>();
+  // 1 where a candidate classifies an evaluation image right, from the score each already has (for resampledGap).
+  const evalRight = new Map<number, Uint8Array>();
+  const rightOf = (predicted: Int32Array) => Uint8Array.from(predicted, (p, r) => (p === evaluation.labels[r] ? 1 : 0));
   for (let i = 0; i < result.candidates.length; i++) {
     const head = result.candidateHead(i);
     if (!head) continue;
@@ -289,6 +292,7 @@ async function searchAndScore(
     evalProbabilities.set(i, probabilities);
     const plain = scoreProbabilities(images.probabilities[0], images.labels, classes);
     const score = scoreProbabilities(probabilities, images.labels, classes);
+    evalRight.set(i, rightOf(score.predicted));
     scored.push({ index: i, ...result.candidates[i], evalAccuracy: score.accuracy, evalLoss: score.loss, evalPlainAccuracy: plain.accuracy });
   }
   const ensembleEval = (members: number[]) => scoreProbabilities(meanProbabilities(members.map((m) => evalProbabilities.get(m)!)), evaluation.labels, classes).accuracy;
@@ -317,11 +321,10 @@ async function searchAndScore(
   if (result.knn) console.log(`| baseline | cosine kNN k=${result.knn.k} | — | — | ${pct(result.knn.accuracy)} | — | ${pct(knnEval)} |`);
   console.log(`\nauto's model: ${ensemble.members.length === 1 ? ensemble.members[0] : `the mean of ${ensemble.members.join(', ')}`}: validation ${pct(ensemble.valAccuracy)}, evaluation **${pct(ensemble.evalAccuracy)}**`);
   // How much of that gap is the evaluation split's own noise (README, "Where `--head auto` stands").
-  const right = (probabilities: Float32Array) => Uint8Array.from(scoreProbabilities(probabilities, evaluation.labels, classes).predicted, (p, r) => (p === evaluation.labels[r] ? 1 : 0));
-  const order = [...evalProbabilities.keys()];
+  const order = [...evalRight.keys()];
   const noise = resampledGap(
-    order.map((i) => right(evalProbabilities.get(i)!)),
-    right(meanProbabilities(result.ensemble.members.map((m) => evalProbabilities.get(m)!))),
+    order.map((i) => evalRight.get(i)!),
+    rightOf(scoreProbabilities(meanProbabilities(result.ensemble.members.map((m) => evalProbabilities.get(m)!)), evaluation.labels, classes).predicted),
   );
   console.log(
     `evaluation split resampled ${noise.resamples} times (bootstrap): auto's model within 0.5 point of the draw's best candidate in ${pct(noise.modelWithin)} of draws, ` +

@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { connectBus, BusConnection } from '@featx/bus';
 import { encodeMessage } from '@featx/contracts';
 import { startTestServices, TestServices, runTestCli, callTestApi } from './support/test-services';
-import { TEST_NATS_URL } from '@featx/testing';
+import { TEST_NATS_URL, waitForCommand } from '@featx/testing';
 
 /**
  * The foundation end to end: the featx CLI and plain NATS clients drive the API and the ingest
@@ -50,15 +50,6 @@ describe('registering datasets (API, bus, ingest, CLI)', () => {
     const result = await cli('datasets', 'add', folder, '--json', ...extra);
     expect(result).toMatchObject({ code: 0 });
     return JSON.parse(result.out) as { result: Record<string, number | string>; dataset: { id: string; layout: string; classes: string[]; imageCount: number; counts: { bySplit: Record<string, number>; bySplitAndClass: Record<string, Record<string, number>> } } };
-  }
-
-  async function waitForCommand(id: string) {
-    for (let i = 0; i < 200; i++) {
-      const { rows } = await db.query('SELECT status, error, result FROM commands WHERE id = $1', [id]);
-      if (rows[0] && rows[0].status !== 'queued' && rows[0].status !== 'running') return rows[0];
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`command ${id} did not finish`);
   }
 
   describe('layouts', () => {
@@ -185,7 +176,7 @@ describe('registering datasets (API, bus, ingest, CLI)', () => {
     it('fails a bus command with such a path, recording the reason', async () => {
       const id = '6f1c1a52-0000-4000-8000-000000000001';
       await bus.js.publish(bus.names.subjects.registerDataset, JSON.stringify({ v: 1, id, path: '/etc' }));
-      const command = await waitForCommand(id);
+      const command = await waitForCommand(db, id);
       expect(command.status).toBe('failed');
       expect(command.error).toMatch(/path "\/etc" is outside the data roots/);
     });
@@ -209,9 +200,9 @@ describe('registering datasets (API, bus, ingest, CLI)', () => {
       await bus.js.publish(subject, encodeMessage({ v: 1, path: 12 }));
       await bus.js.publish(subject, encodeMessage({ v: 99, path: 'via-nats' }));
       const ack = await bus.js.publish(subject, JSON.stringify({ v: 1, path: 'via-nats' }));
-      const command = await waitForCommand(`${bus.names.streams.commands}:${ack.seq}`);
+      const command = await waitForCommand(db, `${bus.names.streams.commands}:${ack.seq}`);
       expect(command.status).toBe('succeeded');
-      expect(command.result.images).toBe(1);
+      expect((command.result as { images: number }).images).toBe(1);
 
       const { rows } = await db.query('SELECT kind, reason, subject FROM rejected_messages ORDER BY stream_sequence');
       expect(rows.map((r) => r.kind)).toEqual(['decode', 'validation', 'validation']);

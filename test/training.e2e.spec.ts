@@ -15,6 +15,7 @@ import { createFeatureExtractor, decodeImage } from '@featx/vision';
 import { startTestApi, startTestServices, TestServices, TEST_API_TOKEN, runTestCli } from './support/test-services';
 import { createSyntheticFeatureSet } from './support/synthetic-features';
 import { TEST_NATS_URL } from './support/test-bus';
+import { waitForCommand } from './support/commands';
 import { writeTinyLayersModel } from '../libs/vision/src/test-support/tiny-layers-model';
 import { runCli } from '../apps/cli/src/cli';
 import { TrainerModule } from '../apps/trainer/src/trainer.module';
@@ -339,11 +340,7 @@ describe('training runs', () => {
     try {
       const id = randomUUID();
       await publish(bus, createRunCommand, createRunCommand.schema.parse({ v: 1, id, featureSetId }));
-      let command: { status: string; error: string | null } | undefined;
-      for (let i = 0; i < 200 && !['succeeded', 'failed'].includes(command?.status ?? ''); i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        command = (await db.query('SELECT status, error FROM commands WHERE id = $1', [id])).rows[0];
-      }
+      const command = await waitForCommand(db, id);
       expect(command).toMatchObject({ status: 'failed', error: expect.stringMatching(/^dataset synthetic-\d+ has one class \(solo\): a classifier needs images of two classes or more$/) });
       expect((await db.query('SELECT count(*)::int AS n FROM training_runs WHERE feature_set_id = $1', [featureSetId])).rows[0].n).toBe(0);
     } finally {

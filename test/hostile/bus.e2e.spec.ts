@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import sharp from 'sharp';
 import { BusConnection, connectBus, PayloadTooLargeError, publish } from '@featx/bus';
 import { encodeMessage, extractWorkItem, registerDatasetCommand } from '@featx/contracts';
-import { TEST_NATS_URL } from '@featx/testing';
+import { TEST_NATS_URL, waitForCommand } from '@featx/testing';
 import { startTestServices, TestServices, TEST_API_TOKEN } from '../support/test-services';
 
 /**
@@ -52,15 +52,6 @@ describe('hostile bus messages', () => {
     throw new Error(`no rejection recorded for sequence ${seq} (${consumer})`);
   }
 
-  async function waitForCommand(id: string) {
-    for (let i = 0; i < 200; i++) {
-      const { rows } = await db.query('SELECT status, error FROM commands WHERE id = $1', [id]);
-      if (rows[0] && rows[0].status !== 'queued' && rows[0].status !== 'running') return rows[0];
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`command ${id} did not finish`);
-  }
-
   const cases: Array<{ what: string; subject: (b: BusConnection) => string; data: Uint8Array; consumer: string; kind: string; reason: RegExp }> = [
     { what: 'garbage bytes', subject: (b) => b.names.subjects.registerDataset, data: Uint8Array.from([0xc1, 0xff, 0x00, 0x13, 0x37, 0xde, 0xad]), consumer: 'ingest-datasets-register', kind: 'decode', reason: /datasets\.register: / },
     { what: 'valid msgpack of the wrong shape', subject: (b) => b.names.subjects.registerDataset, data: encodeMessage({ v: 1, path: 42, layout: 'sideways', extra: true }), consumer: 'ingest-datasets-register', kind: 'validation', reason: /path|layout/ },
@@ -85,7 +76,7 @@ describe('hostile bus messages', () => {
   it('acks known commands in the catch-all consumer without recording them, and runs them', async () => {
     const id = randomUUID();
     const ack = await publish(bus, registerDatasetCommand, { v: 1, id, path: path.join(dataRoot, 'ok'), layout: 'auto', seed: 42 });
-    expect(await waitForCommand(id)).toMatchObject({ status: 'succeeded' });
+    expect(await waitForCommand(db, id)).toMatchObject({ status: 'succeeded' });
     for (let i = 0; i < 100; i++) {
       const info = await bus.jsm.consumers.info(bus.names.streams.commands, 'ingest-unknown-commands');
       if (info.ack_floor.stream_seq >= ack.seq) break;

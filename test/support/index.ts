@@ -7,3 +7,4 @@ export * from './suite-temp-dir';
 export * from './in-memory-backend';
 export * from './cross-realm-typed-arrays';
 export * from './free-ports';
+export * from './commands';
